@@ -1,0 +1,26 @@
+#!/bin/sh
+# check_install.sh -- installs into a temp DESTDIR, builds examples/minimal.c
+# against the installed library through pkg-config only (static and shared),
+# runs it, and checks that the shared library exports only arec_* symbols
+# and carries the SONAME libagentrecover.so.0.
+set -eu
+D=$(mktemp -d /tmp/arec-install.XXXXXX)
+trap 'rm -rf "$D"' EXIT INT TERM
+make --no-print-directory install DESTDIR="$D" PREFIX=/usr/local >/dev/null
+export PKG_CONFIG_PATH="$D/usr/local/lib/pkgconfig"
+export PKG_CONFIG_SYSROOT_DIR="$D"
+CFL=$(pkg-config --cflags agentrecover)
+LIBS=$(pkg-config --libs agentrecover)
+SLIBS=$(pkg-config --static --libs agentrecover)
+echo "   pkg-config --cflags --libs agentrecover: $CFL $LIBS"
+cc -std=c11 -Wall -Wextra -Werror $CFL examples/minimal.c -o "$D/minimal-shared" $LIBS
+cc -std=c11 -Wall -Wextra -Werror $CFL examples/minimal.c -o "$D/minimal-static" \
+   "$D/usr/local/lib/libagentrecover.a" $SLIBS
+LD_LIBRARY_PATH="$D/usr/local/lib" "$D/minimal-shared" >"$D/out.txt" 2>&1 || { cat "$D/out.txt"; exit 1; }
+"$D/minimal-static" >/dev/null 2>&1
+so=$(ls "$D"/usr/local/lib/libagentrecover.so.0.*)
+soname=$(objdump -p "$so" | awk '/SONAME/ {print $2}')
+[ "$soname" = libagentrecover.so.0 ] || { echo "bad SONAME: $soname"; exit 1; }
+bad=$(nm -D --defined-only "$so" | awk '{print $3}' | grep -v '^arec_' || true)
+[ -z "$bad" ] || { echo "exported symbols without arec_ prefix:"; echo "$bad"; exit 1; }
+echo "   installed library OK: SONAME $soname, $(nm -D --defined-only "$so" | wc -l) symbols, all arec_*; example ran (shared and static)"
