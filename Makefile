@@ -55,7 +55,7 @@ CHECK_EXTRA  :=
 ALL_EXTRA    :=
 BENCH_TARGETS :=
 
--include $(sort $(wildcard lib/*/build.mk host/build.mk tests/*/build.mk examples/build.mk))
+-include $(sort $(wildcard lib/*/build.mk host/build.mk host/*/build.mk tests/*/build.mk examples/build.mk))
 
 LIB_OBJS      := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o) $(LIB_GEN:%.c=%.o)
 LIB_OBJS_ASAN := $(LIB_SRCS:%.c=$(BUILD)/asan/obj/%.o) $(LIB_GEN:$(BUILD)/%.c=$(BUILD)/asan/%.o)

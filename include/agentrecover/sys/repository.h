@@ -78,9 +78,12 @@ struct arec_repository {
                            arec_agent_list **out);
 
   /* Required.  For each of this pod's runners `ids[i]` (n of them), sets
-   * out_unwanted[i] = 1 when the agent is no longer wanted (is_trading or
-   * is_active false, or deleted) or no longer owned by this
-   * (pod, incarnation); else 0.  `out_unwanted` is the caller's array. */
+   * out_unwanted[i] (the caller's array) to:
+   *   0  still wanted and still owned by this (pod, incarnation): keep;
+   *   1  no longer wanted (is_trading or is_active false, or deleted): the
+   *      user stopped it, stop with AREC_STOP_USER;
+   *   2  wanted but owned by another (pod, incarnation) now: stop at once
+   *      without writing (AREC_STOP_FENCED).  */
   int (*unwanted)(arec_repository *repo, const char *pod,
                   const char *incarnation, const char *const *ids, size_t n,
                   unsigned char *out_unwanted);
