@@ -1,0 +1,104 @@
+-- 002: the data model of DESIGN.md section 2: users and their exchange
+-- accounts (credentials AES-256-GCM encrypted by the library), trading
+-- pairs, agents with their wish and ownership (fence, running_on,
+-- running_incarnation), pods' liveness rows, symbol assignments, state and
+-- the append-only (trimmed) state history.
+BEGIN;
+
+CREATE TABLE users (
+  id         bigint      PRIMARY KEY,            -- the Telegram user id
+  name       text        NOT NULL DEFAULT '',
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE user_exchanges (
+  id         bigserial   PRIMARY KEY,
+  user_id    bigint      NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  exchange   text        NOT NULL CHECK (exchange <> ''),
+  api_key    bytea       NOT NULL,               -- nonce || ciphertext || tag
+  api_secret bytea       NOT NULL,
+  testnet    boolean     NOT NULL DEFAULT true,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (id, user_id)
+);
+CREATE INDEX user_exchanges_user_idx ON user_exchanges (user_id);
+
+CREATE TABLE user_trading_pairs (
+  id          bigserial   PRIMARY KEY,
+  user_id     bigint      NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  exchange_id bigint      NOT NULL,
+  symbol      text        NOT NULL CHECK (symbol <> ''),
+  created_at  timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (user_id, symbol),
+  -- a pair can only use its owner's exchange account
+  FOREIGN KEY (exchange_id, user_id) REFERENCES user_exchanges (id, user_id)
+    ON DELETE CASCADE
+);
+CREATE INDEX user_trading_pairs_exchange_idx ON user_trading_pairs (exchange_id);
+
+CREATE TABLE agent_configs (
+  id                  text        PRIMARY KEY
+                      CHECK (id ~ '^[A-Za-z0-9_-]{1,64}$' AND id NOT IN ('start', 'stop')),
+  user_id             bigint      NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  strategy            text        NOT NULL CHECK (strategy <> ''),
+  name                text        NOT NULL CHECK (name <> ''),
+  is_active           boolean     NOT NULL DEFAULT true,
+  is_trading          boolean     NOT NULL DEFAULT false,
+  fence               bigint      NOT NULL DEFAULT 0 CHECK (fence >= 0),
+  running_on          text        NULL,
+  running_incarnation text        NULL,
+  created_at          timestamptz NOT NULL DEFAULT now(),
+  CHECK ((running_on IS NULL) = (running_incarnation IS NULL))
+);
+CREATE INDEX agent_configs_user_idx ON agent_configs (user_id, id);
+-- the restore query scans wanted agents only
+CREATE INDEX agent_configs_wanted_idx ON agent_configs (id)
+  WHERE is_active AND is_trading;
+-- the reconciler's unwanted() and the pod list look up by owner
+CREATE INDEX agent_configs_running_on_idx ON agent_configs (running_on)
+  WHERE running_on IS NOT NULL;
+
+CREATE TABLE pods (
+  name         text        PRIMARY KEY CHECK (name <> ''),
+  incarnation  text        NOT NULL,
+  started_at   timestamptz NOT NULL,
+  heartbeat_at timestamptz NOT NULL,
+  lease_until  timestamptz NOT NULL
+);
+
+CREATE TABLE agent_symbol_assignments (
+  agent_id   text          NOT NULL REFERENCES agent_configs (id) ON DELETE CASCADE,
+  symbol     text          NOT NULL CHECK (symbol <> ''),
+  balance    numeric       NOT NULL CHECK (balance > 0),
+  created_at timestamptz   NOT NULL DEFAULT now(),
+  UNIQUE (agent_id, symbol)
+);
+
+CREATE TABLE agent_states (
+  agent_id   text        NOT NULL,
+  symbol     text        NOT NULL,
+  balance    numeric     NOT NULL,
+  memory     jsonb       NOT NULL DEFAULT '{}',
+  fence      bigint      NOT NULL DEFAULT 0,     -- of the last accepted write
+  hist_n     integer     NOT NULL DEFAULT 0,     -- history rows since the last trim
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (agent_id, symbol),
+  FOREIGN KEY (agent_id, symbol)
+    REFERENCES agent_symbol_assignments (agent_id, symbol) ON DELETE CASCADE
+);
+
+CREATE TABLE agent_state_history (
+  id       bigserial   PRIMARY KEY,
+  agent_id text        NOT NULL REFERENCES agent_configs (id) ON DELETE CASCADE,
+  symbol   text        NOT NULL,
+  fence    bigint      NOT NULL,
+  pod      text        NOT NULL,
+  balance  numeric     NOT NULL,
+  memory   jsonb       NOT NULL,
+  saved_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX agent_state_history_agent_idx
+  ON agent_state_history (agent_id, symbol, id);
+
+INSERT INTO schema_migrations (version) VALUES (2);
+COMMIT;
