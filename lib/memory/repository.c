@@ -1,0 +1,393 @@
+/*
+ * repository.c -- the memory repository: the repository vtable
+ * (agentrecover/sys/repository.h) over an arec_memory_store.
+ *
+ * Every slot passes the store's fault hooks (arec__mem_enter), then works
+ * under the store mutex, so a save and a claim are atomic against each
+ * other exactly as the PostgreSQL repository's row locks make them: a save
+ * either lands before a claim or is refused with AREC_EFENCED.  Pod liveness
+ * uses the store's clock.  It has no exchange credentials: exchange and keys
+ * are NULL, exchange_id 0.  It never prints, never aborts, and writes
+ * nothing when it refuses.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "agentrecover/sys/repository.h"
+#include "memory/store.h"
+
+typedef struct mem_repo {
+  arec_repository parent;
+  arec_memory_store *st;
+} mem_repo;
+
+#define REPO(r) (((mem_repo *)(r))->st)
+#define M_REPO AREC_MEMORY_REPOSITORY
+#define M_SAVE (AREC_MEMORY_REPOSITORY | AREC_MEMORY_SAVE)
+
+static int wanted(const arec__mem_agent *a) {
+  return a->is_active && a->is_trading && a->nsymbols > 0;
+}
+
+static int set_str(char **dst, const char *src) {
+  char *c = NULL;
+  if (src && !(c = strdup(src)))
+    return AREC_ENOMEM;
+  free(*dst);
+  *dst = c;
+  return 0;
+}
+
+/* ------------------------------------------------------ agents_to_restore */
+static int row_fill(arec_agent_row *r, const arec__mem_agent *a) {
+  r->user_id = a->user_id;
+  if (!(r->id = strdup(a->id)) || !(r->strategy = strdup(a->strategy)) ||
+      !(r->name = strdup(a->name)))
+    return AREC_ENOMEM;
+  r->symbols = calloc(a->nsymbols, sizeof *r->symbols);
+  if (!r->symbols)
+    return AREC_ENOMEM;
+  for (size_t i = 0; i < a->nsymbols; i++) {
+    arec_symbol *s = &r->symbols[i];
+    r->nsymbols = i + 1; /* so a partial row is freed correctly */
+    s->budget = a->symbols[i].budget;
+    s->balance = a->symbols[i].balance;
+    if (!(s->symbol = strdup(a->symbols[i].symbol)) ||
+        !(s->memory = strdup(a->symbols[i].memory)))
+      return AREC_ENOMEM;
+  }
+  return 0;
+}
+
+static int repo_agents_to_restore(arec_repository *repo, const char *only_id,
+                                  arec_agent_list **out) {
+  if (!out)
+    return AREC_EINVAL;
+  *out = NULL;
+  arec_memory_store *st = REPO(repo);
+  int rc = arec__mem_enter(st, M_REPO);
+  if (rc)
+    return rc;
+  arec_agent_list *list = calloc(1, sizeof *list);
+  size_t count = 0;
+  if (!list) {
+    rc = AREC_ENOMEM;
+    goto out;
+  }
+  for (size_t i = 0; i < st->nagents; i++) {
+    const arec__mem_agent *a = st->agents[i];
+    if ((!only_id || strcmp(only_id, a->id) == 0) && wanted(a) &&
+        !arec__mem_owner_alive(st, a))
+      count++;
+  }
+  if (count && !(list->rows = calloc(count, sizeof *list->rows))) {
+    rc = AREC_ENOMEM;
+    goto out;
+  }
+  for (size_t i = 0; i < st->nagents && list->n < count; i++) {
+    const arec__mem_agent *a = st->agents[i];
+    if ((only_id && strcmp(only_id, a->id) != 0) || !wanted(a) ||
+        arec__mem_owner_alive(st, a))
+      continue;
+    if ((rc = row_fill(&list->rows[list->n++], a)) != 0)
+      goto out;
+  }
+out:
+  pthread_mutex_unlock(&st->mu);
+  if (rc) {
+    arec_agent_list_free(list);
+    arec_error_set("memory repository: agents_to_restore: %s",
+                   arec_strerror(rc));
+    return rc;
+  }
+  *out = list;
+  return 0;
+}
+
+/* --------------------------------------------------------------- unwanted */
+static int repo_unwanted(arec_repository *repo, const char *pod,
+                         const char *incarnation, const char *const *ids,
+                         size_t n, unsigned char *out_unwanted) {
+  if (!pod || !incarnation || (n && (!ids || !out_unwanted)))
+    return AREC_EINVAL;
+  arec_memory_store *st = REPO(repo);
+  int rc = arec__mem_enter(st, M_REPO);
+  if (rc)
+    return rc;
+  for (size_t i = 0; i < n; i++) {
+    const arec__mem_agent *a = arec__mem_agent_find(st, ids[i]);
+    if (!a || !wanted(a))
+      out_unwanted[i] = 1;
+    else if (!a->running_on || strcmp(a->running_on, pod) != 0 ||
+             !a->running_incarnation ||
+             strcmp(a->running_incarnation, incarnation) != 0)
+      out_unwanted[i] = 2;
+    else
+      out_unwanted[i] = 0;
+  }
+  pthread_mutex_unlock(&st->mu);
+  return 0;
+}
+
+/* ------------------------------------------------------------------ claim */
+static int claim_one(arec_memory_store *st, const char *pod,
+                     const char *incarnation, const char *id,
+                     uint64_t *out_fence) {
+  arec__mem_agent *a = arec__mem_agent_find(st, id);
+  if (!a)
+    return AREC_ENOTFOUND;
+  if (!wanted(a))
+    return AREC_ECONFLICT;
+  char *p = strdup(pod), *inc = strdup(incarnation);
+  if (!p || !inc) {
+    free(p);
+    free(inc);
+    return AREC_ENOMEM;
+  }
+  free(a->running_on);
+  free(a->running_incarnation);
+  a->running_on = p;
+  a->running_incarnation = inc;
+  *out_fence = ++a->fence;
+  return 0;
+}
+
+static int repo_claim(arec_repository *repo, const char *pod,
+                      const char *incarnation, const char *agent_id,
+                      uint64_t *out_fence) {
+  if (!pod || !*pod || !incarnation || !agent_id || !out_fence)
+    return AREC_EINVAL;
+  arec_memory_store *st = REPO(repo);
+  int rc = arec__mem_enter(st, M_REPO);
+  if (rc)
+    return rc;
+  rc = claim_one(st, pod, incarnation, agent_id, out_fence);
+  pthread_mutex_unlock(&st->mu);
+  return rc;
+}
+
+static int repo_claim_many(arec_repository *repo, const char *pod,
+                           const char *incarnation, const char *const *ids,
+                           size_t n, uint64_t *out_fences, int *out_results) {
+  if (!pod || !*pod || !incarnation ||
+      (n && (!ids || !out_fences || !out_results)))
+    return AREC_EINVAL;
+  arec_memory_store *st = REPO(repo);
+  int rc = arec__mem_enter(st, M_REPO);
+  if (rc)
+    return rc;
+  for (size_t i = 0; i < n; i++) {
+    out_fences[i] = 0;
+    out_results[i] = ids[i] ? claim_one(st, pod, incarnation, ids[i],
+                                        &out_fences[i])
+                            : AREC_EINVAL;
+  }
+  pthread_mutex_unlock(&st->mu);
+  return 0;
+}
+
+/* ------------------------------------------------------------------- save */
+static int save_one(arec_memory_store *st, const arec_save *sv) {
+  if (!sv || !sv->agent_id || (sv->nstates && !sv->states))
+    return AREC_EINVAL;
+  arec__mem_agent *a = arec__mem_agent_find(st, sv->agent_id);
+  if (!a)
+    return AREC_ENOTFOUND;
+  if (sv->fence == 0 || sv->fence != a->fence)
+    return AREC_EFENCED;
+  /* check and copy everything first: a refused save writes nothing */
+  char **mem = calloc(sv->nstates ? sv->nstates : 1, sizeof *mem);
+  if (!mem)
+    return AREC_ENOMEM;
+  int rc = 0;
+  for (size_t i = 0; i < sv->nstates && rc == 0; i++) {
+    if (!arec__mem_symbol_find(a, sv->states[i].symbol))
+      rc = AREC_ENOTFOUND;
+    else if (!(mem[i] = strdup(sv->states[i].memory ? sv->states[i].memory
+                                                     : "{}")))
+      rc = AREC_ENOMEM;
+  }
+  for (size_t i = 0; i < sv->nstates; i++) {
+    arec__mem_symbol *s = arec__mem_symbol_find(a, sv->states[i].symbol);
+    if (rc == 0 && s) {
+      free(s->memory);
+      s->memory = mem[i];
+      s->balance = sv->states[i].balance;
+      s->fence = sv->fence;
+      if (arec__mem_history_push(s, sv->fence) != 0)
+        rc = AREC_ENOMEM; /* state written, one history row missing */
+    } else {
+      free(mem[i]);
+    }
+  }
+  free(mem);
+  return rc;
+}
+
+static int repo_save_state(arec_repository *repo, const arec_save *save) {
+  arec_memory_store *st = REPO(repo);
+  int rc = arec__mem_enter(st, M_SAVE);
+  if (rc)
+    return rc;
+  rc = save_one(st, save);
+  pthread_mutex_unlock(&st->mu);
+  return rc;
+}
+
+static int repo_save_many(arec_repository *repo, const arec_save *saves,
+                          size_t n, int *out_results) {
+  if (n && (!saves || !out_results))
+    return AREC_EINVAL;
+  arec_memory_store *st = REPO(repo);
+  int rc = arec__mem_enter(st, M_SAVE);
+  if (rc)
+    return rc;
+  for (size_t i = 0; i < n; i++)
+    out_results[i] = save_one(st, &saves[i]);
+  pthread_mutex_unlock(&st->mu);
+  return 0;
+}
+
+/* ---------------------------------------------------------------- release */
+static int release_one(arec_memory_store *st, const char *id, uint64_t fence) {
+  if (!id)
+    return AREC_EINVAL;
+  arec__mem_agent *a = arec__mem_agent_find(st, id);
+  if (!a)
+    return AREC_ENOTFOUND;
+  if (fence == 0 || fence != a->fence)
+    return AREC_EFENCED;
+  set_str(&a->running_on, NULL);
+  set_str(&a->running_incarnation, NULL);
+  a->fence++;
+  return 0;
+}
+
+static int repo_release(arec_repository *repo, const char *agent_id,
+                        uint64_t fence) {
+  if (!agent_id)
+    return AREC_EINVAL;
+  arec_memory_store *st = REPO(repo);
+  int rc = arec__mem_enter(st, M_REPO);
+  if (rc)
+    return rc;
+  rc = release_one(st, agent_id, fence);
+  pthread_mutex_unlock(&st->mu);
+  return rc;
+}
+
+static int repo_release_many(arec_repository *repo, const char *const *ids,
+                             const uint64_t *fences, size_t n,
+                             int *out_results) {
+  if (n && (!ids || !fences || !out_results))
+    return AREC_EINVAL;
+  arec_memory_store *st = REPO(repo);
+  int rc = arec__mem_enter(st, M_REPO);
+  if (rc)
+    return rc;
+  for (size_t i = 0; i < n; i++)
+    out_results[i] = release_one(st, ids[i], fences[i]);
+  pthread_mutex_unlock(&st->mu);
+  return 0;
+}
+
+/* -------------------------------------------------------------- heartbeat */
+static int repo_heartbeat(arec_repository *repo, const char *pod,
+                          const char *incarnation, int64_t lease_ms,
+                          int leaving) {
+  if (!pod || !*pod || (!leaving && (!incarnation || lease_ms < 0)))
+    return AREC_EINVAL;
+  arec_memory_store *st = REPO(repo);
+  int rc = arec__mem_enter(st, M_REPO);
+  if (rc)
+    return rc;
+  arec__mem_pod **pp = &st->pods;
+  while (*pp && strcmp((*pp)->name, pod) != 0)
+    pp = &(*pp)->next;
+  if (leaving) {
+    if (*pp) {
+      arec__mem_pod *p = *pp;
+      *pp = p->next;
+      free(p->name);
+      free(p->incarnation);
+      free(p);
+    }
+  } else {
+    arec__mem_pod *p = *pp;
+    if (!p) {
+      p = calloc(1, sizeof *p);
+      if (!p || !(p->name = strdup(pod))) {
+        free(p);
+        rc = AREC_ENOMEM;
+        goto out;
+      }
+      if (set_str(&p->incarnation, incarnation) != 0) {
+        free(p->name);
+        free(p);
+        rc = AREC_ENOMEM;
+        goto out;
+      }
+      p->next = st->pods;
+      st->pods = p;
+    } else if (strcmp(p->incarnation, incarnation) != 0 &&
+               set_str(&p->incarnation, incarnation) != 0) {
+      rc = AREC_ENOMEM;
+      goto out;
+    }
+    p->lease_until = arec__mem_now(st) + lease_ms;
+  }
+out:
+  pthread_mutex_unlock(&st->mu);
+  return rc;
+}
+
+/* ------------------------------------------------------------ set_trading */
+static int repo_set_trading(arec_repository *repo, const char *agent_id,
+                            int want) {
+  if (!agent_id)
+    return AREC_EINVAL;
+  arec_memory_store *st = REPO(repo);
+  int rc = arec__mem_enter(st, M_REPO);
+  if (rc)
+    return rc;
+  arec__mem_agent *a = arec__mem_agent_find(st, agent_id);
+  if (!a)
+    rc = AREC_ENOTFOUND;
+  else if (want && (a->nsymbols == 0 || !a->is_active))
+    rc = AREC_ECONFLICT;
+  else
+    a->is_trading = want != 0;
+  pthread_mutex_unlock(&st->mu);
+  return rc;
+}
+
+/* ------------------------------------------------------------------- free */
+static void repo_free(arec_repository *repo) {
+  if (!repo)
+    return;
+  arec__mem_unref(REPO(repo));
+  free(repo);
+}
+
+static const arec_repository mem_repo_methods = {
+    AREC_REPOSITORY_VERSION, repo_agents_to_restore, repo_unwanted,
+    repo_claim,              repo_save_state,        repo_release,
+    repo_heartbeat,          repo_set_trading,       repo_claim_many,
+    repo_save_many,          repo_release_many,      repo_free};
+
+int arec_memory_repository_new(arec_repository **out,
+                               arec_memory_store *store) {
+  if (!out)
+    return AREC_EINVAL;
+  *out = NULL;
+  if (!store)
+    return AREC_EINVAL;
+  mem_repo *r = calloc(1, sizeof *r);
+  if (!r)
+    return AREC_ENOMEM;
+  r->parent = mem_repo_methods;
+  r->st = store;
+  arec__mem_ref(store);
+  *out = &r->parent;
+  return 0;
+}

@@ -1,0 +1,142 @@
+/*
+ * store.h -- internal layout of the in-memory store shared by the memory
+ * repository (repository.c) and the memory lock (lock.c).  Not installed.
+ *
+ * One mutex guards everything in a store.  Agents and lock keys live in
+ * string-keyed hash maps (10,000 agents must stay cheap); pods are a short
+ * list.  Times are milliseconds on the store's clock (monotonic until made
+ * manual).  The store is reference-counted: its creator and every handle
+ * hold one reference, so freeing the store before a handle is harmless.
+ */
+#ifndef AREC_MEMORY_STORE_H
+#define AREC_MEMORY_STORE_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agentrecover/memory.h"
+
+#define AREC__MEM_HISTORY_KEEP 1000
+#define AREC__MEM_RULES 8
+
+/* ------------------------------------------------------------- hash map */
+typedef struct arec__mem_entry {
+  char *key;
+  void *val;
+  struct arec__mem_entry *next;
+} arec__mem_entry;
+
+typedef struct arec__mem_map {
+  size_t cap; /* buckets, a power of two (0 before the first put) */
+  size_t n;
+  arec__mem_entry **buckets;
+} arec__mem_map;
+
+void *arec__mem_map_get(const arec__mem_map *m, const char *key);
+/* Inserts key (copied) -> val; the key must not be present. 0 / ENOMEM. */
+int arec__mem_map_put(arec__mem_map *m, const char *key, void *val);
+/* Removes key, returning its value (NULL when absent). */
+void *arec__mem_map_del(arec__mem_map *m, const char *key);
+/* Calls fn(val) for every value, then empties the map. */
+void arec__mem_map_clear(arec__mem_map *m, void (*fn)(void *));
+
+/* ----------------------------------------------------------------- rows */
+typedef struct arec__mem_symbol {
+  char *symbol;
+  double budget;
+  double balance;
+  char *memory;   /* JSON text */
+  uint64_t fence; /* fence of the last accepted write, 0 before any */
+  uint64_t *hist; /* ring of the last AREC__MEM_HISTORY_KEEP fences */
+  size_t hist_cap, hist_head, hist_n;
+} arec__mem_symbol;
+
+typedef struct arec__mem_agent {
+  char *id;
+  long long user_id;
+  char *strategy;
+  char *name;
+  int is_active, is_trading;
+  uint64_t fence;
+  char *running_on;          /* NULL when nobody */
+  char *running_incarnation; /* NULL when nobody */
+  size_t nsymbols, symcap;
+  arec__mem_symbol *symbols;
+} arec__mem_agent;
+
+typedef struct arec__mem_pod {
+  char *name;
+  char *incarnation;
+  int64_t lease_until;
+  struct arec__mem_pod *next;
+} arec__mem_pod;
+
+typedef struct arec__mem_key {
+  char *value;
+  int64_t expires_at;
+} arec__mem_key;
+
+typedef struct arec__mem_rule {
+  int targets; /* 0: unused */
+  int n;       /* remaining; < 0 forever */
+  int err;
+} arec__mem_rule;
+
+typedef struct arec__mem_delay {
+  int targets;
+  int64_t ms;
+} arec__mem_delay;
+
+struct arec_memory_store {
+  pthread_mutex_t mu;
+  unsigned refs;
+
+  /* clock */
+  int manual;
+  int64_t manual_now;
+
+  /* agents, in creation order (for stable listings) plus an index */
+  arec__mem_agent **agents;
+  size_t nagents, agentcap;
+  arec__mem_map agent_index;
+
+  arec__mem_pod *pods;
+  arec__mem_map keys; /* lock key -> arec__mem_key */
+
+  /* fault hooks: counters per exact call mask (0..31) */
+  arec__mem_rule rules[AREC__MEM_RULES];
+  arec__mem_delay delays[AREC__MEM_RULES];
+  uint64_t calls[32];
+};
+
+/* The store's clock; call with the mutex held. */
+int64_t arec__mem_now(const arec_memory_store *st);
+/* Real monotonic clock in ms. */
+int64_t arec__mem_mono_ms(void);
+
+/* Takes a reference / drops one (freeing the store on the last). */
+void arec__mem_ref(arec_memory_store *st);
+void arec__mem_unref(arec_memory_store *st);
+
+/* Entry of every vtable slot: counts the call under `mask`, sleeps any
+ * matching delay (unlocked), then locks the store.  Returns 0 with the mutex
+ * HELD, or an injected error code with the mutex released. */
+int arec__mem_enter(arec_memory_store *st, int mask);
+
+/* Lookups; mutex held. */
+arec__mem_agent *arec__mem_agent_find(arec_memory_store *st, const char *id);
+arec__mem_symbol *arec__mem_symbol_find(arec__mem_agent *a, const char *sym);
+const arec__mem_pod *arec__mem_pod_find(const arec_memory_store *st,
+                                        const char *name);
+/* A live (pod, incarnation) owner of the agent? mutex held. */
+int arec__mem_owner_alive(const arec_memory_store *st,
+                          const arec__mem_agent *a);
+/* Appends a fence to a symbol's history ring. 0 / AREC_ENOMEM. */
+int arec__mem_history_push(arec__mem_symbol *s, uint64_t fence);
+
+/* The live lock key (expired ones are deleted on the way); mutex held. */
+arec__mem_key *arec__mem_key_live(arec_memory_store *st, const char *key);
+void arec__mem_key_free(void *k);
+
+#endif
