@@ -1,0 +1,17 @@
+/*
+ * noop.h -- the built-in agent type "noop": one step a second, counting
+ * iterations in each symbol's memory JSON {"iterations": N}.  It makes the
+ * lifecycle testable without an exchange, and stays for tests, demos, load.
+ */
+#ifndef AREC_HOST_NOOP_H
+#define AREC_HOST_NOOP_H
+
+#include "agentrecover.h"
+
+/* The agent type (name "noop").  `step_ms` is the delay between steps. */
+void arec_host_noop_type(arec_agent_type *out, int64_t *step_ms);
+
+/* Reads "iterations" from a memory JSON text; 0 when absent or invalid. */
+long long arec_host_noop_iterations(const char *memory);
+
+#endif
