@@ -1,0 +1,23 @@
+/*
+ * status.h -- the daemon's shared state and its request router: /healthz,
+ * /ready and /metrics here, everything under /api/ to api.c.
+ */
+#ifndef AREC_HOST_STATUS_H
+#define AREC_HOST_STATUS_H
+
+#include <stdatomic.h>
+
+#include "api.h"
+
+typedef struct arec_host_state {
+  arec_host_api api;
+  atomic_int ready;           /* /ready answers 200 */
+  atomic_int recovery_active; /* the restore ran; reconcile loop on */
+  atomic_int stopping;        /* shutdown started */
+} arec_host_state;
+
+/* The arec_host_handler of the daemon; ud is an arec_host_state. */
+void arec_host_route(void *ud, const arec_host_request *req,
+                     arec_host_response *out);
+
+#endif
