@@ -1,0 +1,441 @@
+/*
+ * pool.c -- the arec_pg handle: a small pool of libpq connections and the
+ * deadline-bounded way every statement of the backend runs.
+ *
+ * How: each call takes a slot (condition variable, monotonic deadline),
+ * connects it with PQconnectStart/PQconnectPoll under poll(2) when needed,
+ * and runs one statement with PQsendQueryParams + poll + PQconsumeInput, so
+ * a blackholed server costs at most the call deadline: on timeout the
+ * connection is dropped (PQcancel is not used: it blocks on an unreachable
+ * server; statement_timeout set on every connection ends the orphaned
+ * statement on the server side).  A failed connect makes the pool fail fast
+ * for a backoff (25 ms doubling to 1 s) instead of hammering a dead server.
+ *
+ * Must never: block without a deadline, print, put the conninfo (it may hold
+ * a password) into an error message or a log line.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pg/pg_internal.h"
+
+/* ------------------------------------------------------------------ time */
+int64_t arec__pg_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t arec__pg_deadline(const arec_pg *pg) {
+  return arec__pg_now_ms() + pg->call_timeout_ms;
+}
+
+void arec__pg_log(arec_pg *pg, arec_log_level level, const char *msg,
+                  const char *key, const char *value) {
+  if (!pg->log)
+    return;
+  arec_log_field f = {key, value};
+  pg->log(pg->log_userdata, level, msg, key ? &f : NULL, key ? 1 : 0);
+}
+
+/* libpq's message on one line, without the trailing newline. */
+static void set_pq_error(const char *what, const char *msg) {
+  char buf[512];
+  snprintf(buf, sizeof buf, "%s", msg ? msg : "");
+  for (char *p = buf; *p; p++)
+    if (*p == '\n' || *p == '\r')
+      *p = ' ';
+  size_t n = strlen(buf);
+  while (n && buf[n - 1] == ' ')
+    buf[--n] = 0;
+  arec_error_set("pg: %s: %s", what, buf);
+}
+
+/* Waits for `events` on `fd` until `deadline`.  1 ready, 0 timeout, -1 err */
+static int wait_fd(int fd, short events, int64_t deadline, short *revents) {
+  for (;;) {
+    int64_t left = deadline - arec__pg_now_ms();
+    if (left <= 0)
+      return 0;
+    struct pollfd p = {fd, events, 0};
+    int r = poll(&p, 1, left > 1000 ? 1000 : (int)left);
+    if (r > 0) {
+      if (revents)
+        *revents = p.revents;
+      return 1;
+    }
+    if (r < 0 && errno != EINTR)
+      return -1;
+  }
+}
+
+/* ------------------------------------------------------------- connecting */
+static PGconn *connect_until(arec_pg *pg, int64_t deadline, int *err) {
+  int64_t cdl = arec__pg_now_ms() + pg->connect_timeout_ms;
+  if (cdl > deadline)
+    cdl = deadline;
+  PGconn *c = PQconnectStart(pg->conninfo);
+  if (!c) {
+    *err = AREC_ENOMEM;
+    arec_error_set("pg: connect: out of memory");
+    return NULL;
+  }
+  PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+  if (PQstatus(c) == CONNECTION_BAD)
+    st = PGRES_POLLING_FAILED;
+  while (st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED) {
+    int r = wait_fd(PQsocket(c), st == PGRES_POLLING_READING ? POLLIN : POLLOUT,
+                    cdl, NULL);
+    if (r == 0) {
+      PQfinish(c);
+      *err = AREC_EUNAVAILABLE;
+      arec_error_set("pg: connect: timed out");
+      return NULL;
+    }
+    st = PQconnectPoll(c);
+  }
+  if (st == PGRES_POLLING_FAILED) {
+    set_pq_error("connect", PQerrorMessage(c));
+    PQfinish(c);
+    *err = AREC_EUNAVAILABLE;
+    return NULL;
+  }
+  if (PQsetnonblocking(c, 1) != 0) {
+    set_pq_error("connect", PQerrorMessage(c));
+    PQfinish(c);
+    *err = AREC_EUNAVAILABLE;
+    return NULL;
+  }
+  return c;
+}
+
+/* Connects slot->conn and sets the per-connection settings. */
+static int slot_connect(arec_pg *pg, arec__pg_slot *s, int64_t deadline) {
+  pthread_mutex_lock(&pg->mu);
+  int64_t now = arec__pg_now_ms();
+  if (now < pg->down_until_ms) {
+    pthread_mutex_unlock(&pg->mu);
+    arec_error_set("pg: server unreachable (retrying with backoff)");
+    return AREC_EUNAVAILABLE;
+  }
+  pthread_mutex_unlock(&pg->mu);
+  int err = 0;
+  PGconn *c = connect_until(pg, deadline, &err);
+  if (c) {
+    s->conn = c;
+    char sql[128];
+    snprintf(sql, sizeof sql, "SET statement_timeout = %lld; SET TIME ZONE 'UTC'",
+             (long long)pg->call_timeout_ms);
+    err = arec__pg_exec(pg, s, deadline, sql, 0, NULL, NULL, NULL, NULL);
+  }
+  pthread_mutex_lock(&pg->mu);
+  if (err) {
+    pg->down_until_ms = arec__pg_now_ms() + pg->backoff_ms;
+    pg->backoff_ms = pg->backoff_ms * 2 > 1000 ? 1000 : pg->backoff_ms * 2;
+  } else {
+    pg->down_until_ms = 0;
+    pg->backoff_ms = 25;
+  }
+  pthread_mutex_unlock(&pg->mu);
+  if (err)
+    arec__pg_log(pg, AREC_LOG_WARN, "postgres connection failed", "error",
+                 arec_error_last());
+  return err;
+}
+
+static void slot_drop(arec__pg_slot *s) {
+  if (s->conn)
+    PQfinish(s->conn);
+  s->conn = NULL;
+}
+
+/* ------------------------------------------------------------------- pool */
+int arec__pg_acquire(arec_pg *pg, int64_t deadline, arec__pg_slot **out) {
+  *out = NULL;
+  arec__pg_slot *s = NULL;
+  pthread_mutex_lock(&pg->mu);
+  for (;;) {
+    for (unsigned int i = 0; i < pg->pool_size; i++) {
+      arec__pg_slot *c = &pg->slots[i];
+      if (!c->busy && (!s || (c->conn && !s->conn)))
+        s = c;
+    }
+    if (s)
+      break;
+    int64_t left = deadline - arec__pg_now_ms();
+    if (left <= 0) {
+      pthread_mutex_unlock(&pg->mu);
+      arec_error_set("pg: no free connection within the deadline");
+      return AREC_ETIMEDOUT;
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += left / 1000;
+    ts.tv_nsec += (left % 1000) * 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+      ts.tv_sec++;
+      ts.tv_nsec -= 1000000000;
+    }
+    pthread_cond_timedwait(&pg->cv, &pg->mu, &ts);
+  }
+  s->busy = 1;
+  pthread_mutex_unlock(&pg->mu);
+
+  /* An idle connection that became readable was closed by the server (or
+   * got a notice): consume it and drop it if it is broken. */
+  if (s->conn) {
+    struct pollfd p = {PQsocket(s->conn), POLLIN, 0};
+    if (p.fd < 0 || (poll(&p, 1, 0) > 0 && (!PQconsumeInput(s->conn) ||
+                                            PQstatus(s->conn) != CONNECTION_OK)))
+      slot_drop(s);
+    else if (PQstatus(s->conn) != CONNECTION_OK)
+      slot_drop(s);
+  }
+  if (!s->conn) {
+    int err = slot_connect(pg, s, deadline);
+    if (err) {
+      arec__pg_release(pg, s);
+      return err;
+    }
+  }
+  *out = s;
+  return 0;
+}
+
+void arec__pg_release(arec_pg *pg, arec__pg_slot *s) {
+  if (!s)
+    return;
+  if (s->conn && (PQstatus(s->conn) != CONNECTION_OK ||
+                  PQtransactionStatus(s->conn) != PQTRANS_IDLE))
+    slot_drop(s);
+  pthread_mutex_lock(&pg->mu);
+  s->busy = 0;
+  pthread_cond_signal(&pg->cv);
+  pthread_mutex_unlock(&pg->mu);
+}
+
+/* --------------------------------------------------------------- queries */
+static int map_sqlstate(const char *st) {
+  if (!st || !*st)
+    return AREC_EBACKEND;
+  if (!strcmp(st, "23505"))
+    return AREC_EEXIST;
+  if (!strcmp(st, "23503"))
+    return AREC_ENOTFOUND;
+  if (!strcmp(st, "23514") || !strcmp(st, "23502") || !strncmp(st, "22", 2))
+    return AREC_EINVAL;
+  if (!strcmp(st, "57014"))
+    return AREC_ETIMEDOUT;
+  if (!strncmp(st, "08", 2) || !strncmp(st, "57P", 3))
+    return AREC_EUNAVAILABLE;
+  return AREC_EBACKEND;
+}
+
+int arec__pg_exec(arec_pg *pg, arec__pg_slot *slot, int64_t deadline,
+                  const char *sql, int nparams, const char *const *params,
+                  const int *lengths, const int *formats, PGresult **out) {
+  (void)pg;
+  if (out)
+    *out = NULL;
+  PGconn *c = slot->conn;
+  int ok = (nparams == 0 && !formats)
+               ? PQsendQuery(c, sql)
+               : PQsendQueryParams(c, sql, nparams, NULL, params, lengths,
+                                   formats, 0);
+  if (!ok) {
+    set_pq_error("send", PQerrorMessage(c));
+    slot_drop(slot);
+    return AREC_EUNAVAILABLE;
+  }
+  int fr;
+  while ((fr = PQflush(c)) == 1) {
+    short rev = 0;
+    int w = wait_fd(PQsocket(c), POLLIN | POLLOUT, deadline, &rev);
+    if (w <= 0) {
+      arec_error_set(w == 0 ? "pg: statement timed out (client deadline)"
+                            : "pg: poll failed");
+      slot_drop(slot);
+      return w == 0 ? AREC_ETIMEDOUT : AREC_EUNAVAILABLE;
+    }
+    if ((rev & POLLIN) && !PQconsumeInput(c))
+      break;
+  }
+  if (fr < 0 || PQstatus(c) != CONNECTION_OK) {
+    set_pq_error("send", PQerrorMessage(c));
+    slot_drop(slot);
+    return AREC_EUNAVAILABLE;
+  }
+
+  int err = 0;
+  PGresult *keep = NULL;
+  for (;;) {
+    while (PQisBusy(c)) {
+      int w = wait_fd(PQsocket(c), POLLIN, deadline, NULL);
+      if (w <= 0) {
+        PQclear(keep);
+        arec_error_set(w == 0 ? "pg: statement timed out (client deadline)"
+                              : "pg: poll failed");
+        slot_drop(slot);
+        return w == 0 ? AREC_ETIMEDOUT : AREC_EUNAVAILABLE;
+      }
+      if (!PQconsumeInput(c)) {
+        PQclear(keep);
+        set_pq_error("connection lost", PQerrorMessage(c));
+        slot_drop(slot);
+        return AREC_EUNAVAILABLE;
+      }
+    }
+    PGresult *r = PQgetResult(c);
+    if (!r)
+      break;
+    ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+      PQclear(keep);
+      keep = r;
+    } else {
+      if (!err) {
+        const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        err = map_sqlstate(state);
+        const char *m = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+        set_pq_error(state ? state : "error", m ? m : PQresultErrorMessage(r));
+      }
+      PQclear(r);
+    }
+  }
+  if (PQstatus(c) != CONNECTION_OK) {
+    PQclear(keep);
+    set_pq_error("connection lost", PQerrorMessage(c));
+    slot_drop(slot);
+    return AREC_EUNAVAILABLE;
+  }
+  if (err) {
+    PQclear(keep);
+    return err;
+  }
+  if (out)
+    *out = keep;
+  else
+    PQclear(keep);
+  return 0;
+}
+
+int arec__pg_query(arec_pg *pg, const char *sql, int nparams,
+                   const char *const *params, const int *lengths,
+                   const int *formats, PGresult **out) {
+  if (out)
+    *out = NULL;
+  int64_t dl = arec__pg_deadline(pg);
+  arec__pg_slot *s;
+  int err = arec__pg_acquire(pg, dl, &s);
+  if (err)
+    return err;
+  err = arec__pg_exec(pg, s, dl, sql, nparams, params, lengths, formats, out);
+  arec__pg_release(pg, s);
+  return err;
+}
+
+/* ------------------------------------------------------------- lifecycle */
+void arec__pg_ref(arec_pg *pg) {
+  pthread_mutex_lock(&pg->mu);
+  pg->refs++;
+  pthread_mutex_unlock(&pg->mu);
+}
+
+static void pg_destroy(arec_pg *pg) {
+  for (unsigned int i = 0; pg->slots && i < pg->pool_size; i++)
+    slot_drop(&pg->slots[i]);
+  free(pg->slots);
+  if (pg->conninfo) {
+    volatile char *p = pg->conninfo;
+    while (*p)
+      *p++ = 0;
+    free(pg->conninfo);
+  }
+  volatile unsigned char *k = pg->key;
+  for (size_t i = 0; i < sizeof pg->key; i++)
+    k[i] = 0;
+  pthread_cond_destroy(&pg->cv);
+  pthread_mutex_destroy(&pg->mu);
+  free(pg);
+}
+
+int arec_pg_new(arec_pg **out, const arec_pg_options *opts) {
+  if (!out)
+    return AREC_EINVAL;
+  *out = NULL;
+  if (!opts || !opts->conninfo) {
+    arec_error_set("pg: options.conninfo is required");
+    return AREC_EINVAL;
+  }
+  if (opts->version != AREC_PG_OPTIONS_VERSION) {
+    arec_error_set("pg: unsupported options version %u", opts->version);
+    return AREC_EVERSION;
+  }
+  arec_pg *pg = calloc(1, sizeof *pg);
+  if (!pg)
+    return AREC_ENOMEM;
+  pg->pool_size = opts->pool_size ? opts->pool_size : 4;
+  pg->connect_timeout_ms = opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : 5000;
+  pg->call_timeout_ms = opts->call_timeout_ms > 0 ? opts->call_timeout_ms : 5000;
+  pg->history_keep = opts->history_keep ? opts->history_keep : 100;
+  pg->log = opts->log;
+  pg->log_userdata = opts->log_userdata;
+  pg->backoff_ms = 25;
+  pg->refs = 1;
+  if (opts->secrets_key) {
+    memcpy(pg->key, opts->secrets_key, sizeof pg->key);
+    pg->has_key = 1;
+  }
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&pg->cv, &ca);
+  pthread_condattr_destroy(&ca);
+  pthread_mutex_init(&pg->mu, NULL);
+  pg->conninfo = strdup(opts->conninfo);
+  pg->slots = calloc(pg->pool_size, sizeof *pg->slots);
+  if (!pg->conninfo || !pg->slots) {
+    pg_destroy(pg);
+    return AREC_ENOMEM;
+  }
+  /* Validate the conninfo without echoing it (libpq's parse error could
+   * quote it). */
+  char *perr = NULL;
+  PQconninfoOption *co = PQconninfoParse(pg->conninfo, &perr);
+  if (!co) {
+    PQfreemem(perr);
+    arec_error_set("pg: invalid conninfo");
+    pg_destroy(pg);
+    return AREC_EINVAL;
+  }
+  PQconninfoFree(co);
+  arec__pg_slot *s;
+  int err = arec__pg_acquire(pg, arec__pg_now_ms() + pg->connect_timeout_ms, &s);
+  if (err) {
+    pg_destroy(pg);
+    return err;
+  }
+  arec__pg_release(pg, s);
+  *out = pg;
+  return 0;
+}
+
+void arec_pg_free(arec_pg *pg) {
+  if (!pg)
+    return;
+  pthread_mutex_lock(&pg->mu);
+  int left = --pg->refs;
+  pthread_mutex_unlock(&pg->mu);
+  if (left == 0)
+    pg_destroy(pg);
+}
+
+int arec_pg_ping(arec_pg *pg) {
+  if (!pg)
+    return AREC_EINVAL;
+  return arec__pg_query(pg, "SELECT 1", 0, NULL, NULL, NULL, NULL);
+}
