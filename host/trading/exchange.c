@@ -1,0 +1,428 @@
+/*
+ * exchange.c -- the Binance-compatible spot REST client (libcurl).
+ *
+ * One CURL easy handle per call (no shared connection state between
+ * threads), connect and total timeouts on every request, every call gated
+ * by the hub's circuit breaker and Retry-After ban of its endpoint and its
+ * outcome recorded there.  Signed calls carry timestamp + recvWindow and
+ * signature = hex HMAC-SHA256(secret, query string + body), with the key in
+ * the X-MBX-APIKEY header.  Errors become AREC_E* codes with a message that
+ * never contains the key, the secret, the signature or the query string.
+ */
+#include "trading/exchange.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cJSON.h>
+#include <curl/curl.h>
+
+#define MAX_BODY (1024 * 1024)
+
+struct arec_exchange {
+  arec_exchange_hub *hub;
+  char *base;
+  char *key;
+  char *secret;
+  int64_t connect_timeout_ms, timeout_ms, recv_window_ms;
+};
+
+/* ---------------------------------------------------------------- object */
+static void wipe_free(char *s) {
+  if (!s) return;
+  volatile char *p = s;
+  while (*p) *p++ = 0;
+  free(s);
+}
+
+int arec_exchange_new(arec_exchange **out, arec_exchange_hub *hub,
+                      const arec_exchange_config *cfg) {
+  arec_exchange *x;
+  if (!out) return AREC_EINVAL;
+  *out = NULL;
+  if (!hub || !cfg || !cfg->base_url || !*cfg->base_url) return AREC_EINVAL;
+  x = calloc(1, sizeof *x);
+  if (!x) return AREC_ENOMEM;
+  x->hub = hub;
+  x->base = strdup(cfg->base_url);
+  x->key = cfg->api_key ? strdup(cfg->api_key) : NULL;
+  x->secret = cfg->api_secret ? strdup(cfg->api_secret) : NULL;
+  x->connect_timeout_ms = cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : 2000;
+  x->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 5000;
+  x->recv_window_ms = cfg->recv_window_ms > 0 ? cfg->recv_window_ms : 5000;
+  if (!x->base || (cfg->api_key && !x->key) ||
+      (cfg->api_secret && !x->secret)) {
+    arec_exchange_free(x);
+    return AREC_ENOMEM;
+  }
+  *out = x;
+  return 0;
+}
+
+void arec_exchange_free(arec_exchange *x) {
+  if (!x) return;
+  free(x->base);
+  wipe_free(x->key);
+  wipe_free(x->secret);
+  free(x);
+}
+
+const char *arec_exchange_base(const arec_exchange *x) { return x->base; }
+
+/* --------------------------------------------------------------- request */
+typedef struct buf {
+  char *p;
+  size_t n;
+  int too_big;
+} buf;
+
+typedef struct reply {
+  long status;
+  buf body;
+  int64_t retry_after_ms;
+} reply;
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *ud) {
+  buf *b = ud;
+  size_t len = size * nmemb;
+  if (b->n + len > MAX_BODY) {
+    b->too_big = 1;
+    return 0;
+  }
+  char *np = realloc(b->p, b->n + len + 1);
+  if (!np) return 0;
+  b->p = np;
+  memcpy(b->p + b->n, data, len);
+  b->n += len;
+  b->p[b->n] = '\0';
+  return len;
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *ud) {
+  reply *r = ud;
+  size_t len = size * nmemb;
+  if (len > 12 && strncasecmp(data, "Retry-After:", 12) == 0) {
+    char tmp[32];
+    size_t n = len - 12 < sizeof tmp - 1 ? len - 12 : sizeof tmp - 1;
+    memcpy(tmp, data + 12, n);
+    tmp[n] = '\0';
+    long s = strtol(tmp, NULL, 10);
+    if (s > 0 && s < 86400) r->retry_after_ms = (int64_t)s * 1000;
+  }
+  return len;
+}
+
+static long long wall_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Parses {"code":..,"msg":..} into the thread's last error; returns the
+ * code (0 if none). */
+static long exchange_error(const reply *r, const char *path) {
+  long code = 0;
+  const char *msg = NULL;
+  cJSON *j = r->body.p ? cJSON_Parse(r->body.p) : NULL;
+  if (j) {
+    cJSON *c = cJSON_GetObjectItemCaseSensitive(j, "code");
+    cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "msg");
+    if (cJSON_IsNumber(c)) code = (long)c->valuedouble;
+    if (cJSON_IsString(m)) msg = m->valuestring;
+  }
+  if (code)
+    arec_error_set("exchange error %ld on %s (HTTP %ld): %.200s", code, path,
+                   r->status, msg ? msg : "");
+  else
+    arec_error_set("exchange answered HTTP %ld on %s", r->status, path);
+  cJSON_Delete(j);
+  return code;
+}
+
+/* One request.  method "GET"/"POST"/"DELETE"; params: "a=1&b=2" (already
+ * URL-safe) or "".  signed_: add timestamp/recvWindow/signature and the key
+ * header.  On 0, *out_json is the parsed body (caller cJSON_Delete()s). */
+static int request(arec_exchange *x, const char *method, const char *path,
+                   const char *params, int signed_, cJSON **out_json) {
+  char *total = NULL, *url = NULL;
+  const char *query = "", *body = NULL;
+  reply r;
+  CURL *c = NULL;
+  struct curl_slist *hdr = NULL;
+  int rc, is_post = strcmp(method, "POST") == 0;
+  size_t tl;
+
+  *out_json = NULL;
+  memset(&r, 0, sizeof r);
+  if (signed_ && (!x->key || !x->secret)) {
+    arec_error_set("exchange call %s needs API credentials", path);
+    return AREC_EINVAL;
+  }
+  rc = arec__hub_gate(x->hub, x->base);
+  if (rc) return rc;
+
+  tl = strlen(params) + 160;
+  total = malloc(tl);
+  url = malloc(strlen(x->base) + strlen(path) + tl + 2);
+  if (!total || !url) {
+    rc = AREC_ENOMEM;
+    goto done_unrecorded;
+  }
+  if (signed_) {
+    char sig[65];
+    int n = snprintf(total, tl, "%s%stimestamp=%lld&recvWindow=%lld", params,
+                     *params ? "&" : "", wall_ms(),
+                     (long long)x->recv_window_ms);
+    /* all params in one place: query for GET/DELETE, body for POST, so
+     * "query string + body" is just that string */
+    arec__hmac_hex(sig, x->secret, total, (size_t)n);
+    snprintf(total + n, tl - (size_t)n, "&signature=%s", sig);
+  } else {
+    snprintf(total, tl, "%s", params);
+  }
+  if (is_post) body = total;
+  else query = total;
+  sprintf(url, "%s%s%s%s", x->base, path, *query ? "?" : "", query);
+
+  c = curl_easy_init();
+  if (!c) {
+    rc = AREC_ENOMEM;
+    goto done_unrecorded;
+  }
+  curl_easy_setopt(c, CURLOPT_URL, url);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)x->connect_timeout_ms);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)x->timeout_ms);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);
+  curl_easy_setopt(c, CURLOPT_USERAGENT, "agentrecoverd");
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  if (is_post) {
+    curl_easy_setopt(c, CURLOPT_POST, 1L);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    hdr = curl_slist_append(hdr, "Content-Type: application/x-www-form-urlencoded");
+  } else if (strcmp(method, "DELETE") == 0) {
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "DELETE");
+  }
+  if (signed_) {
+    size_t kl = strlen(x->key) + 16;
+    char *kh = malloc(kl);
+    if (kh) {
+      snprintf(kh, kl, "X-MBX-APIKEY: %s", x->key);
+      hdr = curl_slist_append(hdr, kh);
+      memset(kh, 0, kl);
+      free(kh);
+    }
+  }
+  if (hdr) curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+
+  CURLcode cc = curl_easy_perform(c);
+  if (cc != CURLE_OK) {
+    rc = cc == CURLE_OPERATION_TIMEDOUT ? AREC_ETIMEDOUT : AREC_EUNAVAILABLE;
+    arec_error_set("exchange request %s %s failed: %s", method, path,
+                   r.body.too_big ? "answer too large" : curl_easy_strerror(cc));
+    arec__hub_record(x->hub, x->base, 1, 0);
+    goto done;
+  }
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+  if (r.status == 429 || r.status == 418) {
+    if (r.retry_after_ms <= 0) r.retry_after_ms = 1000;
+    arec__hub_record(x->hub, x->base, 2, r.retry_after_ms);
+    arec_error_set("exchange rate limit (HTTP %ld) on %s: calls refused for "
+                   "%lld ms", r.status, path, (long long)r.retry_after_ms);
+    rc = AREC_EUNAVAILABLE;
+    goto done;
+  }
+  if (r.status >= 500 || r.status < 200) {
+    arec__hub_record(x->hub, x->base, 1, 0);
+    exchange_error(&r, path);
+    rc = AREC_EUNAVAILABLE;
+    goto done;
+  }
+  if (r.status >= 300) {
+    arec__hub_record(x->hub, x->base, 2, 0);
+    long code = exchange_error(&r, path);
+    rc = code == -2013 ? AREC_ENOTFOUND : AREC_EBACKEND;
+    goto done;
+  }
+  arec__hub_record(x->hub, x->base, 0, 0);
+  *out_json = r.body.p ? cJSON_Parse(r.body.p) : NULL;
+  if (!*out_json) {
+    arec_error_set("exchange answer on %s is not JSON", path);
+    rc = AREC_EBACKEND;
+    goto done;
+  }
+  rc = 0;
+done:
+  curl_slist_free_all(hdr);
+  curl_easy_cleanup(c);
+  free(r.body.p);
+  if (total) memset(total, 0, strlen(total));
+  free(total);
+  free(url);
+  return rc;
+done_unrecorded:
+  /* the gate let a request through (maybe a half-open probe): count it */
+  arec__hub_record(x->hub, x->base, 1, 0);
+  goto done;
+}
+
+/* ------------------------------------------------------------- endpoints */
+static int num(const cJSON *j, const char *name, double *out) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, name);
+  if (cJSON_IsNumber(v)) {
+    *out = v->valuedouble;
+    return 0;
+  }
+  if (cJSON_IsString(v) && v->valuestring) {
+    char *end;
+    errno = 0;
+    *out = strtod(v->valuestring, &end);
+    if (end != v->valuestring && errno == 0) return 0;
+  }
+  return AREC_EBACKEND;
+}
+
+static int sym_param(char *out, size_t len, const char *symbol) {
+  char s[32];
+  if (arec__xsymbol(s, sizeof s, symbol) != 0) {
+    arec_error_set("invalid symbol");
+    return AREC_EINVAL;
+  }
+  snprintf(out, len, "symbol=%s", s);
+  return 0;
+}
+
+int arec_exchange_price(arec_exchange *x, const char *symbol, double *out) {
+  char p[64];
+  cJSON *j;
+  int rc = sym_param(p, sizeof p, symbol);
+  if (rc) return rc;
+  rc = request(x, "GET", "/api/v3/ticker/price", p, 0, &j);
+  if (rc) return rc;
+  if (num(j, "price", out) != 0 || *out <= 0) {
+    arec_error_set("exchange ticker answer without a valid price");
+    rc = AREC_EBACKEND;
+  }
+  cJSON_Delete(j);
+  return rc;
+}
+
+int arec_exchange_klines(arec_exchange *x, const char *symbol,
+                         const char *interval, unsigned limit, double *out,
+                         size_t *out_n) {
+  char p[128], s[64];
+  cJSON *j, *k;
+  size_t n = 0;
+  int rc = sym_param(s, sizeof s, symbol);
+  *out_n = 0;
+  if (rc) return rc;
+  if (!interval || strspn(interval, "0123456789smhdwM") != strlen(interval) ||
+      !*interval || limit == 0 || limit > 1000)
+    return AREC_EINVAL;
+  snprintf(p, sizeof p, "%s&interval=%s&limit=%u", s, interval, limit);
+  rc = request(x, "GET", "/api/v3/klines", p, 0, &j);
+  if (rc) return rc;
+  if (!cJSON_IsArray(j)) rc = AREC_EBACKEND;
+  cJSON_ArrayForEach(k, j) {
+    if (rc || n >= limit) break;
+    cJSON *close = cJSON_GetArrayItem(k, 4);
+    double v = 0;
+    if (cJSON_IsString(close)) v = strtod(close->valuestring, NULL);
+    else if (cJSON_IsNumber(close)) v = close->valuedouble;
+    if (v <= 0) rc = AREC_EBACKEND;
+    else out[n++] = v;
+  }
+  if (rc) arec_error_set("exchange klines answer malformed");
+  else *out_n = n;
+  cJSON_Delete(j);
+  return rc;
+}
+
+int arec_exchange_balance(arec_exchange *x, const char *asset, double *out) {
+  cJSON *j, *b, *bal;
+  int rc = request(x, "GET", "/api/v3/account", "", 1, &j);
+  *out = 0;
+  if (rc) return rc;
+  bal = cJSON_GetObjectItemCaseSensitive(j, "balances");
+  if (!cJSON_IsArray(bal)) {
+    arec_error_set("exchange account answer without balances");
+    cJSON_Delete(j);
+    return AREC_EBACKEND;
+  }
+  cJSON_ArrayForEach(b, bal) {
+    cJSON *a = cJSON_GetObjectItemCaseSensitive(b, "asset");
+    if (cJSON_IsString(a) && strcmp(a->valuestring, asset) == 0)
+      num(b, "free", out);
+  }
+  cJSON_Delete(j);
+  return 0;
+}
+
+static int parse_order(const cJSON *j, arec_order *out) {
+  const cJSON *v;
+  memset(out, 0, sizeof *out);
+  v = cJSON_GetObjectItemCaseSensitive(j, "clientOrderId");
+  if (cJSON_IsString(v)) snprintf(out->client_id, sizeof out->client_id, "%s", v->valuestring);
+  v = cJSON_GetObjectItemCaseSensitive(j, "orderId");
+  if (cJSON_IsNumber(v)) out->order_id = (long long)v->valuedouble;
+  v = cJSON_GetObjectItemCaseSensitive(j, "status");
+  if (cJSON_IsString(v)) snprintf(out->status, sizeof out->status, "%s", v->valuestring);
+  if (num(j, "executedQty", &out->executed_qty) != 0 ||
+      num(j, "cummulativeQuoteQty", &out->quote_qty) != 0 || !out->status[0]) {
+    arec_error_set("exchange order answer malformed");
+    return AREC_EBACKEND;
+  }
+  return 0;
+}
+
+static int order_call(arec_exchange *x, const char *method, const char *params,
+                      arec_order *out) {
+  cJSON *j;
+  int rc = request(x, method, "/api/v3/order", params, 1, &j);
+  if (rc) return rc;
+  rc = parse_order(j, out);
+  cJSON_Delete(j);
+  return rc;
+}
+
+int arec_exchange_order_place(arec_exchange *x, const char *symbol,
+                              const char *side, double qty,
+                              const char *client_id, arec_order *out) {
+  char s[64], p[256];
+  int rc = sym_param(s, sizeof s, symbol);
+  if (rc) return rc;
+  if ((strcmp(side, "BUY") && strcmp(side, "SELL")) || !(qty > 0) ||
+      !arec__client_order_id_valid(client_id))
+    return AREC_EINVAL;
+  snprintf(p, sizeof p,
+           "%s&side=%s&type=MARKET&quantity=%.8f&newClientOrderId=%s"
+           "&newOrderRespType=FULL",
+           s, side, qty, client_id);
+  return order_call(x, "POST", p, out);
+}
+
+int arec_exchange_order_query(arec_exchange *x, const char *symbol,
+                              const char *client_id, arec_order *out) {
+  char s[64], p[160];
+  int rc = sym_param(s, sizeof s, symbol);
+  if (rc) return rc;
+  if (!arec__client_order_id_valid(client_id)) return AREC_EINVAL;
+  snprintf(p, sizeof p, "%s&origClientOrderId=%s", s, client_id);
+  return order_call(x, "GET", p, out);
+}
+
+int arec_exchange_order_cancel(arec_exchange *x, const char *symbol,
+                               const char *client_id, arec_order *out) {
+  char s[64], p[160];
+  int rc = sym_param(s, sizeof s, symbol);
+  if (rc) return rc;
+  if (!arec__client_order_id_valid(client_id)) return AREC_EINVAL;
+  snprintf(p, sizeof p, "%s&origClientOrderId=%s", s, client_id);
+  return order_call(x, "DELETE", p, out);
+}

@@ -1,0 +1,365 @@
+/*
+ * test_trading_exchange.c -- the exchange client of host/trading against
+ * the fake exchange (tests/support/fake_exchange.c): signing as Binance
+ * defines it, symbol and endpoint mapping, client order ids, error bodies,
+ * Retry-After, the circuit breaker (pure and over HTTP) and its metrics,
+ * and a timed-out order found again by origClientOrderId.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "support/fake_exchange.h"
+#include "trading/exchange.h"
+
+#define KEY "test-key-AAAA"
+#define SECRET "test-secret-BBBB"
+
+static long long mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int ms) { usleep((useconds_t)ms * 1000); }
+
+/* ----------------------------------------------------------- pure parts */
+START_TEST(signature_matches_binance_example) {
+  /* the worked example of Binance's "SIGNED endpoint examples" */
+  char sig[65];
+  const char *q = "symbol=LTCBTC&side=BUY&type=LIMIT&timeInForce=GTC&quantity=1"
+                  "&price=0.1&recvWindow=5000&timestamp=1499827319559";
+  arec__hmac_hex(sig, "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j",
+                 q, strlen(q));
+  ck_assert_str_eq(sig, "c8db56825ae71d6d79447849e617115f4a920fa2acdcab2b053c4b2838bd6b71");
+}
+END_TEST
+
+START_TEST(symbols_and_endpoints) {
+  char s[32], u[128];
+  ck_assert_int_eq(arec__xsymbol(s, sizeof s, "BTC/USDT"), 0);
+  ck_assert_str_eq(s, "BTCUSDT");
+  ck_assert_int_eq(arec__xsymbol(s, sizeof s, "eth-usdt"), 0);
+  ck_assert_str_eq(s, "ETHUSDT");
+  ck_assert_int_eq(arec__xsymbol(s, sizeof s, "BTC/US DT"), AREC_EINVAL);
+  ck_assert_int_eq(arec__xsymbol(s, sizeof s, "/"), AREC_EINVAL);
+  ck_assert_int_eq(arec__xsymbol(s, 4, "BTCUSDT"), AREC_EINVAL);
+
+  ck_assert_int_eq(arec__xbase_url(u, sizeof u, "binance", 1, NULL), 0);
+  ck_assert_str_eq(u, "https://testnet.binance.vision");
+  ck_assert_int_eq(arec__xbase_url(u, sizeof u, "binance", 0, ""), 0);
+  ck_assert_str_eq(u, "https://api.binance.com");
+  ck_assert_int_eq(arec__xbase_url(u, sizeof u, "binance", 0, "http://127.0.0.1:9/"), 0);
+  ck_assert_str_eq(u, "http://127.0.0.1:9");
+  ck_assert_int_eq(arec__xbase_url(u, sizeof u, "kraken", 1, NULL), AREC_EINVAL);
+}
+END_TEST
+
+START_TEST(client_order_ids_fit_binance_rule) {
+  char a[37], b[37], c[37], d[37];
+  const char *long1 = "agent_with_a_really_long_identifier_that_goes_on_and_on-1";
+  const char *long2 = "agent_with_a_really_long_identifier_that_goes_on_and_on-2";
+  arec__client_order_id(a, "abc123", 7, 1);
+  ck_assert_str_eq(a, "abc123-7-1");
+  arec__client_order_id(b, "abc123", 7, 2);
+  ck_assert_str_ne(a, b);
+  arec__client_order_id(b, "abc123", 8, 1);
+  ck_assert_str_ne(a, b);
+  arec__client_order_id(c, long1, UINT64_MAX, UINT64_MAX);
+  arec__client_order_id(d, long2, UINT64_MAX, UINT64_MAX);
+  ck_assert(arec__client_order_id_valid(c));
+  ck_assert(arec__client_order_id_valid(d));
+  ck_assert_uint_le(strlen(c), 36);
+  ck_assert_str_ne(c, d); /* same prefix, different agents */
+  arec__client_order_id(c, long1, 3, 4);
+  ck_assert(arec__client_order_id_valid(c));
+  ck_assert(!arec__client_order_id_valid("has space"));
+  ck_assert(!arec__client_order_id_valid("0123456789012345678901234567890123456"));
+  ck_assert(!arec__client_order_id_valid(""));
+}
+END_TEST
+
+START_TEST(breaker_state_machine) {
+  arec_breaker b;
+  int changed;
+  arec__breaker_init(&b, 5, 100, 350, 42);
+  for (int i = 0; i < 4; i++) {
+    ck_assert(arec__breaker_allow(&b, 0, &changed));
+    ck_assert(!arec__breaker_record(&b, 0, 0));
+  }
+  ck_assert_int_eq(b.state, AREC_BREAKER_CLOSED);
+  ck_assert(arec__breaker_record(&b, 0, 0)); /* 5th failure */
+  ck_assert_int_eq(b.state, AREC_BREAKER_OPEN);
+  ck_assert_int_ge(b.open_until_ms, 100);
+  ck_assert_int_le(b.open_until_ms, 120); /* + at most 20 % jitter */
+  ck_assert(!arec__breaker_allow(&b, 99, &changed));
+  ck_assert(!changed);
+  ck_assert(arec__breaker_allow(&b, 121, &changed)); /* the probe */
+  ck_assert(changed);
+  ck_assert_int_eq(b.state, AREC_BREAKER_HALF_OPEN);
+  ck_assert(!arec__breaker_allow(&b, 121, &changed)); /* one probe only */
+  ck_assert(arec__breaker_record(&b, 130, 0));          /* probe failed */
+  ck_assert_int_eq(b.state, AREC_BREAKER_OPEN);
+  ck_assert_int_ge(b.open_until_ms, 130 + 200); /* doubled */
+  ck_assert_int_le(b.open_until_ms, 130 + 240);
+  ck_assert(arec__breaker_allow(&b, 400, &changed));
+  ck_assert(arec__breaker_record(&b, 400, 0));
+  ck_assert_int_ge(b.open_until_ms, 400 + 350); /* capped at max */
+  ck_assert_int_le(b.open_until_ms, 400 + 420);
+  ck_assert(arec__breaker_allow(&b, 900, &changed));
+  ck_assert(arec__breaker_record(&b, 900, 1)); /* success closes */
+  ck_assert_int_eq(b.state, AREC_BREAKER_CLOSED);
+  ck_assert_int_eq(b.cur_cooldown_ms, 100); /* reset */
+  ck_assert_uint_eq(b.failures, 0);
+}
+END_TEST
+
+/* ----------------------------------------------------- over HTTP (fake) */
+typedef struct fixture {
+  arec_fx *fx;
+  arec_exchange_hub *hub;
+  arec_exchange *x;
+  int changes[8];
+  int nchanges;
+} fixture;
+
+static void on_change(void *ud, const char *endpoint, arec_breaker_state from,
+                      arec_breaker_state to) {
+  fixture *f = ud;
+  (void)endpoint;
+  (void)from;
+  if (f->nchanges < 8) f->changes[f->nchanges++] = (int)to;
+}
+
+static void setup_f(fixture *f, const char *secret, int64_t timeout_ms) {
+  static const double prices[] = {100, 101, 102, 103, 104, 105};
+  arec_exchange_hub_options ho = AREC_EXCHANGE_HUB_OPTIONS_INIT;
+  arec_exchange_config xc = {0};
+  memset(f, 0, sizeof *f);
+  ck_assert_int_eq(arec_fx_start(&f->fx, KEY, SECRET), 0);
+  arec_fx_set_prices(f->fx, "BTCUSDT", prices, 6);
+  ho.cooldown_ms = 100;
+  ho.cooldown_max_ms = 400;
+  ho.on_change = on_change;
+  ho.change_userdata = f;
+  ck_assert_int_eq(arec_exchange_hub_new(&f->hub, &ho), 0);
+  xc.base_url = arec_fx_url(f->fx);
+  xc.api_key = KEY;
+  xc.api_secret = secret;
+  xc.timeout_ms = timeout_ms;
+  xc.connect_timeout_ms = 1000;
+  ck_assert_int_eq(arec_exchange_new(&f->x, f->hub, &xc), 0);
+}
+
+static void teardown_f(fixture *f) {
+  arec_exchange_free(f->x);
+  arec_exchange_hub_free(f->hub);
+  arec_fx_stop(f->fx);
+}
+
+START_TEST(public_and_signed_calls) {
+  fixture f;
+  double p, closes[10], usdt;
+  size_t n;
+  arec_order o;
+  arec_fx_stats st;
+  setup_f(&f, SECRET, 2000);
+  ck_assert_int_eq(arec_exchange_price(f.x, "BTC/USDT", &p), 0);
+  ck_assert_double_eq_tol(p, 100, 1e-9);
+  ck_assert_int_eq(arec_exchange_price(f.x, "BTC/USDT", &p), 0);
+  ck_assert_double_eq_tol(p, 101, 1e-9);
+  ck_assert_int_eq(arec_exchange_klines(f.x, "BTC/USDT", "1m", 10, closes, &n), 0);
+  ck_assert_uint_eq(n, 2);
+  ck_assert_double_eq_tol(closes[1], 101, 1e-9);
+  ck_assert_int_eq(arec_exchange_balance(f.x, "USDT", &usdt), 0);
+  ck_assert_double_eq_tol(usdt, 10000, 1e-6);
+  /* a signed POST (params in the body) */
+  ck_assert_int_eq(arec_exchange_order_place(f.x, "BTC/USDT", "BUY", 0.5, "abc-1-1", &o), 0);
+  ck_assert_str_eq(o.status, "FILLED");
+  ck_assert_str_eq(o.client_id, "abc-1-1");
+  ck_assert_double_eq_tol(o.executed_qty, 0.5, 1e-9);
+  ck_assert_double_eq_tol(o.quote_qty, 50.5, 1e-6);
+  /* the same client order id again: the exchange refuses a duplicate */
+  ck_assert_int_eq(arec_exchange_order_place(f.x, "BTC/USDT", "BUY", 0.5, "abc-1-1", &o),
+                   AREC_EBACKEND);
+  ck_assert_ptr_nonnull(strstr(arec_error_last(), "-2010"));
+  ck_assert_int_eq(arec_exchange_order_query(f.x, "BTC/USDT", "abc-1-1", &o), 0);
+  ck_assert_double_eq_tol(o.executed_qty, 0.5, 1e-9);
+  ck_assert_int_eq(arec_exchange_order_query(f.x, "BTC/USDT", "abc-1-2", &o), AREC_ENOTFOUND);
+  ck_assert_int_eq(arec_exchange_order_cancel(f.x, "BTC/USDT", "abc-1-1", &o), AREC_EBACKEND);
+  arec_fx_get_stats(f.fx, &st);
+  ck_assert_uint_eq(st.bad_signatures, 0);
+  ck_assert_uint_eq(st.orders, 1);
+  teardown_f(&f);
+}
+END_TEST
+
+START_TEST(bad_secret_is_refused_and_never_echoed) {
+  fixture f;
+  double usdt;
+  arec_order o;
+  arec_fx_stats st;
+  setup_f(&f, "wrong-secret-CCCC", 2000);
+  ck_assert_int_eq(arec_exchange_balance(f.x, "USDT", &usdt), AREC_EBACKEND);
+  ck_assert_ptr_nonnull(strstr(arec_error_last(), "-1022"));
+  ck_assert_ptr_null(strstr(arec_error_last(), "wrong-secret"));
+  ck_assert_ptr_null(strstr(arec_error_last(), KEY));
+  ck_assert_ptr_null(strstr(arec_error_last(), "signature="));
+  ck_assert_int_eq(arec_exchange_order_place(f.x, "BTC/USDT", "SELL", 1, "x-1-1", &o),
+                   AREC_EBACKEND);
+  arec_fx_get_stats(f.fx, &st);
+  ck_assert_uint_eq(st.bad_signatures, 2);
+  ck_assert_uint_eq(st.orders, 0);
+  /* an exchange that answered "no" is up: the breaker stays closed */
+  ck_assert_int_eq(arec_exchange_hub_state(f.hub, arec_fx_url(f.fx)), AREC_BREAKER_CLOSED);
+  teardown_f(&f);
+}
+END_TEST
+
+START_TEST(timed_out_order_is_found_not_resent) {
+  fixture f;
+  arec_order o;
+  arec_fx_stats st;
+  long long t0;
+  int rc;
+  setup_f(&f, SECRET, 300);
+  arec_fx_order_delay(f.fx, 1, 1500); /* filled, answer held */
+  t0 = mono_ms();
+  rc = arec_exchange_order_place(f.x, "BTC/USDT", "BUY", 0.25, "ag-2-5", &o);
+  ck_assert_int_eq(rc, AREC_ETIMEDOUT);
+  ck_assert_int_lt(mono_ms() - t0, 1400); /* the client's timeout bounded it */
+  /* outcome unknown: ask by origClientOrderId before any retry */
+  ck_assert_int_eq(arec_exchange_order_query(f.x, "BTC/USDT", "ag-2-5", &o), 0);
+  ck_assert_str_eq(o.status, "FILLED");
+  ck_assert_double_eq_tol(o.executed_qty, 0.25, 1e-9);
+  arec_fx_get_stats(f.fx, &st);
+  ck_assert_uint_eq(st.order_posts, 1);
+  ck_assert_uint_eq(st.orders, 1);
+  ck_assert_int_eq(arec_fx_order_find(f.fx, "ag-2-5", NULL, NULL), 1);
+  teardown_f(&f);
+}
+END_TEST
+
+START_TEST(retry_after_is_honoured) {
+  fixture f;
+  double p;
+  arec_fx_stats st;
+  setup_f(&f, SECRET, 2000);
+  arec_fx_rate_limit(f.fx, 1, 1);
+  ck_assert_int_eq(arec_exchange_price(f.x, "BTC/USDT", &p), AREC_EUNAVAILABLE);
+  ck_assert_ptr_nonnull(strstr(arec_error_last(), "429"));
+  /* refused locally until the ban ends: no request reaches the exchange */
+  for (int i = 0; i < 10; i++)
+    ck_assert_int_eq(arec_exchange_price(f.x, "BTC/USDT", &p), AREC_EUNAVAILABLE);
+  arec_fx_get_stats(f.fx, &st);
+  ck_assert_uint_eq(st.requests, 1);
+  sleep_ms(1100);
+  ck_assert_int_eq(arec_exchange_price(f.x, "BTC/USDT", &p), 0);
+  ck_assert_int_eq(arec_exchange_hub_state(f.hub, arec_fx_url(f.fx)), AREC_BREAKER_CLOSED);
+  teardown_f(&f);
+}
+END_TEST
+
+START_TEST(breaker_opens_probes_and_closes_without_storm) {
+  fixture f;
+  double p;
+  arec_fx_stats st;
+  arec_exchange_counters c;
+  char *text;
+  const char *ep;
+  setup_f(&f, SECRET, 1000);
+  ep = arec_fx_url(f.fx);
+  arec_fx_fail(f.fx, 503, -1); /* exchange down */
+  for (int i = 0; i < 5; i++)
+    ck_assert_int_eq(arec_exchange_price(f.x, "BTC/USDT", &p), AREC_EUNAVAILABLE);
+  ck_assert_int_eq(arec_exchange_hub_state(f.hub, ep), AREC_BREAKER_OPEN);
+  /* while open: 50 calls, none reaches the exchange */
+  for (int i = 0; i < 50; i++)
+    ck_assert_int_eq(arec_exchange_price(f.x, "BTC/USDT", &p), AREC_EUNAVAILABLE);
+  arec_fx_get_stats(f.fx, &st);
+  ck_assert_uint_eq(st.requests, 5);
+  /* cool-down (100 ms + jitter), one probe, still down: re-opens */
+  sleep_ms(150);
+  ck_assert_int_eq(arec_exchange_price(f.x, "BTC/USDT", &p), AREC_EUNAVAILABLE);
+  ck_assert_int_eq(arec_exchange_hub_state(f.hub, ep), AREC_BREAKER_OPEN);
+  arec_fx_get_stats(f.fx, &st);
+  ck_assert_uint_eq(st.requests, 6);
+  /* doubled cool-down: 150 ms later it is still open */
+  sleep_ms(150);
+  ck_assert_int_eq(arec_exchange_price(f.x, "BTC/USDT", &p), AREC_EUNAVAILABLE);
+  arec_fx_get_stats(f.fx, &st);
+  ck_assert_uint_eq(st.requests, 6);
+  /* exchange back; after the cool-down the probe succeeds and closes */
+  arec_fx_fail(f.fx, 0, 0);
+  sleep_ms(150);
+  ck_assert_int_eq(arec_exchange_price(f.x, "BTC/USDT", &p), 0);
+  ck_assert_int_eq(arec_exchange_hub_state(f.hub, ep), AREC_BREAKER_CLOSED);
+  ck_assert_int_eq(arec_exchange_price(f.x, "BTC/USDT", &p), 0);
+  arec_fx_get_stats(f.fx, &st);
+  ck_assert_uint_eq(st.requests, 8);
+  /* one notification per state change */
+  ck_assert_int_eq(f.nchanges, 5);
+  ck_assert_int_eq(f.changes[0], AREC_BREAKER_OPEN);
+  ck_assert_int_eq(f.changes[1], AREC_BREAKER_HALF_OPEN);
+  ck_assert_int_eq(f.changes[2], AREC_BREAKER_OPEN);
+  ck_assert_int_eq(f.changes[3], AREC_BREAKER_HALF_OPEN);
+  ck_assert_int_eq(f.changes[4], AREC_BREAKER_CLOSED);
+  arec_exchange_hub_counters(f.hub, &c);
+  ck_assert_uint_eq(c.ok, 2);
+  ck_assert_uint_eq(c.error, 6);
+  ck_assert_uint_eq(c.open, 51);
+  ck_assert_int_eq(c.circuits_open, 0);
+  ck_assert_int_eq(arec_exchange_hub_render(f.hub, &text), 0);
+  ck_assert_ptr_nonnull(strstr(text, "# TYPE exchange_requests_total counter\n"));
+  ck_assert_ptr_nonnull(strstr(text, "exchange_requests_total{result=\"ok\"} 2\n"));
+  ck_assert_ptr_nonnull(strstr(text, "exchange_requests_total{result=\"error\"} 6\n"));
+  ck_assert_ptr_nonnull(strstr(text, "exchange_requests_total{result=\"open\"} 51\n"));
+  ck_assert_ptr_nonnull(strstr(text, "exchange_requests_total{result=\"rejected\"} 0\n"));
+  ck_assert_ptr_nonnull(strstr(text, "# TYPE exchange_circuit_open gauge\nexchange_circuit_open 0\n"));
+  free(text);
+  teardown_f(&f);
+}
+END_TEST
+
+START_TEST(dropped_connections_count_as_failures) {
+  fixture f;
+  double p;
+  setup_f(&f, SECRET, 1000);
+  arec_fx_fail(f.fx, 0, -1); /* connection closed without an answer */
+  for (int i = 0; i < 5; i++)
+    ck_assert_int_eq(arec_exchange_price(f.x, "BTC/USDT", &p), AREC_EUNAVAILABLE);
+  ck_assert_int_eq(arec_exchange_hub_state(f.hub, arec_fx_url(f.fx)), AREC_BREAKER_OPEN);
+  teardown_f(&f);
+}
+END_TEST
+
+static Suite *suite(void) {
+  Suite *s = suite_create("trading_exchange");
+  TCase *pure = tcase_create("pure");
+  TCase *http = tcase_create("http");
+  tcase_add_test(pure, signature_matches_binance_example);
+  tcase_add_test(pure, symbols_and_endpoints);
+  tcase_add_test(pure, client_order_ids_fit_binance_rule);
+  tcase_add_test(pure, breaker_state_machine);
+  tcase_set_timeout(http, 20);
+  tcase_add_test(http, public_and_signed_calls);
+  tcase_add_test(http, bad_secret_is_refused_and_never_echoed);
+  tcase_add_test(http, timed_out_order_is_found_not_resent);
+  tcase_add_test(http, retry_after_is_honoured);
+  tcase_add_test(http, breaker_opens_probes_and_closes_without_storm);
+  tcase_add_test(http, dropped_connections_count_as_failures);
+  suite_add_tcase(s, pure);
+  suite_add_tcase(s, http);
+  return s;
+}
+
+int main(void) {
+  SRunner *sr = srunner_create(suite());
+  int failed;
+  srunner_run_all(sr, CK_ENV);
+  failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
