@@ -1,0 +1,578 @@
+/*
+ * repository_conformance.c -- the conformance suite of the repository
+ * vtable (agentrecover/sys/repository.h), generic over a fixture
+ * (conformance.h).  Every backend's test runs it: memory, PostgreSQL.
+ *
+ * Each test resets the fixture, builds its agents through the fixture, and
+ * checks the answers of the vtable and what the fixture reads back: restore
+ * listing, claim and fence, fenced save and release, pod liveness, unwanted,
+ * set_trading, the batch slots, and saves racing claims from two threads.
+ * Fixtures are kept in a small table and each test is a loop test over its
+ * fixture's index, so one binary can run several fixtures.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conformance.h"
+
+#define MAX_FIXTURES 8
+static const arec_repo_fixture *fixtures[MAX_FIXTURES];
+static int nfixtures;
+
+#define POD_A "conf-pod-a"
+#define POD_B "conf-pod-b"
+#define INC_A1 "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1"
+#define INC_A2 "a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2"
+#define INC_B "b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0"
+#define LEASE 60000
+
+/* ---------------------------------------------------------------- helpers */
+static const arec_repo_fixture *setup(int i) {
+  const arec_repo_fixture *f = fixtures[i];
+  f->reset(f->ctx);
+  return f;
+}
+
+static arec_repository *open_repo(const arec_repo_fixture *f) {
+  arec_repository *r = NULL;
+  ck_assert_int_eq(f->open(f->ctx, &r), 0);
+  ck_assert_ptr_nonnull(r);
+  return r;
+}
+
+/* An agent with symbols BTC/USDT (100) and, when two, ETH/USDT (50). */
+static void add(const arec_repo_fixture *f, const char *id, size_t nsym,
+                int trading, arec_repository *r) {
+  static const char *const syms[] = {"BTC/USDT", "ETH/USDT"};
+  static const double budgets[] = {100.0, 50.0};
+  ck_assert_int_eq(f->add_agent(f->ctx, id, 7, "toy", syms, budgets, nsym),
+                   0);
+  if (trading)
+    ck_assert_int_eq(r->set_trading(r, id, 1), 0);
+}
+
+static const arec_agent_row *find_row(const arec_agent_list *l,
+                                      const char *id) {
+  for (size_t i = 0; i < l->n; i++)
+    if (strcmp(l->rows[i].id, id) == 0)
+      return &l->rows[i];
+  return NULL;
+}
+
+/* 1 when `id` is in agents_to_restore(NULL). */
+static int restorable(arec_repository *r, const char *id) {
+  arec_agent_list *l = NULL;
+  ck_assert_int_eq(r->agents_to_restore(r, NULL, &l), 0);
+  ck_assert_ptr_nonnull(l);
+  int found = find_row(l, id) != NULL;
+  arec_agent_list_free(l);
+  return found;
+}
+
+static arec_conf_agent agent(const arec_repo_fixture *f, const char *id) {
+  arec_conf_agent a;
+  memset(&a, 0, sizeof a);
+  ck_assert_int_eq(f->get_agent(f->ctx, id, &a), 0);
+  return a;
+}
+
+static uint64_t claim(arec_repository *r, const char *pod, const char *inc,
+                      const char *id) {
+  uint64_t fence = 0;
+  ck_assert_int_eq(r->claim(r, pod, inc, id, &fence), 0);
+  return fence;
+}
+
+static int save(arec_repository *r, const char *id, uint64_t fence,
+                double balance, const char *memory) {
+  arec_symbol_state st = {"BTC/USDT", balance, memory};
+  arec_save sv = {id, fence, POD_A, 1, &st};
+  return r->save_state(r, &sv);
+}
+
+static size_t history(const arec_repo_fixture *f, const char *id,
+                      uint64_t *fences, size_t max) {
+  size_t n = 0;
+  ck_assert_int_eq(f->get_history(f->ctx, id, "BTC/USDT", fences, max, &n),
+                   0);
+  return n;
+}
+
+/* ------------------------------------------------------- agents_to_restore */
+START_TEST(restore_lists_wanted_unowned) {
+  const arec_repo_fixture *f = setup(_i);
+  arec_repository *r = open_repo(f);
+  add(f, "conf-a1", 2, 1, r);             /* wanted, unowned */
+  add(f, "conf-a2", 1, 0, r);             /* not trading */
+  add(f, "conf-a3", 1, 1, r);             /* disabled below */
+  ck_assert_int_eq(f->set_active(f->ctx, "conf-a3", 0), 0);
+  add(f, "conf-a4", 1, 1, r);             /* owned by a live pod */
+  ck_assert_int_eq(r->heartbeat(r, POD_A, INC_A1, LEASE, 0), 0);
+  claim(r, POD_A, INC_A1, "conf-a4");
+  add(f, "conf-a5", 0, 0, r);             /* no symbols */
+
+  arec_agent_list *l = NULL;
+  ck_assert_int_eq(r->agents_to_restore(r, NULL, &l), 0);
+  ck_assert_ptr_nonnull(l);
+  ck_assert_uint_eq(l->n, 1);
+  const arec_agent_row *row = find_row(l, "conf-a1");
+  ck_assert_ptr_nonnull(row);
+  ck_assert_int_eq(row->user_id, 7);
+  ck_assert_str_eq(row->strategy, "toy");
+  ck_assert_uint_eq(row->nsymbols, 2);
+  int seen = 0;
+  for (size_t i = 0; i < row->nsymbols; i++) {
+    const arec_symbol *s = &row->symbols[i];
+    ck_assert_ptr_nonnull(s->symbol);
+    ck_assert_ptr_nonnull(s->memory);
+    ck_assert_str_eq(s->memory, "{}");
+    double want = strcmp(s->symbol, "BTC/USDT") == 0   ? 100.0
+                  : strcmp(s->symbol, "ETH/USDT") == 0 ? 50.0
+                                                       : -1;
+    ck_assert(want > 0);
+    ck_assert_double_eq_tol(s->budget, want, 1e-9);
+    ck_assert_double_eq_tol(s->balance, want, 1e-9);
+    seen |= want == 100.0 ? 1 : 2;
+  }
+  ck_assert_int_eq(seen, 3);
+  arec_agent_list_free(l);
+  r->free(r);
+}
+END_TEST
+
+START_TEST(restore_only_id) {
+  const arec_repo_fixture *f = setup(_i);
+  arec_repository *r = open_repo(f);
+  add(f, "conf-a1", 1, 1, r);
+  add(f, "conf-a2", 1, 1, r);
+  add(f, "conf-a3", 1, 0, r);
+  ck_assert_int_eq(r->heartbeat(r, POD_A, INC_A1, LEASE, 0), 0);
+  claim(r, POD_A, INC_A1, "conf-a2");
+
+  arec_agent_list *l = NULL;
+  ck_assert_int_eq(r->agents_to_restore(r, "conf-a1", &l), 0);
+  ck_assert_uint_eq(l->n, 1);
+  ck_assert_str_eq(l->rows[0].id, "conf-a1");
+  ck_assert_uint_eq(l->rows[0].nsymbols, 1);
+  arec_agent_list_free(l);
+  const char *empty[] = {"conf-a2", "conf-a3", "conf-missing"};
+  for (size_t i = 0; i < 3; i++) {
+    l = NULL;
+    ck_assert_int_eq(r->agents_to_restore(r, empty[i], &l), 0);
+    ck_assert_ptr_nonnull(l);
+    ck_assert_msg(l->n == 0, "%s listed", empty[i]);
+    arec_agent_list_free(l);
+  }
+  r->free(r);
+}
+END_TEST
+
+/* ------------------------------------------------------------------- claim */
+START_TEST(claim_bumps_fence) {
+  const arec_repo_fixture *f = setup(_i);
+  arec_repository *r = open_repo(f);
+  add(f, "conf-a1", 1, 1, r);
+  uint64_t f0 = agent(f, "conf-a1").fence;
+  uint64_t f1 = claim(r, POD_A, INC_A1, "conf-a1");
+  ck_assert_uint_eq(f1, f0 + 1);
+  arec_conf_agent a = agent(f, "conf-a1");
+  ck_assert_uint_eq(a.fence, f1);
+  ck_assert_str_eq(a.running_on, POD_A);
+  ck_assert_str_eq(a.running_incarnation, INC_A1);
+  uint64_t f2 = claim(r, POD_B, INC_B, "conf-a1");
+  ck_assert_uint_eq(f2, f1 + 1);
+  a = agent(f, "conf-a1");
+  ck_assert_uint_eq(a.fence, f2);
+  ck_assert_str_eq(a.running_on, POD_B);
+  ck_assert_str_eq(a.running_incarnation, INC_B);
+  ck_assert_int_eq(a.is_trading, 1);
+  r->free(r);
+}
+END_TEST
+
+START_TEST(claim_refused) {
+  const arec_repo_fixture *f = setup(_i);
+  arec_repository *r = open_repo(f);
+  add(f, "conf-a1", 1, 0, r); /* not trading */
+  add(f, "conf-a2", 1, 1, r);
+  ck_assert_int_eq(f->set_active(f->ctx, "conf-a2", 0), 0);
+  uint64_t fence = 99;
+  ck_assert_int_eq(r->claim(r, POD_A, INC_A1, "conf-a1", &fence),
+                   AREC_ECONFLICT);
+  ck_assert_int_eq(r->claim(r, POD_A, INC_A1, "conf-a2", &fence),
+                   AREC_ECONFLICT);
+  ck_assert_int_eq(r->claim(r, POD_A, INC_A1, "conf-missing", &fence),
+                   AREC_ENOTFOUND);
+  arec_conf_agent a = agent(f, "conf-a1");
+  ck_assert_uint_eq(a.fence, 0);
+  ck_assert_str_eq(a.running_on, "");
+  ck_assert_str_eq(agent(f, "conf-a2").running_on, "");
+  r->free(r);
+}
+END_TEST
+
+/* -------------------------------------------------------------------- save */
+START_TEST(save_fenced) {
+  const arec_repo_fixture *f = setup(_i);
+  arec_repository *r = open_repo(f);
+  add(f, "conf-a1", 1, 1, r);
+  uint64_t f1 = claim(r, POD_A, INC_A1, "conf-a1");
+  ck_assert_int_eq(save(r, "conf-a1", f1, 90.5, "{\"pos\": 1}"), 0);
+  double bal = 0;
+  char *mem = NULL;
+  uint64_t sf = 0;
+  ck_assert_int_eq(f->get_state(f->ctx, "conf-a1", "BTC/USDT", &bal, &mem,
+                                &sf),
+                   0);
+  ck_assert_double_eq_tol(bal, 90.5, 1e-9);
+  ck_assert_ptr_nonnull(strstr(mem, "pos"));
+  free(mem);
+  ck_assert_uint_eq(sf, f1);
+  uint64_t h[8];
+  ck_assert_uint_eq(history(f, "conf-a1", h, 8), 1);
+  ck_assert_uint_eq(h[0], f1);
+  ck_assert_int_eq(save(r, "conf-a1", f1, 80, "{\"pos\": 2}"), 0);
+  ck_assert_uint_eq(history(f, "conf-a1", h, 8), 2);
+  ck_assert_uint_eq(h[1], f1);
+
+  /* another claim: the old fence is refused and nothing changes */
+  uint64_t f2 = claim(r, POD_B, INC_B, "conf-a1");
+  ck_assert_int_eq(save(r, "conf-a1", f1, 1.0, "{\"zombie\": 1}"),
+                   AREC_EFENCED);
+  mem = NULL;
+  ck_assert_int_eq(f->get_state(f->ctx, "conf-a1", "BTC/USDT", &bal, &mem,
+                                &sf),
+                   0);
+  ck_assert_double_eq_tol(bal, 80, 1e-9);
+  ck_assert_ptr_null(strstr(mem, "zombie"));
+  free(mem);
+  ck_assert_uint_eq(sf, f1);
+  ck_assert_uint_eq(history(f, "conf-a1", h, 8), 2);
+  ck_assert_int_eq(save(r, "conf-a1", f2, 70, "{}"), 0);
+  ck_assert_uint_eq(history(f, "conf-a1", h, 8), 3);
+  ck_assert_uint_eq(h[2], f2);
+  r->free(r);
+}
+END_TEST
+
+/* ----------------------------------------------------------------- release */
+START_TEST(release_fenced) {
+  const arec_repo_fixture *f = setup(_i);
+  arec_repository *r = open_repo(f);
+  add(f, "conf-a1", 1, 1, r);
+  add(f, "conf-a2", 1, 1, r);
+  ck_assert_int_eq(r->heartbeat(r, POD_A, INC_A1, LEASE, 0), 0);
+  uint64_t f1 = claim(r, POD_A, INC_A1, "conf-a1");
+  ck_assert(!restorable(r, "conf-a1"));
+  ck_assert_int_eq(r->release(r, "conf-a1", f1), 0);
+  arec_conf_agent a = agent(f, "conf-a1");
+  ck_assert_str_eq(a.running_on, "");
+  ck_assert_str_eq(a.running_incarnation, "");
+  ck_assert_uint_eq(a.fence, f1 + 1);
+  ck_assert_int_eq(a.is_trading, 1);
+  ck_assert_int_eq(r->release(r, "conf-a1", f1), AREC_EFENCED);
+  ck_assert_int_eq(save(r, "conf-a1", f1, 1, "{}"), AREC_EFENCED);
+  ck_assert_uint_eq(history(f, "conf-a1", NULL, 0), 0);
+  ck_assert(restorable(r, "conf-a1"));
+
+  /* superseded by another claim: release refused, new owner kept */
+  uint64_t g1 = claim(r, POD_A, INC_A1, "conf-a2");
+  uint64_t g2 = claim(r, POD_B, INC_B, "conf-a2");
+  ck_assert_int_eq(r->release(r, "conf-a2", g1), AREC_EFENCED);
+  a = agent(f, "conf-a2");
+  ck_assert_str_eq(a.running_on, POD_B);
+  ck_assert_uint_eq(a.fence, g2);
+  r->free(r);
+}
+END_TEST
+
+/* ----------------------------------------------------------- pod liveness */
+START_TEST(dead_pod_agents_restorable) {
+  const arec_repo_fixture *f = setup(_i);
+  arec_repository *r = open_repo(f);
+  add(f, "conf-a1", 1, 1, r);
+  add(f, "conf-a2", 1, 1, r);
+  ck_assert_int_eq(r->heartbeat(r, POD_A, INC_A1, LEASE, 0), 0);
+  ck_assert_int_eq(r->heartbeat(r, POD_B, INC_B, LEASE, 0), 0);
+  claim(r, POD_A, INC_A1, "conf-a1");
+  claim(r, POD_B, INC_B, "conf-a2");
+  ck_assert(!restorable(r, "conf-a1"));
+  ck_assert(!restorable(r, "conf-a2"));
+  ck_assert_int_eq(f->expire_pod(f->ctx, POD_A), 0);
+  ck_assert(restorable(r, "conf-a1"));
+  ck_assert(!restorable(r, "conf-a2"));
+  /* a heartbeat brings the same incarnation back */
+  ck_assert_int_eq(r->heartbeat(r, POD_A, INC_A1, LEASE, 0), 0);
+  ck_assert(!restorable(r, "conf-a1"));
+  r->free(r);
+}
+END_TEST
+
+START_TEST(other_incarnation_restorable) {
+  const arec_repo_fixture *f = setup(_i);
+  arec_repository *r = open_repo(f);
+  add(f, "conf-a1", 1, 1, r);
+  ck_assert_int_eq(r->heartbeat(r, POD_A, INC_A1, LEASE, 0), 0);
+  claim(r, POD_A, INC_A1, "conf-a1");
+  ck_assert(!restorable(r, "conf-a1"));
+  ck_assert_int_eq(r->heartbeat(r, POD_A, INC_A2, LEASE, 0), 0);
+  ck_assert(restorable(r, "conf-a1"));
+  r->free(r);
+}
+END_TEST
+
+START_TEST(heartbeat_leaving_deletes) {
+  const arec_repo_fixture *f = setup(_i);
+  arec_repository *r = open_repo(f);
+  add(f, "conf-a1", 1, 1, r);
+  add(f, "conf-a2", 1, 1, r);
+  /* claimed by a pod that never had a row: restorable */
+  claim(r, POD_B, INC_B, "conf-a2");
+  ck_assert(restorable(r, "conf-a2"));
+  ck_assert_int_eq(r->heartbeat(r, POD_A, INC_A1, LEASE, 0), 0);
+  claim(r, POD_A, INC_A1, "conf-a1");
+  ck_assert(!restorable(r, "conf-a1"));
+  ck_assert_int_eq(r->heartbeat(r, POD_A, INC_A1, LEASE, 1), 0);
+  ck_assert(restorable(r, "conf-a1"));
+  /* leaving twice is fine */
+  ck_assert_int_eq(r->heartbeat(r, POD_A, INC_A1, LEASE, 1), 0);
+  r->free(r);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- unwanted */
+static int unwanted1(arec_repository *r, const char *pod, const char *inc,
+                     const char *id) {
+  unsigned char u = 42;
+  const char *ids[] = {id};
+  ck_assert_int_eq(r->unwanted(r, pod, inc, ids, 1, &u), 0);
+  return u;
+}
+
+START_TEST(unwanted_answers) {
+  const arec_repo_fixture *f = setup(_i);
+  arec_repository *r = open_repo(f);
+  add(f, "conf-a1", 1, 1, r);
+  add(f, "conf-a2", 1, 1, r);
+  claim(r, POD_A, INC_A1, "conf-a1");
+  claim(r, POD_A, INC_A1, "conf-a2");
+  const char *ids[] = {"conf-a1", "conf-missing", "conf-a2"};
+  unsigned char u[3] = {9, 9, 9};
+  ck_assert_int_eq(r->unwanted(r, POD_A, INC_A1, ids, 3, u), 0);
+  ck_assert_int_eq(u[0], 0);
+  ck_assert_int_eq(u[1], 1);
+  ck_assert_int_eq(u[2], 0);
+  ck_assert_int_eq(r->set_trading(r, "conf-a1", 0), 0);
+  ck_assert_int_eq(unwanted1(r, POD_A, INC_A1, "conf-a1"), 1);
+  ck_assert_int_eq(r->set_trading(r, "conf-a1", 1), 0);
+  ck_assert_int_eq(unwanted1(r, POD_A, INC_A1, "conf-a1"), 0);
+  ck_assert_int_eq(f->set_active(f->ctx, "conf-a1", 0), 0);
+  ck_assert_int_eq(unwanted1(r, POD_A, INC_A1, "conf-a1"), 1);
+  ck_assert_int_eq(f->set_active(f->ctx, "conf-a1", 1), 0);
+  ck_assert_int_eq(unwanted1(r, POD_A, INC_A1, "conf-a1"), 0);
+  /* another owner now; also our own pod name in another incarnation */
+  claim(r, POD_B, INC_B, "conf-a1");
+  ck_assert_int_eq(unwanted1(r, POD_A, INC_A1, "conf-a1"), 2);
+  ck_assert_int_eq(unwanted1(r, POD_B, INC_B, "conf-a1"), 0);
+  ck_assert_int_eq(unwanted1(r, POD_A, INC_A2, "conf-a2"), 2);
+  r->free(r);
+}
+END_TEST
+
+/* ------------------------------------------------------------- set_trading */
+START_TEST(set_trading_rules) {
+  const arec_repo_fixture *f = setup(_i);
+  arec_repository *r = open_repo(f);
+  add(f, "conf-nosym", 0, 0, r);
+  add(f, "conf-a1", 1, 0, r);
+  add(f, "conf-off", 1, 0, r);
+  ck_assert_int_eq(f->set_active(f->ctx, "conf-off", 0), 0);
+  ck_assert_int_eq(r->set_trading(r, "conf-nosym", 1), AREC_ECONFLICT);
+  ck_assert_int_eq(r->set_trading(r, "conf-off", 1), AREC_ECONFLICT);
+  ck_assert_int_eq(r->set_trading(r, "conf-missing", 1), AREC_ENOTFOUND);
+  ck_assert_int_eq(agent(f, "conf-nosym").is_trading, 0);
+  ck_assert_int_eq(agent(f, "conf-off").is_trading, 0);
+  ck_assert_int_eq(r->set_trading(r, "conf-a1", 1), 0);
+  ck_assert_int_eq(agent(f, "conf-a1").is_trading, 1);
+  ck_assert_int_eq(r->set_trading(r, "conf-a1", 0), 0);
+  ck_assert_int_eq(agent(f, "conf-a1").is_trading, 0);
+  r->free(r);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ batches */
+START_TEST(batch_slots) {
+  const arec_repo_fixture *f = setup(_i);
+  arec_repository *r = open_repo(f);
+  add(f, "conf-a1", 1, 1, r);
+  add(f, "conf-a2", 1, 0, r);
+  add(f, "conf-a3", 1, 1, r);
+  uint64_t a3old = claim(r, POD_B, INC_B, "conf-a3");
+  uint64_t a3cur = claim(r, POD_B, INC_B, "conf-a3");
+  uint64_t a1fence = 0;
+  if (r->claim_many) {
+    const char *ids[] = {"conf-a1", "conf-a2", "conf-missing"};
+    uint64_t fences[3];
+    int res[3] = {7, 7, 7};
+    ck_assert_int_eq(r->claim_many(r, POD_A, INC_A1, ids, 3, fences, res), 0);
+    ck_assert_int_eq(res[0], 0);
+    ck_assert_int_eq(res[1], AREC_ECONFLICT);
+    ck_assert_int_eq(res[2], AREC_ENOTFOUND);
+    a1fence = fences[0];
+    arec_conf_agent a = agent(f, "conf-a1");
+    ck_assert_uint_eq(a.fence, a1fence);
+    ck_assert_str_eq(a.running_on, POD_A);
+    ck_assert_int_eq(r->claim_many(r, POD_A, INC_A1, ids, 0, fences, res), 0);
+  } else {
+    a1fence = claim(r, POD_A, INC_A1, "conf-a1");
+  }
+  if (r->save_many) {
+    arec_symbol_state st = {"BTC/USDT", 42.0, "{\"b\": 1}"};
+    arec_save sv[3] = {{"conf-a1", a1fence, POD_A, 1, &st},
+                       {"conf-a3", a3old, POD_A, 1, &st},
+                       {"conf-a3", a3cur, POD_B, 1, &st}};
+    int res[3] = {7, 7, 7};
+    ck_assert_int_eq(r->save_many(r, sv, 3, res), 0);
+    ck_assert_int_eq(res[0], 0);
+    ck_assert_int_eq(res[1], AREC_EFENCED);
+    ck_assert_int_eq(res[2], 0);
+    double bal = 0;
+    uint64_t sf = 0;
+    ck_assert_int_eq(
+        f->get_state(f->ctx, "conf-a1", "BTC/USDT", &bal, NULL, &sf), 0);
+    ck_assert_double_eq_tol(bal, 42.0, 1e-9);
+    ck_assert_uint_eq(sf, a1fence);
+    uint64_t h[4];
+    ck_assert_uint_eq(history(f, "conf-a3", h, 4), 1);
+    ck_assert_uint_eq(h[0], a3cur);
+  }
+  if (r->release_many) {
+    const char *ids[] = {"conf-a1", "conf-a3"};
+    uint64_t fences[] = {a1fence, a3old};
+    int res[2] = {7, 7};
+    ck_assert_int_eq(r->release_many(r, ids, fences, 2, res), 0);
+    ck_assert_int_eq(res[0], 0);
+    ck_assert_int_eq(res[1], AREC_EFENCED);
+    ck_assert_str_eq(agent(f, "conf-a1").running_on, "");
+    ck_assert_uint_eq(agent(f, "conf-a1").fence, a1fence + 1);
+    ck_assert_str_eq(agent(f, "conf-a3").running_on, POD_B);
+  }
+  r->free(r);
+}
+END_TEST
+
+/* --------------------------------------------- saves racing claims, 2 threads */
+#define RACE_ROUNDS 300
+
+typedef struct race {
+  const arec_repo_fixture *f;
+  _Atomic uint64_t latest;
+  atomic_int bad;   /* an unexpected code from either thread */
+  atomic_int saved; /* accepted saves */
+  atomic_int done;
+} race;
+
+static void *claimer(void *p) {
+  race *rc = p;
+  arec_repository *r = NULL;
+  if (rc->f->open(rc->f->ctx, &r) != 0) {
+    atomic_store(&rc->bad, -100);
+    atomic_store(&rc->done, 1);
+    return NULL;
+  }
+  for (int i = 0; i < RACE_ROUNDS; i++) {
+    uint64_t fence = 0;
+    int e = r->claim(r, POD_B, INC_B, "conf-race", &fence);
+    if (e != 0)
+      atomic_store(&rc->bad, e);
+    else
+      atomic_store(&rc->latest, fence);
+  }
+  atomic_store(&rc->done, 1);
+  r->free(r);
+  return NULL;
+}
+
+static void *saver(void *p) {
+  race *rc = p;
+  arec_repository *r = NULL;
+  if (rc->f->open(rc->f->ctx, &r) != 0) {
+    atomic_store(&rc->bad, -101);
+    return NULL;
+  }
+  for (int i = 0; i < RACE_ROUNDS || !atomic_load(&rc->done); i++) {
+    int e = save(r, "conf-race", atomic_load(&rc->latest), (double)i, "{}");
+    if (e == 0)
+      atomic_fetch_add(&rc->saved, 1);
+    else if (e != AREC_EFENCED)
+      atomic_store(&rc->bad, e);
+    if (i > 100 * RACE_ROUNDS)
+      break;
+  }
+  r->free(r);
+  return NULL;
+}
+
+START_TEST(saves_race_claims) {
+  const arec_repo_fixture *f = setup(_i);
+  arec_repository *r = open_repo(f);
+  add(f, "conf-race", 1, 1, r);
+  race rc;
+  memset(&rc, 0, sizeof rc);
+  rc.f = f;
+  atomic_store(&rc.latest, claim(r, POD_B, INC_B, "conf-race"));
+  pthread_t t1, t2;
+  ck_assert_int_eq(pthread_create(&t1, NULL, claimer, &rc), 0);
+  ck_assert_int_eq(pthread_create(&t2, NULL, saver, &rc), 0);
+  pthread_join(t1, NULL);
+  pthread_join(t2, NULL);
+  ck_assert_msg(atomic_load(&rc.bad) == 0, "unexpected code %d",
+                atomic_load(&rc.bad));
+  ck_assert_int_gt(atomic_load(&rc.saved), 0);
+  enum { MAXH = 4096 };
+  uint64_t *h = malloc(MAXH * sizeof *h);
+  ck_assert_ptr_nonnull(h);
+  size_t n = history(f, "conf-race", h, MAXH);
+  ck_assert_uint_gt(n, 0);
+  ck_assert_uint_le(n, (size_t)atomic_load(&rc.saved));
+  for (size_t i = 1; i < n && i < MAXH; i++)
+    ck_assert_msg(h[i] >= h[i - 1], "history fence went back: %llu then %llu",
+                  (unsigned long long)h[i - 1], (unsigned long long)h[i]);
+  uint64_t sf = 0;
+  ck_assert_int_eq(
+      f->get_state(f->ctx, "conf-race", "BTC/USDT", NULL, NULL, &sf), 0);
+  ck_assert_uint_le(sf, agent(f, "conf-race").fence);
+  ck_assert_uint_eq(sf, h[(n < MAXH ? n : MAXH) - 1]);
+  free(h);
+  r->free(r);
+}
+END_TEST
+
+/* ------------------------------------------------------------ registration */
+void arec_conf_repository_add(Suite *s, const arec_repo_fixture *f) {
+  if (nfixtures >= MAX_FIXTURES)
+    return;
+  int i = nfixtures;
+  fixtures[nfixtures++] = f;
+  char name[128];
+  snprintf(name, sizeof name, "%s-repository-conformance", f->name);
+  TCase *tc = tcase_create(name);
+  tcase_set_timeout(tc, 30);
+  tcase_add_loop_test(tc, restore_lists_wanted_unowned, i, i + 1);
+  tcase_add_loop_test(tc, restore_only_id, i, i + 1);
+  tcase_add_loop_test(tc, claim_bumps_fence, i, i + 1);
+  tcase_add_loop_test(tc, claim_refused, i, i + 1);
+  tcase_add_loop_test(tc, save_fenced, i, i + 1);
+  tcase_add_loop_test(tc, release_fenced, i, i + 1);
+  tcase_add_loop_test(tc, dead_pod_agents_restorable, i, i + 1);
+  tcase_add_loop_test(tc, other_incarnation_restorable, i, i + 1);
+  tcase_add_loop_test(tc, heartbeat_leaving_deletes, i, i + 1);
+  tcase_add_loop_test(tc, unwanted_answers, i, i + 1);
+  tcase_add_loop_test(tc, set_trading_rules, i, i + 1);
+  tcase_add_loop_test(tc, batch_slots, i, i + 1);
+  tcase_add_loop_test(tc, saves_race_claims, i, i + 1);
+  suite_add_tcase(s, tc);
+}
