@@ -1,0 +1,248 @@
+/*
+ * test_host_config.c -- agentrecoverd's configuration from the environment
+ * (DESIGN.md section 7): defaults, durations, every validation error names
+ * its variable, secrets never appear in an error line.  No servers.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../host/config.h"
+
+/* A fake environment: NULL-terminated name/value pairs. */
+static const char *fake_get(const char *name, void *ud) {
+  const char *const *kv = ud;
+  for (; kv[0]; kv += 2)
+    if (!strcmp(kv[0], name)) return kv[1];
+  return NULL;
+}
+
+static int load(arec_host_config *c, const char *const *kv, char *err) {
+  return arec_host_config_load(c, fake_get, (void *)kv, err, 256);
+}
+
+START_TEST(defaults) {
+  const char *env[] = {"DATABASE_URL", "host=x", "POD_NAME", "pod-a", NULL};
+  arec_host_config c;
+  char err[256];
+  ck_assert_int_eq(load(&c, env, err), 0);
+  ck_assert_str_eq(c.database_url, "host=x");
+  ck_assert_int_eq(c.database_connect_timeout_ms, 30000);
+  ck_assert_str_eq(c.redis_addrs, "localhost:6379");
+  ck_assert_ptr_null(c.redis_password);
+  ck_assert_str_eq(c.pod_name, "pod-a");
+  ck_assert_int_eq(c.recovery_enabled, 1);
+  ck_assert_int_eq(c.lock_ttl_ms, 30000);
+  ck_assert_int_eq(c.refresh_interval_ms, 10000);
+  ck_assert_int_eq(c.reconcile_interval_ms, 5000);
+  ck_assert_str_eq(c.lock_backend, "redis");
+  ck_assert_int_eq(c.pod_lease_ttl_ms, 0);
+  ck_assert_uint_eq(c.workers, 32);
+  ck_assert_int_eq(c.save_interval_ms, 5000);
+  ck_assert_int_eq(c.migrate, 0);
+  ck_assert_int_eq(c.shutdown_timeout_ms, 25000);
+  ck_assert_int_eq(c.http_port, 8080);
+  ck_assert_ptr_null(c.admin_token);
+  ck_assert_int_eq(c.has_secrets_key, 0);
+  ck_assert_int_eq(c.log_level, AREC_LOG_INFO);
+  ck_assert_int_eq(c.log_json, 0);
+  ck_assert_int_eq(c.trading_live, 0);
+  arec_host_config_free(&c);
+}
+END_TEST
+
+START_TEST(durations) {
+  int64_t v;
+  ck_assert_int_eq(arec_host_parse_duration("500ms", &v), 0);
+  ck_assert_int_eq(v, 500);
+  ck_assert_int_eq(arec_host_parse_duration("30s", &v), 0);
+  ck_assert_int_eq(v, 30000);
+  ck_assert_int_eq(arec_host_parse_duration("2m", &v), 0);
+  ck_assert_int_eq(v, 120000);
+  ck_assert_int_eq(arec_host_parse_duration("0", &v), 0);
+  ck_assert_int_eq(v, 0);
+  const char *bad[] = {"", "30", "-1s", "1h", "s", "1.5s", " 1s", "1s ",
+                       "99999999999999999999m"};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+    ck_assert_msg(arec_host_parse_duration(bad[i], &v) == -1, "%s", bad[i]);
+}
+END_TEST
+
+START_TEST(full_set) {
+  const char *env[] = {
+      "DATABASE_URL", "postgres://u:pw@h/db", "DATABASE_CONNECT_TIMEOUT", "2s",
+      "REDIS_ADDRS", "a:1,b:2,c:3", "REDIS_HOST", "ignored", "REDIS_PASSWORD",
+      "rpw", "REDIS_DB", "3", "POD_NAME", "pod-b", "AGENT_RECOVERY_ENABLED",
+      "false", "AGENT_LOCK_TTL", "3s", "AGENT_LOCK_REFRESH_INTERVAL", "500ms",
+      "AGENT_RECONCILE_INTERVAL", "0", "AGENT_POD_LEASE_TTL", "5s",
+      "AGENT_WORKERS", "4", "AGENT_SAVE_INTERVAL", "1s", "AGENT_MIGRATE",
+      "yes", "SHUTDOWN_TIMEOUT", "1m", "HTTP_PORT", "9000", "ADMIN_TOKEN",
+      "tok", "AGENT_SECRETS_KEY",
+      "00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF",
+      "LOG_LEVEL", "debug", "LOG_FORMAT", "json", "TRADING_MODE", "live",
+      "EXCHANGE_ALLOW_MAINNET", "true", "TELEGRAM_BOT_TOKEN", "123:abc",
+      "TELEGRAM_ALLOWED_USERS", "1,22,333", "TELEGRAM_API_BASE",
+      "http://127.0.0.1:1", "EXCHANGE_API_BASE", "https://x", NULL};
+  arec_host_config c;
+  char err[256];
+  ck_assert_msg(load(&c, env, err) == 0, "%s", err);
+  ck_assert_int_eq(c.database_connect_timeout_ms, 2000);
+  ck_assert_str_eq(c.redis_addrs, "a:1,b:2,c:3");
+  ck_assert_str_eq(c.redis_password, "rpw");
+  ck_assert_int_eq(c.redis_db, 3);
+  ck_assert_int_eq(c.recovery_enabled, 0);
+  ck_assert_int_eq(c.lock_ttl_ms, 3000);
+  ck_assert_int_eq(c.refresh_interval_ms, 500);
+  ck_assert_int_eq(c.reconcile_interval_ms, 0);
+  ck_assert_int_eq(c.pod_lease_ttl_ms, 5000);
+  ck_assert_uint_eq(c.workers, 4);
+  ck_assert_int_eq(c.migrate, 1);
+  ck_assert_int_eq(c.shutdown_timeout_ms, 60000);
+  ck_assert_int_eq(c.http_port, 9000);
+  ck_assert_str_eq(c.admin_token, "tok");
+  ck_assert_int_eq(c.has_secrets_key, 1);
+  ck_assert_uint_eq(c.secrets_key[0], 0x00);
+  ck_assert_uint_eq(c.secrets_key[1], 0x11);
+  ck_assert_uint_eq(c.secrets_key[31], 0xff);
+  ck_assert_int_eq(c.log_level, AREC_LOG_DEBUG);
+  ck_assert_int_eq(c.log_json, 1);
+  ck_assert_int_eq(c.trading_live, 1);
+  ck_assert_int_eq(c.exchange_allow_mainnet, 1);
+  arec_host_config_free(&c);
+  ck_assert_int_eq(c.secrets_key[0] | c.secrets_key[31], 0);
+  ck_assert_ptr_null(c.admin_token);
+}
+END_TEST
+
+START_TEST(redis_host_port) {
+  const char *env[] = {"DATABASE_URL", "x", "REDIS_HOST", "10.0.0.5",
+                       "REDIS_PORT", "6380", NULL};
+  arec_host_config c;
+  char err[256];
+  ck_assert_int_eq(load(&c, env, err), 0);
+  ck_assert_str_eq(c.redis_addrs, "10.0.0.5:6380");
+  ck_assert_int_eq(c.refresh_interval_ms, 10000);
+  arec_host_config_free(&c);
+}
+END_TEST
+
+/* Each bad value: exit-2 material, one line naming the variable. */
+static const struct {
+  const char *var, *value;
+} bad_cases[] = {
+    {"DATABASE_CONNECT_TIMEOUT", "30"},
+    {"DATABASE_CONNECT_TIMEOUT", "0"},
+    {"REDIS_ADDRS", "a:1,b"},
+    {"REDIS_ADDRS", "a:99999"},
+    {"REDIS_PORT", "http"},
+    {"REDIS_DB", "-1"},
+    {"POD_NAME", "pod a"},
+    {"AGENT_RECOVERY_ENABLED", "maybe"},
+    {"AGENT_LOCK_TTL", "10"},
+    {"AGENT_LOCK_TTL", "10ms"},
+    {"AGENT_LOCK_REFRESH_INTERVAL", "30s"},
+    {"AGENT_LOCK_REFRESH_INTERVAL", "0"},
+    {"AGENT_RECONCILE_INTERVAL", "-5s"},
+    {"AGENT_LOCK_BACKEND", "postgres"},
+    {"AGENT_LOCK_BACKEND", "etcd"},
+    {"AGENT_POD_LEASE_TTL", "5"},
+    {"AGENT_WORKERS", "0"},
+    {"AGENT_WORKERS", "lots"},
+    {"AGENT_SAVE_INTERVAL", "0"},
+    {"AGENT_MIGRATE", "2"},
+    {"SHUTDOWN_TIMEOUT", "25"},
+    {"HTTP_PORT", "70000"},
+    {"AGENT_SECRETS_KEY", "abcd"},
+    {"AGENT_SECRETS_KEY",
+     "zz112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"},
+    {"LOG_LEVEL", "loud"},
+    {"LOG_FORMAT", "xml"},
+    {"TELEGRAM_BOT_TOKEN", "nocolon"},
+    {"TELEGRAM_API_BASE", "ftp://x"},
+    {"TELEGRAM_ALLOWED_USERS", "1,,2"},
+    {"EXCHANGE_API_BASE", "localhost"},
+    {"TRADING_MODE", "yolo"},
+    {"EXCHANGE_ALLOW_MAINNET", "true"},
+};
+
+START_TEST(bad_value_names_variable) {
+  const char *var = bad_cases[_i].var, *value = bad_cases[_i].value;
+  const char *env[] = {"DATABASE_URL", "postgres://u:hunter2@h/db", var, value,
+                       NULL};
+  arec_host_config c;
+  char err[256];
+  ck_assert_int_eq(load(&c, env, err), -1);
+  ck_assert_msg(strncmp(err, var, strlen(var)) == 0, "%s=%s gave: %s", var,
+                value, err);
+  ck_assert_ptr_null(strchr(err, '\n'));
+  ck_assert_ptr_null(strstr(err, "hunter2"));
+  if (!strcmp(var, "AGENT_LOCK_BACKEND") && !strcmp(value, "postgres"))
+    ck_assert_ptr_nonnull(strstr(err, "not built yet"));
+  ck_assert_ptr_null(c.database_url);
+}
+END_TEST
+
+START_TEST(missing_database_url) {
+  const char *env[] = {"POD_NAME", "p", NULL};
+  arec_host_config c;
+  char err[256];
+  ck_assert_int_eq(load(&c, env, err), -1);
+  ck_assert_ptr_nonnull(strstr(err, "DATABASE_URL"));
+  const char *empty[] = {"DATABASE_URL", "", NULL};
+  ck_assert_int_eq(load(&c, empty, err), -1);
+}
+END_TEST
+
+START_TEST(secret_values_not_echoed) {
+  const char *env[] = {"DATABASE_URL", "x", "AGENT_SECRETS_KEY",
+                       "s3cr3t-s3cr3t", NULL};
+  arec_host_config c;
+  char err[256];
+  ck_assert_int_eq(load(&c, env, err), -1);
+  ck_assert_ptr_null(strstr(err, "s3cr3t"));
+}
+END_TEST
+
+START_TEST(usage_lists_every_variable) {
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *fp = open_memstream(&buf, &len);
+  arec_host_config_usage(fp);
+  fclose(fp);
+  const char *names[] = {
+      "DATABASE_URL", "DATABASE_CONNECT_TIMEOUT", "REDIS_HOST", "REDIS_PORT",
+      "REDIS_PASSWORD", "REDIS_DB", "REDIS_ADDRS", "POD_NAME",
+      "AGENT_RECOVERY_ENABLED", "AGENT_LOCK_TTL", "AGENT_LOCK_REFRESH_INTERVAL",
+      "AGENT_RECONCILE_INTERVAL", "AGENT_LOCK_BACKEND", "AGENT_POD_LEASE_TTL",
+      "AGENT_WORKERS", "AGENT_SAVE_INTERVAL", "AGENT_MIGRATE",
+      "SHUTDOWN_TIMEOUT", "HTTP_PORT", "ADMIN_TOKEN", "AGENT_SECRETS_KEY",
+      "LOG_LEVEL", "LOG_FORMAT", "TELEGRAM_BOT_TOKEN", "TELEGRAM_API_BASE",
+      "TELEGRAM_ALLOWED_USERS", "EXCHANGE_API_BASE", "TRADING_MODE",
+      "EXCHANGE_ALLOW_MAINNET"};
+  for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+    ck_assert_msg(strstr(buf, names[i]) != NULL, "%s missing", names[i]);
+  ck_assert_ptr_nonnull(strstr(buf, "--migrate"));
+  free(buf);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("host_config");
+  TCase *tc = tcase_create("env");
+  tcase_add_test(tc, defaults);
+  tcase_add_test(tc, durations);
+  tcase_add_test(tc, full_set);
+  tcase_add_test(tc, redis_host_port);
+  tcase_add_loop_test(tc, bad_value_names_variable, 0,
+                      (int)(sizeof bad_cases / sizeof *bad_cases));
+  tcase_add_test(tc, missing_database_url);
+  tcase_add_test(tc, secret_values_not_echoed);
+  tcase_add_test(tc, usage_lists_every_variable);
+  suite_add_tcase(s, tc);
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_ENV);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
