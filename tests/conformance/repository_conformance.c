@@ -199,6 +199,7 @@ START_TEST(claim_refused) {
   add(f, "conf-a1", 1, 0, r); /* not trading */
   add(f, "conf-a2", 1, 1, r);
   ck_assert_int_eq(f->set_active(f->ctx, "conf-a2", 0), 0);
+  uint64_t f1 = agent(f, "conf-a1").fence, f2 = agent(f, "conf-a2").fence;
   uint64_t fence = 99;
   ck_assert_int_eq(r->claim(r, POD_A, INC_A1, "conf-a1", &fence),
                    AREC_ECONFLICT);
@@ -207,9 +208,11 @@ START_TEST(claim_refused) {
   ck_assert_int_eq(r->claim(r, POD_A, INC_A1, "conf-missing", &fence),
                    AREC_ENOTFOUND);
   arec_conf_agent a = agent(f, "conf-a1");
-  ck_assert_uint_eq(a.fence, 0);
+  ck_assert_uint_eq(a.fence, f1);
   ck_assert_str_eq(a.running_on, "");
-  ck_assert_str_eq(agent(f, "conf-a2").running_on, "");
+  a = agent(f, "conf-a2");
+  ck_assert_uint_eq(a.fence, f2);
+  ck_assert_str_eq(a.running_on, "");
   r->free(r);
 }
 END_TEST
