@@ -1,0 +1,324 @@
+/*
+ * manager.c -- arec_manager_new/free: option validation and defaults, the
+ * pod's incarnation, the first heartbeat, starting and joining the threads
+ * (workers, refresher, saver, reconciler), agent type registration, and the
+ * runners query.
+ *
+ * The manager owns repo and lock from the call of arec_manager_new on, even
+ * when it fails.  The reconciler thread starts with the manager (it renews
+ * the pod's heartbeat row every refresh interval) but runs no pass before
+ * arec_manager_restore() enables them.  Never prints; never exits.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "internal.h"
+
+/* ----------------------------------------------------------------- checks */
+static int check_repo(const arec_repository *r) {
+  if (r->version != AREC_REPOSITORY_VERSION) {
+    arec_error_set("repository: unsupported vtable version %u", r->version);
+    return AREC_EVERSION;
+  }
+  if (!r->agents_to_restore || !r->unwanted || !r->claim || !r->save_state ||
+      !r->release || !r->heartbeat || !r->set_trading || !r->free) {
+    arec_error_set("repository: a required slot is NULL");
+    return AREC_EINVAL;
+  }
+  return 0;
+}
+
+static int check_lock(const arec_lock *l) {
+  if (l->version != AREC_LOCK_VERSION) {
+    arec_error_set("lock: unsupported vtable version %u", l->version);
+    return AREC_EVERSION;
+  }
+  if (!l->try_acquire || !l->refresh || !l->release || !l->free) {
+    arec_error_set("lock: a required slot is NULL");
+    return AREC_EINVAL;
+  }
+  return 0;
+}
+
+static int bad(const char *field, const char *why) {
+  arec_error_set("invalid option %s: %s", field, why);
+  return AREC_EINVAL;
+}
+
+static int check_opts(const arec_manager_options *o, int64_t *ttl,
+                      int64_t *refresh, int64_t *reconcile, int64_t *save,
+                      int64_t *shut, unsigned int *workers) {
+  if (!o)
+    return bad("opts", "NULL");
+  if (o->version != AREC_MANAGER_OPTIONS_VERSION) {
+    arec_error_set("options: unsupported version %u", o->version);
+    return AREC_EVERSION;
+  }
+  if (!o->pod_name || !*o->pod_name)
+    return bad("pod_name", "required");
+  if (strlen(o->pod_name) > 127)
+    return bad("pod_name", "longer than 127 characters");
+  if (o->lock_ttl_ms < 0)
+    return bad("lock_ttl_ms", "must be > 0");
+  *ttl = o->lock_ttl_ms ? o->lock_ttl_ms : 30000;
+  if (o->refresh_interval_ms < 0)
+    return bad("refresh_interval_ms", "must be >= 0");
+  *refresh = o->refresh_interval_ms ? o->refresh_interval_ms : *ttl / 3;
+  if (*refresh < 1)
+    *refresh = 1;
+  if (*refresh >= *ttl)
+    return bad("refresh_interval_ms", "must be < lock_ttl_ms");
+  if (o->reconcile_interval_ms < -1)
+    return bad("reconcile_interval_ms", "must be >= 0 (or -1: default)");
+  *reconcile = o->reconcile_interval_ms == -1 ? 5000 : o->reconcile_interval_ms;
+  if (o->save_interval_ms < 0)
+    return bad("save_interval_ms", "must be >= 0");
+  *save = o->save_interval_ms ? o->save_interval_ms : 5000;
+  if (o->shutdown_timeout_ms < 0)
+    return bad("shutdown_timeout_ms", "must be >= 0");
+  *shut = o->shutdown_timeout_ms ? o->shutdown_timeout_ms : 25000;
+  if (o->workers > 4096)
+    return bad("workers", "at most 4096");
+  *workers = o->workers ? o->workers : 32;
+  if ((int)o->log_level < AREC_LOG_DEBUG || (int)o->log_level > AREC_LOG_ERROR)
+    return bad("log_level", "unknown level");
+  return 0;
+}
+
+static void make_incarnation(char out[33]) {
+  unsigned char b[16];
+  size_t got = 0;
+  while (got < sizeof b) {
+    ssize_t k = getrandom(b + got, sizeof b - got, 0);
+    if (k <= 0)
+      break;
+    got += (size_t)k;
+  }
+  if (got < sizeof b) { /* no entropy source: time and address */
+    uint64_t x = (uint64_t)arec__wall_ms() ^ ((uint64_t)arec__now_ms() << 20) ^
+                 (uint64_t)(uintptr_t)out;
+    for (size_t i = got; i < sizeof b; i++) {
+      x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+      b[i] = (unsigned char)(x >> 56);
+    }
+  }
+  for (size_t i = 0; i < sizeof b; i++)
+    snprintf(out + 2 * i, 3, "%02x", b[i]);
+}
+
+/* -------------------------------------------------------------------- new */
+int arec_manager_new(arec_manager **out, const arec_manager_options *opts,
+                     arec_repository *repo, arec_lock *lock) {
+  int64_t ttl = 0, refresh = 0, reconcile = 0, save = 0, shut = 0;
+  unsigned int workers = 0;
+  int rc;
+
+  if (out)
+    *out = NULL;
+  if (!out || !repo || !lock) {
+    rc = bad(!out ? "out" : !repo ? "repo" : "lock", "NULL");
+    goto fail;
+  }
+  if ((rc = check_repo(repo)) < 0 || (rc = check_lock(lock)) < 0)
+    goto fail;
+  rc = check_opts(opts, &ttl, &refresh, &reconcile, &save, &shut, &workers);
+  if (rc < 0)
+    goto fail;
+
+  arec_manager *mgr = calloc(1, sizeof *mgr);
+  if (!mgr || !(mgr->pod = strdup(opts->pod_name))) {
+    free(mgr);
+    arec_error_set("out of memory");
+    rc = AREC_ENOMEM;
+    goto fail;
+  }
+  mgr->ttl = ttl;
+  mgr->refresh = refresh;
+  mgr->reconcile = reconcile;
+  mgr->save_interval = save;
+  mgr->shutdown_timeout = shut;
+  mgr->nworkers = workers;
+  mgr->log = opts->log ? opts->log : arec_log_stderr_text;
+  mgr->log_userdata = opts->log_userdata;
+  mgr->log_level = opts->log_level;
+  mgr->repo = repo;
+  mgr->lock = lock;
+  make_incarnation(mgr->incarnation);
+  pthread_mutex_init(&mgr->mu, NULL);
+  pthread_mutex_init(&mgr->pass_mu, NULL);
+  arec__cond_init_mono(&mgr->work_cv);
+  arec__cond_init_mono(&mgr->idle_cv);
+  arec__cond_init_mono(&mgr->tick_cv);
+
+  rc = repo->heartbeat(repo, mgr->pod, mgr->incarnation, ttl, 0);
+  if (rc < 0)
+    arec__logkv(mgr, AREC_LOG_WARN, "pod heartbeat failed", "error",
+                arec_err_name(rc), NULL);
+
+  if ((rc = arec__workers_start(mgr)) < 0 ||
+      (rc = arec__refresher_start(mgr)) < 0 ||
+      (rc = arec__saver_start(mgr)) < 0 ||
+      (rc = arec__reconciler_start(mgr)) < 0) {
+    arec_error_set("cannot start manager threads");
+    arec_manager_free(mgr);
+    return rc;
+  }
+  *out = mgr;
+  return 0;
+
+fail:
+  if (repo && repo->free)
+    repo->free(repo);
+  if (lock && lock->free)
+    lock->free(lock);
+  return rc;
+}
+
+/* ------------------------------------------------------------------ types */
+int arec_manager_register_type(arec_manager *mgr,
+                               const arec_agent_type *type) {
+  if (!mgr || !type)
+    return AREC_EINVAL;
+  if (type->version != AREC_AGENT_TYPE_VERSION) {
+    arec_error_set("agent type: unsupported version %u", type->version);
+    return AREC_EVERSION;
+  }
+  if (!type->name || !*type->name || !type->start || !type->step ||
+      !type->snapshot || !type->stop) {
+    arec_error_set("agent type: name, start, step, snapshot and stop are "
+                   "required");
+    return AREC_EINVAL;
+  }
+  arec_agent_type *copy = malloc(sizeof *copy);
+  if (!copy)
+    return AREC_ENOMEM;
+  *copy = *type;
+  pthread_mutex_lock(&mgr->mu);
+  for (size_t i = 0; i < mgr->ntypes; i++)
+    if (strcmp(mgr->types[i]->name, type->name) == 0) {
+      pthread_mutex_unlock(&mgr->mu);
+      free(copy);
+      arec_error_set("agent type %s already registered", type->name);
+      return AREC_EEXIST;
+    }
+  arec_agent_type **t =
+      realloc(mgr->types, (mgr->ntypes + 1) * sizeof *mgr->types);
+  if (!t) {
+    pthread_mutex_unlock(&mgr->mu);
+    free(copy);
+    return AREC_ENOMEM;
+  }
+  mgr->types = t;
+  mgr->types[mgr->ntypes++] = copy;
+  pthread_mutex_unlock(&mgr->mu);
+  return 0;
+}
+
+const char *arec_manager_incarnation(const arec_manager *mgr) {
+  return mgr ? mgr->incarnation : NULL;
+}
+
+const char *arec_manager_pod(const arec_manager *mgr) {
+  return mgr ? mgr->pod : NULL;
+}
+
+/* ---------------------------------------------------------------- runners */
+static int cmp_info(const void *a, const void *b) {
+  return strcmp(((const arec_runner_info *)a)->agent_id,
+                ((const arec_runner_info *)b)->agent_id);
+}
+
+int arec_manager_runners(arec_manager *mgr, arec_runner_info **out,
+                         size_t *out_n) {
+  if (!out || !out_n)
+    return AREC_EINVAL;
+  *out = NULL;
+  *out_n = 0;
+  if (!mgr)
+    return AREC_EINVAL;
+  pthread_mutex_lock(&mgr->mu);
+  size_t cap = mgr->nrunners, n = 0;
+  arec_runner_info *v = calloc(cap ? cap : 1, sizeof *v);
+  if (!v) {
+    pthread_mutex_unlock(&mgr->mu);
+    return AREC_ENOMEM;
+  }
+  int64_t now = arec__now_ms();
+  for (size_t b = 0; b < mgr->nbuckets; b++)
+    for (arec_agent *r = mgr->buckets[b]; r; r = r->hnext) {
+      if (r->phase != AREC__R_ACTIVE || atomic_load(&r->cancel) || n == cap)
+        continue;
+      v[n].agent_id = strdup(r->id);
+      v[n].strategy = strdup(r->strategy);
+      if (!v[n].agent_id || !v[n].strategy) {
+        pthread_mutex_unlock(&mgr->mu);
+        arec_runner_info_free(v, n + 1);
+        return AREC_ENOMEM;
+      }
+      v[n].fence = r->fence;
+      v[n].validity_ms = r->lock_held ? r->deadline_ms - now : 0;
+      v[n].started_at_ms = r->started_wall_ms;
+      v[n].steps = r->steps;
+      n++;
+    }
+  pthread_mutex_unlock(&mgr->mu);
+  qsort(v, n, sizeof *v, cmp_info);
+  *out = v;
+  *out_n = n;
+  return 0;
+}
+
+void arec_runner_info_free(arec_runner_info *infos, size_t n) {
+  if (!infos)
+    return;
+  for (size_t i = 0; i < n; i++) {
+    free(infos[i].agent_id);
+    free(infos[i].strategy);
+  }
+  free(infos);
+}
+
+/* ------------------------------------------------------------------- free */
+void arec_manager_free(arec_manager *mgr) {
+  if (!mgr)
+    return;
+  pthread_mutex_lock(&mgr->mu);
+  int need_shutdown = !mgr->abandoned && !mgr->shutting_down;
+  pthread_mutex_unlock(&mgr->mu);
+  if (need_shutdown)
+    arec_manager_shutdown(mgr, 0);
+  arec__reconciler_join(mgr);
+  arec__refresher_join(mgr);
+  arec__saver_join(mgr);
+  arec__workers_join(mgr);
+
+  /* runners left (only after abandon): let the type free its state */
+  for (size_t b = 0; b < mgr->nbuckets; b++) {
+    arec_agent *r = mgr->buckets[b];
+    while (r) {
+      arec_agent *next = r->hnext;
+      if (r->phase == AREC__R_ACTIVE)
+        r->type->stop(r->state, r, AREC_STOP_LOST, r->type->userdata);
+      arec__runner_free(r);
+      r = next;
+    }
+  }
+  free(mgr->buckets);
+  free(mgr->heap);
+  free(mgr->dirty);
+  arec__release_queue_free(mgr);
+  for (size_t i = 0; i < mgr->ntypes; i++)
+    free(mgr->types[i]);
+  free(mgr->types);
+  mgr->repo->free(mgr->repo);
+  mgr->lock->free(mgr->lock);
+  pthread_mutex_destroy(&mgr->mu);
+  pthread_mutex_destroy(&mgr->pass_mu);
+  pthread_cond_destroy(&mgr->work_cv);
+  pthread_cond_destroy(&mgr->idle_cv);
+  pthread_cond_destroy(&mgr->tick_cv);
+  free(mgr->pod);
+  free(mgr);
+}

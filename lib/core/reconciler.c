@@ -1,0 +1,453 @@
+/*
+ * reconciler.c -- the reconcile pass (restore is its first, logged run) and
+ * the reconciler thread, plus the user's start and stop of an agent.
+ *
+ * A pass: ask the repository for wanted agents with no live owner, skip
+ * those with a local runner, take their locks (try_acquire_many when
+ * present), claim them (claim_many when present) to get fences, launch
+ * them; then ask which local runners are no longer wanted (1: the user
+ * stopped it -> STOP_USER; 2: someone else owns it -> STOP_FENCED); then
+ * retry releases that failed earlier.  Passes and user starts are
+ * serialised by mgr->pass_mu.  The thread also renews this pod's heartbeat
+ * row every refresh interval, even while passes are disabled.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define UNWANTED_CHUNK 1000
+
+/* ------------------------------------------------------------------ pass */
+static void log_restored(arec_manager *mgr, const arec_agent_row *row) {
+  if (row->nsymbols == 0) {
+    arec__logkv(mgr, AREC_LOG_INFO, "✅ agent restored successfully",
+                "agent_id", row->id, NULL);
+    return;
+  }
+  for (size_t j = 0; j < row->nsymbols; j++)
+    arec__logkv(mgr, AREC_LOG_INFO, "✅ agent restored successfully",
+                "agent_id", row->id, "symbol", row->symbols[j].symbol, NULL);
+}
+
+static void check_unwanted(arec_manager *mgr) {
+  for (;;) {
+    /* collect the ids of active runners in chunks, by serial order */
+    char **ids = NULL;
+    uint64_t *serials = NULL;
+    size_t n = 0, cap;
+    pthread_mutex_lock(&mgr->mu);
+    cap = mgr->nrunners;
+    if (cap) {
+      ids = calloc(cap, sizeof *ids);
+      serials = calloc(cap, sizeof *serials);
+    }
+    if (ids && serials) {
+      for (size_t b = 0; b < mgr->nbuckets; b++)
+        for (arec_agent *r = mgr->buckets[b]; r; r = r->hnext) {
+          if (r->phase != AREC__R_ACTIVE || atomic_load(&r->cancel) ||
+              n == cap)
+            continue;
+          ids[n] = strdup(r->id);
+          if (!ids[n])
+            continue;
+          serials[n++] = r->serial;
+        }
+    }
+    pthread_mutex_unlock(&mgr->mu);
+
+    unsigned char *out = n ? calloc(n, 1) : NULL;
+    for (size_t off = 0; out && off < n; off += UNWANTED_CHUNK) {
+      size_t k = n - off < UNWANTED_CHUNK ? n - off : UNWANTED_CHUNK;
+      int rc = mgr->repo->unwanted(mgr->repo, mgr->pod, mgr->incarnation,
+                                   (const char *const *)ids + off, k,
+                                   out + off);
+      if (rc < 0) {
+        memset(out + off, 0, k);
+        arec__logkv(mgr, AREC_LOG_WARN, "cannot check for unwanted agents",
+                    "error", arec_err_name(rc), NULL);
+        break;
+      }
+    }
+    pthread_mutex_lock(&mgr->mu);
+    for (size_t i = 0; out && i < n; i++) {
+      if (!out[i])
+        continue;
+      arec_agent *r = arec__runner_find(mgr, ids[i]);
+      if (!r || r->serial != serials[i])
+        continue;
+      if (out[i] == 2) {
+        arec__logkv(mgr, AREC_LOG_WARN,
+                    "agent owned by another pod now, stopping without writing",
+                    "agent_id", r->id, NULL);
+        arec__runner_mark_stop(mgr, r, AREC_STOP_FENCED);
+      } else {
+        arec__logkv(mgr, AREC_LOG_INFO, "agent no longer wanted, stopping",
+                    "agent_id", r->id, NULL);
+        arec__runner_mark_stop(mgr, r, AREC_STOP_USER);
+      }
+    }
+    pthread_mutex_unlock(&mgr->mu);
+    for (size_t i = 0; i < n; i++)
+      free(ids[i]);
+    free(ids);
+    free(serials);
+    free(out);
+    return;
+  }
+}
+
+static int run_pass(arec_manager *mgr, int logged, arec_restore_result *res) {
+  arec_agent_list *list = NULL;
+  int64_t t0 = arec__now_ms();
+  arec_log_level skip_level = logged ? AREC_LOG_INFO : AREC_LOG_DEBUG;
+  char num[4][24];
+
+  memset(res, 0, sizeof *res);
+  if (logged)
+    arec__logkv(mgr, AREC_LOG_INFO,
+                "🔄 restoring running agents from database...", NULL);
+  int rc = mgr->repo->agents_to_restore(mgr->repo, NULL, &list);
+  if (rc < 0 || !list) {
+    arec__logkv(mgr, AREC_LOG_ERROR, "cannot list agents to restore", "error",
+                arec_err_name(rc < 0 ? rc : AREC_EUNAVAILABLE), NULL);
+    atomic_fetch_add(&mgr->m.passes, 1);
+    check_unwanted(mgr);
+    arec__release_retry(mgr);
+    return AREC_EUNAVAILABLE;
+  }
+
+  /* candidates: no local runner */
+  size_t n = 0;
+  size_t *idx = list->n ? malloc(list->n * sizeof *idx) : NULL;
+  const char **keys = list->n ? malloc(list->n * sizeof *keys) : NULL;
+  char (*keybuf)[96] = list->n ? malloc(list->n * sizeof *keybuf) : NULL;
+  arec_lease *leases = list->n ? calloc(list->n, sizeof *leases) : NULL;
+  int *ares = list->n ? malloc(list->n * sizeof *ares) : NULL;
+  int64_t *deadline = list->n ? malloc(list->n * sizeof *deadline) : NULL;
+  uint64_t *fences = list->n ? calloc(list->n, sizeof *fences) : NULL;
+  int *cres = list->n ? malloc(list->n * sizeof *cres) : NULL;
+  const char **cids = list->n ? malloc(list->n * sizeof *cids) : NULL;
+  size_t *cidx = list->n ? malloc(list->n * sizeof *cidx) : NULL;
+  if (list->n && (!idx || !keys || !keybuf || !leases || !ares || !deadline ||
+                  !fences || !cres || !cids || !cidx)) {
+    rc = AREC_ENOMEM;
+    goto out;
+  }
+  pthread_mutex_lock(&mgr->mu);
+  for (size_t i = 0; i < list->n; i++)
+    if (!arec__runner_find(mgr, list->rows[i].id))
+      idx[n++] = i;
+  pthread_mutex_unlock(&mgr->mu);
+  res->total = (unsigned int)n;
+  if (logged) {
+    snprintf(num[0], sizeof num[0], "%zu", n);
+    arec__logkv(mgr, AREC_LOG_INFO, "found agents to restore", "count",
+                num[0], NULL);
+  }
+
+  /* locks */
+  for (size_t i = 0; i < n; i++) {
+    snprintf(keybuf[i], sizeof keybuf[i], "agent:lock:%s",
+             list->rows[idx[i]].id);
+    keys[i] = keybuf[i];
+  }
+  if (n && mgr->lock->try_acquire_many) {
+    int r = mgr->lock->try_acquire_many(mgr->lock, keys, n, mgr->pod,
+                                        mgr->ttl, leases, ares);
+    int64_t t = arec__now_ms();
+    for (size_t i = 0; i < n; i++) {
+      if (r < 0)
+        ares[i] = r;
+      deadline[i] = t + leases[i].validity_ms;
+    }
+  } else {
+    for (size_t i = 0; i < n; i++) {
+      ares[i] = mgr->lock->try_acquire(mgr->lock, keys[i], mgr->pod, mgr->ttl,
+                                       &leases[i]);
+      deadline[i] = arec__now_ms() + leases[i].validity_ms;
+    }
+  }
+  size_t nc = 0;
+  for (size_t i = 0; i < n; i++) {
+    const char *id = list->rows[idx[i]].id;
+    if (ares[i] == 1) {
+      atomic_fetch_add(&mgr->m.acquire, 1);
+      atomic_fetch_add(&mgr->m.lock_held, 1);
+      cids[nc] = id;
+      cidx[nc++] = i;
+    } else if (ares[i] == 0) {
+      atomic_fetch_add(&mgr->m.acquire_failed, 1);
+      res->skipped++;
+      arec__logkv(mgr, skip_level,
+                  "agent already running in another pod (lock held), skipping",
+                  "agent_id", id, NULL);
+    } else {
+      atomic_fetch_add(&mgr->m.acquire_failed, 1);
+      res->failed++;
+      arec__logkv(mgr, AREC_LOG_WARN, "cannot take agent lock", "agent_id",
+                  id, "error", arec_err_name(ares[i]), NULL);
+    }
+  }
+
+  /* fences */
+  if (nc && mgr->repo->claim_many) {
+    int r = mgr->repo->claim_many(mgr->repo, mgr->pod, mgr->incarnation, cids,
+                                  nc, fences, cres);
+    if (r < 0)
+      for (size_t i = 0; i < nc; i++)
+        cres[i] = r;
+  } else {
+    for (size_t i = 0; i < nc; i++)
+      cres[i] = mgr->repo->claim(mgr->repo, mgr->pod, mgr->incarnation,
+                                 cids[i], &fences[i]);
+  }
+
+  /* launch */
+  for (size_t c = 0; c < nc; c++) {
+    size_t i = cidx[c];
+    const arec_agent_row *row = &list->rows[idx[i]];
+    if (cres[c] < 0) {
+      arec__release_now(mgr, row->id, 0, 0, keys[i], &leases[i], 1);
+      if (cres[c] == AREC_ECONFLICT || cres[c] == AREC_ENOTFOUND) {
+        res->skipped++; /* no longer wanted */
+      } else {
+        res->failed++;
+        arec__logkv(mgr, AREC_LOG_WARN, "cannot claim agent", "agent_id",
+                    row->id, "error", arec_err_name(cres[c]), NULL);
+      }
+      continue;
+    }
+    int lr = arec__runner_launch(mgr, row, &leases[i], deadline[i], fences[c]);
+    if (lr == 0) {
+      res->restored++;
+      atomic_fetch_add(&mgr->m.restored, 1);
+      log_restored(mgr, row);
+    } else {
+      res->failed++;
+    }
+  }
+  rc = 0;
+
+out:
+  atomic_fetch_add(&mgr->m.restore_failed, res->failed);
+  atomic_fetch_add(&mgr->m.passes, 1);
+  pthread_mutex_lock(&mgr->mu);
+  mgr->m.restore_duration = (double)(arec__now_ms() - t0) / 1000.0;
+  pthread_mutex_unlock(&mgr->mu);
+  if (logged && rc == 0) {
+    snprintf(num[0], sizeof num[0], "%u", res->total);
+    snprintf(num[1], sizeof num[1], "%u", res->restored);
+    snprintf(num[2], sizeof num[2], "%u", res->skipped);
+    snprintf(num[3], sizeof num[3], "%u", res->failed);
+    arec__logkv(mgr, AREC_LOG_INFO, "🎯 agent restoration complete", "total",
+                num[0], "restored", num[1], "skipped", num[2], "failed",
+                num[3], NULL);
+  }
+  free(idx);
+  free(keys);
+  free(keybuf);
+  free(leases);
+  free(ares);
+  free(deadline);
+  free(fences);
+  free(cres);
+  free(cids);
+  free(cidx);
+  arec_agent_list_free(list);
+  check_unwanted(mgr);
+  arec__release_retry(mgr);
+  return rc;
+}
+
+int arec__pass(arec_manager *mgr, int logged, arec_restore_result *out) {
+  arec_restore_result res;
+  int rc;
+  pthread_mutex_lock(&mgr->pass_mu);
+  pthread_mutex_lock(&mgr->mu);
+  int down = mgr->shutting_down;
+  pthread_mutex_unlock(&mgr->mu);
+  if (down) {
+    pthread_mutex_unlock(&mgr->pass_mu);
+    if (out)
+      memset(out, 0, sizeof *out);
+    return AREC_ESHUTDOWN;
+  }
+  rc = run_pass(mgr, logged, &res);
+  pthread_mutex_unlock(&mgr->pass_mu);
+  if (out)
+    *out = res;
+  return rc;
+}
+
+int arec_manager_restore(arec_manager *mgr, arec_restore_result *out) {
+  if (!mgr)
+    return AREC_EINVAL;
+  int rc = arec__pass(mgr, 1, out);
+  pthread_mutex_lock(&mgr->mu);
+  if (!mgr->shutting_down)
+    mgr->passes_enabled = 1;
+  pthread_cond_broadcast(&mgr->tick_cv);
+  pthread_mutex_unlock(&mgr->mu);
+  return rc;
+}
+
+int arec_manager_reconcile(arec_manager *mgr, arec_restore_result *out) {
+  if (!mgr)
+    return AREC_EINVAL;
+  return arec__pass(mgr, 0, out);
+}
+
+/* ---------------------------------------------------------------- thread */
+static void *reconciler_main(void *arg) {
+  arec_manager *mgr = arg;
+  struct timespec ts;
+  int64_t next_hb = arec__now_ms() + mgr->refresh;
+  int64_t next_pass = 0;
+  int enabled = 0;
+
+  pthread_mutex_lock(&mgr->mu);
+  while (!mgr->stop_reconciler && !mgr->abandoned) {
+    int64_t now = arec__now_ms();
+    if (mgr->passes_enabled && !enabled) {
+      enabled = 1;
+      next_pass = now + mgr->reconcile;
+    }
+    if (now >= next_hb) {
+      pthread_mutex_unlock(&mgr->mu);
+      int rc = mgr->repo->heartbeat(mgr->repo, mgr->pod, mgr->incarnation,
+                                    mgr->ttl, 0);
+      if (rc < 0)
+        arec__logkv(mgr, AREC_LOG_WARN, "pod heartbeat failed", "error",
+                    arec_err_name(rc), NULL);
+      pthread_mutex_lock(&mgr->mu);
+      next_hb = now + mgr->refresh;
+      continue;
+    }
+    if (enabled && mgr->reconcile > 0 && now >= next_pass &&
+        !mgr->shutting_down) {
+      pthread_mutex_unlock(&mgr->mu);
+      arec__pass(mgr, 0, NULL);
+      pthread_mutex_lock(&mgr->mu);
+      next_pass = arec__now_ms() + mgr->reconcile;
+      continue;
+    }
+    int64_t wake = next_hb;
+    if (enabled && mgr->reconcile > 0 && next_pass < wake)
+      wake = next_pass;
+    arec__deadline_ts(&ts, wake);
+    pthread_cond_timedwait(&mgr->tick_cv, &mgr->mu, &ts);
+  }
+  pthread_mutex_unlock(&mgr->mu);
+  return NULL;
+}
+
+int arec__reconciler_start(arec_manager *mgr) {
+  if (pthread_create(&mgr->reconciler_th, NULL, reconciler_main, mgr) != 0)
+    return AREC_ENOMEM;
+  mgr->reconciler_started = 1;
+  return 0;
+}
+
+void arec__reconciler_join(arec_manager *mgr) {
+  pthread_mutex_lock(&mgr->mu);
+  mgr->stop_reconciler = 1;
+  pthread_cond_broadcast(&mgr->tick_cv);
+  pthread_mutex_unlock(&mgr->mu);
+  if (mgr->reconciler_started)
+    pthread_join(mgr->reconciler_th, NULL);
+  mgr->reconciler_started = 0;
+}
+
+/* ------------------------------------------------------- user start/stop */
+int arec_manager_start_agent(arec_manager *mgr, const char *agent_id) {
+  arec_agent_list *list = NULL;
+  arec_lease lease;
+  char key[96];
+  uint64_t fence = 0;
+  int rc;
+
+  if (!mgr || !agent_id || !arec_agent_id_valid(agent_id)) {
+    arec_error_set("invalid agent id");
+    return AREC_EINVAL;
+  }
+  pthread_mutex_lock(&mgr->mu);
+  int down = mgr->shutting_down;
+  pthread_mutex_unlock(&mgr->mu);
+  if (down)
+    return AREC_ESHUTDOWN;
+  rc = mgr->repo->set_trading(mgr->repo, agent_id, 1);
+  if (rc < 0)
+    return rc;
+
+  pthread_mutex_lock(&mgr->pass_mu);
+  pthread_mutex_lock(&mgr->mu);
+  arec_agent *r = arec__runner_find(mgr, agent_id);
+  int local = r && !atomic_load(&r->cancel);
+  down = mgr->shutting_down;
+  pthread_mutex_unlock(&mgr->mu);
+  if (down) {
+    rc = AREC_ESHUTDOWN;
+    goto out;
+  }
+  if (local) {
+    rc = 0;
+    goto out;
+  }
+  if (r) { /* still stopping here */
+    rc = AREC_ELOCKED;
+    goto out;
+  }
+  rc = mgr->repo->agents_to_restore(mgr->repo, agent_id, &list);
+  if (rc < 0 || !list) {
+    rc = AREC_EUNAVAILABLE;
+    goto out;
+  }
+  if (list->n == 0) {
+    arec_error_set("agent %s runs on another pod", agent_id);
+    rc = AREC_ELOCKED;
+    goto out;
+  }
+  snprintf(key, sizeof key, "agent:lock:%s", agent_id);
+  memset(&lease, 0, sizeof lease);
+  rc = mgr->lock->try_acquire(mgr->lock, key, mgr->pod, mgr->ttl, &lease);
+  int64_t deadline = arec__now_ms() + lease.validity_ms;
+  if (rc != 1) {
+    atomic_fetch_add(&mgr->m.acquire_failed, 1);
+    rc = rc == 0 ? AREC_ELOCKED : AREC_EUNAVAILABLE;
+    goto out;
+  }
+  atomic_fetch_add(&mgr->m.acquire, 1);
+  atomic_fetch_add(&mgr->m.lock_held, 1);
+  rc = mgr->repo->claim(mgr->repo, mgr->pod, mgr->incarnation, agent_id,
+                        &fence);
+  if (rc < 0) {
+    arec__release_now(mgr, agent_id, 0, 0, key, &lease, 1);
+    goto out;
+  }
+  rc = arec__runner_launch(mgr, &list->rows[0], &lease, deadline, fence);
+  if (rc == 0)
+    arec__logkv(mgr, AREC_LOG_INFO, "agent started", "agent_id", agent_id,
+                NULL);
+out:
+  pthread_mutex_unlock(&mgr->pass_mu);
+  arec_agent_list_free(list);
+  return rc;
+}
+
+int arec_manager_stop_agent(arec_manager *mgr, const char *agent_id) {
+  if (!mgr || !agent_id || !arec_agent_id_valid(agent_id)) {
+    arec_error_set("invalid agent id");
+    return AREC_EINVAL;
+  }
+  int rc = mgr->repo->set_trading(mgr->repo, agent_id, 0);
+  if (rc < 0)
+    return rc;
+  pthread_mutex_lock(&mgr->mu);
+  arec_agent *r = arec__runner_find(mgr, agent_id);
+  if (r)
+    arec__runner_mark_stop(mgr, r, AREC_STOP_USER);
+  pthread_mutex_unlock(&mgr->mu);
+  return 0;
+}

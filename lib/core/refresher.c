@@ -1,0 +1,183 @@
+/*
+ * refresher.c -- the refresher thread: renews every held agent lock every
+ * refresh interval and enforces lease validity.
+ *
+ * A cycle copies (key, lease, runner serial) of every held lock under the
+ * mutex, refreshes them without it (refresh_many in one call when the
+ * backend has it, else one refresh each), then applies the answers: success
+ * moves the runner's validity deadline to (return time + reported
+ * validity); AREC_ELOST stops the runner at once (LOST); any other error
+ * leaves the deadline alone.  On every tick (a fraction of the refresh
+ * interval) runners whose deadline passed are stopped (LOST).  No step can
+ * delay this thread: it never waits for a worker.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+typedef struct held {
+  char key[96];
+  uint64_t serial;
+} held;
+
+static void cycle(arec_manager *mgr) {
+  int64_t t0 = arec__now_ms();
+  size_t n = 0, cap;
+  held *hs = NULL;
+  arec_lease *leases = NULL;
+  const char **keys = NULL;
+  int64_t *ret_at = NULL;
+  int *res = NULL;
+
+  pthread_mutex_lock(&mgr->mu);
+  cap = mgr->nrunners;
+  if (cap) {
+    hs = malloc(cap * sizeof *hs);
+    leases = malloc(cap * sizeof *leases);
+    keys = malloc(cap * sizeof *keys);
+    ret_at = malloc(cap * sizeof *ret_at);
+    res = malloc(cap * sizeof *res);
+  }
+  if (cap && hs && leases && keys && ret_at && res) {
+    for (size_t b = 0; b < mgr->nbuckets; b++)
+      for (arec_agent *r = mgr->buckets[b]; r; r = r->hnext) {
+        if (!r->lock_held || n == cap)
+          continue;
+        memcpy(hs[n].key, r->key, sizeof hs[n].key);
+        hs[n].serial = r->serial;
+        leases[n] = r->lease;
+        n++;
+      }
+  }
+  pthread_mutex_unlock(&mgr->mu);
+  for (size_t i = 0; i < n; i++)
+    keys[i] = hs[i].key;
+
+  if (n > 0) {
+    if (mgr->lock->refresh_many) {
+      int rc = mgr->lock->refresh_many(mgr->lock, keys, leases, n, mgr->ttl,
+                                       res);
+      int64_t t = arec__now_ms();
+      for (size_t i = 0; i < n; i++) {
+        if (rc < 0)
+          res[i] = rc;
+        ret_at[i] = t;
+      }
+    } else {
+      for (size_t i = 0; i < n; i++) {
+        res[i] = mgr->lock->refresh(mgr->lock, keys[i], &leases[i], mgr->ttl);
+        ret_at[i] = arec__now_ms();
+      }
+    }
+  }
+
+  size_t nerr = 0;
+  int last_err = 0;
+  pthread_mutex_lock(&mgr->mu);
+  for (size_t i = 0; i < n; i++) {
+    /* the key is "agent:lock:<id>" */
+    arec_agent *r = arec__runner_find(mgr, hs[i].key + 11);
+    if (!r || r->serial != hs[i].serial || !r->lock_held)
+      continue;
+    if (res[i] == 0) {
+      r->lease.validity_ms = leases[i].validity_ms;
+      r->deadline_ms = ret_at[i] + leases[i].validity_ms;
+    } else if (res[i] == AREC_ELOST) {
+      if (!atomic_load(&r->cancel)) {
+        atomic_fetch_add(&mgr->m.lost, 1);
+        arec__logkv(mgr, AREC_LOG_WARN,
+                    "agent lock lost (held by someone else), stopping agent",
+                    "agent_id", r->id, NULL);
+        arec__runner_mark_stop(mgr, r, AREC_STOP_LOST);
+      }
+    } else {
+      nerr++;
+      last_err = res[i];
+    }
+  }
+  mgr->m.refresh_cycle = (double)(arec__now_ms() - t0) / 1000.0;
+  pthread_mutex_unlock(&mgr->mu);
+  atomic_fetch_add(&mgr->m.refresh_cycles, 1);
+  if (nerr) {
+    char cnt[24];
+    snprintf(cnt, sizeof cnt, "%zu", nerr);
+    arec__logkv(mgr, AREC_LOG_WARN,
+                "lock refresh failed, agents keep running until their lease "
+                "validity ends",
+                "count", cnt, "error", arec_err_name(last_err), NULL);
+  }
+  free(hs);
+  free(leases);
+  free(keys);
+  free(ret_at);
+  free(res);
+}
+
+/* mu held */
+static void check_deadlines(arec_manager *mgr) {
+  int64_t now = arec__now_ms();
+  for (size_t b = 0; b < mgr->nbuckets; b++)
+    for (arec_agent *r = mgr->buckets[b]; r; r = r->hnext) {
+      if (!r->lock_held || atomic_load(&r->cancel) || r->orphaned ||
+          r->deadline_ms > now)
+        continue;
+      atomic_fetch_add(&mgr->m.lost, 1);
+      arec__logkv(mgr, AREC_LOG_WARN,
+                  "agent lease validity ran out without a refresh, stopping "
+                  "agent",
+                  "agent_id", r->id, NULL);
+      arec__runner_mark_stop(mgr, r, AREC_STOP_LOST);
+    }
+}
+
+static void *refresher_main(void *arg) {
+  arec_manager *mgr = arg;
+  struct timespec ts;
+  int64_t tick = mgr->refresh / 4;
+  if (tick > 100)
+    tick = 100;
+  if (tick < 5)
+    tick = 5;
+  int64_t next_cycle = arec__now_ms() + mgr->refresh;
+
+  pthread_mutex_lock(&mgr->mu);
+  while (!mgr->stop_refresher && !mgr->abandoned) {
+    int64_t now = arec__now_ms();
+    if (now >= next_cycle) {
+      pthread_mutex_unlock(&mgr->mu);
+      cycle(mgr);
+      pthread_mutex_lock(&mgr->mu);
+      next_cycle = now + mgr->refresh;
+      if (next_cycle <= arec__now_ms())
+        next_cycle = arec__now_ms() + 1;
+      continue;
+    }
+    check_deadlines(mgr);
+    int64_t wake = now + tick;
+    if (wake > next_cycle)
+      wake = next_cycle;
+    arec__deadline_ts(&ts, wake);
+    pthread_cond_timedwait(&mgr->tick_cv, &mgr->mu, &ts);
+  }
+  pthread_mutex_unlock(&mgr->mu);
+  return NULL;
+}
+
+int arec__refresher_start(arec_manager *mgr) {
+  if (pthread_create(&mgr->refresher_th, NULL, refresher_main, mgr) != 0)
+    return AREC_ENOMEM;
+  mgr->refresher_started = 1;
+  return 0;
+}
+
+void arec__refresher_join(arec_manager *mgr) {
+  pthread_mutex_lock(&mgr->mu);
+  mgr->stop_refresher = 1;
+  pthread_cond_broadcast(&mgr->tick_cv);
+  pthread_mutex_unlock(&mgr->mu);
+  if (mgr->refresher_started)
+    pthread_join(mgr->refresher_th, NULL);
+  mgr->refresher_started = 0;
+}
