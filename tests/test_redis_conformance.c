@@ -1,0 +1,30 @@
+/*
+ * test_redis_conformance.c -- the lock conformance suite
+ * (tests/conformance/lock_conformance.c) against the Redlock backend on one
+ * real redis-server and on three (quorum 2), started once for the binary
+ * through the harness.
+ */
+#include "test_redis_fixture.h"
+
+static arec_test_redis g_one[1], g_three[3];
+static rfix g_f1, g_f3;
+static arec_lock_fixture g_lf1, g_lf3;
+
+int main(void) {
+  Suite *s = suite_create("redis-conformance");
+  SRunner *sr;
+  int failed;
+  if (rfix_start(&g_f1, g_one, 1) != 0 || rfix_start(&g_f3, g_three, 3) != 0) {
+    fprintf(stderr, "test_redis_conformance: cannot start redis-server\n");
+    return 1;
+  }
+  g_lf1 = rfix_conf(&g_f1, "redis1");
+  g_lf3 = rfix_conf(&g_f3, "redis3");
+  arec_conf_lock_add(s, &g_lf1);
+  arec_conf_lock_add(s, &g_lf3);
+  sr = srunner_create(s);
+  srunner_run_all(sr, CK_ENV);
+  failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed == 0 ? 0 : 1;
+}
