@@ -16,6 +16,12 @@
  *
  * Threads: every function here and every handle is thread-safe (one mutex
  * per store).
+ *
+ * Details of the memory repository: a save naming a symbol the agent does
+ * not have is refused whole with AREC_ENOTFOUND; fence 0 is never current
+ * (a save or release with it gets AREC_EFENCED); agents_to_restore lists
+ * agents in creation order with exchange/api_key/api_secret NULL and
+ * exchange_id 0 (the store holds no credentials).
  */
 #ifndef AGENTRECOVER_MEMORY_H
 #define AGENTRECOVER_MEMORY_H
@@ -121,8 +127,10 @@ typedef enum arec_memory_target {
 } arec_memory_target;
 
 /* The next `n` calls matching `targets` (a bitmask; n < 0: until cleared by
- * n = 0) fail with `err` (e.g. AREC_EUNAVAILABLE) without touching the
- * store.  A batch call counts once. */
+ * n = 0) fail with `err` (e.g. AREC_EUNAVAILABLE; err >= 0 means
+ * AREC_EUNAVAILABLE) without touching the store.  A batch call counts once.
+ * Calling it again with the same `targets` replaces that rule; up to 8
+ * rules with different masks are kept at once. */
 AREC_EXTERN void arec_memory_fail(arec_memory_store *store, int targets,
                                   int n, int err);
 /* Every call matching `targets` sleeps delay_ms (real time) first; 0 off. */
