@@ -1,0 +1,412 @@
+/*
+ * test_pg_repo.c -- the PostgreSQL repository against a real PostgreSQL 15:
+ * the repository conformance suite (fixture below), fencing under
+ * concurrency (thousands of save-vs-claim rounds from two threads: the
+ * history never shows a lower fence after a higher one), the restore query
+ * with two users trading one symbol on different exchanges (each agent gets
+ * its own owner's credentials only), history trimming, and a wrong secrets
+ * key (AREC_ECRYPTO, never garbage).
+ */
+#include <check.h>
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agentrecover/pg.h"
+#include "agentrecover/sys/repository.h"
+#include "conformance/conformance.h"
+#include "support/harness.h"
+
+static arec_test_pg g_pg;
+static const unsigned char KEY[32] = "0123456789abcdef0123456789abcdef";
+static const unsigned char BADKEY[32] = "fedcba9876543210fedcba9876543210";
+
+/* ---------------------------------------------------------------- helpers */
+static arec_pg *open_pg(const unsigned char *key, unsigned int keep) {
+  arec_pg_options o = AREC_PG_OPTIONS_INIT;
+  o.conninfo = g_pg.conninfo;
+  o.secrets_key = key;
+  o.history_keep = keep;
+  arec_pg *pg = NULL;
+  int e = arec_pg_new(&pg, &o);
+  ck_assert_msg(e == 0, "arec_pg_new: %s %s", arec_err_name(e), arec_error_last());
+  return pg;
+}
+
+/* One statement through a direct libpq connection; returns the result. */
+static PGresult *sql(const char *q, int n, const char *const *p) {
+  PGconn *c = PQconnectdb(g_pg.conninfo);
+  ck_assert_int_eq(PQstatus(c), CONNECTION_OK);
+  PGresult *r = PQexecParams(c, q, n, NULL, p, NULL, NULL, 0);
+  ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK ||
+                    PQresultStatus(r) == PGRES_COMMAND_OK,
+                "%s", PQresultErrorMessage(r));
+  PQfinish(c);
+  return r;
+}
+
+/* -------------------------------------------------------------- fixture */
+static void fx_reset(void *ctx) {
+  (void)ctx;
+  PQclear(sql("TRUNCATE users, user_exchanges, user_trading_pairs, agent_configs, "
+              "pods, agent_symbol_assignments, agent_states, agent_state_history, "
+              "singleton_roles, host_kv RESTART IDENTITY CASCADE",
+              0, NULL));
+}
+
+static int fx_open(void *ctx, arec_repository **out) {
+  (void)ctx;
+  arec_pg *pg = open_pg(KEY, 0);
+  int e = arec_pg_repository_new(out, pg);
+  arec_pg_free(pg);
+  return e;
+}
+
+static int fx_add_agent(void *ctx, const char *id, long long user_id,
+                        const char *strategy, const char *const *symbols,
+                        const double *budgets, size_t n) {
+  (void)ctx;
+  arec_pg *pg = open_pg(KEY, 0);
+  int e = arec_pg_user_upsert(pg, user_id, "user");
+  for (size_t i = 0; i < n && !e; i++) {
+    long long ex = 0, pair = 0;
+    e = arec_pg_exchange_create(pg, &ex, user_id, "binance", "key", "secret", 1);
+    if (!e) {
+      e = arec_pg_pair_create(pg, &pair, user_id, ex, symbols[i]);
+      if (e == AREC_EEXIST)
+        e = 0;
+    }
+  }
+  char out[65];
+  if (!e)
+    e = arec_pg_agent_create(pg, out, id, user_id, strategy, "agent");
+  for (size_t i = 0; i < n && !e; i++)
+    e = arec_pg_agent_assign(pg, id, symbols[i], budgets[i]);
+  arec_pg_free(pg);
+  return e;
+}
+
+static int fx_set_active(void *ctx, const char *id, int active) {
+  (void)ctx;
+  arec_pg *pg = open_pg(KEY, 0);
+  int e = arec_pg_agent_set_active(pg, id, active);
+  arec_pg_free(pg);
+  return e;
+}
+
+static int fx_get_agent(void *ctx, const char *id, arec_conf_agent *out) {
+  (void)ctx;
+  const char *p[1] = {id};
+  PGresult *r = sql("SELECT is_active, is_trading, fence, coalesce(running_on, ''), "
+                    "coalesce(running_incarnation, '') FROM agent_configs WHERE id = $1",
+                    1, p);
+  int e = AREC_ENOTFOUND;
+  if (PQntuples(r) == 1) {
+    memset(out, 0, sizeof *out);
+    out->is_active = PQgetvalue(r, 0, 0)[0] == 't';
+    out->is_trading = PQgetvalue(r, 0, 1)[0] == 't';
+    out->fence = strtoull(PQgetvalue(r, 0, 2), NULL, 10);
+    snprintf(out->running_on, sizeof out->running_on, "%s", PQgetvalue(r, 0, 3));
+    snprintf(out->running_incarnation, sizeof out->running_incarnation, "%s",
+             PQgetvalue(r, 0, 4));
+    e = 0;
+  }
+  PQclear(r);
+  return e;
+}
+
+static int fx_get_state(void *ctx, const char *id, const char *symbol,
+                        double *out_balance, char **out_memory,
+                        uint64_t *out_fence) {
+  (void)ctx;
+  const char *p[2] = {id, symbol};
+  PGresult *r = sql("SELECT balance, memory::text, fence FROM agent_states "
+                    "WHERE agent_id = $1 AND symbol = $2",
+                    2, p);
+  int e = AREC_ENOTFOUND;
+  if (PQntuples(r) == 1) {
+    if (out_balance)
+      *out_balance = strtod(PQgetvalue(r, 0, 0), NULL);
+    if (out_memory)
+      *out_memory = strdup(PQgetvalue(r, 0, 1));
+    if (out_fence)
+      *out_fence = strtoull(PQgetvalue(r, 0, 2), NULL, 10);
+    e = 0;
+  }
+  PQclear(r);
+  return e;
+}
+
+static int fx_get_history(void *ctx, const char *id, const char *symbol,
+                          uint64_t *out_fences, size_t max, size_t *out_n) {
+  (void)ctx;
+  const char *p[2] = {id, symbol};
+  PGresult *r = sql("SELECT fence FROM agent_state_history WHERE agent_id = $1 "
+                    "AND symbol = $2 ORDER BY id",
+                    2, p);
+  *out_n = (size_t)PQntuples(r);
+  for (size_t i = 0; out_fences && i < *out_n && i < max; i++)
+    out_fences[i] = strtoull(PQgetvalue(r, (int)i, 0), NULL, 10);
+  PQclear(r);
+  return 0;
+}
+
+static int fx_expire_pod(void *ctx, const char *pod) {
+  (void)ctx;
+  const char *p[1] = {pod};
+  PGresult *r = sql("UPDATE pods SET lease_until = clock_timestamp() - interval '1 s' "
+                    "WHERE name = $1 RETURNING 1",
+                    1, p);
+  int e = PQntuples(r) ? 0 : AREC_ENOTFOUND;
+  PQclear(r);
+  return e;
+}
+
+static const arec_repo_fixture FIXTURE = {
+    "pg",          NULL,         fx_reset,       fx_open,
+    fx_add_agent,  fx_set_active, fx_get_agent,  fx_get_state,
+    fx_get_history, fx_expire_pod};
+
+/* ------------------------------------------------- fencing, thousands of rounds */
+#define ROUNDS 2000
+
+typedef struct race {
+  _Atomic uint64_t latest;
+  atomic_int bad, saved, done, attempts;
+} race;
+
+static void *claimer(void *p) {
+  race *rc = p;
+  arec_repository *r = NULL;
+  fx_open(NULL, &r);
+  for (int i = 0; i < ROUNDS; i++) {
+    /* stay in step with the saver (one claim per save attempt or so), so
+     * that claims really race saves instead of running ahead */
+    int seen = atomic_load(&rc->attempts);
+    for (int spin = 0; atomic_load(&rc->attempts) == seen && spin < 100000; spin++)
+      sched_yield();
+    uint64_t f = 0;
+    const char *ids[1] = {"race"};
+    int res = 0;
+    /* alternate the single and the batched slot */
+    int e = (i & 1) ? r->claim(r, "pod-b", "inc-b", "race", &f)
+                    : r->claim_many(r, "pod-b", "inc-b", ids, 1, &f, &res);
+    if (e || res)
+      atomic_store(&rc->bad, e ? e : res);
+    else
+      atomic_store(&rc->latest, f);
+  }
+  atomic_store(&rc->done, 1);
+  r->free(r);
+  return NULL;
+}
+
+static void *saver(void *p) {
+  race *rc = p;
+  arec_repository *r = NULL;
+  fx_open(NULL, &r);
+  for (int i = 0; !atomic_load(&rc->done) && i < 50 * ROUNDS; i++) {
+    arec_symbol_state st[2] = {{"BTC/USDT", (double)i, "{\"i\": 1}"},
+                               {"ETH/USDT", (double)i, "{}"}};
+    uint64_t f = atomic_load(&rc->latest);
+    /* a save with a fence one behind now and then: must be refused or
+     * land before the claim that superseded it */
+    if (i % 7 == 0 && f > 1)
+      f--;
+    arec_save sv = {"race", f, "pod-b", 2, st};
+    int e = r->save_state(r, &sv);
+    atomic_fetch_add(&rc->attempts, 1);
+    if (e == 0)
+      atomic_fetch_add(&rc->saved, 1);
+    else if (e != AREC_EFENCED)
+      atomic_store(&rc->bad, e);
+  }
+  r->free(r);
+  return NULL;
+}
+
+START_TEST(fencing_thousands_of_rounds) {
+  fx_reset(NULL);
+  static const char *const syms[] = {"BTC/USDT", "ETH/USDT"};
+  static const double budgets[] = {100, 50};
+  ck_assert_int_eq(fx_add_agent(NULL, "race", 9, "toy", syms, budgets, 2), 0);
+  arec_repository *r = NULL;
+  ck_assert_int_eq(fx_open(NULL, &r), 0);
+  ck_assert_int_eq(r->set_trading(r, "race", 1), 0);
+  race rc;
+  memset(&rc, 0, sizeof rc);
+  uint64_t f0 = 0;
+  ck_assert_int_eq(r->claim(r, "pod-b", "inc-b", "race", &f0), 0);
+  atomic_store(&rc.latest, f0);
+  /* no trimming during the race: the whole history is checked */
+  PQclear(sql("UPDATE agent_states SET hist_n = -1000000", 0, NULL));
+  long long t0 = arec_test_now_ms();
+  pthread_t a, b;
+  pthread_create(&a, NULL, claimer, &rc);
+  pthread_create(&b, NULL, saver, &rc);
+  pthread_join(a, NULL);
+  pthread_join(b, NULL);
+  long long ms = arec_test_now_ms() - t0;
+  ck_assert_msg(atomic_load(&rc.bad) == 0, "unexpected %s",
+                arec_err_name(atomic_load(&rc.bad)));
+  ck_assert_int_gt(atomic_load(&rc.saved), 0);
+  /* history, in insertion order, never goes back in fence */
+  PGresult *h = sql("SELECT symbol, fence FROM agent_state_history "
+                    "WHERE agent_id = 'race' ORDER BY id", 0, NULL);
+  uint64_t last[2] = {0, 0};
+  int n = PQntuples(h);
+  ck_assert_int_eq(n, 2 * atomic_load(&rc.saved));
+  for (int i = 0; i < n; i++) {
+    int s = PQgetvalue(h, i, 0)[0] == 'E';
+    uint64_t f = strtoull(PQgetvalue(h, i, 1), NULL, 10);
+    ck_assert_msg(f >= last[s], "history fence went back: %llu after %llu",
+                  (unsigned long long)f, (unsigned long long)last[s]);
+    last[s] = f;
+  }
+  PQclear(h);
+  arec_conf_agent ag;
+  fx_get_agent(NULL, "race", &ag);
+  ck_assert_uint_eq(ag.fence, f0 + ROUNDS);
+  r->free(r);
+  fprintf(stderr, "   fencing: %d claims, %d accepted saves, %d history rows in %lld ms\n",
+          ROUNDS, atomic_load(&rc.saved), n, ms);
+}
+END_TEST
+
+/* ------------------------------------------- restore: credentials per owner */
+START_TEST(restore_joins_owner_and_symbol) {
+  fx_reset(NULL);
+  arec_pg *pg = open_pg(KEY, 0);
+  long long ex1, ex2, p;
+  ck_assert_int_eq(arec_pg_user_upsert(pg, 1, "alice"), 0);
+  ck_assert_int_eq(arec_pg_user_upsert(pg, 2, "bob"), 0);
+  ck_assert_int_eq(arec_pg_exchange_create(pg, &ex1, 1, "binance", "alice-key", "alice-secret", 1), 0);
+  ck_assert_int_eq(arec_pg_exchange_create(pg, &ex2, 2, "bybit", "bob-key", "bob-secret", 0), 0);
+  ck_assert_int_eq(arec_pg_pair_create(pg, &p, 1, ex1, "BTC/USDT"), 0);
+  ck_assert_int_eq(arec_pg_pair_create(pg, &p, 2, ex2, "BTC/USDT"), 0);
+  /* a pair on someone else's exchange is refused */
+  ck_assert_int_eq(arec_pg_pair_create(pg, &p, 2, ex1, "ETH/USDT"), AREC_ENOTFOUND);
+  char id[65];
+  ck_assert_int_eq(arec_pg_agent_create(pg, id, "a-alice", 1, "toy", "A"), 0);
+  ck_assert_int_eq(arec_pg_agent_create(pg, id, "a-bob", 2, "toy", "B"), 0);
+  ck_assert_int_eq(arec_pg_agent_assign(pg, "a-alice", "BTC/USDT", 10), 0);
+  ck_assert_int_eq(arec_pg_agent_assign(pg, "a-bob", "BTC/USDT", 20), 0);
+  ck_assert_int_eq(arec_pg_agent_set_trading(pg, "a-alice", 1), 0);
+  ck_assert_int_eq(arec_pg_agent_set_trading(pg, "a-bob", 1), 0);
+  arec_repository *r;
+  ck_assert_int_eq(arec_pg_repository_new(&r, pg), 0);
+  arec_agent_list *l = NULL;
+  ck_assert_int_eq(r->agents_to_restore(r, NULL, &l), 0);
+  ck_assert_uint_eq(l->n, 2);
+  ck_assert_str_eq(l->rows[0].id, "a-alice");
+  ck_assert_uint_eq(l->rows[0].nsymbols, 1);
+  ck_assert_str_eq(l->rows[0].symbols[0].exchange, "binance");
+  ck_assert_str_eq(l->rows[0].symbols[0].api_key, "alice-key");
+  ck_assert_str_eq(l->rows[0].symbols[0].api_secret, "alice-secret");
+  ck_assert_int_eq(l->rows[0].symbols[0].exchange_id, ex1);
+  ck_assert_int_eq(l->rows[0].symbols[0].testnet, 1);
+  ck_assert_str_eq(l->rows[1].id, "a-bob");
+  ck_assert_str_eq(l->rows[1].symbols[0].exchange, "bybit");
+  ck_assert_str_eq(l->rows[1].symbols[0].api_key, "bob-key");
+  ck_assert_str_eq(l->rows[1].symbols[0].api_secret, "bob-secret");
+  ck_assert_int_eq(l->rows[1].symbols[0].testnet, 0);
+  ck_assert_double_eq_tol(l->rows[1].symbols[0].budget, 20, 1e-9);
+  arec_agent_list_free(l);
+  /* secrets are encrypted at rest: the bytea is not the plaintext */
+  PGresult *q = sql("SELECT count(*) FROM user_exchanges WHERE "
+                    "position(convert_to('alice', 'UTF8') in api_key) > 0 OR "
+                    "position(convert_to('secret', 'UTF8') in api_secret) > 0 OR "
+                    "(user_id = 1 AND length(api_key) <> 12 + length('alice-key') + 16)",
+                    0, NULL);
+  ck_assert_str_eq(PQgetvalue(q, 0, 0), "0");
+  PQclear(q);
+  /* a wrong key: ECRYPTO, never garbage */
+  arec_pg *bad = open_pg(BADKEY, 0);
+  arec_repository *rb;
+  ck_assert_int_eq(arec_pg_repository_new(&rb, bad), 0);
+  arec_pg_free(bad);
+  l = (arec_agent_list *)1;
+  ck_assert_int_eq(rb->agents_to_restore(rb, NULL, &l), AREC_ECRYPTO);
+  ck_assert_ptr_null(l);
+  ck_assert_ptr_null(strstr(arec_error_last(), "secret-"));
+  rb->free(rb);
+  /* no key: the exchange without credentials */
+  arec_pg *nokey = open_pg(NULL, 0);
+  ck_assert_int_eq(arec_pg_repository_new(&rb, nokey), 0);
+  ck_assert_int_eq(arec_pg_exchange_create(nokey, &p, 1, "x", "k", "s", 1), AREC_EINVAL);
+  arec_pg_free(nokey);
+  ck_assert_int_eq(rb->agents_to_restore(rb, "a-bob", &l), 0);
+  ck_assert_uint_eq(l->n, 1);
+  ck_assert_str_eq(l->rows[0].symbols[0].exchange, "bybit");
+  ck_assert_ptr_null(l->rows[0].symbols[0].api_key);
+  arec_agent_list_free(l);
+  rb->free(rb);
+  r->free(r);
+  arec_pg_free(pg);
+}
+END_TEST
+
+/* ------------------------------------------------------- history trimming */
+START_TEST(history_trimmed_in_batches) {
+  fx_reset(NULL);
+  static const char *const syms[] = {"BTC/USDT"};
+  static const double budgets[] = {100};
+  ck_assert_int_eq(fx_add_agent(NULL, "trim", 9, "toy", syms, budgets, 1), 0);
+  arec_pg *pg = open_pg(KEY, 10);
+  arec_repository *r;
+  ck_assert_int_eq(arec_pg_repository_new(&r, pg), 0);
+  ck_assert_int_eq(r->set_trading(r, "trim", 1), 0);
+  uint64_t f;
+  ck_assert_int_eq(r->claim(r, "p", "i", "trim", &f), 0);
+  size_t maxn = 0, n = 0;
+  for (int i = 0; i < 100; i++) {
+    arec_symbol_state st = {"BTC/USDT", i, "{}"};
+    arec_save sv = {"trim", f, "p", 1, &st};
+    ck_assert_int_eq(r->save_state(r, &sv), 0);
+    fx_get_history(NULL, "trim", "BTC/USDT", NULL, 0, &n);
+    if (n > maxn)
+      maxn = n;
+  }
+  ck_assert_uint_ge(n, 10);
+  ck_assert_uint_le(maxn, 10 + 8);
+  /* the newest rows are kept */
+  PGresult *q = sql("SELECT max(balance) FROM agent_state_history WHERE agent_id = 'trim'", 0, NULL);
+  ck_assert_str_eq(PQgetvalue(q, 0, 0), "99");
+  PQclear(q);
+  r->free(r);
+  arec_pg_free(pg);
+}
+END_TEST
+
+int main(void) {
+  if (arec_test_pg_start(&g_pg) != 0)
+    return 1;
+  {
+    arec_pg_options o = AREC_PG_OPTIONS_INIT;
+    o.conninfo = g_pg.conninfo;
+    arec_pg *pg = NULL;
+    if (arec_pg_new(&pg, &o) != 0 || arec_pg_migrate(pg, NULL) != 0) {
+      fprintf(stderr, "migrate: %s\n", arec_error_last());
+      return 1;
+    }
+    arec_pg_free(pg);
+  }
+  Suite *s = suite_create("pg-repository");
+  arec_conf_repository_add(s, &FIXTURE);
+  TCase *tc = tcase_create("pg-repository");
+  tcase_set_timeout(tc, 60);
+  tcase_add_test(tc, fencing_thousands_of_rounds);
+  tcase_add_test(tc, restore_joins_owner_and_symbol);
+  tcase_add_test(tc, history_trimmed_in_batches);
+  suite_add_tcase(s, tc);
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_ENV);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  arec_test_pg_stop(&g_pg);
+  return failed ? 1 : 0;
+}
