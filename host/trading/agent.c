@@ -1,0 +1,252 @@
+/*
+ * agent.c -- the "conservative" and "aggressive" agent types of the host:
+ * start (memory JSON -> state, one exchange client per symbol), step (settle
+ * open intents, fetch the price, decide, trade through trader.c), snapshot
+ * (balance + memory JSON per symbol), stop (AREC_STOP_USER closes
+ * positions; any other reason keeps them), plus the registration and the
+ * configuration from the environment.
+ *
+ * Must never log credentials, never trade live on a mainnet account
+ * without allow_mainnet, and never open a position twice: a position in
+ * memory is only ever closed.
+ */
+#include "trading/trading.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "trading/trader.h"
+
+typedef struct runner {
+  const arec_host_trading_config *cfg;
+  const arec_strategy_params *params;
+  size_t n;
+  arec_trade_sym *syms;
+} runner;
+
+/* ------------------------------------------------------------- helpers */
+static void runner_free(runner *r) {
+  if (!r) return;
+  for (size_t i = 0; i < r->n; i++) {
+    free(r->syms[i].symbol);
+    arec_exchange_free(r->syms[i].x);
+  }
+  free(r->syms);
+  free(r);
+}
+
+static void log1(arec_agent *agent, arec_log_level lvl, const char *msg,
+                 const char *k, const char *v) {
+  arec_log_field f[1] = {{k, v}};
+  arec_agent_log(agent, lvl, msg, f, k ? 1 : 0);
+}
+
+static int sym_init(runner *r, arec_agent *agent, arec_trade_sym *s,
+                    const arec_symbol *in) {
+  const arec_host_trading_config *cfg = r->cfg;
+  char base[256];
+  arec_exchange_config xc = {0};
+  const char *key = in->api_key ? in->api_key : cfg->default_api_key;
+  const char *secret = in->api_secret ? in->api_secret : cfg->default_api_secret;
+  int rc;
+
+  s->symbol = strdup(in->symbol);
+  if (!s->symbol) return AREC_ENOMEM;
+  s->budget = in->budget;
+  s->balance = in->balance;
+  s->live = cfg->live;
+  if (arec__mem_from_json(&s->mem, in->memory) != 0)
+    log1(agent, AREC_LOG_WARN, "agent memory unreadable, starting empty",
+         "symbol", in->symbol);
+  rc = arec__xbase_url(base, sizeof base, in->exchange, in->testnet,
+                       cfg->api_base);
+  if (rc) return rc;
+  if (cfg->live) {
+    if (!in->testnet && !cfg->allow_mainnet) {
+      arec_error_set("live trading on a mainnet account needs "
+                     "EXCHANGE_ALLOW_MAINNET=true");
+      log1(agent, AREC_LOG_ERROR, arec_error_last(), "symbol", in->symbol);
+      return AREC_EINVAL;
+    }
+    if (!key || !secret) {
+      arec_error_set("live trading needs the account's API key and secret");
+      log1(agent, AREC_LOG_ERROR, arec_error_last(), "symbol", in->symbol);
+      return AREC_EINVAL;
+    }
+    xc.api_key = key;
+    xc.api_secret = secret;
+  }
+  xc.base_url = base;
+  xc.timeout_ms = cfg->request_timeout_ms;
+  xc.connect_timeout_ms = cfg->connect_timeout_ms;
+  return arec_exchange_new(&s->x, cfg->hub, &xc);
+}
+
+/* ----------------------------------------------------------- callbacks */
+static int t_start(void **out_state, arec_agent *agent,
+                   const arec_agent_info *info, void *userdata) {
+  const arec_host_trading_config *cfg = userdata;
+  runner *r = calloc(1, sizeof *r);
+  int rc = 0;
+  *out_state = NULL;
+  if (!r) return AREC_ENOMEM;
+  r->cfg = cfg;
+  r->params = arec__strategy_find(info->strategy);
+  r->syms = calloc(info->nsymbols ? info->nsymbols : 1, sizeof *r->syms);
+  if (!r->params || !r->syms) {
+    rc = r->params ? AREC_ENOMEM : AREC_EINVAL;
+    runner_free(r);
+    return rc;
+  }
+  for (size_t i = 0; i < info->nsymbols && rc == 0; i++) {
+    rc = sym_init(r, agent, &r->syms[i], &info->symbols[i]);
+    r->n = i + 1;
+  }
+  if (rc) {
+    runner_free(r);
+    return rc;
+  }
+  for (size_t i = 0; i < r->n; i++) {
+    char pos[32];
+    snprintf(pos, sizeof pos, "%.8f", r->syms[i].mem.position);
+    arec_log_field f[3] = {{"symbol", r->syms[i].symbol},
+                           {"position", pos},
+                           {"mode", cfg->live ? "live" : "paper"}};
+    arec_agent_log(agent, AREC_LOG_INFO, "trading agent started", f, 3);
+  }
+  *out_state = r;
+  return 0;
+}
+
+static int t_step(void *state, arec_agent *agent, int64_t *out_delay_ms,
+                  void *userdata) {
+  runner *r = state;
+  (void)userdata;
+  *out_delay_ms = r->cfg->step_interval_ms > 0 ? r->cfg->step_interval_ms : 10000;
+  for (size_t i = 0; i < r->n; i++) {
+    arec_trade_sym *s = &r->syms[i];
+    double price;
+    int rc;
+    if (arec_agent_cancelled(agent)) break;
+    rc = arec__trade_resolve(r->cfg, agent, s);
+    if (rc == AREC_EFENCED) return AREC_EFENCED;
+    if (rc > 0) continue; /* an unknown outcome blocks this symbol */
+    if (arec_exchange_price(s->x, s->symbol, &price) != 0)
+      continue; /* the breaker logs state changes; the next step retries */
+    arec__mem_push_price(&s->mem, price, arec__strategy_window(r->params));
+    arec_decision d =
+        arec__strategy_decide(r->params, &s->mem, s->budget, s->balance);
+    if (d.action == AREC_HOLD) continue;
+    if (arec_agent_cancelled(agent)) break;
+    rc = arec__trade_execute(r->cfg, agent, s,
+                             d.action == AREC_BUY ? AREC_SIDE_BUY : AREC_SIDE_SELL,
+                             d.qty, price, d.reason);
+    if (rc == AREC_EFENCED) return AREC_EFENCED;
+  }
+  return 0;
+}
+
+static int t_snapshot(void *state, arec_agent *agent, arec_snapshot *snap,
+                      void *userdata) {
+  runner *r = state;
+  (void)agent;
+  (void)userdata;
+  for (size_t i = 0; i < r->n; i++) {
+    char *js;
+    int rc = arec__mem_to_json(&r->syms[i].mem, &js);
+    if (rc) return rc;
+    rc = arec_snapshot_put(snap, r->syms[i].symbol, r->syms[i].balance, js);
+    free(js);
+    if (rc) return rc;
+  }
+  return 0;
+}
+
+static void t_stop(void *state, arec_agent *agent, arec_stop_reason reason,
+                   void *userdata) {
+  runner *r = state;
+  (void)userdata;
+  if (!r) return;
+  if (reason == AREC_STOP_USER) {
+    int fenced = 0;
+    for (size_t i = 0; i < r->n && !fenced; i++) {
+      arec_trade_sym *s = &r->syms[i];
+      double price = s->mem.nprices ? s->mem.prices[s->mem.nprices - 1] : 0;
+      if (arec__trade_resolve(r->cfg, agent, s) == AREC_EFENCED) {
+        fenced = 1;
+        break;
+      }
+      if (s->mem.position <= 0) continue;
+      double fresh;
+      if (arec_exchange_price(s->x, s->symbol, &fresh) == 0) price = fresh;
+      if (arec__trade_execute(r->cfg, agent, s, AREC_SIDE_SELL,
+                              s->mem.position, price, "user_stop") ==
+          AREC_EFENCED)
+        fenced = 1;
+      else if (s->mem.position > 0)
+        log1(agent, AREC_LOG_WARN, "position not closed at stop", "symbol",
+             s->symbol);
+    }
+  } else {
+    log1(agent, AREC_LOG_INFO, "trading agent stopped, positions kept",
+         "reason", arec_stop_reason_name(reason));
+  }
+  runner_free(r);
+}
+
+/* -------------------------------------------------------- registration */
+int arec_host_trading_register(arec_manager *mgr,
+                               const arec_host_trading_config *cfg) {
+  static const char *const names[] = {"conservative", "aggressive"};
+  if (!mgr || !cfg || !cfg->hub) return AREC_EINVAL;
+  if (cfg->version != AREC_HOST_TRADING_CONFIG_VERSION) return AREC_EVERSION;
+  for (size_t i = 0; i < 2; i++) {
+    arec_agent_type t = AREC_AGENT_TYPE_INIT;
+    t.name = names[i];
+    t.userdata = (void *)cfg;
+    t.start = t_start;
+    t.step = t_step;
+    t.snapshot = t_snapshot;
+    t.stop = t_stop;
+    int rc = arec_manager_register_type(mgr, &t);
+    if (rc) return rc;
+  }
+  return 0;
+}
+
+static int parse_bool(const char *v, int *out) {
+  if (!strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "yes")) *out = 1;
+  else if (!strcasecmp(v, "false") || !strcmp(v, "0") || !strcasecmp(v, "no")) *out = 0;
+  else return -1;
+  return 0;
+}
+
+int arec_host_trading_config_from_env(arec_host_trading_config *cfg) {
+  const char *v;
+  if (!cfg) return AREC_EINVAL;
+  v = getenv("TRADING_MODE");
+  if (v && *v) {
+    if (!strcasecmp(v, "paper")) cfg->live = 0;
+    else if (!strcasecmp(v, "live")) cfg->live = 1;
+    else {
+      arec_error_set("TRADING_MODE: expected paper or live");
+      return AREC_EINVAL;
+    }
+  }
+  v = getenv("EXCHANGE_ALLOW_MAINNET");
+  if (v && *v && parse_bool(v, &cfg->allow_mainnet) != 0) {
+    arec_error_set("EXCHANGE_ALLOW_MAINNET: expected true or false");
+    return AREC_EINVAL;
+  }
+  v = getenv("EXCHANGE_API_BASE");
+  if (v && *v) {
+    if (strncmp(v, "http://", 7) && strncmp(v, "https://", 8)) {
+      arec_error_set("EXCHANGE_API_BASE: expected an http:// or https:// URL");
+      return AREC_EINVAL;
+    }
+    cfg->api_base = v;
+  }
+  return 0;
+}

@@ -1,0 +1,91 @@
+/*
+ * host/trading/trading.h -- what the host calls to run trading agents: the
+ * "conservative" and "aggressive" agent types (rules in strategy.h) on a
+ * Binance-compatible exchange (exchange.h), in paper or live mode, with
+ * order safety.
+ *
+ * Wiring in the host (agentrecoverd):
+ *
+ *   arec_exchange_hub *hub;
+ *   arec_exchange_hub_options ho = AREC_EXCHANGE_HUB_OPTIONS_INIT;
+ *   ho.log = my_log;                          // breaker state changes
+ *   arec_exchange_hub_new(&hub, &ho);
+ *   static arec_host_trading_config tc = AREC_HOST_TRADING_CONFIG_INIT;
+ *   if (arec_host_trading_config_from_env(&tc) != 0) { print
+ *       arec_error_last(); exit(2); }          // TRADING_MODE, ...
+ *   tc.hub = hub;
+ *   arec_host_trading_register(mgr, &tc);      // before arec_manager_restore
+ *   ...
+ *   char *m; arec_exchange_hub_render(hub, &m); // append to /metrics; free(m)
+ *   ...
+ *   arec_manager_free(mgr); arec_exchange_hub_free(hub);  // hub last
+ *
+ * Order safety (live and paper alike): before an order, the agent records an
+ * order intent (client order id, side, quantity) in its memory and writes it
+ * with the synchronous fenced save arec_agent_save(); AREC_EFENCED means a
+ * zombie: nothing is sent and the step returns AREC_EFENCED (the runner
+ * stops).  A live order is sent only while arec_agent_validity_ms() exceeds
+ * the order timeout.  When the answer is lost (timeout, transport error,
+ * 5xx), the order is looked up by origClientOrderId before anything else,
+ * and an intent whose outcome is unknown blocks new orders of its symbol
+ * until a query settles it, so a lost answer never becomes a second order.
+ * A restored agent settles the intents it finds in its memory the same way
+ * (paper intents never left the process and are dropped).
+ *
+ * Stop: AREC_STOP_USER sells every open position (recorded with a save);
+ * any other reason keeps positions in memory for the next owner.
+ */
+#ifndef AREC_HOST_TRADING_H
+#define AREC_HOST_TRADING_H
+
+#include <stdint.h>
+
+#include "agentrecover.h"
+#include "trading/exchange.h"
+
+#define AREC_HOST_TRADING_CONFIG_VERSION 1
+
+/* Called after every fill (paper and live); the bot notifies live trades.
+ * From a worker thread; must not call back into the manager. */
+typedef void (*arec_trade_fn)(void *userdata, const char *agent_id,
+                              const char *symbol, const char *side,
+                              double qty, double price, int live);
+
+typedef struct arec_host_trading_config {
+  unsigned int version;       /* AREC_HOST_TRADING_CONFIG_VERSION */
+  arec_exchange_hub *hub;     /* required: breakers and metrics; outlives
+                                 the manager */
+  int live;                   /* TRADING_MODE=live (default paper: 0) */
+  int allow_mainnet;          /* EXCHANGE_ALLOW_MAINNET=true */
+  const char *api_base;       /* EXCHANGE_API_BASE, NULL: from the account */
+  int64_t step_interval_ms;   /* between steps; default 10000 */
+  int64_t request_timeout_ms; /* total per request; default 5000 */
+  int64_t connect_timeout_ms; /* default 2000 */
+  int64_t order_timeout_ms;   /* per order request, keep well under the
+                                 lock TTL; default 5000 */
+  double fee_rate;            /* paper fills; 0 = default 0.001 (0.1 %) */
+  arec_trade_fn on_trade;     /* optional */
+  void *trade_userdata;
+  /* Credentials used when a symbol carries none (embedding services with
+   * one account, tests); the host leaves them NULL.  Never logged. */
+  const char *default_api_key;
+  const char *default_api_secret;
+} arec_host_trading_config;
+
+#define AREC_HOST_TRADING_CONFIG_INIT                                         \
+  {AREC_HOST_TRADING_CONFIG_VERSION, NULL, 0, 0, NULL, 0, 0, 0, 0, 0.0, NULL, \
+   NULL, NULL, NULL}
+
+/* Reads TRADING_MODE (paper|live), EXCHANGE_API_BASE and
+ * EXCHANGE_ALLOW_MAINNET (true|false|1|0) into cfg (the api_base pointer
+ * points into the environment).  0, or AREC_EINVAL with a one-line message
+ * naming the variable in arec_error_last(). */
+int arec_host_trading_config_from_env(arec_host_trading_config *cfg);
+
+/* Registers the agent types "conservative" and "aggressive" on mgr.  `cfg`
+ * is not copied: it (and its hub) must outlive the manager, like an agent
+ * type's name.  0, AREC_EINVAL (no hub, bad version), AREC_EEXIST. */
+int arec_host_trading_register(arec_manager *mgr,
+                               const arec_host_trading_config *cfg);
+
+#endif
