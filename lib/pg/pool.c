@@ -74,6 +74,15 @@ static int wait_fd(int fd, short events, int64_t deadline, short *revents) {
 }
 
 /* ------------------------------------------------------------- connecting */
+/* Server notices go to the log sink (libpq would print them to stderr). */
+static void on_notice(void *arg, const char *message) {
+  arec_pg *pg = arg;
+  char buf[512];
+  snprintf(buf, sizeof buf, "%s", message ? message : "");
+  buf[strcspn(buf, "\n")] = 0;
+  arec__pg_log(pg, AREC_LOG_WARN, "postgres notice", "notice", buf);
+}
+
 static PGconn *connect_until(arec_pg *pg, int64_t deadline, int *err) {
   int64_t cdl = arec__pg_now_ms() + pg->connect_timeout_ms;
   if (cdl > deadline)
@@ -84,6 +93,7 @@ static PGconn *connect_until(arec_pg *pg, int64_t deadline, int *err) {
     arec_error_set("pg: connect: out of memory");
     return NULL;
   }
+  PQsetNoticeProcessor(c, on_notice, pg);
   PostgresPollingStatusType st = PGRES_POLLING_WRITING;
   if (PQstatus(c) == CONNECTION_BAD)
     st = PGRES_POLLING_FAILED;
