@@ -1,0 +1,313 @@
+/*
+ * test_core_lockstates.c -- one test per row of DESIGN.md section 6's lock
+ * state table (free, held, expired, lost, unreachable), and skip-if-locked
+ * across two managers, on the in-memory store.
+ */
+#include "test_core_toy.h"
+
+static toy_opts quiet(void) {
+  toy_opts o;
+  memset(&o, 0, sizeof o);
+  o.ttl = 600;
+  o.refresh = 150;
+  o.reconcile = 0;
+  return o;
+}
+
+static void ctl_init(toy_ctl *c) {
+  memset(c, 0, sizeof *c);
+  c->delay_ms = 10;
+}
+
+/* free: acquire, claim the fence, start. */
+START_TEST(lock_free_acquires_claims_starts) {
+  arec_memory_store *st;
+  toy_ctl ctl;
+  logcap lc;
+  toy_opts o = quiet();
+  arec_restore_result rr;
+  ctl_init(&ctl);
+  logcap_init(&lc);
+  o.log = &lc;
+  o.level = AREC_LOG_INFO;
+  ck_assert_int_eq(arec_memory_store_new(&st), 0);
+  toy_agents(st, "a", 1);
+  arec_manager *m = toy_manager(st, "pod-a", &ctl, &o);
+  ck_assert_int_eq(arec_manager_restore(m, &rr), 0);
+  ck_assert_uint_eq(rr.total, 1);
+  ck_assert_uint_eq(rr.restored, 1);
+  ck_assert_uint_eq(rr.skipped, 0);
+  ck_assert_uint_eq(rr.failed, 0);
+  ck_assert(toy_has_runner(m, "a0"));
+  arec_memory_agent a = agent_row(st, "a0");
+  ck_assert_str_eq(a.running_on, "pod-a");
+  ck_assert_str_eq(a.running_incarnation, arec_manager_incarnation(m));
+  ck_assert_uint_eq(a.fence, 1);
+  char buf[200];
+  int64_t ttl;
+  ck_assert_int_eq(
+      arec_memory_lock_peek(st, "agent:lock:a0", buf, sizeof buf, &ttl), 0);
+  ck_assert(strncmp(buf, "pod-a/", 6) == 0);
+  ck_assert_uint_eq(strlen(buf), 6 + 32);
+  WAIT_UNTIL(atomic_load(&ctl.steps) >= 3, 2000);
+  ck_assert_int_ge(atomic_load(&ctl.steps), 3);
+  ck_assert(logcap_has(&lc, " INFO ✅ agent restored successfully "
+                            "agent_id=a0 symbol=BTC/USDT\n"));
+  arec_metrics mt;
+  ck_assert_int_eq(arec_manager_metrics(m, &mt), 0);
+  ck_assert_uint_eq(mt.agents_restored_total, 1);
+  ck_assert_uint_eq(mt.agent_lock_acquire_total, 1);
+  ck_assert_int_eq(mt.agent_lock_held_total, 1);
+  ck_assert_int_eq(mt.agents_running, 1);
+  arec_manager_free(m);
+  ck_assert_int_eq(atomic_load(&ctl.stops[AREC_STOP_HANDOVER]), 1);
+  ck_assert(lock_free_p(st, "a0"));
+  arec_memory_store_free(st);
+  logcap_free(&lc);
+}
+END_TEST
+
+/* held: another pod holds the lock -> skip, logged, nothing started. */
+START_TEST(lock_held_skips) {
+  arec_memory_store *st;
+  toy_ctl ctl;
+  logcap lc;
+  toy_opts o = quiet();
+  arec_restore_result rr;
+  ctl_init(&ctl);
+  logcap_init(&lc);
+  o.log = &lc;
+  o.level = AREC_LOG_INFO;
+  ck_assert_int_eq(arec_memory_store_new(&st), 0);
+  toy_agents(st, "a", 2);
+  ck_assert_int_eq(arec_memory_lock_force(st, "agent:lock:a1",
+                                          "other-pod/0123", 60000),
+                   0);
+  arec_manager *m = toy_manager(st, "pod-a", &ctl, &o);
+  ck_assert_int_eq(arec_manager_restore(m, &rr), 0);
+  ck_assert_uint_eq(rr.total, 2);
+  ck_assert_uint_eq(rr.restored, 1);
+  ck_assert_uint_eq(rr.skipped, 1);
+  ck_assert(!toy_has_runner(m, "a1"));
+  ck_assert(toy_has_runner(m, "a0"));
+  arec_memory_agent a = agent_row(st, "a1");
+  ck_assert_str_eq(a.running_on, "");
+  ck_assert_uint_eq(a.fence, 0);
+  ck_assert(logcap_has(&lc, " INFO agent already running in another pod "
+                            "(lock held), skipping agent_id=a1\n"));
+  ck_assert(logcap_has(&lc, " INFO 🎯 agent restoration complete total=2 "
+                            "restored=1 skipped=1 failed=0\n"));
+  arec_metrics mt;
+  arec_manager_metrics(m, &mt);
+  ck_assert_uint_eq(mt.agent_lock_acquire_failed_total, 1);
+  arec_manager_free(m);
+  /* the other pod's lock is untouched */
+  ck_assert(!lock_free_p(st, "a1"));
+  arec_memory_store_free(st);
+  logcap_free(&lc);
+}
+END_TEST
+
+/* expired: the holder died and its TTL ran out -> same as free. */
+START_TEST(lock_expired_recovers) {
+  arec_memory_store *st;
+  toy_ctl ctl;
+  toy_opts o = quiet();
+  arec_restore_result rr;
+  ctl_init(&ctl);
+  ck_assert_int_eq(arec_memory_store_new(&st), 0);
+  arec_memory_clock_set(st, 1000000);
+  toy_agents(st, "a", 1);
+  ck_assert_int_eq(
+      arec_memory_lock_force(st, "agent:lock:a0", "dead-pod/01", 5000), 0);
+  arec_manager *m = toy_manager(st, "pod-a", &ctl, &o);
+  ck_assert_int_eq(arec_manager_restore(m, &rr), 0);
+  ck_assert_uint_eq(rr.skipped, 1);
+  ck_assert(!toy_has_runner(m, "a0"));
+  arec_memory_clock_advance(st, 5001);
+  ck_assert_int_eq(arec_manager_reconcile(m, &rr), 0);
+  ck_assert_uint_eq(rr.total, 1);
+  ck_assert_uint_eq(rr.restored, 1);
+  ck_assert(toy_has_runner(m, "a0"));
+  ck_assert_str_eq(agent_row(st, "a0").running_on, "pod-a");
+  arec_manager_free(m);
+  arec_memory_store_free(st);
+}
+END_TEST
+
+/* lost: a refresh finds another value -> stop now (LOST), count it. */
+START_TEST(lock_lost_stops_runner) {
+  arec_memory_store *st;
+  toy_ctl ctl;
+  toy_opts o = quiet();
+  arec_restore_result rr;
+  ctl_init(&ctl);
+  ck_assert_int_eq(arec_memory_store_new(&st), 0);
+  toy_agents(st, "a", 1);
+  arec_manager *m = toy_manager(st, "pod-a", &ctl, &o);
+  ck_assert_int_eq(arec_manager_restore(m, &rr), 0);
+  ck_assert_uint_eq(rr.restored, 1);
+  ck_assert_int_eq(arec_memory_lock_drop(st, "agent:lock:a0"), 0);
+  ck_assert_int_eq(
+      arec_memory_lock_force(st, "agent:lock:a0", "thief/02", 60000), 0);
+  long long t0 = (long long)arec_test_now_ms();
+  WAIT_UNTIL(atomic_load(&ctl.stops[AREC_STOP_LOST]) == 1, 3000);
+  ck_assert_int_eq(atomic_load(&ctl.stops[AREC_STOP_LOST]), 1);
+  /* within about one refresh interval, not a TTL */
+  ck_assert_int_lt((long long)arec_test_now_ms() - t0, 550);
+  WAIT_UNTIL(toy_nrunners(m) == 0, 1000);
+  ck_assert_uint_eq(toy_nrunners(m), 0);
+  arec_metrics mt;
+  arec_manager_metrics(m, &mt);
+  ck_assert_uint_eq(mt.agent_lock_lost_total, 1);
+  WAIT_UNTIL((arec_manager_metrics(m, &mt), mt.agents_running == 0), 1000);
+  ck_assert_int_eq(mt.agents_running, 0);
+  ck_assert_int_eq(mt.agent_lock_held_total, 0);
+  /* the thief's lock was not deleted by our release */
+  char buf[200];
+  int64_t ttl;
+  ck_assert_int_eq(
+      arec_memory_lock_peek(st, "agent:lock:a0", buf, sizeof buf, &ttl), 0);
+  ck_assert_str_eq(buf, "thief/02");
+  arec_manager_free(m);
+  arec_memory_store_free(st);
+}
+END_TEST
+
+/* unreachable: refreshes fail -> keep running until the lease validity
+ * ends, then stop (LOST). */
+START_TEST(lock_unreachable_runs_until_validity_ends) {
+  arec_memory_store *st;
+  toy_ctl ctl;
+  toy_opts o = quiet();
+  arec_restore_result rr;
+  ctl_init(&ctl);
+  ck_assert_int_eq(arec_memory_store_new(&st), 0);
+  toy_agents(st, "a", 1);
+  arec_manager *m = toy_manager(st, "pod-a", &ctl, &o);
+  ck_assert_int_eq(arec_manager_restore(m, &rr), 0);
+  ck_assert_uint_eq(rr.restored, 1);
+  toy_sleep_ms(200); /* at least one good refresh */
+  arec_memory_fail(st, AREC_MEMORY_REFRESH, -1, AREC_EUNAVAILABLE);
+  long long t0 = (long long)arec_test_now_ms();
+  long steps0 = atomic_load(&ctl.steps);
+  toy_sleep_ms(250); /* validity left at t0 is > ttl - refresh - drift */
+  ck_assert(toy_has_runner(m, "a0"));
+  ck_assert_int_gt(atomic_load(&ctl.steps), steps0);
+  WAIT_UNTIL(atomic_load(&ctl.stops[AREC_STOP_LOST]) == 1, 3000);
+  long long dt = (long long)arec_test_now_ms() - t0;
+  ck_assert_int_eq(atomic_load(&ctl.stops[AREC_STOP_LOST]), 1);
+  ck_assert_int_le(dt, 600 + 400); /* validity (<= ttl) plus slack */
+  WAIT_UNTIL(toy_nrunners(m) == 0, 1000);
+  ck_assert_uint_eq(toy_nrunners(m), 0);
+  arec_memory_fail(st, AREC_MEMORY_REFRESH, 0, 0);
+  /* released: running_on cleared (is_trading kept), so another pod can
+   * take it over at once */
+  WAIT_UNTIL(agent_row(st, "a0").running_on[0] == '\0', 1000);
+  arec_memory_agent a = agent_row(st, "a0");
+  ck_assert_str_eq(a.running_on, "");
+  ck_assert_int_eq(a.is_trading, 1);
+  arec_manager_free(m);
+  arec_memory_store_free(st);
+}
+END_TEST
+
+/* skip-if-locked across two managers: the pod row of A looks dead (missed
+ * heartbeats) but A still holds the lock -> B skips; and two managers
+ * restoring at once never run one agent twice. */
+START_TEST(two_managers_skip_if_locked) {
+  arec_memory_store *st;
+  toy_ctl ca, cb;
+  toy_opts o = quiet();
+  arec_restore_result ra, rb;
+  ctl_init(&ca);
+  ctl_init(&cb);
+  ck_assert_int_eq(arec_memory_store_new(&st), 0);
+  toy_agents(st, "a", 3);
+  arec_manager *A = toy_manager(st, "pod-a", &ca, &o);
+  arec_manager *B = toy_manager(st, "pod-b", &cb, &o);
+  ck_assert_int_eq(arec_manager_restore(A, &ra), 0);
+  ck_assert_uint_eq(ra.restored, 3);
+  ck_assert_int_eq(arec_manager_restore(B, &rb), 0);
+  ck_assert_uint_eq(rb.total, 0); /* A is alive: nothing to do */
+  ck_assert_int_eq(arec_memory_pod_expire(st, "pod-a"), 0);
+  ck_assert_int_eq(arec_manager_reconcile(B, &rb), 0);
+  ck_assert_uint_eq(rb.total, 3);
+  ck_assert_uint_eq(rb.skipped, 3);
+  ck_assert_uint_eq(rb.restored, 0);
+  ck_assert_uint_eq(toy_nrunners(B), 0);
+  ck_assert_uint_eq(toy_nrunners(A), 3);
+  ck_assert_str_eq(agent_row(st, "a0").running_on, "pod-a");
+  arec_manager_free(A);
+  arec_manager_free(B);
+  arec_memory_store_free(st);
+}
+END_TEST
+
+typedef struct race_arg {
+  arec_manager *m;
+  arec_restore_result r;
+  int rc;
+} race_arg;
+
+static void *race_restore(void *p) {
+  race_arg *a = p;
+  a->rc = arec_manager_restore(a->m, &a->r);
+  return NULL;
+}
+
+START_TEST(two_managers_race_run_each_agent_once) {
+  arec_memory_store *st;
+  toy_ctl ca, cb;
+  toy_opts o = quiet();
+  ctl_init(&ca);
+  ctl_init(&cb);
+  ck_assert_int_eq(arec_memory_store_new(&st), 0);
+  toy_agents(st, "r", 60);
+  race_arg a = {toy_manager(st, "pod-a", &ca, &o), {0, 0, 0, 0}, -1};
+  race_arg b = {toy_manager(st, "pod-b", &cb, &o), {0, 0, 0, 0}, -1};
+  pthread_t ta, tb;
+  pthread_create(&ta, NULL, race_restore, &a);
+  pthread_create(&tb, NULL, race_restore, &b);
+  pthread_join(ta, NULL);
+  pthread_join(tb, NULL);
+  ck_assert_int_eq(a.rc, 0);
+  ck_assert_int_eq(b.rc, 0);
+  ck_assert_uint_eq(a.r.restored + b.r.restored, 60);
+  ck_assert_uint_eq(toy_nrunners(a.m) + toy_nrunners(b.m), 60);
+  for (int i = 0; i < 60; i++) {
+    char id[16];
+    snprintf(id, sizeof id, "r%d", i);
+    ck_assert(toy_has_runner(a.m, id) != toy_has_runner(b.m, id));
+    arec_memory_agent row = agent_row(st, id);
+    ck_assert_str_eq(row.running_on,
+                     toy_has_runner(a.m, id) ? "pod-a" : "pod-b");
+  }
+  ck_assert_int_eq(atomic_load(&ca.starts) + atomic_load(&cb.starts), 60);
+  arec_manager_free(a.m);
+  arec_manager_free(b.m);
+  arec_memory_store_free(st);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("core_lock_states");
+  TCase *tc = tcase_create("lock_state_table");
+  tcase_set_timeout(tc, 20);
+  tcase_add_test(tc, lock_free_acquires_claims_starts);
+  tcase_add_test(tc, lock_held_skips);
+  tcase_add_test(tc, lock_expired_recovers);
+  tcase_add_test(tc, lock_lost_stops_runner);
+  tcase_add_test(tc, lock_unreachable_runs_until_validity_ends);
+  suite_add_tcase(s, tc);
+  TCase *tc2 = tcase_create("two_managers");
+  tcase_set_timeout(tc2, 20);
+  tcase_add_test(tc2, two_managers_skip_if_locked);
+  tcase_add_test(tc2, two_managers_race_run_each_agent_once);
+  suite_add_tcase(s, tc2);
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_ENV);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? 1 : 0;
+}
