@@ -170,6 +170,33 @@ START_TEST(restore_only_id) {
 }
 END_TEST
 
+/* The next owner starts from the last accepted state, budgets unchanged. */
+START_TEST(restore_carries_saved_state) {
+  const arec_repo_fixture *f = setup(_i);
+  arec_repository *r = open_repo(f);
+  add(f, "conf-a1", 2, 1, r);
+  uint64_t f1 = claim(r, POD_A, INC_A1, "conf-a1");
+  arec_symbol_state st[2] = {{"BTC/USDT", 77.25, "{\"pos\": 3}"},
+                             {"ETH/USDT", 33.5, "{\"pos\": 4}"}};
+  arec_save sv = {"conf-a1", f1, POD_A, 2, st};
+  ck_assert_int_eq(r->save_state(r, &sv), 0);
+  ck_assert_int_eq(r->release(r, "conf-a1", f1), 0);
+  arec_agent_list *l = NULL;
+  ck_assert_int_eq(r->agents_to_restore(r, "conf-a1", &l), 0);
+  ck_assert_uint_eq(l->n, 1);
+  ck_assert_uint_eq(l->rows[0].nsymbols, 2);
+  for (size_t i = 0; i < 2; i++) {
+    const arec_symbol *s = &l->rows[0].symbols[i];
+    int btc = strcmp(s->symbol, "BTC/USDT") == 0;
+    ck_assert_double_eq_tol(s->balance, btc ? 77.25 : 33.5, 1e-9);
+    ck_assert_double_eq_tol(s->budget, btc ? 100.0 : 50.0, 1e-9);
+    ck_assert_ptr_nonnull(strstr(s->memory, btc ? "3" : "4"));
+  }
+  arec_agent_list_free(l);
+  r->free(r);
+}
+END_TEST
+
 /* ------------------------------------------------------------------- claim */
 START_TEST(claim_bumps_fence) {
   const arec_repo_fixture *f = setup(_i);
@@ -566,6 +593,7 @@ void arec_conf_repository_add(Suite *s, const arec_repo_fixture *f) {
   tcase_set_timeout(tc, 30);
   tcase_add_loop_test(tc, restore_lists_wanted_unowned, i, i + 1);
   tcase_add_loop_test(tc, restore_only_id, i, i + 1);
+  tcase_add_loop_test(tc, restore_carries_saved_state, i, i + 1);
   tcase_add_loop_test(tc, claim_bumps_fence, i, i + 1);
   tcase_add_loop_test(tc, claim_refused, i, i + 1);
   tcase_add_loop_test(tc, save_fenced, i, i + 1);
