@@ -47,7 +47,8 @@ static void metrics(arec_host_state *st, arec_host_response *out) {
       "# HELP agentrecoverd_build_info Library version of this daemon.\n"
       "# TYPE agentrecoverd_build_info gauge\n"
       "agentrecoverd_build_info{version=\"%s\"} 1\n",
-      atomic_load(&st->ready), atomic_load(&st->recovery_active),
+      atomic_load(&st->ready) && !atomic_load(&st->stopping),
+      atomic_load(&st->recovery_active),
       arec_version());
   size_t tl = strlen(txt);
   char *body = malloc(tl + (size_t)n + 2);

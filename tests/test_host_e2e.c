@@ -159,8 +159,14 @@ static pid_t spawn(const char *name, int port, const char *log,
   snprintf(env[n++], 600, "SHUTDOWN_TIMEOUT=5s");
   snprintf(env[n++], 600, "AGENT_SECRETS_KEY=%s",
            "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
-  for (size_t i = 0; extra && extra[i] && n < 38; i++)
-    snprintf(env[n++], 600, "%s", extra[i]);
+  for (size_t i = 0; extra && extra[i] && n < 38; i++) {
+    /* getenv() takes the first match: replace a common variable in place */
+    size_t kl = strcspn(extra[i], "=") + 1, j;
+    for (j = 0; j < n && strncmp(env[j], extra[i], kl) != 0; j++) {
+    }
+    snprintf(env[j], 600, "%s", extra[i]);
+    if (j == n) n++;
+  }
   char *envp[41];
   for (size_t i = 0; i < n; i++) envp[i] = env[i];
   envp[n] = NULL;
