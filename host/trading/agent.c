@@ -81,6 +81,7 @@ static int sym_init(runner *r, arec_agent *agent, arec_trade_sym *s,
   xc.base_url = base;
   xc.timeout_ms = cfg->request_timeout_ms;
   xc.connect_timeout_ms = cfg->connect_timeout_ms;
+  xc.order_timeout_ms = cfg->order_timeout_ms > 0 ? cfg->order_timeout_ms : 5000;
   return arec_exchange_new(&s->x, cfg->hub, &xc);
 }
 

@@ -27,7 +27,7 @@ struct arec_exchange {
   char *base;
   char *key;
   char *secret;
-  int64_t connect_timeout_ms, timeout_ms, recv_window_ms;
+  int64_t connect_timeout_ms, timeout_ms, recv_window_ms, order_timeout_ms;
 };
 
 /* ---------------------------------------------------------------- object */
@@ -53,6 +53,8 @@ int arec_exchange_new(arec_exchange **out, arec_exchange_hub *hub,
   x->connect_timeout_ms = cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : 2000;
   x->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 5000;
   x->recv_window_ms = cfg->recv_window_ms > 0 ? cfg->recv_window_ms : 5000;
+  x->order_timeout_ms =
+      cfg->order_timeout_ms > 0 ? cfg->order_timeout_ms : x->timeout_ms;
   if (!x->base || (cfg->api_key && !x->key) ||
       (cfg->api_secret && !x->secret)) {
     arec_exchange_free(x);
@@ -195,7 +197,8 @@ static int request(arec_exchange *x, const char *method, const char *path,
   curl_easy_setopt(c, CURLOPT_URL, url);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)x->connect_timeout_ms);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)x->timeout_ms);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
+                   (long)(is_post ? x->order_timeout_ms : x->timeout_ms));
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);

@@ -149,6 +149,8 @@ typedef struct arec_exchange_config {
   int64_t connect_timeout_ms; /* default 2000 */
   int64_t timeout_ms;         /* total per request; default 5000 */
   int64_t recv_window_ms;     /* default 5000 */
+  int64_t order_timeout_ms;   /* total for POST /api/v3/order; default
+                                 timeout_ms */
 } arec_exchange_config;
 
 /* Copies the config (secrets wiped on free). */

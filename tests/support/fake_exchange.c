@@ -8,7 +8,7 @@
  * over the exact bytes the client signed: raw query string + raw body, with
  * the trailing signature parameter removed.  Never used outside tests.
  */
-#include "support/fake_exchange.h"
+#include "fake_exchange.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
