@@ -10,11 +10,14 @@
  * in an error string or a log line.
  */
 #include <errno.h>
+#include <signal.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <pthread.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -155,6 +158,29 @@ int arec__rnode_queue(arec__rnode *nd, const char *cmd, size_t len,
   return 0;
 }
 
+int arec__rnode_write(arec__rnode *nd, int *done) {
+  sigset_t pipe_set, old, pending;
+  int had_pipe, rc;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  sigpending(&pending);
+  had_pipe = sigismember(&pending, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+  rc = redisBufferWrite(nd->c, done);
+  if (!had_pipe) {
+    sigpending(&pending);
+    if (sigismember(&pending, SIGPIPE)) {
+      struct timespec zero = {0, 0};
+      int saved = errno;
+      while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR)
+        ;
+      errno = saved;
+    }
+  }
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  return rc;
+}
+
 static int queue_argv(arec__rnode *nd, int argc, const char **argv,
                       uint32_t tag) {
   char *cmd = NULL;
@@ -245,7 +271,8 @@ oom:
 int arec__rnode_prepare(arec__redis_lock *L, arec__rnode *nd, int64_t now,
                         char *why, size_t whylen) {
   nd->active = 0;
-  nd->want_write = 0;
+  nd->timed_out = 0;
+  nd->want_write = nd->c != NULL; /* a write left over by the last round */
   nd->expect_head = nd->expect_n = 0;
   if (nd->c && nd->stale > 0 &&
       now - nd->last_io_ms > AREC__REDIS_STALE_DROP_MS)

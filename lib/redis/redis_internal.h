@@ -59,7 +59,8 @@ typedef struct arec__rnode {
   uint32_t *expect;     /* tags of the replies owed to this round, in order */
   size_t expect_head, expect_n, expect_cap;
   int active;           /* takes part in this round and is not finished */
-  int want_write;
+  int want_write;       /* output may be left in the hiredis buffer */
+  int timed_out;        /* missed the deadline of the last round */
 } arec__rnode;
 
 typedef struct arec__redis_lock {
@@ -99,6 +100,10 @@ int arec__rnode_prepare(arec__redis_lock *L, arec__rnode *nd, int64_t now,
 /* Queues one formatted command owing one reply tagged `tag`. */
 int arec__rnode_queue(arec__rnode *nd, const char *cmd, size_t len,
                       uint32_t tag);
+/* redisBufferWrite with SIGPIPE blocked on this thread (a write to a
+ * closed socket must not kill the embedding process); a SIGPIPE it raised
+ * is consumed. */
+int arec__rnode_write(arec__rnode *nd, int *done);
 /* Closes the connection; the next dial waits for the backoff. */
 void arec__rnode_drop(arec__rnode *nd, const char *why, int64_t now);
 void arec__rnode_free(arec__rnode *nd);

@@ -209,9 +209,11 @@ static int all_decided(arec__rround *R) {
 
 /* --------------------------------------------------------------- rounds */
 /* Queues every undecided item on every master (cleanup: on the masters in
- * `sendmask` that did not answer no), then runs the poll loop. */
+ * `sendmask` that did not answer no), then runs the poll loop.  Masters in
+ * `nowait` get their commands written but are not waited for (they missed
+ * the last deadline): their replies are owed as stale. */
 static uint16_t run_round(arec__redis_lock *L, rop *op, uint16_t sendmask,
-                          int64_t timeout_ms) {
+                          uint16_t nowait, int64_t timeout_ms) {
   arec__rround R;
   uint16_t sent = 0;
   char why[96];
@@ -251,6 +253,20 @@ static uint16_t run_round(arec__redis_lock *L, rop *op, uint16_t sendmask,
     if (len >= 0)
       redisFreeCommand(cmd);
   }
+  for (size_t j = 0; j < L->n; j++) {
+    arec__rnode *nd = &L->nodes[j];
+    int done = 0;
+    if (!ok[j] || !(nowait & (1u << j)) || !nd->active)
+      continue;
+    if (nd->state == AREC__RN_READY &&
+        arec__rnode_write(nd, &done) != REDIS_OK) {
+      arec__rnode_drop(nd, "write failed", R.now);
+      continue;
+    }
+    nd->stale += nd->expect_n - nd->expect_head;
+    nd->expect_head = nd->expect_n;
+    nd->active = 0;
+  }
   arec__rround_run(&R, R.t_start + timeout_ms);
   return sent;
 }
@@ -288,7 +304,7 @@ void arec__redis_op(arec__redis_lock *L, int kind, const char *const *keys,
       snprintf(detail[j].why, sizeof detail[j].why, "pending");
     }
 
-  sent = run_round(L, &op, all, timeout_ms);
+  sent = run_round(L, &op, all, 0, timeout_ms);
 
   for (size_t i = 0; i < n; i++) {
     ritem *it = &op.items[i];
@@ -316,9 +332,13 @@ void arec__redis_op(arec__redis_lock *L, int kind, const char *const *keys,
       }
     }
     if (nfail > 0) {
+      uint16_t late = 0;
+      for (size_t j = 0; j < L->n; j++)
+        if (L->nodes[j].timed_out)
+          late |= (uint16_t)(1u << j);
       op.cleanup = 1;
       op.detail = NULL;
-      run_round(L, &op, sent, L->node_timeout_ms);
+      run_round(L, &op, sent, late, L->node_timeout_ms);
     }
   }
   free(op.items);

@@ -51,6 +51,7 @@ static void node_timeout(arec__rround *R, size_t i) {
       R->on_reply(R, i, tag, NULL, "timeout");
   }
   nd->active = 0;
+  nd->timed_out = 1;
 }
 
 static void handshake_reply(arec__rround *R, size_t i, uint32_t tag,
@@ -94,7 +95,7 @@ static int node_finished(const arec__rnode *nd) {
 static void try_write(arec__rround *R, size_t i) {
   arec__rnode *nd = &R->L->nodes[i];
   int done = 0;
-  if (redisBufferWrite(nd->c, &done) != REDIS_OK) {
+  if (arec__rnode_write(nd, &done) != REDIS_OK) {
     char why[96];
     snprintf(why, sizeof why, "write: %.80s", nd->c->errstr);
     node_fail(R, i, why);

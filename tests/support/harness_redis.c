@@ -230,19 +230,27 @@ int arec_test_redis_start(arec_test_redis *r) {
   return -1;
 }
 
+/* The server's current pid: a forked test child may have restarted it. */
+static pid_t current_pid(arec_test_redis *r) {
+  pid_t p = read_pidfile(r->dir);
+  if (p > 0 && p != r->pid && !proc_gone(p))
+    r->pid = p;
+  return r->pid;
+}
+
 int arec_test_redis_pause(arec_test_redis *r) {
-  return kill(r->pid, SIGSTOP) == 0 ? 0 : -1;
+  return kill(current_pid(r), SIGSTOP) == 0 ? 0 : -1;
 }
 
 int arec_test_redis_cont(arec_test_redis *r) {
-  return kill(r->pid, SIGCONT) == 0 ? 0 : -1;
+  return kill(current_pid(r), SIGCONT) == 0 ? 0 : -1;
 }
 
 int arec_test_redis_kill(arec_test_redis *r) {
-  pid_t p = read_pidfile(r->dir);
-  if (p > 0 && p != r->pid)
-    kill_wait(p);
-  kill_wait(r->pid);
+  pid_t old = r->pid;
+  kill_wait(current_pid(r));
+  if (old != r->pid)
+    kill_wait(old); /* reaps our own child, if it was one */
   return 0;
 }
 

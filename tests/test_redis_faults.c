@@ -1,0 +1,467 @@
+/*
+ * test_redis_faults.c -- the Redlock backend against three real
+ * redis-servers that fail: one killed (quorum holds), two killed (acquire
+ * fails and leaves nothing behind), one paused with SIGSTOP (calls keep
+ * their deadline; after SIGCONT the connection is in step), one restarted
+ * empty (refresh holds on the quorum and never re-creates the key; EVALSHA
+ * works again; NOSCRIPT falls back to EVAL), two lock objects racing for
+ * the same 1,000 keys, a value changed behind our back, bad input,
+ * AUTH/SELECT, per-node detail and its debug log line.
+ *
+ * Every test starts by bringing all three servers back (a test child may
+ * have killed or paused one) and flushing them.
+ */
+#include <pthread.h>
+#include <unistd.h>
+
+#include "test_redis_fixture.h"
+
+static arec_test_redis g_srv[3];
+static rfix g_f;
+
+#define TTL 10000
+#define KEY "agent:lock:fault-1"
+
+static void all_up(void) {
+  for (size_t i = 0; i < 3; i++) {
+    arec_test_redis_cont(&g_srv[i]);
+    redisReply *rep = rcmd(&g_srv[i], "PING");
+    if (!rep)
+      ck_assert_int_eq(arec_test_redis_restart(&g_srv[i]), 0);
+    else
+      freeReplyObject(rep);
+  }
+  fx_reset(&g_f);
+}
+
+static arec_lock *open3(void) {
+  arec_lock *l = NULL;
+  all_up();
+  ck_assert_int_eq(fx_open(&g_f, &l), 0);
+  return l;
+}
+
+static arec_redis_node_result g_d[16];
+
+static size_t detail(arec_lock *l) {
+  size_t n = 0;
+  ck_assert_int_eq(arec_redis_lock_last_detail(l, g_d, 16, &n), 0);
+  ck_assert_uint_eq(n, 3);
+  return n;
+}
+
+static int holders(const char *key, const char *value) {
+  int n = 0;
+  char buf[200];
+  for (size_t i = 0; i < 3; i++) {
+    rget(&g_srv[i], key, buf, sizeof buf);
+    if (strcmp(buf, value) == 0)
+      n++;
+  }
+  return n;
+}
+
+/* ------------------------------------------------------------ one killed */
+START_TEST(one_master_killed) {
+  arec_lock *l = open3();
+  arec_lease a;
+  ck_assert_int_eq(arec_test_redis_kill(&g_srv[2]), 0);
+  ck_assert_int_eq(l->try_acquire(l, KEY, "pod-a", TTL, &a), 1);
+  ck_assert_int_gt(a.validity_ms, TTL - 1000);
+  detail(l);
+  ck_assert_int_eq(g_d[0].answer, AREC_REDIS_YES);
+  ck_assert_int_eq(g_d[1].answer, AREC_REDIS_YES);
+  ck_assert_int_eq(g_d[2].answer, AREC_REDIS_FAIL);
+  ck_assert_str_eq(g_d[0].why, "OK");
+  ck_assert_int_eq(holders(KEY, a.value), 2);
+  ck_assert_int_eq(l->refresh(l, KEY, &a, TTL), 0);
+  ck_assert_int_eq(l->release(l, KEY, &a), 0);
+  ck_assert_int_eq(holders(KEY, a.value), 0);
+  unsigned up = 9;
+  ck_assert_int_eq(arec_redis_lock_ping(l, &up), 0);
+  ck_assert_uint_eq(up, 2);
+  l->free(l);
+}
+END_TEST
+
+START_TEST(two_masters_killed) {
+  arec_lock *l = open3();
+  arec_lease a;
+  ck_assert_int_eq(arec_test_redis_kill(&g_srv[0]), 0);
+  ck_assert_int_eq(arec_test_redis_kill(&g_srv[1]), 0);
+  for (int round = 0; round < 2; round++) { /* broken, then refused */
+    char key[64];
+    snprintf(key, sizeof key, "agent:lock:fault-2-%d", round);
+    ck_assert_int_eq(l->try_acquire(l, key, "pod-a", TTL, &a),
+                     AREC_EUNAVAILABLE);
+    ck_assert_ptr_nonnull(strstr(arec_error_last(), "quorum 2"));
+    ck_assert_int_eq(rpttl(&g_srv[2], key), -2); /* nothing on the survivor */
+    usleep(30000);
+  }
+  /* batched too */
+  const char *keys[3] = {"agent:lock:fb-0", "agent:lock:fb-1",
+                         "agent:lock:fb-2"};
+  arec_lease leases[3];
+  int res[3];
+  ck_assert_int_eq(l->try_acquire_many(l, keys, 3, "pod-a", TTL, leases, res),
+                   0);
+  for (int i = 0; i < 3; i++) {
+    ck_assert_int_eq(res[i], AREC_EUNAVAILABLE);
+    ck_assert_int_eq(rpttl(&g_srv[2], keys[i]), -2);
+  }
+  unsigned up = 9;
+  ck_assert_int_eq(arec_redis_lock_ping(l, &up), AREC_EUNAVAILABLE);
+  ck_assert_uint_eq(up, 1);
+  l->free(l);
+}
+END_TEST
+
+/* ----------------------------------------------------------------- pause */
+START_TEST(paused_master_keeps_deadline_and_step) {
+  arec_lock *l = open3();
+  arec_lease a, b;
+  long long t0;
+  ck_assert_int_eq(arec_test_redis_pause(&g_srv[1]), 0);
+  /* quorum still there: decided early, no wait for the paused one */
+  t0 = arec_test_now_ms();
+  ck_assert_int_eq(l->try_acquire(l, KEY, "pod-a", TTL, &a), 1);
+  ck_assert_int_eq(l->refresh(l, KEY, &a, TTL), 0);
+  ck_assert_int_eq(l->release(l, KEY, &a), 0);
+  ck_assert_int_lt(arec_test_now_ms() - t0, 1000);
+  /* quorum gone: the call returns at the node deadline (50 ms) */
+  ck_assert_int_eq(arec_test_redis_pause(&g_srv[2]), 0);
+  t0 = arec_test_now_ms();
+  ck_assert_int_eq(l->try_acquire(l, "agent:lock:p2", "pod-a", TTL, &b),
+                   AREC_EUNAVAILABLE);
+  long long el = arec_test_now_ms() - t0;
+  ck_assert_int_ge(el, 45);
+  ck_assert_int_lt(el, 600);
+  detail(l);
+  ck_assert_str_eq(g_d[1].why, "timeout");
+  ck_assert_int_eq(rpttl(&g_srv[0], "agent:lock:p2"), -2);
+  /* SIGCONT: the late replies are read and discarded, the connection is
+   * in step again */
+  ck_assert_int_eq(arec_test_redis_cont(&g_srv[1]), 0);
+  ck_assert_int_eq(arec_test_redis_cont(&g_srv[2]), 0);
+  usleep(100000);
+  for (int i = 0; i < 3; i++) {
+    char key[64];
+    snprintf(key, sizeof key, "agent:lock:p3-%d", i);
+    ck_assert_int_eq(l->try_acquire(l, key, "pod-a", TTL, &b), 1);
+    usleep(20000);
+    ck_assert_int_eq(holders(key, b.value), 3);
+    ck_assert_int_eq(l->refresh(l, key, &b, TTL), 0);
+    /* a reply read out of step would show as a failure here */
+    detail(l);
+    for (int j = 0; j < 3; j++)
+      ck_assert_msg(g_d[j].answer == AREC_REDIS_YES ||
+                        strcmp(g_d[j].why, "pending") == 0,
+                    "node %d: %s", j, g_d[j].why);
+    ck_assert_int_eq(l->release(l, key, &b), 0);
+    usleep(20000);
+    ck_assert_int_eq(holders(key, b.value), 0);
+    unsigned up = 0;
+    ck_assert_int_eq(arec_redis_lock_ping(l, &up), 0); /* waits for all */
+    ck_assert_uint_eq(up, 3);
+    detail(l);
+    for (int j = 0; j < 3; j++)
+      ck_assert_str_eq(g_d[j].why, "PONG");
+  }
+  /* the timed-out acquire was cleaned up on the paused masters too */
+  usleep(50000);
+  ck_assert_int_eq(fx_ttl(&g_f, "agent:lock:p2"), -2);
+  l->free(l);
+}
+END_TEST
+
+/* --------------------------------------------------------------- restart */
+START_TEST(restarted_master_refresh_holds) {
+  arec_lock *l = open3(), *l0 = NULL;
+  arec_lease a, a0;
+  char addr0[64];
+  arec_redis_options o = AREC_REDIS_OPTIONS_INIT;
+  snprintf(addr0, sizeof addr0, "127.0.0.1:%d", g_srv[0].port);
+  o.addrs = addr0;
+  ck_assert_int_eq(arec_redis_lock_new(&l0, &o), 0);
+  ck_assert_int_eq(l->try_acquire(l, KEY, "pod-a", TTL, &a), 1);
+  ck_assert_int_eq(l0->try_acquire(l0, "agent:lock:r0", "pod-a", TTL, &a0), 1);
+  ck_assert_int_eq(arec_test_redis_restart(&g_srv[0]), 0);
+
+  /* three masters: the quorum holds, the restarted one is not re-created */
+  ck_assert_int_eq(l->refresh(l, KEY, &a, TTL), 0); /* broken connection */
+  usleep(60000);                                    /* backoff */
+  ck_assert_int_eq(l->refresh(l, KEY, &a, TTL), 0); /* re-dialled */
+  usleep(20000);
+  ck_assert_int_eq(rpttl(&g_srv[0], KEY), -2);
+  ck_assert_int_eq(holders(KEY, a.value), 2);
+
+  /* the restarted master alone: broken, then EVALSHA answers "not ours" */
+  ck_assert_int_eq(l0->refresh(l0, "agent:lock:r0", &a0, TTL),
+                   AREC_EUNAVAILABLE);
+  usleep(60000);
+  ck_assert_int_eq(l0->refresh(l0, "agent:lock:r0", &a0, TTL), AREC_ELOST);
+  size_t n = 0;
+  ck_assert_int_eq(arec_redis_lock_last_detail(l0, g_d, 16, &n), 0);
+  ck_assert_uint_eq(n, 1);
+  ck_assert_str_eq(g_d[0].why, "not ours");
+  ck_assert_int_eq(rpttl(&g_srv[0], "agent:lock:r0"), -2);
+
+  /* scripts flushed behind our back: NOSCRIPT, then EVAL */
+  ck_assert_int_eq(l0->try_acquire(l0, "agent:lock:r0", "pod-a", TTL, &a0), 1);
+  ck_assert(rok(rcmd(&g_srv[0], "SCRIPT FLUSH")));
+  ck_assert_int_eq(l0->refresh(l0, "agent:lock:r0", &a0, TTL), 0);
+  ck_assert_int_eq(arec_redis_lock_last_detail(l0, g_d, 16, &n), 0);
+  ck_assert_str_eq(g_d[0].why, "extended");
+  ck_assert_int_eq(l0->release(l0, "agent:lock:r0", &a0), 0);
+  /* and the scripts were loaded again, with the sha we call */
+  redisReply *rep = rcmd(&g_srv[0], "SCRIPT EXISTS %s %s",
+                         "b998f9dfb154cdbea8cda65ad5177aadf0e945a2",
+                         "53f2c61c14d7b92a6f44852b306cc8ed3636d4db");
+  ck_assert_ptr_nonnull(rep);
+  ck_assert_int_eq(rep->type, REDIS_REPLY_ARRAY);
+  ck_assert_int_eq(rep->element[0]->integer, 1);
+  ck_assert_int_eq(rep->element[1]->integer, 1);
+  freeReplyObject(rep);
+
+  for (int i = 0; i < 3; i++)
+    ck_assert(rok(rcmd(&g_srv[i], "SCRIPT FLUSH")));
+  ck_assert_int_eq(l->refresh(l, KEY, &a, TTL), 0);
+  ck_assert_int_eq(l->release(l, KEY, &a), 0);
+  usleep(20000);
+  ck_assert_int_eq(holders(KEY, a.value), 0);
+  l0->free(l0);
+  l->free(l);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ race */
+#define NRACE 1000
+typedef struct racer {
+  arec_lock *l;
+  const char *owner;
+  int backward;
+  arec_lease *leases;
+  int *res;
+} racer;
+
+static char (*g_keys)[40];
+
+static void *race_main(void *arg) {
+  racer *r = arg;
+  for (int k = 0; k < NRACE; k++) {
+    int i = r->backward ? NRACE - 1 - k : k;
+    r->res[i] = r->l->try_acquire(r->l, g_keys[i], r->owner, TTL,
+                                  &r->leases[i]);
+  }
+  return NULL;
+}
+
+START_TEST(two_pods_race_one_owner_per_key) {
+  racer r[2];
+  pthread_t th[2];
+  all_up();
+  g_keys = calloc(NRACE, sizeof *g_keys);
+  for (int i = 0; i < NRACE; i++)
+    snprintf(g_keys[i], sizeof g_keys[i], "agent:lock:race-%d", i);
+  for (int t = 0; t < 2; t++) {
+    r[t].l = NULL;
+    ck_assert_int_eq(fx_open(&g_f, &r[t].l), 0);
+    r[t].owner = t ? "pod-b" : "pod-a";
+    r[t].backward = t;
+    r[t].leases = calloc(NRACE, sizeof(arec_lease));
+    r[t].res = calloc(NRACE, sizeof(int));
+  }
+  for (int t = 0; t < 2; t++)
+    pthread_create(&th[t], NULL, race_main, &r[t]);
+  for (int t = 0; t < 2; t++)
+    pthread_join(th[t], NULL);
+  for (int i = 0; i < NRACE; i++) {
+    int a = r[0].res[i], b = r[1].res[i];
+    ck_assert_msg((a == 1) + (b == 1) == 1, "key %d: %d %d", i, a, b);
+    ck_assert(a >= 0 && b >= 0);
+    if (i % 10 == 0) { /* the winner holds a quorum, the loser nothing */
+      const arec_lease *w = a == 1 ? &r[0].leases[i] : &r[1].leases[i];
+      const arec_lease *o = a == 1 ? &r[1].leases[i] : &r[0].leases[i];
+      ck_assert_int_ge(holders(g_keys[i], w->value), 2);
+      if (o->value[0])
+        ck_assert_int_eq(holders(g_keys[i], o->value), 0);
+    }
+  }
+  for (int t = 0; t < 2; t++) {
+    r[t].l->free(r[t].l);
+    free(r[t].leases);
+    free(r[t].res);
+  }
+  free(g_keys);
+}
+END_TEST
+
+/* ------------------------------------------------------- behind our back */
+START_TEST(value_changed_behind_our_back) {
+  arec_lock *l = open3();
+  arec_lease a;
+  const char *other = "pod-z/0123456789abcdef0123456789abcdef";
+  ck_assert_int_eq(l->try_acquire(l, KEY, "pod-a", TTL, &a), 1);
+  ck_assert_int_eq(fx_overwrite(&g_f, KEY, other, TTL), 0);
+  ck_assert_int_eq(l->refresh(l, KEY, &a, TTL), AREC_ELOST);
+  ck_assert_int_eq(l->release(l, KEY, &a), 1);
+  ck_assert_int_eq(holders(KEY, other), 3);
+  /* one master changed only: still ours on the quorum */
+  ck_assert_int_eq(fx_expire(&g_f, KEY), 0);
+  ck_assert_int_eq(l->try_acquire(l, KEY, "pod-a", TTL, &a), 1);
+  ck_assert(rok(rcmd(&g_srv[0], "SET %s %s", KEY, other)));
+  ck_assert_int_eq(l->refresh(l, KEY, &a, TTL), 0);
+  ck_assert_int_eq(l->release(l, KEY, &a), 0);
+  char buf[200];
+  rget(&g_srv[0], KEY, buf, sizeof buf);
+  ck_assert_str_eq(buf, other);
+  l->free(l);
+}
+END_TEST
+
+/* -------------------------------------------------------------- bad input */
+START_TEST(bad_input_clear_errors) {
+  arec_lock *l = NULL;
+  arec_redis_options o = AREC_REDIS_OPTIONS_INIT;
+  static const char *bad[] = {"", ",", "127.0.0.1:", "127.0.0.1:0",
+                              "127.0.0.1:99999", "a:1,,b:2", "h:x",
+                              "::1:6379", "[::1", "a b:1"};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    o.addrs = bad[i];
+    l = (arec_lock *)&o; /* must be reset to NULL */
+    ck_assert_msg(arec_redis_lock_new(&l, &o) == AREC_EINVAL, "%s", bad[i]);
+    ck_assert_ptr_null(l);
+    ck_assert_str_ne(arec_error_last(), "");
+  }
+  o.addrs = NULL;
+  ck_assert_int_eq(arec_redis_lock_new(&l, &o), AREC_EINVAL);
+  ck_assert_int_eq(arec_redis_lock_new(&l, NULL), AREC_EINVAL);
+  o.version = 99;
+  o.addrs = "127.0.0.1:6379";
+  ck_assert_int_eq(arec_redis_lock_new(&l, &o), AREC_EVERSION);
+
+  /* unreachable: created, then every call says unavailable, fast */
+  arec_redis_options u = AREC_REDIS_OPTIONS_INIT;
+  u.addrs = "127.0.0.1:1";
+  u.password = "s3cret-pw";
+  ck_assert_int_eq(arec_redis_lock_new(&l, &u), 0);
+  arec_lease a;
+  long long t0 = arec_test_now_ms();
+  ck_assert_int_eq(l->try_acquire(l, KEY, "pod-a", TTL, &a),
+                   AREC_EUNAVAILABLE);
+  ck_assert_int_lt(arec_test_now_ms() - t0, 1000);
+  ck_assert_ptr_null(strstr(arec_error_last(), "s3cret"));
+  ck_assert_ptr_nonnull(strstr(arec_error_last(), "127.0.0.1:1"));
+  size_t n = 0;
+  ck_assert_int_eq(arec_redis_lock_last_detail(l, g_d, 16, &n), 0);
+  ck_assert_uint_eq(n, 1);
+  ck_assert_int_eq(g_d[0].answer, AREC_REDIS_FAIL);
+  ck_assert_str_ne(g_d[0].why, "");
+  unsigned up = 9;
+  ck_assert_int_eq(arec_redis_lock_ping(l, &up), AREC_EUNAVAILABLE);
+  ck_assert_uint_eq(up, 0);
+  snprintf(a.value, sizeof a.value, "pod-a/x");
+  ck_assert_int_eq(l->refresh(l, KEY, &a, TTL), AREC_EUNAVAILABLE);
+  ck_assert_int_eq(l->release(l, KEY, &a), AREC_EUNAVAILABLE);
+  l->free(l);
+
+  /* keys: empty and over-long refused, 512 bytes fine */
+  l = open3();
+  char key[600];
+  memset(key, 'k', sizeof key);
+  key[513] = '\0';
+  ck_assert_int_eq(l->try_acquire(l, key, "pod-a", TTL, &a), AREC_EINVAL);
+  ck_assert_ptr_nonnull(strstr(arec_error_last(), "key"));
+  key[512] = '\0';
+  ck_assert_int_eq(l->try_acquire(l, key, "pod-a", TTL, &a), 1);
+  ck_assert_int_eq(l->release(l, key, &a), 0);
+  ck_assert_int_eq(l->try_acquire(l, "", "pod-a", TTL, &a), AREC_EINVAL);
+  ck_assert_int_eq(l->try_acquire(l, KEY, "pod-a", 0, &a), AREC_EINVAL);
+  ck_assert_int_eq(l->try_acquire(l, KEY, "pod-a", -1, &a), AREC_EINVAL);
+  ck_assert_int_eq(l->try_acquire(l, KEY, "", TTL, &a), AREC_EINVAL);
+  ck_assert_int_eq(fx_ttl(&g_f, KEY), -2);
+  l->free(l);
+}
+END_TEST
+
+/* ---------------------------------------------------- auth, db, log line */
+static int g_debug_lines;
+static char g_last_nodes[512];
+
+static void capture(void *ud, arec_log_level lv, const char *msg,
+                    const arec_log_field *f, size_t nf) {
+  (void)ud;
+  (void)msg;
+  if (lv != AREC_LOG_DEBUG)
+    return;
+  g_debug_lines++;
+  for (size_t i = 0; i < nf; i++)
+    if (strcmp(f[i].key, "nodes") == 0)
+      snprintf(g_last_nodes, sizeof g_last_nodes, "%s", f[i].value);
+}
+
+START_TEST(auth_select_and_debug_log) {
+  arec_lock *l = NULL;
+  arec_lease a;
+  char addr[64];
+  all_up();
+  ck_assert(rok(rcmd(&g_srv[0], "CONFIG SET requirepass %s", "pw-123")));
+  snprintf(addr, sizeof addr, "127.0.0.1:%d", g_srv[0].port);
+  arec_redis_options o = AREC_REDIS_OPTIONS_INIT;
+  o.addrs = addr;
+  o.password = "pw-123";
+  o.db = 3;
+  o.log = capture;
+  ck_assert_int_eq(arec_redis_lock_new(&l, &o), 0);
+  ck_assert_int_eq(l->try_acquire(l, KEY, "pod-a", TTL, &a), 1);
+  ck_assert_int_ge(g_debug_lines, 1);
+  ck_assert_ptr_nonnull(strstr(g_last_nodes, "=OK"));
+  ck_assert_ptr_null(strstr(g_last_nodes, "pw-123"));
+  char *out = NULL;
+  ck_assert_int_eq(arec_test_redis_cli(&g_srv[0], &out,
+                                       "-a pw-123 --no-auth-warning -n 3 GET %s",
+                                       KEY),
+                   0);
+  ck_assert_ptr_nonnull(strstr(out, a.value));
+  free(out);
+  l->free(l);
+  /* a wrong password: the master fails with the reason, not the secret */
+  o.password = "wrong-pw";
+  ck_assert_int_eq(arec_redis_lock_new(&l, &o), 0);
+  ck_assert_int_eq(l->try_acquire(l, "agent:lock:w", "pod-a", TTL, &a),
+                   AREC_EUNAVAILABLE);
+  ck_assert_ptr_null(strstr(arec_error_last(), "wrong-pw"));
+  ck_assert_ptr_nonnull(strstr(arec_error_last(), "AUTH"));
+  l->free(l);
+  ck_assert_int_eq(arec_test_redis_cli(&g_srv[0], NULL,
+                                       "-a pw-123 --no-auth-warning CONFIG SET "
+                                       "requirepass ''"),
+                   0);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("redis-faults");
+  TCase *tc = tcase_create("redis3-faults");
+  SRunner *sr;
+  int failed;
+  if (rfix_start(&g_f, g_srv, 3) != 0) {
+    fprintf(stderr, "test_redis_faults: cannot start redis-server\n");
+    return 1;
+  }
+  tcase_set_timeout(tc, 30);
+  tcase_add_test(tc, one_master_killed);
+  tcase_add_test(tc, two_masters_killed);
+  tcase_add_test(tc, paused_master_keeps_deadline_and_step);
+  tcase_add_test(tc, restarted_master_refresh_holds);
+  tcase_add_test(tc, two_pods_race_one_owner_per_key);
+  tcase_add_test(tc, value_changed_behind_our_back);
+  tcase_add_test(tc, bad_input_clear_errors);
+  tcase_add_test(tc, auth_select_and_debug_log);
+  suite_add_tcase(s, tc);
+  sr = srunner_create(s);
+  srunner_run_all(sr, CK_ENV);
+  failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed == 0 ? 0 : 1;
+}
