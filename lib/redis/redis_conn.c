@@ -78,7 +78,7 @@ static int parse_one(arec__rnode *nd, const char *s, size_t len) {
   for (const char *h = host; *h; h++)
     if (*h == ' ' || *h == '/' || *h == '@' || *h == ',')
       return -1;
-  snprintf(nd->host, sizeof nd->host, "%s", host);
+  memcpy(nd->host, host, strlen(host) + 1); /* length checked above */
   nd->port = (int)p;
   snprintf(nd->addr, sizeof nd->addr, "%.50s:%d", host, (int)p);
   return 0;
