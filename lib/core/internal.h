@@ -153,6 +153,7 @@ struct arec_manager {
 /* ------------------------------------------------------------------- time */
 int64_t arec__now_ms(void);       /* monotonic */
 int64_t arec__wall_ms(void);      /* wall clock, ms since the epoch */
+double arec__now_s(void);         /* monotonic seconds, for durations */
 void arec__deadline_ts(struct timespec *ts, int64_t at_ms); /* for cond */
 void arec__cond_init_mono(pthread_cond_t *cv);
 

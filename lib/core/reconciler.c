@@ -100,7 +100,7 @@ static void check_unwanted(arec_manager *mgr) {
 
 static int run_pass(arec_manager *mgr, int logged, arec_restore_result *res) {
   arec_agent_list *list = NULL;
-  int64_t t0 = arec__now_ms();
+  double t0 = arec__now_s();
   arec_log_level skip_level = logged ? AREC_LOG_INFO : AREC_LOG_DEBUG;
   char num[4][24];
 
@@ -234,7 +234,7 @@ out:
   atomic_fetch_add(&mgr->m.restore_failed, res->failed);
   atomic_fetch_add(&mgr->m.passes, 1);
   pthread_mutex_lock(&mgr->mu);
-  mgr->m.restore_duration = (double)(arec__now_ms() - t0) / 1000.0;
+  mgr->m.restore_duration = arec__now_s() - t0;
   pthread_mutex_unlock(&mgr->mu);
   if (logged && rc == 0) {
     snprintf(num[0], sizeof num[0], "%u", res->total);

@@ -23,7 +23,7 @@ typedef struct held {
 } held;
 
 static void cycle(arec_manager *mgr) {
-  int64_t t0 = arec__now_ms();
+  double t0 = arec__now_s();
   size_t n = 0, cap;
   held *hs = NULL;
   arec_lease *leases = NULL;
@@ -97,7 +97,7 @@ static void cycle(arec_manager *mgr) {
       last_err = res[i];
     }
   }
-  mgr->m.refresh_cycle = (double)(arec__now_ms() - t0) / 1000.0;
+  mgr->m.refresh_cycle = arec__now_s() - t0;
   pthread_mutex_unlock(&mgr->mu);
   atomic_fetch_add(&mgr->m.refresh_cycles, 1);
   if (nerr) {

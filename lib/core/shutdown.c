@@ -159,6 +159,7 @@ int arec_manager_shutdown(arec_manager *mgr, int64_t timeout_ms) {
   mgr->shutting_down = 1;
   pthread_mutex_unlock(&mgr->mu);
 
+  double t0s = arec__now_s();
   int64_t t0 = arec__now_ms();
   int64_t deadline =
       t0 + (timeout_ms > 0 ? timeout_ms : mgr->shutdown_timeout);
@@ -252,7 +253,7 @@ int arec_manager_shutdown(arec_manager *mgr, int64_t timeout_ms) {
   arec__saver_join(mgr);
 
   int rc = norph ? AREC_ETIMEDOUT : 0;
-  double dur = (double)(arec__now_ms() - t0) / 1000.0;
+  double dur = arec__now_s() - t0s;
   char a[24], b2[24], c[24];
   snprintf(a, sizeof a, "%.3f", dur);
   snprintf(b2, sizeof b2, "%lld", (long long)saved);

@@ -1,0 +1,281 @@
+/*
+ * test_core_failover.c -- what happens to agents when a pod goes away: a
+ * crash (simulated kill -9) recovered by the other pod once the TTL passes
+ * on the store's fake clock; a graceful shutdown handing agents over in one
+ * reconcile pass with no TTL wait; a zombie's save after takeover refused
+ * by the fence; a step stuck past the shutdown deadline unable to write.
+ */
+#include "test_core_toy.h"
+
+static toy_opts quiet(void) {
+  toy_opts o;
+  memset(&o, 0, sizeof o);
+  o.ttl = 500;
+  o.refresh = 120;
+  o.reconcile = 0;
+  return o;
+}
+
+static void ctl_init(toy_ctl *c) {
+  memset(c, 0, sizeof *c);
+  c->delay_ms = 5;
+}
+
+START_TEST(crash_then_restore_after_ttl) {
+  arec_memory_store *st;
+  toy_ctl ca, cb;
+  toy_opts o = quiet();
+  arec_restore_result r;
+  ctl_init(&ca);
+  ctl_init(&cb);
+  ck_assert_int_eq(arec_memory_store_new(&st), 0);
+  arec_memory_clock_set(st, 1000000);
+  toy_agents(st, "c", 5);
+  arec_manager *A = toy_manager(st, "pod-a", &ca, &o);
+  ck_assert_int_eq(arec_manager_restore(A, &r), 0);
+  ck_assert_uint_eq(r.restored, 5);
+  WAIT_UNTIL(atomic_load(&ca.steps) >= 20, 2000);
+
+  arec_manager_abandon(A); /* kill -9 */
+  uint64_t calls = arec_memory_calls(st, AREC_MEMORY_REPOSITORY |
+                                             AREC_MEMORY_LOCK);
+  ck_assert_int_eq(atomic_load(&ca.stops[AREC_STOP_HANDOVER]), 0);
+  ck_assert_str_eq(agent_row(st, "c0").running_on, "pod-a");
+  ck_assert(!lock_free_p(st, "c0"));
+
+  arec_manager *B = toy_manager(st, "pod-b", &cb, &o);
+  ck_assert_int_eq(arec_manager_restore(B, &r), 0);
+  ck_assert_uint_eq(r.total, 0); /* A's row and locks still live */
+  ck_assert_uint_eq(toy_nrunners(B), 0);
+
+  arec_memory_clock_advance(st, 501); /* the TTL passes */
+  ck_assert_int_eq(arec_manager_reconcile(B, &r), 0);
+  ck_assert_uint_eq(r.total, 5);
+  ck_assert_uint_eq(r.restored, 5);
+  ck_assert_uint_eq(toy_nrunners(B), 5);
+  for (int i = 0; i < 5; i++) {
+    char id[8];
+    snprintf(id, sizeof id, "c%d", i);
+    arec_memory_agent a = agent_row(st, id);
+    ck_assert_str_eq(a.running_on, "pod-b");
+    ck_assert_uint_eq(a.fence, 2);
+  }
+  /* freeing the killed manager makes no backend call */
+  uint64_t calls_b = arec_memory_calls(st, AREC_MEMORY_REPOSITORY |
+                                               AREC_MEMORY_LOCK);
+  arec_manager_shutdown(B, 0);
+  arec_manager_free(B);
+  uint64_t calls_after_b = arec_memory_calls(st, AREC_MEMORY_REPOSITORY |
+                                                     AREC_MEMORY_LOCK);
+  ck_assert_uint_gt(calls_after_b, calls_b);
+  arec_manager_free(A);
+  ck_assert_uint_eq(arec_memory_calls(st, AREC_MEMORY_REPOSITORY |
+                                              AREC_MEMORY_LOCK),
+                    calls_after_b);
+  ck_assert_uint_ge(calls_b, calls);
+  ck_assert_int_eq(atomic_load(&ca.stops[AREC_STOP_LOST]), 5); /* state freed */
+  ck_assert_int_eq(atomic_load(&cb.stops[AREC_STOP_HANDOVER]), 5);
+  arec_memory_store_free(st);
+}
+END_TEST
+
+START_TEST(graceful_shutdown_hands_over_without_ttl_wait) {
+  arec_memory_store *st;
+  toy_ctl ca, cb;
+  toy_opts o = quiet();
+  arec_restore_result r;
+  ctl_init(&ca);
+  ctl_init(&cb);
+  o.ttl = 60000; /* a TTL wait would be obvious */
+  o.refresh = 20000;
+  o.save = 50;
+  ck_assert_int_eq(arec_memory_store_new(&st), 0);
+  toy_agents(st, "g", 5);
+  arec_manager *A = toy_manager(st, "pod-a", &ca, &o);
+  arec_manager *B = toy_manager(st, "pod-b", &cb, &o);
+  ck_assert_int_eq(arec_manager_restore(A, &r), 0);
+  ck_assert_uint_eq(r.restored, 5);
+  ck_assert_int_eq(arec_manager_restore(B, &r), 0);
+  ck_assert_uint_eq(r.restored, 0);
+  WAIT_UNTIL(atomic_load(&ca.steps) >= 50, 3000);
+
+  long long t0 = arec_test_now_ms();
+  ck_assert_int_eq(arec_manager_shutdown(A, 5000), 0);
+  ck_assert_int_eq(atomic_load(&ca.stops[AREC_STOP_HANDOVER]), 5);
+  ck_assert_int_eq(arec_memory_pod_alive(st, "pod-a"), 0);
+  arec_metrics mt;
+  arec_manager_metrics(A, &mt);
+  ck_assert_int_eq(mt.agents_saved_on_shutdown, 5);
+  ck_assert(mt.shutdown_duration_seconds > 0);
+  ck_assert_int_eq(mt.agents_running, 0);
+  ck_assert_int_eq(mt.agent_lock_held_total, 0);
+  long final_n = 0;
+  for (int i = 0; i < 5; i++) {
+    char id[8], *mem = NULL;
+    snprintf(id, sizeof id, "g%d", i);
+    arec_memory_agent a = agent_row(st, id);
+    ck_assert_int_eq(a.is_trading, 1); /* the wish is kept */
+    ck_assert_str_eq(a.running_on, "");
+    ck_assert(lock_free_p(st, id));
+    ck_assert_int_eq(
+        arec_memory_state_get(st, id, "BTC/USDT", NULL, &mem, NULL), 0);
+    long n = 0;
+    ck_assert_int_eq(sscanf(mem, "{\"n\":%ld}", &n), 1);
+    ck_assert_int_gt(n, 0); /* final state saved */
+    if (n > final_n)
+      final_n = n;
+    arec_free(mem);
+  }
+  /* late calls are refused */
+  ck_assert_int_eq(arec_manager_start_agent(A, "g0"), AREC_ESHUTDOWN);
+  ck_assert_int_eq(arec_manager_shutdown(A, 0), 0); /* idempotent */
+
+  ck_assert_int_eq(arec_manager_reconcile(B, &r), 0);
+  ck_assert_uint_eq(r.restored, 5);
+  ck_assert_int_lt(arec_test_now_ms() - t0, 5000);
+  ck_assert_uint_eq(toy_nrunners(B), 5);
+  /* the memory carried over */
+  ck_assert_int_eq(atomic_load(&cb.max_n_at_start), final_n);
+  arec_manager_free(A);
+  arec_manager_free(B);
+  arec_memory_store_free(st);
+}
+END_TEST
+
+START_TEST(zombie_save_after_takeover_is_fenced) {
+  arec_memory_store *st;
+  toy_ctl ca, cb;
+  toy_opts o = quiet();
+  arec_restore_result r;
+  ctl_init(&ca);
+  ctl_init(&cb);
+  o.ttl = 20000; /* the zombie's refresher must not notice first */
+  o.refresh = 15000;
+  o.save = 60000;
+  ck_assert_int_eq(arec_memory_store_new(&st), 0);
+  toy_agents(st, "z", 1);
+  arec_manager *A = toy_manager(st, "pod-a", &ca, &o);
+  ck_assert_int_eq(arec_manager_restore(A, &r), 0);
+  ck_assert_uint_eq(r.restored, 1);
+
+  /* A pauses (GC, partition): its row and lock look dead; B takes over */
+  ck_assert_int_eq(arec_memory_pod_expire(st, "pod-a"), 0);
+  ck_assert_int_eq(arec_memory_lock_drop(st, "agent:lock:z0"), 0);
+  arec_manager *B = toy_manager(st, "pod-b", &cb, &o);
+  ck_assert_int_eq(arec_manager_restore(B, &r), 0);
+  ck_assert_uint_eq(r.restored, 1);
+  ck_assert_uint_eq(agent_row(st, "z0").fence, 2);
+  double bal0;
+  uint64_t f0;
+  char *mem0 = NULL;
+  ck_assert_int_eq(
+      arec_memory_state_get(st, "z0", "BTC/USDT", &bal0, &mem0, &f0), 0);
+
+  /* the zombie wakes up and writes */
+  snprintf(ca.save_id, sizeof ca.save_id, "z0");
+  atomic_store(&ca.save_in_step, 1);
+  WAIT_UNTIL(atomic_load(&ca.save_done), 3000);
+  ck_assert_int_eq(atomic_load(&ca.save_done), 1);
+  ck_assert_int_eq(atomic_load(&ca.save_rc), AREC_EFENCED);
+  WAIT_UNTIL(atomic_load(&ca.stops[AREC_STOP_FENCED]) == 1, 3000);
+  ck_assert_int_eq(atomic_load(&ca.stops[AREC_STOP_FENCED]), 1);
+  ck_assert(!toy_has_runner(A, "z0"));
+  arec_metrics mt;
+  arec_manager_metrics(A, &mt);
+  ck_assert_uint_eq(mt.agent_fenced_writes_total, 1); /* no final save */
+
+  double bal1;
+  uint64_t f1;
+  char *mem1 = NULL;
+  ck_assert_int_eq(
+      arec_memory_state_get(st, "z0", "BTC/USDT", &bal1, &mem1, &f1), 0);
+  ck_assert(bal1 == bal0);
+  ck_assert_uint_eq(f1, f0);
+  ck_assert_str_eq(mem1, mem0);
+  /* B still owns it, its lock untouched by the zombie's release */
+  arec_memory_agent a = agent_row(st, "z0");
+  ck_assert_str_eq(a.running_on, "pod-b");
+  ck_assert_uint_eq(a.fence, 2);
+  ck_assert(!lock_free_p(st, "z0"));
+  ck_assert(toy_has_runner(B, "z0"));
+  arec_free(mem0);
+  arec_free(mem1);
+  arec_manager_free(A);
+  arec_manager_free(B);
+  arec_memory_store_free(st);
+}
+END_TEST
+
+START_TEST(stuck_step_past_shutdown_deadline_cannot_write) {
+  arec_memory_store *st;
+  toy_ctl ca, cb;
+  toy_opts o = quiet();
+  arec_restore_result r;
+  ctl_init(&ca);
+  ctl_init(&cb);
+  o.save = 60000;
+  ck_assert_int_eq(arec_memory_store_new(&st), 0);
+  toy_agents(st, "s", 2);
+  arec_manager *A = toy_manager(st, "pod-a", &ca, &o);
+  snprintf(ca.block_id, sizeof ca.block_id, "s0");
+  atomic_store(&ca.block, 1);
+  ck_assert_int_eq(arec_manager_restore(A, &r), 0);
+  ck_assert_uint_eq(r.restored, 2);
+  WAIT_UNTIL(atomic_load(&ca.in_block), 2000);
+  ck_assert_int_eq(atomic_load(&ca.in_block), 1);
+  double bal0;
+  uint64_t f0;
+  ck_assert_int_eq(
+      arec_memory_state_get(st, "s0", "BTC/USDT", &bal0, NULL, &f0), 0);
+
+  long long t0 = arec_test_now_ms();
+  ck_assert_int_eq(arec_manager_shutdown(A, 300), AREC_ETIMEDOUT);
+  long long dt = arec_test_now_ms() - t0;
+  ck_assert_int_ge(dt, 290);
+  ck_assert_int_lt(dt, 2000);
+  /* released anyway: fence bumped, lock free, row cleared */
+  arec_memory_agent a = agent_row(st, "s0");
+  ck_assert_str_eq(a.running_on, "");
+  ck_assert_uint_eq(a.fence, 2);
+  ck_assert(lock_free_p(st, "s0"));
+  ck_assert_int_eq(atomic_load(&ca.stops[AREC_STOP_HANDOVER]), 1); /* s1 */
+
+  /* another pod takes it at once */
+  arec_manager *B = toy_manager(st, "pod-b", &cb, &o);
+  ck_assert_int_eq(arec_manager_restore(B, &r), 0);
+  ck_assert_uint_eq(r.restored, 2);
+
+  /* the stuck step wakes up and tries to write */
+  snprintf(ca.save_id, sizeof ca.save_id, "s0");
+  atomic_store(&ca.save_in_step, 1);
+  atomic_store(&ca.block, 0);
+  WAIT_UNTIL(atomic_load(&ca.save_done), 3000);
+  ck_assert_int_eq(atomic_load(&ca.save_rc), AREC_EFENCED);
+  double bal1;
+  uint64_t f1;
+  ck_assert_int_eq(
+      arec_memory_state_get(st, "s0", "BTC/USDT", &bal1, NULL, &f1), 0);
+  ck_assert(bal1 < bal0 + 1000); /* the zombie's +1000 never landed */
+  arec_manager_free(A);          /* joins the late worker */
+  ck_assert_int_eq(atomic_load(&ca.stops[AREC_STOP_HANDOVER]), 2);
+  ck_assert_str_eq(agent_row(st, "s0").running_on, "pod-b");
+  arec_manager_free(B);
+  arec_memory_store_free(st);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("core_failover");
+  TCase *tc = tcase_create("failover");
+  tcase_set_timeout(tc, 20);
+  tcase_add_test(tc, crash_then_restore_after_ttl);
+  tcase_add_test(tc, graceful_shutdown_hands_over_without_ttl_wait);
+  tcase_add_test(tc, zombie_save_after_takeover_is_fenced);
+  tcase_add_test(tc, stuck_step_past_shutdown_deadline_cannot_write);
+  suite_add_tcase(s, tc);
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_ENV);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? 1 : 0;
+}
