@@ -58,13 +58,15 @@ const arec_host_var arec_host_vars[] = {
 void arec_host_config_usage(void *fpv) {
   FILE *fp = fpv;
   fprintf(fp,
-          "usage: agentrecoverd [--migrate] [--help]\n"
+          "usage: agentrecoverd [--migrate | --migrate-only] [--help]\n"
           "\n"
           "Runs agents with automatic recovery: PostgreSQL holds the truth, a\n"
           "Redis lock per agent keeps each agent on exactly one pod.\n"
           "\n"
-          "  --migrate   apply the database migrations, then serve\n"
-          "  --help      this text\n"
+          "  --migrate        apply the database migrations, then serve\n"
+          "  --migrate-only   apply the database migrations and exit\n"
+          "  --version        print the library version\n"
+          "  --help           this text\n"
           "\n"
           "Environment (durations take ms, s or m: 500ms, 30s, 2m; a bare\n"
           "number is rejected, except 0):\n");

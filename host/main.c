@@ -340,6 +340,7 @@ static int run(daemon_ctx *d, int force_migrate) {
   int rc = connect_database(d);
   if (rc) return rc;
   if ((force_migrate || d->cfg.migrate) && migrate(d)) return 1;
+  if (force_migrate == 2) return 0; /* --migrate-only: the Job's mode */
   rc = connect_redis(d);
   if (rc == 2) return 2;
   if (rc < 0) return 0;
@@ -367,6 +368,8 @@ int main(int argc, char **argv) {
       return 0;
     } else if (!strcmp(argv[i], "--migrate")) {
       force_migrate = 1;
+    } else if (!strcmp(argv[i], "--migrate-only")) {
+      force_migrate = 2;
     } else if (!strcmp(argv[i], "--version")) {
       printf("agentrecoverd %s\n", arec_version());
       return 0;
