@@ -54,7 +54,7 @@ START_TEST(crash_then_restore_after_ttl) {
   ck_assert_uint_eq(r.restored, 5);
   ck_assert_uint_eq(toy_nrunners(B), 5);
   for (int i = 0; i < 5; i++) {
-    char id[8];
+    char id[16];
     snprintf(id, sizeof id, "c%d", i);
     arec_memory_agent a = agent_row(st, id);
     ck_assert_str_eq(a.running_on, "pod-b");
@@ -111,7 +111,7 @@ START_TEST(graceful_shutdown_hands_over_without_ttl_wait) {
   ck_assert_int_eq(mt.agent_lock_held_total, 0);
   long final_n = 0;
   for (int i = 0; i < 5; i++) {
-    char id[8], *mem = NULL;
+    char id[16], *mem = NULL;
     snprintf(id, sizeof id, "g%d", i);
     arec_memory_agent a = agent_row(st, id);
     ck_assert_int_eq(a.is_trading, 1); /* the wish is kept */
