@@ -184,10 +184,10 @@ static void *claimer(void *p) {
   arec_repository *r = NULL;
   fx_open(NULL, &r);
   for (int i = 0; i < ROUNDS; i++) {
-    /* stay in step with the saver (one claim per save attempt or so), so
+    /* stay in step with the saver (one claim per two save attempts), so
      * that claims really race saves instead of running ahead */
     int seen = atomic_load(&rc->attempts);
-    for (int spin = 0; atomic_load(&rc->attempts) == seen && spin < 100000; spin++)
+    for (int spin = 0; atomic_load(&rc->attempts) < seen + 2 && spin < 100000; spin++)
       sched_yield();
     uint64_t f = 0;
     const char *ids[1] = {"race"};
