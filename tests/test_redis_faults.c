@@ -296,6 +296,44 @@ START_TEST(two_pods_race_one_owner_per_key) {
 }
 END_TEST
 
+/* One lock object shared by four threads (the mutex serialises them). */
+typedef struct sharer {
+  arec_lock *l;
+  int id, ok;
+} sharer;
+
+static void *share_main(void *arg) {
+  sharer *s = arg;
+  for (int i = 0; i < 100; i++) {
+    char key[64];
+    arec_lease a;
+    snprintf(key, sizeof key, "agent:lock:shared-%d-%d", s->id, i);
+    if (s->l->try_acquire(s->l, key, "pod-a", TTL, &a) == 1 &&
+        s->l->refresh(s->l, key, &a, TTL) == 0 &&
+        s->l->release(s->l, key, &a) == 0)
+      s->ok++;
+  }
+  return NULL;
+}
+
+START_TEST(one_lock_many_threads) {
+  arec_lock *l = open3();
+  pthread_t th[4];
+  sharer s[4];
+  for (int t = 0; t < 4; t++) {
+    s[t].l = l;
+    s[t].id = t;
+    s[t].ok = 0;
+    pthread_create(&th[t], NULL, share_main, &s[t]);
+  }
+  for (int t = 0; t < 4; t++) {
+    pthread_join(th[t], NULL);
+    ck_assert_int_eq(s[t].ok, 100);
+  }
+  l->free(l);
+}
+END_TEST
+
 /* ------------------------------------------------------- behind our back */
 START_TEST(value_changed_behind_our_back) {
   arec_lock *l = open3();
@@ -455,6 +493,7 @@ int main(void) {
   tcase_add_test(tc, paused_master_keeps_deadline_and_step);
   tcase_add_test(tc, restarted_master_refresh_holds);
   tcase_add_test(tc, two_pods_race_one_owner_per_key);
+  tcase_add_test(tc, one_lock_many_threads);
   tcase_add_test(tc, value_changed_behind_our_back);
   tcase_add_test(tc, bad_input_clear_errors);
   tcase_add_test(tc, auth_select_and_debug_log);

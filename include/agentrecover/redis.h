@@ -11,6 +11,18 @@
  *
  * Threads: the lock is thread-safe; calls are serialised on one mutex (one
  * connection per master), and no call blocks past its deadline.
+ *
+ * Details: at most 16 masters; keys of 1..512 bytes; owner of 1..126 bytes.
+ * Sockets are non-blocking and every wait is one poll() bounded by the
+ * deadline (so redisSetTimeout is not needed); connect is bounded by
+ * connect_timeout_ms.  A failed acquire is deleted again from every master
+ * before the call returns.  A master that breaks is re-dialled with
+ * exponential backoff (20 ms .. 1 s); one that owes replies past an early
+ * decision has them read and discarded before its next request.  Release
+ * and refresh are Lua scripts loaded with SCRIPT LOAD on every new
+ * connection and called with EVALSHA (EVAL after a NOSCRIPT).  A write to a
+ * closed socket never raises SIGPIPE in the caller.  Host names are
+ * resolved (IPv4 first) at each dial, which may block: prefer addresses.
  */
 #ifndef AGENTRECOVER_REDIS_H
 #define AGENTRECOVER_REDIS_H
@@ -49,7 +61,8 @@ AREC_EXTERN int arec_redis_lock_new(arec_lock **out,
 AREC_EXTERN int arec_redis_lock_ping(arec_lock *lock, unsigned int *out_up);
 
 /* Per-node detail of the last single-key call (try_acquire, refresh,
- * release, ping) made on the calling thread through this lock. */
+ * release, ping) made on the calling thread through this lock.  A master
+ * not yet heard from when the call decided early shows FAIL "pending". */
 typedef enum arec_redis_answer {
   AREC_REDIS_YES = 1,  /* the master did what was asked */
   AREC_REDIS_NO = 0,   /* it answered no (held / not ours) */
@@ -62,7 +75,10 @@ typedef struct arec_redis_node_result {
   char why[96];          /* "OK", "held", "timeout", "ECONNREFUSED"... */
 } arec_redis_node_result;
 
-/* Copies up to `max` node results into out; *out_n = number of masters. */
+/* Copies up to `max` node results into out; *out_n = number of masters.
+ * 0, or AREC_ENOTFOUND when this thread made no single-key call through
+ * this lock yet.  The same detail is logged at debug level (one line per
+ * call: key, result, elapsed_ms, nodes="addr=why,..."). */
 AREC_EXTERN int arec_redis_lock_last_detail(arec_lock *lock,
                                             arec_redis_node_result *out,
                                             size_t max, size_t *out_n);
