@@ -179,6 +179,12 @@ static inline void logcap_free(logcap *lc) {
   pthread_mutex_destroy(&lc->mu);
 }
 
+static inline void toy_log_null(void *ud, arec_log_level level,
+                                const char *msg, const arec_log_field *f,
+                                size_t n) {
+  (void)ud, (void)level, (void)msg, (void)f, (void)n;
+}
+
 /* ---------------------------------------------------------------- helpers */
 /* Creates agents <prefix>0..n-1 (strategy "toy", one symbol), wanted. */
 static inline void toy_agents(arec_memory_store *st, const char *prefix,
@@ -224,8 +230,7 @@ static inline arec_manager *toy_manager(arec_memory_store *st,
     opts.log = logcap_fn;
     opts.log_userdata = o->log;
   } else {
-    opts.log = NULL;
-    opts.log_level = AREC_LOG_ERROR;
+    opts.log = toy_log_null;
   }
   if (o->log)
     opts.log_level = o->level;

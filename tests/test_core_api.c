@@ -1,0 +1,393 @@
+/*
+ * test_core_api.c -- the manager's API surface: option validation (codes
+ * and the field named in arec_error_last()), agent type registration, the
+ * user's start/stop (including stop from inside a step and a stop issued
+ * through another pod), the restore log lines of DESIGN.md section 8 in
+ * text and JSON, and the metrics rendering checked by `promtool check
+ * metrics`.
+ */
+#include <regex.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "test_core_toy.h"
+
+static toy_opts quiet(void) {
+  toy_opts o;
+  memset(&o, 0, sizeof o);
+  o.ttl = 600;
+  o.refresh = 150;
+  o.reconcile = 0;
+  return o;
+}
+
+static void ctl_init(toy_ctl *c) {
+  memset(c, 0, sizeof *c);
+  c->delay_ms = 5;
+}
+
+/* ------------------------------------------------------------ options */
+static int try_new(arec_memory_store *st, arec_manager_options *o) {
+  arec_repository *repo = NULL;
+  arec_lock *lock = NULL;
+  arec_manager *m = (arec_manager *)1;
+  ck_assert_int_eq(arec_memory_repository_new(&repo, st), 0);
+  ck_assert_int_eq(arec_memory_lock_new(&lock, st), 0);
+  int rc = arec_manager_new(&m, o, repo, lock); /* owns repo/lock always */
+  if (rc == 0)
+    arec_manager_free(m);
+  else
+    ck_assert_ptr_null(m);
+  return rc;
+}
+
+START_TEST(options_are_validated) {
+  arec_memory_store *st;
+  ck_assert_int_eq(arec_memory_store_new(&st), 0);
+  arec_manager_options o = AREC_MANAGER_OPTIONS_INIT;
+  o.log_level = AREC_LOG_ERROR;
+
+  ck_assert_int_eq(try_new(st, &o), AREC_EINVAL);
+  ck_assert_ptr_nonnull(strstr(arec_error_last(), "pod_name"));
+  o.pod_name = "";
+  ck_assert_int_eq(try_new(st, &o), AREC_EINVAL);
+  o.pod_name = "pod-x";
+  o.lock_ttl_ms = -5;
+  ck_assert_int_eq(try_new(st, &o), AREC_EINVAL);
+  ck_assert_ptr_nonnull(strstr(arec_error_last(), "lock_ttl_ms"));
+  o.lock_ttl_ms = 1000;
+  o.refresh_interval_ms = 1000;
+  ck_assert_int_eq(try_new(st, &o), AREC_EINVAL);
+  ck_assert_ptr_nonnull(strstr(arec_error_last(), "refresh_interval_ms"));
+  o.refresh_interval_ms = -1;
+  ck_assert_int_eq(try_new(st, &o), AREC_EINVAL);
+  o.refresh_interval_ms = 0;
+  o.reconcile_interval_ms = -2;
+  ck_assert_int_eq(try_new(st, &o), AREC_EINVAL);
+  ck_assert_ptr_nonnull(strstr(arec_error_last(), "reconcile_interval_ms"));
+  o.reconcile_interval_ms = 0;
+  o.save_interval_ms = -1;
+  ck_assert_int_eq(try_new(st, &o), AREC_EINVAL);
+  ck_assert_ptr_nonnull(strstr(arec_error_last(), "save_interval_ms"));
+  o.save_interval_ms = 0;
+  o.shutdown_timeout_ms = -1;
+  ck_assert_int_eq(try_new(st, &o), AREC_EINVAL);
+  ck_assert_ptr_nonnull(strstr(arec_error_last(), "shutdown_timeout_ms"));
+  o.shutdown_timeout_ms = 0;
+  o.version = 99;
+  ck_assert_int_eq(try_new(st, &o), AREC_EVERSION);
+  o.version = AREC_MANAGER_OPTIONS_VERSION;
+  /* defaults: ttl 1000 -> refresh 333 is accepted */
+  ck_assert_int_eq(try_new(st, &o), 0);
+  ck_assert_int_eq(try_new(st, NULL), AREC_EINVAL);
+
+  /* a repository with a bad version or a missing slot */
+  arec_repository *repo = NULL;
+  arec_lock *lock = NULL;
+  arec_manager *m = NULL;
+  ck_assert_int_eq(arec_memory_repository_new(&repo, st), 0);
+  ck_assert_int_eq(arec_memory_lock_new(&lock, st), 0);
+  repo->version = 7;
+  void (*rfree)(arec_repository *) = repo->free;
+  /* the manager frees both even on failure: restore version for free() */
+  ck_assert_int_eq(arec_manager_new(&m, &o, repo, lock), AREC_EVERSION);
+  (void)rfree;
+  ck_assert_ptr_null(m);
+  ck_assert_int_eq(arec_manager_new(&m, &o, NULL, NULL), AREC_EINVAL);
+  arec_memory_store_free(st);
+}
+END_TEST
+
+START_TEST(register_type_checks) {
+  arec_memory_store *st;
+  toy_ctl c;
+  toy_opts o = quiet();
+  ctl_init(&c);
+  ck_assert_int_eq(arec_memory_store_new(&st), 0);
+  arec_manager *m = toy_manager(st, "pod-a", &c, &o);
+  arec_agent_type t = AREC_AGENT_TYPE_INIT;
+  t.name = "toy";
+  t.start = toy_start;
+  t.step = toy_step;
+  t.snapshot = toy_snapshot;
+  t.stop = toy_stop;
+  ck_assert_int_eq(arec_manager_register_type(m, &t), AREC_EEXIST);
+  t.name = "other";
+  t.version = 2;
+  ck_assert_int_eq(arec_manager_register_type(m, &t), AREC_EVERSION);
+  t.version = AREC_AGENT_TYPE_VERSION;
+  t.step = NULL;
+  ck_assert_int_eq(arec_manager_register_type(m, &t), AREC_EINVAL);
+  ck_assert_uint_eq(strlen(arec_manager_incarnation(m)), 32);
+  ck_assert_str_eq(arec_manager_pod(m), "pod-a");
+  arec_manager_free(m);
+  arec_memory_store_free(st);
+}
+END_TEST
+
+/* -------------------------------------------------------- start / stop */
+START_TEST(start_and_stop_agent) {
+  arec_memory_store *st;
+  toy_ctl ca, cb;
+  toy_opts o = quiet();
+  ctl_init(&ca);
+  ctl_init(&cb);
+  ck_assert_int_eq(arec_memory_store_new(&st), 0);
+  ck_assert_int_eq(arec_memory_agent_create(st, "u1", 1, "toy", "one"), 0);
+  ck_assert_int_eq(arec_memory_agent_assign(st, "u1", "ETH/USDT", 50), 0);
+  ck_assert_int_eq(arec_memory_agent_create(st, "nosym", 1, "toy", "x"), 0);
+  ck_assert_int_eq(arec_memory_agent_create(st, "weird", 1, "nope", "x"), 0);
+  ck_assert_int_eq(arec_memory_agent_assign(st, "weird", "ETH/USDT", 50), 0);
+  arec_manager *A = toy_manager(st, "pod-a", &ca, &o);
+  arec_manager *B = toy_manager(st, "pod-b", &cb, &o);
+
+  ck_assert_int_eq(arec_manager_start_agent(A, "missing"), AREC_ENOTFOUND);
+  ck_assert_int_eq(arec_manager_start_agent(A, "nosym"), AREC_ECONFLICT);
+  ck_assert_int_eq(arec_manager_start_agent(A, "bad id!"), AREC_EINVAL);
+  ck_assert_int_lt(arec_manager_start_agent(A, "weird"), 0); /* no type */
+  ck_assert_str_eq(agent_row(st, "weird").running_on, "");
+  ck_assert(lock_free_p(st, "weird"));
+
+  ck_assert_int_eq(arec_manager_start_agent(A, "u1"), 0);
+  ck_assert_int_eq(agent_row(st, "u1").is_trading, 1);
+  ck_assert(toy_has_runner(A, "u1"));
+  ck_assert_int_eq(arec_manager_start_agent(A, "u1"), 0); /* already here */
+  ck_assert_int_eq(atomic_load(&ca.starts), 1);
+  ck_assert_int_eq(arec_manager_start_agent(B, "u1"), AREC_ELOCKED);
+  ck_assert(!toy_has_runner(B, "u1"));
+
+  /* stop through the other pod: A stops it at its next pass (USER) */
+  ck_assert_int_eq(arec_manager_stop_agent(B, "u1"), 0);
+  ck_assert_int_eq(agent_row(st, "u1").is_trading, 0);
+  ck_assert(toy_has_runner(A, "u1"));
+  ck_assert_int_eq(arec_manager_reconcile(A, NULL), 0);
+  WAIT_UNTIL(atomic_load(&ca.stops[AREC_STOP_USER]) == 1, 2000);
+  ck_assert_int_eq(atomic_load(&ca.stops[AREC_STOP_USER]), 1);
+  WAIT_UNTIL(agent_row(st, "u1").running_on[0] == '\0', 2000);
+  ck_assert_str_eq(agent_row(st, "u1").running_on, "");
+  WAIT_UNTIL(lock_free_p(st, "u1"), 2000);
+  ck_assert(lock_free_p(st, "u1"));
+
+  /* lock service down: the wish is recorded, start says unavailable */
+  arec_memory_fail(st, AREC_MEMORY_ACQUIRE, 1, AREC_EUNAVAILABLE);
+  ck_assert_int_eq(arec_manager_start_agent(B, "u1"), AREC_EUNAVAILABLE);
+  ck_assert_int_eq(agent_row(st, "u1").is_trading, 1);
+  ck_assert(!toy_has_runner(B, "u1"));
+  /* ... and it starts when the lock service returns */
+  ck_assert_int_eq(arec_manager_restore(B, NULL), 0);
+  ck_assert(toy_has_runner(B, "u1"));
+
+  /* stop from inside a step */
+  cb.mgr = B;
+  atomic_store(&cb.stop_self, 1);
+  WAIT_UNTIL(atomic_load(&cb.stops[AREC_STOP_USER]) == 1, 2000);
+  ck_assert_int_eq(atomic_load(&cb.stops[AREC_STOP_USER]), 1);
+  WAIT_UNTIL(toy_nrunners(B) == 0, 2000);
+  ck_assert_uint_eq(toy_nrunners(B), 0);
+  ck_assert_int_eq(agent_row(st, "u1").is_trading, 0);
+  ck_assert_int_eq(arec_manager_stop_agent(B, "missing"), AREC_ENOTFOUND);
+
+  arec_manager_free(A);
+  arec_manager_free(B);
+  arec_memory_store_free(st);
+}
+END_TEST
+
+/* a repository down at restore: EUNAVAILABLE, and the loop retries */
+START_TEST(restore_with_repository_down_retries) {
+  arec_memory_store *st;
+  toy_ctl c;
+  toy_opts o = quiet();
+  arec_restore_result r;
+  ctl_init(&c);
+  o.reconcile = 100;
+  ck_assert_int_eq(arec_memory_store_new(&st), 0);
+  toy_agents(st, "d", 2);
+  arec_manager *m = toy_manager(st, "pod-a", &c, &o);
+  arec_memory_fail(st, AREC_MEMORY_REPOSITORY, 1, AREC_EUNAVAILABLE);
+  ck_assert_int_eq(arec_manager_restore(m, &r), AREC_EUNAVAILABLE);
+  ck_assert_uint_eq(toy_nrunners(m), 0);
+  WAIT_UNTIL(toy_nrunners(m) == 2, 3000);
+  ck_assert_uint_eq(toy_nrunners(m), 2);
+  arec_manager_free(m);
+  arec_memory_store_free(st);
+}
+END_TEST
+
+/* ----------------------------------------------------------------- logs */
+static int matches(const char *re, const char *s) {
+  regex_t rx;
+  ck_assert_int_eq(regcomp(&rx, re, REG_EXTENDED | REG_NOSUB), 0);
+  int ok = regexec(&rx, s, 0, NULL, 0) == 0;
+  regfree(&rx);
+  return ok;
+}
+
+START_TEST(log_format_text_and_json) {
+  char buf[512];
+  arec_log_field f[3] = {{"agent_id", "abc123"},
+                         {"symbol", "BTC/USDT"},
+                         {"note", "two words"}};
+  size_t n = arec_log_format(buf, sizeof buf, 0, AREC_LOG_INFO,
+                             "✅ agent restored successfully", f, 2);
+  ck_assert_uint_eq(n, strlen(buf));
+  ck_assert(matches("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}"
+                    "\\.[0-9]{3}Z INFO ✅ agent restored successfully "
+                    "agent_id=abc123 symbol=BTC/USDT\n$",
+                    buf));
+  arec_log_field q[3] = {{"a", "two words"}, {"b", "x=y"}, {"c", "say \"hi\""}};
+  arec_log_format(buf, sizeof buf, 0, AREC_LOG_WARN, "m", q, 3);
+  ck_assert_ptr_nonnull(
+      strstr(buf, " WARN m a=\"two words\" b=\"x=y\" c=\"say \\\"hi\\\"\"\n"));
+  (void)f[2];
+  arec_log_format(buf, sizeof buf, 1, AREC_LOG_ERROR, "a \"q\"\n", f, 1);
+  ck_assert(matches("^\\{\"time\":\"[0-9T:.-]+Z\",\"level\":\"ERROR\","
+                    "\"msg\":\"a \\\\\"q\\\\\"\\\\n\",\"agent_id\":\"abc123\"\\}\n$",
+                    buf));
+  /* truncation behaves like snprintf */
+  char small[10];
+  n = arec_log_format(small, sizeof small, 0, AREC_LOG_INFO, "hello", NULL, 0);
+  ck_assert_uint_gt(n, sizeof small);
+  ck_assert_uint_eq(strlen(small), sizeof small - 1);
+  ck_assert_uint_gt(arec_log_format(NULL, 0, 0, AREC_LOG_INFO, "x", NULL, 0),
+                    0);
+
+  arec_log_level l;
+  ck_assert_int_eq(arec_log_level_parse(&l, "WARN"), 0);
+  ck_assert_int_eq(l, AREC_LOG_WARN);
+  ck_assert_int_eq(arec_log_level_parse(&l, "debug"), 0);
+  ck_assert_int_eq(l, AREC_LOG_DEBUG);
+  ck_assert_int_eq(arec_log_level_parse(&l, "loud"), AREC_EINVAL);
+  ck_assert_str_eq(arec_log_level_name(AREC_LOG_ERROR), "ERROR");
+}
+END_TEST
+
+START_TEST(restore_log_lines_are_exact) {
+  arec_memory_store *st;
+  toy_ctl c;
+  logcap lc;
+  toy_opts o = quiet();
+  ctl_init(&c);
+  logcap_init(&lc);
+  o.log = &lc;
+  o.level = AREC_LOG_INFO;
+  ck_assert_int_eq(arec_memory_store_new(&st), 0);
+  toy_agents(st, "abc", 4);
+  ck_assert_int_eq(arec_memory_agent_assign(st, "abc0", "ETH/USDT", 10), 0);
+  ck_assert_int_eq(
+      arec_memory_lock_force(st, "agent:lock:abc3", "pod-z/00", 60000), 0);
+  arec_manager *m = toy_manager(st, "pod-a", &c, &o);
+  arec_restore_result r;
+  ck_assert_int_eq(arec_manager_restore(m, &r), 0);
+  const char *want[] = {
+      " INFO 🔄 restoring running agents from database...\n",
+      " INFO found agents to restore count=4\n",
+      " INFO ✅ agent restored successfully agent_id=abc0 symbol=BTC/USDT\n",
+      " INFO ✅ agent restored successfully agent_id=abc0 symbol=ETH/USDT\n",
+      " INFO ✅ agent restored successfully agent_id=abc1 symbol=BTC/USDT\n",
+      " INFO agent already running in another pod (lock held), skipping "
+      "agent_id=abc3\n",
+      " INFO 🎯 agent restoration complete total=4 restored=3 skipped=1 "
+      "failed=0\n"};
+  for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+    ck_assert_msg(logcap_has(&lc, want[i]), "missing line: %s", want[i]);
+  /* later passes do not repeat the banner */
+  pthread_mutex_lock(&lc.mu);
+  lc.len = 0;
+  lc.buf[0] = '\0';
+  pthread_mutex_unlock(&lc.mu);
+  ck_assert_int_eq(arec_manager_reconcile(m, &r), 0);
+  ck_assert(!logcap_has(&lc, "restoring running agents"));
+  arec_manager_free(m);
+  arec_memory_store_free(st);
+  logcap_free(&lc);
+}
+END_TEST
+
+/* -------------------------------------------------------------- metrics */
+START_TEST(metrics_render_parses_with_promtool) {
+  arec_memory_store *st;
+  toy_ctl c;
+  toy_opts o = quiet();
+  ctl_init(&c);
+  ck_assert_int_eq(arec_memory_store_new(&st), 0);
+  toy_agents(st, "p", 3);
+  arec_manager *m = toy_manager(st, "pod-a", &c, &o);
+  ck_assert_int_eq(arec_manager_restore(m, NULL), 0);
+  WAIT_UNTIL(atomic_load(&c.steps) > 10, 2000);
+  arec_metrics mt;
+  char *text = NULL;
+  ck_assert_int_eq(arec_manager_metrics(m, &mt), 0);
+  ck_assert_int_eq(arec_metrics_render(&text, &mt), 0);
+  const char *names[] = {
+      "agents_restored_total 3",          "agents_restore_failed_total 0",
+      "agent_lock_acquire_total 3",       "agent_lock_acquire_failed_total 0",
+      "agent_lock_held_total 3",          "agent_lock_lost_total 0",
+      "agent_fenced_writes_total 0",      "agents_running 3",
+      "shutdown_duration_seconds 0",      "agents_saved_on_shutdown 0",
+      "# TYPE agents_restored_total counter",
+      "# TYPE agent_lock_held_total gauge",
+      "# TYPE agent_restore_duration_seconds gauge",
+      "# HELP agents_running "};
+  for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+    ck_assert_msg(strstr(text, names[i]) != NULL, "missing: %s", names[i]);
+
+  char path[] = "/tmp/arec_metrics_XXXXXX";
+  int fd = mkstemp(path);
+  ck_assert_int_ge(fd, 0);
+  FILE *f = fdopen(fd, "w");
+  fputs(text, f);
+  fclose(f);
+  char cmd[256];
+  snprintf(cmd, sizeof cmd, "promtool check metrics < %s 2>&1", path);
+  FILE *p = popen(cmd, "r");
+  ck_assert_ptr_nonnull(p);
+  char out[4096];
+  size_t k = fread(out, 1, sizeof out - 1, p);
+  out[k] = '\0';
+  int st_rc = pclose(p);
+  unlink(path);
+  int code = WIFEXITED(st_rc) ? WEXITSTATUS(st_rc) : -1;
+  /* 0 = clean, 3 = lint warnings only (accepted, DESIGN.md section 8);
+   * 1 = parse error */
+  ck_assert_msg(code == 0 || code == 3, "promtool exit %d: %s", code, out);
+  ck_assert_msg(strstr(out, "error") == NULL, "promtool: %s", out);
+  arec_free(text);
+  ck_assert_int_eq(arec_metrics_render(&text, NULL), AREC_EINVAL);
+  ck_assert_ptr_null(text);
+  arec_manager_free(m);
+  arec_memory_store_free(st);
+}
+END_TEST
+
+START_TEST(errors_and_names) {
+  ck_assert_str_eq(arec_strerror(AREC_EFENCED),
+                   "fenced: this runner is no longer the owner");
+  ck_assert_str_eq(arec_err_name(AREC_ELOCKED), "ELOCKED");
+  ck_assert_str_eq(arec_stop_reason_name(AREC_STOP_HANDOVER), "handover");
+  arec_snapshot *none = NULL;
+  ck_assert_int_eq(arec_snapshot_put(none, "X", 1, NULL), AREC_EINVAL);
+  arec_manager_free(NULL);
+  ck_assert_int_eq(arec_manager_shutdown(NULL, 0), AREC_EINVAL);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("core_api");
+  TCase *tc = tcase_create("api");
+  tcase_set_timeout(tc, 20);
+  tcase_add_test(tc, options_are_validated);
+  tcase_add_test(tc, register_type_checks);
+  tcase_add_test(tc, start_and_stop_agent);
+  tcase_add_test(tc, restore_with_repository_down_retries);
+  tcase_add_test(tc, log_format_text_and_json);
+  tcase_add_test(tc, restore_log_lines_are_exact);
+  tcase_add_test(tc, metrics_render_parses_with_promtool);
+  tcase_add_test(tc, errors_and_names);
+  suite_add_tcase(s, tc);
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_ENV);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? 1 : 0;
+}
