@@ -112,7 +112,7 @@ static void fix_free(fix *f) {
   arec_fx_stop(f->fx);
 }
 
-static arec_manager *manager(fix *f, const char *pod) {
+static arec_manager *manager_s(fix *f, const char *pod, int64_t save_ms) {
   arec_repository *repo;
   arec_lock *lock;
   arec_manager *m;
@@ -124,7 +124,7 @@ static arec_manager *manager(fix *f, const char *pod) {
   o.lock_ttl_ms = 30000;
   o.refresh_interval_ms = 10000;
   o.reconcile_interval_ms = 0;
-  o.save_interval_ms = 200;
+  o.save_interval_ms = save_ms;
   o.workers = 2;
   o.log = cap_log;
   o.log_userdata = &f->lc;
@@ -133,6 +133,10 @@ static arec_manager *manager(fix *f, const char *pod) {
   ck_assert_int_eq(arec_host_trading_register(m, &f->cfg), 0);
   ck_assert_int_eq(arec_manager_restore(m, &rr), 0);
   return m;
+}
+
+static arec_manager *manager(fix *f, const char *pod) {
+  return manager_s(f, pod, 200);
 }
 
 static void sleep_ms(int ms) { usleep((useconds_t)ms * 1000); }
@@ -295,14 +299,15 @@ START_TEST(zombie_records_and_sends_no_order) {
   static const double UP[] = {101, 102, 103, 104, 105, 106, 107, 108};
   fix_init(&f, 1);
   arec_fx_set_prices(f.fx, "BTCUSDT", FLAT, 1);
-  arec_manager *A = manager(&f, "pod-a");
+  /* A's coalesced saves are rare here, so that its first write after the
+   * claim below is the order intent itself */
+  arec_manager *A = manager_s(&f, "pod-a", 60000);
   ck_assert_int_eq(arec_manager_start_agent(A, AGENT), 0);
   for (int t = 0; t < 5000; t += 10) { /* A's window fills with 100s */
     arec_fx_get_stats(f.fx, &st);
     if (st.ticker >= 12) break;
     sleep_ms(10);
   }
-  sleep_ms(300); /* and a coalesced save carries it */
   /* B claims the agent behind A's back: A's pod looked dead and its lock
    * expired, but A itself still runs (a paused or partitioned pod) */
   arec_manager *B = manager(&f, "pod-b");

@@ -140,8 +140,8 @@ static void setup_f(fixture *f, const char *secret, int64_t timeout_ms) {
   memset(f, 0, sizeof *f);
   ck_assert_int_eq(arec_fx_start(&f->fx, KEY, SECRET), 0);
   arec_fx_set_prices(f->fx, "BTCUSDT", prices, 6);
-  ho.cooldown_ms = 100;
-  ho.cooldown_max_ms = 400;
+  ho.cooldown_ms = 300;
+  ho.cooldown_max_ms = 1200;
   ho.on_change = on_change;
   ho.change_userdata = f;
   ck_assert_int_eq(arec_exchange_hub_new(&f->hub, &ho), 0);
@@ -280,20 +280,21 @@ START_TEST(breaker_opens_probes_and_closes_without_storm) {
     ck_assert_int_eq(arec_exchange_price(f.x, "BTC/USDT", &p), AREC_EUNAVAILABLE);
   arec_fx_get_stats(f.fx, &st);
   ck_assert_uint_eq(st.requests, 5);
-  /* cool-down (100 ms + jitter), one probe, still down: re-opens */
-  sleep_ms(150);
+  /* cool-down (300 ms + up to 20 % jitter), one probe, still down:
+   * re-opens */
+  sleep_ms(400);
   ck_assert_int_eq(arec_exchange_price(f.x, "BTC/USDT", &p), AREC_EUNAVAILABLE);
   ck_assert_int_eq(arec_exchange_hub_state(f.hub, ep), AREC_BREAKER_OPEN);
   arec_fx_get_stats(f.fx, &st);
   ck_assert_uint_eq(st.requests, 6);
-  /* doubled cool-down: 150 ms later it is still open */
-  sleep_ms(150);
+  /* doubled cool-down (600..720 ms): 300 ms later it is still open */
+  sleep_ms(300);
   ck_assert_int_eq(arec_exchange_price(f.x, "BTC/USDT", &p), AREC_EUNAVAILABLE);
   arec_fx_get_stats(f.fx, &st);
   ck_assert_uint_eq(st.requests, 6);
   /* exchange back; after the cool-down the probe succeeds and closes */
   arec_fx_fail(f.fx, 0, 0);
-  sleep_ms(150);
+  sleep_ms(500);
   ck_assert_int_eq(arec_exchange_price(f.x, "BTC/USDT", &p), 0);
   ck_assert_int_eq(arec_exchange_hub_state(f.hub, ep), AREC_BREAKER_CLOSED);
   ck_assert_int_eq(arec_exchange_price(f.x, "BTC/USDT", &p), 0);
