@@ -97,7 +97,7 @@ static void decide(arec__rround *R, rop *op, ritem *it) {
   case AREC__OP_REFRESH:
     if (it->yes >= q) {
       done = 1;
-      res = validity > 0 ? 0 : AREC_ETIMEDOUT;
+      res = validity > 0 ? 0 : AREC_EUNAVAILABLE; /* too late to count */
     } else if (it->no >= q) {
       done = 1;
       res = AREC_ELOST;

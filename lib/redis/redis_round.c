@@ -86,6 +86,11 @@ static void dispatch(arec__rround *R, size_t i, redisReply *r) {
     return;
   }
   R->on_reply(R, i, tag, r, NULL);
+  /* The server restarted with a password, or our AUTH was lost: dial
+   * again (with AUTH) instead of failing every request from now on. */
+  if (r->type == REDIS_REPLY_ERROR &&
+      (strncmp(r->str, "NOAUTH", 6) == 0 || strncmp(r->str, "WRONGPASS", 9) == 0))
+    node_fail(R, i, "NOAUTH");
 }
 
 static int node_finished(const arec__rnode *nd) {
