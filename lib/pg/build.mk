@@ -25,7 +25,7 @@ bench-pg: $(BUILD)/bench/bench_pg
 	@mkdir -p $(BUILD)/bench
 	$(BUILD)/bench/bench_pg $(BUILD)/bench/pg.json
 
-$(BUILD)/bench/bench_pg: tests/bench/bench_pg.c $(SUP_OBJS) $(BUILD)/libagentrecover.a $(HEADERS)
+$(BUILD)/bench/bench_pg: tests/bench/bench_pg.c $(BUILD)/obj/tests/support/harness_pg.o $(BUILD)/libagentrecover.a $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS_ALL) -Itests $(PKG_CFLAGS) $(TEST_CFLAGS) $< $(SUP_OBJS) \
-	  -o $@ $(BUILD)/libagentrecover.a $(PKG_LIBS) $(TEST_LIBS) -lpthread -lm
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS_ALL) -Itests $(PKG_CFLAGS) $< $(BUILD)/obj/tests/support/harness_pg.o \
+	  -o $@ $(BUILD)/libagentrecover.a $(PKG_LIBS) -lpthread -lm
