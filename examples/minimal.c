@@ -5,6 +5,7 @@
  * agentrecover).  Real services pass arec_pg_repository_new() and
  * arec_redis_lock_new() instead of the memory backends.
  */
+#define _POSIX_C_SOURCE 200809L /* nanosleep */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
