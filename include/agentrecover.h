@@ -287,8 +287,10 @@ typedef struct arec_manager_options {
 
 /* Creates a manager that owns `repo` and `lock` from now on, even when it
  * fails (they are freed by arec_manager_free() or by this call on error).
- * Starts the worker pool and the refresher; the reconciler starts with
- * arec_manager_restore().  AREC_EINVAL names the bad option in
+ * Writes this pod's heartbeat row once, then starts the worker pool, the
+ * refresher, the saver and the reconciler thread; the reconciler renews the
+ * heartbeat every refresh interval from now on, but runs reconcile passes
+ * only after arec_manager_restore().  AREC_EINVAL names the bad option in
  * arec_error_last(). */
 AREC_EXTERN int arec_manager_new(arec_manager **out,
                                  const arec_manager_options *opts,
@@ -359,9 +361,12 @@ AREC_EXTERN void arec_runner_info_free(arec_runner_info *infos, size_t n);
 AREC_EXTERN int arec_manager_shutdown(arec_manager *mgr, int64_t timeout_ms);
 
 /* FOR TESTS: a simulated kill -9.  Stops every thread of the manager
- * without stopping agents, saving, releasing locks or touching the pods row;
- * afterwards only arec_manager_free() may be called (which then frees
- * without any backend call except the backends' free). */
+ * (a running step is allowed to finish; no further step, save, release or
+ * heartbeat is made) without stopping agents, saving, releasing locks or
+ * touching the pods row; afterwards only arec_manager_free() may be called,
+ * which makes no backend call except the backends' free.  So that agent
+ * types can free their state, free() then calls each runner's stop() with
+ * AREC_STOP_LOST (an agent must not call arec_agent_save() from it). */
 AREC_EXTERN void arec_manager_abandon(arec_manager *mgr);
 
 /* Shuts down if needed (with the default timeout), joins every thread,
