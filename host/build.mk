@@ -48,3 +48,10 @@ start:
 
 stop:
 	@host/scripts/stop.sh
+
+# The Kubernetes manifests parse and carry the required fields (python3-yaml).
+.PHONY: test-host-manifests
+CHECK_EXTRA += test-host-manifests
+test-host-manifests:
+	@echo "== examples/kubernetes and examples/docker"
+	@host/scripts/check_manifests.sh
