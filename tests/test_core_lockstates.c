@@ -212,6 +212,40 @@ START_TEST(lock_unreachable_runs_until_validity_ends) {
 }
 END_TEST
 
+/* the repository refuses saves (unreachable) for longer than the TTL: the
+ * runner stops (LOST) and releases, even though its lock refreshes fine. */
+START_TEST(saves_failing_longer_than_ttl_stop_runner) {
+  arec_memory_store *st;
+  toy_ctl ctl;
+  toy_opts o = quiet();
+  arec_restore_result rr;
+  ctl_init(&ctl);
+  o.save = 40;
+  ck_assert_int_eq(arec_memory_store_new(&st), 0);
+  toy_agents(st, "a", 1);
+  arec_manager *m = toy_manager(st, "pod-a", &ctl, &o);
+  ck_assert_int_eq(arec_manager_restore(m, &rr), 0);
+  ck_assert_uint_eq(rr.restored, 1);
+  toy_sleep_ms(100);
+  arec_memory_fail(st, AREC_MEMORY_SAVE, -1, AREC_EUNAVAILABLE);
+  long long t0 = arec_test_now_ms();
+  toy_sleep_ms(300);
+  ck_assert(toy_has_runner(m, "a0")); /* not before the TTL */
+  WAIT_UNTIL(atomic_load(&ctl.stops[AREC_STOP_LOST]) == 1, 3000);
+  ck_assert_int_eq(atomic_load(&ctl.stops[AREC_STOP_LOST]), 1);
+  ck_assert_int_ge(arec_test_now_ms() - t0, 600);
+  arec_metrics mt;
+  arec_manager_metrics(m, &mt);
+  ck_assert_uint_gt(mt.agent_save_errors_total, 0);
+  arec_memory_fail(st, AREC_MEMORY_SAVE, 0, 0);
+  WAIT_UNTIL(lock_free_p(st, "a0"), 2000);
+  ck_assert(lock_free_p(st, "a0"));
+  ck_assert_str_eq(agent_row(st, "a0").running_on, "");
+  arec_manager_free(m);
+  arec_memory_store_free(st);
+}
+END_TEST
+
 /* skip-if-locked across two managers: the pod row of A looks dead (missed
  * heartbeats) but A still holds the lock -> B skips; and two managers
  * restoring at once never run one agent twice. */
@@ -299,6 +333,7 @@ int main(void) {
   tcase_add_test(tc, lock_expired_recovers);
   tcase_add_test(tc, lock_lost_stops_runner);
   tcase_add_test(tc, lock_unreachable_runs_until_validity_ends);
+  tcase_add_test(tc, saves_failing_longer_than_ttl_stop_runner);
   suite_add_tcase(s, tc);
   TCase *tc2 = tcase_create("two_managers");
   tcase_set_timeout(tc2, 20);

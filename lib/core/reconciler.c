@@ -1,14 +1,14 @@
 /*
  * reconciler.c -- the reconcile pass (restore is its first, logged run) and
- * the reconciler thread, plus the user's start and stop of an agent.
+ * the reconciler thread.
  *
  * A pass: ask the repository for wanted agents with no live owner, skip
  * those with a local runner, take their locks (try_acquire_many when
  * present), claim them (claim_many when present) to get fences, launch
  * them; then ask which local runners are no longer wanted (1: the user
  * stopped it -> STOP_USER; 2: someone else owns it -> STOP_FENCED); then
- * retry releases that failed earlier.  Passes and user starts are
- * serialised by mgr->pass_mu.  The thread also renews this pod's heartbeat
+ * retry releases that failed earlier.  Passes and user starts (control.c)
+ * are serialised by mgr->pass_mu.  The thread also renews this pod's heartbeat
  * row every refresh interval, even while passes are disabled.
  */
 #include <stdio.h>
@@ -32,8 +32,8 @@ static void log_restored(arec_manager *mgr, const arec_agent_row *row) {
 }
 
 static void check_unwanted(arec_manager *mgr) {
-  for (;;) {
-    /* collect the ids of active runners in chunks, by serial order */
+  {
+    /* the ids of active runners, asked about in chunks */
     char **ids = NULL;
     uint64_t *serials = NULL;
     size_t n = 0, cap;
@@ -94,7 +94,6 @@ static void check_unwanted(arec_manager *mgr) {
     free(ids);
     free(serials);
     free(out);
-    return;
   }
 }
 
@@ -358,96 +357,4 @@ void arec__reconciler_join(arec_manager *mgr) {
   if (mgr->reconciler_started)
     pthread_join(mgr->reconciler_th, NULL);
   mgr->reconciler_started = 0;
-}
-
-/* ------------------------------------------------------- user start/stop */
-int arec_manager_start_agent(arec_manager *mgr, const char *agent_id) {
-  arec_agent_list *list = NULL;
-  arec_lease lease;
-  char key[96];
-  uint64_t fence = 0;
-  int rc;
-
-  if (!mgr || !agent_id || !arec_agent_id_valid(agent_id)) {
-    arec_error_set("invalid agent id");
-    return AREC_EINVAL;
-  }
-  pthread_mutex_lock(&mgr->mu);
-  int down = mgr->shutting_down;
-  pthread_mutex_unlock(&mgr->mu);
-  if (down)
-    return AREC_ESHUTDOWN;
-  rc = mgr->repo->set_trading(mgr->repo, agent_id, 1);
-  if (rc < 0)
-    return rc;
-
-  pthread_mutex_lock(&mgr->pass_mu);
-  pthread_mutex_lock(&mgr->mu);
-  arec_agent *r = arec__runner_find(mgr, agent_id);
-  int local = r && !atomic_load(&r->cancel);
-  down = mgr->shutting_down;
-  pthread_mutex_unlock(&mgr->mu);
-  if (down) {
-    rc = AREC_ESHUTDOWN;
-    goto out;
-  }
-  if (local) {
-    rc = 0;
-    goto out;
-  }
-  if (r) { /* still stopping here */
-    rc = AREC_ELOCKED;
-    goto out;
-  }
-  rc = mgr->repo->agents_to_restore(mgr->repo, agent_id, &list);
-  if (rc < 0 || !list) {
-    rc = AREC_EUNAVAILABLE;
-    goto out;
-  }
-  if (list->n == 0) {
-    arec_error_set("agent %s runs on another pod", agent_id);
-    rc = AREC_ELOCKED;
-    goto out;
-  }
-  snprintf(key, sizeof key, "agent:lock:%s", agent_id);
-  memset(&lease, 0, sizeof lease);
-  rc = mgr->lock->try_acquire(mgr->lock, key, mgr->pod, mgr->ttl, &lease);
-  int64_t deadline = arec__now_ms() + lease.validity_ms;
-  if (rc != 1) {
-    atomic_fetch_add(&mgr->m.acquire_failed, 1);
-    rc = rc == 0 ? AREC_ELOCKED : AREC_EUNAVAILABLE;
-    goto out;
-  }
-  atomic_fetch_add(&mgr->m.acquire, 1);
-  atomic_fetch_add(&mgr->m.lock_held, 1);
-  rc = mgr->repo->claim(mgr->repo, mgr->pod, mgr->incarnation, agent_id,
-                        &fence);
-  if (rc < 0) {
-    arec__release_now(mgr, agent_id, 0, 0, key, &lease, 1);
-    goto out;
-  }
-  rc = arec__runner_launch(mgr, &list->rows[0], &lease, deadline, fence);
-  if (rc == 0)
-    arec__logkv(mgr, AREC_LOG_INFO, "agent started", "agent_id", agent_id,
-                NULL);
-out:
-  pthread_mutex_unlock(&mgr->pass_mu);
-  arec_agent_list_free(list);
-  return rc;
-}
-
-int arec_manager_stop_agent(arec_manager *mgr, const char *agent_id) {
-  if (!mgr || !agent_id || !arec_agent_id_valid(agent_id)) {
-    arec_error_set("invalid agent id");
-    return AREC_EINVAL;
-  }
-  int rc = mgr->repo->set_trading(mgr->repo, agent_id, 0);
-  if (rc < 0)
-    return rc;
-  pthread_mutex_lock(&mgr->mu);
-  arec_agent *r = arec__runner_find(mgr, agent_id);
-  if (r)
-    arec__runner_mark_stop(mgr, r, AREC_STOP_USER);
-  pthread_mutex_unlock(&mgr->mu);
-  return 0;
 }
