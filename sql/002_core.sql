@@ -49,14 +49,13 @@ CREATE TABLE agent_configs (
   running_incarnation text        NULL,
   created_at          timestamptz NOT NULL DEFAULT now(),
   CHECK ((running_on IS NULL) = (running_incarnation IS NULL))
-);
+) WITH (fillfactor = 80);  -- claims and releases update rows in place (HOT)
 CREATE INDEX agent_configs_user_idx ON agent_configs (user_id, id);
 -- the restore query scans wanted agents only
 CREATE INDEX agent_configs_wanted_idx ON agent_configs (id)
   WHERE is_active AND is_trading;
--- the reconciler's unwanted() and the pod list look up by owner
-CREATE INDEX agent_configs_running_on_idx ON agent_configs (running_on)
-  WHERE running_on IS NOT NULL;
+-- (no index on running_on: claims rewrite it, and an index on it would
+-- rule out HOT updates; unwanted() looks runners up by id)
 
 CREATE TABLE pods (
   name         text        PRIMARY KEY CHECK (name <> ''),
@@ -85,7 +84,7 @@ CREATE TABLE agent_states (
   UNIQUE (agent_id, symbol),
   FOREIGN KEY (agent_id, symbol)
     REFERENCES agent_symbol_assignments (agent_id, symbol) ON DELETE CASCADE
-);
+) WITH (fillfactor = 80);  -- saves update rows in place (HOT)
 
 CREATE TABLE agent_state_history (
   id       bigserial   PRIMARY KEY,

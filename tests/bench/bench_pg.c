@@ -128,6 +128,8 @@ static int bench(arec_pg *pg, int n, double tps) {
       if (res[i])
         err = res[i];
   }
+  if (getenv("BENCH_PG_VERBOSE"))
+    fprintf(stderr, "claim_many %d: %.0f %.0f %.0f ms\n", n, t[0], t[1], t[2]);
   if (!err)
     add_row("claim_many (one round trip)", n, median3(t), tps);
   for (int i = 0; i < n; i++) {
