@@ -602,6 +602,20 @@ START_TEST(api_over_http_bad_inputs_and_metrics) {
 }
 END_TEST
 
+START_TEST(recovery_disabled_ready_at_once) {
+  const char *extra[] = {"AGENT_RECOVERY_ENABLED=false",
+                         "AGENT_POD_LEASE_TTL=5s", NULL};
+  static pod p;
+  pod_start(&p, "pod-norecovery", extra);
+  ck_assert(wait_ready(&p, 15000));
+  ck_assert(log_has(&p, "agent recovery disabled"));
+  ck_assert(log_has(&p, "pod leases are not implemented yet"));
+  ck_assert(!log_has(&p, "restoring running agents"));
+  ck_assert_int_eq(pod_term(&p), 0);
+  ck_assert(log_has(&p, "shutdown_duration_seconds="));
+}
+END_TEST
+
 int main(void) {
   char self[PATH_MAX];
   ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
@@ -634,6 +648,7 @@ int main(void) {
   tcase_add_loop_test(tc, invalid_env_exits_2, 0,
                       (int)(sizeof bad_env / sizeof *bad_env));
   tcase_add_test(tc, help_lists_variables);
+  tcase_add_test(tc, recovery_disabled_ready_at_once);
   tcase_add_test(tc, api_over_http_bad_inputs_and_metrics);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
