@@ -36,7 +36,6 @@ struct arec_pg {
   int64_t down_until_ms;  /* after a failed connect: fail fast until then */
   int64_t backoff_ms;     /* next backoff (doubles, capped) */
   int refs;
-  unsigned long saves;    /* save calls, drives history trimming */
 };
 
 /* Monotonic clock, ms. */
