@@ -75,12 +75,12 @@ static int http(int port, const char *method, const char *path,
                     "%s %s HTTP/1.0\r\nHost: 127.0.0.1\r\n%sContent-Type: "
                     "application/json\r\nContent-Length: %zu\r\n\r\n",
                     method, path, extra_headers ? extra_headers : "", blen);
-  if (write(fd, head, (size_t)hl) != hl) {
+  if (send(fd, head, (size_t)hl, MSG_NOSIGNAL) != hl) {
     close(fd);
     return -1;
   }
   for (size_t off = 0; off < blen;) {
-    ssize_t w = write(fd, body + off, blen - off);
+    ssize_t w = send(fd, body + off, blen - off, MSG_NOSIGNAL);
     if (w <= 0) break; /* the server may answer 413 and close early */
     off += (size_t)w;
   }
