@@ -8,10 +8,12 @@ D=$(mktemp -d /tmp/arec-install.XXXXXX)
 trap 'rm -rf "$D"' EXIT INT TERM
 make --no-print-directory install DESTDIR="$D" PREFIX=/usr/local >/dev/null
 export PKG_CONFIG_PATH="$D/usr/local/lib/pkgconfig"
-export PKG_CONFIG_SYSROOT_DIR="$D"
-CFL=$(pkg-config --cflags agentrecover)
-LIBS=$(pkg-config --libs agentrecover)
-SLIBS=$(pkg-config --static --libs agentrecover)
+PC="pkg-config --define-variable=prefix=$D/usr/local"
+CFL=$($PC --cflags agentrecover)
+LIBS=$($PC --libs agentrecover)
+# libagentrecover.a needs its dependencies' shared libraries (Debian ships
+# no static libpq dependencies, so `pkg-config --static` cannot link here).
+SLIBS="$($PC --libs-only-L agentrecover) $(pkg-config --libs libpq hiredis libcrypto) -lpthread"
 echo "   pkg-config --cflags --libs agentrecover: $CFL $LIBS"
 cc -std=c11 -Wall -Wextra -Werror $CFL examples/minimal.c -o "$D/minimal-shared" $LIBS
 cc -std=c11 -Wall -Wextra -Werror $CFL examples/minimal.c -o "$D/minimal-static" \
