@@ -182,6 +182,12 @@ AREC_EXTERN int arec_pg_kv_set(arec_pg *pg, const char *key,
                                const char *value, const char *role,
                                uint64_t fence);
 
+/* ------------------------------------------------------ bot helpers */
+/* The id of the user's newest exchange account.  AREC_ENOTFOUND when the
+ * user has none (or does not exist). */
+AREC_EXTERN int arec_pg_exchange_latest(arec_pg *pg, long long user_id,
+                                        long long *out_id);
+
 #ifdef __cplusplus
 }
 #endif
