@@ -67,6 +67,30 @@ AREC_EXTERN int arec_pg_schema_version(arec_pg *pg, int *out);
  * `pg`; the manager it is given to frees it. */
 AREC_EXTERN int arec_pg_repository_new(arec_repository **out, arec_pg *pg);
 
+/* ------------------------------------------------------------ lock backend */
+/* The distributed-lock vtable on PostgreSQL alone (AGENT_LOCK_BACKEND=
+ * postgres; needs migration 004).  Agent leases are rows with expiry on the
+ * database clock; the optional pod_lease slot (lock.h version 2) keeps one
+ * lease row per pod incarnation plus one session-level advisory lock on a
+ * dedicated connection: an agent lease whose holder's pod lease has not been
+ * renewed for its TTL while the holder's advisory lock is free may be taken
+ * over before its own TTL (fast failover after kill -9; a database restart
+ * alone never triggers it, since live pods re-take their lock and renew).
+ * Thread-safe; takes its own reference on `pg`; the manager frees it. */
+#define AREC_PG_LOCK_OPTIONS_VERSION 1
+
+typedef struct arec_pg_lock_options {
+  unsigned int version; /* AREC_PG_LOCK_OPTIONS_VERSION */
+  int no_liveness;      /* 1: no dedicated connection/advisory lock (pod
+                           leases are then plain rows); default 0 */
+} arec_pg_lock_options;
+
+#define AREC_PG_LOCK_OPTIONS_INIT {AREC_PG_LOCK_OPTIONS_VERSION, 0}
+
+/* opts may be NULL (defaults). */
+AREC_EXTERN int arec_pg_lock_new(arec_lock **out, arec_pg *pg,
+                                 const arec_pg_lock_options *opts);
+
 /* ------------------------------------------------------ users & exchanges */
 /* Creates the user or renames an existing one. */
 AREC_EXTERN int arec_pg_user_upsert(arec_pg *pg, long long id,

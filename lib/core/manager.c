@@ -31,7 +31,7 @@ static int check_repo(const arec_repository *r) {
 }
 
 static int check_lock(const arec_lock *l) {
-  if (l->version != AREC_LOCK_VERSION) {
+  if (l->version < 1 || l->version > AREC_LOCK_VERSION) {
     arec_error_set("lock: unsupported vtable version %u", l->version);
     return AREC_EVERSION;
   }

@@ -218,7 +218,8 @@ static void lock_free(arec_lock *lock) {
 static const arec_lock mem_lock_methods = {
     AREC_LOCK_VERSION,     lock_try_acquire,      lock_refresh,
     lock_release,          lock_refresh_many,     lock_try_acquire_many,
-    lock_release_many,     lock_free};
+    lock_release_many,     lock_free,
+    NULL};
 
 int arec_memory_lock_new(arec_lock **out, arec_memory_store *store) {
   if (!out)

@@ -432,7 +432,8 @@ int arec_redis_lock_new(arec_lock **out, const arec_redis_options *opts) {
   static const arec_lock base = {
       AREC_LOCK_VERSION, r_try_acquire,      r_refresh,
       r_release,         r_refresh_many,     r_try_acquire_many,
-      r_release_many,    r_free};
+      r_release_many,    r_free,
+      NULL};
   arec__redis_lock *L;
   int rc;
   if (!out)

@@ -28,7 +28,9 @@
 extern "C" {
 #endif
 
-#define AREC_LOCK_VERSION 1
+/* 2 added pod_lease (a version-1 struct is still accepted: the slot is then
+ * treated as NULL). */
+#define AREC_LOCK_VERSION 2
 #define AREC_LOCK_VALUE_MAX 160
 
 /* A held lease.  Plain data, owned by the caller. */
@@ -78,10 +80,25 @@ struct arec_lock {
 
   /* Required.  Frees the lock (called by the manager that owns it). */
   void (*free)(arec_lock *lock);
+
+  /* ---- valid from version 2 ---- */
+
+  /* Optional (NULL: no pod leases; agent leases then end only by their TTL
+   * or a release).  Takes or renews the pod lease of `holder`
+   * ("<pod>/<incarnation>") for ttl_ms; *out_validity_ms gets its validity
+   * measured from the moment the request was SENT.  With leaving != 0
+   * deletes it instead (out_validity_ms may then be NULL).  An agent lease
+   * acquired with owner == holder may be taken over by another try_acquire
+   * at once, before its own TTL, when the holder's pod lease is gone.
+   * 0; AREC_ELOST when it cannot be ours (another process holds it);
+   * AREC_EUNAVAILABLE when the servers did not answer.  The manager stops
+   * every runner when the validity runs out without a renewal. */
+  int (*pod_lease)(arec_lock *lock, const char *holder, int64_t ttl_ms,
+                   int leaving, int64_t *out_validity_ms);
 };
 
 #define AREC_LOCK_INIT                                                         \
-  {AREC_LOCK_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
+  {AREC_LOCK_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
 
 #ifdef __cplusplus
 }

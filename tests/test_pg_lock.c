@@ -1,0 +1,238 @@
+/*
+ * test_pg_lock.c -- the PostgreSQL lock backend (lib/pg/lock.c) against a
+ * real PostgreSQL 15: the lock conformance suite (fixture below), and the
+ * pod-lease failover rules: an agent lease of a holder whose process died
+ * (liveness session gone, pod lease unrenewed) is taken over after the pod
+ * lease TTL, long before the agent TTL; a holder that keeps renewing is never
+ * taken over, even when its liveness connection is killed (it re-takes its
+ * advisory lock); one holder cannot hold its pod lease twice; a plain owner
+ * (no pod lease) is taken over by expiry only.
+ */
+#include <check.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "agentrecover/pg.h"
+#include "agentrecover/sys/lock.h"
+#include "conformance/conformance.h"
+#include "support/harness.h"
+
+static arec_test_pg g_pg;
+
+/* ---------------------------------------------------------------- helpers */
+static PGresult *sql(const char *q, int n, const char *const *p) {
+  PGconn *c = PQconnectdb(g_pg.conninfo);
+  ck_assert_int_eq(PQstatus(c), CONNECTION_OK);
+  PGresult *r = PQexecParams(c, q, n, NULL, p, NULL, NULL, 0);
+  ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK ||
+                    PQresultStatus(r) == PGRES_COMMAND_OK,
+                "%s", PQresultErrorMessage(r));
+  PQfinish(c);
+  return r;
+}
+
+static arec_lock *open_lock(void) {
+  arec_pg_options o = AREC_PG_OPTIONS_INIT;
+  o.conninfo = g_pg.conninfo;
+  o.pool_size = 2;
+  arec_pg *pg = NULL;
+  int e = arec_pg_new(&pg, &o);
+  ck_assert_msg(e == 0, "arec_pg_new: %s", arec_error_last());
+  arec_lock *l = NULL;
+  ck_assert_int_eq(arec_pg_lock_new(&l, pg, NULL), 0);
+  arec_pg_free(pg);
+  ck_assert_uint_eq(l->version, AREC_LOCK_VERSION);
+  ck_assert_ptr_nonnull(l->pod_lease);
+  return l;
+}
+
+static void sleep_ms(long ms) {
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+}
+
+/* -------------------------------------------------------------- fixture */
+static void fx_reset(void *ctx) {
+  (void)ctx;
+  PQclear(sql("TRUNCATE agent_locks, lock_pods", 0, NULL));
+}
+
+static int fx_open(void *ctx, arec_lock **out) {
+  (void)ctx;
+  *out = open_lock();
+  return 0;
+}
+
+static int fx_expire(void *ctx, const char *key) {
+  (void)ctx;
+  const char *p[1] = {key};
+  PQclear(sql("UPDATE agent_locks SET expires_at = clock_timestamp() - "
+              "interval '1 millisecond' WHERE key = $1",
+              1, p));
+  return 0;
+}
+
+static int fx_overwrite(void *ctx, const char *key, const char *value,
+                        int64_t ttl_ms) {
+  (void)ctx;
+  char ttl[24];
+  snprintf(ttl, sizeof ttl, "%lld", (long long)ttl_ms);
+  const char *p[3] = {key, value, ttl};
+  PQclear(sql("INSERT INTO agent_locks (key, value, expires_at) VALUES ($1, $2, "
+              "clock_timestamp() + $3::bigint * interval '1 millisecond') "
+              "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, "
+              "holder = NULL, expires_at = EXCLUDED.expires_at",
+              3, p));
+  return 0;
+}
+
+static int64_t fx_ttl(void *ctx, const char *key) {
+  (void)ctx;
+  const char *p[1] = {key};
+  PGresult *r = sql("SELECT ceil(extract(epoch FROM expires_at - clock_timestamp()) "
+                    "* 1000)::bigint FROM agent_locks WHERE key = $1 AND "
+                    "expires_at > clock_timestamp()",
+                    1, p);
+  int64_t t = PQntuples(r) ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : -2;
+  PQclear(r);
+  return t;
+}
+
+static const arec_lock_fixture FIXTURE = {"pg", NULL, fx_reset, fx_open,
+                                          fx_expire, fx_overwrite, fx_ttl};
+
+/* ------------------------------------------------------------ pod leases */
+#define K "agent:lock:pl-1"
+#define A "pod-a/0123456789abcdef0123456789abcdef"
+#define B "pod-b/fedcba9876543210fedcba9876543210"
+
+START_TEST(dead_holder_taken_over_after_pod_lease) {
+  fx_reset(NULL);
+  arec_lock *a = open_lock(), *b = open_lock();
+  int64_t va = 0, vb = 0;
+  ck_assert_int_eq(a->pod_lease(a, A, 1000, 0, &va), 0);
+  ck_assert_int_gt(va, 0);
+  ck_assert_int_le(va, 1000);
+  ck_assert_int_eq(b->pod_lease(b, B, 1000, 0, &vb), 0);
+  arec_lease la, lb;
+  ck_assert_int_eq(a->try_acquire(a, K, A, 30000, &la), 1);
+  ck_assert_msg(strncmp(la.value, A "/", strlen(A) + 1) == 0, "%s", la.value);
+  ck_assert_int_eq(b->try_acquire(b, K, B, 30000, &lb), 0);
+  /* kill -9 of a: its sessions end, its pod lease is no longer renewed */
+  long long t0 = arec_test_now_ms();
+  a->free(a);
+  ck_assert_int_eq(b->try_acquire(b, K, B, 30000, &lb), 0); /* not yet */
+  int got = 0;
+  while (!got && arec_test_now_ms() - t0 < 5000) {
+    ck_assert_int_eq(b->pod_lease(b, B, 1000, 0, &vb), 0);
+    got = b->try_acquire(b, K, B, 30000, &lb);
+    ck_assert_int_ge(got, 0);
+    if (!got)
+      sleep_ms(50);
+  }
+  long long took = arec_test_now_ms() - t0;
+  ck_assert_msg(got == 1, "not taken over within 5 s");
+  ck_assert_msg(took >= 900 && took < 3000, "took over after %lld ms", took);
+  ck_assert_int_gt(fx_ttl(NULL, K), 20000); /* b's long agent TTL */
+  b->free(b);
+}
+END_TEST
+
+START_TEST(renewing_holder_kept_across_connection_kill) {
+  fx_reset(NULL);
+  arec_lock *a = open_lock(), *b = open_lock();
+  int64_t v = 0;
+  ck_assert_int_eq(a->pod_lease(a, A, 600, 0, &v), 0);
+  arec_lease la, lb;
+  ck_assert_int_eq(a->try_acquire(a, K, A, 30000, &la), 1);
+  long long t0 = arec_test_now_ms();
+  int killed = 0;
+  while (arec_test_now_ms() - t0 < 2000) {
+    if (!killed && arec_test_now_ms() - t0 > 500) {
+      /* a database-side drop of every liveness session */
+      PQclear(sql("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE "
+                  "locktype = 'advisory' AND classid = 1095910723::oid",
+                  0, NULL));
+      killed = 1;
+    }
+    int rc = a->pod_lease(a, A, 600, 0, &v);
+    if (rc != 0) /* the dropped connection is seen once; retried at once */
+      rc = a->pod_lease(a, A, 600, 0, &v);
+    ck_assert_msg(rc == 0, "renew: %s %s", arec_err_name(rc), arec_error_last());
+    ck_assert_int_eq(b->try_acquire(b, K, B, 30000, &lb), 0);
+    sleep_ms(150);
+  }
+  ck_assert_int_eq(a->refresh(a, K, &la, 30000), 0);
+  /* leaving deletes the pod lease: the agent lease still needs a release */
+  ck_assert_int_eq(a->release(a, K, &la), 0);
+  ck_assert_int_eq(a->pod_lease(a, A, 0, 1, NULL), 0);
+  ck_assert_int_eq(b->try_acquire(b, K, B, 30000, &lb), 1);
+  a->free(a);
+  b->free(b);
+}
+END_TEST
+
+START_TEST(one_holder_one_session) {
+  fx_reset(NULL);
+  arec_lock *a = open_lock(), *a2 = open_lock();
+  int64_t v = 0;
+  ck_assert_int_eq(a->pod_lease(a, A, 1000, 0, &v), 0);
+  ck_assert_int_eq(a2->pod_lease(a2, A, 1000, 0, &v), AREC_ELOST);
+  ck_assert_int_eq(a->pod_lease(a, A, 1000, 0, &v), 0);
+  ck_assert_int_eq(a->pod_lease(a, NULL, 1000, 0, &v),
+                   AREC_EINVAL);
+  ck_assert_int_eq(a->pod_lease(a, A, 0, 0, &v), AREC_EINVAL);
+  a->free(a);
+  /* a's session is gone: a second process of the same holder may take it */
+  ck_assert_int_eq(a2->pod_lease(a2, A, 1000, 0, &v), 0);
+  a2->free(a2);
+}
+END_TEST
+
+START_TEST(plain_owner_expires_only) {
+  fx_reset(NULL);
+  arec_lock *a = open_lock(), *b = open_lock();
+  arec_lease la, lb;
+  /* owner without a pod lease: TTL semantics only */
+  ck_assert_int_eq(a->try_acquire(a, K, "pod-a", 1500, &la), 1);
+  a->free(a);
+  sleep_ms(700);
+  ck_assert_int_eq(b->try_acquire(b, K, "pod-b", 1500, &lb), 0);
+  sleep_ms(1000);
+  ck_assert_int_eq(b->try_acquire(b, K, "pod-b", 1500, &lb), 1);
+  b->free(b);
+}
+END_TEST
+
+int main(void) {
+  if (arec_test_pg_start(&g_pg) != 0)
+    return 1;
+  {
+    arec_pg_options o = AREC_PG_OPTIONS_INIT;
+    o.conninfo = g_pg.conninfo;
+    arec_pg *pg = NULL;
+    if (arec_pg_new(&pg, &o) != 0 || arec_pg_migrate(pg, NULL) != 0) {
+      fprintf(stderr, "migrate: %s\n", arec_error_last());
+      return 1;
+    }
+    arec_pg_free(pg);
+  }
+  Suite *s = suite_create("pg-lock");
+  arec_conf_lock_add(s, &FIXTURE);
+  TCase *tc = tcase_create("pg-pod-lease");
+  tcase_set_timeout(tc, 30);
+  tcase_add_test(tc, dead_holder_taken_over_after_pod_lease);
+  tcase_add_test(tc, renewing_holder_kept_across_connection_kill);
+  tcase_add_test(tc, one_holder_one_session);
+  tcase_add_test(tc, plain_owner_expires_only);
+  suite_add_tcase(s, tc);
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_ENV);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  arec_test_pg_stop(&g_pg);
+  return failed ? 1 : 0;
+}
