@@ -25,8 +25,10 @@ $(BUILD)/asan/obj/host/%.o: host/%.c $(HEADERS) $(HOST_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) -O1 -g $(SANFLAGS) $(CPPFLAGS_ALL) -Ihost $(HOST_CFLAGS) -c $< -o $@
 
+# HOST_DAEMON_OBJS: objects of host/*/ linked into the daemon (trading,
+# telegram); host/*/build.mk append and add them as prerequisites.
 $(AGENTRECOVERD): $(HOST_OBJS) $(BUILD)/libagentrecover.a
-	$(CC) $(CFLAGS) -o $@ $(HOST_OBJS) $(BUILD)/libagentrecover.a $(HOST_LIBS) $(PKG_LIBS) -lpthread -lm
+	$(CC) $(CFLAGS) -o $@ $(HOST_OBJS) $(HOST_DAEMON_OBJS) $(BUILD)/libagentrecover.a $(HOST_LIBS) $(PKG_LIBS) -lpthread -lm
 
 # Unit tests link the host objects; the end-to-end test spawns the daemon.
 TEST_EXTRA_test_host_config := $(BUILD)/obj/host/config.o

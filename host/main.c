@@ -32,19 +32,24 @@
 #include "http.h"
 #include "noop.h"
 #include "status.h"
+#include "telegram/bot.h"
+#include "trading/trading.h"
 
 /* ------------------------------------------------------------------- log */
 typedef struct host_log {
   arec_log_fn sink;
   arec_log_level min;
+  void *tap; /* the Telegram bot: set before any thread logs, cleared after
+                every logging thread was joined */
 } host_log;
 
-static host_log g_log = {arec_log_stderr_text, AREC_LOG_INFO};
+static host_log g_log = {arec_log_stderr_text, AREC_LOG_INFO, NULL};
 
 /* A level-filtering sink for the manager and the backends. */
 static void log_sink(void *ud, arec_log_level level, const char *msg,
                      const arec_log_field *fields, size_t nfields) {
   const host_log *l = ud;
+  if (l->tap) arec_tg_bot_log_tap(l->tap, level, msg, fields, nfields);
   if (level < l->min) return;
   l->sink(NULL, level, msg, fields, nfields);
 }
@@ -106,6 +111,10 @@ typedef struct daemon_ctx {
   pthread_t shutdown;
   atomic_int shutdown_done;
   int shutdown_rc;
+  /* trading agents and the Telegram bot (issue 7) */
+  arec_exchange_hub *hub;     /* freed after the manager */
+  arec_host_trading_config trading;
+  arec_tg_bot *bot;           /* NULL when TELEGRAM_BOT_TOKEN is unset */
 } daemon_ctx;
 
 static int connect_database(daemon_ctx *d) {
@@ -235,6 +244,7 @@ static void *recovery_main(void *arg) {
 
 static void *shutdown_main(void *arg) {
   daemon_ctx *d = arg;
+  arec_tg_bot_stop(d->bot); /* the poller role moves to another pod now */
   d->shutdown_rc = arec_manager_shutdown(d->mgr, d->cfg.shutdown_timeout_ms);
   atomic_store(&d->shutdown_done, 1);
   return NULL;
@@ -275,6 +285,63 @@ static int start_manager(daemon_ctx *d) {
     hlog(AREC_LOG_ERROR, "cannot register the noop agent type", NULL);
     return 1;
   }
+  d->trading.hub = d->hub;
+  d->trading.on_trade = d->bot ? arec_tg_bot_on_trade : NULL;
+  d->trading.trade_userdata = d->bot;
+  if (arec_host_trading_register(d->mgr, &d->trading) != 0) {
+    hlog(AREC_LOG_ERROR, "cannot register the trading agent types", NULL);
+    return 1;
+  }
+  return 0;
+}
+
+/* ------------------------------------------------ trading and Telegram */
+/* The exchange hub (breakers, metrics) and, with TELEGRAM_BOT_TOKEN, the
+ * bot with its own lock handle for the poller role. */
+static int start_trading_and_bot(daemon_ctx *d) {
+  if (d->cfg.telegram_bot_token) {
+    arec_lock *rl = NULL;
+    int rc;
+    if (d->cfg.lock_backend && !strcmp(d->cfg.lock_backend, "postgres")) {
+      arec_pg_lock_options lo = AREC_PG_LOCK_OPTIONS_INIT;
+      lo.no_liveness = 1;
+      rc = arec_pg_lock_new(&rl, d->pg, &lo);
+    } else {
+      arec_redis_options o = AREC_REDIS_OPTIONS_INIT;
+      o.addrs = d->cfg.redis_addrs;
+      o.password = d->cfg.redis_password;
+      o.db = d->cfg.redis_db;
+      o.log = log_sink;
+      o.log_userdata = &g_log;
+      rc = arec_redis_lock_new(&rl, &o);
+    }
+    arec_tg_bot_options bo = {0};
+    bo.token = d->cfg.telegram_bot_token;
+    bo.api_base = d->cfg.telegram_api_base;
+    bo.allowed_users = d->cfg.telegram_allowed_users;
+    bo.pod = d->cfg.pod_name;
+    bo.pg = d->pg;
+    bo.lock = rl;
+    bo.lock_ttl_ms = d->cfg.lock_ttl_ms;
+    bo.log = log_sink;
+    bo.log_userdata = &g_log;
+    if (rc != 0 || arec_tg_bot_new(&d->bot, &bo) != 0) {
+      hlog(AREC_LOG_ERROR, "cannot create the Telegram bot", "error",
+           arec_error_last(), NULL);
+      return 1;
+    }
+    g_log.tap = d->bot;
+  }
+  arec_exchange_hub_options ho = AREC_EXCHANGE_HUB_OPTIONS_INIT;
+  ho.log = log_sink;
+  ho.log_userdata = &g_log;
+  ho.on_change = d->bot ? arec_tg_bot_on_breaker : NULL;
+  ho.change_userdata = d->bot;
+  if (arec_exchange_hub_new(&d->hub, &ho) != 0) {
+    hlog(AREC_LOG_ERROR, "cannot create the exchange hub", NULL);
+    return 1;
+  }
+  d->state.exchange_hub = d->hub;
   return 0;
 }
 
@@ -345,7 +412,14 @@ static int run(daemon_ctx *d, int force_migrate) {
   if (rc == 2) return 2;
   if (rc < 0) return 0;
   d->redis_up = rc == 0;
-  if (start_manager(d) || start_http(d)) return 1;
+  if (start_trading_and_bot(d) || start_manager(d) || start_http(d)) return 1;
+  if (d->bot && arec_tg_bot_start(d->bot, d->mgr) != 0) {
+    hlog(AREC_LOG_ERROR, "cannot start the Telegram bot", NULL);
+    return 1;
+  }
+  if (!d->bot)
+    hlog(AREC_LOG_INFO, "Telegram bot disabled (TELEGRAM_BOT_TOKEN unset)",
+         NULL);
   if (d->cfg.recovery_enabled) {
     if (!d->redis_up) atomic_store(&d->state.ready, 1);
     if (pthread_create(&d->recovery, NULL, recovery_main, d) == 0)
@@ -396,6 +470,12 @@ int main(int argc, char **argv) {
     hlog(AREC_LOG_WARN, "AGENT_POD_LEASE_TTL is set but pod leases are not "
                         "implemented yet: ignored",
          NULL);
+  d.trading = (arec_host_trading_config)AREC_HOST_TRADING_CONFIG_INIT;
+  if (arec_host_trading_config_from_env(&d.trading) != 0) {
+    fprintf(stderr, "agentrecoverd: %s\n", arec_error_last());
+    arec_host_config_free(&d.cfg);
+    return 2;
+  }
   char ttl[24], rec[24];
   hlog(AREC_LOG_INFO, "agentrecoverd starting", "pod", d.cfg.pod_name,
        "version", arec_version(), "lock_ttl_ms",
@@ -408,6 +488,10 @@ int main(int argc, char **argv) {
   } else if (d.lock && d.lock->free) {
     d.lock->free(d.lock);
   }
+  arec_tg_bot_stop(d.bot);
+  g_log.tap = NULL;
+  arec_tg_bot_free(d.bot);
+  arec_exchange_hub_free(d.hub);
   arec_pg_free(d.pg);
   arec_host_config_free(&d.cfg);
   return rc;

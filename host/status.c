@@ -9,6 +9,8 @@
  */
 #include "status.h"
 
+#include "trading/exchange.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,13 +52,18 @@ static void metrics(arec_host_state *st, arec_host_response *out) {
       atomic_load(&st->ready) && !atomic_load(&st->stopping),
       atomic_load(&st->recovery_active),
       arec_version());
-  size_t tl = strlen(txt);
-  char *body = malloc(tl + (size_t)n + 2);
+  char *xm = NULL; /* exchange_requests_total, exchange_circuit_open */
+  if (st->exchange_hub && arec_exchange_hub_render(st->exchange_hub, &xm) != 0)
+    xm = NULL;
+  size_t tl = strlen(txt), xl = xm ? strlen(xm) : 0;
+  char *body = malloc(tl + (size_t)n + xl + 2);
   if (body) {
     memcpy(body, txt, tl);
     if (tl && txt[tl - 1] != '\n') body[tl++] = '\n';
     memcpy(body + tl, host, (size_t)n + 1);
+    if (xm) memcpy(body + tl + (size_t)n, xm, xl + 1);
   }
+  free(xm);
   arec_free(txt);
   out->status = body ? 200 : 500;
   out->content_type = PROM_TYPE;

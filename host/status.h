@@ -14,6 +14,8 @@ typedef struct arec_host_state {
   atomic_int ready;           /* /ready answers 200 */
   atomic_int recovery_active; /* the restore ran; reconcile loop on */
   atomic_int stopping;        /* shutdown started */
+  struct arec_exchange_hub *exchange_hub; /* its metrics join /metrics; NULL
+                                             ok */
 } arec_host_state;
 
 /* The arec_host_handler of the daemon; ud is an arec_host_state. */
