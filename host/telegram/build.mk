@@ -22,3 +22,6 @@ TEST_EXTRA_test_host_api += $(TG_TRADING_OBJS)
 TEST_EXTRA_test_telegram_bot := $(TELEGRAM_OBJS) $(TG_TRADING_OBJS)
 TEST_NOASAN += test_host_trading_e2e
 $(BUILD)/tests/test_host_trading_e2e: $(AGENTRECOVERD)
+
+# The fake Bot API of tests/support parses JSON with cJSON.
+$(BUILD)/obj/tests/support/fake_telegram.o $(BUILD)/asan/obj/tests/support/fake_telegram.o: PKG_CFLAGS += $(shell pkg-config --cflags libcjson 2>/dev/null)
