@@ -262,7 +262,8 @@ AREC_EXTERN void arec_agent_log(arec_agent *agent, arec_log_level level,
 AREC_EXTERN void *arec_agent_state(const arec_agent *agent);
 
 /* ---------------------------------------------------------------- manager */
-#define AREC_MANAGER_OPTIONS_VERSION 1
+/* 2 added pod_lease_ttl_ms (version-1 structs are still accepted). */
+#define AREC_MANAGER_OPTIONS_VERSION 2
 
 typedef struct arec_manager_options {
   unsigned int version;          /* AREC_MANAGER_OPTIONS_VERSION */
@@ -277,13 +278,21 @@ typedef struct arec_manager_options {
   arec_log_fn log;               /* default arec_log_stderr_text */
   void *log_userdata;
   arec_log_level log_level;      /* minimum level passed to `log` */
+  /* ---- from version 2 ---- */
+  int64_t pod_lease_ttl_ms;      /* 0: off.  > 0: hold a pod lease of this
+                                    TTL in the lock (needs a lock with the
+                                    pod_lease slot), renewed every TTL/3 with
+                                    the pods row; agent lock values name
+                                    "<pod>/<incarnation>"; every runner stops
+                                    when the pod lease cannot be renewed
+                                    before it expires. */
 } arec_manager_options;
 
 /* 0 means "default" for every numeric field except reconcile_interval_ms,
  * where 0 disables the loop and -1 picks the default. */
 #define AREC_MANAGER_OPTIONS_INIT                                              \
   {AREC_MANAGER_OPTIONS_VERSION, NULL, 0, 0, -1, 0, 0, 0, NULL, NULL,          \
-   AREC_LOG_INFO}
+   AREC_LOG_INFO, 0}
 
 /* Creates a manager that owns `repo` and `lock` from now on, even when it
  * fails (they are freed by arec_manager_free() or by this call on error).

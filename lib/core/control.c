@@ -64,7 +64,12 @@ int arec_manager_start_agent(arec_manager *mgr, const char *agent_id) {
   }
   snprintf(key, sizeof key, "agent:lock:%s", agent_id);
   memset(&lease, 0, sizeof lease);
-  rc = mgr->lock->try_acquire(mgr->lock, key, mgr->pod, mgr->ttl, &lease);
+  pthread_mutex_lock(&mgr->mu);
+  int pod_ok = arec__pod_valid(mgr, arec__now_ms());
+  pthread_mutex_unlock(&mgr->mu);
+  rc = pod_ok ? mgr->lock->try_acquire(mgr->lock, key, mgr->owner, mgr->ttl,
+                                       &lease)
+              : AREC_EUNAVAILABLE;
   int64_t deadline = arec__now_ms() + lease.validity_ms;
   if (rc != 1) {
     atomic_fetch_add(&mgr->m.acquire_failed, 1);

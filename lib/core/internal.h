@@ -103,6 +103,8 @@ struct arec_manager {
   arec_log_level log_level;
   arec_repository *repo;
   arec_lock *lock;
+  int64_t pod_ttl;     /* pod lease TTL, 0 = off (podlease.c) */
+  char owner[AREC_LOCK_VALUE_MAX]; /* lock owner: pod, or "<pod>/<inc>" */
 
   pthread_mutex_t mu;
   pthread_cond_t work_cv;  /* workers: heap changed */
@@ -146,6 +148,12 @@ struct arec_manager {
   unsigned int nworkers_started;
   pthread_t reconciler_th, refresher_th, saver_th;
   int reconciler_started, refresher_started, saver_started;
+
+  /* pod lease (podlease.c), under mu */
+  int64_t pod_deadline_ms; /* validity end of the pod lease, monotonic */
+  int pod_expired_logged;
+  int stop_podlease, podlease_started;
+  pthread_t podlease_th;
 
   arec__metrics m;
 };
@@ -213,6 +221,15 @@ void arec__save_result(arec_manager *mgr, arec_agent *r, int rc,
 /* -------------------------------------------------------------- refresher */
 int arec__refresher_start(arec_manager *mgr);
 void arec__refresher_join(arec_manager *mgr);
+
+/* -------------------------------------------------------------- pod lease */
+/* Takes the first pod lease synchronously and starts the renewing thread
+ * (no-op when pod leases are off). */
+int arec__podlease_start(arec_manager *mgr);
+/* Stops renewing; with leave != 0 also deletes the pod lease. */
+void arec__podlease_stop(arec_manager *mgr, int leave);
+/* mu held: 1 when no pod lease is used or it is still valid. */
+int arec__pod_valid(arec_manager *mgr, int64_t now);
 
 /* ------------------------------------------------------------- reconciler */
 int arec__reconciler_start(arec_manager *mgr);

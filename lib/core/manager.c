@@ -49,10 +49,11 @@ static int bad(const char *field, const char *why) {
 
 static int check_opts(const arec_manager_options *o, int64_t *ttl,
                       int64_t *refresh, int64_t *reconcile, int64_t *save,
-                      int64_t *shut, unsigned int *workers) {
+                      int64_t *shut, unsigned int *workers,
+                      int64_t *pod_ttl) {
   if (!o)
     return bad("opts", "NULL");
-  if (o->version != AREC_MANAGER_OPTIONS_VERSION) {
+  if (o->version < 1 || o->version > AREC_MANAGER_OPTIONS_VERSION) {
     arec_error_set("options: unsupported version %u", o->version);
     return AREC_EVERSION;
   }
@@ -84,6 +85,11 @@ static int check_opts(const arec_manager_options *o, int64_t *ttl,
   *workers = o->workers ? o->workers : 32;
   if ((int)o->log_level < AREC_LOG_DEBUG || (int)o->log_level > AREC_LOG_ERROR)
     return bad("log_level", "unknown level");
+  *pod_ttl = o->version >= 2 ? o->pod_lease_ttl_ms : 0;
+  if (*pod_ttl < 0)
+    return bad("pod_lease_ttl_ms", "must be >= 0");
+  if (*pod_ttl > 0 && *pod_ttl < 30)
+    return bad("pod_lease_ttl_ms", "at least 30 ms");
   return 0;
 }
 
@@ -111,7 +117,7 @@ static void make_incarnation(char out[33]) {
 /* -------------------------------------------------------------------- new */
 int arec_manager_new(arec_manager **out, const arec_manager_options *opts,
                      arec_repository *repo, arec_lock *lock) {
-  int64_t ttl = 0, refresh = 0, reconcile = 0, save = 0, shut = 0;
+  int64_t ttl = 0, refresh = 0, reconcile = 0, save = 0, shut = 0, pod_ttl = 0;
   unsigned int workers = 0;
   int rc;
 
@@ -123,9 +129,14 @@ int arec_manager_new(arec_manager **out, const arec_manager_options *opts,
   }
   if ((rc = check_repo(repo)) < 0 || (rc = check_lock(lock)) < 0)
     goto fail;
-  rc = check_opts(opts, &ttl, &refresh, &reconcile, &save, &shut, &workers);
+  rc = check_opts(opts, &ttl, &refresh, &reconcile, &save, &shut, &workers,
+                  &pod_ttl);
   if (rc < 0)
     goto fail;
+  if (pod_ttl > 0 && (lock->version < 2 || !lock->pod_lease)) {
+    rc = bad("pod_lease_ttl_ms", "the lock backend has no pod leases");
+    goto fail;
+  }
 
   arec_manager *mgr = calloc(1, sizeof *mgr);
   if (!mgr || !(mgr->pod = strdup(opts->pod_name))) {
@@ -146,18 +157,26 @@ int arec_manager_new(arec_manager **out, const arec_manager_options *opts,
   mgr->repo = repo;
   mgr->lock = lock;
   make_incarnation(mgr->incarnation);
+  mgr->pod_ttl = pod_ttl;
+  if (pod_ttl > 0)
+    snprintf(mgr->owner, sizeof mgr->owner, "%s/%s", mgr->pod,
+             mgr->incarnation);
+  else
+    snprintf(mgr->owner, sizeof mgr->owner, "%s", mgr->pod);
   pthread_mutex_init(&mgr->mu, NULL);
   pthread_mutex_init(&mgr->pass_mu, NULL);
   arec__cond_init_mono(&mgr->work_cv);
   arec__cond_init_mono(&mgr->idle_cv);
   arec__cond_init_mono(&mgr->tick_cv);
 
-  rc = repo->heartbeat(repo, mgr->pod, mgr->incarnation, ttl, 0);
+  rc = repo->heartbeat(repo, mgr->pod, mgr->incarnation,
+                       pod_ttl > 0 ? pod_ttl : ttl, 0);
   if (rc < 0)
     arec__logkv(mgr, AREC_LOG_WARN, "pod heartbeat failed", "error",
                 arec_err_name(rc), NULL);
 
-  if ((rc = arec__workers_start(mgr)) < 0 ||
+  if ((rc = arec__podlease_start(mgr)) < 0 ||
+      (rc = arec__workers_start(mgr)) < 0 ||
       (rc = arec__refresher_start(mgr)) < 0 ||
       (rc = arec__saver_start(mgr)) < 0 ||
       (rc = arec__reconciler_start(mgr)) < 0) {
@@ -290,6 +309,7 @@ void arec_manager_free(arec_manager *mgr) {
   if (need_shutdown)
     arec_manager_shutdown(mgr, 0);
   arec__reconciler_join(mgr);
+  arec__podlease_stop(mgr, 0);
   arec__refresher_join(mgr);
   arec__saver_join(mgr);
   arec__workers_join(mgr);

@@ -152,8 +152,16 @@ static int run_pass(arec_manager *mgr, int logged, arec_restore_result *res) {
              list->rows[idx[i]].id);
     keys[i] = keybuf[i];
   }
-  if (n && mgr->lock->try_acquire_many) {
-    int r = mgr->lock->try_acquire_many(mgr->lock, keys, n, mgr->pod,
+  pthread_mutex_lock(&mgr->mu);
+  int pod_ok = arec__pod_valid(mgr, arec__now_ms());
+  pthread_mutex_unlock(&mgr->mu);
+  if (n && !pod_ok) { /* no pod lease: acquire nothing */
+    for (size_t i = 0; i < n; i++) {
+      ares[i] = AREC_EUNAVAILABLE;
+      deadline[i] = 0;
+    }
+  } else if (n && mgr->lock->try_acquire_many) {
+    int r = mgr->lock->try_acquire_many(mgr->lock, keys, n, mgr->owner,
                                         mgr->ttl, leases, ares);
     int64_t t = arec__now_ms();
     for (size_t i = 0; i < n; i++) {
@@ -163,7 +171,7 @@ static int run_pass(arec_manager *mgr, int logged, arec_restore_result *res) {
     }
   } else {
     for (size_t i = 0; i < n; i++) {
-      ares[i] = mgr->lock->try_acquire(mgr->lock, keys[i], mgr->pod, mgr->ttl,
+      ares[i] = mgr->lock->try_acquire(mgr->lock, keys[i], mgr->owner, mgr->ttl,
                                        &leases[i]);
       deadline[i] = arec__now_ms() + leases[i].validity_ms;
     }
@@ -312,6 +320,10 @@ static void *reconciler_main(void *arg) {
     if (mgr->passes_enabled && !enabled) {
       enabled = 1;
       next_pass = now + mgr->reconcile;
+    }
+    if (now >= next_hb && mgr->pod_ttl > 0) { /* podlease.c renews it */
+      next_hb = now + mgr->refresh;
+      continue;
     }
     if (now >= next_hb) {
       pthread_mutex_unlock(&mgr->mu);

@@ -118,6 +118,23 @@ static void cycle(arec_manager *mgr) {
 /* mu held */
 static void check_deadlines(arec_manager *mgr) {
   int64_t now = arec__now_ms();
+  if (!arec__pod_valid(mgr, now)) { /* pod lease lapsed: stop everything */
+    int any = 0;
+    for (size_t b = 0; b < mgr->nbuckets; b++)
+      for (arec_agent *r = mgr->buckets[b]; r; r = r->hnext) {
+        if (!r->lock_held || atomic_load(&r->cancel) || r->orphaned)
+          continue;
+        atomic_fetch_add(&mgr->m.lost, 1);
+        arec__runner_mark_stop(mgr, r, AREC_STOP_LOST);
+        any = 1;
+      }
+    if (any || !mgr->pod_expired_logged)
+      arec__logkv(mgr, AREC_LOG_WARN,
+                  "pod lease ran out without a renewal, stopping every agent",
+                  NULL);
+    mgr->pod_expired_logged = 1;
+    return;
+  }
   for (size_t b = 0; b < mgr->nbuckets; b++)
     for (arec_agent *r = mgr->buckets[b]; r; r = r->hnext) {
       if (!r->lock_held || atomic_load(&r->cancel) || r->orphaned ||

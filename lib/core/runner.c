@@ -391,7 +391,10 @@ int64_t arec_agent_validity_ms(const arec_agent *agent) {
     return 0;
   arec_manager *mgr = agent->mgr;
   pthread_mutex_lock(&mgr->mu);
-  int64_t v = agent->lock_held ? agent->deadline_ms - arec__now_ms() : 0;
+  int64_t now = arec__now_ms();
+  int64_t v = agent->lock_held ? agent->deadline_ms - now : 0;
+  if (mgr->pod_ttl > 0 && mgr->pod_deadline_ms - now < v)
+    v = mgr->pod_deadline_ms - now;
   pthread_mutex_unlock(&mgr->mu);
   return v;
 }

@@ -232,6 +232,7 @@ int arec_manager_shutdown(arec_manager *mgr, int64_t timeout_ms) {
                          own[i]->type->userdata);
   release_all(mgr, rl, nrel);
   arec__release_retry(mgr);
+  arec__podlease_stop(mgr, 1);
   int hrc = mgr->repo->heartbeat(mgr->repo, mgr->pod, mgr->incarnation,
                                  mgr->ttl, 1);
   if (hrc < 0)
