@@ -1,0 +1,20 @@
+# tests/chaos: the chaos suite of issue 6 (python3 runner, stdlib only).
+#   make chaos        every scenario with its repetitions (minutes); writes
+#                     build/chaos/report.json and build/chaos/timeline.png
+#   make chaos-smoke  one kill -9 and one zombie, default backend and mode
+#                     (part of make check, about 20 s)
+# CHAOS_SEED replays a run; CHAOS_BACKEND / CHAOS_POD_LEASE_TTL choose the
+# lock backend and the pod-lease mode (see tests/chaos/chaos.py).
+DEB_CHAOS := python3 redis-server postgresql-15 gnuplot-nox faketime
+.PHONY: chaos chaos-smoke
+CHECK_EXTRA += chaos-smoke
+
+chaos: $(BUILD)/agentrecoverd $(BUILD)/tools/faultproxy
+	@$(DEPS) $(DEB_CHAOS)
+	@echo "== chaos: every scenario (tests/chaos/chaos.py)"
+	@python3 tests/chaos/chaos.py
+
+chaos-smoke: $(BUILD)/agentrecoverd $(BUILD)/tools/faultproxy
+	@$(DEPS) $(DEB_CHAOS)
+	@echo "== chaos smoke: kill -9 once, zombie once (tests/chaos/chaos.py --smoke)"
+	@python3 tests/chaos/chaos.py --smoke --out $(BUILD)/chaos-smoke

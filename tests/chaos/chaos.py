@@ -1,0 +1,288 @@
+#!/usr/bin/env python3
+"""chaos.py -- the chaos runner of libagentrecover (issue 6): builds the
+loopback topology (3 pods, 3 Redis masters, 1 PostgreSQL, a faultproxy per
+pod and server), runs the fault scenarios with seeded random schedules,
+checks the invariants, prints a table and "N passed, N failed", and writes
+build/chaos/report.json and build/chaos/timeline.png.
+
+    tests/chaos/chaos.py            every scenario with its repetitions
+    tests/chaos/chaos.py --smoke    one kill and one zombie (make check)
+    tests/chaos/chaos.py --only s2,s5 --reps 2
+
+Environment: CHAOS_SEED (replay), CHAOS_BACKEND (redis | postgres; default
+AGENT_LOCK_BACKEND or redis), CHAOS_POD_LEASE_TTL (default
+AGENT_POD_LEASE_TTL or off), CHAOS_TTL_MS (3000), CHAOS_AGENTS (30),
+CHAOS_KEEP=1 keeps the scratch dir (logs) even when everything passed.
+
+Never: reuse a topology across scenarios (counters would mix), or leave a
+process running (every child is stopped by pid in a finally).
+"""
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checker import Checker, print_timeline  # noqa: E402
+from observe import Observer, parse_metrics  # noqa: E402
+from topo import Topology, http  # noqa: E402
+import scenarios as sc  # noqa: E402
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+# name, function, repetitions under `make chaos`, title
+PLAN = [
+    ("s1", sc.s1_kill, 20, "kill -9 a pod"),
+    ("s2", sc.s2_zombie, 4, "zombie: SIGSTOP 2xTTL"),
+    ("s3", sc.s3_redis_partition, 4, "partition pod from Redis"),
+    ("s4", sc.s4_pg_partition, 3, "partition pod from PostgreSQL"),
+    ("s5", sc.s5_redis_down, 2, "Redis masters down 1, 2"),
+    ("s6", sc.s6_pg_restart, 3, "PostgreSQL restart"),
+    ("s7", sc.s7_rolling, 2, "rolling restart"),
+    ("s8", None, 2, "wall clock jump (faketime)"),
+]
+
+
+class Settings:
+    def __init__(self):
+        e = os.environ
+        self.ttl_ms = int(e.get("CHAOS_TTL_MS", "3000"))
+        self.refresh_ms = self.ttl_ms // 3
+        self.reconcile_ms = 1000
+        self.save_ms = 500
+        self.step_ms = 1000  # the noop agent's step
+        self.agents = int(e.get("CHAOS_AGENTS", "30"))
+        self.backend = e.get("CHAOS_BACKEND") or e.get("AGENT_LOCK_BACKEND") or "redis"
+        self.pod_lease_ttl = e.get("CHAOS_POD_LEASE_TTL") or e.get("AGENT_POD_LEASE_TTL") or ""
+        # A pod cut off from PostgreSQL stops once its saves failed for a TTL;
+        # a save blocked by the blackhole takes up to the call timeout (5 s)
+        # to fail; then release, and the others' next reconcile pass.
+        self.pg_partition_bound_s = (2 * self.ttl_ms + 5000 + self.reconcile_ms) / 1000 + 1
+
+    def as_dict(self):
+        return dict(vars(self))
+
+
+def pct(xs, p):
+    if not xs:
+        return None
+    xs = sorted(xs)
+    k = min(len(xs) - 1, max(0, int(round(p / 100.0 * (len(xs) - 1)))))
+    return xs[k]
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def final_metrics(topo, obs):
+    for p in topo.live_pods():
+        code, body, _ = http("GET", p.port, "/metrics", timeout=2)
+        if code == 200:
+            with obs.lock:
+                obs.metrics[p.name] = parse_metrics(body)
+
+
+def run_scenario(name, fn, reps, title, s, seed, out):
+    rng = random.Random(f"{seed}-{name}")
+    log(f"\n== {name}: {title} x{reps} (seed {seed})")
+    topo = Topology(ROOT, s)
+    obs = Observer(topo)
+    chk = Checker(s, log)
+    ctx = None
+    t_start = time.monotonic()
+    keep = os.environ.get("CHAOS_KEEP") == "1"
+    try:
+        fake = None
+        jumps = []
+        if name == "s8":
+            ftfile = os.path.join(topo.dir, "faketime.txt")
+            off = rng.choice([-1, 1]) * rng.randint(2, 48)
+            with open(ftfile, "w") as f:
+                f.write(f"{off:+d}h\n")
+            after = 10 + rng.randint(0, 3)
+            fake = (ftfile, after)
+            jumps.append(off)
+        fake_slot = rng.randrange(topo.nslots) if fake else None
+        agents = sc.setup(topo, s, log, fake, fake_slot)
+        ctx = sc.Ctx(topo, obs, chk, rng, s, log)
+        ctx.agents = agents
+        ctx.fake_slot = fake_slot
+        log(f"   topology up in {time.monotonic() - t_start:.1f}s: {len(agents)} agents, "
+            f"pods {[p.name for p in topo.pods]}, scratch {topo.dir}")
+        ctx.converge(timeout=15)
+        for r in range(reps):
+            if name == "s8":
+                p = topo.pods[fake_slot]
+                sc.s8_clock_jump(ctx, p.started_at - obs.t0 + fake[1], jumps[0])
+                if r + 1 < reps:  # a fresh faketime pod for the next jump
+                    off = rng.choice([-1, 1]) * rng.randint(2, 48)
+                    with open(fake[0], "w") as f:
+                        f.write(f"{off:+d}h\n")
+                    jumps[0] = off
+                    p.proc.terminate()
+                    p.proc.wait()
+                    p.dead = True
+                    obs.pod_gone(p, "stopped (SIGTERM) for the next jump")
+                    # its agents move to the other pods; start some through the new one
+                    np_ = topo.start_pod(fake_slot, fake)
+                    topo.wait_ready(np_)
+                    ctx.converge()
+                    for a in agents[:: topo.nslots]:
+                        own = obs.owners().get(a, [])
+                        http("POST", np_.port, f"/api/agents/stop/{a}")
+                        time.sleep(0.05)
+                    time.sleep(s.ttl_ms / 1000)
+                    for a in agents[:: topo.nslots]:
+                        http("POST", np_.port, f"/api/agents/start/{a}")
+                    ctx.converge()
+            else:
+                fn(ctx)
+                ctx.converge()
+        final_metrics(topo, obs)
+        time.sleep(1.0)
+    except Exception as e:  # a harness failure is a failed scenario
+        chk.violation(obs.now(), f"harness: {type(e).__name__}: {e}")
+    finally:
+        obs.close()
+        pods = [p.name for p in topo.all_pods]
+        _, events, hist, metrics = obs.snapshot()
+        nrows = chk.history(hist)
+        worst = chk.double_runs(obs, pods, ctx.agents if ctx else [], 0.0)
+        fenced = sum(m.get("agent_fenced_writes_total", 0) for m in metrics.values())
+        lost = sum(m.get("agent_lock_lost_total", 0) for m in metrics.values())
+        for t, text in chk.violations[:3]:
+            m = re.search(r"(agent-\d+)", text)
+            print_timeline(log, events, hist, t, m.group(1) if m else None)
+        failed = bool(chk.violations)
+        if failed or keep:
+            keep = True
+            log(f"   logs kept in {topo.dir}")
+        topo.close(keep=keep)
+    fo = ctx.failovers if ctx else []
+    res = {
+        "title": title, "runs": reps,
+        "failover_ms": {"n": len(fo), "p50": ms(pct(fo, 50)), "p99": ms(pct(fo, 99)),
+                        "max": ms(max(fo) if fo else None)},
+        "bound_ms": ms(bound_of(name, s)),
+        "fenced_writes_refused": int(fenced), "locks_lost": int(lost),
+        "history_rows_checked": nrows, "max_double_run_ms": ms(worst),
+        "violations": len(chk.violations),
+        "violation_list": [f"t={t:.2f}s {x}" for t, x in chk.violations[:20]],
+        "duration_s": round(time.monotonic() - t_start, 1),
+        "notes": ctx.notes if ctx else [],
+    }
+    if name == "s2" and ctx and getattr(ctx, "zombie", None):
+        write_timeline(out, obs, ctx.zombie, events)
+    return res
+
+
+def ms(x):
+    return None if x is None else round(x * 1000)
+
+
+def bound_of(name, s):
+    ttl, rec = s.ttl_ms / 1000, s.reconcile_ms / 1000
+    return {"s1": ttl + rec + 1, "s2": ttl + rec + 1, "s3": ttl + rec + 1,
+            "s4": s.pg_partition_bound_s, "s5": ttl + rec + 1, "s6": ttl + rec + 1,
+            "s7": rec + 1, "s8": None}.get(name)
+
+
+def write_timeline(out, obs, zombie, events):
+    """build/chaos/timeline.png: which pod ran which agent over time in
+    the zombie scenario (one point per answer of a pod's /api/runners)."""
+    vname, t0, t1 = zombie
+    lo, hi = t0 - 5, t1 + 10
+    pods = sorted(obs.obs)
+    agents = sorted({a for seq in obs.obs.values() for _, cur in seq for a in cur})
+    aidx = {a: i for i, a in enumerate(agents)}
+    dat = os.path.join(out, "timeline.dat")
+    with open(dat, "w") as f:
+        for pi, p in enumerate(pods):
+            f.write(f"# {p}\n")
+            for t, cur in obs.obs[p]:
+                if lo <= t <= hi:
+                    for a in cur:
+                        f.write(f"{t - t0:.3f} {aidx[a]} {pi}\n")
+            f.write("\n\n")
+    gp = os.path.join(out, "timeline.gp")
+    plots = ", ".join(f"'{dat}' index {i} using 1:2 with points pt 5 ps 0.35 "
+                      f"title '{p}{' (zombie)' if p == vname else ''}'"
+                      for i, p in enumerate(pods))
+    with open(gp, "w") as f:
+        f.write(f"""set terminal pngcairo size 1200,700 noenhanced
+set output '{os.path.join(out, 'timeline.png')}'
+set title 'zombie scenario: which pod runs which agent (SIGSTOP {vname} at 0 s, SIGCONT at {t1 - t0:.1f} s)'
+set xlabel 'seconds since SIGSTOP'
+set ylabel 'agent'
+set yrange [-1:{len(agents)}]
+set arrow from 0, graph 0 to 0, graph 1 nohead lc rgb 'red' dt 2
+set arrow from {t1 - t0:.3f}, graph 0 to {t1 - t0:.3f}, graph 1 nohead lc rgb 'blue' dt 2
+set key outside right
+plot {plots}
+""")
+    if shutil.which("gnuplot"):
+        r = subprocess.run(["gnuplot", gp], capture_output=True, text=True)
+        if r.returncode != 0:
+            log(f"   gnuplot failed: {r.stderr.strip()[:200]}")
+        else:
+            log(f"   wrote {os.path.join(out, 'timeline.png')}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--smoke", action="store_true", help="s1 once and s2 once")
+    ap.add_argument("--only", default="", help="comma-separated scenarios (s1..s8)")
+    ap.add_argument("--reps", type=int, default=0, help="repetitions of each scenario")
+    ap.add_argument("--out", default=os.path.join(ROOT, "build", "chaos"))
+    args = ap.parse_args()
+    seed = int(os.environ.get("CHAOS_SEED") or random.SystemRandom().randrange(1, 10**9))
+    s = Settings()
+    os.makedirs(args.out, exist_ok=True)
+    plan = PLAN
+    if args.smoke:
+        plan = [(n, f, 1, t) for n, f, _, t in PLAN if n in ("s1", "s2")]
+    if args.only:
+        want = args.only.split(",")
+        plan = [p for p in plan if p[0] in want]
+    if args.reps:
+        plan = [(n, f, args.reps, t) for n, f, _, t in plan]
+    log(f"chaos: seed {seed} (CHAOS_SEED={seed} replays), backend {s.backend}, "
+        f"pod lease {s.pod_lease_ttl or 'off'}, TTL {s.ttl_ms} ms, refresh {s.refresh_ms} ms, "
+        f"reconcile {s.reconcile_ms} ms, save {s.save_ms} ms, {s.agents} agents")
+    results = {}
+    t0 = time.monotonic()
+    for name, fn, reps, title in plan:
+        results[name] = run_scenario(name, fn, reps, title, s, seed, args.out)
+    report = {"seed": seed, "settings": s.as_dict(), "scenarios": results,
+              "duration_s": round(time.monotonic() - t0, 1)}
+    npass = sum(1 for r in results.values() if r["violations"] == 0)
+    nfail = len(results) - npass
+    report["passed"], report["failed"] = npass, nfail
+    with open(os.path.join(args.out, "report.json"), "w") as f:
+        json.dump(report, f, indent=2)
+    f = lambda v: "-" if v is None else str(v)  # noqa: E731
+    log("")
+    log(f"{'scenario':<34} {'runs':>4} {'failover p50':>12} {'p99':>7} {'max':>7} "
+        f"{'bound':>7} {'fenced':>6} {'viol.':>5}  result")
+    log("-" * 100)
+    for name, r in results.items():
+        fo = r["failover_ms"]
+        log(f"{name + ' ' + r['title']:<34.34} {r['runs']:>4} {f(fo['p50']):>10}ms "
+            f"{f(fo['p99']):>7} {f(fo['max']):>7} {f(r['bound_ms']):>7} "
+            f"{r['fenced_writes_refused']:>6} {r['violations']:>5}  "
+            f"{'PASS' if r['violations'] == 0 else 'FAIL'}")
+    log(f"(times in ms; s5: restore after the quorum is back; s6: first accepted save after "
+        f"the restart; s7: longest gap)\nwrote {os.path.join(args.out, 'report.json')} "
+        f"in {report['duration_s']}s; seed {seed}")
+    log(f"{npass} passed, {nfail} failed")
+    return 1 if nfail else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
