@@ -36,8 +36,8 @@ const arec_host_var arec_host_vars[] = {
     {"AGENT_LOCK_TTL", "30s", "per-agent lock TTL"},
     {"AGENT_LOCK_REFRESH_INTERVAL", "TTL/3", "lock refresh period, < TTL"},
     {"AGENT_RECONCILE_INTERVAL", "5s", "reconcile period; 0 disables"},
-    {"AGENT_LOCK_BACKEND", "redis", "redis (postgres: not built yet)"},
-    {"AGENT_POD_LEASE_TTL", "(off)", "pod leases (not implemented yet: ignored)"},
+    {"AGENT_LOCK_BACKEND", "redis", "redis or postgres (then no Redis is needed)"},
+    {"AGENT_POD_LEASE_TTL", "(off; 2s with postgres)", "pod lease TTL: fast failover (redis: not yet, ignored)"},
     {"AGENT_WORKERS", "32", "step worker threads"},
     {"AGENT_SAVE_INTERVAL", "5s", "coalescing window of state saves"},
     {"AGENT_MIGRATE", "false", "apply migrations at start (or --migrate)"},
@@ -298,11 +298,9 @@ static int load_agent(loader *l, arec_host_config *c) {
     return -1;
   const char *backend = val(l, "AGENT_LOCK_BACKEND");
   if (!backend) backend = "redis";
-  if (strcmp(backend, "postgres") == 0)
-    return fail(l, "AGENT_LOCK_BACKEND: \"postgres\" is not built yet "
-                   "(issue 8); use redis");
-  if (strcmp(backend, "redis") != 0)
-    return fail(l, "AGENT_LOCK_BACKEND: expected redis, got \"%.20s\"",
+  if (strcmp(backend, "redis") != 0 && strcmp(backend, "postgres") != 0)
+    return fail(l, "AGENT_LOCK_BACKEND: expected redis or postgres, got "
+                   "\"%.20s\"",
                 backend);
   c->lock_backend = strdup(backend);
   if (get_duration(l, "AGENT_POD_LEASE_TTL", 0, &c->pod_lease_ttl_ms))

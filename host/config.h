@@ -25,7 +25,7 @@ typedef struct arec_host_config {
   int64_t lock_ttl_ms;
   int64_t refresh_interval_ms;
   int64_t reconcile_interval_ms;
-  char *lock_backend;       /* "redis" */
+  char *lock_backend;       /* "redis" or "postgres" */
   int64_t pod_lease_ttl_ms; /* 0 when unset (pod leases are not built yet) */
   unsigned int workers;
   int64_t save_interval_ms;

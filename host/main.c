@@ -177,6 +177,15 @@ static int migrate(daemon_ctx *d) {
 
 /* 0 up, 1 down after 5 tries, -1 a signal arrived, 2 bad options. */
 static int connect_redis(daemon_ctx *d) {
+  if (!strcmp(d->cfg.lock_backend, "postgres")) { /* issue 8: no Redis */
+    if (arec_pg_lock_new(&d->lock, d->pg, NULL) != 0) {
+      fprintf(stderr, "agentrecoverd: AGENT_LOCK_BACKEND: %s\n",
+              arec_error_last());
+      return 2;
+    }
+    hlog(AREC_LOG_INFO, "lock backend: postgres (no Redis needed)", NULL);
+    return 0;
+  }
   arec_redis_options o = AREC_REDIS_OPTIONS_INIT;
   o.addrs = d->cfg.redis_addrs;
   o.password = d->cfg.redis_password;
@@ -272,6 +281,11 @@ static int start_manager(daemon_ctx *d) {
   o.log = log_sink;
   o.log_userdata = &g_log;
   o.log_level = d->cfg.log_level;
+  /* pod leases: the postgres lock backend always uses one (its advisory
+   * lock liveness); G defaults to 2 s there.  Redis: not yet. */
+  if (!strcmp(d->cfg.lock_backend, "postgres"))
+    o.pod_lease_ttl_ms =
+        d->cfg.pod_lease_ttl_ms > 0 ? d->cfg.pod_lease_ttl_ms : 2000;
   if (arec_manager_new(&d->mgr, &o, repo, d->lock) != 0) {
     hlog(AREC_LOG_ERROR, "cannot create the manager", "error",
          arec_error_last(), NULL);
@@ -466,9 +480,9 @@ int main(int argc, char **argv) {
   sigaddset(&g_sigs, SIGINT);
   pthread_sigmask(SIG_BLOCK, &g_sigs, NULL);
   signal(SIGPIPE, SIG_IGN);
-  if (d.cfg.pod_lease_ttl_ms > 0)
+  if (d.cfg.pod_lease_ttl_ms > 0 && strcmp(d.cfg.lock_backend, "postgres"))
     hlog(AREC_LOG_WARN, "AGENT_POD_LEASE_TTL is set but pod leases are not "
-                        "implemented yet: ignored",
+                        "implemented yet for AGENT_LOCK_BACKEND=redis: ignored",
          NULL);
   d.trading = (arec_host_trading_config)AREC_HOST_TRADING_CONFIG_INIT;
   if (arec_host_trading_config_from_env(&d.trading) != 0) {

@@ -417,6 +417,39 @@ START_TEST(failover_and_graceful_handover) {
 }
 END_TEST
 
+/* AGENT_LOCK_BACKEND=postgres: no Redis at all (REDIS_PORT points nowhere),
+ * 30 s agent locks, 1 s pod leases: a kill -9 fails over within pod lease
+ * TTL + reconcile + 1 s. */
+START_TEST(postgres_lock_backend_failover) {
+  static pod a, b;
+  char noredis[32];
+  snprintf(noredis, sizeof noredis, "REDIS_PORT=%d", arec_test_free_port());
+  const char *extra[] = {"AGENT_LOCK_BACKEND=postgres", noredis,
+                         "AGENT_LOCK_TTL=30s", "AGENT_POD_LEASE_TTL=1s", NULL};
+  pod_start(&a, "pod-pga", extra);
+  ck_assert(wait_ready(&a, 15000));
+  pod_start(&b, "pod-pgb", extra);
+  ck_assert(wait_ready(&b, 15000));
+  ck_assert(log_has(&a, "lock backend: postgres"));
+  const char *ids[] = {"e2e-pgl-1", NULL};
+  seed(a.port, 9301, "ETH/USDT", ids);
+  post_ok(a.port, "/api/agents/start/e2e-pgl-1", NULL, 200);
+  ck_assert(runs(&a, "e2e-pgl-1"));
+  long long t0 = arec_test_now_ms();
+  kill(a.pid, SIGKILL);
+  ck_assert_int_eq(pod_wait(&a, 5000), -1);
+  pod *rest[1] = {&b};
+  long long took = wait_one_owner(rest, 1, "e2e-pgl-1",
+                                  1000 + RECONCILE_MS + 1000 + SLACK_MS);
+  ck_assert_msg(took >= 0, "not failed over within %d ms",
+                1000 + RECONCILE_MS + 1000 + SLACK_MS);
+  fprintf(stderr, "e2e: postgres lock backend, failover after kill -9 took "
+                  "%lld ms (30 s agent TTL, 1 s pod lease)\n",
+          arec_test_now_ms() - t0);
+  ck_assert_int_eq(pod_term(&b), 0);
+}
+END_TEST
+
 START_TEST(rolling_restart_keeps_every_agent) {
   static pod p[3];
   pod *all[3] = {&p[0], &p[1], &p[2]};
@@ -495,7 +528,7 @@ END_TEST
 static const char *const bad_env[][2] = {
     {"AGENT_LOCK_TTL=abc", "AGENT_LOCK_TTL"},
     {"AGENT_LOCK_REFRESH_INTERVAL=5s", "AGENT_LOCK_REFRESH_INTERVAL"},
-    {"AGENT_LOCK_BACKEND=postgres", "not built yet"},
+    {"AGENT_LOCK_BACKEND=etcd", "AGENT_LOCK_BACKEND"},
     {"AGENT_SECRETS_KEY=abc", "AGENT_SECRETS_KEY"},
     {"HTTP_PORT=0", "HTTP_PORT"},
 };
@@ -649,6 +682,7 @@ int main(void) {
                       (int)(sizeof bad_env / sizeof *bad_env));
   tcase_add_test(tc, help_lists_variables);
   tcase_add_test(tc, recovery_disabled_ready_at_once);
+  tcase_add_test(tc, postgres_lock_backend_failover);
   tcase_add_test(tc, api_over_http_bad_inputs_and_metrics);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
