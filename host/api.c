@@ -492,6 +492,32 @@ static void get_runners(const arec_host_api *api, arec_host_response *out) {
   respond_json(out, 200, j);
 }
 
+/* ------------------------------------------------------------------- pods */
+/* GET /api/pods (issue 8): live pods with their agent counts. */
+static void get_pods(const arec_host_api *api, arec_host_response *out) {
+  arec_pg_pod *p = NULL;
+  size_t n = 0;
+  int rc = arec_pg_pods_list(api->pg, &p, &n);
+  if (rc != 0) {
+    respond_code(out, rc, "pods");
+    return;
+  }
+  cJSON *j = cJSON_CreateObject();
+  cJSON *arr = cJSON_AddArrayToObject(j, "pods");
+  for (size_t i = 0; i < n; i++) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", p[i].name ? p[i].name : "");
+    cJSON_AddStringToObject(o, "incarnation",
+                            p[i].incarnation ? p[i].incarnation : "");
+    cJSON_AddStringToObject(o, "lease_until",
+                            p[i].lease_until ? p[i].lease_until : "");
+    cJSON_AddNumberToObject(o, "agents", (double)p[i].agents);
+    cJSON_AddItemToArray(arr, o);
+  }
+  arec_pg_pods_free(p, n);
+  respond_json(out, 200, j);
+}
+
 /* ----------------------------------------------------------------- router */
 static size_t split_path(const char *path, char *buf, size_t len,
                          const char **segs) {
@@ -574,6 +600,8 @@ void arec_host_api_handle(const arec_host_api *api,
   long long uid;
   if (!strcmp(s[1], "agents")) {
     route_agents(api, req, s + 1, n - 1, out);
+  } else if (!strcmp(s[1], "pods") && n == 2) {
+    if (method_ok(req, "GET", out)) get_pods(api, out);
   } else if (!strcmp(s[1], "runners") && n == 2) {
     if (method_ok(req, "GET", out)) get_runners(api, out);
   } else if (!strcmp(s[1], "users") && n == 2) {

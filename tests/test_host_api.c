@@ -343,6 +343,16 @@ START_TEST(lifecycle_start_stop_runners) {
   ck_assert_int_eq(cJSON_GetArraySize(rs), 1);
   ck_assert_str_eq(str(cJSON_GetArrayItem(rs, 0), "agent_id"), "api-life-1");
   cJSON_Delete(j);
+  /* GET /api/pods: this pod, live, running that one agent */
+  ck_assert_int_eq(call("GET", "/api/pods", NULL, &j), 200);
+  const cJSON *ps = cJSON_GetObjectItemCaseSensitive(j, "pods");
+  ck_assert_int_eq(cJSON_GetArraySize(ps), 1);
+  ck_assert_str_eq(str(cJSON_GetArrayItem(ps, 0), "name"), "pod-t");
+  ck_assert_int_eq(
+      (int)cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(ps, 0), "agents")
+          ->valuedouble,
+      1);
+  cJSON_Delete(j);
   /* a second start is answered with where it runs */
   ck_assert_int_eq(call("POST", "/api/agents/start/api-life-1", NULL, &j),
                    200);
