@@ -281,6 +281,8 @@ static int start_manager(daemon_ctx *d) {
   o.log = log_sink;
   o.log_userdata = &g_log;
   o.log_level = d->cfg.log_level;
+  /* the bot's tap needs the info lines; log_sink still filters output */
+  if (d->bot && o.log_level > AREC_LOG_INFO) o.log_level = AREC_LOG_INFO;
   /* pod leases: the postgres lock backend always uses one (its advisory
    * lock liveness); G defaults to 2 s there.  Redis: not yet. */
   if (!strcmp(d->cfg.lock_backend, "postgres"))
@@ -489,6 +491,18 @@ int main(int argc, char **argv) {
     fprintf(stderr, "agentrecoverd: %s\n", arec_error_last());
     arec_host_config_free(&d.cfg);
     return 2;
+  }
+  {
+    /* TRADING_STEP_INTERVAL: between a trading agent's steps (10s) */
+    const char *si = getenv("TRADING_STEP_INTERVAL");
+    if (si && *si &&
+        (arec_host_parse_duration(si, &d.trading.step_interval_ms) != 0 ||
+         d.trading.step_interval_ms <= 0)) {
+      fprintf(stderr, "agentrecoverd: TRADING_STEP_INTERVAL: expected a "
+                      "duration such as 500ms or 10s\n");
+      arec_host_config_free(&d.cfg);
+      return 2;
+    }
   }
   char ttl[24], rec[24];
   hlog(AREC_LOG_INFO, "agentrecoverd starting", "pod", d.cfg.pod_name,

@@ -1,0 +1,207 @@
+/*
+ * test_host_trading_e2e.c -- end to end: two agentrecoverd processes with
+ * the Telegram bot on the fake Bot API and paper trading on the fake
+ * exchange.  A user creates, assigns and starts an agent by chat; it buys;
+ * its pod is killed (SIGKILL); the other pod continues the agent with the
+ * same position (no second buy) and the owner is told it was restored.
+ */
+#include <check.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agentrecover.h"
+#include "agentrecover/pg.h"
+#include "support/fake_exchange.h"
+#include "support/fake_telegram.h"
+#include "support/harness.h"
+
+#define TOKEN "42:E2E-token"
+#define USER 777
+#define WAIT 15000
+
+static arec_test_pg g_pg;
+static arec_test_redis g_redis;
+static char g_daemon[PATH_MAX];
+static pid_t g_pids[2];
+
+static void sleep_ms(long ms) {
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+}
+
+static void kill_all(void) {
+  for (int i = 0; i < 2; i++)
+    if (g_pids[i] > 0) {
+      kill(g_pids[i], SIGKILL);
+      waitpid(g_pids[i], NULL, 0);
+      g_pids[i] = 0;
+    }
+}
+
+static pid_t spawn(const char *name, const char *fx, const char *tg) {
+  char env[20][600];
+  size_t n = 0;
+  snprintf(env[n++], 600, "PATH=/usr/bin:/bin");
+  snprintf(env[n++], 600, "DATABASE_URL=%s", g_pg.conninfo);
+  snprintf(env[n++], 600, "REDIS_HOST=127.0.0.1");
+  snprintf(env[n++], 600, "REDIS_PORT=%d", g_redis.port);
+  snprintf(env[n++], 600, "POD_NAME=%s", name);
+  snprintf(env[n++], 600, "HTTP_PORT=%d", arec_test_free_port());
+  snprintf(env[n++], 600, "AGENT_LOCK_TTL=2s");
+  snprintf(env[n++], 600, "AGENT_RECONCILE_INTERVAL=300ms");
+  snprintf(env[n++], 600, "AGENT_SAVE_INTERVAL=200ms");
+  snprintf(env[n++], 600, "AGENT_WORKERS=2");
+  snprintf(env[n++], 600, "SHUTDOWN_TIMEOUT=3s");
+  snprintf(env[n++], 600, "AGENT_MIGRATE=true");
+  snprintf(env[n++], 600, "AGENT_SECRETS_KEY=%s",
+           "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
+  snprintf(env[n++], 600, "TELEGRAM_BOT_TOKEN=%s", TOKEN);
+  snprintf(env[n++], 600, "TELEGRAM_API_BASE=%s", tg);
+  snprintf(env[n++], 600, "EXCHANGE_API_BASE=%s", fx);
+  snprintf(env[n++], 600, "TRADING_STEP_INTERVAL=100ms");
+  snprintf(env[n++], 600, "LOG_LEVEL=%s", getenv("E2E_LOG") ? "debug" : "warn");
+  char *envp[21];
+  for (size_t i = 0; i < n; i++) envp[i] = env[i];
+  envp[n] = NULL;
+  char *argv[2] = {g_daemon, NULL};
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127);
+    if (!getenv("E2E_LOG")) {
+      int fd = open("/dev/null", O_WRONLY);
+      dup2(fd, 2);
+      close(fd);
+    }
+    execve(g_daemon, argv, envp);
+    _exit(127);
+  }
+  return pid;
+}
+
+static void ask(arec_ftg *tg, const char *text, const char *needle, char *out,
+                size_t len) {
+  size_t mark = arec_ftg_mark(tg);
+  arec_ftg_say(tg, USER, text);
+  char buf[2048];
+  ck_assert_msg(arec_ftg_wait(tg, USER, mark, NULL, WAIT, buf, sizeof buf),
+                "no reply to %s", text);
+  ck_assert_msg(strstr(buf, needle), "reply to \"%s\": \"%s\"", text, buf);
+  if (out) snprintf(out, len, "%s", buf);
+}
+
+/* position and trades of the agent's BTC/USDT memory; running_on copied. */
+static int read_agent(arec_pg *pg, const char *id, double *pos, double *trades,
+                      char *on, size_t onlen) {
+  arec_pg_agent *a = NULL;
+  if (arec_pg_agent_get(pg, id, &a) != 0) return -1;
+  *pos = 0, *trades = 0;
+  if (a->nsymbols) {
+    const char *m = a->symbols[0].memory, *p;
+    if ((p = strstr(m, "\"position\":"))) *pos = atof(p + 11);
+    if ((p = strstr(m, "\"trades\":"))) *trades = atof(p + 9);
+  }
+  snprintf(on, onlen, "%s", a->running_on ? a->running_on : "");
+  arec_pg_agents_free(a, 1);
+  return 0;
+}
+
+START_TEST(agent_survives_kill_with_its_position_and_owner_is_told) {
+  atexit(kill_all);
+  arec_fx *fx;
+  arec_ftg *tg;
+  ck_assert_int_eq(arec_fx_start(&fx, "k", "s"), 0);
+  static const double rise[] = {100, 100, 100, 100, 100, 100, 100, 100, 100,
+                                101, 102, 103, 104};
+  arec_fx_set_prices(fx, "BTCUSDT", rise, sizeof rise / sizeof rise[0]);
+  ck_assert_int_eq(arec_ftg_start(&tg, TOKEN), 0);
+  g_pids[0] = spawn("pod-a", arec_fx_url(fx), arec_ftg_url(tg));
+  ask(tg, "/start", "Welcome", NULL, 0); /* pod-a polls */
+  g_pids[1] = spawn("pod-b", arec_fx_url(fx), arec_ftg_url(tg));
+  ask(tg, "/add_exchange binance k s testnet", "added", NULL, 0);
+  ask(tg, "/add_pair BTC/USDT", "added", NULL, 0);
+  char r[2048], id[72], cmd[160];
+  ask(tg, "/create_agent aggressive \"E2E Agent\"", "id=", r, sizeof r);
+  ck_assert_int_eq(sscanf(strstr(r, "id=") + 3, "%64[A-Za-z0-9_-]", id), 1);
+  snprintf(cmd, sizeof cmd, "/assign_agent %s BTC/USDT 1000", id);
+  ask(tg, cmd, "trades BTC/USDT", NULL, 0);
+  snprintf(cmd, sizeof cmd, "/start_agent %s", id);
+  ask(tg, cmd, "started on pod pod-a", NULL, 0);
+
+  arec_pg_options o = AREC_PG_OPTIONS_INIT;
+  o.conninfo = g_pg.conninfo;
+  arec_pg *pg = NULL;
+  ck_assert_int_eq(arec_pg_new(&pg, &o), 0);
+  double pos = 0, trades = 0, pos2 = 0, trades2 = 0;
+  char on[64] = "";
+  long long end = arec_test_now_ms() + WAIT;
+  while (arec_test_now_ms() < end) {
+    if (read_agent(pg, id, &pos, &trades, on, sizeof on) == 0 && pos > 0) break;
+    sleep_ms(100);
+  }
+  ck_assert_msg(pos > 0, "the agent never bought");
+  ck_assert_str_eq(on, "pod-a");
+  sleep_ms(500); /* the buy's state is saved; nothing else happens on a flat top */
+  read_agent(pg, id, &pos, &trades, on, sizeof on);
+
+  size_t mark = arec_ftg_mark(tg);
+  kill(g_pids[0], SIGKILL);
+  waitpid(g_pids[0], NULL, 0);
+  g_pids[0] = 0;
+  /* the owner is told by pod-b, which also takes the poller role */
+  char note[512];
+  ck_assert_msg(arec_ftg_wait(tg, USER, mark, "restored on pod pod-b", WAIT,
+                              note, sizeof note), "owner not notified");
+  ck_assert_ptr_nonnull(strstr(note, id));
+  read_agent(pg, id, &pos2, &trades2, on, sizeof on);
+  ck_assert_str_eq(on, "pod-b");
+  ck_assert_double_eq_tol(pos2, pos, 1e-12);
+  ck_assert_double_eq_tol(trades2, trades, 1e-9);
+  snprintf(cmd, sizeof cmd, "/status %s", id);
+  ask(tg, cmd, "Runs on: pod-b", NULL, 0);
+  arec_fx_stats st;
+  arec_fx_get_stats(fx, &st);
+  ck_assert_int_eq(st.orders, 0); /* paper: no order left the process */
+  arec_pg_free(pg);
+  kill(g_pids[1], SIGTERM);
+  waitpid(g_pids[1], NULL, 0);
+  g_pids[1] = 0;
+  arec_ftg_stop(tg);
+  arec_fx_stop(fx);
+}
+END_TEST
+
+int main(void) {
+  char self[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) return 1;
+  self[n] = 0;
+  snprintf(g_daemon, sizeof g_daemon, "%s/../agentrecoverd", dirname(self));
+  if (access(g_daemon, X_OK) != 0) {
+    fprintf(stderr, "test_host_trading_e2e: %s not built\n", g_daemon);
+    return 1;
+  }
+  if (arec_test_pg_start(&g_pg) || arec_test_redis_start(&g_redis)) return 1;
+  Suite *s = suite_create("host_trading_e2e");
+  TCase *t = tcase_create("e2e");
+  tcase_set_timeout(t, 90);
+  tcase_add_test(t, agent_survives_kill_with_its_position_and_owner_is_told);
+  suite_add_tcase(s, t);
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_ENV);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  arec_test_redis_stop(&g_redis);
+  arec_test_pg_stop(&g_pg);
+  return failed ? 1 : 0;
+}
