@@ -219,6 +219,25 @@ START_TEST(pods_roles_kv) {
 }
 END_TEST
 
+START_TEST(exchange_latest_is_the_users_newest) {
+  arec_pg *pg = open_pg();
+  long long a = 0, b = 0, other = 0, got = -1;
+  ck_assert_int_eq(arec_pg_user_upsert(pg, 9101, "x"), 0);
+  ck_assert_int_eq(arec_pg_user_upsert(pg, 9102, "y"), 0);
+  ck_assert_int_eq(arec_pg_exchange_latest(pg, 9101, &got), AREC_ENOTFOUND);
+  ck_assert_int_eq(got, 0);
+  ck_assert_int_eq(arec_pg_exchange_create(pg, &a, 9101, "binance", "k1", "s1", 1), 0);
+  ck_assert_int_eq(arec_pg_exchange_create(pg, &b, 9101, "binance", "k2", "s2", 0), 0);
+  ck_assert_int_eq(arec_pg_exchange_create(pg, &other, 9102, "binance", "k3", "s3", 1), 0);
+  ck_assert_int_eq(arec_pg_exchange_latest(pg, 9101, &got), 0);
+  ck_assert_int_eq(got, b);
+  ck_assert_int_eq(arec_pg_exchange_latest(pg, 9102, &got), 0);
+  ck_assert_int_eq(got, other);
+  ck_assert_int_eq(arec_pg_exchange_latest(pg, 9103, &got), AREC_ENOTFOUND);
+  arec_pg_free(pg);
+}
+END_TEST
+
 int main(void) {
   if (arec_test_pg_start(&g_pg) != 0)
     return 1;
@@ -238,6 +257,7 @@ int main(void) {
   tcase_add_test(tc, users_exchanges_pairs);
   tcase_add_test(tc, agents_create_assign_get_list);
   tcase_add_test(tc, pods_roles_kv);
+  tcase_add_test(tc, exchange_latest_is_the_users_newest);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_ENV);
