@@ -68,6 +68,10 @@ TEST_BINS_ASAN := $(ASAN_NAMES:%=$(BUILD)/asan/tests/%)
 .PHONY: all lib deps check test test-asan test-headers test-install-example \
         bench install uninstall clean demo start stop chaos fuzz
 .DEFAULT_GOAL := all
+# Never delete objects make considers intermediate (test support objects
+# are shared by every test binary); delete a target whose recipe failed.
+.SECONDARY:
+.DELETE_ON_ERROR:
 
 all: $(BUILD)/libagentrecover.so.$(VERSION) $(BUILD)/libagentrecover.a \
      $(BUILD)/examples/minimal $(ALL_EXTRA)
