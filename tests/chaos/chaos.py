@@ -59,10 +59,9 @@ class Settings:
         self.agents = int(e.get("CHAOS_AGENTS", "30"))
         self.backend = e.get("CHAOS_BACKEND") or e.get("AGENT_LOCK_BACKEND") or "redis"
         self.pod_lease_ttl = e.get("CHAOS_POD_LEASE_TTL") or e.get("AGENT_POD_LEASE_TTL") or ""
-        # A pod cut off from PostgreSQL stops once its saves failed for a TTL;
-        # a save blocked by the blackhole takes up to the call timeout (5 s)
-        # to fail; then release, and the others' next reconcile pass.
-        self.pg_partition_bound_s = (2 * self.ttl_ms + 5000 + self.reconcile_ms) / 1000 + 1
+        # DESIGN.md 5.5: saves failing for longer than the TTL stop the
+        # runner and release; the others take over at their next reconcile.
+        self.pg_partition_bound_s = (self.ttl_ms + self.save_ms + self.reconcile_ms) / 1000 + 1
 
     def as_dict(self):
         return dict(vars(self))
