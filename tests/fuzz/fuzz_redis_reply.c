@@ -1,31 +1,39 @@
 /*
  * fuzz_redis_reply.c -- fuzz target of the Redlock backend's reply handling
- * (lib/redis): every master is a socketpair whose far end has already sent
- * the fuzzed bytes and shut down, so the real code (redis_round.c's reader
- * loop, handshake and stale handling, redis_ops.c's classification, NOSCRIPT
- * retry and quorum decisions, redis_lock.c's detail and results) parses
- * synthetic replies of every type -- status, error, integer, nil, bulk,
- * arrays, nested, wrong types, NOSCRIPT, -BUSY, NOAUTH, garbage, truncated
- * -- through hiredis's own reader, without a server and without waiting.
+ * (lib/redis).  Every master is a socketpair; a responder thread plays the
+ * servers: it parses each command the backend sends and answers it with the
+ * next reply of that master's fuzzed script (and, when the script runs out,
+ * its unparseable tail, then EOF).  So the real code -- redis_round.c's
+ * reader loop, handshake and stale-reply handling across calls,
+ * redis_ops.c's classification, NOSCRIPT retry, quorum decisions and the
+ * clean-up of failed acquires, redis_lock.c's results and detail -- meets
+ * replies of every type (status, error, integer, nil, bulk, arrays, nested,
+ * wrong types, NOSCRIPT, -BUSY, NOAUTH, garbage, truncated) in causal order,
+ * as from real servers, without a server.
  *
- * Input: byte 0 picks the call (bits 0-1: acquire, refresh, release, ping;
- * bits 2-3: 1, 2, 3 or 8 keys, the batched entry points above 1; bit 4: a
- * SCRIPT LOAD handshake is owed first; bits 5-6: 1, 2, 3 or 5 masters);
- * the rest is each master's byte stream, masters separated by "~~\n"
- * ("DOWN" for a master that cannot be reached; a missing chunk is down too).
+ * Input: byte 0: bits 0-1 masters (1, 2, 3, 5), bits 2-3 calls (1-4) on the
+ * same connections, bit 4 a SCRIPT LOAD handshake owed first.  Then one
+ * byte per call: bits 0-1 acquire, refresh, release, ping; bits 2-3 keys
+ * (1, 2, 3, 8; batched entry points above 1).  Then each master's reply
+ * script, masters separated by "~~\n" ("DOWN": unreachable; missing: down).
  *
- * Checked, beyond "no crash, no leak": the result codes are the vtable's;
- * and against an independent reading of the same bytes with a
- * redisReader (what each master answered for each key): acquire and
- * refresh succeed only with a quorum of positive answers, release only
- * with at least one; a refresh says AREC_ELOST only with a quorum of "not
- * ours"; a call that every master answered positively succeeds; a granted
- * lease's validity lies in (0, ttl].  Violations abort().
+ * The oracle is the responder's log: which reply answered which command
+ * (Redis answers commands in order).  Per call and key, a master's answer
+ * is its reply to the first command of the call's kind on that key not
+ * answered NOSCRIPT.  Checked: results are the vtable's; acquire and
+ * refresh succeed only with a quorum of positive answers, release only with
+ * one; refresh says AREC_ELOST only with a quorum of "not ours"; a call
+ * every master answered positively succeeds; a granted lease's validity is
+ * in (0, ttl]; a failed acquire sends a compare-and-delete to every master
+ * that said OK and is still connected.  Violations abort().
  *
- * It uses the backend's internal struct (redis/redis_internal.h) only to
- * hand each master a connected context; nothing in lib/ is changed for it.
+ * FUZZ_VERBOSE=1 prints each call's results beside the masters' answers.
+ * Only the backend's internal struct (redis/redis_internal.h) is touched,
+ * to hand each master a connected context; lib/ is unchanged for it.
  */
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,30 +50,47 @@
 
 #define TTL_MS 10000
 #define MAX_KEYS 8
+#define MAX_NODES 5
+#define MAX_REPLIES 1024
+#define MAX_LOG 256
 #define SEP "~~\n"
 
 enum { YES = 1, NO = 0, FAIL = -1 };
+enum { C_OTHER, C_SET, C_REFRESH, C_RELEASE, C_PING, C_SCRIPT };
 
 static const size_t node_counts[4] = {1, 2, 3, 5};
 static const size_t key_counts[4] = {1, 2, 3, 8};
 static arec_lock *locks[4]; /* one lock per master count, made once */
 
-static void die(const char *what, int op, size_t nkeys, size_t nodes,
-                size_t key, int rc) {
-  fprintf(stderr,
-          "fuzz_redis_reply: %s (op %d, %zu keys, %zu masters, key %zu, "
-          "rc %d %s)\n",
-          what, op, nkeys, nodes, key, rc, rc < 0 ? arec_err_name(rc) : "");
-  abort();
-}
+typedef struct logent {
+  int kind;
+  char key[64];
+  int reply; /* index into the script, or -1: no reply (script ran out) */
+} logent;
+
+typedef struct fnode {
+  int fd; /* the server's end, or -1 when down */
+  int eof; /* the backend closed its end (dropped the connection) */
+  int closed; /* the script ran out: write side shut */
+  const char *buf;
+  size_t len;
+  size_t start[MAX_REPLIES + 1]; /* reply k is buf[start[k], start[k+1]) */
+  redisReply *rep[MAX_REPLIES];
+  size_t nrep, next;
+  redisReader *cmds; /* parses the commands the backend sends */
+  logent log[MAX_LOG];
+  size_t nlog;
+} fnode;
+
+typedef struct server {
+  fnode n[MAX_NODES];
+  size_t N;
+  int ctl[2]; /* main -> responder: stop after draining */
+} server;
 
 static void nolog(void *ud, arec_log_level lv, const char *msg,
                   const arec_log_field *f, size_t n) {
-  (void)ud;
-  (void)lv;
-  (void)msg;
-  (void)f;
-  (void)n;
+  (void)ud, (void)lv, (void)msg, (void)f, (void)n;
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
@@ -78,8 +103,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     arec_redis_options o = AREC_REDIS_OPTIONS_INIT;
     o.addrs = addrs;
     o.connect_timeout_ms = 200;
-    /* Never reached: every master's stream ends in EOF at once.  Long, so
-     * a loaded machine cannot turn an answer into a timeout. */
+    /* A responder answers at once or closes: this deadline is never the
+     * reason a call ends, even on a loaded machine. */
     o.node_timeout_ms = 5000;
     o.log = nolog; /* the debug detail line is formatted too */
     if (arec_redis_lock_new(&locks[i], &o) != 0) {
@@ -90,8 +115,148 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   return 0;
 }
 
-/* ----------------------------------------------- the independent reading */
-/* What `op` counts as a master's answer to one key (the backend's rules). */
+/* ------------------------------------------------------------ the servers */
+/* Splits a script into replies: a reply ends at the byte where the reader
+ * completes it; what follows the last one is the tail. */
+static void split_script(fnode *f) {
+  redisReader *rd = redisReaderCreate();
+  size_t from = 0;
+  f->nrep = 0;
+  f->start[0] = 0;
+  if (!rd)
+    return;
+  for (size_t i = 0; i < f->len && f->nrep < MAX_REPLIES; i++) {
+    void *v = NULL;
+    if (redisReaderFeed(rd, f->buf + i, 1) != REDIS_OK ||
+        redisReaderGetReply(rd, &v) != REDIS_OK)
+      break;
+    if (v) {
+      f->rep[f->nrep++] = v;
+      from = i + 1;
+      f->start[f->nrep] = from;
+    }
+  }
+  redisReaderFree(rd);
+}
+
+static int command_kind(const redisReply *c, const char **key) {
+  *key = "";
+  if (c->type != REDIS_REPLY_ARRAY || c->elements < 1 ||
+      c->element[0]->type != REDIS_REPLY_STRING)
+    return C_OTHER;
+  const char *name = c->element[0]->str;
+  if (!strcmp(name, "PING"))
+    return C_PING;
+  if (!strcmp(name, "SCRIPT"))
+    return C_SCRIPT;
+  if (!strcmp(name, "SET") && c->elements >= 2) {
+    *key = c->element[1]->str;
+    return C_SET;
+  }
+  if ((!strcmp(name, "EVALSHA") || !strcmp(name, "EVAL")) &&
+      c->elements >= 4) {
+    const char *s = c->element[1]->str;
+    *key = c->element[3]->str;
+    if (!strcmp(s, AREC__LUA_REFRESH_SHA) || !strcmp(s, AREC__LUA_REFRESH))
+      return C_REFRESH;
+    if (!strcmp(s, AREC__LUA_RELEASE_SHA) || !strcmp(s, AREC__LUA_RELEASE))
+      return C_RELEASE;
+  }
+  return C_OTHER;
+}
+
+static void write_all(int fd, const char *p, size_t n) {
+  while (n > 0) {
+    ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
+    if (k <= 0)
+      return;
+    p += k;
+    n -= (size_t)k;
+  }
+}
+
+/* One command arrived: log it and answer it from the script. */
+static void answer(fnode *f, const redisReply *cmd) {
+  const char *key;
+  int kind = command_kind(cmd, &key);
+  int idx = -1;
+  if (!f->closed) {
+    if (f->next < f->nrep) {
+      idx = (int)f->next++;
+      write_all(f->fd, f->buf + f->start[idx], f->start[idx + 1] - f->start[idx]);
+    } else {
+      write_all(f->fd, f->buf + f->start[f->nrep], f->len - f->start[f->nrep]);
+      shutdown(f->fd, SHUT_WR);
+      f->closed = 1;
+    }
+  }
+  if (f->nlog < MAX_LOG) {
+    logent *e = &f->log[f->nlog++];
+    e->kind = kind;
+    e->reply = idx;
+    snprintf(e->key, sizeof e->key, "%s", key);
+  }
+}
+
+/* Reads what is there (without waiting when `nowait`) and answers it. */
+static void serve(fnode *f, int nowait) {
+  char tmp[4096];
+  for (;;) {
+    ssize_t k = recv(f->fd, tmp, sizeof tmp, nowait ? MSG_DONTWAIT : 0);
+    if (k == 0) {
+      f->eof = 1;
+      return;
+    }
+    if (k < 0)
+      return;
+    redisReaderFeed(f->cmds, tmp, (size_t)k);
+    for (;;) {
+      void *v = NULL;
+      if (redisReaderGetReply(f->cmds, &v) != REDIS_OK || !v)
+        break;
+      answer(f, v);
+      freeReplyObject(v);
+    }
+    if (!nowait)
+      return;
+  }
+}
+
+static void *responder(void *arg) {
+  server *S = arg;
+  for (;;) {
+    struct pollfd p[MAX_NODES + 1];
+    size_t map[MAX_NODES], n = 0;
+    for (size_t j = 0; j < S->N; j++)
+      if (S->n[j].fd >= 0 && !S->n[j].eof) {
+        p[n].fd = S->n[j].fd;
+        p[n].events = POLLIN;
+        p[n].revents = 0;
+        map[n++] = j;
+      }
+    p[n].fd = S->ctl[0];
+    p[n].events = POLLIN;
+    p[n].revents = 0;
+    if (poll(p, n + 1, -1) < 0)
+      continue;
+    for (size_t i = 0; i < n; i++)
+      if (p[i].revents)
+        serve(&S->n[map[i]], 0);
+    if (p[n].revents) {
+      char c;
+      if (read(S->ctl[0], &c, 1) != 1) {
+        /* the pipe is ours: cannot fail */
+      }
+      /* The call has returned: answer what it left, then stop. */
+      for (size_t j = 0; j < S->N; j++)
+        if (S->n[j].fd >= 0 && !S->n[j].eof)
+          serve(&S->n[j], 1);
+      return NULL;
+    }
+  }
+}
+
+/* ----------------------------------------------------------------- oracle */
 static int classify(int op, const redisReply *r) {
   if (r->type == REDIS_REPLY_ERROR)
     return FAIL;
@@ -106,63 +271,47 @@ static int classify(int op, const redisReply *r) {
   return FAIL;
 }
 
-/* Reads one master's bytes as the backend owes them: `hs` handshake
- * replies, then one reply per key in order; a NOSCRIPT error re-queues the
- * key at the end (the EVAL retry); NOAUTH/WRONGPASS ends the stream. */
-static void read_master(int op, const char *buf, size_t len, size_t hs,
-                        size_t nkeys, int *ans) {
-  size_t queue[1024], head = 0, tail = 0;
-  redisReader *rd = redisReaderCreate();
-  for (size_t i = 0; i < nkeys; i++) {
-    ans[i] = FAIL;
-    queue[tail++] = i;
-  }
-  if (!rd)
-    return;
-  if (redisReaderFeed(rd, buf, len) != REDIS_OK)
-    goto out;
-  for (;;) {
-    void *v = NULL;
-    if (redisReaderGetReply(rd, &v) != REDIS_OK || !v)
-      break;
-    redisReply *r = v;
-    if (hs > 0) {
-      hs--;
-      freeReplyObject(r);
-      continue;
-    }
-    if (head == tail) {
-      freeReplyObject(r);
-      break;
-    }
-    size_t k = queue[head++];
-    int stop = 0;
-    if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0 &&
-        tail < sizeof queue / sizeof *queue) {
-      queue[tail++] = k;
-    } else {
-      ans[k] = classify(op, r);
-      stop = r->type == REDIS_REPLY_ERROR &&
-             (strncmp(r->str, "NOAUTH", 6) == 0 ||
-              strncmp(r->str, "WRONGPASS", 9) == 0);
-    }
-    freeReplyObject(r);
-    if (stop)
-      break;
-  }
-out:
-  redisReaderFree(rd);
+static int op_kind(int op) {
+  return op == AREC__OP_ACQUIRE   ? C_SET
+         : op == AREC__OP_REFRESH ? C_REFRESH
+         : op == AREC__OP_RELEASE ? C_RELEASE
+                                  : C_PING;
 }
 
-/* ------------------------------------------------------------ the target */
-typedef struct master {
-  const char *buf;
-  size_t len;
-  int down;
-  int peer; /* far end of the socketpair, or -1 */
-} master;
+/* The master's answer for `key` in this call (log entries from `from`). */
+static int answer_for(const fnode *f, size_t from, int op, const char *key) {
+  for (size_t i = from; i < f->nlog; i++) {
+    const logent *e = &f->log[i];
+    if (e->kind != op_kind(op) || strcmp(e->key, key) != 0)
+      continue;
+    if (e->reply < 0)
+      return FAIL;
+    const redisReply *r = f->rep[e->reply];
+    if (r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "NOSCRIPT", 8))
+      continue;
+    return classify(op, r);
+  }
+  return FAIL;
+}
 
-static int attach(arec__rnode *nd, master *m, int need_load) {
+static int released_in(const fnode *f, size_t from, const char *key) {
+  for (size_t i = from; i < f->nlog; i++)
+    if (f->log[i].kind == C_RELEASE && !strcmp(f->log[i].key, key))
+      return 1;
+  return 0;
+}
+
+static void die(const char *what, int call, int op, size_t nkeys, size_t N,
+                size_t key, int rc) {
+  fprintf(stderr,
+          "fuzz_redis_reply: %s (call %d: op %d, %zu keys, %zu masters, key "
+          "%zu, rc %d %s)\n",
+          what, call, op, nkeys, N, key, rc, rc < 0 ? arec_err_name(rc) : "");
+  abort();
+}
+
+/* ------------------------------------------------------------- one input */
+static int attach(arec__rnode *nd, fnode *f, int need_load) {
   int sv[2];
   if (nd->c) {
     redisFree(nd->c);
@@ -171,25 +320,14 @@ static int attach(arec__rnode *nd, master *m, int need_load) {
   nd->stale = 0;
   nd->backoff_ms = 0;
   nd->need_load = 0;
-  nd->lasterr[0] = '\0';
-  m->peer = -1;
-  if (m->down) {
-    nd->state = AREC__RN_DOWN;
-    nd->next_dial_ms = INT64_MAX / 2; /* never re-dialled during the call */
-    snprintf(nd->lasterr, sizeof nd->lasterr, "fuzz: down");
-    return 0;
-  }
+  nd->state = AREC__RN_DOWN;
+  nd->next_dial_ms = INT64_MAX / 2; /* a down master is never re-dialled */
+  snprintf(nd->lasterr, sizeof nd->lasterr, "fuzz: down");
+  if (f->fd < -1)
+    return 0; /* down */
+  f->fd = -1;
   if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
     return -1;
-  /* The far end says everything at once, then EOF. */
-  size_t off = 0;
-  while (off < m->len) {
-    ssize_t k = write(sv[1], m->buf + off, m->len - off);
-    if (k <= 0)
-      break;
-    off += (size_t)k;
-  }
-  shutdown(sv[1], SHUT_WR);
   fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
   nd->c = redisConnectFd(sv[0]);
   if (!nd->c) {
@@ -199,176 +337,203 @@ static int attach(arec__rnode *nd, master *m, int need_load) {
   }
   nd->c->flags &= ~REDIS_BLOCK;
   nd->state = AREC__RN_READY;
-  nd->next_dial_ms = INT64_MAX / 2;
   nd->need_load = need_load;
-  m->peer = sv[1];
+  f->fd = sv[1];
   return 0;
 }
 
-static void detach(arec__rnode *nd, master *m) {
-  if (nd->c) {
-    redisFree(nd->c);
-    nd->c = NULL;
+static int call(arec_lock *lock, int op, size_t nkeys, const char **keys,
+                arec_lease *leases, int *res) {
+  switch (op) {
+  case AREC__OP_ACQUIRE:
+    if (nkeys == 1)
+      return res[0] = lock->try_acquire(lock, keys[0], "pod-fz", TTL_MS,
+                                        &leases[0]);
+    return lock->try_acquire_many(lock, keys, nkeys, "pod-fz", TTL_MS, leases,
+                                  res);
+  case AREC__OP_REFRESH:
+    if (nkeys == 1)
+      return res[0] = lock->refresh(lock, keys[0], &leases[0], TTL_MS);
+    return lock->refresh_many(lock, keys, leases, nkeys, TTL_MS, res);
+  case AREC__OP_RELEASE:
+    if (nkeys == 1)
+      return res[0] = lock->release(lock, keys[0], &leases[0]);
+    return lock->release_many(lock, keys, leases, nkeys, res);
+  default: {
+    unsigned int up = 99;
+    return res[0] = arec_redis_lock_ping(lock, &up);
   }
-  nd->state = AREC__RN_DOWN;
-  nd->stale = 0;
-  if (m->peer >= 0)
-    close(m->peer);
-  m->peer = -1;
+  }
+}
+
+static void check(int c, int op, size_t nkeys, size_t N, const int *res,
+                  const arec_lease *leases, const int ans[][MAX_KEYS],
+                  const server *S, const size_t *from, const char **keys) {
+  size_t q = N / 2 + 1;
+  for (size_t i = 0; i < nkeys; i++) {
+    size_t yes = 0, no = 0;
+    int r = res[i];
+    for (size_t j = 0; j < N; j++) {
+      yes += ans[j][i] == YES;
+      no += ans[j][i] == NO;
+    }
+    switch (op) {
+    case AREC__OP_ACQUIRE:
+      if (r != 1 && r != 0 && r != AREC_ETIMEDOUT && r != AREC_EUNAVAILABLE &&
+          r != AREC_ENOMEM)
+        die("acquire: result outside the vtable's", c, op, nkeys, N, i, r);
+      if (r == 1 && yes < q)
+        die("acquire granted without a quorum of OK", c, op, nkeys, N, i, r);
+      if (r == 1 && (leases[i].validity_ms <= 0 ||
+                     leases[i].validity_ms > TTL_MS))
+        die("acquire: validity outside (0, ttl]", c, op, nkeys, N, i, r);
+      if (yes == N && r != 1)
+        die("acquire refused though every master said OK", c, op, nkeys, N,
+            i, r);
+      if (r != 1)
+        for (size_t j = 0; j < N; j++)
+          if (ans[j][i] == YES && !S->n[j].eof &&
+              !released_in(&S->n[j], from[j], keys[i]))
+            die("a failed acquire left its key on a master that said OK", c,
+                op, nkeys, N, i, r);
+      break;
+    case AREC__OP_REFRESH:
+      if (r != 0 && r != AREC_ELOST && r != AREC_EUNAVAILABLE &&
+          r != AREC_ENOMEM)
+        die("refresh: result outside the vtable's", c, op, nkeys, N, i, r);
+      if (r == 0 && yes < q)
+        die("refresh succeeded without a quorum", c, op, nkeys, N, i, r);
+      if (r == AREC_ELOST && no < q)
+        die("refresh said lost without a quorum of 'not ours'", c, op, nkeys,
+            N, i, r);
+      if (yes == N && r != 0)
+        die("refresh failed though every master extended", c, op, nkeys, N, i,
+            r);
+      break;
+    case AREC__OP_RELEASE:
+      if (r != 0 && r != 1 && r != AREC_EUNAVAILABLE && r != AREC_ENOMEM)
+        die("release: result outside the vtable's", c, op, nkeys, N, i, r);
+      if (r == 0 && yes < 1)
+        die("release said released with no master deleting", c, op, nkeys, N,
+            i, r);
+      if (yes == N && r != 0)
+        die("release failed though every master deleted", c, op, nkeys, N, i,
+            r);
+      break;
+    default:
+      if (r != 0 && r != AREC_EUNAVAILABLE)
+        die("ping: result outside its set", c, op, nkeys, N, i, r);
+      if (r == 0 && yes < q)
+        die("ping ok without a quorum of PONG", c, op, nkeys, N, i, r);
+      if (yes == N && r != 0)
+        die("ping failed though every master answered", c, op, nkeys, N, i,
+            r);
+    }
+  }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  if (size < 1)
+  if (size < 2)
     return 0;
-  int op = data[0] & 3;
-  size_t nkeys = key_counts[(data[0] >> 2) & 3];
+  size_t ci = data[0] & 3, N = node_counts[ci];
+  size_t ncalls = (size_t)((data[0] >> 2) & 3) + 1;
   int need_load = (data[0] >> 4) & 1;
-  size_t ci = (size_t)((data[0] >> 5) & 3);
-  size_t N = node_counts[ci], q = N / 2 + 1;
+  if (size < 1 + ncalls)
+    return 0;
+  const uint8_t *calls = data + 1;
   arec_lock *lock = locks[ci];
   arec__redis_lock *L = (arec__redis_lock *)lock;
-  master m[5];
-  const char *p = (const char *)data + 1, *end = (const char *)data + size;
-
-  if (op == AREC__OP_PING)
-    nkeys = 1;
+  server *S = calloc(1, sizeof *S);
+  if (!S)
+    return 0;
+  S->N = N;
+  const char *p = (const char *)data + 1 + ncalls, *end = (const char *)data + size;
   for (size_t j = 0; j < N; j++) {
+    fnode *f = &S->n[j];
     const char *sep = NULL;
     for (const char *s = p; s && s + 3 <= end; s++)
       if (memcmp(s, SEP, 3) == 0) {
         sep = s;
         break;
       }
-    m[j].buf = p;
-    m[j].len = p ? (size_t)((sep ? sep : end) - p) : 0;
-    m[j].down = !p || (m[j].len == 4 && memcmp(p, "DOWN", 4) == 0);
+    f->buf = p ? p : "";
+    f->len = p ? (size_t)((sep ? sep : end) - p) : 0;
+    f->fd = (!p || (f->len == 4 && !memcmp(p, "DOWN", 4))) ? -2 : -1;
     p = sep ? sep + 3 : NULL;
+    split_script(f);
+    f->cmds = redisReaderCreate();
   }
+  int ok = pipe(S->ctl) == 0;
+  for (size_t j = 0; ok && j < N; j++)
+    ok = S->n[j].cmds && attach(&L->nodes[j], &S->n[j], need_load) == 0;
 
-  /* What every master answered for every key, read independently. */
-  int ans[5][MAX_KEYS];
-  size_t yes[MAX_KEYS] = {0}, no[MAX_KEYS] = {0};
-  for (size_t j = 0; j < N; j++) {
-    if (m[j].down) {
-      for (size_t i = 0; i < nkeys; i++)
-        ans[j][i] = FAIL;
-    } else {
-      read_master(op, m[j].buf, m[j].len, need_load ? 2 : 0, nkeys, ans[j]);
-    }
+  for (size_t c = 0; ok && c < ncalls; c++) {
+    int op = calls[c] & 3;
+    size_t nkeys = op == AREC__OP_PING ? 1 : key_counts[(calls[c] >> 2) & 3];
+    char keybuf[MAX_KEYS][64];
+    const char *keys[MAX_KEYS];
+    arec_lease leases[MAX_KEYS];
+    int res[MAX_KEYS], ans[MAX_NODES][MAX_KEYS];
+    size_t from[MAX_NODES];
+    pthread_t th;
+    memset(leases, 0, sizeof leases);
     for (size_t i = 0; i < nkeys; i++) {
-      yes[i] += ans[j][i] == YES;
-      no[i] += ans[j][i] == NO;
+      snprintf(keybuf[i], sizeof keybuf[i], "agent:lock:c%zuk%zu", c, i);
+      keys[i] = keybuf[i];
+      snprintf(leases[i].value, sizeof leases[i].value,
+               "pod-fz/0123456789abcdef0123456789abcde%zu", i);
+      res[i] = 99;
     }
-  }
-
-  for (size_t j = 0; j < N; j++)
-    if (attach(&L->nodes[j], &m[j], need_load) != 0) {
-      for (size_t k = 0; k < j; k++)
-        detach(&L->nodes[k], &m[k]);
-      return 0;
+    for (size_t j = 0; j < N; j++)
+      from[j] = S->n[j].nlog;
+    if (pthread_create(&th, NULL, responder, S) != 0)
+      break;
+    int rc = call(lock, op, nkeys, keys, leases, res);
+    if (write(S->ctl[1], "x", 1) != 1)
+      abort();
+    pthread_join(th, NULL);
+    if (nkeys > 1 && rc != 0)
+      die("a batched call refused valid arguments", (int)c, op, nkeys, N, 0,
+          rc);
+    for (size_t j = 0; j < N; j++)
+      for (size_t i = 0; i < nkeys; i++)
+        ans[j][i] = S->n[j].fd < 0 ? FAIL
+                                   : answer_for(&S->n[j], from[j], op,
+                                                op == AREC__OP_PING ? ""
+                                                                    : keys[i]);
+    if (getenv("FUZZ_VERBOSE")) {
+      fprintf(stderr, "call %zu op %d keys %zu masters %zu:", c, op, nkeys, N);
+      for (size_t i = 0; i < nkeys; i++) {
+        fprintf(stderr, " [%d:", res[i]);
+        for (size_t j = 0; j < N; j++)
+          fprintf(stderr, "%s%d", j ? "," : "", ans[j][i]);
+        fprintf(stderr, "]");
+      }
+      fprintf(stderr, "\n");
     }
-
-  char keybuf[MAX_KEYS][48];
-  const char *keys[MAX_KEYS];
-  arec_lease leases[MAX_KEYS];
-  int res[MAX_KEYS];
-  memset(leases, 0, sizeof leases);
-  for (size_t i = 0; i < nkeys; i++) {
-    snprintf(keybuf[i], sizeof keybuf[i], "agent:lock:fz%zu", i);
-    keys[i] = keybuf[i];
-    snprintf(leases[i].value, sizeof leases[i].value,
-             "pod-fz/0123456789abcdef0123456789abcde%zu", i);
-    res[i] = 99;
+    check((int)c, op, nkeys, N, res, leases, ans, S, from, keys);
   }
 
-  int rc = 0;
-  switch (op) {
-  case AREC__OP_ACQUIRE:
-    if (nkeys == 1)
-      rc = res[0] = lock->try_acquire(lock, keys[0], "pod-fz", TTL_MS,
-                                      &leases[0]);
-    else
-      rc = lock->try_acquire_many(lock, keys, nkeys, "pod-fz", TTL_MS, leases,
-                                  res);
-    break;
-  case AREC__OP_REFRESH:
-    if (nkeys == 1)
-      rc = res[0] = lock->refresh(lock, keys[0], &leases[0], TTL_MS);
-    else
-      rc = lock->refresh_many(lock, keys, leases, nkeys, TTL_MS, res);
-    break;
-  case AREC__OP_RELEASE:
-    if (nkeys == 1)
-      rc = res[0] = lock->release(lock, keys[0], &leases[0]);
-    else
-      rc = lock->release_many(lock, keys, leases, nkeys, res);
-    break;
-  default: {
-    unsigned int up = 99;
-    rc = res[0] = arec_redis_lock_ping(lock, &up);
-    if (up > N)
-      die("ping counts more masters than there are", op, nkeys, N, 0, rc);
-    arec_redis_node_result d[AREC__REDIS_MAX_NODES];
-    size_t dn = 0;
-    if (arec_redis_lock_last_detail(lock, d, AREC__REDIS_MAX_NODES, &dn) !=
-            0 ||
-        dn != N)
-      die("no per-master detail after a ping", op, nkeys, N, 0, rc);
-  }
-  }
-  if (nkeys > 1 && rc != 0)
-    die("a batched call refused valid arguments", op, nkeys, N, 0, rc);
-
-  for (size_t i = 0; i < nkeys; i++) {
-    int r = res[i];
-    switch (op) {
-    case AREC__OP_ACQUIRE:
-      if (r != 1 && r != 0 && r != AREC_ETIMEDOUT && r != AREC_EUNAVAILABLE &&
-          r != AREC_ENOMEM)
-        die("acquire: result outside the vtable's", op, nkeys, N, i, r);
-      if (r == 1 && yes[i] < q)
-        die("acquire granted without a quorum of OK", op, nkeys, N, i, r);
-      if (r == 1 && (leases[i].validity_ms <= 0 ||
-                     leases[i].validity_ms > TTL_MS))
-        die("acquire: validity outside (0, ttl]", op, nkeys, N, i, r);
-      if (yes[i] == N && r != 1)
-        die("acquire refused though every master said OK", op, nkeys, N, i,
-            r);
-      break;
-    case AREC__OP_REFRESH:
-      if (r != 0 && r != AREC_ELOST && r != AREC_EUNAVAILABLE &&
-          r != AREC_ENOMEM)
-        die("refresh: result outside the vtable's", op, nkeys, N, i, r);
-      if (r == 0 && yes[i] < q)
-        die("refresh succeeded without a quorum", op, nkeys, N, i, r);
-      if (r == AREC_ELOST && no[i] < q)
-        die("refresh said lost without a quorum of 'not ours'", op, nkeys, N,
-            i, r);
-      if (yes[i] == N && r != 0)
-        die("refresh failed though every master extended", op, nkeys, N, i,
-            r);
-      break;
-    case AREC__OP_RELEASE:
-      if (r != 0 && r != 1 && r != AREC_EUNAVAILABLE && r != AREC_ENOMEM)
-        die("release: result outside the vtable's", op, nkeys, N, i, r);
-      if (r == 0 && yes[i] < 1)
-        die("release said released with no master deleting", op, nkeys, N, i,
-            r);
-      if (yes[i] == N && r != 0)
-        die("release failed though every master deleted", op, nkeys, N, i,
-            r);
-      break;
-    default:
-      if (r != 0 && r != AREC_EUNAVAILABLE)
-        die("ping: result outside its set", op, nkeys, N, i, r);
-      if (r == 0 && yes[i] < q)
-        die("ping ok without a quorum of PONG", op, nkeys, N, i, r);
-      if (yes[i] == N && r != 0)
-        die("ping failed though every master answered", op, nkeys, N, i, r);
+  for (size_t j = 0; j < N; j++) {
+    fnode *f = &S->n[j];
+    arec__rnode *nd = &L->nodes[j];
+    if (nd->c) {
+      redisFree(nd->c);
+      nd->c = NULL;
     }
+    nd->state = AREC__RN_DOWN;
+    nd->stale = 0;
+    if (f->fd >= 0)
+      close(f->fd);
+    for (size_t k = 0; k < f->nrep; k++)
+      freeReplyObject(f->rep[k]);
+    if (f->cmds)
+      redisReaderFree(f->cmds);
   }
-
-  for (size_t j = 0; j < N; j++)
-    detach(&L->nodes[j], &m[j]);
+  if (S->ctl[0] > 0) {
+    close(S->ctl[0]);
+    close(S->ctl[1]);
+  }
+  free(S);
   return 0;
 }
