@@ -36,7 +36,7 @@ from topo import KEY, PGBIN, Topology, free_port, http, wait_for  # noqa: E402
 N = int(os.environ.get("BENCH_HOST_AGENTS", "10000"))
 WRK_S = int(os.environ.get("BENCH_HOST_WRK_S", "15"))
 SAVE_MS = 5000
-TTL_MS = 30000
+TTL_MS = 9000  # refresh every 3 s: several cycles in the window
 rows = []
 
 
@@ -140,8 +140,8 @@ INSERT INTO agent_configs (id, user_id, strategy, name, is_active, is_trading)
 INSERT INTO agent_symbol_assignments (agent_id, symbol, balance)
   SELECT 'b' || g, 'BTC/USDT', 100 FROM generate_series(1, {N}) g;
 INSERT INTO agent_states (agent_id, symbol, balance, memory)
-  SELECT 'b' || g, 'BTC/USDT', 100, '{{}}' FROM generate_series(1, {N}) g;
-VACUUM ANALYZE;""", timeout=120)
+  SELECT 'b' || g, 'BTC/USDT', 100, '{{}}' FROM generate_series(1, {N}) g;""", timeout=120)
+    topo.psql("VACUUM ANALYZE", timeout=120)
     log(f"   {N} agents inserted with SQL in {time.monotonic() - t0:.2f}s")
 
 
@@ -197,16 +197,20 @@ def main(out):
             f"{SAVE_MS} ms, TTL {TTL_MS} ms")
         time.sleep(2)
         m0, (c0, _), t0 = metrics(port), proc_stat(pod.pid), time.monotonic()
-        cycles = []
-        while time.monotonic() - t0 < 12:
-            cycles.append(metrics(port).get("refresh_cycle_seconds", 0) * 1000)
-            time.sleep(0.5)
+        cycles, ncyc = [], m0.get("refresh_cycles_total", 0)
+        while time.monotonic() - t0 < 15:
+            m = metrics(port)
+            if m.get("refresh_cycles_total", 0) != ncyc:
+                ncyc = m.get("refresh_cycles_total", 0)
+                cycles.append(m.get("refresh_cycle_seconds", 0) * 1000)
+            time.sleep(0.2)
+        cycles = cycles or [0.0]
         m1, (c1, rss), t1 = metrics(port), proc_stat(pod.pid), time.monotonic()
         dt = t1 - t0
         cycles.sort()
-        row("refresh cycle, last-cycle gauge p50", cycles[len(cycles) // 2], "ms",
+        row(f"refresh cycle p50 ({len(cycles)} cycles)", cycles[len(cycles) // 2], "ms",
             N / evalr * 1000, "ms EVAL -P50 for N keys")
-        row("refresh cycle, max sampled", cycles[-1], "ms", 100.0, "ms (goal)")
+        row("refresh cycle max", cycles[-1], "ms", 100.0, "ms (goal)")
         saves = (m1.get("agent_saves_total", 0) - m0.get("agent_saves_total", 0)) / dt
         row("saves per second after coalescing", saves, "/s", N / (SAVE_MS / 1000),
             "/s (one per agent per save interval)")

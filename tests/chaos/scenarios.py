@@ -56,7 +56,7 @@ class Ctx:
         return {a: self.obs.first_seen(a, since, exclude) for a in agents}
 
     def failover_check(self, what, agents, t0, exclude, bound):
-        seen = self.wait_taken_over(agents, t0, exclude, bound + 5)
+        seen = self.wait_taken_over(agents, t0, exclude, bound + 12)
         for a in agents:
             ft = seen[a][0] - t0 if seen[a] else None
             if ft is not None:
