@@ -262,8 +262,9 @@ AREC_EXTERN void arec_agent_log(arec_agent *agent, arec_log_level level,
 AREC_EXTERN void *arec_agent_state(const arec_agent *agent);
 
 /* ---------------------------------------------------------------- manager */
-/* 2 added pod_lease_ttl_ms (version-1 structs are still accepted). */
-#define AREC_MANAGER_OPTIONS_VERSION 2
+/* 2 added pod_lease_ttl_ms, 3 added fair_share (older structs are still
+ * accepted). */
+#define AREC_MANAGER_OPTIONS_VERSION 3
 
 typedef struct arec_manager_options {
   unsigned int version;          /* AREC_MANAGER_OPTIONS_VERSION */
@@ -286,13 +287,22 @@ typedef struct arec_manager_options {
                                     "<pod>/<incarnation>"; every runner stops
                                     when the pod lease cannot be renewed
                                     before it expires. */
+  /* ---- from version 3 ---- */
+  int fair_share;                /* 0: off (take every agent it can).
+                                    1: each pass computes the target
+                                    ceil(wanted / live pods) (needs a
+                                    version-2 repository with balance);
+                                    acquires only below it and hands agents
+                                    above it off gracefully, a bounded
+                                    number per pass.  User starts always
+                                    run here. */
 } arec_manager_options;
 
 /* 0 means "default" for every numeric field except reconcile_interval_ms,
  * where 0 disables the loop and -1 picks the default. */
 #define AREC_MANAGER_OPTIONS_INIT                                              \
   {AREC_MANAGER_OPTIONS_VERSION, NULL, 0, 0, -1, 0, 0, 0, NULL, NULL,          \
-   AREC_LOG_INFO, 0}
+   AREC_LOG_INFO, 0, 0}
 
 /* Creates a manager that owns `repo` and `lock` from now on, even when it
  * fails (they are freed by arec_manager_free() or by this call on error).
@@ -364,6 +374,18 @@ AREC_EXTERN int arec_manager_runners(arec_manager *mgr,
                                      arec_runner_info **out, size_t *out_n);
 AREC_EXTERN void arec_runner_info_free(arec_runner_info *infos, size_t n);
 
+/* Hands one agent to the named live pod, gracefully and fenced: records a
+ * migration hold (only `to_pod` may claim it for a while), then the owner
+ * stops it with AREC_STOP_HANDOVER, saves and releases (at once when the
+ * owner is this pod, else at the owner's next reconcile pass) and `to_pod`
+ * takes it at its next pass.  0 (also when to_pod runs it already);
+ * AREC_ENOTFOUND: no such agent; AREC_ECONFLICT: the agent is not wanted or
+ * to_pod is not a live pod (or is leaving); AREC_EINVAL: bad arguments or
+ * a repository without migrations; AREC_EUNAVAILABLE. */
+AREC_EXTERN int arec_manager_migrate_agent(arec_manager *mgr,
+                                           const char *agent_id,
+                                           const char *to_pod);
+
 /* Graceful shutdown, DESIGN.md section 6.  timeout_ms <= 0 uses the
  * shutdown_timeout option.  0, or AREC_ETIMEDOUT when a step did not finish
  * by the deadline (its late writes are fenced out).  Idempotent. */
@@ -383,9 +405,11 @@ AREC_EXTERN void arec_manager_abandon(arec_manager *mgr);
 AREC_EXTERN void arec_manager_free(arec_manager *mgr);
 
 /* ---------------------------------------------------------------- metrics */
-#define AREC_METRICS_VERSION 1
+/* 2 added agents_wanted, pods_live and agents_target at the end. */
+#define AREC_METRICS_VERSION 2
 
-/* A snapshot of the manager's metrics (DESIGN.md section 8). */
+/* A snapshot of the manager's metrics (DESIGN.md section 8).
+ * arec_manager_metrics() fills the whole struct of this header's version. */
 typedef struct arec_metrics {
   unsigned int version;
   /* counters */
@@ -407,6 +431,11 @@ typedef struct arec_metrics {
   double refresh_cycle_seconds;           /* last refresh cycle */
   double shutdown_duration_seconds;       /* 0 until shutdown */
   int64_t agents_saved_on_shutdown;
+  /* ---- from version 2: the auto-scaling signal (fair sharing) ---- */
+  int64_t agents_wanted; /* wanted agents seen by the last pass (gauge; 0
+                            until a version-2 repository answered) */
+  int64_t pods_live;     /* live pods not leaving, seen by the last pass */
+  int64_t agents_target; /* ceil(wanted / live pods) of the last pass */
 } arec_metrics;
 
 AREC_EXTERN int arec_manager_metrics(arec_manager *mgr, arec_metrics *out);

@@ -86,6 +86,7 @@ typedef struct arec__metrics {
   atomic_uint_fast64_t restored, restore_failed, acquire, acquire_failed,
       lost, fenced, saves, save_errors, steps, passes, refresh_cycles;
   atomic_int_fast64_t lock_held, running;
+  atomic_int_fast64_t wanted, pods_live, target; /* last pass (balance.c) */
   /* doubles and shutdown numbers: under mgr->mu */
   double restore_duration, refresh_cycle, shutdown_duration;
   int64_t saved_on_shutdown;
@@ -104,6 +105,7 @@ struct arec_manager {
   arec_repository *repo;
   arec_lock *lock;
   int64_t pod_ttl;     /* pod lease TTL, 0 = off (podlease.c) */
+  int fair_share;      /* balance.c: targets and hand-offs in passes */
   char owner[AREC_LOCK_VALUE_MAX]; /* lock owner: pod, or "<pod>/<inc>" */
 
   pthread_mutex_t mu;
@@ -230,6 +232,31 @@ int arec__podlease_start(arec_manager *mgr);
 void arec__podlease_stop(arec_manager *mgr, int leave);
 /* mu held: 1 when no pod lease is used or it is still valid. */
 int arec__pod_valid(arec_manager *mgr, int64_t now);
+
+/* ---------------------------------------------------------------- balance */
+/* What one pass knows about fair sharing and migrations (balance.c). */
+typedef struct arec__plan {
+  int have;       /* the repository's balance slot answered */
+  int64_t target; /* ceil(wanted / live pods); 0 when not sharing */
+  arec_balance bal;
+} arec__plan;
+
+/* Asks the repository (version 2 balance slot, if any); sets the gauges. */
+void arec__plan_load(arec_manager *mgr, arec__plan *p);
+void arec__plan_free(arec__plan *p);
+/* Reorders idx[0..n) (indexes into list->rows, agents without a local
+ * runner) into what this pass should try: agents migrating here first, then
+ * up to the room below the target, starting at a place that depends on the
+ * pod name so pods do not all race for the same agents.  Agents migrating
+ * elsewhere and those above the room are dropped and counted in *skipped.
+ * Returns the new count. */
+size_t arec__plan_select(arec_manager *mgr, const arec__plan *p,
+                         const arec_agent_list *list, size_t *idx, size_t n,
+                         unsigned int *skipped);
+/* After the launches: hands off (AREC_STOP_HANDOVER) the runners above the
+ * target, at most what the other pods have room for; `unowned` is the number
+ * of wanted agents this pass saw without a live owner and did not take. */
+void arec__plan_shed(arec_manager *mgr, const arec__plan *p, size_t unowned);
 
 /* ------------------------------------------------------------- reconciler */
 int arec__reconciler_start(arec_manager *mgr);

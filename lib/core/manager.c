@@ -18,7 +18,7 @@
 
 /* ----------------------------------------------------------------- checks */
 static int check_repo(const arec_repository *r) {
-  if (r->version != AREC_REPOSITORY_VERSION) {
+  if (r->version < 1 || r->version > AREC_REPOSITORY_VERSION) {
     arec_error_set("repository: unsupported vtable version %u", r->version);
     return AREC_EVERSION;
   }
@@ -50,7 +50,7 @@ static int bad(const char *field, const char *why) {
 static int check_opts(const arec_manager_options *o, int64_t *ttl,
                       int64_t *refresh, int64_t *reconcile, int64_t *save,
                       int64_t *shut, unsigned int *workers,
-                      int64_t *pod_ttl) {
+                      int64_t *pod_ttl, int *fair) {
   if (!o)
     return bad("opts", "NULL");
   if (o->version < 1 || o->version > AREC_MANAGER_OPTIONS_VERSION) {
@@ -90,6 +90,9 @@ static int check_opts(const arec_manager_options *o, int64_t *ttl,
     return bad("pod_lease_ttl_ms", "must be >= 0");
   if (*pod_ttl > 0 && *pod_ttl < 30)
     return bad("pod_lease_ttl_ms", "at least 30 ms");
+  *fair = o->version >= 3 ? o->fair_share : 0;
+  if (*fair != 0 && *fair != 1)
+    return bad("fair_share", "0 or 1");
   return 0;
 }
 
@@ -119,7 +122,7 @@ int arec_manager_new(arec_manager **out, const arec_manager_options *opts,
                      arec_repository *repo, arec_lock *lock) {
   int64_t ttl = 0, refresh = 0, reconcile = 0, save = 0, shut = 0, pod_ttl = 0;
   unsigned int workers = 0;
-  int rc;
+  int rc, fair = 0;
 
   if (out)
     *out = NULL;
@@ -130,9 +133,13 @@ int arec_manager_new(arec_manager **out, const arec_manager_options *opts,
   if ((rc = check_repo(repo)) < 0 || (rc = check_lock(lock)) < 0)
     goto fail;
   rc = check_opts(opts, &ttl, &refresh, &reconcile, &save, &shut, &workers,
-                  &pod_ttl);
+                  &pod_ttl, &fair);
   if (rc < 0)
     goto fail;
+  if (fair && (repo->version < 2 || !repo->balance)) {
+    rc = bad("fair_share", "the repository has no balance slot");
+    goto fail;
+  }
   if (pod_ttl > 0 && (lock->version < 2 || !lock->pod_lease)) {
     rc = bad("pod_lease_ttl_ms", "the lock backend has no pod leases");
     goto fail;
@@ -158,6 +165,7 @@ int arec_manager_new(arec_manager **out, const arec_manager_options *opts,
   mgr->lock = lock;
   make_incarnation(mgr->incarnation);
   mgr->pod_ttl = pod_ttl;
+  mgr->fair_share = fair;
   if (pod_ttl > 0)
     snprintf(mgr->owner, sizeof mgr->owner, "%s/%s", mgr->pod,
              mgr->incarnation);

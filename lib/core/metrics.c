@@ -31,6 +31,9 @@ int arec_manager_metrics(arec_manager *mgr, arec_metrics *out) {
   out->refresh_cycles_total = atomic_load(&mgr->m.refresh_cycles);
   out->agent_lock_held_total = atomic_load(&mgr->m.lock_held);
   out->agents_running = atomic_load(&mgr->m.running);
+  out->agents_wanted = atomic_load(&mgr->m.wanted);
+  out->pods_live = atomic_load(&mgr->m.pods_live);
+  out->agents_target = atomic_load(&mgr->m.target);
   pthread_mutex_lock(&mgr->mu);
   out->agent_restore_duration_seconds = mgr->m.restore_duration;
   out->refresh_cycle_seconds = mgr->m.refresh_cycle;
@@ -138,6 +141,19 @@ int arec_metrics_render(char **out, const arec_metrics *m) {
   gauge_i(&b, "agents_saved_on_shutdown",
           "Agents whose final state was saved at shutdown.",
           m->agents_saved_on_shutdown);
+  if (m->version >= 2) {
+    gauge_i(&b, "agents_wanted",
+            "Wanted agents (active and trading) seen by the last reconcile "
+            "pass: the auto-scaling signal.",
+            m->agents_wanted);
+    gauge_i(&b, "pods_live",
+            "Live pods that are not leaving, seen by the last reconcile pass.",
+            m->pods_live);
+    gauge_i(&b, "agents_target",
+            "This pod's fair share of the wanted agents: ceil(wanted / live "
+            "pods).",
+            m->agents_target);
+  }
   if (b.err) {
     free(b.p);
     return AREC_ENOMEM;

@@ -6,8 +6,10 @@
  * those with a local runner, take their locks (try_acquire_many when
  * present), claim them (claim_many when present) to get fences, launch
  * them; then ask which local runners are no longer wanted (1: the user
- * stopped it -> STOP_USER; 2: someone else owns it -> STOP_FENCED); then
- * retry releases that failed earlier.  Passes and user starts (control.c)
+ * stopped it -> STOP_USER; 2: someone else owns it -> STOP_FENCED; 3: a
+ * migration to another pod -> STOP_HANDOVER); then retry releases that
+ * failed earlier.  Fair sharing and migrations (balance.c) narrow what a
+ * pass takes and hand off what is above the pod's target.  Passes and user starts (control.c)
  * are serialised by mgr->pass_mu.  The thread also renews this pod's heartbeat
  * row every refresh interval, even while passes are disabled.
  */
@@ -77,7 +79,12 @@ static void check_unwanted(arec_manager *mgr) {
       arec_agent *r = arec__runner_find(mgr, ids[i]);
       if (!r || r->serial != serials[i])
         continue;
-      if (out[i] == 2) {
+      if (out[i] == 3) {
+        arec__logkv(mgr, AREC_LOG_INFO,
+                    "agent migrating to another pod, handing it off",
+                    "agent_id", r->id, NULL);
+        arec__runner_mark_stop(mgr, r, AREC_STOP_HANDOVER);
+      } else if (out[i] == 2) {
         arec__logkv(mgr, AREC_LOG_WARN,
                     "agent owned by another pod now, stopping without writing",
                     "agent_id", r->id, NULL);
@@ -99,7 +106,10 @@ static void check_unwanted(arec_manager *mgr) {
 
 static int run_pass(arec_manager *mgr, int logged, arec_restore_result *res) {
   arec_agent_list *list = NULL;
+  arec__plan plan;
+  size_t listed = 0;
   double t0 = arec__now_s();
+  memset(&plan, 0, sizeof plan);
   arec_log_level skip_level = logged ? AREC_LOG_INFO : AREC_LOG_DEBUG;
   char num[4][24];
 
@@ -140,8 +150,13 @@ static int run_pass(arec_manager *mgr, int logged, arec_restore_result *res) {
       idx[n++] = i;
   pthread_mutex_unlock(&mgr->mu);
   res->total = (unsigned int)n;
+  /* fair sharing and migrations: read after the candidates, so a pod that
+   * released its agents on leaving is seen leaving already */
+  arec__plan_load(mgr, &plan);
+  listed = n;
+  n = arec__plan_select(mgr, &plan, list, idx, n, &res->skipped);
   if (logged) {
-    snprintf(num[0], sizeof num[0], "%zu", n);
+    snprintf(num[0], sizeof num[0], "%zu", listed);
     arec__logkv(mgr, AREC_LOG_INFO, "found agents to restore", "count",
                 num[0], NULL);
   }
@@ -235,6 +250,8 @@ static int run_pass(arec_manager *mgr, int logged, arec_restore_result *res) {
       res->failed++;
     }
   }
+  arec__plan_shed(mgr, &plan, listed > res->restored ? listed - res->restored
+                                                       : 0);
   rc = 0;
 
 out:
@@ -263,6 +280,7 @@ out:
   free(cids);
   free(cidx);
   arec_agent_list_free(list);
+  arec__plan_free(&plan);
   check_unwanted(mgr);
   arec__release_retry(mgr);
   return rc;

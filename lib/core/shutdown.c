@@ -3,7 +3,8 @@
  * kill -9 (arec_manager_abandon).
  *
  * Order: refuse new starts, stop the reconciler (waiting out a pass in
- * progress), cancel every runner and take them out of the timer heap, wait
+ * progress), mark the pod leaving (repository version 2: fair sharing stops
+ * counting it, so the others' targets grow first), cancel every runner and take them out of the timer heap, wait
  * for running steps until the deadline (the refresher keeps refreshing),
  * take final snapshots and save them in batches, call stop(reason), release
  * fences (batched) and locks (batched), delete the pod row, stop the
@@ -168,6 +169,12 @@ int arec_manager_shutdown(arec_manager *mgr, int64_t timeout_ms) {
   arec__reconciler_join(mgr);
   pthread_mutex_lock(&mgr->pass_mu); /* wait out a pass or start */
   pthread_mutex_unlock(&mgr->pass_mu);
+  if (mgr->repo->version >= 2 && mgr->repo->pod_leaving) {
+    int lrc = mgr->repo->pod_leaving(mgr->repo, mgr->pod, mgr->incarnation);
+    if (lrc < 0)
+      arec__logkv(mgr, AREC_LOG_WARN, "cannot mark the pod leaving", "error",
+                  arec_err_name(lrc), NULL);
+  }
 
   /* cancel everyone, empty the heap, wait for running steps */
   pthread_mutex_lock(&mgr->mu);

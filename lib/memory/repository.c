@@ -6,7 +6,10 @@
  * under the store mutex, so a save and a claim are atomic against each
  * other exactly as the PostgreSQL repository's row locks make them: a save
  * either lands before a claim or is refused with AREC_EFENCED.  Pod liveness
- * uses the store's clock.  It has no exchange credentials: exchange and keys
+ * uses the store's clock.  Fair sharing (version 2): balance counts live
+ * pods that are not leaving and wanted agents; a migration hold lets only
+ * its target pod claim the agent while the target is live and the hold
+ * lasts.  It has no exchange credentials: exchange and keys
  * are NULL, exchange_id 0.  It never prints, never aborts, and writes
  * nothing when it refuses.
  */
@@ -27,6 +30,21 @@ typedef struct mem_repo {
 
 static int wanted(const arec__mem_agent *a) {
   return a->is_active && a->is_trading && a->nsymbols > 0;
+}
+
+/* A live pod row that is not leaving? mutex held. */
+static int pod_live(const arec_memory_store *st, const char *name) {
+  const arec__mem_pod *p = arec__mem_pod_find(st, name);
+  return p && !p->leaving && p->lease_until > arec__mem_now(st);
+}
+
+/* The agent's migration target while its hold is in force, else NULL. */
+static const char *hold_of(const arec_memory_store *st,
+                           const arec__mem_agent *a) {
+  if (!a->migrate_to || a->migrate_until <= arec__mem_now(st) ||
+      !pod_live(st, a->migrate_to))
+    return NULL;
+  return a->migrate_to;
 }
 
 static int set_str(char **dst, const char *src) {
@@ -122,6 +140,8 @@ static int repo_unwanted(arec_repository *repo, const char *pod,
              !a->running_incarnation ||
              strcmp(a->running_incarnation, incarnation) != 0)
       out_unwanted[i] = 2;
+    else if (hold_of(st, a) && strcmp(hold_of(st, a), pod) != 0)
+      out_unwanted[i] = 3;
     else
       out_unwanted[i] = 0;
   }
@@ -138,6 +158,11 @@ static int claim_one(arec_memory_store *st, const char *pod,
     return AREC_ENOTFOUND;
   if (!wanted(a))
     return AREC_ECONFLICT;
+  const char *hold = hold_of(st, a);
+  if (hold && strcmp(hold, pod) != 0) {
+    arec_error_set("memory repository: agent %s is migrating to %s", id, hold);
+    return AREC_ECONFLICT;
+  }
   char *p = strdup(pod), *inc = strdup(incarnation);
   if (!p || !inc) {
     free(p);
@@ -148,6 +173,7 @@ static int claim_one(arec_memory_store *st, const char *pod,
   free(a->running_incarnation);
   a->running_on = p;
   a->running_incarnation = inc;
+  set_str(&a->migrate_to, NULL); /* the hold ends with any claim */
   *out_fence = ++a->fence;
   return 0;
 }
@@ -329,10 +355,12 @@ static int repo_heartbeat(arec_repository *repo, const char *pod,
       }
       p->next = st->pods;
       st->pods = p;
-    } else if (strcmp(p->incarnation, incarnation) != 0 &&
-               set_str(&p->incarnation, incarnation) != 0) {
-      rc = AREC_ENOMEM;
-      goto out;
+    } else if (strcmp(p->incarnation, incarnation) != 0) {
+      if (set_str(&p->incarnation, incarnation) != 0) {
+        rc = AREC_ENOMEM;
+        goto out;
+      }
+      p->leaving = 0;
     }
     p->lease_until = arec__mem_now(st) + lease_ms;
   }
@@ -361,6 +389,85 @@ static int repo_set_trading(arec_repository *repo, const char *agent_id,
   return rc;
 }
 
+/* ---------------------------------------------------- balance (version 2) */
+static int repo_balance(arec_repository *repo, arec_balance *out) {
+  if (!out)
+    return AREC_EINVAL;
+  memset(out, 0, sizeof *out);
+  arec_memory_store *st = REPO(repo);
+  int rc = arec__mem_enter(st, M_REPO);
+  if (rc)
+    return rc;
+  for (const arec__mem_pod *p = st->pods; p; p = p->next)
+    if (!p->leaving && p->lease_until > arec__mem_now(st))
+      out->live_pods++;
+  size_t nm = 0;
+  for (size_t i = 0; i < st->nagents; i++) {
+    if (wanted(st->agents[i]))
+      out->wanted++;
+    if (hold_of(st, st->agents[i]))
+      nm++;
+  }
+  if (nm && !(out->migrations = calloc(nm, sizeof *out->migrations)))
+    rc = AREC_ENOMEM;
+  for (size_t i = 0; rc == 0 && i < st->nagents; i++) {
+    const char *to = hold_of(st, st->agents[i]);
+    if (!to)
+      continue;
+    arec_migration *m = &out->migrations[out->nmigrations++];
+    if (!(m->agent_id = strdup(st->agents[i]->id)) ||
+        !(m->to_pod = strdup(to)))
+      rc = AREC_ENOMEM;
+  }
+  pthread_mutex_unlock(&st->mu);
+  if (rc)
+    arec_balance_clear(out);
+  return rc;
+}
+
+static int repo_pod_leaving(arec_repository *repo, const char *pod,
+                            const char *incarnation) {
+  if (!pod || !incarnation)
+    return AREC_EINVAL;
+  arec_memory_store *st = REPO(repo);
+  int rc = arec__mem_enter(st, M_REPO);
+  if (rc)
+    return rc;
+  for (arec__mem_pod *p = st->pods; p; p = p->next)
+    if (strcmp(p->name, pod) == 0 && strcmp(p->incarnation, incarnation) == 0)
+      p->leaving = 1;
+  pthread_mutex_unlock(&st->mu);
+  return 0;
+}
+
+static int repo_migrate(arec_repository *repo, const char *agent_id,
+                        const char *to_pod, int64_t hold_ms) {
+  if (!agent_id || !to_pod || !*to_pod || hold_ms <= 0)
+    return AREC_EINVAL;
+  arec_memory_store *st = REPO(repo);
+  int rc = arec__mem_enter(st, M_REPO);
+  if (rc)
+    return rc;
+  arec__mem_agent *a = arec__mem_agent_find(st, agent_id);
+  if (!a) {
+    rc = AREC_ENOTFOUND;
+    arec_error_set("memory repository: agent %s not found", agent_id);
+  } else if (!wanted(a)) {
+    rc = AREC_ECONFLICT;
+    arec_error_set("memory repository: agent %s is not trading", agent_id);
+  } else if (!pod_live(st, to_pod)) {
+    rc = AREC_ECONFLICT;
+    arec_error_set("memory repository: pod %s is not live", to_pod);
+  } else if (a->running_on && strcmp(a->running_on, to_pod) == 0 &&
+             arec__mem_owner_alive(st, a)) {
+    rc = set_str(&a->migrate_to, NULL); /* already there */
+  } else if ((rc = set_str(&a->migrate_to, to_pod)) == 0) {
+    a->migrate_until = arec__mem_now(st) + hold_ms;
+  }
+  pthread_mutex_unlock(&st->mu);
+  return rc;
+}
+
 /* ------------------------------------------------------------------- free */
 static void repo_free(arec_repository *repo) {
   if (!repo)
@@ -373,7 +480,8 @@ static const arec_repository mem_repo_methods = {
     AREC_REPOSITORY_VERSION, repo_agents_to_restore, repo_unwanted,
     repo_claim,              repo_save_state,        repo_release,
     repo_heartbeat,          repo_set_trading,       repo_claim_many,
-    repo_save_many,          repo_release_many,      repo_free};
+    repo_save_many,          repo_release_many,      repo_free,
+    repo_balance,            repo_pod_leaving,       repo_migrate};
 
 int arec_memory_repository_new(arec_repository **out,
                                arec_memory_store *store) {

@@ -88,6 +88,7 @@ static void agent_free(arec__mem_agent *a) {
   free(a->name);
   free(a->running_on);
   free(a->running_incarnation);
+  free(a->migrate_to);
   free(a);
 }
 

@@ -61,6 +61,8 @@ typedef struct arec__mem_agent {
   uint64_t fence;
   char *running_on;          /* NULL when nobody */
   char *running_incarnation; /* NULL when nobody */
+  char *migrate_to;          /* migration hold: only this pod may claim */
+  int64_t migrate_until;     /* ... until then (store clock) */
   size_t nsymbols, symcap;
   arec__mem_symbol *symbols;
 } arec__mem_agent;
@@ -69,6 +71,7 @@ typedef struct arec__mem_pod {
   char *name;
   char *incarnation;
   int64_t lease_until;
+  int leaving; /* marked by pod_leaving, cleared by a new incarnation */
   struct arec__mem_pod *next;
 } arec__mem_pod;
 

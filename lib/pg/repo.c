@@ -1,7 +1,9 @@
 /*
  * repo.c -- the repository vtable over an arec_pg pool: agents_to_restore,
  * unwanted, claim / claim_many, release / release_many, heartbeat,
- * set_trading (saves are in save.c).
+ * set_trading (saves are in save.c; the version-2 slots balance,
+ * pod_leaving and migrate in balance.c: claim and unwanted honour their
+ * migration holds here).
  *
  * How: every slot is one parameterised statement; batches pass their ids
  * as array parameters and read per-item answers back by ordinality, so n
@@ -15,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pg/balance.h"
 #include "pg/pg_internal.h"
 #include "pg/repo.h"
 
@@ -145,8 +148,10 @@ static int pg_unwanted(arec_repository *repo, const char *pod,
   int err = arec__pg_query(
       PG(repo),
       "SELECT q.ord, CASE WHEN a.id IS NULL OR NOT (a.is_active AND a.is_trading) THEN 1 "
-      "  WHEN a.running_on IS NOT DISTINCT FROM $2 "
-      "   AND a.running_incarnation IS NOT DISTINCT FROM $3 THEN 0 ELSE 2 END "
+      "  WHEN NOT (a.running_on IS NOT DISTINCT FROM $2 "
+      "   AND a.running_incarnation IS NOT DISTINCT FROM $3) THEN 2 "
+      "  WHEN a.migrate_to IS DISTINCT FROM $2 AND " AREC__PG_HOLD("a") " THEN 3 "
+      "  ELSE 0 END "
       "FROM unnest($1::text[]) WITH ORDINALITY AS q(id, ord) "
       "LEFT JOIN agent_configs a ON a.id = q.id",
       3, p, NULL, NULL, &r);
@@ -190,8 +195,9 @@ static int pg_claim_many(arec_repository *repo, const char *pod,
       "l AS (SELECT a.id FROM agent_configs a WHERE a.id IN (SELECT id FROM q) "
       "      ORDER BY a.id COLLATE \"C\" FOR UPDATE), "
       "u AS (UPDATE agent_configs a SET fence = a.fence + 1, running_on = $2, "
-      "      running_incarnation = $3 FROM l "
-      "      WHERE a.id = l.id AND a.is_active AND a.is_trading "
+      "      running_incarnation = $3, migrate_to = NULL, migrate_until = NULL "
+      "      FROM l WHERE a.id = l.id AND a.is_active AND a.is_trading "
+      "      AND NOT (a.migrate_to IS DISTINCT FROM $2 AND " AREC__PG_HOLD("a") ") "
       "      RETURNING a.id, a.fence) "
       "SELECT q.ord, l.id IS NOT NULL, u.fence FROM q "
       "LEFT JOIN l ON l.id = q.id LEFT JOIN u ON u.id = q.id",
@@ -322,7 +328,8 @@ static int pg_heartbeat(arec_repository *repo, const char *pod,
       "ON CONFLICT (name) DO UPDATE SET incarnation = EXCLUDED.incarnation, "
       "  started_at = CASE WHEN pods.incarnation = EXCLUDED.incarnation "
       "               THEN pods.started_at ELSE EXCLUDED.started_at END, "
-      "  heartbeat_at = EXCLUDED.heartbeat_at, lease_until = EXCLUDED.lease_until",
+      "  heartbeat_at = EXCLUDED.heartbeat_at, lease_until = EXCLUDED.lease_until, "
+      "  leaving = pods.leaving AND pods.incarnation = EXCLUDED.incarnation",
       3, p, NULL, NULL, NULL);
 }
 
@@ -383,7 +390,8 @@ int arec_pg_repository_new(arec_repository **out, arec_pg *pg) {
       AREC_REPOSITORY_VERSION, pg_agents_to_restore, pg_unwanted, pg_claim,
       arec__pg_save_state,     pg_release,           pg_heartbeat,
       pg_set_trading,          pg_claim_many,        arec__pg_save_many,
-      pg_release_many,         pg_repo_free};
+      pg_release_many,         pg_repo_free,         arec__pg_balance,
+      arec__pg_pod_leaving,    arec__pg_migrate};
   r->parent = base;
   arec__pg_ref(pg);
   r->pg = pg;

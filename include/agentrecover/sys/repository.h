@@ -24,7 +24,10 @@
 extern "C" {
 #endif
 
-#define AREC_REPOSITORY_VERSION 1
+/* 2 added balance, pod_leaving and migrate at the end (fair sharing and
+ * migration, issue 8), and the answer 3 of unwanted; a version-1 struct is
+ * still accepted (the new slots are then treated as NULL). */
+#define AREC_REPOSITORY_VERSION 2
 
 /* One agent to run, as the repository returns it.  Everything is allocated
  * by the repository with malloc() and freed by arec_agent_list_free() (so a
@@ -46,6 +49,26 @@ typedef struct arec_agent_list {
 
 /* Frees a list and everything in it (wiping api_key/api_secret).  NULL ok. */
 AREC_EXTERN void arec_agent_list_free(arec_agent_list *list);
+
+/* An agent being migrated to a named pod (repository version 2). */
+typedef struct arec_migration {
+  char *agent_id; /* malloc'd */
+  char *to_pod;   /* malloc'd */
+} arec_migration;
+
+/* What a reconcile pass needs for fair sharing (repository version 2).
+ * Filled by the repository's balance slot; every string and the array are
+ * malloc'd separately and freed by arec_balance_clear(). */
+typedef struct arec_balance {
+  uint64_t live_pods; /* pods rows live now and not leaving */
+  uint64_t wanted;    /* wanted agents (is_active AND is_trading, with at
+                         least one symbol) */
+  size_t nmigrations;
+  arec_migration *migrations; /* migration holds in force now */
+} arec_balance;
+
+/* Frees what a balance slot allocated and zeroes *b.  NULL ok. */
+AREC_EXTERN void arec_balance_clear(arec_balance *b);
 
 /* One symbol's state in a save. */
 typedef struct arec_symbol_state {
@@ -83,7 +106,9 @@ struct arec_repository {
    *   1  no longer wanted (is_trading or is_active false, or deleted): the
    *      user stopped it, stop with AREC_STOP_USER;
    *   2  wanted but owned by another (pod, incarnation) now: stop at once
-   *      without writing (AREC_STOP_FENCED).  */
+   *      without writing (AREC_STOP_FENCED);
+   *   3  (version 2) still ours, but a migration to another pod is in force:
+   *      hand it off gracefully (AREC_STOP_HANDOVER: save, release).  */
   int (*unwanted)(arec_repository *repo, const char *pod,
                   const char *incarnation, const char *const *ids, size_t n,
                   unsigned char *out_unwanted);
@@ -140,11 +165,37 @@ struct arec_repository {
 
   /* Required.  Frees the repository (called by the manager that owns it). */
   void (*free)(arec_repository *repo);
+
+  /* ---- valid from version 2 ---- */
+
+  /* Optional (NULL: no fair sharing and no migrations; every pod takes what
+   * it can).  Fills *out (zeroed by the caller) with the number of live pods
+   * that are not leaving, the number of wanted agents and the migration
+   * holds in force (on the repository's clock); the caller frees it with
+   * arec_balance_clear(). */
+  int (*balance)(arec_repository *repo, arec_balance *out);
+
+  /* Optional (NULL: nothing is marked).  Marks this pod's row leaving: it
+   * stays live for its agents until heartbeat(leaving = 1) deletes it, but
+   * balance() no longer counts it.  A heartbeat of the same incarnation
+   * keeps the mark; a new incarnation clears it. */
+  int (*pod_leaving)(arec_repository *repo, const char *pod,
+                     const char *incarnation);
+
+  /* Optional (NULL: the manager answers AREC_EINVAL).  Records a migration
+   * hold of `agent_id` to pod `to_pod` for hold_ms: until it ends only
+   * to_pod may claim the agent (claim answers AREC_ECONFLICT to any other
+   * pod, and clears the hold when to_pod claims), and unwanted() answers 3
+   * to the current owner.  0 (also when to_pod already owns it: nothing is
+   * recorded); AREC_ENOTFOUND: no such agent; AREC_ECONFLICT: the agent is
+   * not wanted, or to_pod has no live row or is leaving. */
+  int (*migrate)(arec_repository *repo, const char *agent_id,
+                 const char *to_pod, int64_t hold_ms);
 };
 
 #define AREC_REPOSITORY_INIT                                                   \
   {AREC_REPOSITORY_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,    \
-   NULL, NULL, NULL}
+   NULL, NULL, NULL, NULL, NULL, NULL}
 
 #ifdef __cplusplus
 }
