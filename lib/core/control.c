@@ -82,6 +82,9 @@ int arec_manager_start_agent(arec_manager *mgr, const char *agent_id) {
                         &fence);
   if (rc < 0) {
     arec__release_now(mgr, agent_id, 0, 0, key, &lease, 1);
+    /* wanted a moment ago: a migration hold names another pod */
+    if (rc == AREC_ECONFLICT && mgr->repo->version >= 2)
+      rc = AREC_ELOCKED;
     goto out;
   }
   rc = arec__runner_launch(mgr, &list->rows[0], &lease, deadline, fence);
