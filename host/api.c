@@ -1,7 +1,7 @@
 /*
  * api.c -- the admin API handlers of agentrecoverd: users, exchanges, pairs,
- * agents (create, assign, start, stop, enable, disable, get, list) and this
- * pod's runners.  JSON in and out with cJSON; errors are {"error": "..."}
+ * agents (create, assign, start, stop, enable, disable, migrate, get, list),
+ * the live pods and this pod's runners.  JSON in and out with cJSON; errors are {"error": "..."}
  * naming the field; status codes as issue 5 lists them.
  *
  * How: the path is split into segments and matched against the routes;
@@ -492,6 +492,33 @@ static void get_runners(const arec_host_api *api, arec_host_response *out) {
   respond_json(out, 200, j);
 }
 
+/* POST /api/agents/{id}/migrate {"to": "pod-b"} (issue 8): hands one agent
+ * to a named live pod, gracefully and fenced (a migration hold on the row). */
+static void post_migrate(const arec_host_api *api, const char *id,
+                         const arec_host_request *req,
+                         arec_host_response *out) {
+  cJSON *b = parse_body(req, out);
+  if (!b) return;
+  const char *to;
+  if (get_str(out, b, "to", 127, &to) == 0) {
+    int rc = arec_manager_migrate_agent(api->mgr, id, to);
+    if (rc == AREC_ECONFLICT) {
+      char msg[200];
+      snprintf(msg, sizeof msg, "cannot migrate: %.150s", arec_error_last());
+      arec_host_api_error(out, 409, msg);
+    } else if (rc) {
+      respond_code(out, rc, "agent");
+    } else {
+      cJSON *j = cJSON_CreateObject();
+      cJSON_AddStringToObject(j, "id", id);
+      cJSON_AddStringToObject(j, "to", to);
+      cJSON_AddStringToObject(j, "status", "migrating");
+      respond_json(out, 202, j);
+    }
+  }
+  cJSON_Delete(b);
+}
+
 /* ------------------------------------------------------------------- pods */
 /* GET /api/pods (issue 8): live pods with their agent counts. */
 static void get_pods(const arec_host_api *api, arec_host_response *out) {
@@ -568,6 +595,9 @@ static void route_agents(const arec_host_api *api,
   } else if (n == 3 && !strcmp(s[2], "assign")) {
     if (method_ok(req, "POST", out) && agent_id_ok(s[1], out))
       post_assign(api, s[1], req, out);
+  } else if (n == 3 && !strcmp(s[2], "migrate")) {
+    if (method_ok(req, "POST", out) && agent_id_ok(s[1], out))
+      post_migrate(api, s[1], req, out);
   } else if (n == 3 && (!strcmp(s[2], "enable") || !strcmp(s[2], "disable"))) {
     if (method_ok(req, "POST", out) && agent_id_ok(s[1], out))
       post_active(api, s[1], s[2][0] == 'e', out);

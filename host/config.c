@@ -38,6 +38,7 @@ const arec_host_var arec_host_vars[] = {
     {"AGENT_RECONCILE_INTERVAL", "5s", "reconcile period; 0 disables"},
     {"AGENT_LOCK_BACKEND", "redis", "redis or postgres (then no Redis is needed)"},
     {"AGENT_POD_LEASE_TTL", "(off; 2s with postgres)", "pod lease TTL: fast failover (redis: not yet, ignored)"},
+    {"AGENT_FAIR_SHARE", "true", "each pod runs ceil(wanted / live pods) agents, hands the rest off"},
     {"AGENT_WORKERS", "32", "step worker threads"},
     {"AGENT_SAVE_INTERVAL", "5s", "coalescing window of state saves"},
     {"AGENT_MIGRATE", "false", "apply migrations at start (or --migrate)"},
@@ -307,6 +308,8 @@ static int load_agent(loader *l, arec_host_config *c) {
     return -1;
   if (val(l, "AGENT_POD_LEASE_TTL") && c->pod_lease_ttl_ms < 100)
     return fail(l, "AGENT_POD_LEASE_TTL: must be at least 100ms");
+  if (get_bool(l, "AGENT_FAIR_SHARE", 1, &c->fair_share))
+    return -1;
   const char *w = val(l, "AGENT_WORKERS");
   long wv = 32;
   if (w && parse_long(w, 1, 4096, &wv) != 0)

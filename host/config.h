@@ -27,6 +27,7 @@ typedef struct arec_host_config {
   int64_t reconcile_interval_ms;
   char *lock_backend;       /* "redis" or "postgres" */
   int64_t pod_lease_ttl_ms; /* 0 when unset (pod leases are not built yet) */
+  int fair_share;           /* AGENT_FAIR_SHARE (issue 8), default 1 */
   unsigned int workers;
   int64_t save_interval_ms;
   int migrate;

@@ -288,6 +288,8 @@ static int start_manager(daemon_ctx *d) {
   if (!strcmp(d->cfg.lock_backend, "postgres"))
     o.pod_lease_ttl_ms =
         d->cfg.pod_lease_ttl_ms > 0 ? d->cfg.pod_lease_ttl_ms : 2000;
+  /* issue 8: fair sharing across pods (AGENT_FAIR_SHARE, default on) */
+  o.fair_share = d->cfg.fair_share ? 1 : 0;
   if (arec_manager_new(&d->mgr, &o, repo, d->lock) != 0) {
     hlog(AREC_LOG_ERROR, "cannot create the manager", "error",
          arec_error_last(), NULL);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../host/api.h"
 #include "../host/noop.h"
@@ -435,6 +436,127 @@ START_TEST(no_secrets_key_refuses_exchange) {
 }
 END_TEST
 
+
+/* POST /api/agents/{id}/migrate (issue 8): hands one agent to a named live
+ * pod, gracefully and fenced; a second manager "pod-u" shares the database
+ * and the lock store.  Passes are run by hand. */
+static int runs_on(arec_manager *m, const char *id) {
+  arec_runner_info *v = NULL;
+  size_t n = 0, found = 0;
+  ck_assert_int_eq(arec_manager_runners(m, &v, &n), 0);
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(v[i].agent_id, id) == 0) found = 1;
+  arec_runner_info_free(v, n);
+  return (int)found;
+}
+
+static int row_on(const char *id, const char *pod) {
+  char sql[200], *out = NULL;
+  if (pod)
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM agent_configs WHERE id = '%s' AND "
+             "running_on = '%s'", id, pod);
+  else
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM agent_configs WHERE id = '%s' AND "
+             "running_on IS NULL", id);
+  ck_assert_int_eq(arec_test_pg_sql(&g_pg, sql, &out), 0);
+  int n = atoi(out);
+  free(out);
+  return n;
+}
+
+static void nap_ms(long ms) {
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+}
+
+START_TEST(migrate_to_named_pod) {
+  arec_repository *repo = NULL;
+  arec_lock *lock = NULL;
+  arec_manager *u = NULL;
+  ck_assert_int_eq(arec_pg_repository_new(&repo, pg), 0);
+  ck_assert_int_eq(arec_memory_lock_new(&lock, store), 0);
+  arec_manager_options mo = AREC_MANAGER_OPTIONS_INIT;
+  mo.pod_name = "pod-u";
+  mo.lock_ttl_ms = 3000;
+  mo.reconcile_interval_ms = 0;
+  mo.workers = 2;
+  mo.log_level = AREC_LOG_ERROR;
+  ck_assert_int_eq(arec_manager_new(&u, &mo, repo, lock), 0);
+  arec_agent_type t;
+  arec_host_noop_type(&t, &step_ms);
+  ck_assert_int_eq(arec_manager_register_type(u, &t), 0);
+  ck_assert_int_eq(arec_manager_restore(mgr, NULL), 0);
+  ck_assert_int_eq(arec_manager_restore(u, NULL), 0);
+
+  seed_user(7010, "SOL/USDT");
+  create_agent("api-mig-1", 7010, "SOL/USDT");
+  create_agent("api-mig-idle", 7010, "SOL/USDT"); /* never started */
+  expect_status(200, "POST", "/api/agents/start/api-mig-1", NULL);
+  ck_assert(runs_on(mgr, "api-mig-1"));
+
+  /* refused requests move nothing */
+  expect_error(400, "POST", "/api/agents/api-mig-1/migrate", "{", "JSON");
+  expect_error(400, "POST", "/api/agents/api-mig-1/migrate", "{\"to\": 5}",
+               "to");
+  expect_error(400, "POST", "/api/agents/api-mig-1/migrate", "{}", "to");
+  expect_error(405, "GET", "/api/agents/api-mig-1/migrate", NULL, "POST");
+  expect_error(400, "POST", "/api/agents/bad!id/migrate", "{\"to\": \"pod-u\"}",
+               "id");
+  expect_error(404, "POST", "/api/agents/api-mig-none/migrate",
+               "{\"to\": \"pod-u\"}", "not found");
+  expect_error(409, "POST", "/api/agents/api-mig-1/migrate",
+               "{\"to\": \"pod-zz\"}", "pod-zz");
+  expect_error(409, "POST", "/api/agents/api-mig-idle/migrate",
+               "{\"to\": \"pod-u\"}", "not trading");
+  ck_assert(runs_on(mgr, "api-mig-1"));
+  ck_assert_int_eq(row_on("api-mig-1", "pod-t"), 1);
+
+  /* asked through the owner: handed off at once, then only pod-u takes it */
+  cJSON *j = NULL;
+  ck_assert_int_eq(call("POST", "/api/agents/api-mig-1/migrate",
+                        "{\"to\": \"pod-u\"}", &j),
+                   202);
+  ck_assert_str_eq(str(j, "to"), "pod-u");
+  cJSON_Delete(j);
+  for (int i = 0; i < 300 && !row_on("api-mig-1", NULL); i++)
+    nap_ms(10);
+  ck_assert_int_eq(row_on("api-mig-1", NULL), 1);
+  ck_assert(!runs_on(mgr, "api-mig-1"));
+  ck_assert_int_eq(arec_manager_reconcile(mgr, NULL), 0);
+  ck_assert(!runs_on(mgr, "api-mig-1")); /* the hold names pod-u */
+  ck_assert_int_eq(arec_manager_reconcile(u, NULL), 0);
+  ck_assert(runs_on(u, "api-mig-1"));
+  ck_assert_int_eq(row_on("api-mig-1", "pod-u"), 1);
+  ck_assert_int_eq(call("GET", "/api/pods", NULL, &j), 200);
+  ck_assert_int_ge(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "pods")), 2);
+  cJSON_Delete(j);
+
+  /* asked through another pod: the owner hands it off at its next pass */
+  ck_assert_int_eq(call("POST", "/api/agents/api-mig-1/migrate",
+                        "{\"to\": \"pod-t\"}", NULL),
+                   202);
+  ck_assert(runs_on(u, "api-mig-1"));
+  ck_assert_int_eq(arec_manager_reconcile(u, NULL), 0);
+  for (int i = 0; i < 300 && runs_on(u, "api-mig-1"); i++)
+    nap_ms(10);
+  ck_assert(!runs_on(u, "api-mig-1"));
+  for (int i = 0; i < 300 && !row_on("api-mig-1", NULL); i++)
+    nap_ms(10);
+  ck_assert_int_eq(arec_manager_reconcile(u, NULL), 0);
+  ck_assert(!runs_on(u, "api-mig-1"));
+  ck_assert_int_eq(arec_manager_reconcile(mgr, NULL), 0);
+  ck_assert(runs_on(mgr, "api-mig-1"));
+  ck_assert_int_eq(row_on("api-mig-1", "pod-t"), 1);
+  /* already there: accepted, nothing moves */
+  expect_status(202, "POST", "/api/agents/api-mig-1/migrate",
+                "{\"to\": \"pod-t\"}");
+  ck_assert(runs_on(mgr, "api-mig-1"));
+  arec_manager_free(u);
+}
+END_TEST
+
 int main(void) {
   if (arec_test_pg_start(&g_pg) != 0) return EXIT_FAILURE;
   arec_pg_options o = AREC_PG_OPTIONS_INIT;
@@ -459,6 +581,7 @@ int main(void) {
   tcase_add_test(tc, start_when_lock_held_or_down);
   tcase_add_test(tc, list_paged);
   tcase_add_test(tc, no_secrets_key_refuses_exchange);
+  tcase_add_test(tc, migrate_to_named_pod);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_ENV);
