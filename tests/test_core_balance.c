@@ -11,9 +11,11 @@
 
 #define NAGENTS 300
 
-/* A toy manager with fair sharing on. */
-static arec_manager *fair_manager(arec_memory_store *st, const char *pod,
-                                  toy_ctl *ctl, int64_t reconcile) {
+/* A toy manager; fair sharing on unless pod_ttl > 0 (then pod leases with
+ * 30 s agent locks instead). */
+static arec_manager *make_manager(arec_memory_store *st, const char *pod,
+                                  toy_ctl *ctl, int64_t reconcile,
+                                  int64_t pod_ttl) {
   arec_repository *repo = NULL;
   arec_lock *lock = NULL;
   arec_manager *mgr = NULL;
@@ -29,7 +31,12 @@ static arec_manager *fair_manager(arec_memory_store *st, const char *pod,
   o.shutdown_timeout_ms = 3000;
   o.workers = 4;
   o.log = toy_log_null;
-  o.fair_share = 1;
+  o.fair_share = pod_ttl > 0 ? 0 : 1;
+  if (pod_ttl > 0) {
+    o.pod_lease_ttl_ms = pod_ttl;
+    o.lock_ttl_ms = 30000;
+    o.refresh_interval_ms = 10000;
+  }
   ck_assert_int_eq(arec_manager_new(&mgr, &o, repo, lock), 0);
   type.name = "toy";
   type.userdata = ctl;
@@ -39,6 +46,11 @@ static arec_manager *fair_manager(arec_memory_store *st, const char *pod,
   type.stop = toy_stop;
   ck_assert_int_eq(arec_manager_register_type(mgr, &type), 0);
   return mgr;
+}
+
+static arec_manager *fair_manager(arec_memory_store *st, const char *pod,
+                                  toy_ctl *ctl, int64_t reconcile) {
+  return make_manager(st, pod, ctl, reconcile, 0);
 }
 
 static void ctl_init(toy_ctl *c) {
@@ -379,6 +391,47 @@ START_TEST(fair_share_needs_a_balance_slot_and_is_off_by_default) {
 }
 END_TEST
 
+
+/* Issue 8, section 1 on the memory lock: a kill -9 (abandon) with 30 s agent
+ * locks fails over within pod lease TTL + reconcile + 1 s, because the
+ * dead holder's pod lease key is gone; a live holder keeps its locks. */
+START_TEST(memory_pod_lease_fails_over_before_agent_ttl) {
+  arec_memory_store *st;
+  toy_ctl ca, cb;
+  ctl_init(&ca);
+  ctl_init(&cb);
+  ck_assert_int_eq(arec_memory_store_new(&st), 0);
+  make_agents(st, 4, 1);
+  arec_manager *A = make_manager(st, "pod-a", &ca, 100, 300);
+  ck_assert_int_eq(arec_manager_restore(A, NULL), 0);
+  ck_assert_int_eq(running(A), 4);
+  arec_manager *B = make_manager(st, "pod-b", &cb, 100, 300);
+  ck_assert_int_eq(arec_manager_restore(B, NULL), 0);
+  toy_sleep_ms(600); /* two pod lease TTLs: A renews, B takes nothing */
+  ck_assert_int_eq(running(B), 0);
+  ck_assert_int_eq(running(A), 4);
+  char buf[200];
+  int64_t ttl = 0;
+  ck_assert_int_eq(arec_memory_lock_peek(st, "agent:lock:b0", buf, sizeof buf,
+                                         &ttl),
+                   0);
+  ck_assert_ptr_nonnull(strstr(buf, arec_manager_incarnation(A)));
+  ck_assert_int_gt(ttl, 20000);
+
+  long long t0 = arec_test_now_ms();
+  arec_manager_abandon(A);
+  WAIT_UNTIL(running(B) == 4, 300 + 100 + 1000 + 500);
+  long long took = arec_test_now_ms() - t0;
+  fprintf(stderr, "pod lease (memory): kill -9 failover took %lld ms "
+                  "(30 s agent TTL, 300 ms pod lease)\n", took);
+  ck_assert_int_eq(running(B), 4);
+  ck_assert_int_le(took, 300 + 100 + 1000);
+  arec_manager_free(A);
+  arec_manager_free(B);
+  arec_memory_store_free(st);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("core-balance");
   TCase *tc = tcase_create("fair-share");
@@ -387,6 +440,7 @@ int main(void) {
   tcase_add_test(tc, fourth_pod_joins_then_leaves_without_gaps);
   tcase_add_test(tc, migrate_hands_one_agent_to_a_named_pod);
   tcase_add_test(tc, fair_share_needs_a_balance_slot_and_is_off_by_default);
+  tcase_add_test(tc, memory_pod_lease_fails_over_before_agent_ttl);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_ENV);

@@ -6,8 +6,11 @@
  * the store's clock (so a manual clock expires locks without sleeping).
  * Refresh and release compare the value, like Redlock's scripts.  Validity
  * is measured on the real monotonic clock from the moment the call began:
- * ttl - elapsed - drift, drift = ttl/100 + 2 ms.  Every slot passes the
- * store's fault hooks and then works under the store mutex.  It never
+ * ttl - elapsed - drift, drift = ttl/100 + 2 ms.  Pod leases (lock
+ * version 2) are keys "agent:podlease:<pod>/<incarnation>"; an agent lock
+ * whose value names such a holder ("<pod>/<32 hex>/<32 hex>") may be taken
+ * over at once when that holder's pod lease key is gone.  Every slot passes
+ * the store's fault hooks and then works under the store mutex.  It never
  * prints, never aborts, and never deletes a value that is not its own.
  */
 #include <stdio.h>
@@ -54,6 +57,35 @@ static int owner_ok(const char *owner) {
   return owner && *owner && strlen(owner) + 1 + 32 < AREC_LOCK_VALUE_MAX;
 }
 
+/* ------------------------------------------------------------- pod lease */
+#define PODLEASE_PREFIX "agent:podlease:"
+
+static int is_hex32(const char *s, size_t n) {
+  if (n != 32)
+    return 0;
+  for (size_t i = 0; i < n; i++)
+    if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+      return 0;
+  return 1;
+}
+
+/* 1 when `value` is "<pod>/<32 hex>/<32 hex>" (a pod-lease holder) and that
+ * holder's pod lease key is gone; mutex held. */
+static int holder_gone(arec_memory_store *st, const char *value) {
+  const char *last = strrchr(value, '/');
+  if (!last || !is_hex32(last + 1, strlen(last + 1)))
+    return 0;
+  const char *mid = last;
+  while (mid > value && mid[-1] != '/')
+    mid--;
+  if (mid == value || !is_hex32(mid, (size_t)(last - mid)) || mid - 1 == value)
+    return 0;
+  char key[AREC_LOCK_VALUE_MAX + sizeof PODLEASE_PREFIX];
+  snprintf(key, sizeof key, "%s%.*s", PODLEASE_PREFIX, (int)(last - value),
+           value);
+  return arec__mem_key_live(st, key) == NULL;
+}
+
 /* ------------------------------------------------------------ per key ops */
 /* mutex held; the value was made before the lock was taken */
 static int acquire_one(arec_memory_store *st, const char *key,
@@ -61,8 +93,11 @@ static int acquire_one(arec_memory_store *st, const char *key,
                        arec_lease *out) {
   if (!key || !*key)
     return AREC_EINVAL;
-  if (arec__mem_key_live(st, key))
+  arec__mem_key *cur = arec__mem_key_live(st, key);
+  if (cur && !holder_gone(st, cur->value))
     return 0;
+  if (cur) /* its holder's pod lease is gone: take it over now */
+    arec__mem_key_free(arec__mem_map_del(&st->keys, key));
   arec__mem_key *k = calloc(1, sizeof *k);
   if (!k || !(k->value = strdup(value))) {
     free(k);
@@ -208,6 +243,40 @@ static int lock_release_many(arec_lock *lock, const char *const *keys,
   return 0;
 }
 
+static int lock_pod_lease(arec_lock *lock, const char *holder, int64_t ttl_ms,
+                          int leaving, int64_t *out_validity_ms) {
+  if (!holder || !*holder || strlen(holder) >= AREC_LOCK_VALUE_MAX - 34 ||
+      (!leaving && (ttl_ms <= 0 || !out_validity_ms)))
+    return AREC_EINVAL;
+  int64_t sent_at = arec__mem_mono_ms();
+  char key[AREC_LOCK_VALUE_MAX + sizeof PODLEASE_PREFIX];
+  snprintf(key, sizeof key, "%s%s", PODLEASE_PREFIX, holder);
+  arec_memory_store *st = LST(lock);
+  int rc = arec__mem_enter(st, M_REF);
+  if (rc)
+    return rc;
+  arec__mem_key *k = arec__mem_key_live(st, key);
+  if (leaving) {
+    if (k)
+      arec__mem_key_free(arec__mem_map_del(&st->keys, key));
+  } else if (k) {
+    k->expires_at = arec__mem_now(st) + ttl_ms;
+  } else if (!(k = calloc(1, sizeof *k)) || !(k->value = strdup(holder))) {
+    free(k);
+    rc = AREC_ENOMEM;
+  } else {
+    k->expires_at = arec__mem_now(st) + ttl_ms;
+    if (arec__mem_map_put(&st->keys, key, k) != 0) {
+      arec__mem_key_free(k);
+      rc = AREC_ENOMEM;
+    }
+  }
+  pthread_mutex_unlock(&st->mu);
+  if (rc == 0 && !leaving)
+    *out_validity_ms = validity(ttl_ms, sent_at);
+  return rc;
+}
+
 static void lock_free(arec_lock *lock) {
   if (!lock)
     return;
@@ -219,7 +288,7 @@ static const arec_lock mem_lock_methods = {
     AREC_LOCK_VERSION,     lock_try_acquire,      lock_refresh,
     lock_release,          lock_refresh_many,     lock_try_acquire_many,
     lock_release_many,     lock_free,
-    NULL};
+    lock_pod_lease};
 
 int arec_memory_lock_new(arec_lock **out, arec_memory_store *store) {
   if (!out)
