@@ -105,7 +105,7 @@ class Observer:
             self.obs.setdefault(pod.name, []).append((t, {}))
 
     def _poll_history(self):
-        last_id = 0
+        last_id, errors = 0, 0
         while not self.stop_flag.is_set():
             try:
                 rows = self.topo.psql(
@@ -113,16 +113,18 @@ class Observer:
                     "coalesce(memory->>'iterations','0'), extract(epoch from saved_at) "
                     f"FROM agent_state_history WHERE id > {max(0, last_id - 2000)} "
                     "ORDER BY id", timeout=5)
-            except Exception:  # PostgreSQL restarting: try again later
-                rows = []
-            with self.lock:
-                for r in rows:
-                    i = int(r[0])
-                    if i in self.history:
-                        continue
-                    t = float(r[6]) - self.wall0
-                    self.history[i] = (t, r[1], r[2], int(r[3]), r[4], int(float(r[5])))
-                    last_id = max(last_id, i)
+                with self.lock:
+                    for r in rows:
+                        i = int(r[0])
+                        if i in self.history:
+                            continue
+                        t = float(r[6]) - self.wall0
+                        self.history[i] = (t, r[1], r[2], int(r[3]), r[4], int(float(r[5])))
+                        last_id = max(last_id, i)
+            except Exception as e:  # PostgreSQL restarting: try again later
+                errors += 1
+                if errors <= 3 and self.topo.pg_port:
+                    self.event(f"history poll failed: {type(e).__name__}: {str(e)[:120]}")
             self.stop_flag.wait(0.5)
 
     # -------------------------------------------------------- queries
