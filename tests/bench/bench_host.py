@@ -46,7 +46,7 @@ def log(msg):
 
 def row(what, value, unit, limit=None, limit_what="", ratio=None):
     if ratio is None and limit:
-        ratio = round(value / limit, 2) if limit else None
+        ratio = (round(value / limit, 2) if value / limit >= 0.1 else round(value / limit, 4)) if limit else None
     rows.append({"what": what, "value": round(value, 2) if isinstance(value, float) else value,
                  "unit": unit, "limit": None if limit is None else round(limit, 2),
                  "limit_what": limit_what, "ratio": ratio})
@@ -182,8 +182,8 @@ def main(out):
             p, port_, secs = start_pod(topo, f"bench-{nredis}m", nredis)
             m = metrics(port_)
             running = m.get("agents_running", 0)
-            row(f"restore {N} agents, {nredis} Redis master{'s' if nredis > 1 else ''}: "
-                f"start to /ready", secs * 1000, "ms", restore_limit,
+            row(f"restore {N} agents to /ready, {nredis} master{'s' if nredis > 1 else ''}",
+                secs * 1000, "ms", restore_limit,
                 "ms as 1 query + 1 SET NX/agent")
             if running != N:
                 log(f"   WARNING: {running:.0f} of {N} agents running after /ready")
