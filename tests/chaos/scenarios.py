@@ -135,7 +135,8 @@ def s2_zombie(c):
     if not v:
         return c.chk.violation(c.obs.now(), "no pod with runners to stop")
     time.sleep(c.rng.uniform(0, c.s.refresh_ms / 1000.0))
-    agents = list(c.obs.runners_of(v))
+    held = c.obs.runners_of(v)  # agent -> the fence the zombie holds
+    agents = list(held)
     t0 = c.obs.now()
     os.kill(v.pid, signal.SIGSTOP)
     v.stopped = True
@@ -156,10 +157,12 @@ def s2_zombie(c):
     _, _, hist, _ = c.obs.snapshot()
     time.sleep(1.0)  # the history poller catches up
     _, _, hist, _ = c.obs.snapshot()
+    # Its stale tokens must be refused; once it let them go it is a live pod
+    # like any other and may claim agents anew (fair sharing), with new fences.
     for i, (t, a, sym, fence, pod, it) in sorted(hist.items()):
-        if pod == v.name and t > t1 + 0.3:
-            c.chk.violation(t, f"zombie {v.name}: write to {a} accepted after SIGCONT "
-                               f"(fence {fence}, history id {i})")
+        if pod == v.name and t > t1 + 0.3 and held.get(a) == fence:
+            c.chk.violation(t, f"zombie {v.name}: write to {a} with its stale fence "
+                               f"{fence} accepted after SIGCONT (history id {i})")
     c.zombie = (v.name, t0, t1)
 
 
