@@ -235,8 +235,12 @@ static int pg_ctl_start(arec_test_pg *pg) {
   snprintf(data, sizeof data, "%s/pg", pg->dir);
   snprintf(log, sizeof log, "%s/pg.log", pg->dir);
   snprintf(opts, sizeof opts,
+           /* fsync off is safe for a throwaway server, but commits must
+            * reach the WAL before they return (synchronous_commit stays
+            * on): tests stop the server with -m immediate and expect every
+            * committed row back after the restart. */
            "-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off "
-           "-c synchronous_commit=off -c full_page_writes=off "
+           "-c full_page_writes=off "
            "-c max_connections=200",
            pg->port, pg->dir);
   char *argv[] = {ctl, "-D", data, "-l", log, "-w", "-t", "30", "start",
