@@ -9,4 +9,4 @@ BENCH_TARGETS += bench-host
 bench-host: $(BUILD)/agentrecoverd
 	@$(DEPS) python3 redis-server redis-tools postgresql-15 wrk
 	@mkdir -p $(BUILD)/bench
-	@python3 tests/bench/bench_host.py $(BUILD)/bench/host.json
+	@PYTHONDONTWRITEBYTECODE=1 python3 tests/bench/bench_host.py $(BUILD)/bench/host.json

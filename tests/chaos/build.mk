@@ -12,9 +12,9 @@ CHECK_EXTRA += chaos-smoke
 chaos: $(BUILD)/agentrecoverd $(BUILD)/tools/faultproxy
 	@$(DEPS) $(DEB_CHAOS)
 	@echo "== chaos: every scenario (tests/chaos/chaos.py)"
-	@python3 tests/chaos/chaos.py
+	@PYTHONDONTWRITEBYTECODE=1 python3 tests/chaos/chaos.py
 
 chaos-smoke: $(BUILD)/agentrecoverd $(BUILD)/tools/faultproxy
 	@$(DEPS) $(DEB_CHAOS)
 	@echo "== chaos smoke: kill -9 once, zombie once (tests/chaos/chaos.py --smoke)"
-	@python3 tests/chaos/chaos.py --smoke --out $(BUILD)/chaos-smoke
+	@PYTHONDONTWRITEBYTECODE=1 python3 tests/chaos/chaos.py --smoke --out $(BUILD)/chaos-smoke
