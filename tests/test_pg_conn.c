@@ -71,7 +71,9 @@ START_TEST(stopped_server_fails_fast_then_recovers) {
   }
   ck_assert_int_eq(arec_test_pg_resume(&g_pg), 0);
   wait_ok(pg);
-  ck_assert_int_eq(r->heartbeat(r, "pod", "inc", 5000, 0), 0);
+  int hb = r->heartbeat(r, "pod", "inc", 5000, 0);
+  ck_assert_msg(hb == 0, "heartbeat after restart: %s (%s)", arec_err_name(hb),
+                arec_error_last());
   /* both pooled connections work again */
   ck_assert_int_eq(arec_pg_ping(pg), 0);
   ck_assert_int_eq(arec_pg_ping(pg), 0);
