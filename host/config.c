@@ -48,12 +48,13 @@ const arec_host_var arec_host_vars[] = {
     {"AGENT_SECRETS_KEY", "(none)", "64 hex chars, AES-256-GCM key of exchange secrets"},
     {"LOG_LEVEL", "info", "debug, info, warn, error"},
     {"LOG_FORMAT", "text", "text or json"},
-    {"TELEGRAM_BOT_TOKEN", "(none)", "the bot (issue 7)"},
+    {"TELEGRAM_BOT_TOKEN", "(none)", "the Telegram bot; off when unset"},
     {"TELEGRAM_API_BASE", "(none)", "http(s) URL overriding the Telegram API"},
     {"TELEGRAM_ALLOWED_USERS", "(none)", "comma list of Telegram user ids"},
     {"EXCHANGE_API_BASE", "(none)", "http(s) URL overriding the exchange"},
     {"TRADING_MODE", "paper", "paper or live"},
     {"EXCHANGE_ALLOW_MAINNET", "false", "live orders to a non-testnet account"},
+    {"TRADING_STEP_INTERVAL", "10s", "between a trading agent's steps"},
     {NULL, NULL, NULL}};
 
 void arec_host_config_usage(void *fpv) {
@@ -383,6 +384,11 @@ static int load_rest(loader *l, arec_host_config *c) {
     return -1;
   if (c->exchange_allow_mainnet && !c->trading_live)
     return fail(l, "EXCHANGE_ALLOW_MAINNET: true needs TRADING_MODE=live");
+  if (get_duration(l, "TRADING_STEP_INTERVAL", 10000,
+                   &c->trading_step_interval_ms))
+    return -1;
+  if (c->trading_step_interval_ms <= 0)
+    return fail(l, "TRADING_STEP_INTERVAL: must be > 0");
   return 0;
 }
 

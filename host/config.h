@@ -44,6 +44,7 @@ typedef struct arec_host_config {
   char *exchange_api_base;
   int trading_live;             /* TRADING_MODE=live */
   int exchange_allow_mainnet;
+  int64_t trading_step_interval_ms; /* TRADING_STEP_INTERVAL, default 10 s */
 } arec_host_config;
 
 /* One variable of the table printed by --help. */

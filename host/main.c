@@ -494,18 +494,7 @@ int main(int argc, char **argv) {
     arec_host_config_free(&d.cfg);
     return 2;
   }
-  {
-    /* TRADING_STEP_INTERVAL: between a trading agent's steps (10s) */
-    const char *si = getenv("TRADING_STEP_INTERVAL");
-    if (si && *si &&
-        (arec_host_parse_duration(si, &d.trading.step_interval_ms) != 0 ||
-         d.trading.step_interval_ms <= 0)) {
-      fprintf(stderr, "agentrecoverd: TRADING_STEP_INTERVAL: expected a "
-                      "duration such as 500ms or 10s\n");
-      arec_host_config_free(&d.cfg);
-      return 2;
-    }
-  }
+  d.trading.step_interval_ms = d.cfg.trading_step_interval_ms;
   char ttl[24], rec[24];
   hlog(AREC_LOG_INFO, "agentrecoverd starting", "pod", d.cfg.pod_name,
        "version", arec_version(), "lock_ttl_ms",
