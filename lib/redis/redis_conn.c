@@ -2,7 +2,7 @@
  * redis_conn.c -- one connection per Redis master: the address list, the
  * non-blocking dial (hiredis 0.14 redisConnectNonBlock; completion is seen
  * by the poll loop), the handshake queued in front of the first request
- * (AUTH, SELECT, SCRIPT LOAD), the command queue of a round, and dropping a
+ * (AUTH, SELECT, SCRIPT LOAD of the four scripts), the command queue of a round, and dropping a
  * broken connection with exponential backoff before the next dial.
  *
  * Never blocks on the network (the DNS lookup of a host name is the one
@@ -196,8 +196,12 @@ static int queue_argv(arec__rnode *nd, int argc, const char **argv,
 static int queue_scripts(arec__rnode *nd) {
   const char *rel[] = {"SCRIPT", "LOAD", AREC__LUA_RELEASE};
   const char *ref[] = {"SCRIPT", "LOAD", AREC__LUA_REFRESH};
+  const char *acq[] = {"SCRIPT", "LOAD", AREC__LUA_ACQUIRE};
+  const char *pod[] = {"SCRIPT", "LOAD", AREC__LUA_PODLEASE};
   if (queue_argv(nd, 3, rel, AREC__TAG_SCRIPT) ||
-      queue_argv(nd, 3, ref, AREC__TAG_SCRIPT))
+      queue_argv(nd, 3, ref, AREC__TAG_SCRIPT) ||
+      queue_argv(nd, 3, acq, AREC__TAG_SCRIPT) ||
+      queue_argv(nd, 3, pod, AREC__TAG_SCRIPT))
     return -1;
   nd->need_load = 0;
   return 0;

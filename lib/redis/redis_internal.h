@@ -40,6 +40,26 @@
   "if redis.call('get',KEYS[1])==ARGV[1] then return "                         \
   "redis.call('pexpire',KEYS[1],ARGV[2]) else return 0 end"
 #define AREC__LUA_REFRESH_SHA "53f2c61c14d7b92a6f44852b306cc8ed3636d4db"
+/* Pod leases (lock vtable v2).  Acquire with takeover: SET NX PX, else take
+ * the key over when its value is "<pod>/<32 hex>/<32 hex>" and the pod
+ * lease key ARGV[3]..<pod>/<32 hex> is gone on this master (1 = set,
+ * 2 = taken over, 0 = held).  The lease key is derived inside the script,
+ * so it is not in KEYS: fine on independent masters, not for Redis Cluster. */
+#define AREC__LUA_ACQUIRE                                                      \
+  "if redis.call('set',KEYS[1],ARGV[1],'NX','PX',ARGV[2]) then return 1 end " \
+  "local x=string.rep('[0-9a-f]',32) local h=string.match(redis.call('get'," \
+  "KEYS[1]),'^(.+/'..x..')/'..x..'$') if h and redis.call('exists',"         \
+  "ARGV[3]..h)==0 then redis.call('set',KEYS[1],ARGV[1],'PX',ARGV[2]) "       \
+  "return 2 end return 0"
+#define AREC__LUA_ACQUIRE_SHA "7b6e9b4eee9eac43146396a4f2dc83d3c6a484c1"
+/* Pod lease: compare-and-PEXPIRE the lock object's token, or SET it PX when
+ * the key is gone (1); 0 when another token holds it. */
+#define AREC__LUA_PODLEASE                                                     \
+  "local v=redis.call('get',KEYS[1]) if v==ARGV[1] then return "             \
+  "redis.call('pexpire',KEYS[1],ARGV[2]) end if v then return 0 end "         \
+  "redis.call('set',KEYS[1],ARGV[1],'PX',ARGV[2]) return 1"
+#define AREC__LUA_PODLEASE_SHA "29653eab7a31a5152a3d9ebbb5c8fa29419962a8"
+#define AREC__PODLEASE_PREFIX "agent:podlease:"
 
 enum { AREC__RN_DOWN = 0, AREC__RN_CONNECTING = 1, AREC__RN_READY = 2 };
 
@@ -73,6 +93,7 @@ typedef struct arec__redis_lock {
   int64_t connect_timeout_ms, node_timeout_ms;
   arec_log_fn log;
   void *log_userdata;
+  char pod_token[33]; /* value of this object's pod lease keys (32 hex) */
 } arec__redis_lock;
 
 /* One request over every master: the caller queues commands per node, then
@@ -116,7 +137,10 @@ enum {
   AREC__OP_ACQUIRE = 0,
   AREC__OP_REFRESH = 1,
   AREC__OP_RELEASE = 2,
-  AREC__OP_PING = 3
+  AREC__OP_PING = 3,
+  AREC__OP_PODLEASE = 4, /* renew (AREC__LUA_PODLEASE); decided as refresh */
+  /* or'ed into AREC__OP_ACQUIRE: acquire with AREC__LUA_ACQUIRE */
+  AREC__OP_F_TAKEOVER = 0x10
 };
 /* keys[i]/values[i] for each item; results[i] preset to 1 (send) or to an
  * error code (skip).  On return results[i] holds the per-item answer in

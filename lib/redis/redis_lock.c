@@ -3,7 +3,14 @@
  * arec_lock vtable (single-key and batched acquire / refresh / release),
  * ping, input checks, lock values "<owner>/<32 hex from getrandom()>", the
  * thread-local per-node detail of the last single-key call and its debug
- * log line.  The protocol work is in redis_ops.c / redis_round.c.
+ * log line, and the pod lease (vtable v2): key
+ * "agent:podlease:<pod>/<incarnation>" holding this object's random token,
+ * renewed by compare-and-PEXPIRE (or SET PX when gone) on every master with
+ * quorum and validity like an agent lock, compare-and-deleted on leave.
+ * An owner that is itself such a holder ("<pod>/<32 hex>") acquires with
+ * the takeover script (a lock whose holder's pod lease is gone on a master
+ * is taken over there at once); any other owner keeps SET NX PX.  The
+ * protocol work is in redis_ops.c / redis_round.c.
  *
  * Thread safety: one mutex serialises every call (hiredis contexts are not
  * thread-safe; each master has one connection).  Never logs or stores the
@@ -73,8 +80,27 @@ static int fill_random_hex(char *out, size_t nvalues, const char *owner,
   return 0;
 }
 
+/* 1 when owner is a pod-lease holder "<pod>/<32 lowercase hex>". */
+static int is_holder(const char *owner) {
+  size_t n = strlen(owner);
+  if (n < 34 || owner[n - 33] != '/')
+    return 0;
+  for (size_t i = n - 32; i < n; i++)
+    if (!((owner[i] >= '0' && owner[i] <= '9') ||
+          (owner[i] >= 'a' && owner[i] <= 'f')))
+      return 0;
+  return 1;
+}
+
+static int acquire_kind(const char *owner) {
+  return is_holder(owner) ? (AREC__OP_ACQUIRE | AREC__OP_F_TAKEOVER)
+                          : AREC__OP_ACQUIRE;
+}
+
 static const char *op_name(int kind) {
   switch (kind) {
+  case AREC__OP_PODLEASE:
+    return "pod_lease";
   case AREC__OP_ACQUIRE:
     return "try_acquire";
   case AREC__OP_REFRESH:
@@ -185,7 +211,7 @@ static int r_try_acquire(arec_lock *lock, const char *key, const char *owner,
   vals[0] = out->value;
   pthread_mutex_lock(&L->mu);
   t0 = arec__mono_ms();
-  arec__redis_op(L, AREC__OP_ACQUIRE, keys, vals, 1, ttl_ms,
+  arec__redis_op(L, acquire_kind(owner), keys, vals, 1, ttl_ms,
                  batch_timeout(L, 1) < ttl_ms ? batch_timeout(L, 1) : ttl_ms,
                  &res, &val, d);
   single_done(L, AREC__OP_ACQUIRE, key, res, arec__mono_ms() - t0, d);
@@ -325,7 +351,7 @@ static int r_try_acquire_many(arec_lock *lock, const char *const *keys,
     timeout = ttl_ms;
   pthread_mutex_lock(&L->mu);
   t0 = arec__mono_ms();
-  arec__redis_op(L, AREC__OP_ACQUIRE, keys, vals, n, ttl_ms, timeout,
+  arec__redis_op(L, acquire_kind(owner), keys, vals, n, ttl_ms, timeout,
                  out_results, val, NULL);
   batch_done(L, AREC__OP_ACQUIRE, n, out_results, arec__mono_ms() - t0);
   pthread_mutex_unlock(&L->mu);
@@ -364,6 +390,46 @@ static int r_release_many(arec_lock *lock, const char *const *keys,
   pthread_mutex_unlock(&L->mu);
   free(vals);
   return 0;
+}
+
+/* Takes or renews the pod lease of `holder` (leaving: deletes it). */
+static int r_pod_lease(arec_lock *lock, const char *holder, int64_t ttl_ms,
+                       int leaving, int64_t *out_validity_ms) {
+  arec__redis_lock *L = LK(lock);
+  arec_redis_node_result d[AREC__REDIS_MAX_NODES];
+  char key[AREC_LOCK_VALUE_MAX + sizeof AREC__PODLEASE_PREFIX];
+  const char *keys[1] = {key};
+  const char *vals[1];
+  int res = 1, kind = leaving ? AREC__OP_RELEASE : AREC__OP_PODLEASE;
+  int64_t val = 0, t0, timeout = batch_timeout(L, 1);
+  if (!holder || !*holder || strlen(holder) >= AREC_LOCK_VALUE_MAX - 34 ||
+      (!leaving && (ttl_ms <= 0 || !out_validity_ms))) {
+    arec_error_set("redis pod_lease: %s",
+                   !holder || !*holder ? "empty holder"
+                   : strlen(holder) >= AREC_LOCK_VALUE_MAX - 34
+                       ? "over-long holder"
+                   : ttl_ms <= 0 ? "ttl must be > 0"
+                                 : "no validity out-parameter");
+    return AREC_EINVAL;
+  }
+  snprintf(key, sizeof key, "%s%s", AREC__PODLEASE_PREFIX, holder);
+  vals[0] = L->pod_token;
+  if (!leaving && timeout > ttl_ms)
+    timeout = ttl_ms;
+  pthread_mutex_lock(&L->mu);
+  t0 = arec__mono_ms();
+  arec__redis_op(L, kind, keys, vals, 1, leaving ? 0 : ttl_ms, timeout, &res,
+                 &val, d);
+  single_done(L, kind, key, res, arec__mono_ms() - t0, d);
+  pthread_mutex_unlock(&L->mu);
+  if (leaving)
+    return res == 1 ? 0 : res; /* already gone is fine */
+  if (res == 0)
+    *out_validity_ms = val;
+  else if (res == AREC_ELOST)
+    arec_error_set("redis pod_lease: the pod lease of this incarnation is "
+                   "held by another process");
+  return res;
 }
 
 static void r_free(arec_lock *lock) {
@@ -433,7 +499,7 @@ int arec_redis_lock_new(arec_lock **out, const arec_redis_options *opts) {
       AREC_LOCK_VERSION, r_try_acquire,      r_refresh,
       r_release,         r_refresh_many,     r_try_acquire_many,
       r_release_many,    r_free,
-      NULL};
+      r_pod_lease};
   arec__redis_lock *L;
   int rc;
   if (!out)
@@ -471,6 +537,17 @@ int arec_redis_lock_new(arec_lock **out, const arec_redis_options *opts) {
     return AREC_ENOMEM;
   }
   L->parent = base;
+  /* the pod lease token: 32 hex (fill_random_hex writes "<owner>/<hex>") */
+  {
+    char tok[40];
+    if ((rc = fill_random_hex(tok, 1, "t", sizeof tok)) != 0) {
+      pthread_mutex_destroy(&L->mu);
+      free(L->password);
+      free(L);
+      return rc;
+    }
+    memcpy(L->pod_token, tok + 2, 33);
+  }
   L->db = opts->db;
   L->connect_timeout_ms = opts->connect_timeout_ms ? opts->connect_timeout_ms
                                                    : 200;

@@ -10,6 +10,11 @@
  * A failed acquire is deleted again (compare-and-delete) from every master
  * that may hold it, those that timed out included.  EVALSHA answered
  * NOSCRIPT is re-sent as EVAL.  Never re-creates a key on refresh.
+ *
+ * Pod leases: an acquire with AREC__OP_F_TAKEOVER runs AREC__LUA_ACQUIRE
+ * (SET NX PX, or take over a value whose holder's pod lease key is gone on
+ * that master) instead of SET NX PX; AREC__OP_PODLEASE renews a pod lease
+ * (AREC__LUA_PODLEASE) and is decided like a refresh.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +31,7 @@ typedef struct ritem {
 
 typedef struct rop {
   int kind;
+  int takeover; /* acquire with AREC__LUA_ACQUIRE */
   int cleanup; /* compare-and-delete of failed acquires: nobody decides */
   size_t n, ndecided;
   const char *const *keys;
@@ -38,11 +44,22 @@ typedef struct rop {
 
 /* ------------------------------------------------------------ commands */
 static int format_cmd(const rop *op, size_t i, int eval, char **out) {
-  const char *argv[6];
+  const char *argv[8];
   int argc = 0;
   int kind = op->cleanup ? AREC__OP_RELEASE : op->kind;
   switch (kind) {
   case AREC__OP_ACQUIRE:
+    if (op->takeover) {
+      argv[0] = eval ? "EVAL" : "EVALSHA";
+      argv[1] = eval ? AREC__LUA_ACQUIRE : AREC__LUA_ACQUIRE_SHA;
+      argv[2] = "1";
+      argv[3] = op->keys[i];
+      argv[4] = op->values[i];
+      argv[5] = op->ttl;
+      argv[6] = AREC__PODLEASE_PREFIX;
+      argc = 7;
+      break;
+    }
     argv[0] = "SET";
     argv[1] = op->keys[i];
     argv[2] = op->values[i];
@@ -62,6 +79,15 @@ static int format_cmd(const rop *op, size_t i, int eval, char **out) {
   case AREC__OP_REFRESH:
     argv[0] = eval ? "EVAL" : "EVALSHA";
     argv[1] = eval ? AREC__LUA_REFRESH : AREC__LUA_REFRESH_SHA;
+    argv[2] = "1";
+    argv[3] = op->keys[i];
+    argv[4] = op->values[i];
+    argv[5] = op->ttl;
+    argc = 6;
+    break;
+  case AREC__OP_PODLEASE:
+    argv[0] = eval ? "EVAL" : "EVALSHA";
+    argv[1] = eval ? AREC__LUA_PODLEASE : AREC__LUA_PODLEASE_SHA;
     argv[2] = "1";
     argv[3] = op->keys[i];
     argv[4] = op->values[i];
@@ -95,6 +121,7 @@ static void decide(arec__rround *R, rop *op, ritem *it) {
     }
     break;
   case AREC__OP_REFRESH:
+  case AREC__OP_PODLEASE:
     if (it->yes >= q) {
       done = 1;
       res = validity > 0 ? 0 : AREC_EUNAVAILABLE; /* too late to count */
@@ -140,7 +167,16 @@ static arec_redis_answer classify(const rop *op, const redisReply *r,
     *why = "PONG";
     return r->type == REDIS_REPLY_STATUS ? AREC_REDIS_YES : AREC_REDIS_FAIL;
   }
-  if (op->kind == AREC__OP_ACQUIRE && !op->cleanup) {
+  if (op->kind == AREC__OP_ACQUIRE && !op->cleanup && op->takeover) {
+    if (r->type == REDIS_REPLY_INTEGER && r->integer >= 1) {
+      *why = r->integer == 2 ? "taken over" : "OK";
+      return AREC_REDIS_YES;
+    }
+    if (r->type == REDIS_REPLY_INTEGER) {
+      *why = "held";
+      return AREC_REDIS_NO;
+    }
+  } else if (op->kind == AREC__OP_ACQUIRE && !op->cleanup) {
     if (r->type == REDIS_REPLY_STATUS) {
       *why = "OK";
       return AREC_REDIS_YES;
@@ -151,7 +187,9 @@ static arec_redis_answer classify(const rop *op, const redisReply *r,
     }
   } else if (r->type == REDIS_REPLY_INTEGER) {
     if (r->integer == 1) {
-      *why = op->kind == AREC__OP_REFRESH ? "extended" : "deleted";
+      *why = op->cleanup || op->kind == AREC__OP_RELEASE ? "deleted"
+             : op->kind == AREC__OP_PODLEASE           ? "renewed"
+                                                       : "extended";
       return AREC_REDIS_YES;
     }
     *why = "not ours";
@@ -278,6 +316,8 @@ void arec__redis_op(arec__redis_lock *L, int kind, const char *const *keys,
   rop op;
   uint16_t all = (uint16_t)((1u << L->n) - 1), sent;
   memset(&op, 0, sizeof op);
+  op.takeover = (kind & AREC__OP_F_TAKEOVER) != 0;
+  kind &= ~AREC__OP_F_TAKEOVER;
   op.kind = kind;
   op.n = n;
   op.keys = keys;
