@@ -26,7 +26,9 @@ DEB_TEST  := check postgresql-15 redis-server redis-tools python3 curl \
 DEPS      := tests/tools/deps.sh
 
 WARN     := -std=c11 -Wall -Wextra -Werror
-CPPFLAGS_ALL := -D_GNU_SOURCE -Iinclude -Ilib
+# -MMD -MP: every object and binary also records the headers it includes
+# (internal ones too) in a .d file next to it, read back below.
+CPPFLAGS_ALL := -D_GNU_SOURCE -Iinclude -Ilib -MMD -MP
 CFLAGS   ?= -O2 -g
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
             -fno-sanitize-recover=undefined
@@ -197,3 +199,5 @@ bench:
 
 clean:
 	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
