@@ -123,6 +123,12 @@ static int connect_database(daemon_ctx *d) {
   o.secrets_key = d->cfg.has_secrets_key ? d->cfg.secrets_key : NULL;
   o.log = log_sink;
   o.log_userdata = &g_log;
+  /* Every database call returns within a third of the lock TTL (at most
+   * 5 s): a pod cut off from PostgreSQL must notice, stop and free its
+   * agents within about a TTL (DESIGN.md section 3.5). */
+  o.call_timeout_ms = d->cfg.lock_ttl_ms / 3;
+  if (o.call_timeout_ms > 5000) o.call_timeout_ms = 5000;
+  if (o.call_timeout_ms < 500) o.call_timeout_ms = 500;
   int64_t deadline = now_ms() + d->cfg.database_connect_timeout_ms;
   int64_t delay = 200;
   for (int attempt = 1;; attempt++) {

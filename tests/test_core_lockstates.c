@@ -246,6 +246,40 @@ START_TEST(saves_failing_longer_than_ttl_stop_runner) {
 }
 END_TEST
 
+/* A repository that never answers (a blackholed database: the save only
+ * returns at its call deadline) must not keep the agent: the runner stops
+ * once its due save has waited longer than the TTL, and its lock is freed
+ * at once, long before the hanging save returns. */
+START_TEST(saves_hanging_longer_than_ttl_stop_runner_and_free_lock) {
+  arec_memory_store *st;
+  toy_ctl ctl;
+  toy_opts o = quiet();
+  arec_restore_result rr;
+  ctl_init(&ctl);
+  o.save = 40;
+  ck_assert_int_eq(arec_memory_store_new(&st), 0);
+  toy_agents(st, "a", 1);
+  arec_manager *m = toy_manager(st, "pod-a", &ctl, &o);
+  ck_assert_int_eq(arec_manager_restore(m, &rr), 0);
+  ck_assert_uint_eq(rr.restored, 1);
+  toy_sleep_ms(100);
+  arec_memory_delay(st, AREC_MEMORY_SAVE, 4000);
+  long long t0 = arec_test_now_ms();
+  toy_sleep_ms(300);
+  ck_assert(toy_has_runner(m, "a0")); /* not before the TTL (600 ms) */
+  WAIT_UNTIL(lock_free_p(st, "a0"), 3000);
+  long long freed = arec_test_now_ms() - t0;
+  ck_assert(lock_free_p(st, "a0"));
+  ck_assert_msg(freed >= 600 && freed < 600 + 1000,
+                "lock freed after %lld ms (TTL 600 ms)", freed);
+  WAIT_UNTIL(atomic_load(&ctl.stops[AREC_STOP_LOST]) == 1, 6000);
+  ck_assert_int_eq(atomic_load(&ctl.stops[AREC_STOP_LOST]), 1);
+  arec_memory_delay(st, AREC_MEMORY_SAVE, 0);
+  arec_manager_free(m);
+  arec_memory_store_free(st);
+}
+END_TEST
+
 /* skip-if-locked across two managers: the pod row of A looks dead (missed
  * heartbeats) but A still holds the lock -> B skips; and two managers
  * restoring at once never run one agent twice. */
@@ -334,6 +368,7 @@ int main(void) {
   tcase_add_test(tc, lock_lost_stops_runner);
   tcase_add_test(tc, lock_unreachable_runs_until_validity_ends);
   tcase_add_test(tc, saves_failing_longer_than_ttl_stop_runner);
+  tcase_add_test(tc, saves_hanging_longer_than_ttl_stop_runner_and_free_lock);
   suite_add_tcase(s, tc);
   TCase *tc2 = tcase_create("two_managers");
   tcase_set_timeout(tc2, 20);

@@ -62,6 +62,11 @@ struct arec_agent {
   /* saves */
   int64_t last_save_at;   /* monotonic: last time a save was considered */
   int64_t save_fail_since; /* 0 or first failure of the current streak */
+  int64_t save_wait_since; /* 0, or since when a save has been due that the
+                              repository has not accepted (monotonic ms) */
+  int repo_lost;           /* stopping because the repository cannot take
+                              saves: skip the final save, free the lock
+                              first */
   arec_snapshot *last;     /* last content accepted by the repository */
   arec_snapshot *pending;  /* queued for the saver */
   arec_snapshot *inflight; /* with the saver now */
@@ -212,6 +217,9 @@ void arec__workers_join(arec_manager *mgr);
 /* ------------------------------------------------------------------ saves */
 /* Worker: after a step, queue a save when due and changed (no mu held). */
 void arec__save_maybe(arec_manager *mgr, arec_agent *r);
+/* mu held: 1 (and marks the runner repo_lost) when a save has been due for
+ * longer than the lock TTL without being accepted. */
+int arec__save_overdue(arec_manager *mgr, arec_agent *r, int64_t now);
 /* Waits (mu held) until r has no save with the saver; drops its pending. */
 void arec__save_quiesce(arec_manager *mgr, arec_agent *r);
 int arec__saver_start(arec_manager *mgr);

@@ -137,8 +137,17 @@ static void check_deadlines(arec_manager *mgr) {
   }
   for (size_t b = 0; b < mgr->nbuckets; b++)
     for (arec_agent *r = mgr->buckets[b]; r; r = r->hnext) {
-      if (!r->lock_held || atomic_load(&r->cancel) || r->orphaned ||
-          r->deadline_ms > now)
+      if (!r->lock_held || atomic_load(&r->cancel) || r->orphaned)
+        continue;
+      if (arec__save_overdue(mgr, r, now)) {
+        arec__logkv(mgr, AREC_LOG_WARN,
+                    "state saves not accepted for longer than the lock TTL, "
+                    "stopping agent",
+                    "agent_id", r->id, NULL);
+        arec__runner_mark_stop(mgr, r, AREC_STOP_LOST);
+        continue;
+      }
+      if (r->deadline_ms > now)
         continue;
       atomic_fetch_add(&mgr->m.lost, 1);
       arec__logkv(mgr, AREC_LOG_WARN,

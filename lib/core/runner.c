@@ -333,12 +333,25 @@ int arec__runner_launch(arec_manager *mgr, const arec_agent_row *row,
 /* --------------------------------------------------------------- finalize */
 void arec__runner_finalize(arec_manager *mgr, arec_agent *r) {
   r->finalizing = 1;
+  /* A repository that cannot take saves would only block this worker for
+   * its call deadline (and a save in flight holds us in quiesce until it
+   * returns): free the lock first, so another pod can take the agent over
+   * at once, and skip the final save (the last accepted state stays; the
+   * fence refuses anything older). */
+  int repo_lost = r->repo_lost;
+  if (repo_lost && r->lock_held) {
+    arec_lease early = r->lease;
+    r->lock_held = 0;
+    pthread_mutex_unlock(&mgr->mu);
+    arec__release_now(mgr, r->id, r->fence, 0, r->key, &early, 1);
+    pthread_mutex_lock(&mgr->mu);
+  }
   arec__save_quiesce(mgr, r);
   arec_stop_reason reason = r->reason;
   int active = r->phase == AREC__R_ACTIVE;
   pthread_mutex_unlock(&mgr->mu);
 
-  if (active && reason != AREC_STOP_FENCED) {
+  if (active && reason != AREC_STOP_FENCED && !repo_lost) {
     arec_snapshot *snap = arec__runner_snapshot(r);
     if (snap) {
       arec_save sv = {r->id, r->fence, mgr->pod, snap->n, snap->st};

@@ -10,7 +10,11 @@
  * synchronous save or a final save waits for it (arec__save_quiesce), so an
  * older snapshot can never land after a newer one.  EFENCED stops the
  * runner (no more writes); saves failing longer than the lock TTL stop it
- * too (LOST).  Never holds mgr->mu during a repository call.
+ * too (LOST).  Because a save against a blackholed database only returns
+ * at the repository's call deadline, the refresher also stops a runner
+ * whose due save has not been accepted for longer than the TTL
+ * (arec__save_overdue), whatever the saver thread is blocked on.  Never
+ * holds mgr->mu during a repository call.
  */
 #include <stdlib.h>
 
@@ -52,7 +56,16 @@ void arec__save_maybe(arec_manager *mgr, arec_agent *r) {
   }
   arec__snapshot_free(r->pending);
   r->pending = snap;
+  if (!r->save_wait_since)
+    r->save_wait_since = now;
   pthread_mutex_unlock(&mgr->mu);
+}
+
+int arec__save_overdue(arec_manager *mgr, arec_agent *r, int64_t now) {
+  if (!r->save_wait_since || now - r->save_wait_since <= mgr->ttl)
+    return 0;
+  r->repo_lost = 1;
+  return 1;
 }
 
 void arec__save_quiesce(arec_manager *mgr, arec_agent *r) {
@@ -75,6 +88,7 @@ void arec__save_result(arec_manager *mgr, arec_agent *r, int rc,
   if (rc == 0) {
     atomic_fetch_add(&mgr->m.saves, 1);
     r->save_fail_since = 0;
+    r->save_wait_since = r->pending ? arec__now_ms() : 0;
     arec__snapshot_free(r->last);
     r->last = snap;
     return;
@@ -96,6 +110,7 @@ void arec__save_result(arec_manager *mgr, arec_agent *r, int rc,
     arec__logkv(mgr, AREC_LOG_WARN,
                 "state saves failing longer than the lock TTL, stopping agent",
                 "agent_id", r->id, "error", arec_err_name(rc), NULL);
+    r->repo_lost = 1;
     arec__runner_mark_stop(mgr, r, AREC_STOP_LOST);
   }
 }
