@@ -18,11 +18,25 @@
  * connect_timeout_ms.  A failed acquire is deleted again from every master
  * before the call returns.  A master that breaks is re-dialled with
  * exponential backoff (20 ms .. 1 s); one that owes replies past an early
- * decision has them read and discarded before its next request.  Release
- * and refresh are Lua scripts loaded with SCRIPT LOAD on every new
+ * decision has them read and discarded before its next request.  Release,
+ * refresh, the pod lease and the takeover acquire are Lua scripts loaded with SCRIPT LOAD on every new
  * connection and called with EVALSHA (EVAL after a NOSCRIPT).  A write to a
  * closed socket never raises SIGPIPE in the caller.  Host names are
  * resolved (IPv4 first) at each dial, which may block: prefer addresses.
+ *
+ * Pod leases (lock vtable v2 pod_lease): the lease of holder
+ * "<pod>/<incarnation>" is the key "agent:podlease:<holder>" holding a
+ * random token of the lock object, renewed with compare-and-PEXPIRE (SET PX
+ * when gone) on every master, with quorum and validity as for agent locks,
+ * and compare-and-deleted on leave.  When the owner passed to try_acquire /
+ * try_acquire_many is such a holder ("<pod>/<32 hex>", as the manager passes
+ * it when pod leases are on), each master runs one Lua script: SET NX PX,
+ * or take the key over when its value "<pod>/<32 hex>/<32 hex>" names a
+ * holder whose pod lease key is gone on that master; the quorum decides as
+ * usual.  Any other owner acquires with SET NX PX, and a value that names
+ * no holder is never taken over before its TTL.  The script reads the
+ * lease key it is not given in KEYS: independent masters, not Redis
+ * Cluster.
  */
 #ifndef AGENTRECOVER_REDIS_H
 #define AGENTRECOVER_REDIS_H
