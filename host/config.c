@@ -37,7 +37,7 @@ const arec_host_var arec_host_vars[] = {
     {"AGENT_LOCK_REFRESH_INTERVAL", "TTL/3", "lock refresh period, < TTL"},
     {"AGENT_RECONCILE_INTERVAL", "5s", "reconcile period; 0 disables"},
     {"AGENT_LOCK_BACKEND", "redis", "redis or postgres (then no Redis is needed)"},
-    {"AGENT_POD_LEASE_TTL", "(off; 2s with postgres)", "pod lease TTL: fast failover (redis: not yet, ignored)"},
+    {"AGENT_POD_LEASE_TTL", "(off; 2s with postgres)", "pod lease TTL (5s recommended): a dead pod's agents fail over within it, not the lock TTL"},
     {"AGENT_FAIR_SHARE", "true", "each pod runs ceil(wanted / live pods) agents, hands the rest off"},
     {"AGENT_WORKERS", "32", "step worker threads"},
     {"AGENT_SAVE_INTERVAL", "5s", "coalescing window of state saves"},

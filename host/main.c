@@ -290,10 +290,19 @@ static int start_manager(daemon_ctx *d) {
   /* the bot's tap needs the info lines; log_sink still filters output */
   if (d->bot && o.log_level > AREC_LOG_INFO) o.log_level = AREC_LOG_INFO;
   /* pod leases: the postgres lock backend always uses one (its advisory
-   * lock liveness); G defaults to 2 s there.  Redis: not yet. */
+   * lock liveness); G defaults to 2 s there.  Redis: only when
+   * AGENT_POD_LEASE_TTL is set (unset = off, DESIGN.md section 7). */
   if (!strcmp(d->cfg.lock_backend, "postgres"))
     o.pod_lease_ttl_ms =
         d->cfg.pod_lease_ttl_ms > 0 ? d->cfg.pod_lease_ttl_ms : 2000;
+  else
+    o.pod_lease_ttl_ms = d->cfg.pod_lease_ttl_ms; /* 0: off */
+  if (o.pod_lease_ttl_ms > 0) {
+    char pl[24];
+    snprintf(pl, sizeof pl, "%lldms", (long long)o.pod_lease_ttl_ms);
+    hlog(AREC_LOG_INFO, "pod leases on", "ttl", pl, "backend",
+         d->cfg.lock_backend, NULL);
+  }
   /* issue 8: fair sharing across pods (AGENT_FAIR_SHARE, default on) */
   o.fair_share = d->cfg.fair_share ? 1 : 0;
   if (arec_manager_new(&d->mgr, &o, repo, d->lock) != 0) {
@@ -490,10 +499,6 @@ int main(int argc, char **argv) {
   sigaddset(&g_sigs, SIGINT);
   pthread_sigmask(SIG_BLOCK, &g_sigs, NULL);
   signal(SIGPIPE, SIG_IGN);
-  if (d.cfg.pod_lease_ttl_ms > 0 && strcmp(d.cfg.lock_backend, "postgres"))
-    hlog(AREC_LOG_WARN, "AGENT_POD_LEASE_TTL is set but pod leases are not "
-                        "implemented yet for AGENT_LOCK_BACKEND=redis: ignored",
-         NULL);
   d.trading = (arec_host_trading_config)AREC_HOST_TRADING_CONFIG_INIT;
   if (arec_host_trading_config_from_env(&d.trading) != 0) {
     fprintf(stderr, "agentrecoverd: %s\n", arec_error_last());

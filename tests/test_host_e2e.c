@@ -3,7 +3,8 @@
  * real PostgreSQL 15 and a real redis-server (harness), talking HTTP over
  * loopback.  The design notes' own test, automated: 3 pods, 2 agents,
  * kill -9 the pod of agent 1 -> restored in another pod within TTL +
- * reconcile + 1 s and in exactly one pod's /api/runners; SIGTERM a pod ->
+ * reconcile + 1 s and in exactly one pod's /api/runners (with 1 s pod
+ * leases on Redis or PostgreSQL: within pod lease TTL + reconcile + 1 s); SIGTERM a pod ->
  * handover within reconcile + 1 s with is_trading kept; a rolling restart
  * of every pod leaves every agent running; Redis down at start -> /ready
  * 200, the warning, restore once Redis is back; database down -> exit 1;
@@ -450,6 +451,36 @@ START_TEST(postgres_lock_backend_failover) {
 }
 END_TEST
 
+/* Redis lock backend with pod leases: 30 s agent locks, 1 s pod leases: a
+ * kill -9 fails over within pod lease TTL + reconcile + 1 s (the dead
+ * pod's agent lock is taken over as soon as its pod lease key is gone). */
+START_TEST(redis_pod_lease_failover) {
+  static pod a, b;
+  const char *extra[] = {"AGENT_LOCK_TTL=30s", "AGENT_POD_LEASE_TTL=1s", NULL};
+  pod_start(&a, "pod-rpla", extra);
+  ck_assert(wait_ready(&a, 15000));
+  pod_start(&b, "pod-rplb", extra);
+  ck_assert(wait_ready(&b, 15000));
+  ck_assert(log_has(&a, "pod leases on ttl=1000ms backend=redis"));
+  const char *ids[] = {"e2e-rpl-1", NULL};
+  seed(a.port, 9401, "XRP/USDT", ids);
+  post_ok(a.port, "/api/agents/start/e2e-rpl-1", NULL, 200);
+  ck_assert(runs(&a, "e2e-rpl-1"));
+  long long t0 = arec_test_now_ms();
+  kill(a.pid, SIGKILL);
+  ck_assert_int_eq(pod_wait(&a, 5000), -1);
+  pod *rest[1] = {&b};
+  long long took = wait_one_owner(rest, 1, "e2e-rpl-1",
+                                  1000 + RECONCILE_MS + 1000 + SLACK_MS);
+  ck_assert_msg(took >= 0, "not failed over within %d ms",
+                1000 + RECONCILE_MS + 1000 + SLACK_MS);
+  fprintf(stderr, "e2e: redis pod leases, failover after kill -9 took %lld ms "
+                  "(30 s agent TTL, 1 s pod lease; bound %d ms)\n",
+          arec_test_now_ms() - t0, 1000 + RECONCILE_MS + 1000);
+  ck_assert_int_eq(pod_term(&b), 0);
+}
+END_TEST
+
 START_TEST(rolling_restart_keeps_every_agent) {
   static pod p[3];
   pod *all[3] = {&p[0], &p[1], &p[2]};
@@ -642,7 +673,8 @@ START_TEST(recovery_disabled_ready_at_once) {
   pod_start(&p, "pod-norecovery", extra);
   ck_assert(wait_ready(&p, 15000));
   ck_assert(log_has(&p, "agent recovery disabled"));
-  ck_assert(log_has(&p, "pod leases are not implemented yet"));
+  ck_assert(log_has(&p, "pod leases on ttl=5000ms backend=redis"));
+  ck_assert(!log_has(&p, "not implemented yet"));
   ck_assert(!log_has(&p, "restoring running agents"));
   ck_assert_int_eq(pod_term(&p), 0);
   ck_assert(log_has(&p, "shutdown_duration_seconds="));
@@ -683,6 +715,7 @@ int main(void) {
   tcase_add_test(tc, help_lists_variables);
   tcase_add_test(tc, recovery_disabled_ready_at_once);
   tcase_add_test(tc, postgres_lock_backend_failover);
+  tcase_add_test(tc, redis_pod_lease_failover);
   tcase_add_test(tc, api_over_http_bad_inputs_and_metrics);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
