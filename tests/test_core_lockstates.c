@@ -280,6 +280,39 @@ START_TEST(saves_hanging_longer_than_ttl_stop_runner_and_free_lock) {
 }
 END_TEST
 
+/* The whole repository unreachable (heartbeats and saves fail): the pod
+ * cannot record its agents and its pods row expires, so it lets every
+ * agent go about a TTL after the last answer, lock first. */
+START_TEST(repository_down_longer_than_ttl_stops_every_runner) {
+  arec_memory_store *st;
+  toy_ctl ctl;
+  toy_opts o = quiet();
+  arec_restore_result rr;
+  ctl_init(&ctl);
+  o.save = 40;
+  ck_assert_int_eq(arec_memory_store_new(&st), 0);
+  toy_agents(st, "a", 3);
+  arec_manager *m = toy_manager(st, "pod-a", &ctl, &o);
+  ck_assert_int_eq(arec_manager_restore(m, &rr), 0);
+  ck_assert_uint_eq(rr.restored, 3);
+  toy_sleep_ms(100);
+  arec_memory_fail(st, AREC_MEMORY_REPOSITORY, -1, AREC_EUNAVAILABLE);
+  long long t0 = arec_test_now_ms();
+  toy_sleep_ms(300);
+  ck_assert_int_eq(toy_nrunners(m), 3); /* not before the TTL (600 ms) */
+  WAIT_UNTIL(lock_free_p(st, "a0") && lock_free_p(st, "a1") &&
+                 lock_free_p(st, "a2"),
+             3000);
+  long long freed = arec_test_now_ms() - t0;
+  ck_assert_msg(freed < 600 + 1000, "locks freed after %lld ms", freed);
+  WAIT_UNTIL(atomic_load(&ctl.stops[AREC_STOP_LOST]) == 3, 3000);
+  ck_assert_int_eq(atomic_load(&ctl.stops[AREC_STOP_LOST]), 3);
+  arec_memory_fail(st, AREC_MEMORY_REPOSITORY, 0, 0);
+  arec_manager_free(m);
+  arec_memory_store_free(st);
+}
+END_TEST
+
 /* skip-if-locked across two managers: the pod row of A looks dead (missed
  * heartbeats) but A still holds the lock -> B skips; and two managers
  * restoring at once never run one agent twice. */
@@ -369,6 +402,7 @@ int main(void) {
   tcase_add_test(tc, lock_unreachable_runs_until_validity_ends);
   tcase_add_test(tc, saves_failing_longer_than_ttl_stop_runner);
   tcase_add_test(tc, saves_hanging_longer_than_ttl_stop_runner_and_free_lock);
+  tcase_add_test(tc, repository_down_longer_than_ttl_stops_every_runner);
   suite_add_tcase(s, tc);
   TCase *tc2 = tcase_create("two_managers");
   tcase_set_timeout(tc2, 20);

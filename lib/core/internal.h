@@ -110,6 +110,10 @@ struct arec_manager {
   arec_repository *repo;
   arec_lock *lock;
   int64_t pod_ttl;     /* pod lease TTL, 0 = off (podlease.c) */
+  /* monotonic ms of the last repository call that answered (heartbeat or
+   * save batch); the refresher stops every runner when it is older than
+   * the liveness TTL (DESIGN.md section 3.5) */
+  atomic_int_fast64_t repo_ok_at;
   int fair_share;      /* balance.c: targets and hand-offs in passes */
   char owner[AREC_LOCK_VALUE_MAX]; /* lock owner: pod, or "<pod>/<inc>" */
 

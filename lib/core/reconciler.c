@@ -347,6 +347,8 @@ static void *reconciler_main(void *arg) {
       pthread_mutex_unlock(&mgr->mu);
       int rc = mgr->repo->heartbeat(mgr->repo, mgr->pod, mgr->incarnation,
                                     mgr->ttl, 0);
+      if (rc == 0)
+        atomic_store(&mgr->repo_ok_at, arec__now_ms());
       if (rc < 0)
         arec__logkv(mgr, AREC_LOG_WARN, "pod heartbeat failed", "error",
                     arec_err_name(rc), NULL);

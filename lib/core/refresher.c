@@ -135,10 +135,27 @@ static void check_deadlines(arec_manager *mgr) {
     mgr->pod_expired_logged = 1;
     return;
   }
+  /* The repository has not answered a heartbeat or a save for longer than
+   * the liveness TTL: this pod can no longer record its agents (and its
+   * pods row has expired), so it lets every one of them go. */
+  int64_t live_ttl = mgr->pod_ttl > 0 ? mgr->pod_ttl : mgr->ttl;
+  int repo_down = now - atomic_load(&mgr->repo_ok_at) > live_ttl;
+  int logged_down = 0;
   for (size_t b = 0; b < mgr->nbuckets; b++)
     for (arec_agent *r = mgr->buckets[b]; r; r = r->hnext) {
       if (!r->lock_held || atomic_load(&r->cancel) || r->orphaned)
         continue;
+      if (repo_down) {
+        if (!logged_down)
+          arec__logkv(mgr, AREC_LOG_WARN,
+                      "repository unreachable for longer than the lock TTL, "
+                      "stopping every agent",
+                      NULL);
+        logged_down = 1;
+        r->repo_lost = 1;
+        arec__runner_mark_stop(mgr, r, AREC_STOP_LOST);
+        continue;
+      }
       if (arec__save_overdue(mgr, r, now)) {
         arec__logkv(mgr, AREC_LOG_WARN,
                     "state saves not accepted for longer than the lock TTL, "

@@ -152,6 +152,11 @@ static void flush_batch(arec_manager *mgr) {
       res[i] = mgr->repo->save_state(mgr->repo, &sv[i]);
   }
 
+  for (size_t i = 0; i < n; i++)
+    if (res[i] == 0 || res[i] == AREC_EFENCED) { /* the repository answered */
+      atomic_store(&mgr->repo_ok_at, arec__now_ms());
+      break;
+    }
   pthread_mutex_lock(&mgr->mu);
   for (size_t i = 0; i < n; i++) {
     arec_snapshot *snap = rs[i]->inflight;
