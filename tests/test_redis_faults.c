@@ -12,6 +12,9 @@
  * have killed or paused one) and flushing them.
  */
 #include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "test_redis_fixture.h"
@@ -175,6 +178,62 @@ START_TEST(paused_master_keeps_deadline_and_step) {
 END_TEST
 
 /* --------------------------------------------------------------- restart */
+/* ----------------------------------------------------- lost bytes, healed */
+/* A middlebox that swallowed requests (tests/tools/faultproxy in blackhole
+ * mode drops what it reads) leaves the connection owing replies that will
+ * never come; once it passes traffic again the lock must not stay out of
+ * step: the connection is dropped and dialled again, and calls succeed. */
+static void proxy_cmd(int port, const char *cmd) {
+  char sh[256];
+  snprintf(sh, sizeof sh,
+           "bash -c 'exec 3<>/dev/tcp/127.0.0.1/%d; echo %s >&3; "
+           "head -c 8 <&3 >/dev/null'",
+           port, cmd);
+  ck_assert_int_eq(system(sh), 0);
+}
+
+START_TEST(blackholed_then_healed_master_recovers) {
+  int lport = arec_test_free_port(), cport = arec_test_free_port();
+  char a[16], b[16], c[16], addr[64];
+  snprintf(a, sizeof a, "%d", lport);
+  snprintf(b, sizeof b, "%d", g_srv[0].port);
+  snprintf(c, sizeof c, "%d", cport);
+  pid_t px = fork();
+  if (px == 0) {
+    execl("build/tools/faultproxy", "faultproxy", a, b, c, (char *)NULL);
+    _exit(127);
+  }
+  ck_assert_int_gt(px, 0);
+  usleep(200000);
+  arec_redis_options o = AREC_REDIS_OPTIONS_INIT;
+  snprintf(addr, sizeof addr, "127.0.0.1:%d", lport);
+  o.addrs = addr;
+  arec_lock *l = NULL;
+  arec_lease le;
+  ck_assert_int_eq(arec_redis_lock_new(&l, &o), 0);
+  ck_assert_int_eq(l->try_acquire(l, "agent:lock:bh", "pod-a", TTL, &le), 1);
+  proxy_cmd(cport, "blackhole");
+  for (int i = 0; i < 5; i++) {
+    ck_assert_int_eq(l->refresh(l, "agent:lock:bh", &le, TTL),
+                     AREC_EUNAVAILABLE);
+    usleep(200000);
+  }
+  proxy_cmd(cport, "pass");
+  long long t0 = arec_test_now_ms();
+  int rc;
+  while ((rc = l->try_acquire(l, "agent:lock:bh2", "pod-a", TTL, &le)) != 1 &&
+         arec_test_now_ms() - t0 < 5000)
+    usleep(100000);
+  ck_assert_msg(rc == 1, "still failing %lld ms after healing: %s",
+                arec_test_now_ms() - t0, arec_error_last());
+  ck_assert_int_lt(arec_test_now_ms() - t0, 3000);
+  ck_assert_int_eq(l->release(l, "agent:lock:bh2", &le), 0);
+  l->free(l);
+  kill(px, SIGKILL);
+  waitpid(px, NULL, 0);
+}
+END_TEST
+
 START_TEST(restarted_master_refresh_holds) {
   arec_lock *l = open3(), *l0 = NULL;
   arec_lease a, a0;
@@ -492,6 +551,7 @@ int main(void) {
   tcase_add_test(tc, two_masters_killed);
   tcase_add_test(tc, paused_master_keeps_deadline_and_step);
   tcase_add_test(tc, restarted_master_refresh_holds);
+  tcase_add_test(tc, blackholed_then_healed_master_recovers);
   tcase_add_test(tc, two_pods_race_one_owner_per_key);
   tcase_add_test(tc, one_lock_many_threads);
   tcase_add_test(tc, value_changed_behind_our_back);

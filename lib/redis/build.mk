@@ -18,3 +18,6 @@ $(BUILD)/bench/bench_redis: tests/bench/bench_redis.c $(BENCH_REDIS_OBJS) $(BUIL
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS_ALL) -Itests $(PKG_CFLAGS) $(TEST_CFLAGS) $< $(BENCH_REDIS_OBJS) \
 	  -o $@ $(BUILD)/libagentrecover.a $(PKG_LIBS) $(TEST_LIBS) -lpthread -lm
+
+# test_redis_faults drives a master through the fault proxy of tests/tools.
+$(BUILD)/tests/test_redis_faults $(BUILD)/asan/tests/test_redis_faults: $(BUILD)/tools/faultproxy

@@ -121,6 +121,7 @@ void arec__rnode_drop(arec__rnode *nd, const char *why, int64_t now) {
   }
   nd->state = AREC__RN_DOWN;
   nd->stale = 0;
+  nd->stale_since = 0;
   nd->want_write = 0;
   nd->active = 0;
   nd->backoff_ms = nd->backoff_ms ? nd->backoff_ms * 2
@@ -250,6 +251,7 @@ static int dial(arec__redis_lock *L, arec__rnode *nd, int64_t now) {
   }
   nd->state = AREC__RN_CONNECTING;
   nd->stale = 0;
+  nd->stale_since = 0;
   nd->last_io_ms = now;
   nd->expect_head = nd->expect_n = 0;
   if (L->password && *L->password) {
@@ -278,8 +280,18 @@ int arec__rnode_prepare(arec__redis_lock *L, arec__rnode *nd, int64_t now,
   nd->timed_out = 0;
   nd->want_write = nd->c != NULL; /* a write left over by the last round */
   nd->expect_head = nd->expect_n = 0;
+  /* Owed replies that never drain mean a master that does not answer, or a
+   * stream out of step (a middlebox lost what was sent, so what arrives
+   * answers newer requests): drop the connection when replies have been
+   * owed at every round start for longer than AREC__REDIS_STALE_DROP_MS.
+   * (An idle connection is not judged by its idle time: the replies it owes
+   * are usually waiting in the socket and drain in this round.) */
+  if (nd->stale == 0)
+    nd->stale_since = 0;
+  else if (!nd->stale_since)
+    nd->stale_since = now;
   if (nd->c && nd->stale > 0 &&
-      now - nd->last_io_ms > AREC__REDIS_STALE_DROP_MS)
+      now - nd->stale_since > AREC__REDIS_STALE_DROP_MS)
     arec__rnode_drop(nd, "unresponsive", now);
   if (!nd->c) {
     if (now < nd->next_dial_ms) {

@@ -23,7 +23,7 @@
 #define AREC__REDIS_BACKOFF_MAX_MS 1000
 /* A connection with replies owed for this long without any byte read is
  * dropped and re-dialled (a master paused for good). */
-#define AREC__REDIS_STALE_DROP_MS 3000
+#define AREC__REDIS_STALE_DROP_MS 1000
 
 /* Tags of queued commands: an item index, or one of the handshake tags. */
 #define AREC__TAG_AUTH 0xFFFFFFF0u
@@ -73,6 +73,8 @@ typedef struct arec__rnode {
   int64_t backoff_ms;
   int64_t last_io_ms;   /* last byte read (or dial) */
   size_t stale;         /* replies owed to earlier rounds: discarded first */
+  int64_t stale_since;  /* since when `stale` has been > 0 at every round
+                           start (0: it was 0 at the last one) */
   int need_load;        /* SCRIPT LOAD before the next round */
   char lasterr[80];     /* why the last connection went down */
   /* this round */
