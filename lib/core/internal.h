@@ -114,6 +114,13 @@ struct arec_manager {
    * save batch); the refresher stops every runner when it is older than
    * the liveness TTL (DESIGN.md section 3.5) */
   atomic_int_fast64_t repo_ok_at;
+  /* monotonic ms of the last lock call that answered (held/free/lost, not
+   * a transport failure); a pod whose lock service has not answered for two
+   * refresh intervals removes its pods row (reconciler.c), so the others
+   * stop counting it live and take its agents over once their locks run
+   * out, instead of leaving them to a pod that cannot acquire */
+  atomic_int_fast64_t lock_ok_at;
+  int row_dropped; /* reconciler thread only */
   int fair_share;      /* balance.c: targets and hand-offs in passes */
   char owner[AREC_LOCK_VALUE_MAX]; /* lock owner: pod, or "<pod>/<inc>" */
 

@@ -180,6 +180,7 @@ int arec_manager_new(arec_manager **out, const arec_manager_options *opts,
   rc = repo->heartbeat(repo, mgr->pod, mgr->incarnation,
                        pod_ttl > 0 ? pod_ttl : ttl, 0);
   atomic_store(&mgr->repo_ok_at, arec__now_ms());
+  atomic_store(&mgr->lock_ok_at, arec__now_ms());
   if (rc < 0)
     arec__logkv(mgr, AREC_LOG_WARN, "pod heartbeat failed", "error",
                 arec_err_name(rc), NULL);

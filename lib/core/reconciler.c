@@ -191,6 +191,11 @@ static int run_pass(arec_manager *mgr, int logged, arec_restore_result *res) {
       deadline[i] = arec__now_ms() + leases[i].validity_ms;
     }
   }
+  for (size_t i = 0; i < n; i++)
+    if (ares[i] >= 0) { /* the lock service answered */
+      atomic_store(&mgr->lock_ok_at, arec__now_ms());
+      break;
+    }
   size_t nc = 0;
   for (size_t i = 0; i < n; i++) {
     const char *id = list->rows[idx[i]].id;
@@ -325,6 +330,24 @@ int arec_manager_reconcile(arec_manager *mgr, arec_restore_result *out) {
 }
 
 /* ---------------------------------------------------------------- thread */
+/* 1 when the lock service has not answered for two refresh intervals.  An
+ * idle pod (no lock held, nothing to acquire) probes it with a short-lived
+ * key of its own first, so silence means unreachable, not idle. */
+static int lock_service_gone(arec_manager *mgr, int64_t now) {
+  if (now - atomic_load(&mgr->lock_ok_at) <= mgr->refresh)
+    return 0;
+  char key[AREC_LOCK_VALUE_MAX + 16];
+  arec_lease lease;
+  snprintf(key, sizeof key, "agent:probe:%s/%s", mgr->pod, mgr->incarnation);
+  int rc = mgr->lock->try_acquire(mgr->lock, key, mgr->owner, mgr->refresh,
+                                  &lease);
+  if (rc >= 0)
+    atomic_store(&mgr->lock_ok_at, arec__now_ms());
+  if (rc == 1)
+    mgr->lock->release(mgr->lock, key, &lease);
+  return arec__now_ms() - atomic_load(&mgr->lock_ok_at) > 2 * mgr->refresh;
+}
+
 static void *reconciler_main(void *arg) {
   arec_manager *mgr = arg;
   struct timespec ts;
@@ -345,8 +368,18 @@ static void *reconciler_main(void *arg) {
     }
     if (now >= next_hb) {
       pthread_mutex_unlock(&mgr->mu);
+      int drop = lock_service_gone(mgr, now);
       int rc = mgr->repo->heartbeat(mgr->repo, mgr->pod, mgr->incarnation,
-                                    mgr->ttl, 0);
+                                    mgr->ttl, drop);
+      if (rc == 0 && drop != mgr->row_dropped) {
+        mgr->row_dropped = drop;
+        arec__logkv(mgr, drop ? AREC_LOG_WARN : AREC_LOG_INFO,
+                    drop ? "lock service unreachable: this pod no longer "
+                           "counts as live, other pods take its agents over"
+                         : "lock service answers again: this pod counts as "
+                           "live again",
+                    NULL);
+      }
       if (rc == 0)
         atomic_store(&mgr->repo_ok_at, arec__now_ms());
       if (rc < 0)

@@ -81,6 +81,8 @@ static void cycle(arec_manager *mgr) {
     arec_agent *r = arec__runner_find(mgr, hs[i].key + 11);
     if (!r || r->serial != hs[i].serial || !r->lock_held)
       continue;
+    if (res[i] == 0 || res[i] == AREC_ELOST)
+      atomic_store(&mgr->lock_ok_at, ret_at[i]);
     if (res[i] == 0) {
       r->lease.validity_ms = leases[i].validity_ms;
       r->deadline_ms = ret_at[i] + leases[i].validity_ms;

@@ -1,8 +1,9 @@
 # tests/chaos: the chaos suite of issue 6 (python3 runner, stdlib only).
 #   make chaos        every scenario with its repetitions (minutes); writes
 #                     build/chaos/report.json and build/chaos/timeline.png
-#   make chaos-smoke  one kill -9 and one zombie, default backend and mode
-#                     (part of make check, about 20 s)
+#   make chaos-smoke  one kill -9, one zombie, one PostgreSQL partition,
+#                     default backend and mode
+#                     (part of make check, about 30 s)
 # CHAOS_SEED replays a run; CHAOS_BACKEND / CHAOS_POD_LEASE_TTL choose the
 # lock backend and the pod-lease mode (see tests/chaos/chaos.py).
 DEB_CHAOS := python3 redis-server postgresql-15 gnuplot-nox faketime
@@ -16,5 +17,5 @@ chaos: $(BUILD)/agentrecoverd $(BUILD)/tools/faultproxy
 
 chaos-smoke: $(BUILD)/agentrecoverd $(BUILD)/tools/faultproxy
 	@$(DEPS) $(DEB_CHAOS)
-	@echo "== chaos smoke: kill -9 once, zombie once (tests/chaos/chaos.py --smoke)"
+	@echo "== chaos smoke: kill -9, zombie, PostgreSQL partition, once each (tests/chaos/chaos.py --smoke)"
 	@PYTHONDONTWRITEBYTECODE=1 python3 tests/chaos/chaos.py --smoke --out $(BUILD)/chaos-smoke

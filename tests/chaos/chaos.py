@@ -6,7 +6,7 @@ checks the invariants, prints a table and "N passed, N failed", and writes
 build/chaos/report.json and build/chaos/timeline.png.
 
     tests/chaos/chaos.py            every scenario with its repetitions
-    tests/chaos/chaos.py --smoke    one kill and one zombie (make check)
+    tests/chaos/chaos.py --smoke    one kill, one zombie, one PostgreSQL partition (make check)
     tests/chaos/chaos.py --only s2,s5 --reps 2
 
 Environment: CHAOS_SEED (replay), CHAOS_BACKEND (redis | postgres; default
@@ -235,7 +235,9 @@ plot {plots}
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--smoke", action="store_true", help="s1 once and s2 once")
+    ap.add_argument("--smoke", action="store_true",
+                    help="s1, s2 and s4 once each (s4 guards the self-fencing "
+                         "of a pod cut off from PostgreSQL)")
     ap.add_argument("--only", default="", help="comma-separated scenarios (s1..s8)")
     ap.add_argument("--reps", type=int, default=0, help="repetitions of each scenario")
     ap.add_argument("--out", default=os.path.join(ROOT, "build", "chaos"))
@@ -245,7 +247,7 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     plan = PLAN
     if args.smoke:
-        plan = [(n, f, 1, t) for n, f, _, t in PLAN if n in ("s1", "s2")]
+        plan = [(n, f, 1, t) for n, f, _, t in PLAN if n in ("s1", "s2", "s4")]
     if args.only:
         want = args.only.split(",")
         plan = [p for p in plan if p[0] in want]
