@@ -262,9 +262,11 @@ static int run_pass(arec_manager *mgr, int logged, arec_restore_result *res) {
 out:
   atomic_fetch_add(&mgr->m.restore_failed, res->failed);
   atomic_fetch_add(&mgr->m.passes, 1);
-  pthread_mutex_lock(&mgr->mu);
-  mgr->m.restore_duration = arec__now_s() - t0;
-  pthread_mutex_unlock(&mgr->mu);
+  if (logged) { /* agent_restore_duration_seconds: restore passes only */
+    pthread_mutex_lock(&mgr->mu);
+    mgr->m.restore_duration = arec__now_s() - t0;
+    pthread_mutex_unlock(&mgr->mu);
+  }
   if (logged && rc == 0) {
     snprintf(num[0], sizeof num[0], "%u", res->total);
     snprintf(num[1], sizeof num[1], "%u", res->restored);
