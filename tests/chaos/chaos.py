@@ -11,7 +11,8 @@ build/chaos/report.json and build/chaos/timeline.png.
 
 Environment: CHAOS_SEED (replay), CHAOS_BACKEND (redis | postgres; default
 AGENT_LOCK_BACKEND or redis), CHAOS_POD_LEASE_TTL (default
-AGENT_POD_LEASE_TTL or off), CHAOS_TTL_MS (3000), CHAOS_AGENTS (30),
+AGENT_POD_LEASE_TTL or off), CHAOS_TTL_MS (3000), CHAOS_RECONCILE_MS (1000),
+CHAOS_AGENTS (30),
 CHAOS_KEEP=1 keeps the scratch dir (logs) even when everything passed.
 
 Never: reuse a topology across scenarios (counters would mix), or leave a
@@ -48,12 +49,20 @@ PLAN = [
 ]
 
 
+def duration_ms(v):
+    """'2s', '500ms', '1m' -> milliseconds (the host's duration syntax)."""
+    for suffix, mul in (("ms", 1), ("s", 1000), ("m", 60000)):
+        if v.endswith(suffix) and v[:-len(suffix)].replace(".", "", 1).isdigit():
+            return int(float(v[:-len(suffix)]) * mul)
+    raise ValueError(f"bad duration {v!r}")
+
+
 class Settings:
     def __init__(self):
         e = os.environ
         self.ttl_ms = int(e.get("CHAOS_TTL_MS", "3000"))
         self.refresh_ms = self.ttl_ms // 3
-        self.reconcile_ms = 1000
+        self.reconcile_ms = int(e.get("CHAOS_RECONCILE_MS", "1000"))
         self.save_ms = 500
         self.step_ms = 1000  # the noop agent's step
         self.agents = int(e.get("CHAOS_AGENTS", "30"))
@@ -62,6 +71,9 @@ class Settings:
         # DESIGN.md 5.5: saves failing for longer than the TTL stop the
         # runner and release; the others take over at their next reconcile.
         self.pg_partition_bound_s = (self.ttl_ms + self.save_ms + self.reconcile_ms) / 1000 + 1
+        # kill -9: a dead pod's agents are free once its pod lease (pod
+        # lease mode) or their lock TTL (per-agent-TTL mode) runs out.
+        self.death_ms = duration_ms(self.pod_lease_ttl) if self.pod_lease_ttl else self.ttl_ms
 
     def as_dict(self):
         return dict(vars(self))
@@ -187,7 +199,7 @@ def ms(x):
 
 def bound_of(name, s):
     ttl, rec = s.ttl_ms / 1000, s.reconcile_ms / 1000
-    return {"s1": ttl + rec + 1, "s2": ttl + rec + 1, "s3": ttl + rec + 1,
+    return {"s1": s.death_ms / 1000 + rec + 1, "s2": ttl + rec + 1, "s3": ttl + rec + 1,
             "s4": s.pg_partition_bound_s, "s5": ttl + rec + 1, "s6": ttl + rec + 1,
             "s7": rec + 1, "s8": None}.get(name)
 

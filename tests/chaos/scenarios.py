@@ -108,8 +108,9 @@ def setup(topo, s, log, faketime=None, fake_slot=None):
 
 # ------------------------------------------------------------ scenarios
 def s1_kill(c):
-    """kill -9 a pod: each of its agents runs elsewhere within TTL +
-    reconcile + 1 s; a replacement pod joins."""
+    """kill -9 a pod: each of its agents runs elsewhere within TTL (the pod
+    lease TTL in pod-lease mode) + reconcile + 1 s; a replacement pod
+    joins."""
     v = c.victim()
     if not v:
         return c.chk.violation(c.obs.now(), "no pod with runners to kill")
@@ -121,7 +122,8 @@ def s1_kill(c):
     v.dead = True
     c.obs.pod_gone(v, "killed")
     c.fault(f"kill -9 {v.name} ({len(agents)} runners)")
-    c.failover_check("kill", agents, t0, {v.name}, c.ttl + c.rec + 1 + c.slack)
+    c.failover_check("kill", agents, t0, {v.name},
+                     c.s.death_ms / 1000.0 + c.rec + 1 + c.slack)
     p = c.topo.start_pod(v.slot)
     c.topo.wait_ready(p)
     c.obs.event(f"{p.name} started and ready")
