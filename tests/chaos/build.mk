@@ -1,6 +1,9 @@
 # tests/chaos: the chaos suite of issue 6 (python3 runner, stdlib only).
-#   make chaos        every scenario with its repetitions (minutes); writes
-#                     build/chaos/report.json and build/chaos/timeline.png
+#   make chaos        every scenario with its repetitions for redis with
+#                     per-agent TTLs, redis with pod leases and postgres,
+#                     then kill -9 in both modes side by side (about 16
+#                     min); writes build/chaos/report.json and
+#                     build/chaos/timeline.png
 #   make chaos-smoke  one kill -9, one zombie, one PostgreSQL partition,
 #                     default backend and mode
 #                     (part of make check, about 30 s)
@@ -12,8 +15,8 @@ CHECK_EXTRA += chaos-smoke
 
 chaos: $(BUILD)/agentrecoverd $(BUILD)/tools/faultproxy
 	@$(DEPS) $(DEB_CHAOS)
-	@echo "== chaos: every scenario (tests/chaos/chaos.py)"
-	@PYTHONDONTWRITEBYTECODE=1 python3 tests/chaos/chaos.py
+	@echo "== chaos: every scenario, redis (per-agent TTL, pod leases) and postgres, then kill -9 in both modes side by side (tests/chaos/chaos.py --matrix)"
+	@PYTHONDONTWRITEBYTECODE=1 python3 tests/chaos/chaos.py --matrix
 
 chaos-smoke: $(BUILD)/agentrecoverd $(BUILD)/tools/faultproxy
 	@$(DEPS) $(DEB_CHAOS)

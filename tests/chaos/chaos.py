@@ -58,7 +58,7 @@ def duration_ms(v):
 
 
 class Settings:
-    def __init__(self):
+    def __init__(self, **over):
         e = os.environ
         self.ttl_ms = int(e.get("CHAOS_TTL_MS", "3000"))
         self.refresh_ms = self.ttl_ms // 3
@@ -68,12 +68,23 @@ class Settings:
         self.agents = int(e.get("CHAOS_AGENTS", "30"))
         self.backend = e.get("CHAOS_BACKEND") or e.get("AGENT_LOCK_BACKEND") or "redis"
         self.pod_lease_ttl = e.get("CHAOS_POD_LEASE_TTL") or e.get("AGENT_POD_LEASE_TTL") or ""
+        for k, v in over.items():  # a configuration of the --matrix run
+            setattr(self, k, v)
         # DESIGN.md 5.5: saves failing for longer than the TTL stop the
         # runner and release; the others take over at their next reconcile.
         self.pg_partition_bound_s = (self.ttl_ms + self.save_ms + self.reconcile_ms) / 1000 + 1
         # kill -9: a dead pod's agents are free once its pod lease (pod
         # lease mode) or their lock TTL (per-agent-TTL mode) runs out.
         self.death_ms = duration_ms(self.pod_lease_ttl) if self.pod_lease_ttl else self.ttl_ms
+
+    def label(self):
+        if self.pod_lease_ttl:
+            mode = f"pod lease {self.pod_lease_ttl}"
+        elif self.backend == "postgres":
+            mode = "pod lease 2s (the host's default for postgres)"
+        else:
+            mode = "per-agent TTL"
+        return f"{self.backend}, {mode}, reconcile {self.reconcile_ms} ms"
 
     def as_dict(self):
         return dict(vars(self))
@@ -253,6 +264,9 @@ def main():
     ap.add_argument("--only", default="", help="comma-separated scenarios (s1..s8)")
     ap.add_argument("--reps", type=int, default=0, help="repetitions of each scenario")
     ap.add_argument("--out", default=os.path.join(ROOT, "build", "chaos"))
+    ap.add_argument("--matrix", action="store_true",
+                    help="every scenario for redis (per-agent TTL and pod leases) and "
+                         "postgres, then kill -9 in both modes side by side (make chaos)")
     args = ap.parse_args()
     seed = int(os.environ.get("CHAOS_SEED") or random.SystemRandom().randrange(1, 10**9))
     s = Settings()
@@ -265,22 +279,74 @@ def main():
         plan = [p for p in plan if p[0] in want]
     if args.reps:
         plan = [(n, f, args.reps, t) for n, f, _, t in plan]
+    if not args.matrix:
+        report = run_config(s, plan, seed, args.out)
+        with open(os.path.join(args.out, "report.json"), "w") as fh:
+            json.dump(report, fh, indent=2)
+        log(f"wrote {os.path.join(args.out, 'report.json')} in {report['duration_s']}s; "
+            f"seed {seed}")
+        log(f"{report['passed']} passed, {report['failed']} failed")
+        return 1 if report["failed"] else 0
+
+    # --matrix (make chaos): every scenario for both lock backends and both
+    # modes, then kill -9 in both modes with issue 8's short timings, side
+    # by side.
+    t0 = time.monotonic()
+    configs = [("redis-ttl", {}), ("redis-podlease", {"pod_lease_ttl": "2s"}),
+               ("postgres", {"backend": "postgres"})]
+    s1 = [p for p in PLAN if p[0] == "s1"]
+    compare = [("s1-ttl-fast", {"reconcile_ms": 500}),
+               ("s1-podlease-fast", {"pod_lease_ttl": "2s", "reconcile_ms": 500})]
+    report = {"seed": seed, "configs": {}, "comparison": {}}
+    for key, over in configs:
+        cs = Settings(**over)
+        out = args.out if key == "redis-ttl" else os.path.join(args.out, key)
+        os.makedirs(out, exist_ok=True)
+        report["configs"][key] = run_config(cs, plan, seed, out)
+    for key, over in compare:
+        cs = Settings(**over)
+        out = os.path.join(args.out, key)
+        os.makedirs(out, exist_ok=True)
+        report["comparison"][key] = run_config(cs, s1, seed, out)
+    # the default configuration also at the top level (report format of a
+    # single run)
+    report.update({k: v for k, v in report["configs"]["redis-ttl"].items()
+                   if k in ("settings", "scenarios")})
+    runs = list(report["configs"].values()) + list(report["comparison"].values())
+    report["passed"] = sum(r["passed"] for r in runs)
+    report["failed"] = sum(r["failed"] for r in runs)
+    report["duration_s"] = round(time.monotonic() - t0, 1)
+    with open(os.path.join(args.out, "report.json"), "w") as fh:
+        json.dump(report, fh, indent=2)
+    log("\n== kill -9 failover, the two modes side by side (same run)")
+    log(f"{'mode':<46} {'p50':>7} {'p99':>7} {'max':>7} {'bound':>7}  result")
+    for key, r in report["comparison"].items():
+        sc1 = r["scenarios"]["s1"]
+        fo = sc1["failover_ms"]
+        g = lambda v: "-" if v is None else str(v)  # noqa: E731
+        log(f"{r['label']:<46.46} {g(fo['p50']):>7} {g(fo['p99']):>7} {g(fo['max']):>7} "
+            f"{g(sc1['bound_ms']):>7}  {'PASS' if sc1['violations'] == 0 else 'FAIL'}")
+    log(f"wrote {os.path.join(args.out, 'report.json')} in {report['duration_s']}s; seed {seed}")
+    log(f"{report['passed']} passed, {report['failed']} failed")
+    return 1 if report["failed"] else 0
+
+
+def run_config(s, plan, seed, out):
+    """Every scenario of `plan` under settings `s`; prints the table."""
     log(f"chaos: seed {seed} (CHAOS_SEED={seed} replays), backend {s.backend}, "
         f"pod lease {s.pod_lease_ttl or 'off'}, TTL {s.ttl_ms} ms, refresh {s.refresh_ms} ms, "
         f"reconcile {s.reconcile_ms} ms, save {s.save_ms} ms, {s.agents} agents")
     results = {}
     t0 = time.monotonic()
     for name, fn, reps, title in plan:
-        results[name] = run_scenario(name, fn, reps, title, s, seed, args.out)
-    report = {"seed": seed, "settings": s.as_dict(), "scenarios": results,
+        results[name] = run_scenario(name, fn, reps, title, s, seed, out)
+    report = {"label": s.label(), "settings": s.as_dict(), "scenarios": results,
               "duration_s": round(time.monotonic() - t0, 1)}
     npass = sum(1 for r in results.values() if r["violations"] == 0)
-    nfail = len(results) - npass
-    report["passed"], report["failed"] = npass, nfail
-    with open(os.path.join(args.out, "report.json"), "w") as f:
-        json.dump(report, f, indent=2)
+    report["passed"], report["failed"] = npass, len(results) - npass
     f = lambda v: "-" if v is None else str(v)  # noqa: E731
     log("")
+    log(f"{s.label()}")
     log(f"{'scenario':<34} {'runs':>4} {'failover p50':>12} {'p99':>7} {'max':>7} "
         f"{'bound':>7} {'fenced':>6} {'viol.':>5}  result")
     log("-" * 100)
@@ -290,11 +356,9 @@ def main():
             f"{f(fo['p99']):>7} {f(fo['max']):>7} {f(r['bound_ms']):>7} "
             f"{r['fenced_writes_refused']:>6} {r['violations']:>5}  "
             f"{'PASS' if r['violations'] == 0 else 'FAIL'}")
-    log(f"(times in ms; s5: restore after the quorum is back; s6: first accepted save after "
-        f"the restart; s7: longest gap)\nwrote {os.path.join(args.out, 'report.json')} "
-        f"in {report['duration_s']}s; seed {seed}")
-    log(f"{npass} passed, {nfail} failed")
-    return 1 if nfail else 0
+    log("(times in ms; s5: restore after the quorum is back; s6: first accepted save after "
+        "the restart; s7: longest gap; s3 and s5 have no Redis to cut with postgres)")
+    return report
 
 
 if __name__ == "__main__":
