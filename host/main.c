@@ -399,7 +399,21 @@ static int start_http(daemon_ctx *d) {
 /* Serves until a signal, then shuts down.  Returns the exit code. */
 static int serve_and_shutdown(daemon_ctx *d) {
   int sig;
-  while ((sig = wait_signal(1000)) == 0) {
+  uint64_t cycles = UINT64_MAX;
+  /* the refresher cycles every refresh interval whether or not it holds
+   * locks; /healthz turns 503 when it stops doing so */
+  d->state.healthz_stall_ms = 3 * d->cfg.refresh_interval_ms;
+  if (d->state.healthz_stall_ms < 10000) d->state.healthz_stall_ms = 10000;
+  for (;;) {
+    arec_metrics m;
+    memset(&m, 0, sizeof m);
+    m.version = AREC_METRICS_VERSION;
+    if (arec_manager_metrics(d->mgr, &m) == 0 &&
+        m.refresh_cycles_total != cycles) {
+      cycles = m.refresh_cycles_total;
+      atomic_store(&d->state.loops_ok_at, (long long)now_ms());
+    }
+    if ((sig = wait_signal(1000)) != 0) break;
   }
   int64_t t0 = now_ms();
   hlog(AREC_LOG_INFO, "shutdown started", "signal", strsignal(sig), NULL);

@@ -1,6 +1,6 @@
 /*
  * status.c -- routes agentrecoverd's requests: /healthz (200 while the
- * process serves, also during shutdown), /ready (200 only after the restore
+ * process serves and its loops tick, also during shutdown), /ready (200 only after the restore
  * and until shutdown starts), /metrics (the manager's metrics in Prometheus
  * text plus a few host gauges), and everything under /api/ to the admin API.
  *
@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define TEXT_TYPE "text/plain; charset=utf-8"
 #define PROM_TYPE "text/plain; version=0.0.4; charset=utf-8"
@@ -81,7 +82,16 @@ void arec_host_route(void *ud, const arec_host_request *req,
     if (!is_get) {
       arec_host_api_error(out, 405, "method not allowed: use GET");
     } else if (p[1] == 'h') {
-      text(out, 200, "ok\n", TEXT_TYPE);
+      /* alive while the main loop sees the refresher tick (it does not
+       * wait for the database or Redis), and always during shutdown */
+      long long ok = atomic_load(&st->loops_ok_at);
+      struct timespec ts;
+      clock_gettime(CLOCK_MONOTONIC, &ts);
+      long long now = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+      int stalled = ok > 0 && !atomic_load(&st->stopping) &&
+                    now - ok > st->healthz_stall_ms;
+      text(out, stalled ? 503 : 200, stalled ? "stalled\n" : "ok\n",
+           TEXT_TYPE);
     } else if (p[1] == 'r') {
       int ready = atomic_load(&st->ready) && !atomic_load(&st->stopping);
       text(out, ready ? 200 : 503, ready ? "ready\n" : "not ready\n",

@@ -14,6 +14,12 @@ typedef struct arec_host_state {
   atomic_int ready;           /* /ready answers 200 */
   atomic_int recovery_active; /* the restore ran; reconcile loop on */
   atomic_int stopping;        /* shutdown started */
+  /* /healthz: the main loop stores here (monotonic ms) each time it sees
+   * the manager's refresher complete a new cycle; stale for longer than
+   * healthz_stall_ms means the loops stopped ticking (503).  0: not yet
+   * watched (start-up) */
+  atomic_llong loops_ok_at;
+  long long healthz_stall_ms;
   struct arec_exchange_hub *exchange_hub; /* its metrics join /metrics; NULL
                                              ok */
 } arec_host_state;

@@ -201,12 +201,24 @@ END_TEST
 
 START_TEST(health_ready_metrics) {
   expect_status(200, "GET", "/healthz", NULL);
+  /* the loops stopped ticking: the main loop has not seen a refresher
+   * cycle for longer than the stall limit -> 503; fresh again -> 200 */
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  long long now = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+  st.healthz_stall_ms = 10000;
+  atomic_store(&st.loops_ok_at, now - 20000);
+  expect_status(503, "GET", "/healthz", NULL);
+  atomic_store(&st.loops_ok_at, now);
+  expect_status(200, "GET", "/healthz", NULL);
+  atomic_store(&st.loops_ok_at, now - 20000);
   expect_status(503, "GET", "/ready", NULL);
   atomic_store(&st.ready, 1);
   expect_status(200, "GET", "/ready", NULL);
   atomic_store(&st.stopping, 1);
   expect_status(503, "GET", "/ready", NULL);
-  expect_status(200, "GET", "/healthz", NULL);
+  expect_status(200, "GET", "/healthz", NULL); /* stalled, but shutting down */
+  atomic_store(&st.loops_ok_at, 0);
   expect_status(405, "POST", "/ready", NULL);
   arec_host_request req = {"GET", "/metrics", NULL, NULL, NULL, NULL, 0, 0};
   arec_host_response r;
