@@ -7,7 +7,9 @@
  * Refresh and release compare the value, like Redlock's scripts.  Validity
  * is measured on the real monotonic clock from the moment the call began:
  * ttl - elapsed - drift, drift = ttl/100 + 2 ms.  Pod leases (lock
- * version 2) are keys "agent:podlease:<pod>/<incarnation>"; an agent lock
+ * version 2) are keys "agent:podlease:<pod>/<incarnation>" holding the
+ * random token of the lock object that took them (another object with the
+ * same holder is answered AREC_ELOST and cannot delete it); an agent lock
  * whose value names such a holder ("<pod>/<32 hex>/<32 hex>") may be taken
  * over at once when that holder's pod lease key is gone.  Every slot passes
  * the store's fault hooks and then works under the store mutex.  It never
@@ -24,6 +26,7 @@
 typedef struct mem_lock {
   arec_lock parent;
   arec_memory_store *st;
+  char pod_token[AREC_LOCK_VALUE_MAX]; /* "t/<32 hex>": pod leases' value */
 } mem_lock;
 
 #define LST(l) (((mem_lock *)(l))->st)
@@ -255,13 +258,18 @@ static int lock_pod_lease(arec_lock *lock, const char *holder, int64_t ttl_ms,
   int rc = arec__mem_enter(st, M_REF);
   if (rc)
     return rc;
+  const char *token = ((mem_lock *)lock)->pod_token;
   arec__mem_key *k = arec__mem_key_live(st, key);
   if (leaving) {
-    if (k)
+    if (k && strcmp(k->value, token) == 0) /* only our own lease */
       arec__mem_key_free(arec__mem_map_del(&st->keys, key));
+  } else if (k && strcmp(k->value, token) != 0) {
+    arec_error_set("memory lock: the pod lease of this holder is held by "
+                   "another lock object");
+    rc = AREC_ELOST;
   } else if (k) {
     k->expires_at = arec__mem_now(st) + ttl_ms;
-  } else if (!(k = calloc(1, sizeof *k)) || !(k->value = strdup(holder))) {
+  } else if (!(k = calloc(1, sizeof *k)) || !(k->value = strdup(token))) {
     free(k);
     rc = AREC_ENOMEM;
   } else {
@@ -300,6 +308,11 @@ int arec_memory_lock_new(arec_lock **out, arec_memory_store *store) {
   if (!l)
     return AREC_ENOMEM;
   l->parent = mem_lock_methods;
+  int rc = make_value(l->pod_token, "t");
+  if (rc) {
+    free(l);
+    return rc;
+  }
   l->st = store;
   arec__mem_ref(store);
   *out = &l->parent;
