@@ -1,8 +1,8 @@
 /*
  * test_memory.c -- the in-memory backends (lib/memory): both conformance
- * suites through a memory fixture, then what only the memory store has: the
- * manual clock, the fault hooks, the history ring, the data/test API and the
- * store's lifetime.
+ * suites through a memory fixture (the lock suite also in pod-lease mode),
+ * then what only the memory store has: the manual clock, the fault hooks,
+ * the history ring, the data/test API and the store's lifetime.
  */
 #include <check.h>
 #include <stdio.h>
@@ -105,7 +105,14 @@ static const arec_repo_fixture repo_fixture = {
     fx_get_history, fx_expire_pod};
 
 static const arec_lock_fixture lock_fixture = {
-    "memory", &ctx, fx_reset, fx_open_lock, fx_expire, fx_overwrite, fx_ttl};
+    "memory", &ctx, fx_reset, fx_open_lock, fx_expire, fx_overwrite, fx_ttl,
+    0};
+
+/* The same suite with owners that are pod-lease holders, plus the pod-lease
+ * rules (tests/conformance/podlease_conformance.c). */
+static const arec_lock_fixture podlease_fixture = {
+    "memory-podlease", &ctx, fx_reset, fx_open_lock, fx_expire, fx_overwrite,
+    fx_ttl, 1};
 
 /* ---------------------------------------------------------------- helpers */
 typedef struct env {
@@ -483,6 +490,7 @@ int main(void) {
   Suite *s = suite_create("memory");
   arec_conf_repository_add(s, &repo_fixture);
   arec_conf_lock_add(s, &lock_fixture);
+  arec_conf_lock_add(s, &podlease_fixture);
   TCase *tc = tcase_create("memory-backend");
   tcase_set_timeout(tc, 20);
   tcase_add_test(tc, manual_clock_expires_locks_and_pods);

@@ -5,8 +5,9 @@
  * (liveness session gone, pod lease unrenewed) is taken over after the pod
  * lease TTL, long before the agent TTL; a holder that keeps renewing is never
  * taken over, even when its liveness connection is killed (it re-takes its
- * advisory lock); one holder cannot hold its pod lease twice; a plain owner
- * (no pod lease) is taken over by expiry only.
+ * advisory lock); one holder cannot hold its pod lease twice.  The lock
+ * suite also runs in pod-lease mode ("pg-podlease"), whose rules cover the
+ * plain owner taken over by expiry only.
  */
 #include <check.h>
 #include <libpq-fe.h>
@@ -102,7 +103,12 @@ static int64_t fx_ttl(void *ctx, const char *key) {
 }
 
 static const arec_lock_fixture FIXTURE = {"pg", NULL, fx_reset, fx_open,
-                                          fx_expire, fx_overwrite, fx_ttl};
+                                          fx_expire, fx_overwrite, fx_ttl, 0};
+/* The same suite with pod-lease holders as owners, plus the pod-lease rules
+ * (tests/conformance/podlease_conformance.c). */
+static const arec_lock_fixture PODLEASE_FIXTURE = {
+    "pg-podlease", NULL,   fx_reset, fx_open, fx_expire,
+    fx_overwrite,  fx_ttl, 1};
 
 /* ------------------------------------------------------------ pod leases */
 #define K "agent:lock:pl-1"
@@ -192,21 +198,6 @@ START_TEST(one_holder_one_session) {
 }
 END_TEST
 
-START_TEST(plain_owner_expires_only) {
-  fx_reset(NULL);
-  arec_lock *a = open_lock(), *b = open_lock();
-  arec_lease la, lb;
-  /* owner without a pod lease: TTL semantics only */
-  ck_assert_int_eq(a->try_acquire(a, K, "pod-a", 1500, &la), 1);
-  a->free(a);
-  sleep_ms(700);
-  ck_assert_int_eq(b->try_acquire(b, K, "pod-b", 1500, &lb), 0);
-  sleep_ms(1000);
-  ck_assert_int_eq(b->try_acquire(b, K, "pod-b", 1500, &lb), 1);
-  b->free(b);
-}
-END_TEST
-
 int main(void) {
   if (arec_test_pg_start(&g_pg) != 0)
     return 1;
@@ -222,12 +213,12 @@ int main(void) {
   }
   Suite *s = suite_create("pg-lock");
   arec_conf_lock_add(s, &FIXTURE);
+  arec_conf_lock_add(s, &PODLEASE_FIXTURE);
   TCase *tc = tcase_create("pg-pod-lease");
   tcase_set_timeout(tc, 30);
   tcase_add_test(tc, dead_holder_taken_over_after_pod_lease);
   tcase_add_test(tc, renewing_holder_kept_across_connection_kill);
   tcase_add_test(tc, one_holder_one_session);
-  tcase_add_test(tc, plain_owner_expires_only);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_ENV);

@@ -138,6 +138,7 @@ static __attribute__((unused)) int rfix_start(rfix *f, arec_test_redis *srv, siz
 
 static __attribute__((unused)) arec_lock_fixture rfix_conf(rfix *f, const char *name) {
   arec_lock_fixture lf;
+  memset(&lf, 0, sizeof lf);
   lf.name = name;
   lf.ctx = f;
   lf.reset = fx_reset;

@@ -70,11 +70,25 @@ typedef struct arec_lock_fixture {
                    int64_t ttl_ms);
   /* Remaining TTL of `key` in ms (max over servers); -2 when absent. */
   int64_t (*ttl)(void *ctx, const char *key);
+  /* 0: owners are plain pod names.  1: pod-lease mode: every test runs with
+   * owners that are pod-lease holders ("<pod>/<32 hex>", as the manager
+   * passes them when pod leases are on) whose leases were taken with
+   * lock->pod_lease first, and the pod-lease tests run too.  A lock whose
+   * pod_lease slot is NULL (or a version-1 lock) skips this mode. */
+  int pod_lease_mode;
 } arec_lock_fixture;
 
 /* Adds a TCase "<name>-repository-conformance" to `s`. */
 void arec_conf_repository_add(Suite *s, const arec_repo_fixture *f);
-/* Adds a TCase "<name>-lock-conformance" to `s`. */
+/* Adds a TCase "<name>-lock-conformance" to `s`, and in pod-lease mode a
+ * TCase "<name>-lock-rules" (arec_conf_podlease_add). */
 void arec_conf_lock_add(Suite *s, const arec_lock_fixture *f);
+
+/* Called by the two functions above (a fixture need not call them): the
+ * repository version-2 slots (balance, pod_leaving, migrate) as TCase
+ * "<name>-balance-conformance", and the lock pod-lease rules as TCase
+ * "<name>-lock-rules". */
+void arec_conf_balance_add(Suite *s, const arec_repo_fixture *f);
+void arec_conf_podlease_add(Suite *s, const arec_lock_fixture *f);
 
 #endif

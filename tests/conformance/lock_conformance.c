@@ -8,7 +8,12 @@
  * free, refresh after expiry or overwrite, compare-and-delete release,
  * validity bounds, the batch slots over 1,000 keys, and bad input.
  * Fixtures are kept in a small table and each test is a loop test over its
- * fixture's index, so one binary can run several fixtures.
+ * fixture's index, so one binary can run several fixtures.  In pod-lease
+ * mode (fixture->pod_lease_mode) the same tests run with owners that are
+ * pod-lease holders "<pod>/<32 hex>": the lock under test holds OWNER's pod
+ * lease and a second lock (the keeper) holds OTHER's, so no value here is
+ * ever taken over; the pod-lease rules themselves are in
+ * podlease_conformance.c.  A lock without the pod_lease slot skips the mode.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,22 +26,72 @@ static const arec_lock_fixture *fixtures[MAX_FIXTURES];
 static int nfixtures;
 
 #define KEY "agent:lock:conf-1"
-#define OWNER "conf-pod-a"
-#define OTHER "conf-pod-b"
 #define TTL 10000
+#define POD_LEASE_TTL 60000
+
+/* The owners of the running test (setup() picks them for the mode). */
+static char g_owner[96], g_other[96];
+#define OWNER ((const char *)g_owner)
+#define OTHER ((const char *)g_other)
+static int g_pod_mode;
+static arec_lock *g_keeper; /* holds OTHER's pod lease in pod-lease mode */
 
 /* ---------------------------------------------------------------- helpers */
 static const arec_lock_fixture *setup(int i) {
   const arec_lock_fixture *f = fixtures[i];
+  g_pod_mode = f->pod_lease_mode;
+  snprintf(g_owner, sizeof g_owner, "%s",
+           g_pod_mode ? "conf-pod-a/0123456789abcdef0123456789abcdef"
+                      : "conf-pod-a");
+  snprintf(g_other, sizeof g_other, "%s",
+           g_pod_mode ? "conf-pod-b/fedcba9876543210fedcba9876543210"
+                      : "conf-pod-b");
   f->reset(f->ctx);
   return f;
 }
 
+static int has_pod_lease(const arec_lock *l) {
+  return l->version >= 2 && l->pod_lease != NULL;
+}
+
+static void take_pod_lease(arec_lock *l, const char *holder) {
+  int64_t v = -1;
+  int rc = l->pod_lease(l, holder, POD_LEASE_TTL, 0, &v);
+  ck_assert_msg(rc == 0, "pod_lease(%s): %s %s", holder, arec_err_name(rc),
+                arec_error_last());
+  ck_assert_int_gt(v, 0);
+  ck_assert_int_le(v, POD_LEASE_TTL);
+}
+
+/* The lock under test; NULL when the mode does not apply to this backend
+ * (pod-lease mode and no pod_lease slot): the test then passes at once. */
 static arec_lock *open_lock(const arec_lock_fixture *f) {
   arec_lock *l = NULL;
   ck_assert_int_eq(f->open(f->ctx, &l), 0);
   ck_assert_ptr_nonnull(l);
+  if (!g_pod_mode)
+    return l;
+  if (!has_pod_lease(l)) {
+    l->free(l);
+    return NULL;
+  }
+  take_pod_lease(l, OWNER);
+  ck_assert_int_eq(f->open(f->ctx, &g_keeper), 0);
+  take_pod_lease(g_keeper, OTHER);
   return l;
+}
+
+static void close_lock(arec_lock *l) {
+  l->free(l);
+  if (g_keeper)
+    g_keeper->free(g_keeper);
+  g_keeper = NULL;
+}
+
+/* "<OTHER>/<hex>" into buf: a value as another owner's acquire makes it. */
+static const char *other_value(char *buf, size_t len, const char *hex) {
+  snprintf(buf, len, "%s/%s", OTHER, hex);
+  return buf;
 }
 
 static void assert_value(const char *value, const char *owner) {
@@ -60,6 +115,8 @@ static void acquire(arec_lock *l, const char *key, const char *owner,
 START_TEST(acquire_free_then_held) {
   const arec_lock_fixture *f = setup(_i);
   arec_lock *l = open_lock(f);
+  if (!l)
+    return;
   arec_lease a, b;
   acquire(l, KEY, OWNER, TTL, &a);
   assert_value(a.value, OWNER);
@@ -73,13 +130,15 @@ START_TEST(acquire_free_then_held) {
   ck_assert_int_eq(l->try_acquire(l, KEY, OWNER, TTL, &b), 0);
   /* still ours */
   ck_assert_int_eq(l->refresh(l, KEY, &a, TTL), 0);
-  l->free(l);
+  close_lock(l);
 }
 END_TEST
 
 START_TEST(values_unique) {
   const arec_lock_fixture *f = setup(_i);
   arec_lock *l = open_lock(f);
+  if (!l)
+    return;
   enum { N = 40 };
   char vals[2 * N][AREC_LOCK_VALUE_MAX];
   for (int i = 0; i < N; i++) { /* same key, again and again */
@@ -98,13 +157,15 @@ START_TEST(values_unique) {
   for (int i = 0; i < 2 * N; i++)
     for (int j = i + 1; j < 2 * N; j++)
       ck_assert_str_ne(vals[i], vals[j]);
-  l->free(l);
+  close_lock(l);
 }
 END_TEST
 
 START_TEST(refresh_extends) {
   const arec_lock_fixture *f = setup(_i);
   arec_lock *l = open_lock(f);
+  if (!l)
+    return;
   arec_lease a;
   acquire(l, KEY, OWNER, 2000, &a);
   ck_assert_int_le(f->ttl(f->ctx, KEY), 2000);
@@ -113,13 +174,15 @@ START_TEST(refresh_extends) {
   ck_assert_int_gt(f->ttl(f->ctx, KEY), 5000);
   ck_assert_int_gt(a.validity_ms, 2000);
   ck_assert_int_le(a.validity_ms, TTL);
-  l->free(l);
+  close_lock(l);
 }
 END_TEST
 
 START_TEST(refresh_after_expire_lost) {
   const arec_lock_fixture *f = setup(_i);
   arec_lock *l = open_lock(f);
+  if (!l)
+    return;
   arec_lease a, b;
   acquire(l, KEY, OWNER, TTL, &a);
   ck_assert_int_eq(f->expire(f->ctx, KEY), 0);
@@ -132,31 +195,38 @@ START_TEST(refresh_after_expire_lost) {
   ck_assert_int_eq(l->release(l, KEY, &a), 1);
   ck_assert_int_gt(f->ttl(f->ctx, KEY), 0); /* b's value survived */
   ck_assert_int_eq(l->refresh(l, KEY, &b, TTL), 0);
-  l->free(l);
+  close_lock(l);
 }
 END_TEST
 
 START_TEST(refresh_after_overwrite_lost) {
   const arec_lock_fixture *f = setup(_i);
   arec_lock *l = open_lock(f);
+  if (!l)
+    return;
   arec_lease a, b;
   acquire(l, KEY, OWNER, TTL, &a);
-  ck_assert_int_eq(f->overwrite(f->ctx, KEY,
-                                OTHER "/0123456789abcdef0123456789abcdef",
-                                TTL),
-                   0);
+  char ov[AREC_LOCK_VALUE_MAX];
+  ck_assert_int_eq(
+      f->overwrite(f->ctx, KEY,
+                   other_value(ov, sizeof ov,
+                               "0123456789abcdef0123456789abcdef"),
+                   TTL),
+      0);
   ck_assert_int_eq(l->refresh(l, KEY, &a, TTL), AREC_ELOST);
   ck_assert_int_eq(l->release(l, KEY, &a), 1);
   ck_assert_int_gt(f->ttl(f->ctx, KEY), 0);
   memset(&b, 0, sizeof b);
   ck_assert_int_eq(l->try_acquire(l, KEY, OWNER, TTL, &b), 0);
-  l->free(l);
+  close_lock(l);
 }
 END_TEST
 
 START_TEST(release_deletes_once) {
   const arec_lock_fixture *f = setup(_i);
   arec_lock *l = open_lock(f);
+  if (!l)
+    return;
   arec_lease a, b;
   acquire(l, KEY, OWNER, TTL, &a);
   ck_assert_int_eq(l->release(l, KEY, &a), 0);
@@ -165,13 +235,15 @@ START_TEST(release_deletes_once) {
   ck_assert_int_eq(l->refresh(l, KEY, &a, TTL), AREC_ELOST);
   acquire(l, KEY, OTHER, TTL, &b);
   ck_assert_str_ne(a.value, b.value);
-  l->free(l);
+  close_lock(l);
 }
 END_TEST
 
 START_TEST(bad_input) {
   const arec_lock_fixture *f = setup(_i);
   arec_lock *l = open_lock(f);
+  if (!l)
+    return;
   arec_lease a;
   memset(&a, 0, sizeof a);
   ck_assert_int_eq(l->try_acquire(l, NULL, OWNER, TTL, &a), AREC_EINVAL);
@@ -191,7 +263,7 @@ START_TEST(bad_input) {
   ck_assert_int_eq(l->release(l, KEY, NULL), AREC_EINVAL);
   ck_assert_int_gt(f->ttl(f->ctx, KEY), 0); /* bad calls changed nothing */
   ck_assert_int_eq(l->release(l, KEY, &a), 0);
-  l->free(l);
+  close_lock(l);
 }
 END_TEST
 
@@ -202,6 +274,8 @@ END_TEST
 START_TEST(batch_slots) {
   const arec_lock_fixture *f = setup(_i);
   arec_lock *l = open_lock(f);
+  if (!l)
+    return;
   char(*names)[48] = calloc(NB, sizeof *names);
   const char **keys = calloc(NB, sizeof *keys);
   arec_lease *leases = calloc(NB, sizeof *leases);
@@ -238,11 +312,10 @@ START_TEST(batch_slots) {
       if (i % 50 != 1)
         acquire(l, keys[i], OWNER, TTL, &leases[i]);
   }
+  char ov[AREC_LOCK_VALUE_MAX];
+  other_value(ov, sizeof ov, "ffffffffffffffffffffffffffffffff");
   for (int i = 2; i < NB; i += 50)
-    ck_assert_int_eq(f->overwrite(f->ctx, keys[i],
-                                  OTHER "/ffffffffffffffffffffffffffffffff",
-                                  TTL),
-                     0);
+    ck_assert_int_eq(f->overwrite(f->ctx, keys[i], ov, TTL), 0);
   for (int i = 3; i < NB; i += 50)
     ck_assert_int_eq(f->expire(f->ctx, keys[i]), 0);
 
@@ -276,13 +349,15 @@ START_TEST(batch_slots) {
   free(keys);
   free(leases);
   free(res);
-  l->free(l);
+  close_lock(l);
 }
 END_TEST
 
 START_TEST(batch_bad_input) {
   const arec_lock_fixture *f = setup(_i);
   arec_lock *l = open_lock(f);
+  if (!l)
+    return;
   const char *keys[] = {"agent:lock:conf-x", ""};
   arec_lease leases[2];
   int res[2];
@@ -304,7 +379,7 @@ START_TEST(batch_bad_input) {
   if (l->release_many)
     ck_assert_int_eq(l->release_many(l, NULL, leases, 2, res), AREC_EINVAL);
   ck_assert_int_eq(f->ttl(f->ctx, keys[0]), -2);
-  l->free(l);
+  close_lock(l);
 }
 END_TEST
 
@@ -314,8 +389,9 @@ void arec_conf_lock_add(Suite *s, const arec_lock_fixture *f) {
     return;
   int i = nfixtures;
   fixtures[nfixtures++] = f;
-  char name[128];
-  snprintf(name, sizeof name, "%s-lock-conformance", f->name);
+  static char names[MAX_FIXTURES][128]; /* Check keeps the pointer */
+  char *name = names[i];
+  snprintf(name, sizeof names[i], "%s-lock-conformance", f->name);
   TCase *tc = tcase_create(name);
   tcase_set_timeout(tc, 30);
   tcase_add_loop_test(tc, acquire_free_then_held, i, i + 1);
@@ -328,4 +404,6 @@ void arec_conf_lock_add(Suite *s, const arec_lock_fixture *f) {
   tcase_add_loop_test(tc, batch_slots, i, i + 1);
   tcase_add_loop_test(tc, batch_bad_input, i, i + 1);
   suite_add_tcase(s, tc);
+  if (f->pod_lease_mode)
+    arec_conf_podlease_add(s, f);
 }

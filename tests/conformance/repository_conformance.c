@@ -587,8 +587,9 @@ void arec_conf_repository_add(Suite *s, const arec_repo_fixture *f) {
     return;
   int i = nfixtures;
   fixtures[nfixtures++] = f;
-  char name[128];
-  snprintf(name, sizeof name, "%s-repository-conformance", f->name);
+  static char names[MAX_FIXTURES][128]; /* Check keeps the pointer */
+  char *name = names[i];
+  snprintf(name, sizeof names[i], "%s-repository-conformance", f->name);
   TCase *tc = tcase_create(name);
   tcase_set_timeout(tc, 30);
   tcase_add_loop_test(tc, restore_lists_wanted_unowned, i, i + 1);
@@ -606,4 +607,5 @@ void arec_conf_repository_add(Suite *s, const arec_repo_fixture *f) {
   tcase_add_loop_test(tc, batch_slots, i, i + 1);
   tcase_add_loop_test(tc, saves_race_claims, i, i + 1);
   suite_add_tcase(s, tc);
+  arec_conf_balance_add(s, f);
 }
