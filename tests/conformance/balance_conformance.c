@@ -336,8 +336,16 @@ START_TEST(migrate_refused) {
   ck_assert_int_eq(r->migrate(r, "conf-a1", POD_A, HOLD), 0);
   ck_assert_uint_eq(holds(r), 0);
   ck_assert_int_eq(unwanted1(r, POD_A, INC_A1, "conf-a1"), 0);
+  /* owned by the target's previous incarnation: that is not "already
+   * there", the hold is recorded and only the target may claim */
   beat(r, POD_C, INC_C);
   claim(r, POD_C, INC_C, "conf-a1");
+  ck_assert_int_eq(r->heartbeat(r, POD_C, INC_A2, LEASE, 0), 0);
+  ck_assert_int_eq(r->migrate(r, "conf-a1", POD_C, HOLD), 0);
+  ck_assert_uint_eq(holds(r), 1);
+  ck_assert_int_eq(claim_rc(r, POD_A, INC_A1, "conf-a1"), AREC_ECONFLICT);
+  claim(r, POD_C, INC_A2, "conf-a1");
+  ck_assert_uint_eq(holds(r), 0);
   r->free(r);
 }
 END_TEST
@@ -369,13 +377,24 @@ START_TEST(hold_ends) {
   ck_assert_int_eq(unwanted1(r, POD_A, INC_A1, "conf-a1"), 0);
   claim(r, POD_C, INC_C, "conf-a1");
 
+  /* a target that starts leaving no longer binds anyone either */
+  ck_assert_int_eq(r->migrate(r, "conf-a2", POD_B, HOLD), AREC_ECONFLICT);
+  ck_assert_int_eq(r->migrate(r, "conf-a1", POD_A, HOLD), 0);
+  ck_assert_int_eq(unwanted1(r, POD_C, INC_C, "conf-a1"), 3);
+  ck_assert_int_eq(r->pod_leaving(r, POD_A, INC_A1), 0);
+  ck_assert_uint_eq(holds(r), 0);
+  ck_assert_int_eq(unwanted1(r, POD_C, INC_C, "conf-a1"), 0);
+  claim(r, POD_C, INC_C, "conf-a1"); /* any claim ends the suspended hold */
+  ck_assert_int_eq(r->heartbeat(r, POD_A, INC_A2, LEASE, 0), 0); /* restart */
+  ck_assert_uint_eq(holds(r), 0);
+
   /* a short hold runs out */
   ck_assert_int_eq(r->migrate(r, "conf-a2", POD_C, SHORT), 0);
-  ck_assert_int_eq(claim_rc(r, POD_A, INC_A1, "conf-a2"), AREC_ECONFLICT);
+  ck_assert_int_eq(claim_rc(r, POD_A, INC_A2, "conf-a2"), AREC_ECONFLICT);
+  ck_assert_int_eq(unwanted1(r, POD_A, INC_A1, "conf-a2"), 3);
   sleep_ms(SHORT + 200);
   ck_assert_uint_eq(holds(r), 0);
-  ck_assert_int_eq(unwanted1(r, POD_A, INC_A1, "conf-a2"), 0);
-  claim(r, POD_A, INC_A1, "conf-a2");
+  claim(r, POD_A, INC_A2, "conf-a2");
   r->free(r);
 }
 END_TEST
