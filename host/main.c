@@ -424,8 +424,19 @@ static int serve_and_shutdown(daemon_ctx *d) {
   } else {
     while (!atomic_load(&d->shutdown_done)) {
       if (wait_signal(50)) {
-        hlog(AREC_LOG_ERROR, "second signal: forcing exit; unreleased locks "
-                             "expire after their TTL",
+        /* second signal: stop waiting for steps, release what can be
+         * released within a few seconds, then exit 1 */
+        hlog(AREC_LOG_ERROR, "second signal: releasing what can be released, "
+                             "then exit 1",
+             NULL);
+        arec_manager_shutdown_hurry(d->mgr);
+        int64_t until = now_ms() + 5000;
+        while (!atomic_load(&d->shutdown_done) && now_ms() < until)
+          if (wait_signal(50)) break; /* a third signal: at once */
+        hlog(AREC_LOG_ERROR, atomic_load(&d->shutdown_done)
+                                 ? "forced exit after releasing"
+                                 : "forced exit; unreleased locks expire "
+                                   "after their TTL",
              NULL);
         _exit(1);
       }

@@ -391,6 +391,13 @@ AREC_EXTERN int arec_manager_migrate_agent(arec_manager *mgr,
  * by the deadline (its late writes are fenced out).  Idempotent. */
 AREC_EXTERN int arec_manager_shutdown(arec_manager *mgr, int64_t timeout_ms);
 
+/* Makes a shutdown in progress (on another thread) stop waiting for running
+ * steps now: it goes on at once to save, stop and release what it can, and
+ * returns AREC_ETIMEDOUT if a step was still running (its late writes are
+ * fenced out).  For a second SIGTERM.  Any thread; NULL ok; before a
+ * shutdown starts it makes that shutdown skip the wait. */
+AREC_EXTERN void arec_manager_shutdown_hurry(arec_manager *mgr);
+
 /* FOR TESTS: a simulated kill -9.  Stops every thread of the manager
  * (a running step is allowed to finish; no further step, save, release or
  * heartbeat is made) without stopping agents, saving, releasing locks or

@@ -5,6 +5,8 @@
  * reconcile pass with no TTL wait; a zombie's save after takeover refused
  * by the fence; a step stuck past the shutdown deadline unable to write.
  */
+#include <pthread.h>
+
 #include "test_core_toy.h"
 
 static toy_opts quiet(void) {
@@ -264,6 +266,55 @@ START_TEST(stuck_step_past_shutdown_deadline_cannot_write) {
 }
 END_TEST
 
+/* A second SIGTERM: arec_manager_shutdown_hurry() from another thread makes
+ * a shutdown that waits for a stuck step (20 s budget) release what it can
+ * now. */
+typedef struct shut_arg {
+  arec_manager *m;
+  atomic_int rc, done;
+} shut_arg;
+
+static void *shut_main(void *p) {
+  shut_arg *a = p;
+  atomic_store(&a->rc, arec_manager_shutdown(a->m, 20000));
+  atomic_store(&a->done, 1);
+  return NULL;
+}
+
+START_TEST(shutdown_hurry_releases_without_waiting_for_steps) {
+  arec_memory_store *st;
+  toy_ctl ca;
+  toy_opts o = quiet();
+  arec_restore_result r;
+  ctl_init(&ca);
+  o.save = 60000;
+  ck_assert_int_eq(arec_memory_store_new(&st), 0);
+  toy_agents(st, "h", 2);
+  arec_manager *A = toy_manager(st, "pod-a", &ca, &o);
+  snprintf(ca.block_id, sizeof ca.block_id, "h0");
+  atomic_store(&ca.block, 1);
+  ck_assert_int_eq(arec_manager_restore(A, &r), 0);
+  WAIT_UNTIL(atomic_load(&ca.in_block), 2000);
+  shut_arg sa = {A, 0, 0};
+  pthread_t th;
+  long long t0 = arec_test_now_ms();
+  ck_assert_int_eq(pthread_create(&th, NULL, shut_main, &sa), 0);
+  toy_sleep_ms(200);
+  ck_assert_int_eq(atomic_load(&sa.done), 0); /* waiting for the step */
+  arec_manager_shutdown_hurry(A);
+  WAIT_UNTIL(atomic_load(&sa.done), 3000);
+  pthread_join(th, NULL);
+  ck_assert_int_eq(atomic_load(&sa.rc), AREC_ETIMEDOUT);
+  ck_assert_int_lt(arec_test_now_ms() - t0, 3000);
+  ck_assert(lock_free_p(st, "h0"));
+  ck_assert(lock_free_p(st, "h1"));
+  ck_assert_str_eq(agent_row(st, "h0").running_on, "");
+  atomic_store(&ca.block, 0);
+  arec_manager_free(A);
+  arec_memory_store_free(st);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("core_failover");
   TCase *tc = tcase_create("failover");
@@ -272,6 +323,7 @@ int main(void) {
   tcase_add_test(tc, graceful_shutdown_hands_over_without_ttl_wait);
   tcase_add_test(tc, zombie_save_after_takeover_is_fenced);
   tcase_add_test(tc, stuck_step_past_shutdown_deadline_cannot_write);
+  tcase_add_test(tc, shutdown_hurry_releases_without_waiting_for_steps);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_ENV);

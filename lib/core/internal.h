@@ -121,6 +121,7 @@ struct arec_manager {
    * out, instead of leaving them to a pod that cannot acquire */
   atomic_int_fast64_t lock_ok_at;
   int row_dropped; /* reconciler thread only */
+  int shutdown_hurry; /* under mu: stop waiting for steps (second signal) */
   int fair_share;      /* balance.c: targets and hand-offs in passes */
   char owner[AREC_LOCK_VALUE_MAX]; /* lock owner: pod, or "<pod>/<inc>" */
 

@@ -187,7 +187,7 @@ int arec_manager_shutdown(arec_manager *mgr, int64_t timeout_ms) {
       }
   while (mgr->nheap > 0)
     arec__heap_remove(mgr, mgr->heap[0]);
-  while (mgr->nbusy > 0 && arec__now_ms() < deadline) {
+  while (mgr->nbusy > 0 && arec__now_ms() < deadline && !mgr->shutdown_hurry) {
     arec__deadline_ts(&ts, deadline);
     pthread_cond_timedwait(&mgr->idle_cv, &mgr->mu, &ts);
   }
@@ -296,4 +296,14 @@ void arec_manager_abandon(arec_manager *mgr) {
   arec__refresher_join(mgr);
   arec__saver_join(mgr);
   arec__workers_join(mgr);
+}
+
+/* ------------------------------------------------------------------ hurry */
+void arec_manager_shutdown_hurry(arec_manager *mgr) {
+  if (!mgr)
+    return;
+  pthread_mutex_lock(&mgr->mu);
+  mgr->shutdown_hurry = 1;
+  pthread_cond_broadcast(&mgr->idle_cv);
+  pthread_mutex_unlock(&mgr->mu);
 }
