@@ -34,7 +34,7 @@ from observe import parse_metrics  # noqa: E402
 from topo import KEY, PGBIN, Topology, free_port, http, wait_for  # noqa: E402
 
 N = int(os.environ.get("BENCH_HOST_AGENTS", "10000"))
-WRK_S = int(os.environ.get("BENCH_HOST_WRK_S", "15"))
+WRK_S = int(os.environ.get("BENCH_HOST_WRK_S", "30"))  # the issue: 30 s
 SAVE_MS = 5000
 TTL_MS = 9000  # refresh every 3 s: several cycles in the window
 rows = []
