@@ -212,21 +212,28 @@ START_TEST(lock_unreachable_runs_until_validity_ends) {
 }
 END_TEST
 
+/* A store with n agents "a0".. restored by pod-a, which saves every 40 ms;
+ * returns once they have run for 100 ms. */
+static arec_manager *saving_pod(arec_memory_store **st, toy_ctl *ctl, int n) {
+  toy_opts o = quiet();
+  arec_restore_result rr;
+  ctl_init(ctl);
+  o.save = 40;
+  ck_assert_int_eq(arec_memory_store_new(st), 0);
+  toy_agents(*st, "a", n);
+  arec_manager *m = toy_manager(*st, "pod-a", ctl, &o);
+  ck_assert_int_eq(arec_manager_restore(m, &rr), 0);
+  ck_assert_uint_eq(rr.restored, (unsigned)n);
+  toy_sleep_ms(100);
+  return m;
+}
+
 /* the repository refuses saves (unreachable) for longer than the TTL: the
  * runner stops (LOST) and releases, even though its lock refreshes fine. */
 START_TEST(saves_failing_longer_than_ttl_stop_runner) {
   arec_memory_store *st;
   toy_ctl ctl;
-  toy_opts o = quiet();
-  arec_restore_result rr;
-  ctl_init(&ctl);
-  o.save = 40;
-  ck_assert_int_eq(arec_memory_store_new(&st), 0);
-  toy_agents(st, "a", 1);
-  arec_manager *m = toy_manager(st, "pod-a", &ctl, &o);
-  ck_assert_int_eq(arec_manager_restore(m, &rr), 0);
-  ck_assert_uint_eq(rr.restored, 1);
-  toy_sleep_ms(100);
+  arec_manager *m = saving_pod(&st, &ctl, 1);
   arec_memory_fail(st, AREC_MEMORY_SAVE, -1, AREC_EUNAVAILABLE);
   long long t0 = arec_test_now_ms();
   toy_sleep_ms(300);
@@ -253,16 +260,7 @@ END_TEST
 START_TEST(saves_hanging_longer_than_ttl_stop_runner_and_free_lock) {
   arec_memory_store *st;
   toy_ctl ctl;
-  toy_opts o = quiet();
-  arec_restore_result rr;
-  ctl_init(&ctl);
-  o.save = 40;
-  ck_assert_int_eq(arec_memory_store_new(&st), 0);
-  toy_agents(st, "a", 1);
-  arec_manager *m = toy_manager(st, "pod-a", &ctl, &o);
-  ck_assert_int_eq(arec_manager_restore(m, &rr), 0);
-  ck_assert_uint_eq(rr.restored, 1);
-  toy_sleep_ms(100);
+  arec_manager *m = saving_pod(&st, &ctl, 1);
   arec_memory_delay(st, AREC_MEMORY_SAVE, 4000);
   long long t0 = arec_test_now_ms();
   toy_sleep_ms(300);
@@ -286,16 +284,7 @@ END_TEST
 START_TEST(repository_down_longer_than_ttl_stops_every_runner) {
   arec_memory_store *st;
   toy_ctl ctl;
-  toy_opts o = quiet();
-  arec_restore_result rr;
-  ctl_init(&ctl);
-  o.save = 40;
-  ck_assert_int_eq(arec_memory_store_new(&st), 0);
-  toy_agents(st, "a", 3);
-  arec_manager *m = toy_manager(st, "pod-a", &ctl, &o);
-  ck_assert_int_eq(arec_manager_restore(m, &rr), 0);
-  ck_assert_uint_eq(rr.restored, 3);
-  toy_sleep_ms(100);
+  arec_manager *m = saving_pod(&st, &ctl, 3);
   arec_memory_fail(st, AREC_MEMORY_REPOSITORY, -1, AREC_EUNAVAILABLE);
   long long t0 = arec_test_now_ms();
   toy_sleep_ms(300);
