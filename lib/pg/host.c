@@ -201,17 +201,17 @@ int arec_pg_role_claim(arec_pg *pg, const char *role, const char *pod,
   return 0;
 }
 
-int arec_pg_role_check(arec_pg *pg, const char *role, uint64_t fence) {
+/* Runs `sql` ($1 role, $2 fence) and answers AREC_EFENCED when it matched
+ * no row: the fence is not the role's current one. */
+static int role_fenced(arec_pg *pg, const char *role, uint64_t fence,
+                       const char *sql) {
   if (!pg || !role)
     return AREC_EINVAL;
   char f[32];
   snprintf(f, sizeof f, "%llu", (unsigned long long)fence);
   const char *p[2] = {role, f};
   PGresult *r;
-  int err = arec__pg_query(pg,
-                           "SELECT 1 FROM singleton_roles WHERE name = $1 "
-                           "AND fence = $2::bigint AND holder IS NOT NULL",
-                           2, p, NULL, NULL, &r);
+  int err = arec__pg_query(pg, sql, 2, p, NULL, NULL, &r);
   if (err)
     return err;
   int n = PQntuples(r);
@@ -224,28 +224,17 @@ int arec_pg_role_check(arec_pg *pg, const char *role, uint64_t fence) {
   return 0;
 }
 
+int arec_pg_role_check(arec_pg *pg, const char *role, uint64_t fence) {
+  return role_fenced(pg, role, fence,
+                     "SELECT 1 FROM singleton_roles WHERE name = $1 "
+                     "AND fence = $2::bigint AND holder IS NOT NULL");
+}
+
 int arec_pg_role_release(arec_pg *pg, const char *role, uint64_t fence) {
-  if (!pg || !role)
-    return AREC_EINVAL;
-  char f[32];
-  snprintf(f, sizeof f, "%llu", (unsigned long long)fence);
-  const char *p[2] = {role, f};
-  PGresult *r;
-  int err = arec__pg_query(pg,
-                           "UPDATE singleton_roles SET fence = fence + 1, holder = NULL "
-                           "WHERE name = $1 AND fence = $2::bigint "
-                           "AND holder IS NOT NULL RETURNING 1",
-                           2, p, NULL, NULL, &r);
-  if (err)
-    return err;
-  int n = PQntuples(r);
-  PQclear(r);
-  if (!n) {
-    arec_error_set("pg: role %s: fence %llu is not current", role,
-                   (unsigned long long)fence);
-    return AREC_EFENCED;
-  }
-  return 0;
+  return role_fenced(pg, role, fence,
+                     "UPDATE singleton_roles SET fence = fence + 1, holder = NULL "
+                     "WHERE name = $1 AND fence = $2::bigint "
+                     "AND holder IS NOT NULL RETURNING 1");
 }
 
 /* --------------------------------------------------------------------- kv */

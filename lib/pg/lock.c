@@ -187,6 +187,19 @@ static void arrays_free(arrays *a) {
   arec__pg_buf_free(&a->v);
 }
 
+/* The array parameters of a batch and its keys sorted for the answers'
+ * lookup: 0, or AREC_ENOMEM with nothing left allocated. */
+static int batch_open(arrays *a, idx_key **t, const char *const *keys,
+                      const arec_lease *leases, size_t n) {
+  if (build(a, keys, leases, n))
+    return AREC_ENOMEM;
+  if (!(*t = sorted(keys, n))) {
+    arrays_free(a);
+    return AREC_ENOMEM;
+  }
+  return 0;
+}
+
 /* ---------------------------------------------------------------- batches */
 static int acquire_many(arec_lock *lock, const char *const *keys, size_t n,
                         const char *owner, int64_t ttl_ms,
@@ -207,13 +220,9 @@ static int acquire_many(arec_lock *lock, const char *const *keys, size_t n,
       return rc;
   }
   arrays a;
-  if (build(&a, keys, out_leases, n))
+  idx_key *t;
+  if (batch_open(&a, &t, keys, out_leases, n))
     return AREC_ENOMEM;
-  idx_key *t = sorted(keys, n);
-  if (!t) {
-    arrays_free(&a);
-    return AREC_ENOMEM;
-  }
   char holder[AREC_LOCK_VALUE_MAX], ttl[24];
   int has_holder = holder_for(L, owner, holder);
   snprintf(ttl, sizeof ttl, "%lld", (long long)ttl_ms);
@@ -258,13 +267,9 @@ static int refresh_many(arec_lock *lock, const char *const *keys,
   if (n == 0)
     return 0;
   arrays a;
-  if (build(&a, keys, leases, n))
+  idx_key *t;
+  if (batch_open(&a, &t, keys, leases, n))
     return AREC_ENOMEM;
-  idx_key *t = sorted(keys, n);
-  if (!t) {
-    arrays_free(&a);
-    return AREC_ENOMEM;
-  }
   char ttl[24];
   snprintf(ttl, sizeof ttl, "%lld", (long long)ttl_ms);
   const char *p[3] = {a.k.p, a.v.p, ttl};
@@ -302,13 +307,9 @@ static int release_many(arec_lock *lock, const char *const *keys,
   if (n == 0)
     return 0;
   arrays a;
-  if (build(&a, keys, leases, n))
+  idx_key *t;
+  if (batch_open(&a, &t, keys, leases, n))
     return AREC_ENOMEM;
-  idx_key *t = sorted(keys, n);
-  if (!t) {
-    arrays_free(&a);
-    return AREC_ENOMEM;
-  }
   const char *p[2] = {a.k.p, a.v.p};
   PGresult *r = NULL;
   int rc = arec__pg_query(L->pg, SQL_RELEASE, 2, p, NULL, NULL, &r);
