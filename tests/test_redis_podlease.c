@@ -24,6 +24,7 @@ static rfix g_f1, g_f3;
 #define KEY "agent:lock:pl-1"
 #define LEASE_A "agent:podlease:" A
 #define TTL 30000
+#define LEASE_TTL 1500
 
 static void sleep_ms(long ms) {
   struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -153,9 +154,11 @@ START_TEST(plain_value_never_taken_over_before_ttl) {
   ck_assert_int_eq(b->try_acquire(b, KEY, B, TTL, &lb), 1); /* A is gone */
   ck_assert_int_eq(b->release(b, KEY, &lb), 0);
   /* the plain value is acquired once its TTL has run out */
-  ck_assert_int_eq(fx_overwrite(f, KEY, plain[0], 300), 0);
+  ck_assert_int_eq(fx_overwrite(f, KEY, plain[0], LEASE_TTL), 0);
   ck_assert_int_eq(b->try_acquire(b, KEY, B, TTL, &lb), 0);
-  sleep_ms(400);
+  long long until = arec_test_now_ms() + LEASE_TTL + 2000;
+  while (holders(f, KEY, "") != f->n && arec_test_now_ms() < until)
+    sleep_ms(20);
   ck_assert_int_eq(b->try_acquire(b, KEY, B, TTL, &lb), 1);
   check_detail(b, f->n, "OK");
   b->free(b);
@@ -167,24 +170,31 @@ START_TEST(lease_refresh_expiry_token_and_leave) {
   arec_lock *a = open_lock(f), *a2 = open_lock(f), *b = open_lock(f);
   arec_lease la, lb;
   int64_t v = 0;
-  lease(a, A, 600);
+  /* LEASE_TTL is long enough that no stall of a loaded machine between two
+   * statements below can let it run out where the test says it is alive;
+   * where it must run out, the test waits for it, bounded by the TTL. */
+  lease(a, A, LEASE_TTL);
   check_detail(a, f->n, "renewed");
   ck_assert_int_eq(a->try_acquire(a, KEY, A, TTL, &la), 1);
-  sleep_ms(300);
-  ck_assert_int_lt(fx_ttl(f, LEASE_A), 400);
-  lease(a, A, 600); /* compare-and-PEXPIRE */
-  ck_assert_int_gt(fx_ttl(f, LEASE_A), 450);
+  sleep_ms(200);
+  long long before = fx_ttl(f, LEASE_A);
+  ck_assert_int_lt(before, LEASE_TTL - 150);
+  lease(a, A, LEASE_TTL); /* compare-and-PEXPIRE moves it forward */
+  ck_assert_int_gt(fx_ttl(f, LEASE_A), before);
   /* another process with the same holder: not ours */
-  ck_assert_int_eq(a2->pod_lease(a2, A, 600, 0, &v), AREC_ELOST);
+  ck_assert_int_eq(a2->pod_lease(a2, A, LEASE_TTL, 0, &v), AREC_ELOST);
   check_detail(a2, f->n, "not ours");
+  /* while the lease lives, the agent lock stays a's */
+  ck_assert_int_eq(b->try_acquire(b, KEY, B, TTL, &lb), 0);
   /* not renewed: the key expires on every master by its own TTL, and the
    * agent lock goes to b at once */
-  ck_assert_int_eq(b->try_acquire(b, KEY, B, TTL, &lb), 0);
-  sleep_ms(700);
+  long long until = arec_test_now_ms() + LEASE_TTL + 2000;
+  while (holders(f, LEASE_A, "") != f->n && arec_test_now_ms() < until)
+    sleep_ms(20);
   ck_assert_uint_eq(holders(f, LEASE_A, ""), f->n);
   ck_assert_int_eq(b->try_acquire(b, KEY, B, TTL, &lb), 1);
   /* a late renewal re-creates it (a's runners were stopped by its core) */
-  lease(a, A, 600);
+  lease(a, A, LEASE_TTL);
   ck_assert_int_eq(a->refresh(a, KEY, &la, TTL), AREC_ELOST);
   /* leaving deletes it (compare-and-delete: ours only), twice is fine */
   ck_assert_int_eq(a2->pod_lease(a2, A, 600, 1, NULL), 0);
