@@ -1,0 +1,22 @@
+# examples/: the operator's kit of agentrecoverd (Kubernetes manifests,
+# Prometheus rules, Grafana dashboard, Dockerfile).  Included by the
+# Makefile.
+#   make test-ops-rules    promtool check rules + promtool test rules: every
+#                          alert fires and clears on synthetic series; the
+#                          PrometheusRule is generated from the plain file
+#   make test-ops-metrics  starts PostgreSQL, Redis and one real
+#                          build/agentrecoverd, scrapes its /metrics and
+#                          checks that every metric the Grafana dashboard
+#                          and the alerting rules query is exported
+# Both are part of make check (test-host-manifests checks the manifests).
+DEB_TEST += prometheus python3-yaml curl
+.PHONY: test-ops-rules test-ops-metrics
+CHECK_EXTRA += test-ops-rules test-ops-metrics
+
+test-ops-rules:
+	@echo "== alerting rules: promtool check rules, promtool test rules (tests/ops)"
+	@BUILD=$(BUILD) tests/ops/rules.sh
+
+test-ops-metrics: $(AGENTRECOVERD)
+	@echo "== Grafana dashboard and alerting rules query only metrics a real agentrecoverd exports"
+	@BUILD=$(BUILD) DAEMON=$(AGENTRECOVERD) tests/ops/metrics.sh
