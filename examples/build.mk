@@ -9,6 +9,7 @@
 #                          checks that every metric the Grafana dashboard
 #                          and the alerting rules query is exported
 # Both are part of make check (test-host-manifests checks the manifests).
+# (This file is read before host/build.mk: name the daemon by its path.)
 DEB_TEST += prometheus python3-yaml curl
 .PHONY: test-ops-rules test-ops-metrics
 CHECK_EXTRA += test-ops-rules test-ops-metrics
@@ -17,6 +18,6 @@ test-ops-rules:
 	@echo "== alerting rules: promtool check rules, promtool test rules (tests/ops)"
 	@BUILD=$(BUILD) tests/ops/rules.sh
 
-test-ops-metrics: $(AGENTRECOVERD)
+test-ops-metrics: $(BUILD)/agentrecoverd
 	@echo "== Grafana dashboard and alerting rules query only metrics a real agentrecoverd exports"
-	@BUILD=$(BUILD) DAEMON=$(AGENTRECOVERD) tests/ops/metrics.sh
+	@BUILD=$(BUILD) DAEMON=$(BUILD)/agentrecoverd tests/ops/metrics.sh
