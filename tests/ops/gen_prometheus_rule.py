@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# gen_prometheus_rule.py -- writes examples/kubernetes/prometheus-rules.yaml
+# gen_prometheus_rule.py -- writes examples/kubernetes/base/prometheus-rules.yaml
 # (a monitoring.coreos.com/v1 PrometheusRule for the Prometheus operator)
 # from the plain rules file examples/prometheus/agentrecover-rules.yml, so
 # the two always carry the same groups.
@@ -17,7 +17,7 @@ import yaml
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 PLAIN = os.path.join(ROOT, "examples/prometheus/agentrecover-rules.yml")
-CRD = os.path.join(ROOT, "examples/kubernetes/prometheus-rules.yaml")
+CRD = os.path.join(ROOT, "examples/kubernetes/base/prometheus-rules.yaml")
 
 HEADER = """\
 # The alerting rules of examples/prometheus/agentrecover-rules.yml as a
