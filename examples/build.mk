@@ -10,7 +10,7 @@
 #                          and the alerting rules query is exported
 # Both are part of make check (test-host-manifests checks the manifests).
 # (This file is read before host/build.mk: name the daemon by its path.)
-DEB_TEST += prometheus python3-yaml curl
+DEB_TEST += $(filter-out $(DEB_TEST),prometheus python3-yaml curl)
 .PHONY: test-ops-rules test-ops-metrics
 CHECK_EXTRA += test-ops-rules test-ops-metrics
 
