@@ -178,32 +178,6 @@ static int peer_gone(int fd) {
 }
 
 /* ---------------------------------------------------------- responses */
-static enum MHD_Result send_response(struct MHD_Connection *c,
-                                     arec_http_response *r) {
-  struct MHD_Response *m;
-  if (r->body) {
-    m = MHD_create_response_from_buffer(strlen(r->body), r->body,
-                                        MHD_RESPMEM_MUST_FREE);
-    if (m) r->body = NULL; /* libmicrohttpd frees it now */
-  } else {
-    m = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-  }
-  free(r->body);
-  r->body = NULL;
-  if (!m) return MHD_NO;
-  MHD_add_response_header(m, MHD_HTTP_HEADER_CONTENT_TYPE,
-                          r->content_type ? r->content_type
-                                          : "application/json");
-  MHD_add_response_header(m, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-  for (size_t i = 0; i < AREC_HTTP_MAX_EXTRA_HEADERS; i++)
-    if (r->extra[i].name && r->extra[i].value)
-      MHD_add_response_header(m, r->extra[i].name, r->extra[i].value);
-  enum MHD_Result ret =
-      MHD_queue_response(c, (unsigned int)(r->status ? r->status : 500), m);
-  MHD_destroy_response(m);
-  return ret;
-}
-
 static enum MHD_Result send_unavailable(struct MHD_Connection *c,
                                         const char *json) {
   arec_http_response r;
@@ -212,7 +186,7 @@ static enum MHD_Result send_unavailable(struct MHD_Connection *c,
   r.body = strdup(json);
   r.extra[0].name = "Retry-After";
   r.extra[0].value = "1";
-  return send_response(c, &r);
+  return arec_http_send(c, &r);
 }
 
 /* ------------------------------------------------------------ workers */
@@ -345,6 +319,10 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c,
   }
   if (cs->handed) { /* resumed: answer, or close when there is nothing */
     pthread_mutex_lock(&s->mu);
+    if (!cs->resumed) { /* not resumed yet (never expected): keep waiting */
+      pthread_mutex_unlock(&s->mu);
+      return MHD_YES;
+    }
     arec_http_response r = cs->resp;
     int have = cs->state == CS_DONE && cs->has_resp;
     if (have) {
@@ -352,7 +330,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c,
       memset(&cs->resp, 0, sizeof cs->resp);
     }
     pthread_mutex_unlock(&s->mu);
-    return have ? send_response(c, &r) : MHD_NO;
+    return have ? arec_http_send(c, &r) : MHD_NO;
   }
   if (*upload_size) {
     if (now_ms() - cs->started_ms > (long long)s->o.timeout_s * 1000)
@@ -369,7 +347,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c,
   if (s->o.probe) {
     arec_http_response r;
     memset(&r, 0, sizeof r);
-    if (s->o.probe(s->o.ud, &cs->req, &r)) return send_response(c, &r);
+    if (s->o.probe(s->o.ud, &cs->req, &r)) return arec_http_send(c, &r);
   }
   return hand_over(s, cs, c);
 }

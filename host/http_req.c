@@ -5,7 +5,8 @@
  *
  * How: two passes over the connection's values (collect pointers, then copy
  * into a block sized for them); lookups are linear scans (a request has a
- * handful of each).  Also the open-file limit helper of the server.
+ * handful of each).  Also the way back (an arec_http_response queued on
+ * the connection) and the open-file limit helper of the server.
  *
  * Never: keep a pointer into libmicrohttpd's memory in the copy (a worker
  * reads it while the I/O thread may already have closed the connection).
@@ -128,6 +129,32 @@ const char *arec_http_query(const arec_http_request *req, const char *name) {
   for (size_t i = 0; i < req->nquery; i++)
     if (strcmp(req->query[i].name, name) == 0) return req->query[i].value;
   return NULL;
+}
+
+enum MHD_Result arec_http_send(struct MHD_Connection *c,
+                               arec_http_response *r) {
+  struct MHD_Response *m;
+  if (r->body) {
+    m = MHD_create_response_from_buffer(strlen(r->body), r->body,
+                                        MHD_RESPMEM_MUST_FREE);
+    if (m) r->body = NULL; /* libmicrohttpd frees it now */
+  } else {
+    m = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+  }
+  free(r->body);
+  r->body = NULL;
+  if (!m) return MHD_NO;
+  MHD_add_response_header(m, MHD_HTTP_HEADER_CONTENT_TYPE,
+                          r->content_type ? r->content_type
+                                          : "application/json");
+  MHD_add_response_header(m, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+  for (size_t i = 0; i < AREC_HTTP_MAX_EXTRA_HEADERS; i++)
+    if (r->extra[i].name && r->extra[i].value)
+      MHD_add_response_header(m, r->extra[i].name, r->extra[i].value);
+  enum MHD_Result ret =
+      MHD_queue_response(c, (unsigned int)(r->status ? r->status : 500), m);
+  MHD_destroy_response(m);
+  return ret;
 }
 
 long arec_http_raise_nofile_limit(void) {
