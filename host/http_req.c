@@ -57,12 +57,12 @@ static void peer_string(struct MHD_Connection *c, char *buf, size_t len) {
       MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
   if (!ci || !ci->client_addr) return;
   const struct sockaddr *sa = ci->client_addr;
+  const void *v = sa;
   if (sa->sa_family == AF_INET)
-    inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
-              buf, (socklen_t)len);
+    inet_ntop(AF_INET, &((const struct sockaddr_in *)v)->sin_addr, buf,
+              (socklen_t)len);
   else if (sa->sa_family == AF_INET6)
-    inet_ntop(AF_INET6,
-              &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, buf,
+    inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)v)->sin6_addr, buf,
               (socklen_t)len);
 }
 

@@ -33,7 +33,7 @@
 #include "../host/status.h"
 #include "support/harness.h"
 
-/* The bound of the issue: a probe answers within 100 ms (p99), never
+/* The probe bound: a probe answers within 100 ms (p99), never
  * slower than 1 s. */
 #define PROBE_P99_MS 100.0
 #define PROBE_MAX_MS 1000.0
@@ -348,7 +348,8 @@ static void *trickle_main(void *arg) {
   trickle *tr = arg;
   while (!tr->stop) {
     for (int i = 0; i < tr->n; i++)
-      if (tr->fds[i] >= 0) send(tr->fds[i], "x", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (tr->fds[i] >= 0)
+        send(tr->fds[i], "x", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
     for (int s = 0; s < 20 && !tr->stop; s++) sleep_ms(50);
   }
   return NULL;
@@ -538,9 +539,11 @@ START_TEST(slow_body_and_idle_deadlines) {
   arec_host_http *h = start(&o);
   int idle = dial("127.0.0.1", g_port);
   int fd = dial("127.0.0.1", g_port);
-  const char *head = "POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n";
+  const char *head =
+      "POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n";
   double t0 = now_ms();
-  ck_assert_int_eq(send(fd, head, strlen(head), MSG_NOSIGNAL), (ssize_t)strlen(head));
+  ck_assert_int_eq(send(fd, head, strlen(head), MSG_NOSIGNAL),
+                   (ssize_t)strlen(head));
   int closed = 0;
   while (!closed && now_ms() - t0 < 5000) {
     send(fd, "x", 1, MSG_NOSIGNAL);
