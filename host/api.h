@@ -9,11 +9,13 @@
 
 #include "agentrecover.h"
 #include "agentrecover/pg.h"
+#include "http.h"
 
 /* Largest request body accepted (413 above it). */
 #define AREC_HOST_BODY_MAX (64 * 1024)
 
-/* One request as the transport hands it over. */
+/* One request as the admin API sees it (status.c builds it from the
+ * transport's arec_http_request). */
 typedef struct arec_host_request {
   const char *method;        /* "GET", "POST", ... */
   const char *path;          /* "/api/agents/abc" (no query string) */
@@ -25,11 +27,9 @@ typedef struct arec_host_request {
   int body_too_large;        /* the body went over AREC_HOST_BODY_MAX */
 } arec_host_request;
 
-typedef struct arec_host_response {
-  int status;
-  char *body;               /* malloc'd; freed by the transport */
-  const char *content_type; /* static string */
-} arec_host_response;
+/* The transport's response: status, body (malloc'd, freed by the
+ * transport), content_type (static string). */
+typedef arec_http_response arec_host_response;
 
 /* What the handlers work on.  Everything is borrowed. */
 typedef struct arec_host_api {

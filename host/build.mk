@@ -33,6 +33,10 @@ $(AGENTRECOVERD): $(HOST_OBJS) $(BUILD)/libagentrecover.a
 # Unit tests link the host objects; the end-to-end test spawns the daemon.
 TEST_EXTRA_test_host_config := $(BUILD)/obj/host/config.o
 TEST_EXTRA_test_host_api := $(HOST_LIB_OBJS)
+# The transport with the daemon's real probe (status.c renders the exchange
+# hub's metrics, so the trading objects come along).
+TEST_EXTRA_test_host_http := $(HOST_LIB_OBJS) \
+  $(patsubst %.c,$(BUILD)/obj/%.o,$(sort $(wildcard host/trading/*.c)))
 TEST_NOASAN += test_host_e2e
 $(BUILD)/tests/test_host_e2e: $(AGENTRECOVERD)
 

@@ -13,6 +13,7 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -44,6 +45,10 @@ const arec_host_var arec_host_vars[] = {
     {"AGENT_MIGRATE", "false", "apply migrations at start (or --migrate)"},
     {"SHUTDOWN_TIMEOUT", "25s", "graceful shutdown budget"},
     {"HTTP_PORT", "8080", "health, ready, metrics, admin API"},
+    {"HTTP_ADDR", "0.0.0.0", "bind address: an IPv4 or IPv6 literal"},
+    {"HTTP_MAX_CONNECTIONS", "4096", "open HTTP connections, all clients"},
+    {"HTTP_MAX_CONNECTIONS_PER_IP", "64", "open HTTP connections from one address; 0: no limit"},
+    {"HTTP_CONNECTION_TIMEOUT", "10s", "idle HTTP connections close, request bodies must arrive within"},
     {"ADMIN_TOKEN", "(none)", "bearer token required on /api/* when set"},
     {"AGENT_SECRETS_KEY", "(none)", "64 hex chars, AES-256-GCM key of exchange secrets"},
     {"LOG_LEVEL", "info", "debug, info, warn, error"},
@@ -328,6 +333,37 @@ static int load_agent(loader *l, arec_host_config *c) {
   return 0;
 }
 
+/* HTTP_ADDR, HTTP_MAX_CONNECTIONS, HTTP_MAX_CONNECTIONS_PER_IP and
+ * HTTP_CONNECTION_TIMEOUT: the HTTP server's bind address and limits. */
+static int load_http(loader *l, arec_host_config *c) {
+  const char *addr = val(l, "HTTP_ADDR");
+  unsigned char buf[sizeof(struct in6_addr)];
+  if (!addr) addr = "0.0.0.0";
+  if (inet_pton(AF_INET, addr, buf) != 1 && inet_pton(AF_INET6, addr, buf) != 1)
+    return fail(l, "HTTP_ADDR: expected an IPv4 or IPv6 address, got "
+                   "\"%.60s\"", addr);
+  c->http_addr = strdup(addr);
+  const char *mc = val(l, "HTTP_MAX_CONNECTIONS");
+  long v = 4096;
+  if (mc && parse_long(mc, 16, 1000000, &v) != 0)
+    return fail(l, "HTTP_MAX_CONNECTIONS: expected 16..1000000, got "
+                   "\"%.20s\"", mc);
+  c->http_max_connections = (unsigned int)v;
+  const char *pi = val(l, "HTTP_MAX_CONNECTIONS_PER_IP");
+  v = 64;
+  if (pi && parse_long(pi, 0, 1000000, &v) != 0)
+    return fail(l, "HTTP_MAX_CONNECTIONS_PER_IP: expected 0 (no limit) .. "
+                   "1000000, got \"%.20s\"", pi);
+  c->http_max_per_ip = (unsigned int)v;
+  if (get_duration(l, "HTTP_CONNECTION_TIMEOUT", 10000,
+                   &c->http_connection_timeout_ms))
+    return -1;
+  if (c->http_connection_timeout_ms < 1000 ||
+      c->http_connection_timeout_ms > 3600000)
+    return fail(l, "HTTP_CONNECTION_TIMEOUT: must be 1s..60m");
+  return c->http_addr ? 0 : fail(l, "out of memory");
+}
+
 static int load_key(loader *l, arec_host_config *c) {
   const char *k = val(l, "AGENT_SECRETS_KEY");
   if (!k) return 0;
@@ -352,6 +388,7 @@ static int load_rest(loader *l, arec_host_config *c) {
   if (port && parse_long(port, 1, 65535, &p) != 0)
     return fail(l, "HTTP_PORT: expected a port 1..65535, got \"%.20s\"", port);
   c->http_port = (int)p;
+  if (load_http(l, c)) return -1;
   c->admin_token = dup_or_null(val(l, "ADMIN_TOKEN"));
   if (load_key(l, c)) return -1;
   const char *lv = val(l, "LOG_LEVEL");
@@ -437,6 +474,7 @@ void arec_host_config_free(arec_host_config *c) {
   wipe_free(c->redis_password);
   free(c->pod_name);
   free(c->lock_backend);
+  free(c->http_addr);
   wipe_free(c->admin_token);
   wipe_free(c->telegram_bot_token);
   free(c->telegram_api_base);

@@ -33,6 +33,12 @@ typedef struct arec_host_config {
   int migrate;
   int64_t shutdown_timeout_ms;
   int http_port;
+  /* the HTTP server's bind address and limits */
+  char *http_addr;                      /* HTTP_ADDR, default "0.0.0.0" */
+  unsigned int http_max_connections;    /* HTTP_MAX_CONNECTIONS, 4096 */
+  unsigned int http_max_per_ip;         /* HTTP_MAX_CONNECTIONS_PER_IP, 64;
+                                           0: no limit */
+  int64_t http_connection_timeout_ms;   /* HTTP_CONNECTION_TIMEOUT, 10 s */
   char *admin_token;        /* NULL when unset or empty */
   int has_secrets_key;
   unsigned char secrets_key[32];

@@ -384,15 +384,32 @@ static int start_http(daemon_ctx *d) {
   d->state.api.pod = d->cfg.pod_name;
   d->state.api.admin_token = d->cfg.admin_token;
   d->state.api.has_secrets_key = d->cfg.has_secrets_key;
-  char err[160], port[16];
-  if (arec_host_http_start(&d->http, d->cfg.http_port, 4, arec_host_route,
-                           &d->state, err, sizeof err) != 0) {
+  /* every allowed connection needs a descriptor: lift the soft limit */
+  char err[160], port[16], nofile[24], maxc[24];
+  long lim = arec_http_raise_nofile_limit();
+  hlog(lim >= 0 && lim < (long)d->cfg.http_max_connections + 256
+           ? AREC_LOG_WARN
+           : AREC_LOG_INFO,
+       "open files limit", "nofile", fmt_ll(nofile, sizeof nofile, lim),
+       "http_max_connections",
+       fmt_ll(maxc, sizeof maxc, d->cfg.http_max_connections), NULL);
+  arec_http_options o = AREC_HTTP_OPTIONS_INIT;
+  o.addr = d->cfg.http_addr;
+  o.port = d->cfg.http_port;
+  o.max_connections = d->cfg.http_max_connections;
+  o.max_per_ip = d->cfg.http_max_per_ip;
+  o.timeout_s = (unsigned)((d->cfg.http_connection_timeout_ms + 999) / 1000);
+  o.body_max = AREC_HOST_BODY_MAX;
+  o.probe = arec_host_probe;
+  o.handler = arec_host_http_route;
+  o.ud = &d->state;
+  if (arec_host_http_start(&d->http, &o, err, sizeof err) != 0) {
     hlog(AREC_LOG_ERROR, "HTTP server failed", "error", err, NULL);
     return 1;
   }
-  hlog(AREC_LOG_INFO, "HTTP server listening", "port",
-       fmt_ll(port, sizeof port, d->cfg.http_port), "pod", d->cfg.pod_name,
-       NULL);
+  hlog(AREC_LOG_INFO, "HTTP server listening", "addr", d->cfg.http_addr,
+       "port", fmt_ll(port, sizeof port, d->cfg.http_port), "pod",
+       d->cfg.pod_name, NULL);
   return 0;
 }
 
@@ -456,7 +473,12 @@ static int serve_and_shutdown(daemon_ctx *d) {
        "shutdown_duration_seconds", dur, "agents_saved_on_shutdown",
        fmt_ll(saved, sizeof saved, (long long)m.agents_saved_on_shutdown),
        NULL);
-  arec_host_http_stop(d->http);
+  if (arec_host_http_stop(d->http) > 0) {
+    /* a handler is still blocked (database or lock): it may touch what
+     * main() would free next, so leave without freeing */
+    hlog(AREC_LOG_WARN, "HTTP handlers still busy at exit", NULL);
+    _exit(0);
+  }
   d->http = NULL;
   return 0;
 }

@@ -4,8 +4,12 @@
  * and until shutdown starts), /metrics (the manager's metrics in Prometheus
  * text plus a few host gauges), and everything under /api/ to the admin API.
  *
- * Never: call into the manager for /healthz or /ready (they must answer even
- * while the manager is busy restoring or shutting down).
+ * /healthz and /ready are also the transport's probe, answered on its I/O
+ * threads; every other route runs on its worker pool.
+ *
+ * Never: call into the manager, the database or a lock for /healthz or
+ * /ready (they must answer even while the manager is busy restoring or
+ * shutting down, and they run on the I/O threads).
  */
 #include "status.h"
 
@@ -71,34 +75,49 @@ static void metrics(arec_host_state *st, arec_host_response *out) {
   out->body = body;
 }
 
+/* /healthz and /ready: atomics and the clock only. */
+static void probe(arec_host_state *st, const char *p, int get,
+                  arec_host_response *out) {
+  if (!get) {
+    arec_host_api_error(out, 405, "method not allowed: use GET");
+  } else if (p[1] == 'h') {
+    /* alive while the main loop sees the refresher tick (it does not
+     * wait for the database or Redis), and always during shutdown */
+    long long ok = atomic_load(&st->loops_ok_at);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    long long now = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    int stalled = ok > 0 && !atomic_load(&st->stopping) &&
+                  now - ok > st->healthz_stall_ms;
+    text(out, stalled ? 503 : 200, stalled ? "stalled\n" : "ok\n", TEXT_TYPE);
+  } else {
+    int ready = atomic_load(&st->ready) && !atomic_load(&st->stopping);
+    text(out, ready ? 200 : 503, ready ? "ready\n" : "not ready\n",
+         TEXT_TYPE);
+  }
+}
+
+static int is_probe(const char *p) {
+  return !strcmp(p, "/healthz") || !strcmp(p, "/ready");
+}
+
+static int is_get(const char *method) {
+  return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+}
+
 void arec_host_route(void *ud, const arec_host_request *req,
                      arec_host_response *out) {
   arec_host_state *st = ud;
   const char *p = req->path;
-  int is_get = strcmp(req->method, "GET") == 0 ||
-               strcmp(req->method, "HEAD") == 0;
-  if (!strcmp(p, "/healthz") || !strcmp(p, "/ready") ||
-      !strcmp(p, "/metrics")) {
-    if (!is_get) {
+  if (is_probe(p)) {
+    probe(st, p, is_get(req->method), out);
+    return;
+  }
+  if (!strcmp(p, "/metrics")) {
+    if (!is_get(req->method))
       arec_host_api_error(out, 405, "method not allowed: use GET");
-    } else if (p[1] == 'h') {
-      /* alive while the main loop sees the refresher tick (it does not
-       * wait for the database or Redis), and always during shutdown */
-      long long ok = atomic_load(&st->loops_ok_at);
-      struct timespec ts;
-      clock_gettime(CLOCK_MONOTONIC, &ts);
-      long long now = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-      int stalled = ok > 0 && !atomic_load(&st->stopping) &&
-                    now - ok > st->healthz_stall_ms;
-      text(out, stalled ? 503 : 200, stalled ? "stalled\n" : "ok\n",
-           TEXT_TYPE);
-    } else if (p[1] == 'r') {
-      int ready = atomic_load(&st->ready) && !atomic_load(&st->stopping);
-      text(out, ready ? 200 : 503, ready ? "ready\n" : "not ready\n",
-           TEXT_TYPE);
-    } else {
+    else
       metrics(st, out);
-    }
     return;
   }
   if (!strncmp(p, "/api/", 5)) {
@@ -106,4 +125,26 @@ void arec_host_route(void *ud, const arec_host_request *req,
     return;
   }
   arec_host_api_error(out, 404, "no such endpoint");
+}
+
+int arec_host_probe(void *ud, const arec_http_request *req,
+                    arec_http_response *out) {
+  if (!is_probe(req->path)) return 0;
+  probe(ud, req->path, is_get(req->method), out);
+  return 1;
+}
+
+void arec_host_http_route(void *ud, const arec_http_request *req,
+                          arec_http_response *out) {
+  arec_host_request r;
+  memset(&r, 0, sizeof r);
+  r.method = req->method;
+  r.path = req->path;
+  r.authorization = arec_http_header(req, "Authorization");
+  r.arg_limit = arec_http_query(req, "limit");
+  r.arg_after = arec_http_query(req, "after");
+  r.body = req->body;
+  r.body_len = req->body_len;
+  r.body_too_large = req->body_too_large;
+  arec_host_route(ud, &r, out);
 }

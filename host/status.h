@@ -1,6 +1,7 @@
 /*
  * status.h -- the daemon's shared state and its request router: /healthz,
- * /ready and /metrics here, everything under /api/ to api.c.
+ * /ready and /metrics here, everything under /api/ to api.c; and the two
+ * entry points the HTTP transport calls (probe, handler).
  */
 #ifndef AREC_HOST_STATUS_H
 #define AREC_HOST_STATUS_H
@@ -8,6 +9,7 @@
 #include <stdatomic.h>
 
 #include "api.h"
+#include "http.h"
 
 typedef struct arec_host_state {
   arec_host_api api;
@@ -24,8 +26,18 @@ typedef struct arec_host_state {
                                              ok */
 } arec_host_state;
 
-/* The arec_host_handler of the daemon; ud is an arec_host_state. */
+/* Routes one request (every endpoint); ud is an arec_host_state. */
 void arec_host_route(void *ud, const arec_host_request *req,
                      arec_host_response *out);
+
+/* The transport's probe (arec_http_probe): answers /healthz and /ready from
+ * atomics on the I/O thread; 0 for everything else. */
+int arec_host_probe(void *ud, const arec_http_request *req,
+                    arec_http_response *out);
+
+/* The transport's handler (arec_http_handler, on a worker thread): the
+ * request as the admin API sees it, through arec_host_route. */
+void arec_host_http_route(void *ud, const arec_http_request *req,
+                          arec_http_response *out);
 
 #endif

@@ -48,6 +48,39 @@ START_TEST(defaults) {
   ck_assert_int_eq(c.log_level, AREC_LOG_INFO);
   ck_assert_int_eq(c.log_json, 0);
   ck_assert_int_eq(c.trading_live, 0);
+  ck_assert_str_eq(c.http_addr, "0.0.0.0");
+  ck_assert_uint_eq(c.http_max_connections, 4096);
+  ck_assert_uint_eq(c.http_max_per_ip, 64);
+  ck_assert_int_eq(c.http_connection_timeout_ms, 10000);
+  arec_host_config_free(&c);
+}
+END_TEST
+
+/* The HTTP server's bind address and limits: IPv4 and IPv6 literals,
+ * per-address limit 0 (off), durations with a unit. */
+START_TEST(http_limits) {
+  const char *v4[] = {"DATABASE_URL", "x", "HTTP_ADDR", "127.0.0.1",
+                      "HTTP_MAX_CONNECTIONS", "20000",
+                      "HTTP_MAX_CONNECTIONS_PER_IP", "0",
+                      "HTTP_CONNECTION_TIMEOUT", "1m", NULL};
+  arec_host_config c;
+  char err[256];
+  ck_assert_msg(load(&c, v4, err) == 0, "%s", err);
+  ck_assert_str_eq(c.http_addr, "127.0.0.1");
+  ck_assert_uint_eq(c.http_max_connections, 20000);
+  ck_assert_uint_eq(c.http_max_per_ip, 0);
+  ck_assert_int_eq(c.http_connection_timeout_ms, 60000);
+  arec_host_config_free(&c);
+  ck_assert_ptr_null(c.http_addr);
+  const char *v6[] = {"DATABASE_URL", "x", "HTTP_ADDR", "::",
+                      "HTTP_CONNECTION_TIMEOUT", "1500ms", NULL};
+  ck_assert_msg(load(&c, v6, err) == 0, "%s", err);
+  ck_assert_str_eq(c.http_addr, "::");
+  ck_assert_int_eq(c.http_connection_timeout_ms, 1500);
+  arec_host_config_free(&c);
+  const char *v6b[] = {"DATABASE_URL", "x", "HTTP_ADDR", "fd00::1", NULL};
+  ck_assert_msg(load(&c, v6b, err) == 0, "%s", err);
+  ck_assert_str_eq(c.http_addr, "fd00::1");
   arec_host_config_free(&c);
 }
 END_TEST
@@ -165,6 +198,19 @@ static const struct {
     {"AGENT_MIGRATE", "2"},
     {"SHUTDOWN_TIMEOUT", "25"},
     {"HTTP_PORT", "70000"},
+    {"HTTP_ADDR", "localhost"},
+    {"HTTP_ADDR", "10.0.0.256"},
+    {"HTTP_ADDR", "0.0.0.0:8080"},
+    {"HTTP_ADDR", "[::1]"},
+    {"HTTP_MAX_CONNECTIONS", "0"},
+    {"HTTP_MAX_CONNECTIONS", "-1"},
+    {"HTTP_MAX_CONNECTIONS", "many"},
+    {"HTTP_MAX_CONNECTIONS_PER_IP", "-1"},
+    {"HTTP_MAX_CONNECTIONS_PER_IP", "64x"},
+    {"HTTP_CONNECTION_TIMEOUT", "10"},
+    {"HTTP_CONNECTION_TIMEOUT", "0"},
+    {"HTTP_CONNECTION_TIMEOUT", "500ms"},
+    {"HTTP_CONNECTION_TIMEOUT", "2h"},
     {"AGENT_SECRETS_KEY", "abcd"},
     {"AGENT_SECRETS_KEY",
      "zz112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"},
@@ -226,7 +272,9 @@ START_TEST(usage_lists_every_variable) {
       "AGENT_RECOVERY_ENABLED", "AGENT_LOCK_TTL", "AGENT_LOCK_REFRESH_INTERVAL",
       "AGENT_RECONCILE_INTERVAL", "AGENT_LOCK_BACKEND", "AGENT_POD_LEASE_TTL",
       "AGENT_WORKERS", "AGENT_SAVE_INTERVAL", "AGENT_MIGRATE",
-      "SHUTDOWN_TIMEOUT", "HTTP_PORT", "ADMIN_TOKEN", "AGENT_SECRETS_KEY",
+      "SHUTDOWN_TIMEOUT", "HTTP_PORT", "HTTP_ADDR", "HTTP_MAX_CONNECTIONS",
+      "HTTP_MAX_CONNECTIONS_PER_IP", "HTTP_CONNECTION_TIMEOUT",
+      "ADMIN_TOKEN", "AGENT_SECRETS_KEY",
       "LOG_LEVEL", "LOG_FORMAT", "TELEGRAM_BOT_TOKEN", "TELEGRAM_API_BASE",
       "TELEGRAM_ALLOWED_USERS", "EXCHANGE_API_BASE", "TRADING_MODE",
       "EXCHANGE_ALLOW_MAINNET"};
@@ -243,6 +291,7 @@ int main(void) {
   tcase_add_test(tc, defaults);
   tcase_add_test(tc, durations);
   tcase_add_test(tc, full_set);
+  tcase_add_test(tc, http_limits);
   tcase_add_test(tc, postgres_lock_backend);
   tcase_add_test(tc, redis_host_port);
   tcase_add_loop_test(tc, bad_value_names_variable, 0,

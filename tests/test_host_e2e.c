@@ -9,13 +9,16 @@
  * of every pod leaves every agent running; Redis down at start -> /ready
  * 200, the warning, restore once Redis is back; database down -> exit 1;
  * invalid env -> exit 2; bad API input over HTTP -> its code, nothing
- * written; /metrics parses with promtool.
+ * written; /metrics parses with promtool; /healthz answers curl within
+ * 1 s while 2,000 idle connections from 127.0.0.2 are held (the daemon
+ * lifts its own open-file limit); HTTP_ADDR binds one address.
  *
  * Timings are short (TTL 2 s, reconcile 1 s).  Every pod is started with
  * PR_SET_PDEATHSIG and killed at the test's exit, pass or fail.
  */
 #include <arpa/inet.h>
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -26,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -44,6 +48,8 @@ static arec_test_pg g_pg;
 static arec_test_redis g_redis;
 static char g_daemon[PATH_MAX];
 static char g_logdir[128];
+/* > 0: the open-file soft limit a spawned daemon starts with */
+static rlim_t g_child_nofile;
 
 /* --------------------------------------------------------------- helpers */
 static void sleep_ms(long ms) {
@@ -190,6 +196,11 @@ static pid_t spawn(const char *name, int port, const char *log,
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
+    struct rlimit rl;
+    if (g_child_nofile > 0 && getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+      rl.rlim_cur = g_child_nofile;
+      setrlimit(RLIMIT_NOFILE, &rl);
+    }
     execve(g_daemon, argv, envp);
     _exit(127);
   }
@@ -562,6 +573,9 @@ static const char *const bad_env[][2] = {
     {"AGENT_LOCK_BACKEND=etcd", "AGENT_LOCK_BACKEND"},
     {"AGENT_SECRETS_KEY=abc", "AGENT_SECRETS_KEY"},
     {"HTTP_PORT=0", "HTTP_PORT"},
+    {"HTTP_ADDR=localhost", "HTTP_ADDR"},
+    {"HTTP_MAX_CONNECTIONS=0", "HTTP_MAX_CONNECTIONS"},
+    {"HTTP_CONNECTION_TIMEOUT=10", "HTTP_CONNECTION_TIMEOUT"},
 };
 
 START_TEST(invalid_env_exits_2) {
@@ -681,6 +695,143 @@ START_TEST(recovery_disabled_ready_at_once) {
 }
 END_TEST
 
+/* ------------------------------------------------- HTTP under a flood */
+/* An idle connection from `src` that closes with a reset.  Source ports
+ * come from below the kernel's ephemeral range (a daemon binding 0.0.0.0
+ * on a port picked by bind(port 0) must not find it taken by 127.0.0.2),
+ * and the reset leaves no TIME_WAIT behind. */
+static int dial_from(const char *src, int port) {
+  static int next = 26000;
+  while (next < 32768) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    struct linger lg = {1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    inet_pton(AF_INET, src, &a.sin_addr);
+    a.sin_port = htons((uint16_t)next++);
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+      close(fd);
+      continue; /* in use: the next port */
+    }
+    a.sin_port = htons((uint16_t)port);
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) == 0) return fd;
+    int e = errno;
+    close(fd);
+    if (e != EADDRNOTAVAIL) {
+      errno = e;
+      return -1;
+    }
+  }
+  errno = EADDRNOTAVAIL;
+  return -1;
+}
+
+/* curl's status for url (within max 1 s), *ms the time it took. */
+static int curl_status(const char *url, long long *ms) {
+  char cmd[256];
+  snprintf(cmd, sizeof cmd,
+           "curl -s -o /dev/null -w '%%{http_code}' --max-time 1 '%s'", url);
+  long long t0 = arec_test_now_ms();
+  FILE *f = popen(cmd, "r");
+  int code = -1;
+  if (f) {
+    if (fscanf(f, "%d", &code) != 1) code = -1;
+    pclose(f);
+  }
+  *ms = arec_test_now_ms() - t0;
+  return code;
+}
+
+#define E2E_IDLE_CONNS 2000
+
+/* A real daemon, started with an open-file soft limit of 1024 (it lifts it
+ * to the hard limit itself), holds 2,000 idle connections from 127.0.0.2
+ * while /healthz answers curl from 127.0.0.1: 200 within 1 s each. */
+START_TEST(healthz_with_idle_flood) {
+  struct rlimit rl;
+  ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+  ck_assert_msg(rl.rlim_max >= E2E_IDLE_CONNS + 1100,
+                "open-file hard limit %lu too low", (unsigned long)rl.rlim_max);
+  rl.rlim_cur = rl.rlim_max;
+  ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+  const char *extra[] = {"HTTP_MAX_CONNECTIONS_PER_IP=4096",
+                         "HTTP_CONNECTION_TIMEOUT=60s", NULL};
+  static pod p;
+  g_child_nofile = 1024;
+  pod_start(&p, "pod-flood", extra);
+  g_child_nofile = 0;
+  ck_assert(wait_ready(&p, 15000));
+  char want[64];
+  snprintf(want, sizeof want, "open files limit nofile=%lu",
+           (unsigned long)rl.rlim_max);
+  ck_assert_msg(log_has(&p, want), "no \"%s\" in the log", want);
+  static int fds[E2E_IDLE_CONNS];
+  for (int i = 0; i < E2E_IDLE_CONNS; i++) {
+    fds[i] = dial_from("127.0.0.2", p.port);
+    ck_assert_msg(fds[i] >= 0, "connection %d: %s", i, strerror(errno));
+  }
+  char url[128];
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/healthz", p.port);
+  long long worst = 0;
+  for (int i = 0; i < 20; i++) {
+    long long ms;
+    int code = curl_status(url, &ms);
+    ck_assert_msg(code == 200 && ms < 1000, "curl %d: %d after %lld ms", i,
+                  code, ms);
+    if (ms > worst) worst = ms;
+  }
+  printf("  /healthz with %d idle connections: slowest curl %lld ms\n",
+         E2E_IDLE_CONNS, worst);
+  /* accepted by the daemon, not just queued by the kernel: it has a
+   * descriptor for each */
+  char fddir[64];
+  snprintf(fddir, sizeof fddir, "/proc/%d/fd", (int)p.pid);
+  DIR *dir = opendir(fddir);
+  ck_assert_ptr_nonnull(dir);
+  int nfd = 0;
+  while (readdir(dir)) nfd++;
+  closedir(dir);
+  ck_assert_msg(nfd >= E2E_IDLE_CONNS, "daemon has %d descriptors", nfd);
+  /* the daemon held every one of them (none closed) */
+  int open = 0;
+  for (int i = 0; i < E2E_IDLE_CONNS; i++) {
+    char b;
+    ssize_t r = recv(fds[i], &b, 1, MSG_DONTWAIT);
+    open += r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+    close(fds[i]);
+  }
+  ck_assert_int_eq(open, E2E_IDLE_CONNS);
+  ck_assert_int_eq(pod_term(&p), 0);
+}
+END_TEST
+
+/* HTTP_ADDR=127.0.0.1: served there, refused on another loopback
+ * address. */
+START_TEST(http_addr_binds_one_address) {
+  const char *extra[] = {"HTTP_ADDR=127.0.0.1", NULL};
+  static pod p;
+  pod_start(&p, "pod-addr", extra);
+  ck_assert(wait_ready(&p, 15000));
+  ck_assert(log_has(&p, "HTTP server listening addr=127.0.0.1"));
+  ck_assert_int_eq(http_status(p.port, "GET", "/healthz", NULL), 200);
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof a);
+  a.sin_family = AF_INET;
+  a.sin_port = htons((uint16_t)p.port);
+  inet_pton(AF_INET, "127.0.0.2", &a.sin_addr);
+  errno = 0;
+  ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof a), -1);
+  ck_assert_int_eq(errno, ECONNREFUSED);
+  close(fd);
+  ck_assert_int_eq(pod_term(&p), 0);
+}
+END_TEST
+
 int main(void) {
   char self[PATH_MAX];
   ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
@@ -717,6 +868,8 @@ int main(void) {
   tcase_add_test(tc, postgres_lock_backend_failover);
   tcase_add_test(tc, redis_pod_lease_failover);
   tcase_add_test(tc, api_over_http_bad_inputs_and_metrics);
+  tcase_add_test(tc, healthz_with_idle_flood);
+  tcase_add_test(tc, http_addr_binds_one_address);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_ENV);
