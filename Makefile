@@ -56,6 +56,11 @@ TEST_NOASAN  :=
 CHECK_EXTRA  :=
 ALL_EXTRA    :=
 BENCH_TARGETS :=
+# What `make install` puts besides the library (build.mk files append):
+# INSTALL_BINS, built programs for $(PREFIX)/bin; MAN_PAGES, roff sources
+# named NAME.SECTION (1, 3 or 8) for $(PREFIX)/share/man/manSECTION.
+INSTALL_BINS :=
+MAN_PAGES    :=
 
 -include $(sort $(wildcard lib/*/build.mk host/build.mk host/*/build.mk tests/*/build.mk examples/build.mk))
 
@@ -183,6 +188,12 @@ install: all
 	    -e 's|@REQUIRES_PRIVATE@|$(LIB_PKGS)|g' \
 	    pkgconfig/agentrecover.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/agentrecover.pc
 	@if [ -f $(BUILD)/agentrecoverd ]; then install -d $(DESTDIR)$(PREFIX)/bin && install -m 755 $(BUILD)/agentrecoverd $(DESTDIR)$(PREFIX)/bin/; fi
+	@# programs and man pages listed by the build.mk files
+	@set -e; for b in $(INSTALL_BINS); do \
+	  install -d $(DESTDIR)$(PREFIX)/bin; install -m 755 $$b $(DESTDIR)$(PREFIX)/bin/; done; \
+	for m in $(MAN_PAGES); do s=$${m##*.}; \
+	  install -d $(DESTDIR)$(PREFIX)/share/man/man$$s; \
+	  install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/; done
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/include/agentrecover.h
@@ -190,6 +201,9 @@ uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/lib/libagentrecover.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/$(SONAME) \
 	      $(DESTDIR)$(PREFIX)/lib/libagentrecover.so $(DESTDIR)$(PREFIX)/lib/libagentrecover.a \
 	      $(DESTDIR)$(PREFIX)/lib/pkgconfig/agentrecover.pc $(DESTDIR)$(PREFIX)/bin/agentrecoverd
+	@# programs and man pages listed by the build.mk files
+	rm -f $(foreach b,$(INSTALL_BINS),$(DESTDIR)$(PREFIX)/bin/$(notdir $(b))) \
+	      $(foreach m,$(MAN_PAGES),$(DESTDIR)$(PREFIX)/share/man/man$(subst .,,$(suffix $(m)))/$(notdir $(m)))
 
 # ------------------------------------------------------------------- bench
 bench:
