@@ -176,13 +176,13 @@ START_TEST(public_and_signed_calls) {
   ck_assert_int_eq(arec_exchange_balance(f.x, "USDT", &usdt), 0);
   ck_assert_double_eq_tol(usdt, 10000, 1e-6);
   /* a signed POST (params in the body) */
-  ck_assert_int_eq(arec_exchange_order_place(f.x, "BTC/USDT", "BUY", 0.5, "abc-1-1", &o), 0);
+  ck_assert_int_eq(arec_exchange_order_place(f.x, "BTC/USDT", "BUY", "0.5", NULL, "abc-1-1", &o), 0);
   ck_assert_str_eq(o.status, "FILLED");
   ck_assert_str_eq(o.client_id, "abc-1-1");
   ck_assert_double_eq_tol(o.executed_qty, 0.5, 1e-9);
   ck_assert_double_eq_tol(o.quote_qty, 50.5, 1e-6);
   /* the same client order id again: the exchange refuses a duplicate */
-  ck_assert_int_eq(arec_exchange_order_place(f.x, "BTC/USDT", "BUY", 0.5, "abc-1-1", &o),
+  ck_assert_int_eq(arec_exchange_order_place(f.x, "BTC/USDT", "BUY", "0.5", NULL, "abc-1-1", &o),
                    AREC_EBACKEND);
   ck_assert_ptr_nonnull(strstr(arec_error_last(), "-2010"));
   ck_assert_int_eq(arec_exchange_order_query(f.x, "BTC/USDT", "abc-1-1", &o), 0);
@@ -207,7 +207,7 @@ START_TEST(bad_secret_is_refused_and_never_echoed) {
   ck_assert_ptr_null(strstr(arec_error_last(), "wrong-secret"));
   ck_assert_ptr_null(strstr(arec_error_last(), KEY));
   ck_assert_ptr_null(strstr(arec_error_last(), "signature="));
-  ck_assert_int_eq(arec_exchange_order_place(f.x, "BTC/USDT", "SELL", 1, "x-1-1", &o),
+  ck_assert_int_eq(arec_exchange_order_place(f.x, "BTC/USDT", "SELL", "1", NULL, "x-1-1", &o),
                    AREC_EBACKEND);
   arec_fx_get_stats(f.fx, &st);
   ck_assert_uint_eq(st.bad_signatures, 2);
@@ -227,7 +227,7 @@ START_TEST(timed_out_order_is_found_not_resent) {
   setup_f(&f, SECRET, 300);
   arec_fx_order_delay(f.fx, 1, 1500); /* filled, answer held */
   t0 = mono_ms();
-  rc = arec_exchange_order_place(f.x, "BTC/USDT", "BUY", 0.25, "ag-2-5", &o);
+  rc = arec_exchange_order_place(f.x, "BTC/USDT", "BUY", "0.25", NULL, "ag-2-5", &o);
   ck_assert_int_eq(rc, AREC_ETIMEDOUT);
   ck_assert_int_lt(mono_ms() - t0, 1400); /* the client's timeout bounded it */
   /* outcome unknown: ask by origClientOrderId before any retry */

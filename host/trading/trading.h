@@ -63,18 +63,23 @@ typedef struct arec_host_trading_config {
   int64_t connect_timeout_ms; /* default 2000 */
   int64_t order_timeout_ms;   /* per order request, keep well under the
                                  lock TTL; default 5000 */
-  double fee_rate;            /* paper fills; 0 = default 0.001 (0.1 %) */
+  double fee_rate;            /* paper fills when the account's rate cannot
+                                 be read; 0 = default 0.001 (0.1 %) */
   arec_trade_fn on_trade;     /* optional */
   void *trade_userdata;
   /* Credentials used when a symbol carries none (embedding services with
    * one account, tests); the host leaves them NULL.  Never logged. */
   const char *default_api_key;
   const char *default_api_secret;
+  /* After an order the exchange refused, no order of that symbol for this
+   * long, doubling with each further refusal in a row (at most x64);
+   * default 60000. */
+  int64_t reject_backoff_ms;
 } arec_host_trading_config;
 
 #define AREC_HOST_TRADING_CONFIG_INIT                                         \
   {AREC_HOST_TRADING_CONFIG_VERSION, NULL, 0, 0, NULL, 0, 0, 0, 0, 0.0, NULL, \
-   NULL, NULL, NULL}
+   NULL, NULL, NULL, 0}
 
 /* Reads TRADING_MODE (paper|live), EXCHANGE_API_BASE and
  * EXCHANGE_ALLOW_MAINNET (true|false|1|0) into cfg (the api_base pointer
