@@ -13,6 +13,7 @@
 #include "trading/rules.h"
 
 #include <ctype.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,23 +80,42 @@ int arec__dec_parse(arec_dec *out, const char *s) {
   return 0;
 }
 
+/* x as m x 10^(exp - digits + 1) with `digits` significant digits; the
+ * double nearest to that decimal into *back. */
+static void sig_digits(double x, int digits, uint64_t *m, int *exp10,
+                       double *back) {
+  char buf[48];
+  const char *e;
+  *m = 0;
+  snprintf(buf, sizeof buf, "%.*e", digits - 1, x);
+  *back = strtod(buf, NULL);
+  for (const char *p = buf; *p && *p != 'e'; p++)
+    if (isdigit((unsigned char)*p)) *m = *m * 10 + (uint64_t)(*p - '0');
+  e = strchr(buf, 'e');
+  *exp10 = e ? (int)strtol(e + 1, NULL, 10) : 0;
+}
+
 int arec__dec_from_double(arec_dec *out, double x, int scale) {
-  char buf[48], *e;
-  uint64_t m = 0;
-  int exp10, shift;
+  uint64_t m;
+  double back;
+  int exp10, digits = 15, shift;
   out->v = 0;
   out->scale = scale;
   if (!isfinite(x) || x < 0 || scale < 0 || scale > AREC_DEC_MAX_SCALE)
     return AREC_EINVAL;
   if (x == 0) return 0;
-  /* 15 significant digits: d.dddddddddddddde+XX */
-  snprintf(buf, sizeof buf, "%.14e", x);
-  for (const char *p = buf; *p && *p != 'e'; p++)
-    if (isdigit((unsigned char)*p)) m = m * 10 + (uint64_t)(*p - '0');
-  e = strchr(buf, 'e');
-  if (!e) return AREC_EINVAL;
-  exp10 = (int)strtol(e + 1, NULL, 10);
-  shift = exp10 - 14 + scale; /* value * 10^scale = m * 10^shift */
+  /* 15 significant digits is what a double holds for sure: 0.1 + 0.2 and
+   * 0.7 - 0.4 both become 0.3.  When that moved the value by more than a
+   * few units in the last place (a quantity with more digits than that,
+   * e.g. 123456789.12345679), the 17 digits that identify the double are
+   * used instead, so the result never exceeds the value asked for by more
+   * than float noise. */
+  sig_digits(x, 15, &m, &exp10, &back);
+  if (fabs(back - x) > 4 * DBL_EPSILON * x) {
+    digits = 17;
+    sig_digits(x, 17, &m, &exp10, &back);
+  }
+  shift = exp10 - (digits - 1) + scale; /* value * 10^scale = m * 10^shift */
   if (shift >= 0) {
     if (shift > 18 || m > (uint64_t)(INT64_MAX / POW10[shift])) {
       out->v = INT64_MAX;

@@ -8,8 +8,9 @@
  *
  * Decimals are integers with a scale (value = v / 10^scale), parsed from the
  * exchange's strings exactly; a double (a computed quantity) enters through
- * arec__dec_from_double(), which first snaps it to 15 significant digits,
- * so 0.1 + 0.2 is 0.3 and 0.29999999999999993 is 0.3 too, then truncates.
+ * arec__dec_from_double(), which first snaps it to 15 significant digits
+ * (when that is within float noise of it), so 0.1 + 0.2 is 0.3 and
+ * 0.29999999999999993 is 0.3 too, then truncates.
  */
 #ifndef AREC_HOST_TRADING_RULES_H
 #define AREC_HOST_TRADING_RULES_H
@@ -28,7 +29,8 @@ typedef struct arec_dec {
  * (empty, negative, not a plain decimal, more than 18 decimals or too
  * large for int64). */
 int arec__dec_parse(arec_dec *out, const char *s);
-/* x (>= 0, finite) snapped to 15 significant digits and truncated to
+/* x (>= 0, finite) snapped to 15 significant digits (17 when 15 would
+ * move it by more than float noise) and truncated to
  * `scale` decimals.  0; 1 when it does not fit int64 (the result then
  * saturates at INT64_MAX units); AREC_EINVAL (negative, not finite, bad
  * scale). */

@@ -68,7 +68,8 @@ void arec_fx_set_balance(arec_fx *fx, const char *asset, double amount);
 double arec_fx_balance(arec_fx *fx, const char *asset);
 
 /* Commission of every fill: `rate` of the notional (default 0.001),
- * charged in `asset`: NULL the quote asset, "BASE" the base asset, else
+ * charged in `asset`: NULL the quote asset, "RECEIVED" the asset the fill
+ * brings in (base on a BUY, quote on a SELL: the exchange's default), else
  * that asset (e.g. "BNB") at `asset_price` quote per unit. */
 void arec_fx_set_commission(arec_fx *fx, double rate, const char *asset,
                             double asset_price);
@@ -88,6 +89,10 @@ void arec_fx_order_delay(arec_fx *fx, int n, int delay_ms);
  * connection is dropped when arec_fx_release() is called (or at stop). */
 void arec_fx_order_lose(arec_fx *fx, int n);
 void arec_fx_release(arec_fx *fx);
+
+/* The next `n` new orders are refused (HTTP 400) with {"code": code,
+ * "msg": msg}, whatever they are. */
+void arec_fx_reject_next(arec_fx *fx, int n, int code, const char *msg);
 
 /* Fills the resting LIMIT order `client_id` at its price now (one trade,
  * with commission).  0, or -1 when no such open order. */

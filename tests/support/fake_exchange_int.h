@@ -75,12 +75,14 @@ struct arec_fx {
   fx_asset assets[FX_ASSETS];
   size_t nassets;
   double fee_rate, fee_asset_price;
-  char fee_asset[16]; /* "" quote, "BASE", or a name */
+  char fee_asset[16]; /* "" quote, "RECEIVED", or a name */
   int fill_split;
   int fail_status, fail_n;
   int rl_n, rl_after;
   int delay_n, delay_ms;
   int lose_n, released;
+  int reject_n, reject_code;
+  char reject_msg[128];
   volatile int stopping;
   arec_fx_stats st;
   char last_order[512];

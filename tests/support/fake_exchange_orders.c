@@ -223,9 +223,9 @@ static fx_trade *trade(arec_fx *fx, fx_order *o, const fx_filters *f,
   if (!fx->fee_asset[0]) {
     t->commission = notional * fx->fee_rate;
     snprintf(t->asset, sizeof t->asset, "%s", f->quote);
-  } else if (strcmp(fx->fee_asset, "BASE") == 0) {
-    t->commission = qty * fx->fee_rate;
-    snprintf(t->asset, sizeof t->asset, "%s", f->base);
+  } else if (strcmp(fx->fee_asset, "RECEIVED") == 0) {
+    t->commission = (buy ? qty : notional) * fx->fee_rate;
+    snprintf(t->asset, sizeof t->asset, "%s", buy ? f->base : f->quote);
   } else {
     t->commission = fx->fee_asset_price > 0
                         ? notional * fx->fee_rate / fx->fee_asset_price
@@ -325,6 +325,16 @@ static void place(arec_fx *fx, const char *params, unsigned *status,
       err(status, body, 400, -2010, "Duplicate order sent.");
       return;
     }
+  if (fx->reject_n) {
+    char m[128];
+    int code = fx->reject_code;
+    if (fx->reject_n > 0) fx->reject_n--;
+    fx->st.rejected++;
+    snprintf(m, sizeof m, "%s", fx->reject_msg);
+    pthread_mutex_unlock(&fx->mu);
+    err(status, body, 400, code, m);
+    return;
+  }
   double at = market ? fx_last_price(s) : (double)p / FX_SCALE;
   double dq = (double)q / FX_SCALE;
   const char *why = filter_failure(&s->f, market, q, p, at);
@@ -335,6 +345,7 @@ static void place(arec_fx *fx, const char *params, unsigned *status,
     return;
   }
   int buy = strcmp(side, "BUY") == 0;
+  /* a commission in the quote asset on a BUY is paid on top */
   double need = buy ? dq * at * (fx->fee_asset[0] ? 1 : 1 + fx->fee_rate) : dq;
   if (*fx_asset_free(fx, buy ? s->f.quote : s->f.base) + 1e-12 < need) {
     fx->st.rejected++;
@@ -489,4 +500,12 @@ void fx_orders_handle(arec_fx *fx, const char *method, const char *path,
   pthread_mutex_unlock(&fx->mu);
   *status = 200;
   *body = b.p;
+}
+
+void arec_fx_reject_next(arec_fx *fx, int n, int code, const char *msg) {
+  pthread_mutex_lock(&fx->mu);
+  fx->reject_n = n;
+  fx->reject_code = code;
+  snprintf(fx->reject_msg, sizeof fx->reject_msg, "%s", msg ? msg : "");
+  pthread_mutex_unlock(&fx->mu);
 }
