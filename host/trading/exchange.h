@@ -1,7 +1,8 @@
 /*
  * host/trading/exchange.h -- Binance-compatible spot REST client with a
- * circuit breaker per endpoint, and the pure helpers it is built from
- * (signing, symbol mapping, endpoint choice, client order ids).
+ * circuit breaker per endpoint, the hub (breakers, counters, the cache of
+ * symbol rules), and the pure helpers it is built from (signing, symbol
+ * mapping, endpoint choice, client order ids, rejection classes).
  *
  * Threads: an arec_exchange_hub is thread-safe (one mutex); an arec_exchange
  * (one account on one endpoint) is used by one runner at a time and keeps no
@@ -14,6 +15,8 @@
  *                      without a request (circuit open, Retry-After pending)
  *   AREC_ETIMEDOUT     the request timed out (its outcome is unknown)
  *   AREC_EBACKEND      the exchange answered with an error {"code","msg"}
+ *                      (then arec_exchange_last_error() has them), or with
+ *                      something unreadable (last error code 0)
  *   AREC_ENOTFOUND     the order does not exist (code -2013)
  */
 #ifndef AREC_HOST_TRADING_EXCHANGE_H
