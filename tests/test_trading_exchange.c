@@ -547,6 +547,7 @@ START_TEST(fills_with_commissions_and_the_lists) {
   free(v);
   ck_assert_int_eq(arec_exchange_order_cancel(f.x, "BTC/USDT", "ab-1-2", &o), 0);
   ck_assert_str_eq(o.status, "CANCELED");
+  ck_assert_str_eq(o.client_id, "ab-1-2"); /* origClientOrderId, not the cancel's id */
   ck_assert_int_eq(arec_fx_fill_open(f.fx, "ab-1-3"), 0);
   ck_assert_int_eq(arec_fx_order_status(f.fx, "ab-1-3", status), 0);
   ck_assert_str_eq(status, "FILLED");

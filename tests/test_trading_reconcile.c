@@ -10,7 +10,9 @@
  *   - while no pod runs it, one of its orders fills and another rests:
  *     the fill is applied once, the resting order is cancelled, and the
  *     orders of other agents (ids "ag1x-..", "ag1-c-..") and of nobody are
- *     never touched.
+ *     never touched;
+ *   - the exchange does not answer the reconcile: the agent neither looks
+ *     at prices nor orders until a later step's reconcile succeeds.
  */
 #include "test_trading_fixture.h"
 
@@ -173,12 +175,46 @@ START_TEST(orders_while_away_fill_once_rest_cancelled_others_untouched) {
 }
 END_TEST
 
+
+START_TEST(no_order_before_the_reconcile_succeeded) {
+  fix f;
+  arec_fx_stats st;
+  fix_init(&f, 1);
+  arec_fx_set_prices(f.fx, "BTCUSDT", RISE, NRISE);
+  arec_fx_fail(f.fx, 503, 3); /* the first three requests fail */
+  arec_manager *A = manager(&f, "pod-a");
+  ck_assert_int_eq(arec_manager_start_agent(A, AGENT), 0);
+  arec_sym_mem *m = wait_trades(&f, 1, WAIT);
+  arec_manager_free(A);
+  ck_assert_uint_eq(m->trades, 1);
+  ck_assert_int_eq(cap_count(&f.lc, "reconcile with the exchange incomplete"), 3);
+  pthread_mutex_lock(&f.lc.mu);
+  const char *ok = strstr(f.lc.buf, "reconciled with the exchange");
+  const char *intent = strstr(f.lc.buf, "order intent: BUY");
+  const char *last_fail = NULL;
+  for (const char *p = f.lc.buf; (p = strstr(p, "reconcile with the exchange incomplete")); p++)
+    last_fail = p;
+  pthread_mutex_unlock(&f.lc.mu);
+  ck_assert_ptr_nonnull(ok);
+  ck_assert_ptr_nonnull(intent);
+  ck_assert(last_fail < ok && ok < intent);
+  arec_fx_get_stats(f.fx, &st);
+  /* the failed requests were the reconcile's, not prices */
+  ck_assert_uint_eq(st.failed, 3);
+  ck_assert_uint_ge(st.open_orders, 1);
+  ck_assert_uint_eq(st.order_posts, 1);
+  free(m);
+  fix_free(&f);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("trading_reconcile");
   TCase *tc = tcase_create("takeover");
   tcase_set_timeout(tc, 30);
   tcase_add_test(tc, fill_lost_with_its_pod_is_applied_once_by_the_next);
   tcase_add_test(tc, orders_while_away_fill_once_rest_cancelled_others_untouched);
+  tcase_add_test(tc, no_order_before_the_reconcile_succeeded);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_ENV);

@@ -35,6 +35,8 @@ static int parse_order(const cJSON *j, arec_order *out) {
   const cJSON *fills, *f;
   memset(out, 0, sizeof *out);
   str_field(out->client_id, sizeof out->client_id, j, "clientOrderId");
+  /* a cancel's answer: clientOrderId is the cancel's own id */
+  str_field(out->client_id, sizeof out->client_id, j, "origClientOrderId");
   str_field(out->status, sizeof out->status, j, "status");
   str_field(out->side, sizeof out->side, j, "side");
   str_field(out->type, sizeof out->type, j, "type");

@@ -82,6 +82,15 @@ static double asset_price(arec_agent *agent, arec_trade_sym *s,
   return 0;
 }
 
+/* asset_price() of `asset`, asked once per asset within one order
+ * (cache: the last asset asked and its price). */
+static double asset_rate(arec_agent *agent, arec_trade_sym *s,
+                         const char *asset, char cached[16], double price) {
+  if (strcmp(asset, cached) == 0 && cached[0]) return price;
+  snprintf(cached, 16, "%s", asset);
+  return asset_price(agent, s, asset);
+}
+
 /* ---------------------------------------------------------------- fills */
 typedef struct tally {
   double qty, notional, fee;
@@ -133,24 +142,29 @@ int arec__trade_apply_order(const arec_host_trading_config *cfg,
                             arec_agent *agent, arec_trade_sym *s,
                             arec_side side, const arec_order *o) {
   tally t = {0, 0, 0, 0};
-  double fills_qty = 0, aprice = -1;
+  double fills_qty = 0, aprice = 0;
+  char aasset[16] = "";
+  int ids = 1;
   arec_fill f;
   if (!(o->executed_qty > 0)) return 0;
   if (o->order_id > 0 && (arec__mem_has_trade(&s->mem, 0, o->order_id) ||
                           recorded_qty(&s->mem, o->order_id) >=
                               o->executed_qty * (1 - 1e-9)))
     return 0; /* every trade of it is in memory already */
-  for (size_t i = 0; i < o->nfills; i++) fills_qty += o->fills[i].qty;
+  for (size_t i = 0; i < o->nfills; i++) {
+    fills_qty += o->fills[i].qty;
+    if (o->fills[i].trade_id <= 0) ids = 0; /* no id: cannot dedupe it */
+  }
   memset(&f, 0, sizeof f);
   f.side = side;
   f.order_id = o->order_id;
   f.coid = o->client_id;
   f.t_ms = o->time_ms > 0 ? o->time_ms : arec__trade_now_ms();
-  if (o->nfills && !o->fills_truncated &&
+  if (o->nfills && !o->fills_truncated && ids &&
       fills_qty >= o->executed_qty * (1 - 1e-9)) {
     for (size_t i = 0; i < o->nfills; i++) {
       const arec_xfill *x = &o->fills[i];
-      if (aprice < 0) aprice = asset_price(agent, s, x->commission_asset);
+      aprice = asset_rate(agent, s, x->commission_asset, aasset, aprice);
       f.qty = x->qty;
       f.price = x->price;
       f.commission = x->commission;
@@ -170,7 +184,7 @@ int arec__trade_apply_order(const arec_host_trading_config *cfg,
     }
     for (size_t i = 0; i < n; i++) {
       if (tr[i].order_id != o->order_id) continue;
-      if (aprice < 0) aprice = asset_price(agent, s, tr[i].commission_asset);
+      aprice = asset_rate(agent, s, tr[i].commission_asset, aasset, aprice);
       f.t_ms = tr[i].time_ms > 0 ? tr[i].time_ms : f.t_ms;
       f.qty = tr[i].qty;
       f.price = tr[i].price;

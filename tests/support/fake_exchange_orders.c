@@ -158,18 +158,25 @@ void fx_exchange_info(arec_fx *fx, const char *sym, unsigned *status,
 }
 
 /* ------------------------------------------------------------------ JSON */
-static void order_json(fx_buf *b, const fx_order *o, const fx_trade *fills,
-                       size_t nfills, int full) {
+/* cancel: the answer of a DELETE (clientOrderId is the cancel's own id,
+ * the order's is origClientOrderId). */
+static void order_json_c(fx_buf *b, const fx_order *o, const fx_trade *fills,
+                         size_t nfills, int full, int cancel) {
+  if (cancel)
+    fx_printf(b, "{\"origClientOrderId\":\"%s\",\"clientOrderId\":\"cxl%lld\",",
+              o->client_id, o->id);
+  else
+    fx_printf(b, "{\"clientOrderId\":\"%s\",", o->client_id);
   fx_printf(b,
-            "{\"symbol\":\"%s\",\"orderId\":%lld,\"orderListId\":-1,"
-            "\"clientOrderId\":\"%s\",\"transactTime\":%lld,\"time\":%lld,"
+            "\"symbol\":\"%s\",\"orderId\":%lld,\"orderListId\":-1,"
+            "\"transactTime\":%lld,\"time\":%lld,"
             "\"updateTime\":%lld,\"price\":\"%.8f\",\"origQty\":\"%.8f\","
             "\"executedQty\":\"%.8f\",\"cummulativeQuoteQty\":\"%.8f\","
             "\"status\":\"%s\",\"timeInForce\":\"GTC\",\"type\":\"%s\","
             "\"side\":\"%s\",\"isWorking\":true",
-            o->symbol, o->id, o->client_id, o->update_time, o->time,
-            o->update_time, o->price, o->qty, o->executed, o->quote, o->status,
-            o->type, o->side);
+            o->symbol, o->id, o->update_time, o->time, o->update_time,
+            o->price, o->qty, o->executed, o->quote, o->status, o->type,
+            o->side);
   if (full) {
     fx_printf(b, ",\"fills\":[");
     for (size_t i = 0; i < nfills; i++)
@@ -181,6 +188,11 @@ static void order_json(fx_buf *b, const fx_order *o, const fx_trade *fills,
     fx_printf(b, "]");
   }
   fx_printf(b, "}");
+}
+
+static void order_json(fx_buf *b, const fx_order *o, const fx_trade *fills,
+                       size_t nfills, int full) {
+  order_json_c(b, o, fills, nfills, full, 0);
 }
 
 static void trade_json(fx_buf *b, const fx_trade *t, int first) {
@@ -496,7 +508,7 @@ void fx_orders_handle(arec_fx *fx, const char *method, const char *path,
     o->update_time = fx_wall_ms();
     fx->st.cancels++;
   }
-  order_json(&b, o, NULL, 0, 0);
+  order_json_c(&b, o, NULL, 0, 0, method[0] == 'D');
   pthread_mutex_unlock(&fx->mu);
   *status = 200;
   *body = b.p;
