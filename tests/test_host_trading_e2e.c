@@ -1,9 +1,17 @@
 /*
- * test_host_trading_e2e.c -- end to end: two agentrecoverd processes with
- * the Telegram bot on the fake Bot API and paper trading on the fake
- * exchange.  A user creates, assigns and starts an agent by chat; it buys;
- * its pod is killed (SIGKILL); the other pod continues the agent with the
- * same position (no second buy) and the owner is told it was restored.
+ * test_host_trading_e2e.c -- end to end with real agentrecoverd processes:
+ *
+ *   - paper: two pods with the Telegram bot on the fake Bot API and paper
+ *     trading on the fake exchange.  A user creates, assigns and starts an
+ *     agent by chat; it buys; its pod is killed (SIGKILL); the other pod
+ *     continues the agent with the same position (no second buy) and the
+ *     owner is told it was restored;
+ *   - live takeover: a live agent's order fills at the fake exchange but
+ *     its answer never comes back, and its pod is killed (SIGKILL) with
+ *     only the order intent saved; the other pod takes the agent over,
+ *     reconciles with the exchange and has the fill exactly once; a third
+ *     pod takes over from that one (SIGKILL again), reconciles again, and
+ *     nothing is applied twice nor sent again.
  */
 #include <check.h>
 #include <fcntl.h>
@@ -23,6 +31,7 @@
 #include "support/fake_exchange.h"
 #include "support/fake_telegram.h"
 #include "support/harness.h"
+#include "trading/memory.h"
 
 #define TOKEN "42:E2E-token"
 #define USER 777
@@ -31,7 +40,21 @@
 static arec_test_pg g_pg;
 static arec_test_redis g_redis;
 static char g_daemon[PATH_MAX];
-static pid_t g_pids[2];
+static pid_t g_pids[3];
+
+/* A free port no pod of this run was given yet (a port just probed free
+ * is not bound until its daemon starts). */
+static int pod_port(void) {
+  static int used[16];
+  static size_t n;
+  for (;;) {
+    int p = arec_test_free_port(), dup = 0;
+    for (size_t i = 0; i < n; i++) dup |= used[i] == p;
+    if (dup) continue;
+    if (n < 16) used[n++] = p;
+    return p;
+  }
+}
 
 static void sleep_ms(long ms) {
   struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -39,7 +62,7 @@ static void sleep_ms(long ms) {
 }
 
 static void kill_all(void) {
-  for (int i = 0; i < 2; i++)
+  for (int i = 0; i < 3; i++)
     if (g_pids[i] > 0) {
       kill(g_pids[i], SIGKILL);
       waitpid(g_pids[i], NULL, 0);
@@ -47,16 +70,19 @@ static void kill_all(void) {
     }
 }
 
-static pid_t spawn(const char *name, const char *fx, const char *tg) {
-  char env[20][600];
+/* A pod.  live: TRADING_MODE=live without the bot (tg NULL), a lock TTL
+ * that leaves orders enough lease validity (the order timeout is 5 s). */
+static pid_t spawn_mode(const char *name, const char *fx, const char *tg,
+                        int live) {
+  char env[24][600];
   size_t n = 0;
   snprintf(env[n++], 600, "PATH=/usr/bin:/bin");
   snprintf(env[n++], 600, "DATABASE_URL=%s", g_pg.conninfo);
   snprintf(env[n++], 600, "REDIS_HOST=127.0.0.1");
   snprintf(env[n++], 600, "REDIS_PORT=%d", g_redis.port);
   snprintf(env[n++], 600, "POD_NAME=%s", name);
-  snprintf(env[n++], 600, "HTTP_PORT=%d", arec_test_free_port());
-  snprintf(env[n++], 600, "AGENT_LOCK_TTL=2s");
+  snprintf(env[n++], 600, "HTTP_PORT=%d", pod_port());
+  snprintf(env[n++], 600, "AGENT_LOCK_TTL=%s", live ? "9s" : "2s");
   snprintf(env[n++], 600, "AGENT_RECONCILE_INTERVAL=300ms");
   snprintf(env[n++], 600, "AGENT_SAVE_INTERVAL=200ms");
   snprintf(env[n++], 600, "AGENT_WORKERS=2");
@@ -64,12 +90,15 @@ static pid_t spawn(const char *name, const char *fx, const char *tg) {
   snprintf(env[n++], 600, "AGENT_MIGRATE=true");
   snprintf(env[n++], 600, "AGENT_SECRETS_KEY=%s",
            "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
-  snprintf(env[n++], 600, "TELEGRAM_BOT_TOKEN=%s", TOKEN);
-  snprintf(env[n++], 600, "TELEGRAM_API_BASE=%s", tg);
+  if (tg) {
+    snprintf(env[n++], 600, "TELEGRAM_BOT_TOKEN=%s", TOKEN);
+    snprintf(env[n++], 600, "TELEGRAM_API_BASE=%s", tg);
+  }
+  if (live) snprintf(env[n++], 600, "TRADING_MODE=live");
   snprintf(env[n++], 600, "EXCHANGE_API_BASE=%s", fx);
   snprintf(env[n++], 600, "TRADING_STEP_INTERVAL=100ms");
   snprintf(env[n++], 600, "LOG_LEVEL=%s", getenv("E2E_LOG") ? "debug" : "warn");
-  char *envp[21];
+  char *envp[25];
   for (size_t i = 0; i < n; i++) envp[i] = env[i];
   envp[n] = NULL;
   char *argv[2] = {g_daemon, NULL};
@@ -87,6 +116,10 @@ static pid_t spawn(const char *name, const char *fx, const char *tg) {
     _exit(127);
   }
   return pid;
+}
+
+static pid_t spawn(const char *name, const char *fx, const char *tg) {
+  return spawn_mode(name, fx, tg, 0);
 }
 
 static void ask(arec_ftg *tg, const char *text, const char *needle, char *out,
@@ -181,6 +214,153 @@ START_TEST(agent_survives_kill_with_its_position_and_owner_is_told) {
 }
 END_TEST
 
+
+/* ------------------------------------------------------------ live takeover */
+#define LIVE_ID "e2e-live"
+
+/* The agent's BTC/USDT memory and running_on ("" none). */
+static int live_state(arec_pg *pg, arec_sym_mem *m, char *on, size_t onlen) {
+  arec_pg_agent *a = NULL;
+  if (arec_pg_agent_get(pg, LIVE_ID, &a) != 0) return -1;
+  memset(m, 0, sizeof *m);
+  if (a->nsymbols) arec__mem_from_json(m, a->symbols[0].memory);
+  snprintf(on, onlen, "%s", a->running_on ? a->running_on : "");
+  arec_pg_agents_free(a, 1);
+  return 0;
+}
+
+static void kill_pod(int i) {
+  kill(g_pids[i], SIGKILL);
+  waitpid(g_pids[i], NULL, 0);
+  g_pids[i] = 0;
+}
+
+static int pod_index(const char *on) {
+  return !strcmp(on, "pod-a") ? 0 : !strcmp(on, "pod-b") ? 1 : !strcmp(on, "pod-c") ? 2 : -1;
+}
+
+START_TEST(live_fill_after_the_last_save_survives_kill_exactly_once) {
+  static const unsigned char key[32] = {0,  1,  2,  3,  4,  5,  6,  7,
+                                        8,  9,  10, 11, 12, 13, 14, 15,
+                                        16, 17, 18, 19, 20, 21, 22, 23,
+                                        24, 25, 26, 27, 28, 29, 30, 31};
+  static const double rise[] = {100, 100, 100, 100, 100, 100, 100, 100, 100,
+                                101, 102, 103, 104};
+  atexit(kill_all);
+  arec_fx *fx;
+  arec_fx_stats st;
+  arec_sym_mem *m = calloc(1, sizeof *m);
+  char on[64] = "", id[72];
+  long long eid = 0, pid = 0, end;
+  ck_assert_ptr_nonnull(m);
+  ck_assert_int_eq(arec_fx_start(&fx, "k", "s"), 0);
+  arec_fx_set_prices(fx, "BTCUSDT", rise, sizeof rise / sizeof rise[0]);
+  arec_fx_order_lose(fx, 1); /* the order fills; its answer never comes */
+
+  arec_pg_options o = AREC_PG_OPTIONS_INIT;
+  o.conninfo = g_pg.conninfo;
+  o.secrets_key = key;
+  arec_pg *pg = NULL;
+  ck_assert_int_eq(arec_pg_new(&pg, &o), 0);
+  ck_assert_int_eq(arec_pg_migrate(pg, NULL), 0);
+  {
+    /* the database is shared with the other test: only this agent trades */
+    arec_pg_agent *all = NULL;
+    size_t na = 0;
+    ck_assert_int_eq(arec_pg_agent_list(pg, NULL, 1000, 0, &all, &na), 0);
+    for (size_t i = 0; i < na; i++)
+      ck_assert_int_eq(arec_pg_agent_set_trading(pg, all[i].id, 0), 0);
+    arec_pg_agents_free(all, na);
+  }
+  ck_assert_int_eq(arec_pg_user_upsert(pg, 888, "live"), 0);
+  ck_assert_int_eq(arec_pg_exchange_create(pg, &eid, 888, "binance", "k", "s", 1), 0);
+  ck_assert_int_eq(arec_pg_pair_create(pg, &pid, 888, eid, "BTC/USDT"), 0);
+  ck_assert_int_eq(arec_pg_agent_create(pg, id, LIVE_ID, 888, "aggressive", "Live"), 0);
+  ck_assert_int_eq(arec_pg_agent_assign(pg, LIVE_ID, "BTC/USDT", 1000), 0);
+
+  g_pids[0] = spawn_mode("pod-a", arec_fx_url(fx), NULL, 1);
+  g_pids[1] = spawn_mode("pod-b", arec_fx_url(fx), NULL, 1);
+  ck_assert_int_eq(arec_pg_agent_set_trading(pg, LIVE_ID, 1), 0);
+
+  /* the buy reaches the exchange; its pod is killed while it waits for
+   * the answer (within the 5 s order timeout) */
+  end = arec_test_now_ms() + WAIT;
+  while (arec_test_now_ms() < end && !arec_fx_order_find(fx, LIVE_ID "-1-1", NULL, NULL))
+    sleep_ms(5);
+  ck_assert_msg(arec_fx_order_find(fx, LIVE_ID "-1-1", NULL, NULL) == 1, "no order");
+  ck_assert_int_eq(live_state(pg, m, on, sizeof on), 0);
+  int first = pod_index(on);
+  ck_assert_msg(first >= 0, "running_on \"%s\"", on);
+  kill_pod(first);
+  arec_fx_release(fx);
+  /* what it left behind: the intent, not the fill */
+  ck_assert_int_eq(live_state(pg, m, on, sizeof on), 0);
+  ck_assert_uint_eq(m->nintents, 1);
+  ck_assert_str_eq(m->intents[0].id, LIVE_ID "-1-1");
+  ck_assert_uint_eq(m->trades, 0);
+  ck_assert_double_eq(m->position, 0);
+
+  /* the other pod takes over after the lock TTL and reconciles */
+  int second = 1 - first;
+  end = arec_test_now_ms() + 30000;
+  while (arec_test_now_ms() < end) {
+    if (live_state(pg, m, on, sizeof on) == 0 && pod_index(on) == second &&
+        m->trades >= 1 && m->nintents == 0)
+      break;
+    sleep_ms(100);
+  }
+  ck_assert_msg(pod_index(on) == second, "running_on \"%s\"", on);
+  ck_assert_uint_eq(m->nintents, 0);
+  ck_assert_uint_eq(m->trades, 1);
+  ck_assert_uint_eq(m->nfills, 1);
+  ck_assert_str_eq(m->fills[0].coid, LIVE_ID "-1-1");
+  ck_assert_int_gt(m->fills[0].trade_id, 0);
+  ck_assert_double_eq_tol(m->position, 2.97029702, 1e-12);
+  ck_assert_double_eq_tol(m->fees, 2.97029702 * 101 * 0.001, 1e-8);
+  long long trade = m->fills[0].trade_id;
+  double pos = m->position, pnl = m->realized_pnl, fees = m->fees;
+  arec_fx_get_stats(fx, &st);
+  ck_assert_uint_eq(st.order_posts, 1); /* never sent again */
+  unsigned all_before = st.all_orders;
+
+  /* a third pod; the second is killed: the agent moves on and reconciles
+   * once more */
+  g_pids[2] = spawn_mode("pod-c", arec_fx_url(fx), NULL, 1);
+  sleep_ms(500); /* pod-c up; the agent stays where it is (one agent) */
+  kill_pod(second);
+  end = arec_test_now_ms() + 30000;
+  while (arec_test_now_ms() < end) {
+    arec_fx_get_stats(fx, &st);
+    if (live_state(pg, m, on, sizeof on) == 0 && !strcmp(on, "pod-c") &&
+        st.all_orders > all_before)
+      break;
+    sleep_ms(100);
+  }
+  ck_assert_str_eq(on, "pod-c");
+  ck_assert_uint_gt(st.all_orders, all_before); /* its reconcile looked */
+  sleep_ms(500); /* its steps go on, its saves land */
+  ck_assert_int_eq(live_state(pg, m, on, sizeof on), 0);
+  ck_assert_str_eq(on, "pod-c");
+  ck_assert_uint_eq(m->trades, 1);
+  ck_assert_uint_eq(m->nfills, 1);
+  ck_assert_int_eq(m->fills[0].trade_id, trade);
+  ck_assert_double_eq(m->position, pos);
+  ck_assert_double_eq(m->realized_pnl, pnl);
+  ck_assert_double_eq(m->fees, fees);
+  arec_fx_get_stats(fx, &st);
+  ck_assert_uint_eq(st.order_posts, 1);
+  ck_assert_uint_eq(st.orders, 1);
+  ck_assert_uint_eq(st.bad_signatures, 0);
+
+  free(m);
+  arec_pg_free(pg);
+  kill(g_pids[2], SIGTERM);
+  waitpid(g_pids[2], NULL, 0);
+  g_pids[2] = 0;
+  arec_fx_stop(fx);
+}
+END_TEST
+
 int main(void) {
   char self[PATH_MAX];
   ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
@@ -196,6 +376,7 @@ int main(void) {
   TCase *t = tcase_create("e2e");
   tcase_set_timeout(t, 90);
   tcase_add_test(t, agent_survives_kill_with_its_position_and_owner_is_told);
+  tcase_add_test(t, live_fill_after_the_last_save_survives_kill_exactly_once);
   suite_add_tcase(s, t);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_ENV);

@@ -4,183 +4,15 @@
  * carried across a kill -9 to another pod without a second buy, a user's
  * stop closing the position, a live order whose answer is lost found by
  * origClientOrderId and never sent twice, a zombie (stale fence) that
- * records and sends no order, and live mainnet refused without
- * EXCHANGE_ALLOW_MAINNET.
+ * records and sends no order, live mainnet refused without
+ * EXCHANGE_ALLOW_MAINNET; the exchange rules (an order rounded to the step
+ * and sent as such, an order under the minimum skipped and recorded), the
+ * exchange's refusals (counted, backed off instead of retried every step,
+ * the third in a row failing the step with its reason, a fill resetting
+ * the count), and P&L from real fills (commission in the received asset,
+ * in BNB converted or kept) in live and paper mode.
  */
-#include <check.h>
-#include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-#include <unistd.h>
-
-#include "agentrecover.h"
-#include "agentrecover/memory.h"
-#include "support/fake_exchange.h"
-#include "trading/strategy.h"
-#include "trading/trading.h"
-
-#define KEY "k-123"
-#define SECRET "s-456"
-#define AGENT "ag1"
-#define SYM "BTC/USDT"
-
-/* ---------------------------------------------------------- log capture */
-typedef struct logcap {
-  pthread_mutex_t mu;
-  char buf[32768];
-  size_t n;
-} logcap;
-
-static void cap_log(void *ud, arec_log_level lvl, const char *msg,
-                    const arec_log_field *f, size_t nf) {
-  logcap *c = ud;
-  char line[512];
-  size_t len = arec_log_format(line, sizeof line, 0, lvl, msg, f, nf);
-  if (len >= sizeof line) len = sizeof line - 1;
-  pthread_mutex_lock(&c->mu);
-  if (c->n + len < sizeof c->buf) {
-    memcpy(c->buf + c->n, line, len);
-    c->n += len;
-    c->buf[c->n] = '\0';
-  }
-  pthread_mutex_unlock(&c->mu);
-  if (getenv("TRADING_TEST_LOG")) fputs(line, stderr);
-}
-
-static int cap_has(logcap *c, const char *s) {
-  pthread_mutex_lock(&c->mu);
-  int r = strstr(c->buf, s) != NULL;
-  pthread_mutex_unlock(&c->mu);
-  return r;
-}
-
-/* ------------------------------------------------------------- fixture */
-typedef struct fix {
-  arec_fx *fx;
-  arec_exchange_hub *hub;
-  arec_host_trading_config cfg;
-  arec_memory_store *st;
-  logcap lc;
-  pthread_mutex_t mu;
-  int buys, sells;
-} fix;
-
-static void on_trade(void *ud, const char *agent_id, const char *symbol,
-                     const char *side, double qty, double price, int live) {
-  fix *f = ud;
-  (void)agent_id; (void)symbol; (void)qty; (void)price; (void)live;
-  pthread_mutex_lock(&f->mu);
-  if (strcmp(side, "BUY") == 0) f->buys++;
-  else f->sells++;
-  pthread_mutex_unlock(&f->mu);
-}
-
-static void fix_init(fix *f, int live) {
-  arec_exchange_hub_options ho = AREC_EXCHANGE_HUB_OPTIONS_INIT;
-  arec_host_trading_config c = AREC_HOST_TRADING_CONFIG_INIT;
-  memset(f, 0, sizeof *f);
-  pthread_mutex_init(&f->lc.mu, NULL);
-  pthread_mutex_init(&f->mu, NULL);
-  ck_assert_int_eq(arec_fx_start(&f->fx, KEY, SECRET), 0);
-  ho.cooldown_ms = 50;
-  ho.log = cap_log;
-  ho.log_userdata = &f->lc;
-  ck_assert_int_eq(arec_exchange_hub_new(&f->hub, &ho), 0);
-  c.hub = f->hub;
-  c.live = live;
-  c.allow_mainnet = 1;
-  c.api_base = arec_fx_url(f->fx);
-  c.step_interval_ms = 15;
-  c.request_timeout_ms = 400;
-  c.connect_timeout_ms = 400;
-  c.order_timeout_ms = 300;
-  c.on_trade = on_trade;
-  c.trade_userdata = f;
-  c.default_api_key = KEY;
-  c.default_api_secret = SECRET;
-  f->cfg = c;
-  ck_assert_int_eq(arec_memory_store_new(&f->st), 0);
-  ck_assert_int_eq(arec_memory_agent_create(f->st, AGENT, 7, "aggressive", "My Agent"), 0);
-  ck_assert_int_eq(arec_memory_agent_assign(f->st, AGENT, SYM, 1000), 0);
-}
-
-static void fix_free(fix *f) {
-  arec_memory_store_free(f->st);
-  arec_exchange_hub_free(f->hub);
-  arec_fx_stop(f->fx);
-}
-
-static arec_manager *manager_s(fix *f, const char *pod, int64_t save_ms) {
-  arec_repository *repo;
-  arec_lock *lock;
-  arec_manager *m;
-  arec_manager_options o = AREC_MANAGER_OPTIONS_INIT;
-  arec_restore_result rr;
-  ck_assert_int_eq(arec_memory_repository_new(&repo, f->st), 0);
-  ck_assert_int_eq(arec_memory_lock_new(&lock, f->st), 0);
-  o.pod_name = pod;
-  o.lock_ttl_ms = 30000;
-  o.refresh_interval_ms = 10000;
-  o.reconcile_interval_ms = 0;
-  o.save_interval_ms = save_ms;
-  o.workers = 2;
-  o.log = cap_log;
-  o.log_userdata = &f->lc;
-  o.log_level = AREC_LOG_DEBUG;
-  ck_assert_int_eq(arec_manager_new(&m, &o, repo, lock), 0);
-  ck_assert_int_eq(arec_host_trading_register(m, &f->cfg), 0);
-  ck_assert_int_eq(arec_manager_restore(m, &rr), 0);
-  return m;
-}
-
-static arec_manager *manager(fix *f, const char *pod) {
-  return manager_s(f, pod, 200);
-}
-
-static void sleep_ms(int ms) { usleep((useconds_t)ms * 1000); }
-
-/* The stored memory of the agent's symbol. */
-static arec_sym_mem stored(fix *f, double *bal) {
-  arec_sym_mem m;
-  char *js = NULL;
-  memset(&m, 0, sizeof m);
-  ck_assert_int_eq(arec_memory_state_get(f->st, AGENT, SYM, bal, &js, NULL), 0);
-  arec__mem_from_json(&m, js);
-  arec_free(js);
-  return m;
-}
-
-static char *stored_json(fix *f) {
-  char *js = NULL;
-  ck_assert_int_eq(arec_memory_state_get(f->st, AGENT, SYM, NULL, &js, NULL), 0);
-  return js;
-}
-
-/* Waits up to ms for the stored memory to show trades >= n. */
-static arec_sym_mem wait_trades(fix *f, uint64_t n, int ms) {
-  arec_sym_mem m;
-  for (int t = 0;; t += 10) {
-    m = stored(f, NULL);
-    if (m.trades >= n || t >= ms) return m;
-    sleep_ms(10);
-  }
-}
-
-static size_t nrunners(arec_manager *m) {
-  arec_runner_info *ri;
-  size_t n = 0;
-  ck_assert_int_eq(arec_manager_runners(m, &ri, &n), 0);
-  arec_runner_info_free(ri, n);
-  return n;
-}
-
-/* 9 x 100 then a rise to 104, which then repeats: one BUY at 101, then
- * the position is held (the short average never falls below the long). */
-static const double RISE[] = {100, 100, 100, 100, 100, 100, 100,
-                              100, 100, 101, 102, 103, 104};
-static const double FALL[] = {104, 103, 102, 101, 100, 99, 98, 97, 96, 95};
+#include "test_trading_fixture.h"
 
 /* ------------------------------------------------------------- tests */
 START_TEST(paper_position_survives_kill_and_is_not_bought_twice) {
@@ -190,9 +22,9 @@ START_TEST(paper_position_survives_kill_and_is_not_bought_twice) {
   arec_fx_set_prices(f.fx, "BTCUSDT", RISE, sizeof RISE / sizeof RISE[0]);
   arec_manager *A = manager(&f, "pod-a");
   ck_assert_int_eq(arec_manager_start_agent(A, AGENT), 0);
-  arec_sym_mem m = wait_trades(&f, 1, 8000);
-  ck_assert_uint_eq(m.trades, 1);
-  ck_assert_double_eq_tol(m.position, 2.97029702, 1e-9);
+  arec_sym_mem *m = wait_trades(&f, 1, 8000);
+  ck_assert_uint_eq(m->trades, 1);
+  ck_assert_double_eq_tol(m->position, 2.97029702, 1e-9);
   sleep_ms(100); /* more steps at 104: held, no second buy */
   /* kill -9 of pod A; pod B takes over after A's lease is gone */
   arec_manager_abandon(A);
@@ -202,15 +34,17 @@ START_TEST(paper_position_survives_kill_and_is_not_bought_twice) {
   arec_manager *B = manager(&f, "pod-b"); /* its restore takes it over */
   ck_assert_uint_eq(nrunners(B), 1);
   sleep_ms(150); /* B steps at 104 with the position from memory */
+  free(m);
   m = stored(&f, NULL);
-  ck_assert_uint_eq(m.trades, 1);
-  ck_assert_double_eq_tol(m.position, 2.97029702, 1e-9);
+  ck_assert_uint_eq(m->trades, 1);
+  ck_assert_double_eq_tol(m->position, 2.97029702, 1e-9);
   /* the fall: B sells the position it inherited, once */
   arec_fx_set_prices(f.fx, "BTCUSDT", FALL, sizeof FALL / sizeof FALL[0]);
+  free(m);
   m = wait_trades(&f, 2, 8000);
-  ck_assert_uint_eq(m.trades, 2);
-  ck_assert_double_eq(m.position, 0);
-  ck_assert(m.realized_pnl != 0);
+  ck_assert_uint_eq(m->trades, 2);
+  ck_assert_double_eq(m->position, 0);
+  ck_assert(m->realized_pnl != 0);
   pthread_mutex_lock(&f.mu);
   ck_assert_int_eq(f.buys, 1);
   ck_assert_int_eq(f.sells, 1);
@@ -219,6 +53,7 @@ START_TEST(paper_position_survives_kill_and_is_not_bought_twice) {
   ck_assert_uint_eq(st.order_posts, 0); /* paper: nothing left the process */
   ck_assert(cap_has(&f.lc, "trading agent started agent_id=ag1 symbol=BTC/USDT position=2.97029702 mode=paper"));
   arec_manager_free(B);
+  free(m);
   fix_free(&f);
 }
 END_TEST
@@ -230,29 +65,33 @@ START_TEST(user_stop_closes_position_handover_keeps_it) {
   arec_fx_set_prices(f.fx, "BTCUSDT", RISE, sizeof RISE / sizeof RISE[0]);
   arec_manager *A = manager(&f, "pod-a");
   ck_assert_int_eq(arec_manager_start_agent(A, AGENT), 0);
-  arec_sym_mem m = wait_trades(&f, 1, 8000);
-  ck_assert(m.position > 0);
+  arec_sym_mem *m = wait_trades(&f, 1, 8000);
+  ck_assert(m->position > 0);
   /* graceful shutdown = handover: the position stays */
   ck_assert_int_eq(arec_manager_shutdown(A, 5000), 0);
   arec_manager_free(A);
+  free(m);
   m = stored(&f, NULL);
-  ck_assert_uint_eq(m.trades, 1);
-  ck_assert(m.position > 0);
+  ck_assert_uint_eq(m->trades, 1);
+  ck_assert(m->position > 0);
   ck_assert(cap_has(&f.lc, "positions kept"));
   /* the next pod; the user's stop sells it */
   arec_manager *B = manager(&f, "pod-b");
   ck_assert_uint_eq(nrunners(B), 1);
   ck_assert_int_eq(arec_manager_stop_agent(B, AGENT), 0);
+  free(m);
   m = wait_trades(&f, 2, 5000);
   for (int t = 0; t < 5000 && nrunners(B) > 0; t += 10) sleep_ms(10);
   ck_assert_uint_eq(nrunners(B), 0);
   ck_assert(cap_has(&f.lc, "reason=user_stop"));
+  free(m);
   m = stored(&f, &bal);
-  ck_assert_uint_eq(m.trades, 2);
-  ck_assert_double_eq(m.position, 0);
-  ck_assert_uint_eq(m.nintents, 0);
-  ck_assert_double_eq_tol(bal, 1000 + m.realized_pnl, 1e-6);
+  ck_assert_uint_eq(m->trades, 2);
+  ck_assert_double_eq(m->position, 0);
+  ck_assert_uint_eq(m->nintents, 0);
+  ck_assert_double_eq_tol(bal, 1000 + m->realized_pnl, 1e-6);
   arec_manager_free(B);
+  free(m);
   fix_free(&f);
 }
 END_TEST
@@ -268,10 +107,10 @@ START_TEST(live_lost_answer_found_by_client_id_not_resent) {
   arec_fx_order_delay(f.fx, 1, 1200); /* filled, answer held past 300 ms */
   arec_manager *A = manager(&f, "pod-a");
   ck_assert_int_eq(arec_manager_start_agent(A, AGENT), 0);
-  arec_sym_mem m = wait_trades(&f, 1, 8000);
-  ck_assert_uint_eq(m.trades, 1);
-  ck_assert_double_eq_tol(m.position, 2.97029702, 1e-9);
-  ck_assert_uint_eq(m.nintents, 0);
+  arec_sym_mem *m = wait_trades(&f, 1, 8000);
+  ck_assert_uint_eq(m->trades, 1);
+  ck_assert_double_eq_tol(m->position, 2.97029702, 1e-9);
+  ck_assert_uint_eq(m->nintents, 0);
   sleep_ms(200);
   arec_fx_get_stats(f.fx, &st);
   ck_assert_uint_eq(st.order_posts, 1); /* never a second order */
@@ -287,6 +126,7 @@ START_TEST(live_lost_answer_found_by_client_id_not_resent) {
   ck_assert(cap_has(&f.lc, "order intent settled by origClientOrderId"));
   ck_assert(!strstr(f.lc.buf, SECRET));
   arec_manager_free(A);
+  free(m);
   fix_free(&f);
 }
 END_TEST
@@ -352,6 +192,280 @@ START_TEST(live_mainnet_needs_allow_mainnet) {
 }
 END_TEST
 
+
+/* ------------------------------------------------- rules and refusals */
+static arec_fx_filters FILTERS(const char *step, const char *notional) {
+  arec_fx_filters ff = {step, step, "1000", NULL, NULL, NULL, "0.01", notional,
+                        0, 1, NULL, NULL};
+  return ff;
+}
+
+START_TEST(live_order_rounded_to_the_step_never_raw) {
+  fix f;
+  double bal;
+  char params[512];
+  arec_fx_stats st;
+  arec_exchange_counters c;
+  fix_init(&f, 1);
+  arec_fx_filters ff = FILTERS("0.001", "10");
+  arec_fx_set_filters(f.fx, "BTCUSDT", &ff);
+  arec_fx_set_prices(f.fx, "BTCUSDT", RISE, NRISE);
+  arec_manager *A = manager(&f, "pod-a");
+  ck_assert_int_eq(arec_manager_start_agent(A, AGENT), 0);
+  arec_sym_mem *m = wait_trades(&f, 1, 8000);
+  arec_manager_free(A);
+  /* 2.97029702 rounded DOWN to the step, with the step's decimals */
+  arec_fx_last_order_params(f.fx, params, sizeof params);
+  ck_assert_msg(strstr(params, "&quantity=2.970&"), "sent: %s", params);
+  arec_fx_get_stats(f.fx, &st);
+  ck_assert_uint_eq(st.order_posts, 1);
+  ck_assert_uint_eq(st.rejected, 0);
+  free(m);
+  m = stored(&f, &bal);
+  ck_assert_uint_eq(m->trades, 1);
+  ck_assert_double_eq_tol(m->position, 2.970, 1e-12);
+  ck_assert_uint_eq(m->nfills, 1);
+  ck_assert_int_gt(m->fills[0].trade_id, 0);
+  ck_assert_int_gt(m->fills[0].order_id, 0);
+  ck_assert_str_eq(m->fills[0].coid, AGENT "-1-1");
+  ck_assert_double_eq_tol(m->fills[0].price, 101, 1e-9);
+  ck_assert_double_eq_tol(m->fees, 2.970 * 101 * 0.001, 1e-8);
+  ck_assert_double_eq_tol(m->avg_entry, (2.970 * 101 + m->fees) / 2.970, 1e-9);
+  ck_assert_double_eq_tol(bal, 1000 - 2.970 * 101 - m->fees, 1e-8);
+  arec_exchange_hub_counters(f.hub, &c);
+  ck_assert_uint_eq(c.rejections[0] + c.rejections[1] + c.rejections[2], 0);
+  free(m);
+  fix_free(&f);
+}
+END_TEST
+
+START_TEST(order_under_the_minimum_is_skipped_and_recorded) {
+  fix f;
+  arec_fx_stats st;
+  arec_sym_mem *m = NULL;
+  fix_init(&f, 1);
+  arec_fx_filters ff = FILTERS("0.00001", "1000"); /* the buy is ~300 */
+  arec_fx_set_filters(f.fx, "BTCUSDT", &ff);
+  arec_fx_set_prices(f.fx, "BTCUSDT", RISE, NRISE);
+  arec_manager *A = manager(&f, "pod-a");
+  ck_assert_int_eq(arec_manager_start_agent(A, AGENT), 0);
+  for (int t = 0; t < 8000; t += 10) {
+    free(m);
+    m = stored(&f, NULL);
+    if (m->skip_t_ms) break;
+    sleep_ms(10);
+  }
+  arec_manager_free(A);
+  ck_assert_msg(m->skip_t_ms > 0, "no skip recorded");
+  ck_assert_ptr_nonnull(strstr(m->skip_why, "below the minimum notional 1000"));
+  ck_assert_uint_eq(m->trades, 0);
+  ck_assert_uint_eq(m->nintents, 0); /* skipped before any intent */
+  ck_assert_double_eq(m->position, 0);
+  arec_fx_get_stats(f.fx, &st);
+  ck_assert_uint_eq(st.order_posts, 0);
+  ck_assert(cap_has(&f.lc, "order skipped: under the exchange minimum agent_id=ag1 "
+                           "symbol=BTC/USDT side=BUY why=\"below the minimum notional 1000"));
+  free(m);
+  fix_free(&f);
+}
+END_TEST
+
+/* 200 prices falling from 104 by 0.05: a SELL decision at every step */
+static void long_fall(arec_fx *fx) {
+  double p[200];
+  for (int i = 0; i < 200; i++) p[i] = 104 - 0.05 * i;
+  arec_fx_set_prices(fx, "BTCUSDT", p, 200);
+}
+
+START_TEST(refused_three_times_the_step_fails_with_the_reason) {
+  fix f;
+  arec_fx_stats st0, st;
+  arec_exchange_counters c;
+  fix_init(&f, 1);
+  arec_fx_set_prices(f.fx, "BTCUSDT", RISE, NRISE);
+  arec_manager *A = manager(&f, "pod-a");
+  ck_assert_int_eq(arec_manager_start_agent(A, AGENT), 0);
+  arec_sym_mem *m = wait_trades(&f, 1, 8000);
+  free(m);
+  /* the exchange now trades whole units; the agent's rules are cached for
+   * an hour, so its next orders break LOT_SIZE */
+  arec_fx_filters ff = FILTERS("1", "1");
+  arec_fx_set_filters(f.fx, "BTCUSDT", &ff);
+  arec_fx_get_stats(f.fx, &st0);
+  long_fall(f.fx);
+  wait_no_runner(A, 10000);
+  ck_assert_uint_eq(nrunners(A), 0); /* the step failed */
+  arec_fx_get_stats(f.fx, &st);
+  ck_assert_uint_eq(st.rejected, 3);
+  ck_assert_uint_eq(st.order_posts - st0.order_posts, 3);
+  /* one order per back-off (100 ms, then 200 ms), not one per 15 ms step */
+  ck_assert_uint_ge(st.ticker - st0.ticker, 6);
+  pthread_mutex_lock(&f.mu);
+  ck_assert_int_eq(f.step_rc, AREC_EBACKEND);
+  ck_assert_str_eq(f.step_error, "order rejected 3 times: filter failure (-1013) on BTC/USDT");
+  pthread_mutex_unlock(&f.mu);
+  arec_exchange_hub_counters(f.hub, &c);
+  ck_assert_uint_eq(c.rejections[AREC_XREJ_FILTER], 3);
+  ck_assert_uint_eq(c.error, 0);
+  ck_assert_int_eq(cap_count(&f.lc, "WARN order rejected by the exchange agent_id=ag1 "
+                                    "symbol=BTC/USDT code=-1013 reason=filter"), 3);
+  ck_assert(!strstr(f.lc.buf, SECRET) && !strstr(f.lc.buf, "signature"));
+  m = stored(&f, NULL);
+  ck_assert_uint_eq(m->rejections, 3);
+  ck_assert_int_eq(m->rej_code, -1013);
+  ck_assert_str_eq(m->rej_reason, "filter");
+  ck_assert_str_eq(m->rej_msg, "Filter failure: LOT_SIZE");
+  ck_assert_int_gt(m->rej_t_ms, 0);
+  ck_assert_double_eq_tol(m->position, 2.97029702, 1e-9); /* kept */
+  ck_assert_uint_eq(m->nintents, 0);
+  arec_manager_free(A);
+  free(m);
+  fix_free(&f);
+}
+END_TEST
+
+START_TEST(refusals_then_a_fill_reset_the_count) {
+  fix f;
+  arec_exchange_counters c;
+  fix_init(&f, 1);
+  arec_fx_set_prices(f.fx, "BTCUSDT", RISE, NRISE);
+  arec_manager *A = manager(&f, "pod-a");
+  ck_assert_int_eq(arec_manager_start_agent(A, AGENT), 0);
+  arec_sym_mem *m = wait_trades(&f, 1, 8000);
+  free(m);
+  arec_fx_reject_next(f.fx, 2, -2010, "Account has insufficient balance for requested action.");
+  long_fall(f.fx);
+  m = wait_trades(&f, 2, 8000);
+  ck_assert_uint_eq(m->trades, 2);
+  ck_assert_double_eq(m->position, 0);
+  ck_assert_uint_eq(m->rejections, 0); /* the fill ended the streak */
+  ck_assert_int_eq(m->rej_code, -2010); /* the last one stays on record */
+  ck_assert_str_eq(m->rej_reason, "insufficient_balance");
+  ck_assert_uint_eq(nrunners(A), 1);
+  pthread_mutex_lock(&f.mu);
+  ck_assert_int_eq(f.step_rc, 0);
+  pthread_mutex_unlock(&f.mu);
+  arec_exchange_hub_counters(f.hub, &c);
+  ck_assert_uint_eq(c.rejections[AREC_XREJ_BALANCE], 2);
+  ck_assert_int_eq(cap_count(&f.lc, "reason=insufficient_balance"), 2);
+  arec_manager_free(A);
+  free(m);
+  fix_free(&f);
+}
+END_TEST
+
+/* ------------------------------------------------------------- fees */
+START_TEST(live_fills_with_commission_give_position_and_pnl) {
+  fix f;
+  double bal;
+  fix_init(&f, 1);
+  /* the exchange's default: commission in the asset received (BTC on a
+   * buy, USDT on a sell), each order filled in two trades */
+  arec_fx_set_commission(f.fx, 0.001, "RECEIVED", 0);
+  arec_fx_set_fill_split(f.fx, 2);
+  arec_fx_set_prices(f.fx, "BTCUSDT", RISE, NRISE);
+  arec_manager *A = manager(&f, "pod-a");
+  ck_assert_int_eq(arec_manager_start_agent(A, AGENT), 0);
+  arec_sym_mem *m = wait_trades(&f, 2, 8000);
+  ck_assert_uint_eq(m->trades, 2); /* one order, two trades */
+  ck_assert_uint_eq(m->nfills, 2);
+  /* 1.48514851 + 1.48514851 bought, 0.00148515 BTC commission each */
+  ck_assert_double_eq_tol(m->position, 2.97029702 - 2 * 0.00148515, 1e-12);
+  ck_assert_double_eq_tol(m->fees, 2 * 0.00148515 * 101, 1e-9);
+  ck_assert_double_eq_tol(m->avg_entry, 2.97029702 * 101 / m->position, 1e-9);
+  /* what the agent holds is what the exchange says it holds */
+  ck_assert_double_eq_tol(m->position, arec_fx_balance(f.fx, "BTC"), 1e-9);
+  double cost = 2.97029702 * 101;
+  free(m);
+  long_fall(f.fx);
+  m = wait_trades(&f, 4, 8000);
+  arec_manager_free(A);
+  free(m);
+  m = stored(&f, &bal);
+  ck_assert_uint_eq(m->trades, 4);
+  ck_assert_double_eq(m->position, 0);
+  ck_assert_double_eq_tol(arec_fx_balance(f.fx, "BTC"), 0, 1e-9); /* all sold */
+  double proceeds = 0, sell_fees = 0;
+  for (size_t i = 2; i < 4; i++) {
+    ck_assert_int_eq(m->fills[i].side, AREC_SIDE_SELL);
+    proceeds += m->fills[i].qty * m->fills[i].price;
+    sell_fees += m->fills[i].fee;
+  }
+  ck_assert_double_eq_tol(sell_fees, proceeds * 0.001, 1e-7);
+  ck_assert_double_eq_tol(m->realized_pnl, proceeds - sell_fees - cost, 1e-7);
+  ck_assert_double_eq_tol(bal, 1000 + m->realized_pnl, 1e-7);
+  ck_assert_double_eq_tol(bal - 1000, arec_fx_balance(f.fx, "USDT") - 10000, 1e-7);
+  free(m);
+  fix_free(&f);
+}
+END_TEST
+
+START_TEST(bnb_commission_converted_or_kept_unconverted) {
+  static const double BNB[] = {250};
+  for (int listed = 1; listed >= 0; listed--) {
+    fix f;
+    fix_init(&f, 1);
+    arec_fx_set_commission(f.fx, 0.00075, listed ? "BNB" : "XYZ", 250);
+    if (listed) arec_fx_set_prices(f.fx, "BNBUSDT", BNB, 1);
+    arec_fx_set_prices(f.fx, "BTCUSDT", RISE, NRISE);
+    arec_manager *A = manager(&f, "pod-a");
+    ck_assert_int_eq(arec_manager_start_agent(A, AGENT), 0);
+    arec_sym_mem *m = wait_trades(&f, 1, 8000);
+    double notional = 2.97029702 * 101;
+    ck_assert_double_eq_tol(m->position, 2.97029702, 1e-12); /* not BTC */
+    if (listed) {
+      ck_assert_double_eq_tol(m->fees, notional * 0.00075, 1e-5);
+      ck_assert_double_eq_tol(m->avg_entry, (notional + m->fees) / m->position, 1e-9);
+      ck_assert_uint_eq(m->nfees_other, 0);
+    } else {
+      ck_assert_double_eq(m->fees, 0);
+      ck_assert_uint_eq(m->nfees_other, 1);
+      ck_assert_str_eq(m->fees_other[0].asset, "XYZ");
+      ck_assert_double_eq_tol(m->fees_other[0].amount, notional * 0.00075 / 250, 1e-8);
+      free(m);
+      long_fall(f.fx); /* a second order: the warning is logged once */
+      m = wait_trades(&f, 2, 8000);
+      ck_assert_double_eq_tol(m->fees_other[0].amount,
+                              (notional + m->fills[1].qty * m->fills[1].price) * 0.00075 / 250,
+                              1e-7);
+      ck_assert_int_eq(cap_count(&f.lc, "commission asset has no price in the quote asset"), 1);
+    }
+    arec_manager_free(A);
+    free(m);
+    fix_free(&f);
+  }
+}
+END_TEST
+
+START_TEST(paper_fills_at_the_account_fee_rate) {
+  for (int keys = 1; keys >= 0; keys--) {
+    fix f;
+    arec_fx_stats st;
+    fix_init(&f, 0);
+    if (!keys) f.cfg.default_api_key = f.cfg.default_api_secret = NULL;
+    arec_fx_set_commission(f.fx, 0.002, NULL, 0);
+    arec_fx_filters ff = FILTERS("0.001", "10");
+    arec_fx_set_filters(f.fx, "BTCUSDT", &ff);
+    arec_fx_set_prices(f.fx, "BTCUSDT", RISE, NRISE);
+    arec_manager *A = manager(&f, "pod-a");
+    ck_assert_int_eq(arec_manager_start_agent(A, AGENT), 0);
+    arec_sym_mem *m = wait_trades(&f, 1, 8000);
+    arec_manager_free(A);
+    double rate = keys ? 0.002 : 0.001; /* the account's, else the default */
+    ck_assert_double_eq_tol(m->position, 2.970, 1e-12); /* paper obeys the rules */
+    ck_assert_double_eq_tol(m->fees, 2.970 * 101 * rate, 1e-9);
+    ck_assert_int_eq(m->fills[0].trade_id, 0);
+    ck_assert_str_eq(m->fills[0].coid, AGENT "-1-1");
+    arec_fx_get_stats(f.fx, &st);
+    ck_assert_uint_eq(st.order_posts, 0);
+    ck_assert_uint_eq(st.account, keys ? 1 : 0);
+    ck_assert(cap_has(&f.lc, "paper fee rate from the account") == keys);
+    free(m);
+    fix_free(&f);
+  }
+}
+END_TEST
+
 START_TEST(config_from_env) {
   arec_host_trading_config c = AREC_HOST_TRADING_CONFIG_INIT;
   setenv("TRADING_MODE", "live", 1);
@@ -384,6 +498,13 @@ int main(void) {
   tcase_add_test(tc, zombie_records_and_sends_no_order);
   tcase_add_test(tc, live_mainnet_needs_allow_mainnet);
   tcase_add_test(tc, config_from_env);
+  tcase_add_test(tc, live_order_rounded_to_the_step_never_raw);
+  tcase_add_test(tc, order_under_the_minimum_is_skipped_and_recorded);
+  tcase_add_test(tc, refused_three_times_the_step_fails_with_the_reason);
+  tcase_add_test(tc, refusals_then_a_fill_reset_the_count);
+  tcase_add_test(tc, live_fills_with_commission_give_position_and_pnl);
+  tcase_add_test(tc, bnb_commission_converted_or_kept_unconverted);
+  tcase_add_test(tc, paper_fills_at_the_account_fee_rate);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_ENV);

@@ -129,7 +129,7 @@ START_TEST(memory_round_trip) {
   m.fees = 0.75;
   m.trades = 7;
   m.seq = 9;
-  ck_assert_int_eq(arec__mem_intent_add(&m, "abc-1-9", AREC_SIDE_SELL, 0.12345678), 0);
+  ck_assert_int_eq(arec__mem_intent_add(&m, "abc-1-9", AREC_SIDE_SELL, 0.12345678, 1700000000000LL), 0);
   ck_assert_int_eq(arec__mem_to_json(&m, &js), 0);
   ck_assert_int_eq(arec__mem_from_json(&r, js), 0);
   ck_assert_uint_eq(r.nprices, m.nprices);

@@ -1,10 +1,12 @@
 /*
  * agent.c -- the "conservative" and "aggressive" agent types of the host:
- * start (memory JSON -> state, one exchange client per symbol), step (settle
- * open intents, fetch the price, decide, trade through trader.c), snapshot
- * (balance + memory JSON per symbol), stop (AREC_STOP_USER closes
- * positions; any other reason keeps them), plus the registration and the
- * configuration from the environment.
+ * start (memory JSON -> state, one exchange client per symbol), step (live:
+ * reconcile with the exchange once per runner; settle open intents, fetch
+ * the price and the symbol's exchange rules, decide -- a position too small
+ * to sell counts as none --, trade through trader.c), snapshot (balance +
+ * memory JSON per symbol), stop (AREC_STOP_USER closes positions; any
+ * other reason keeps them), plus the registration and the configuration
+ * from the environment.
  *
  * Must never log credentials, never trade live on a mainnet account
  * without allow_mainnet, and never open a position twice: a position in
@@ -57,6 +59,15 @@ static int sym_init(runner *r, arec_agent *agent, arec_trade_sym *s,
   s->budget = in->budget;
   s->balance = in->balance;
   s->live = cfg->live;
+  {
+    /* assets until the exchange rules name them: "BTC/USDT" */
+    const char *slash = strchr(in->symbol, '/');
+    if (slash && slash - in->symbol < (long)sizeof s->base) {
+      snprintf(s->base, sizeof s->base, "%.*s", (int)(slash - in->symbol),
+               in->symbol);
+      snprintf(s->quote, sizeof s->quote, "%.15s", slash + 1);
+    }
+  }
   if (arec__mem_from_json(&s->mem, in->memory) != 0)
     log1(agent, AREC_LOG_WARN, "agent memory unreadable, starting empty",
          "symbol", in->symbol);
@@ -75,8 +86,13 @@ static int sym_init(runner *r, arec_agent *agent, arec_trade_sym *s,
       log1(agent, AREC_LOG_ERROR, arec_error_last(), "symbol", in->symbol);
       return AREC_EINVAL;
     }
+  }
+  if (key && secret) {
+    /* paper mode too: the account's fee rate is read with them (no order
+     * is ever sent in paper mode) */
     xc.api_key = key;
     xc.api_secret = secret;
+    s->has_keys = 1;
   }
   xc.base_url = base;
   xc.timeout_ms = cfg->request_timeout_ms;
@@ -121,30 +137,51 @@ static int t_start(void **out_state, arec_agent *agent,
   return 0;
 }
 
+/* One symbol's step.  0, AREC_EFENCED, or the step's failure. */
+static int sym_step(runner *r, arec_agent *agent, arec_trade_sym *s) {
+  double price;
+  int rc;
+  if (s->live && !s->reconciled) {
+    rc = arec__trade_reconcile(r->cfg, agent, s);
+    if (rc == AREC_EFENCED) return rc;
+    if (rc) return 0; /* no order before the memory is in line */
+  }
+  rc = arec__trade_resolve(r->cfg, agent, s);
+  if (rc == AREC_EFENCED) return AREC_EFENCED;
+  if (rc > 0) return 0; /* an unknown outcome blocks this symbol */
+  if (arec_exchange_price(s->x, s->symbol, &price) != 0)
+    return 0; /* the breaker logs state changes; the next step retries */
+  arec__mem_push_price(&s->mem, price, arec__strategy_window(r->params));
+  /* hourly refresh through the hub; a failure keeps the old rules */
+  arec__trade_rules(s);
+  arec_decision d;
+  if (s->mem.position > 0 && !arec__trade_sellable(s, price)) {
+    /* dust: too small to sell, so no position to the rule; a buy adds to
+     * it */
+    arec_sym_mem *flat = malloc(sizeof *flat);
+    if (!flat) return 0;
+    *flat = s->mem;
+    flat->position = 0;
+    d = arec__strategy_decide(r->params, flat, s->budget, s->balance);
+    free(flat);
+  } else {
+    d = arec__strategy_decide(r->params, &s->mem, s->budget, s->balance);
+  }
+  if (d.action == AREC_HOLD || arec_agent_cancelled(agent)) return 0;
+  return arec__trade_execute(r->cfg, agent, s,
+                             d.action == AREC_BUY ? AREC_SIDE_BUY : AREC_SIDE_SELL,
+                             d.qty, price, d.reason);
+}
+
 static int t_step(void *state, arec_agent *agent, int64_t *out_delay_ms,
                   void *userdata) {
   runner *r = state;
   (void)userdata;
   *out_delay_ms = r->cfg->step_interval_ms > 0 ? r->cfg->step_interval_ms : 10000;
   for (size_t i = 0; i < r->n; i++) {
-    arec_trade_sym *s = &r->syms[i];
-    double price;
-    int rc;
     if (arec_agent_cancelled(agent)) break;
-    rc = arec__trade_resolve(r->cfg, agent, s);
-    if (rc == AREC_EFENCED) return AREC_EFENCED;
-    if (rc > 0) continue; /* an unknown outcome blocks this symbol */
-    if (arec_exchange_price(s->x, s->symbol, &price) != 0)
-      continue; /* the breaker logs state changes; the next step retries */
-    arec__mem_push_price(&s->mem, price, arec__strategy_window(r->params));
-    arec_decision d =
-        arec__strategy_decide(r->params, &s->mem, s->budget, s->balance);
-    if (d.action == AREC_HOLD) continue;
-    if (arec_agent_cancelled(agent)) break;
-    rc = arec__trade_execute(r->cfg, agent, s,
-                             d.action == AREC_BUY ? AREC_SIDE_BUY : AREC_SIDE_SELL,
-                             d.qty, price, d.reason);
-    if (rc == AREC_EFENCED) return AREC_EFENCED;
+    int rc = sym_step(r, agent, &r->syms[i]);
+    if (rc) return rc; /* fenced, or refused too often (error set) */
   }
   return 0;
 }
@@ -175,10 +212,16 @@ static void t_stop(void *state, arec_agent *agent, arec_stop_reason reason,
     for (size_t i = 0; i < r->n && !fenced; i++) {
       arec_trade_sym *s = &r->syms[i];
       double price = s->mem.nprices ? s->mem.prices[s->mem.nprices - 1] : 0;
+      if (s->live && !s->reconciled &&
+          arec__trade_reconcile(r->cfg, agent, s) == AREC_EFENCED) {
+        fenced = 1;
+        break;
+      }
       if (arec__trade_resolve(r->cfg, agent, s) == AREC_EFENCED) {
         fenced = 1;
         break;
       }
+      if (!s->have_rules) arec__trade_rules(s);
       if (s->mem.position <= 0) continue;
       double fresh;
       if (arec_exchange_price(s->x, s->symbol, &fresh) == 0) price = fresh;
@@ -198,19 +241,26 @@ static void t_stop(void *state, arec_agent *agent, arec_stop_reason reason,
 }
 
 /* -------------------------------------------------------- registration */
+void arec__host_trading_type(arec_agent_type *t, const char *name,
+                             const arec_host_trading_config *cfg) {
+  arec_agent_type init = AREC_AGENT_TYPE_INIT;
+  *t = init;
+  t->name = name;
+  t->userdata = (void *)cfg;
+  t->start = t_start;
+  t->step = t_step;
+  t->snapshot = t_snapshot;
+  t->stop = t_stop;
+}
+
 int arec_host_trading_register(arec_manager *mgr,
                                const arec_host_trading_config *cfg) {
   static const char *const names[] = {"conservative", "aggressive"};
   if (!mgr || !cfg || !cfg->hub) return AREC_EINVAL;
   if (cfg->version != AREC_HOST_TRADING_CONFIG_VERSION) return AREC_EVERSION;
   for (size_t i = 0; i < 2; i++) {
-    arec_agent_type t = AREC_AGENT_TYPE_INIT;
-    t.name = names[i];
-    t.userdata = (void *)cfg;
-    t.start = t_start;
-    t.step = t_step;
-    t.snapshot = t_snapshot;
-    t.stop = t_stop;
+    arec_agent_type t;
+    arec__host_trading_type(&t, names[i], cfg);
     int rc = arec_manager_register_type(mgr, &t);
     if (rc) return rc;
   }

@@ -1,6 +1,7 @@
 # host/trading/build.mk -- the trading part of the host: exchange client
-# (libcurl), circuit breaker, paper/live order execution with order safety,
-# and the "conservative" / "aggressive" strategies as agent types.
+# (libcurl), circuit breaker, symbol rules, paper/live order execution with
+# order safety, fills and the reconcile on takeover, and the "conservative"
+# / "aggressive" strategies as agent types.
 #
 # TRADING_OBJS: objects for the host engineer to link into agentrecoverd.
 # HOST_CFLAGS / HOST_LIBS: appended with what these objects and the fake
@@ -21,6 +22,11 @@ HOST_LIBS   += $(TRADING_LIBS)
 $(TRADING_OBJS) $(TRADING_OBJS_ASAN): PKG_CFLAGS += $(TRADING_CFLAGS)
 $(TRADING_OBJS) $(TRADING_OBJS_ASAN): $(wildcard host/trading/*.h)
 
-TEST_EXTRA_test_trading_exchange := $(TRADING_OBJS)
-TEST_EXTRA_test_trading_strategy := $(TRADING_OBJS)
-TEST_EXTRA_test_trading_agent    := $(TRADING_OBJS)
+# The trading tests link the objects; the end-to-end test too (it reads
+# the agents' memory JSON with memory.c).
+TEST_EXTRA_test_trading_exchange  := $(TRADING_OBJS)
+TEST_EXTRA_test_trading_strategy  := $(TRADING_OBJS)
+TEST_EXTRA_test_trading_agent     := $(TRADING_OBJS)
+TEST_EXTRA_test_trading_rules     := $(TRADING_OBJS)
+TEST_EXTRA_test_trading_reconcile := $(TRADING_OBJS)
+TEST_EXTRA_test_host_trading_e2e  := $(TRADING_OBJS)

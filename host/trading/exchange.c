@@ -1,5 +1,8 @@
 /*
- * exchange.c -- the Binance-compatible spot REST client (libcurl).
+ * exchange.c -- the Binance-compatible spot REST client (libcurl): the
+ * request itself, market data, the account (balances, commission rate) and
+ * the symbol rules through the hub's cache.  Orders and trades are in
+ * exchange_orders.c.
  *
  * One CURL easy handle per call (no shared connection state between
  * threads), connect and total timeouts on every request, every call gated
@@ -9,7 +12,7 @@
  * the X-MBX-APIKEY header.  Errors become AREC_E* codes with a message that
  * never contains the key, the secret, the signature or the query string.
  */
-#include "trading/exchange.h"
+#include "trading/exchange_int.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -17,8 +20,9 @@
 #include <string.h>
 #include <time.h>
 
-#include <cJSON.h>
 #include <curl/curl.h>
+
+#include "trading/rules.h"
 
 #define MAX_BODY (1024 * 1024)
 
@@ -28,6 +32,8 @@ struct arec_exchange {
   char *key;
   char *secret;
   int64_t connect_timeout_ms, timeout_ms, recv_window_ms, order_timeout_ms;
+  long last_code;     /* of the last error answer */
+  char last_msg[128];
 };
 
 /* ---------------------------------------------------------------- object */
@@ -73,6 +79,12 @@ void arec_exchange_free(arec_exchange *x) {
 }
 
 const char *arec_exchange_base(const arec_exchange *x) { return x->base; }
+arec_exchange_hub *arec__xhub(const arec_exchange *x) { return x->hub; }
+
+long arec_exchange_last_error(const arec_exchange *x, const char **msg) {
+  if (msg) *msg = x->last_msg;
+  return x->last_code;
+}
 
 /* --------------------------------------------------------------- request */
 typedef struct buf {
@@ -123,9 +135,9 @@ static long long wall_ms(void) {
   return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Parses {"code":..,"msg":..} into the thread's last error; returns the
- * code (0 if none). */
-static long exchange_error(const reply *r, const char *path) {
+/* Parses {"code":..,"msg":..} into the thread's last error and the
+ * client's last error answer; returns the code (0 if none). */
+static long exchange_error(arec_exchange *x, const reply *r, const char *path) {
   long code = 0;
   const char *msg = NULL;
   cJSON *j = r->body.p ? cJSON_Parse(r->body.p) : NULL;
@@ -135,6 +147,8 @@ static long exchange_error(const reply *r, const char *path) {
     if (cJSON_IsNumber(c)) code = (long)c->valuedouble;
     if (cJSON_IsString(m)) msg = m->valuestring;
   }
+  x->last_code = code;
+  snprintf(x->last_msg, sizeof x->last_msg, "%s", msg ? msg : "");
   if (code)
     arec_error_set("exchange error %ld on %s (HTTP %ld): %.200s", code, path,
                    r->status, msg ? msg : "");
@@ -144,10 +158,8 @@ static long exchange_error(const reply *r, const char *path) {
   return code;
 }
 
-/* One request.  method "GET"/"POST"/"DELETE"; params: "a=1&b=2" (already
- * URL-safe) or "".  signed_: add timestamp/recvWindow/signature and the key
- * header.  On 0, *out_json is the parsed body (caller cJSON_Delete()s). */
-static int request(arec_exchange *x, const char *method, const char *path,
+/* One request (exchange_int.h). */
+int arec__xrequest(arec_exchange *x, const char *method, const char *path,
                    const char *params, int signed_, cJSON **out_json) {
   char *total = NULL, *url = NULL;
   const char *query = "", *body = NULL;
@@ -159,6 +171,8 @@ static int request(arec_exchange *x, const char *method, const char *path,
 
   *out_json = NULL;
   memset(&r, 0, sizeof r);
+  x->last_code = 0;
+  x->last_msg[0] = '\0';
   if (signed_ && (!x->key || !x->secret)) {
     arec_error_set("exchange call %s needs API credentials", path);
     return AREC_EINVAL;
@@ -243,13 +257,13 @@ static int request(arec_exchange *x, const char *method, const char *path,
   }
   if (r.status >= 500 || r.status < 200) {
     arec__hub_record(x->hub, x->base, 1, 0);
-    exchange_error(&r, path);
+    exchange_error(x, &r, path);
     rc = AREC_EUNAVAILABLE;
     goto done;
   }
   if (r.status >= 300) {
     arec__hub_record(x->hub, x->base, 2, 0);
-    long code = exchange_error(&r, path);
+    long code = exchange_error(x, &r, path);
     rc = code == -2013 ? AREC_ENOTFOUND : AREC_EBACKEND;
     goto done;
   }
@@ -276,7 +290,7 @@ done_unrecorded:
 }
 
 /* ------------------------------------------------------------- endpoints */
-static int num(const cJSON *j, const char *name, double *out) {
+int arec__xnum(const cJSON *j, const char *name, double *out) {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, name);
   if (cJSON_IsNumber(v)) {
     *out = v->valuedouble;
@@ -291,7 +305,7 @@ static int num(const cJSON *j, const char *name, double *out) {
   return AREC_EBACKEND;
 }
 
-static int sym_param(char *out, size_t len, const char *symbol) {
+int arec__xsym_param(char *out, size_t len, const char *symbol) {
   char s[32];
   if (arec__xsymbol(s, sizeof s, symbol) != 0) {
     arec_error_set("invalid symbol");
@@ -304,11 +318,11 @@ static int sym_param(char *out, size_t len, const char *symbol) {
 int arec_exchange_price(arec_exchange *x, const char *symbol, double *out) {
   char p[64];
   cJSON *j;
-  int rc = sym_param(p, sizeof p, symbol);
+  int rc = arec__xsym_param(p, sizeof p, symbol);
   if (rc) return rc;
-  rc = request(x, "GET", "/api/v3/ticker/price", p, 0, &j);
+  rc = arec__xrequest(x, "GET", "/api/v3/ticker/price", p, 0, &j);
   if (rc) return rc;
-  if (num(j, "price", out) != 0 || *out <= 0) {
+  if (arec__xnum(j, "price", out) != 0 || *out <= 0) {
     arec_error_set("exchange ticker answer without a valid price");
     rc = AREC_EBACKEND;
   }
@@ -322,14 +336,14 @@ int arec_exchange_klines(arec_exchange *x, const char *symbol,
   char p[128], s[64];
   cJSON *j, *k;
   size_t n = 0;
-  int rc = sym_param(s, sizeof s, symbol);
+  int rc = arec__xsym_param(s, sizeof s, symbol);
   *out_n = 0;
   if (rc) return rc;
   if (!interval || strspn(interval, "0123456789smhdwM") != strlen(interval) ||
       !*interval || limit == 0 || limit > 1000)
     return AREC_EINVAL;
   snprintf(p, sizeof p, "%s&interval=%s&limit=%u", s, interval, limit);
-  rc = request(x, "GET", "/api/v3/klines", p, 0, &j);
+  rc = arec__xrequest(x, "GET", "/api/v3/klines", p, 0, &j);
   if (rc) return rc;
   if (!cJSON_IsArray(j)) rc = AREC_EBACKEND;
   cJSON_ArrayForEach(k, j) {
@@ -349,7 +363,7 @@ int arec_exchange_klines(arec_exchange *x, const char *symbol,
 
 int arec_exchange_balance(arec_exchange *x, const char *asset, double *out) {
   cJSON *j, *b, *bal;
-  int rc = request(x, "GET", "/api/v3/account", "", 1, &j);
+  int rc = arec__xrequest(x, "GET", "/api/v3/account", "", 1, &j);
   *out = 0;
   if (rc) return rc;
   bal = cJSON_GetObjectItemCaseSensitive(j, "balances");
@@ -361,71 +375,75 @@ int arec_exchange_balance(arec_exchange *x, const char *asset, double *out) {
   cJSON_ArrayForEach(b, bal) {
     cJSON *a = cJSON_GetObjectItemCaseSensitive(b, "asset");
     if (cJSON_IsString(a) && strcmp(a->valuestring, asset) == 0)
-      num(b, "free", out);
+      arec__xnum(b, "free", out);
   }
   cJSON_Delete(j);
   return 0;
 }
 
-static int parse_order(const cJSON *j, arec_order *out) {
-  const cJSON *v;
-  memset(out, 0, sizeof *out);
-  v = cJSON_GetObjectItemCaseSensitive(j, "clientOrderId");
-  if (cJSON_IsString(v)) snprintf(out->client_id, sizeof out->client_id, "%s", v->valuestring);
-  v = cJSON_GetObjectItemCaseSensitive(j, "orderId");
-  if (cJSON_IsNumber(v)) out->order_id = (long long)v->valuedouble;
-  v = cJSON_GetObjectItemCaseSensitive(j, "status");
-  if (cJSON_IsString(v)) snprintf(out->status, sizeof out->status, "%s", v->valuestring);
-  if (num(j, "executedQty", &out->executed_qty) != 0 ||
-      num(j, "cummulativeQuoteQty", &out->quote_qty) != 0 || !out->status[0]) {
-    arec_error_set("exchange order answer malformed");
+
+int arec_exchange_fee_rate(arec_exchange *x, double *out) {
+  cJSON *j;
+  const cJSON *cr;
+  double v = -1;
+  int rc = arec__xrequest(x, "GET", "/api/v3/account", "", 1, &j);
+  *out = 0;
+  if (rc) return rc;
+  cr = cJSON_GetObjectItemCaseSensitive(j, "commissionRates");
+  if (!cJSON_IsObject(cr) || arec__xnum(cr, "taker", &v) != 0) {
+    double bp;
+    v = -1;
+    if (arec__xnum(j, "takerCommission", &bp) == 0) v = bp / 10000.0;
+  }
+  cJSON_Delete(j);
+  if (!(v >= 0) || v >= 0.1) {
+    arec_error_set("exchange account answer without a usable commission rate");
     return AREC_EBACKEND;
   }
+  *out = v;
   return 0;
 }
 
-static int order_call(arec_exchange *x, const char *method, const char *params,
-                      arec_order *out) {
+/* GET /api/v3/exchangeInfo?symbol= into *out. */
+static int rules_fetch(arec_exchange *x, const char *xsym, arec_xrules *out) {
+  char p[64], *text;
   cJSON *j;
-  int rc = request(x, method, "/api/v3/order", params, 1, &j);
+  int rc;
+  snprintf(p, sizeof p, "symbol=%s", xsym);
+  rc = arec__xrequest(x, "GET", "/api/v3/exchangeInfo", p, 0, &j);
   if (rc) return rc;
-  rc = parse_order(j, out);
+  text = cJSON_PrintUnformatted(j);
   cJSON_Delete(j);
-  return rc;
+  if (!text) return AREC_ENOMEM;
+  rc = arec__rules_parse(out, text, xsym);
+  free(text);
+  return rc == AREC_ENOTFOUND ? AREC_EBACKEND : rc;
 }
 
-int arec_exchange_order_place(arec_exchange *x, const char *symbol,
-                              const char *side, double qty,
-                              const char *client_id, arec_order *out) {
-  char s[64], p[256];
-  int rc = sym_param(s, sizeof s, symbol);
-  if (rc) return rc;
-  if ((strcmp(side, "BUY") && strcmp(side, "SELL")) || !(qty > 0) ||
-      !arec__client_order_id_valid(client_id))
+int arec_exchange_rules(arec_exchange *x, const char *symbol,
+                        arec_xrules *out) {
+  char xsym[32];
+  arec_xrules fresh;
+  int have = 0, refresh, rc;
+  if (arec__xsymbol(xsym, sizeof xsym, symbol) != 0) {
+    arec_error_set("invalid symbol");
     return AREC_EINVAL;
-  snprintf(p, sizeof p,
-           "%s&side=%s&type=MARKET&quantity=%.8f&newClientOrderId=%s"
-           "&newOrderRespType=FULL",
-           s, side, qty, client_id);
-  return order_call(x, "POST", p, out);
-}
-
-int arec_exchange_order_query(arec_exchange *x, const char *symbol,
-                              const char *client_id, arec_order *out) {
-  char s[64], p[160];
-  int rc = sym_param(s, sizeof s, symbol);
-  if (rc) return rc;
-  if (!arec__client_order_id_valid(client_id)) return AREC_EINVAL;
-  snprintf(p, sizeof p, "%s&origClientOrderId=%s", s, client_id);
-  return order_call(x, "GET", p, out);
-}
-
-int arec_exchange_order_cancel(arec_exchange *x, const char *symbol,
-                               const char *client_id, arec_order *out) {
-  char s[64], p[160];
-  int rc = sym_param(s, sizeof s, symbol);
-  if (rc) return rc;
-  if (!arec__client_order_id_valid(client_id)) return AREC_EINVAL;
-  snprintf(p, sizeof p, "%s&origClientOrderId=%s", s, client_id);
-  return order_call(x, "DELETE", p, out);
+  }
+  refresh = arec__hub_rules_take(x->hub, x->base, xsym, out, &have);
+  if (refresh < 0) return AREC_ENOMEM;
+  if (refresh) {
+    rc = rules_fetch(x, xsym, &fresh);
+    arec__hub_rules_put(x->hub, x->base, xsym, rc == 0 ? &fresh : NULL);
+    if (rc == 0) {
+      *out = fresh;
+      return 0;
+    }
+    if (!have) return rc; /* the error of the fetch is set */
+    return 0;             /* the old rules stay; retried later */
+  }
+  if (!have) {
+    arec_error_set("exchange rules of %s not known yet", xsym);
+    return AREC_EUNAVAILABLE;
+  }
+  return 0;
 }

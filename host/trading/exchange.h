@@ -1,7 +1,8 @@
 /*
  * host/trading/exchange.h -- Binance-compatible spot REST client with a
- * circuit breaker per endpoint, and the pure helpers it is built from
- * (signing, symbol mapping, endpoint choice, client order ids).
+ * circuit breaker per endpoint, the hub (breakers, counters, the cache of
+ * symbol rules), and the pure helpers it is built from (signing, symbol
+ * mapping, endpoint choice, client order ids, rejection classes).
  *
  * Threads: an arec_exchange_hub is thread-safe (one mutex); an arec_exchange
  * (one account on one endpoint) is used by one runner at a time and keeps no
@@ -14,6 +15,8 @@
  *                      without a request (circuit open, Retry-After pending)
  *   AREC_ETIMEDOUT     the request timed out (its outcome is unknown)
  *   AREC_EBACKEND      the exchange answered with an error {"code","msg"}
+ *                      (then arec_exchange_last_error() has them), or with
+ *                      something unreadable (last error code 0)
  *   AREC_ENOTFOUND     the order does not exist (code -2013)
  */
 #ifndef AREC_HOST_TRADING_EXCHANGE_H
@@ -49,6 +52,27 @@ void arec__client_order_id(char out[37], const char *agent_id,
                            uint64_t fence, uint64_t seq);
 /* 1 when s matches Binance's client order id rule. */
 int arec__client_order_id_valid(const char *s);
+/* 1 when `coid` is one of agent_id's client order ids: its last two
+ * '-'-separated fields decode as fence and sequence and the id built from
+ * them for this agent is exactly `coid` (so agent "ab" never matches an id
+ * of agent "abc" or "ab-c").  fence/seq out params may be NULL. */
+int arec__client_order_id_ours(const char *coid, const char *agent_id,
+                               uint64_t *fence, uint64_t *seq);
+
+/* Why the exchange refused a new order, from its error code and message:
+ * -1013 (and "Filter failure" messages): AREC_XREJ_FILTER; -2010 with
+ * "insufficient balance": AREC_XREJ_BALANCE; anything else:
+ * AREC_XREJ_OTHER. */
+typedef enum arec_xreject {
+  AREC_XREJ_FILTER = 0,
+  AREC_XREJ_BALANCE = 1,
+  AREC_XREJ_OTHER = 2
+} arec_xreject;
+arec_xreject arec__xreject_reason(long code, const char *msg);
+/* "filter", "insufficient_balance", "other" (the metric's label) */
+const char *arec__xreject_name(arec_xreject r);
+/* "filter failure", "insufficient balance", "rejected" (for people) */
+const char *arec__xreject_text(arec_xreject r);
 
 /* --------------------------------------------------------------- breaker */
 typedef enum arec_breaker_state {
@@ -107,9 +131,12 @@ typedef struct arec_exchange_hub_options {
   void *log_userdata;
   arec_breaker_change_fn on_change; /* optional */
   void *change_userdata;
+  int64_t rules_ttl_ms;      /* exchangeInfo refresh; default 3600000 */
+  int64_t rules_retry_ms;    /* after a failed refresh; default 60000 */
 } arec_exchange_hub_options;
 
-#define AREC_EXCHANGE_HUB_OPTIONS_INIT {5, 1000, 60000, NULL, NULL, NULL, NULL}
+#define AREC_EXCHANGE_HUB_OPTIONS_INIT \
+  {5, 1000, 60000, NULL, NULL, NULL, NULL, 3600000, 60000}
 
 int arec_exchange_hub_new(arec_exchange_hub **out,
                           const arec_exchange_hub_options *opts);
@@ -118,6 +145,8 @@ void arec_exchange_hub_free(arec_exchange_hub *hub);
 typedef struct arec_exchange_counters {
   uint64_t ok, error, rejected, open;
   int64_t circuits_open; /* endpoints not closed now */
+  uint64_t rejections[3]; /* orders refused, by arec_xreject */
+  uint64_t rules_fetches, rules_failures; /* exchangeInfo refreshes */
 } arec_exchange_counters;
 void arec_exchange_hub_counters(arec_exchange_hub *hub,
                                 arec_exchange_counters *out);
@@ -126,8 +155,10 @@ arec_breaker_state arec_exchange_hub_state(arec_exchange_hub *hub,
                                            const char *endpoint);
 
 /* Prometheus text: exchange_requests_total{result="ok|error|rejected|open"}
- * (counter) and exchange_circuit_open (gauge: endpoints whose breaker is
- * not closed).  *out is malloc'd, NUL-terminated; free(). 0 / ENOMEM. */
+ * (counter), exchange_circuit_open (gauge: endpoints whose breaker is
+ * not closed) and exchange_rejections_total{reason="filter|
+ * insufficient_balance|other"} (counter: new orders the exchange refused).
+ * *out is malloc'd, NUL-terminated; free(). 0 / ENOMEM. */
 int arec_exchange_hub_render(arec_exchange_hub *hub, char **out);
 
 /* Internal to the client: gate and record one request to `endpoint`.
@@ -138,6 +169,22 @@ int arec_exchange_hub_render(arec_exchange_hub *hub, char **out);
 int arec__hub_gate(arec_exchange_hub *hub, const char *endpoint);
 void arec__hub_record(arec_exchange_hub *hub, const char *endpoint, int kind,
                       int64_t retry_after_ms);
+/* Counts a refused new order. */
+void arec__hub_rejection(arec_exchange_hub *hub, arec_xreject reason);
+
+/* The exchange rules cache (one entry per endpoint and symbol), for
+ * arec_exchange_rules().  rules_take: copies the cached rules into *out
+ * when there are any (*have = 1) and returns 1 when the caller must
+ * refresh them now (none yet, or older than rules_ttl_ms, and no other
+ * caller is refreshing, and the last failed attempt is rules_retry_ms
+ * old); the caller then calls rules_put with the new rules, or NULL when
+ * the refresh failed (the old rules stay).  ENOMEM: -1. */
+struct arec_xrules;
+int arec__hub_rules_take(arec_exchange_hub *hub, const char *endpoint,
+                         const char *xsym, struct arec_xrules *out,
+                         int *have);
+void arec__hub_rules_put(arec_exchange_hub *hub, const char *endpoint,
+                         const char *xsym, const struct arec_xrules *r);
 
 /* ---------------------------------------------------------------- client */
 typedef struct arec_exchange arec_exchange;
@@ -168,21 +215,55 @@ int arec_exchange_klines(arec_exchange *x, const char *symbol,
                          size_t *out_n);
 /* Free balance of `asset` ("USDT") on the account (signed); 0 if absent. */
 int arec_exchange_balance(arec_exchange *x, const char *asset, double *out);
+/* The account's taker commission rate (signed GET /api/v3/account:
+ * commissionRates.taker, else takerCommission / 10000) into *out. */
+int arec_exchange_fee_rate(arec_exchange *x, double *out);
+
+/* The symbol's rules, from the hub's cache; fetched (GET
+ * /api/v3/exchangeInfo?symbol=) when missing or older than the hub's
+ * rules_ttl_ms.  A failed refresh keeps the old rules (0) and is retried
+ * after rules_retry_ms; with no rules at all the error is returned. */
+struct arec_xrules;
+int arec_exchange_rules(arec_exchange *x, const char *symbol,
+                        struct arec_xrules *out);
+
+#define AREC_ORDER_FILLS_MAX 16
+
+typedef struct arec_xfill {
+  double price, qty, commission;
+  char commission_asset[16];
+  long long trade_id;
+} arec_xfill;
 
 typedef struct arec_order {
   char client_id[37];
   long long order_id;
   char status[24];        /* "FILLED", "NEW", "CANCELED", ... */
+  char side[8];           /* "BUY" / "SELL" ("" when not in the answer) */
+  char type[16];          /* "MARKET", "LIMIT" */
+  double orig_qty;
   double executed_qty;    /* base */
   double quote_qty;       /* cummulativeQuoteQty */
+  long long time_ms;      /* transactTime, else time */
+  size_t nfills;          /* fills[] of a FULL answer (new orders only) */
+  int fills_truncated;    /* more fills than AREC_ORDER_FILLS_MAX */
+  arec_xfill fills[AREC_ORDER_FILLS_MAX];
 } arec_order;
 
-/* MARKET order of `qty` base units, side "BUY"/"SELL", newClientOrderId =
- * client_id.  ETIMEDOUT / EUNAVAILABLE: outcome unknown, query before any
- * retry. */
+/* 1 when the order's status is final (FILLED, CANCELED, EXPIRED,
+ * REJECTED, EXPIRED_IN_MATCH). */
+int arec__order_final(const arec_order *o);
+
+/* A new order: MARKET (price NULL) or LIMIT GTC at `price`.  qty and price
+ * are decimal strings already within the symbol's rules (rules.h).  The
+ * answer is FULL (fills with commissions).  ETIMEDOUT / EUNAVAILABLE:
+ * outcome unknown, query before any retry.  EBACKEND: the exchange
+ * refused it (counted in the hub by reason; the code and message in
+ * arec_exchange_last_error()). */
 int arec_exchange_order_place(arec_exchange *x, const char *symbol,
-                              const char *side, double qty,
-                              const char *client_id, arec_order *out);
+                              const char *side, const char *qty,
+                              const char *price, const char *client_id,
+                              arec_order *out);
 /* GET /api/v3/order by origClientOrderId. ENOTFOUND when it never
  * arrived. */
 int arec_exchange_order_query(arec_exchange *x, const char *symbol,
@@ -190,5 +271,29 @@ int arec_exchange_order_query(arec_exchange *x, const char *symbol,
 /* DELETE /api/v3/order by origClientOrderId. */
 int arec_exchange_order_cancel(arec_exchange *x, const char *symbol,
                                const char *client_id, arec_order *out);
+/* GET /api/v3/openOrders?symbol= (which = 0), or GET /api/v3/allOrders
+ * (which = 1) from order id `from_order_id` when > 0, else in the window
+ * [start_ms, start_ms + 24 h) (limit 1000).  *out malloc'd (free()), *n
+ * entries (no fills). */
+int arec_exchange_orders(arec_exchange *x, const char *symbol, int which,
+                         long long from_order_id, long long start_ms,
+                         arec_order **out, size_t *n);
+
+typedef struct arec_xtrade {
+  long long id, order_id;
+  double price, qty, quote_qty, commission;
+  char commission_asset[16];
+  long long time_ms;
+  int is_buyer;
+} arec_xtrade;
+/* GET /api/v3/myTrades?symbol= with orderId (when order_id > 0) or
+ * startTime (when start_ms > 0) (limit 1000).  *out malloc'd (free()). */
+int arec_exchange_my_trades(arec_exchange *x, const char *symbol,
+                            long long order_id, long long start_ms,
+                            arec_xtrade **out, size_t *n);
+
+/* The code and message of the last error answer {"code","msg"} this
+ * client got (0 / "" when the last call had none). */
+long arec_exchange_last_error(const arec_exchange *x, const char **msg);
 
 #endif

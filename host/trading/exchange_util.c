@@ -2,7 +2,8 @@
  * exchange_util.c -- pure helpers of the exchange client: symbol mapping
  * ("BTC/USDT" -> "BTCUSDT"), hex HMAC-SHA256 signatures as Binance defines
  * them, the endpoint choice (EXCHANGE_API_BASE, else testnet/mainnet of the
- * exchange row) and client order ids within Binance's rule.
+ * exchange row), client order ids within Binance's rule and the exact test
+ * of whether an id is one agent's, and the classes of order rejections.
  *
  * No I/O and no state.  Must never log or keep a key or a secret.
  */
@@ -11,6 +12,7 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -133,4 +135,73 @@ void arec__client_order_id(char out[37], const char *agent_id,
   memcpy(out + n, s, sl);
   n += sl;
   out[n] = '\0';
+}
+
+/* base36 token [s, e) into *v; 0 ok, -1 not base36 or too large. */
+static int unbase36(const char *s, const char *e, uint64_t *v) {
+  uint64_t x = 0;
+  if (e <= s || e - s > 13) return -1;
+  for (; s < e; s++) {
+    unsigned d;
+    if (*s >= '0' && *s <= '9') d = (unsigned)(*s - '0');
+    else if (*s >= 'a' && *s <= 'z') d = (unsigned)(*s - 'a') + 10;
+    else return -1;
+    if (x > (UINT64_MAX - d) / 36) return -1;
+    x = x * 36 + d;
+  }
+  *v = x;
+  return 0;
+}
+
+int arec__client_order_id_ours(const char *coid, const char *agent_id,
+                               uint64_t *fence, uint64_t *seq) {
+  const char *d2, *d1;
+  uint64_t f, q;
+  char mine[37];
+  if (!coid || !agent_id || !arec__client_order_id_valid(coid)) return 0;
+  d2 = strrchr(coid, '-');
+  if (!d2 || d2 == coid) return 0;
+  for (d1 = d2 - 1; d1 > coid && *d1 != '-'; d1--) {}
+  if (*d1 != '-') return 0;
+  if (unbase36(d1 + 1, d2, &f) || unbase36(d2 + 1, d2 + strlen(d2), &q))
+    return 0;
+  /* the id this agent would have used with that fence and sequence */
+  arec__client_order_id(mine, agent_id, f, q);
+  if (strcmp(mine, coid) != 0) return 0;
+  if (fence) *fence = f;
+  if (seq) *seq = q;
+  return 1;
+}
+
+/* ------------------------------------------------------------ rejections */
+arec_xreject arec__xreject_reason(long code, const char *msg) {
+  if (code == -1013 || (msg && strncasecmp(msg, "Filter failure", 14) == 0))
+    return AREC_XREJ_FILTER;
+  if (code == -2010 && msg && strcasestr(msg, "insufficient balance"))
+    return AREC_XREJ_BALANCE;
+  return AREC_XREJ_OTHER;
+}
+
+const char *arec__xreject_name(arec_xreject r) {
+  switch (r) {
+  case AREC_XREJ_FILTER: return "filter";
+  case AREC_XREJ_BALANCE: return "insufficient_balance";
+  default: return "other";
+  }
+}
+
+const char *arec__xreject_text(arec_xreject r) {
+  switch (r) {
+  case AREC_XREJ_FILTER: return "filter failure";
+  case AREC_XREJ_BALANCE: return "insufficient balance";
+  default: return "rejected";
+  }
+}
+
+int arec__order_final(const arec_order *o) {
+  static const char *const fin[] = {"FILLED", "CANCELED", "EXPIRED",
+                                    "REJECTED", "EXPIRED_IN_MATCH"};
+  for (size_t i = 0; i < sizeof fin / sizeof fin[0]; i++)
+    if (strcmp(o->status, fin[i]) == 0) return 1;
+  return 0;
 }

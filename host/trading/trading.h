@@ -21,16 +21,51 @@
  *   arec_manager_free(mgr); arec_exchange_hub_free(hub);  // hub last
  *
  * Order safety (live and paper alike): before an order, the agent records an
- * order intent (client order id, side, quantity) in its memory and writes it
- * with the synchronous fenced save arec_agent_save(); AREC_EFENCED means a
- * zombie: nothing is sent and the step returns AREC_EFENCED (the runner
- * stops).  A live order is sent only while arec_agent_validity_ms() exceeds
- * the order timeout.  When the answer is lost (timeout, transport error,
- * 5xx), the order is looked up by origClientOrderId before anything else,
- * and an intent whose outcome is unknown blocks new orders of its symbol
- * until a query settles it, so a lost answer never becomes a second order.
- * A restored agent settles the intents it finds in its memory the same way
- * (paper intents never left the process and are dropped).
+ * order intent (client order id, side, quantity, time) in its memory and
+ * writes it with the synchronous fenced save arec_agent_save(); AREC_EFENCED
+ * means a zombie: nothing is sent and the step returns AREC_EFENCED (the
+ * runner stops).  A live order is sent only while arec_agent_validity_ms()
+ * exceeds the order timeout.  When the answer is lost (timeout, transport
+ * error, 5xx), the order is looked up by origClientOrderId before anything
+ * else, and an intent whose outcome is unknown blocks new orders of its
+ * symbol until a query settles it, so a lost answer never becomes a second
+ * order.  A restored agent settles the intents it finds in its memory the
+ * same way (paper intents never left the process and are dropped).
+ *
+ * Exchange rules: every order (paper too) is first fitted to the symbol's
+ * filters from GET /api/v3/exchangeInfo (cached in the hub, refreshed
+ * hourly; a failed refresh keeps the old rules): quantity rounded DOWN to
+ * LOT_SIZE (and MARKET_LOT_SIZE) with exact decimal arithmetic and sent
+ * with exactly the step's decimals; under minQty or the minimum notional
+ * it is skipped -- no intent, a WARN line, and `last_skip` in memory.  A
+ * position too small to sell ("dust") counts as none for the rule.
+ *
+ * Refusals: an order the exchange refuses (-1013 filter failure, -2010
+ * insufficient balance, ...) is no breaker failure; it is counted in
+ * exchange_rejections_total{reason}, logged once (WARN "order rejected by
+ * the exchange", symbol, code, reason), recorded as the symbol's
+ * `last_rejection`, and no order of that symbol is sent before
+ * reject_backoff_ms (doubling per refusal in a row).  The third refusal in
+ * a row fails the step (AREC_EBACKEND, arec_error_last() "order rejected 3
+ * times: filter failure (-1013) on BTC/USDT"); a filled order resets the
+ * count.
+ *
+ * Fills: positions and P&L come from each order's fills (the FULL answer,
+ * else GET myTrades by order id), one exchange trade at a time with its
+ * commission converted to the quote asset (in the base asset: fewer units
+ * received; in BNB or another asset: at its price in the quote asset, else
+ * kept unconverted and logged once); trade ids are remembered with the
+ * last 50 fills so no trade is ever applied twice.  Paper fills are made
+ * locally at the account's taker rate (GET /api/v3/account, when the
+ * account has keys), else at fee_rate.
+ *
+ * Reconcile (live): before its first order on a pod, an agent reads its
+ * open orders and its orders since its last recorded fill (or its oldest
+ * intent), keeps only its own client order ids (matched exactly), cancels
+ * the open ones (it only ever places MARKET orders: an open one is a
+ * leftover), applies every trade not yet in memory exactly once, settles
+ * the intents of final orders and saves (fenced).  A fill between the
+ * last save and a crash is thus neither lost nor doubled.
  *
  * Stop: AREC_STOP_USER sells every open position (recorded with a save);
  * any other reason keeps positions in memory for the next owner.
@@ -63,18 +98,23 @@ typedef struct arec_host_trading_config {
   int64_t connect_timeout_ms; /* default 2000 */
   int64_t order_timeout_ms;   /* per order request, keep well under the
                                  lock TTL; default 5000 */
-  double fee_rate;            /* paper fills; 0 = default 0.001 (0.1 %) */
+  double fee_rate;            /* paper fills when the account's rate cannot
+                                 be read; 0 = default 0.001 (0.1 %) */
   arec_trade_fn on_trade;     /* optional */
   void *trade_userdata;
   /* Credentials used when a symbol carries none (embedding services with
    * one account, tests); the host leaves them NULL.  Never logged. */
   const char *default_api_key;
   const char *default_api_secret;
+  /* After an order the exchange refused, no order of that symbol for this
+   * long, doubling with each further refusal in a row (at most x64);
+   * default 60000. */
+  int64_t reject_backoff_ms;
 } arec_host_trading_config;
 
 #define AREC_HOST_TRADING_CONFIG_INIT                                         \
   {AREC_HOST_TRADING_CONFIG_VERSION, NULL, 0, 0, NULL, 0, 0, 0, 0, 0.0, NULL, \
-   NULL, NULL, NULL}
+   NULL, NULL, NULL, 0}
 
 /* Reads TRADING_MODE (paper|live), EXCHANGE_API_BASE and
  * EXCHANGE_ALLOW_MAINNET (true|false|1|0) into cfg (the api_base pointer

@@ -1,6 +1,8 @@
 /*
  * fake_exchange.c -- the fake Binance-compatible exchange of the trading
- * tests (see fake_exchange.h).
+ * tests (see fake_exchange.h): HTTP, signing, market data, exchangeInfo,
+ * the account and the test hooks.  Orders, fills and trades are in
+ * fake_exchange_orders.c.
  *
  * libmicrohttpd with a thread per connection, so an order answer held past
  * the client's timeout blocks nobody else.  The raw request URI comes from
@@ -8,53 +10,19 @@
  * over the exact bytes the client signed: raw query string + raw body, with
  * the trailing signature parameter removed.  Never used outside tests.
  */
-#include "fake_exchange.h"
+#include "fake_exchange_int.h"
 
 #include <arpa/inet.h>
-#include <microhttpd.h>
 #include <netinet/in.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
-
-#define FX_SYMS 8
-#define FX_ORDERS 256
-
-typedef struct fx_series {
-  char symbol[32];
-  double *p;
-  size_t n, cursor;
-} fx_series;
-
-typedef struct fx_order {
-  char client_id[48];
-  char symbol[32];
-  char side[8];
-  double qty, quote;
-  long long id;
-} fx_order;
-
-struct arec_fx {
-  struct MHD_Daemon *d;
-  char url[64];
-  char key[128], secret[128];
-  pthread_mutex_t mu;
-  fx_series syms[FX_SYMS];
-  fx_order orders[FX_ORDERS];
-  size_t norders;
-  int fail_status, fail_n;
-  int rl_n, rl_after;
-  int delay_n, delay_ms;
-  volatile int stopping;
-  arec_fx_stats st;
-  double usdt;
-};
 
 typedef struct fx_req {
   char *uri;     /* raw, with query */
@@ -64,14 +32,13 @@ typedef struct fx_req {
 } fx_req;
 
 /* ------------------------------------------------------------- helpers */
-static long long wall_ms(void) {
+long long fx_wall_ms(void) {
   struct timeval tv;
   gettimeofday(&tv, NULL);
   return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
-/* Value of `name` in "a=1&b=2" into out; 1 found, 0 not. */
-static int param(const char *s, const char *name, char *out, size_t len) {
+int fx_param(const char *s, const char *name, char *out, size_t len) {
   size_t nl = strlen(name);
   const char *p = s;
   while (p && *p) {
@@ -89,17 +56,21 @@ static int param(const char *s, const char *name, char *out, size_t len) {
   return 0;
 }
 
-static fx_series *series(arec_fx *fx, const char *sym, int create) {
+fx_series *fx_series_get(arec_fx *fx, const char *sym, int create) {
   for (int i = 0; i < FX_SYMS; i++)
-    if (fx->syms[i].p && strcmp(fx->syms[i].symbol, sym) == 0)
+    if (fx->syms[i].symbol[0] && strcmp(fx->syms[i].symbol, sym) == 0)
       return &fx->syms[i];
   if (!create) return NULL;
   for (int i = 0; i < FX_SYMS; i++)
-    if (!fx->syms[i].p) return &fx->syms[i];
+    if (!fx->syms[i].symbol[0]) {
+      snprintf(fx->syms[i].symbol, sizeof fx->syms[i].symbol, "%s", sym);
+      fx_filters_default(&fx->syms[i].f, sym);
+      return &fx->syms[i];
+    }
   return NULL;
 }
 
-static double last_price(const fx_series *s) {
+double fx_last_price(const fx_series *s) {
   size_t i = s->cursor ? s->cursor - 1 : 0;
   if (i >= s->n) i = s->n - 1;
   return s->p[i];
@@ -127,18 +98,6 @@ static enum MHD_Result error(struct MHD_Connection *c, unsigned status,
   char b[256];
   snprintf(b, sizeof b, "{\"code\":%d,\"msg\":\"%s\"}", code, msg);
   return answer(c, status, b, 0);
-}
-
-static void order_json(char *b, size_t len, const fx_order *o) {
-  snprintf(b, len,
-           "{\"symbol\":\"%s\",\"orderId\":%lld,\"orderListId\":-1,"
-           "\"clientOrderId\":\"%s\",\"transactTime\":%lld,"
-           "\"price\":\"0.00000000\",\"origQty\":\"%.8f\","
-           "\"executedQty\":\"%.8f\",\"cummulativeQuoteQty\":\"%.8f\","
-           "\"status\":\"FILLED\",\"timeInForce\":\"GTC\",\"type\":\"MARKET\","
-           "\"side\":\"%s\",\"fills\":[]}",
-           o->symbol, o->id, o->client_id, wall_ms(), o->qty, o->qty,
-           o->quote, o->side);
 }
 
 /* Checks key header, timestamp/recvWindow and signature over total (query
@@ -174,11 +133,11 @@ static int check_signed(arec_fx *fx, struct MHD_Connection *c,
     mine[64] = '\0';
     ok = strcmp(mine, sig) == 0;
   }
-  if (ok && (!param(total, "timestamp", ts, sizeof ts) ||
-             !param(total, "recvWindow", rw, sizeof rw)))
+  if (ok && (!fx_param(total, "timestamp", ts, sizeof ts) ||
+             !fx_param(total, "recvWindow", rw, sizeof rw)))
     ok = 0;
   if (ok) {
-    long long d = wall_ms() - atoll(ts);
+    long long d = fx_wall_ms() - atoll(ts);
     if (d > atoll(rw) || d < -1000) {
       free(total);
       *ret = error(c, 400, -1021, "Timestamp for this request is outside of the recvWindow.");
@@ -200,11 +159,64 @@ static int check_signed(arec_fx *fx, struct MHD_Connection *c,
 }
 
 /* ------------------------------------------------------------- handler */
+void fx_printf(fx_buf *b, const char *fmt, ...) {
+  va_list ap;
+  int n;
+  for (;;) {
+    va_start(ap, fmt);
+    n = vsnprintf(b->p ? b->p + b->n : NULL, b->p ? b->cap - b->n : 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    if (b->p && b->n + (size_t)n < b->cap) {
+      b->n += (size_t)n;
+      return;
+    }
+    size_t nc = (b->cap + (size_t)n + 1) * 2;
+    char *np = realloc(b->p, nc);
+    if (!np) return;
+    b->p = np;
+    b->cap = nc;
+    if (b->n == 0) b->p[0] = '\0';
+  }
+}
+
+double *fx_asset_free(arec_fx *fx, const char *asset) {
+  for (size_t i = 0; i < fx->nassets; i++)
+    if (strcmp(fx->assets[i].name, asset) == 0) return &fx->assets[i].free;
+  if (fx->nassets == FX_ASSETS) return &fx->assets[FX_ASSETS - 1].free;
+  snprintf(fx->assets[fx->nassets].name, sizeof fx->assets[0].name, "%s", asset);
+  fx->assets[fx->nassets].free = 0;
+  return &fx->assets[fx->nassets++].free;
+}
+
+static enum MHD_Result account(arec_fx *fx, struct MHD_Connection *c) {
+  fx_buf b = {NULL, 0, 0};
+  enum MHD_Result ret;
+  pthread_mutex_lock(&fx->mu);
+  fx->st.account++;
+  fx_printf(&b,
+            "{\"makerCommission\":%d,\"takerCommission\":%d,"
+            "\"buyerCommission\":0,\"sellerCommission\":0,"
+            "\"commissionRates\":{\"maker\":\"%.8f\",\"taker\":\"%.8f\","
+            "\"buyer\":\"0.00000000\",\"seller\":\"0.00000000\"},"
+            "\"canTrade\":true,\"balances\":[",
+            (int)(fx->fee_rate * 10000 + 0.5), (int)(fx->fee_rate * 10000 + 0.5),
+            fx->fee_rate, fx->fee_rate);
+  for (size_t i = 0; i < fx->nassets; i++)
+    fx_printf(&b, "%s{\"asset\":\"%s\",\"free\":\"%.8f\",\"locked\":\"0.00000000\"}",
+              i ? "," : "", fx->assets[i].name, fx->assets[i].free);
+  fx_printf(&b, "]}");
+  pthread_mutex_unlock(&fx->mu);
+  ret = answer(c, 200, b.p ? b.p : "{}", 0);
+  free(b.p);
+  return ret;
+}
+
 static enum MHD_Result handle(arec_fx *fx, struct MHD_Connection *c,
                               const char *method, fx_req *rq) {
   char path[128], *q;
   const char *query = "", *body = rq->body ? rq->body : "";
-  char total[2048], sym[32], buf[2048];
+  char total[2048], sym[32], buf[4096];
   enum MHD_Result ret = MHD_NO;
 
   snprintf(path, sizeof path, "%s", rq->uri ? rq->uri : "/");
@@ -232,12 +244,12 @@ static enum MHD_Result handle(arec_fx *fx, struct MHD_Connection *c,
   }
   pthread_mutex_unlock(&fx->mu);
 
-  int has_sym = param(total, "symbol", sym, sizeof sym);
+  int has_sym = fx_param(total, "symbol", sym, sizeof sym);
   if (strcmp(method, "GET") == 0 && strcmp(path, "/api/v3/ticker/price") == 0) {
     pthread_mutex_lock(&fx->mu);
     fx->st.ticker++;
-    fx_series *s = has_sym ? series(fx, sym, 0) : NULL;
-    if (!s) {
+    fx_series *s = has_sym ? fx_series_get(fx, sym, 0) : NULL;
+    if (!s || !s->n) {
       pthread_mutex_unlock(&fx->mu);
       return error(c, 400, -1121, "Invalid symbol.");
     }
@@ -250,12 +262,12 @@ static enum MHD_Result handle(arec_fx *fx, struct MHD_Connection *c,
   if (strcmp(method, "GET") == 0 && strcmp(path, "/api/v3/klines") == 0) {
     char lim[16] = "500";
     size_t n = 0, limit;
-    param(total, "limit", lim, sizeof lim);
+    fx_param(total, "limit", lim, sizeof lim);
     limit = (size_t)atoi(lim);
     pthread_mutex_lock(&fx->mu);
     fx->st.klines++;
-    fx_series *s = has_sym ? series(fx, sym, 0) : NULL;
-    if (!s) {
+    fx_series *s = has_sym ? fx_series_get(fx, sym, 0) : NULL;
+    if (!s || !s->n) {
       pthread_mutex_unlock(&fx->mu);
       return error(c, 400, -1121, "Invalid symbol.");
     }
@@ -270,81 +282,41 @@ static enum MHD_Result handle(arec_fx *fx, struct MHD_Connection *c,
     pthread_mutex_unlock(&fx->mu);
     return answer(c, 200, buf, 0);
   }
-  int is_order = strcmp(path, "/api/v3/order") == 0;
-  if (strcmp(path, "/api/v3/account") == 0 || is_order) {
-    if (check_signed(fx, c, query, body, &ret) != 0) return ret;
-  } else {
+  if (strcmp(method, "GET") == 0 && strcmp(path, "/api/v3/exchangeInfo") == 0) {
+    unsigned status;
+    char *b = NULL;
+    fx_exchange_info(fx, has_sym ? sym : "", &status, &b);
+    ret = answer(c, status, b ? b : "{}", 0);
+    free(b);
+    return ret;
+  }
+  int is_orders = strcmp(path, "/api/v3/order") == 0 ||
+                  strcmp(path, "/api/v3/openOrders") == 0 ||
+                  strcmp(path, "/api/v3/allOrders") == 0 ||
+                  strcmp(path, "/api/v3/myTrades") == 0;
+  if (strcmp(path, "/api/v3/account") && !is_orders)
     return error(c, 404, -1000, "Unknown path.");
-  }
-  if (!is_order) {
-    pthread_mutex_lock(&fx->mu);
-    fx->st.account++;
-    snprintf(buf, sizeof buf,
-             "{\"canTrade\":true,\"balances\":[{\"asset\":\"USDT\",\"free\":"
-             "\"%.8f\",\"locked\":\"0.00000000\"}]}", fx->usdt);
-    pthread_mutex_unlock(&fx->mu);
-    return answer(c, 200, buf, 0);
-  }
-  if (strcmp(method, "POST") == 0) {
-    char side[8] = "", qty[32] = "", coid[48] = "", type[16] = "";
-    fx_order o;
-    int delay = 0;
-    pthread_mutex_lock(&fx->mu);
-    fx->st.order_posts++;
-    fx_series *s = has_sym ? series(fx, sym, 0) : NULL;
-    if (!s || !param(total, "side", side, sizeof side) ||
-        !param(total, "quantity", qty, sizeof qty) ||
-        !param(total, "newClientOrderId", coid, sizeof coid) ||
-        !param(total, "type", type, sizeof type) || strcmp(type, "MARKET") ||
-        (strcmp(side, "BUY") && strcmp(side, "SELL")) || atof(qty) <= 0 ||
-        strlen(coid) > 36) {
-      pthread_mutex_unlock(&fx->mu);
-      return error(c, 400, -1102, "Mandatory parameter was not sent or malformed.");
-    }
-    for (size_t i = 0; i < fx->norders; i++)
-      if (strcmp(fx->orders[i].client_id, coid) == 0) {
-        pthread_mutex_unlock(&fx->mu);
-        return error(c, 400, -2010, "Duplicate order sent.");
-      }
-    if (fx->norders >= FX_ORDERS) {
-      pthread_mutex_unlock(&fx->mu);
-      return error(c, 400, -2010, "Too many orders.");
-    }
-    memset(&o, 0, sizeof o);
-    snprintf(o.client_id, sizeof o.client_id, "%s", coid);
-    snprintf(o.symbol, sizeof o.symbol, "%s", sym);
-    snprintf(o.side, sizeof o.side, "%s", side);
-    o.qty = atof(qty);
-    o.quote = o.qty * last_price(s);
-    o.id = (long long)fx->norders + 1000;
-    fx->usdt += strcmp(side, "BUY") == 0 ? -o.quote : o.quote;
-    fx->orders[fx->norders++] = o;
-    fx->st.orders++;
-    if (fx->delay_n) {
-      if (fx->delay_n > 0) fx->delay_n--;
-      delay = fx->delay_ms;
-    }
-    pthread_mutex_unlock(&fx->mu);
-    for (int waited = 0; waited < delay && !fx->stopping; waited += 10)
+  if (check_signed(fx, c, query, body, &ret) != 0) return ret;
+  if (!is_orders) return account(fx, c);
+
+  unsigned status = 500;
+  char *b = NULL;
+  int hold = 0;
+  fx_orders_handle(fx, method, path, total, &status, &b, &hold);
+  if (hold > 0) {
+    for (int waited = 0; waited < hold && !fx->stopping; waited += 10)
       usleep(10000);
-    order_json(buf, sizeof buf, &o);
-    return answer(c, 200, buf, 0);
-  }
-  if (strcmp(method, "GET") == 0 || strcmp(method, "DELETE") == 0) {
-    char coid[48] = "";
-    int found = -1;
-    param(total, "origClientOrderId", coid, sizeof coid);
+  } else if (hold < 0) {
+    /* filled; the answer is lost: the connection drops when released */
     pthread_mutex_lock(&fx->mu);
-    if (method[0] == 'G') fx->st.order_queries++;
-    for (size_t i = 0; i < fx->norders; i++)
-      if (strcmp(fx->orders[i].client_id, coid) == 0) found = (int)i;
-    if (found >= 0) order_json(buf, sizeof buf, &fx->orders[found]);
+    while (!fx->released && !fx->stopping) pthread_cond_wait(&fx->cv, &fx->mu);
     pthread_mutex_unlock(&fx->mu);
-    if (found < 0) return error(c, 400, -2013, "Order does not exist.");
-    if (method[0] == 'D') return error(c, 400, -2011, "Unknown order sent.");
-    return answer(c, 200, buf, 0);
+    free(b);
+    return MHD_NO;
   }
-  return error(c, 405, -1000, "Method not allowed.");
+  ret = answer(c, status, b ? b : "{}", 0);
+  free(b);
+  return ret;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
@@ -407,8 +379,12 @@ int arec_fx_start(arec_fx **out, const char *api_key, const char *api_secret) {
   if (!fx) return -1;
   snprintf(fx->key, sizeof fx->key, "%s", api_key ? api_key : "");
   snprintf(fx->secret, sizeof fx->secret, "%s", api_secret ? api_secret : "");
-  fx->usdt = 10000;
+  fx->fee_rate = 0.001;
+  fx->fill_split = 1;
+  fx->next_trade_id = 5000;
+  *fx_asset_free(fx, "USDT") = 10000;
   pthread_mutex_init(&fx->mu, NULL);
+  pthread_cond_init(&fx->cv, NULL);
   fx->d = MHD_start_daemon(
       MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
           MHD_USE_POLL,
@@ -417,6 +393,7 @@ int arec_fx_start(arec_fx **out, const char *api_key, const char *api_secret) {
       (struct sockaddr *)&sa, MHD_OPTION_END);
   if (!fx->d) {
     fprintf(stderr, "fake exchange: MHD_start_daemon failed\n");
+    pthread_cond_destroy(&fx->cv);
     pthread_mutex_destroy(&fx->mu);
     free(fx);
     return -1;
@@ -430,9 +407,13 @@ int arec_fx_start(arec_fx **out, const char *api_key, const char *api_secret) {
 
 void arec_fx_stop(arec_fx *fx) {
   if (!fx) return;
+  pthread_mutex_lock(&fx->mu);
   fx->stopping = 1;
+  pthread_cond_broadcast(&fx->cv);
+  pthread_mutex_unlock(&fx->mu);
   MHD_stop_daemon(fx->d);
   for (int i = 0; i < FX_SYMS; i++) free(fx->syms[i].p);
+  pthread_cond_destroy(&fx->cv);
   pthread_mutex_destroy(&fx->mu);
   free(fx);
 }
@@ -442,7 +423,7 @@ const char *arec_fx_url(const arec_fx *fx) { return fx->url; }
 void arec_fx_set_prices(arec_fx *fx, const char *symbol, const double *prices,
                         size_t n) {
   pthread_mutex_lock(&fx->mu);
-  fx_series *s = series(fx, symbol, 1);
+  fx_series *s = fx_series_get(fx, symbol, 1);
   if (s && n) {
     double *p = malloc(n * sizeof *p);
     if (p) {
@@ -451,7 +432,6 @@ void arec_fx_set_prices(arec_fx *fx, const char *symbol, const double *prices,
       s->p = p;
       s->n = n;
       s->cursor = 0;
-      snprintf(s->symbol, sizeof s->symbol, "%s", symbol);
     }
   }
   pthread_mutex_unlock(&fx->mu);
@@ -460,7 +440,7 @@ void arec_fx_set_prices(arec_fx *fx, const char *symbol, const double *prices,
 size_t arec_fx_cursor(arec_fx *fx, const char *symbol) {
   size_t c = 0;
   pthread_mutex_lock(&fx->mu);
-  fx_series *s = series(fx, symbol, 0);
+  fx_series *s = fx_series_get(fx, symbol, 0);
   if (s) c = s->cursor;
   pthread_mutex_unlock(&fx->mu);
   return c;
@@ -487,6 +467,55 @@ void arec_fx_order_delay(arec_fx *fx, int n, int delay_ms) {
   pthread_mutex_unlock(&fx->mu);
 }
 
+void arec_fx_order_lose(arec_fx *fx, int n) {
+  pthread_mutex_lock(&fx->mu);
+  fx->lose_n = n;
+  fx->released = 0;
+  pthread_mutex_unlock(&fx->mu);
+}
+
+void arec_fx_release(arec_fx *fx) {
+  pthread_mutex_lock(&fx->mu);
+  fx->released = 1;
+  pthread_cond_broadcast(&fx->cv);
+  pthread_mutex_unlock(&fx->mu);
+}
+
+void arec_fx_set_balance(arec_fx *fx, const char *asset, double amount) {
+  pthread_mutex_lock(&fx->mu);
+  *fx_asset_free(fx, asset) = amount;
+  pthread_mutex_unlock(&fx->mu);
+}
+
+double arec_fx_balance(arec_fx *fx, const char *asset) {
+  double v;
+  pthread_mutex_lock(&fx->mu);
+  v = *fx_asset_free(fx, asset);
+  pthread_mutex_unlock(&fx->mu);
+  return v;
+}
+
+void arec_fx_set_commission(arec_fx *fx, double rate, const char *asset,
+                            double asset_price) {
+  pthread_mutex_lock(&fx->mu);
+  fx->fee_rate = rate;
+  snprintf(fx->fee_asset, sizeof fx->fee_asset, "%s", asset ? asset : "");
+  fx->fee_asset_price = asset_price;
+  pthread_mutex_unlock(&fx->mu);
+}
+
+void arec_fx_set_fill_split(arec_fx *fx, int n) {
+  pthread_mutex_lock(&fx->mu);
+  fx->fill_split = n > 0 ? n : 1;
+  pthread_mutex_unlock(&fx->mu);
+}
+
+void arec_fx_last_order_params(arec_fx *fx, char *out, size_t len) {
+  pthread_mutex_lock(&fx->mu);
+  snprintf(out, len, "%s", fx->last_order);
+  pthread_mutex_unlock(&fx->mu);
+}
+
 void arec_fx_get_stats(arec_fx *fx, arec_fx_stats *out) {
   pthread_mutex_lock(&fx->mu);
   *out = fx->st;
@@ -505,4 +534,16 @@ int arec_fx_order_find(arec_fx *fx, const char *client_id, char *side_out,
     }
   pthread_mutex_unlock(&fx->mu);
   return n;
+}
+
+int arec_fx_order_status(arec_fx *fx, const char *client_id, char *out) {
+  int rc = -1;
+  pthread_mutex_lock(&fx->mu);
+  for (size_t i = 0; i < fx->norders; i++)
+    if (strcmp(fx->orders[i].client_id, client_id) == 0) {
+      snprintf(out, 16, "%s", fx->orders[i].status);
+      rc = 0;
+    }
+  pthread_mutex_unlock(&fx->mu);
+  return rc;
 }
