@@ -54,13 +54,17 @@ typedef struct arec_agent_row {
                            owned by the row */
 } arec_agent_row;
 
-typedef struct arec_agent_list {
+/* The rows agents_to_restore returns.  Written `struct arec_agent_list`
+ * (no typedef): the plain name is the administration function
+ * arec_agent_list() of agentrecover.h, as `struct stat` and stat() share
+ * theirs. */
+struct arec_agent_list {
   size_t n;
   arec_agent_row *rows;
-} arec_agent_list;
+};
 
 /* Frees a list and everything in it.  NULL ok. */
-AREC_EXTERN void arec_agent_list_free(arec_agent_list *list);
+AREC_EXTERN void arec_agent_list_free(struct arec_agent_list *list);
 
 /* An agent being migrated to a named pod (repository version 2). */
 typedef struct arec_migration {
@@ -113,7 +117,7 @@ struct arec_repository {
    * *out is allocated by the repository; the caller frees it with
    * arec_agent_list_free(). */
   int (*agents_to_restore)(arec_repository *repo, const char *only_id,
-                           arec_agent_list **out);
+                           struct arec_agent_list **out);
 
   /* Required.  For each of this pod's runners `ids[i]` (n of them), sets
    * out_unwanted[i] (the caller's array) to:
