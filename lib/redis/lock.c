@@ -1,5 +1,5 @@
 /*
- * redis_lock.c -- the public Redlock object: options, constructor, the
+ * lock.c -- the public Redlock object: options, constructor, the
  * arec_lock vtable (single-key and batched acquire / refresh / release),
  * ping, input checks, lock values "<owner>/<32 hex from getrandom()>", the
  * thread-local per-node detail of the last single-key call and its debug
@@ -10,7 +10,7 @@
  * An owner that is itself such a holder ("<pod>/<32 hex>") acquires with
  * the takeover script (a lock whose holder's pod lease is gone on a master
  * is taken over there at once); any other owner keeps SET NX PX.  The
- * protocol work is in redis_ops.c / redis_round.c.
+ * protocol work is in ops.c / round.c.
  *
  * Thread safety: one mutex serialises every call (hiredis contexts are not
  * thread-safe; each master has one connection).  Never logs or stores the
@@ -23,7 +23,7 @@
 
 #include <sys/random.h>
 
-#include "redis/redis_internal.h"
+#include "redis/internal.h"
 
 /* The per-node detail of the last single-key call on this thread. */
 static _Thread_local struct {

@@ -1,8 +1,8 @@
 /*
- * redis_internal.h -- what the files of the Redlock backend share: the
- * per-master connection (redis_conn.c), the one poll loop over all masters
- * (redis_round.c), the lock operations (redis_ops.c) and the public object
- * (redis_lock.c).  Nothing here is visible outside the library.
+ * internal.h -- what the files of the Redlock backend share: the
+ * per-master connection (conn.c), the one poll loop over all masters
+ * (round.c), the lock operations (ops.c) and the public object
+ * (lock.c).  Nothing here is visible outside the library.
  */
 #ifndef AREC_REDIS_INTERNAL_H
 #define AREC_REDIS_INTERNAL_H
@@ -114,7 +114,7 @@ typedef struct arec__rround {
 
 int64_t arec__mono_ms(void);
 
-/* redis_conn.c */
+/* conn.c */
 int arec__redis_parse_addrs(arec__redis_lock *L, const char *addrs);
 /* Readies a node for a round: re-dials when down and due, queues AUTH,
  * SELECT and SCRIPT LOAD on a fresh connection.  0, or -1 with `why`. */
@@ -131,10 +131,10 @@ int arec__rnode_write(arec__rnode *nd, int *done);
 void arec__rnode_drop(arec__rnode *nd, const char *why, int64_t now);
 void arec__rnode_free(arec__rnode *nd);
 
-/* redis_round.c */
+/* round.c */
 void arec__rround_run(arec__rround *R, int64_t deadline_ms);
 
-/* redis_ops.c: one lock operation over n keys on every master. */
+/* ops.c: one lock operation over n keys on every master. */
 enum {
   AREC__OP_ACQUIRE = 0,
   AREC__OP_REFRESH = 1,

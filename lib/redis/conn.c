@@ -1,5 +1,5 @@
 /*
- * redis_conn.c -- one connection per Redis master: the address list, the
+ * conn.c -- one connection per Redis master: the address list, the
  * non-blocking dial (hiredis 0.14 redisConnectNonBlock; completion is seen
  * by the poll loop), the handshake queued in front of the first request
  * (AUTH, SELECT, SCRIPT LOAD of the four scripts), the command queue of a round, and dropping a
@@ -23,7 +23,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include "redis/redis_internal.h"
+#include "redis/internal.h"
 
 int64_t arec__mono_ms(void) {
   struct timespec ts;

@@ -1,8 +1,8 @@
 /*
- * redis_ops.c -- the Redlock decisions: one operation (acquire, refresh,
+ * ops.c -- the Redlock decisions: one operation (acquire, refresh,
  * release, ping) over n keys on every master in one pipelined round trip.
  * Each command is formatted once and appended to every master's queue; the
- * poll loop (redis_round.c) hands back every reply, which is counted per key
+ * poll loop (round.c) hands back every reply, which is counted per key
  * as yes / no / fail, and a key is decided as soon as its outcome cannot
  * change (quorum reached either way).  Validity = ttl - elapsed - drift,
  * elapsed measured from the moment the request was queued (monotonic).
@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "redis/redis_internal.h"
+#include "redis/internal.h"
 
 typedef struct ritem {
   uint8_t yes, no, fail, decided;

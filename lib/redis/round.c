@@ -1,5 +1,5 @@
 /*
- * redis_round.c -- the one poll() loop that drives a request over every
+ * round.c -- the one poll() loop that drives a request over every
  * master at once.  Each node has a queue of commands already formatted into
  * its hiredis output buffer and the list of reply tags it owes, in order.
  * The loop writes, reads and parses (redisBufferWrite / redisBufferRead /
@@ -21,7 +21,7 @@
 
 #include <sys/socket.h>
 
-#include "redis/redis_internal.h"
+#include "redis/internal.h"
 
 /* Fails the items still owed by this node and drops its connection. */
 static void node_fail(arec__rround *R, size_t i, const char *why) {
