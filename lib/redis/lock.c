@@ -147,10 +147,10 @@ static void single_done(arec__redis_lock *L, int kind, const char *key,
                    nodes);
   if (L->log) {
     char el[24];
-    arec_log_field f[4] = {{"key", key ? key : ""},
-                           {"result", result_name(kind, rc)},
-                           {"elapsed_ms", el},
-                           {"nodes", nodes}};
+    arec_log_field f[4] = {{"key", key ? key : "", AREC_LOG_STRING},
+                           {"result", result_name(kind, rc), AREC_LOG_STRING},
+                           {"elapsed_ms", el, AREC_LOG_NUMBER},
+                           {"nodes", nodes, AREC_LOG_STRING}};
     snprintf(el, sizeof el, "%lld", (long long)elapsed);
     L->log(L->log_userdata, AREC_LOG_DEBUG, op_name(kind), f, 4);
   }
@@ -172,7 +172,9 @@ static void batch_done(arec__redis_lock *L, int kind, size_t n,
   if (L->log) {
     char a[24], b[24], c[24], d[24], e[24];
     arec_log_field f[5] = {
-        {"n", a}, {"ok", b}, {"no", c}, {"errors", d}, {"elapsed_ms", e}};
+        {"n", a, AREC_LOG_NUMBER},      {"ok", b, AREC_LOG_NUMBER},
+        {"no", c, AREC_LOG_NUMBER},     {"errors", d, AREC_LOG_NUMBER},
+        {"elapsed_ms", e, AREC_LOG_NUMBER}};
     snprintf(a, sizeof a, "%zu", n);
     snprintf(b, sizeof b, "%zu", good);
     snprintf(c, sizeof c, "%zu", no);
