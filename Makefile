@@ -16,7 +16,7 @@ VERSION_PATCH := 0
 VERSION := $(VERSION_MAJOR).$(VERSION_MINOR).$(VERSION_PATCH)
 SONAME  := libagentrecover.so.$(VERSION_MAJOR)
 
-LIB_PKGS  := libpq hiredis libcrypto
+LIB_PKGS  := libpq hiredis
 TEST_PKGS := check
 # Debian packages every target needs (installed by tests/tools/deps.sh).
 DEB_BUILD := build-essential pkg-config libpq-dev libhiredis-dev libssl-dev \

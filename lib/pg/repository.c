@@ -1,129 +1,29 @@
 /*
- * repo.c -- the repository vtable over an arec_pg pool: agents_to_restore,
- * unwanted, claim / claim_many, release / release_many, heartbeat,
- * set_trading (saves are in save.c; the version-2 slots balance,
- * pod_leaving and migrate in balance.c: claim and unwanted honour their
- * migration holds here).
+ * repository.c -- the repository vtable over an arec_pg pool (version 3):
+ * the table of slots, and the ownership slots themselves: unwanted, claim /
+ * claim_many, release / release_many, heartbeat, set_trading.  The other
+ * slots live in the files repository.h names; claim and unwanted honour
+ * the migration holds of fleet.c here.
  *
  * How: every slot is one parameterised statement; batches pass their ids
  * as array parameters and read per-item answers back by ordinality, so n
  * agents cost one round trip.  Rows of agent_configs are always locked in
- * id order (COLLATE "C") so concurrent batches never deadlock.  Liveness is
- * judged on the database clock (clock_timestamp()).
- * Must never: build SQL from data, return credentials in an error, confuse
- * a transport failure with an answer.
+ * id order (the id column compares in byte order, COLLATE "C") so
+ * concurrent batches never deadlock.  Liveness is judged on the database
+ * clock (clock_timestamp()).  A deleted agent is never claimed and always
+ * unwanted, but its runner can still save and release with its fence.
+ * Must never: build SQL from data, confuse a transport failure with an
+ * answer.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "pg/balance.h"
+#include "pg/fleet.h"
 #include "pg/pg_internal.h"
-#include "pg/repo.h"
+#include "pg/repository.h"
 
-static arec_pg *PG(arec_repository *r) { return ((arec__pg_repo *)r)->pg; }
-
-/* ------------------------------------------------------- agents_to_restore */
-static const char *RESTORE_SQL =
-    "SELECT a.id, a.user_id, a.strategy, a.name, s.symbol, s.balance, "
-    "       st.balance, st.memory::text, e.id, e.exchange, e.api_key, "
-    "       e.api_secret, e.testnet "
-    "FROM agent_configs a "
-    "JOIN agent_symbol_assignments s ON s.agent_id = a.id "
-    "LEFT JOIN agent_states st ON st.agent_id = s.agent_id AND st.symbol = s.symbol "
-    "LEFT JOIN user_trading_pairs tp ON tp.user_id = a.user_id AND tp.symbol = s.symbol "
-    "LEFT JOIN user_exchanges e ON e.id = tp.exchange_id AND e.user_id = tp.user_id "
-    "WHERE a.is_active AND a.is_trading "
-    "  AND ($1::text IS NULL OR a.id = $1) "
-    "  AND NOT EXISTS (SELECT 1 FROM pods p WHERE p.name = a.running_on "
-    "                  AND p.incarnation = a.running_incarnation "
-    "                  AND p.lease_until > clock_timestamp()) "
-    "ORDER BY a.id COLLATE \"C\", s.symbol COLLATE \"C\"";
-
-int arec__pg_rows_to_agents(arec_pg *pg, PGresult *r, arec_agent_list **out) {
-  int nt = PQntuples(r);
-  arec_agent_list *l = calloc(1, sizeof *l);
-  if (!l)
-    return AREC_ENOMEM;
-  /* count agents (rows are grouped by id) */
-  size_t na = 0;
-  for (int i = 0; i < nt; i++)
-    if (i == 0 || strcmp(PQgetvalue(r, i, 0), PQgetvalue(r, i - 1, 0)))
-      na++;
-  l->rows = na ? calloc(na, sizeof *l->rows) : NULL;
-  if (na && !l->rows) {
-    free(l);
-    return AREC_ENOMEM;
-  }
-  int err = 0;
-  arec_agent_row *row = NULL;
-  for (int i = 0; i < nt && !err; i++) {
-    if (i == 0 || strcmp(PQgetvalue(r, i, 0), PQgetvalue(r, i - 1, 0))) {
-      row = &l->rows[l->n++];
-      int cnt = 0;
-      for (int j = i; j < nt && !strcmp(PQgetvalue(r, j, 0), PQgetvalue(r, i, 0)); j++)
-        cnt++;
-      row->id = strdup(PQgetvalue(r, i, 0));
-      row->user_id = arec__pg_ll(r, i, 1);
-      row->strategy = strdup(PQgetvalue(r, i, 2));
-      row->name = strdup(PQgetvalue(r, i, 3));
-      row->symbols = calloc((size_t)cnt, sizeof *row->symbols);
-      if (!row->id || !row->strategy || !row->name || !row->symbols) {
-        err = AREC_ENOMEM;
-        break;
-      }
-    }
-    arec_symbol *s = &row->symbols[row->nsymbols++];
-    s->symbol = strdup(PQgetvalue(r, i, 4));
-    s->budget = arec__pg_dbl(r, i, 5);
-    s->balance = arec__pg_val(r, i, 6) ? arec__pg_dbl(r, i, 6) : s->budget;
-    s->memory = strdup(arec__pg_val(r, i, 7) ? arec__pg_val(r, i, 7) : "{}");
-    if (!s->symbol || !s->memory) {
-      err = AREC_ENOMEM;
-      break;
-    }
-    if (arec__pg_val(r, i, 8)) {
-      s->exchange_id = arec__pg_ll(r, i, 8);
-      s->exchange = strdup(PQgetvalue(r, i, 9));
-      s->testnet = arec__pg_bool(r, i, 12);
-      if (!s->exchange) {
-        err = AREC_ENOMEM;
-        break;
-      }
-      /* Without a key the agent still gets its exchange, no credentials. */
-      if (pg->has_key) {
-        char *k = NULL, *sec = NULL;
-        err = arec__pg_decrypt_field(pg, arec__pg_val(r, i, 10), &k);
-        if (!err)
-          err = arec__pg_decrypt_field(pg, arec__pg_val(r, i, 11), &sec);
-        s->api_key = k;
-        s->api_secret = sec;
-      }
-    }
-  }
-  if (err) {
-    arec_agent_list_free(l);
-    return err;
-  }
-  *out = l;
-  return 0;
-}
-
-static int pg_agents_to_restore(arec_repository *repo, const char *only_id,
-                                arec_agent_list **out) {
-  if (!out)
-    return AREC_EINVAL;
-  *out = NULL;
-  arec_pg *pg = PG(repo);
-  const char *p[1] = {only_id};
-  PGresult *r;
-  int err = arec__pg_query(pg, RESTORE_SQL, 1, p, NULL, NULL, &r);
-  if (err)
-    return err;
-  err = arec__pg_rows_to_agents(pg, r, out);
-  PQclear(r);
-  return err;
-}
+#define PG arec__pg_of
 
 /* ---------------------------------------------------------------- unwanted */
 static int pg_unwanted(arec_repository *repo, const char *pod,
@@ -147,7 +47,8 @@ static int pg_unwanted(arec_repository *repo, const char *pod,
   PGresult *r;
   int err = arec__pg_query(
       PG(repo),
-      "SELECT q.ord, CASE WHEN a.id IS NULL OR NOT (a.is_active AND a.is_trading) THEN 1 "
+      "SELECT q.ord, CASE WHEN a.id IS NULL OR a.deleted_at IS NOT NULL "
+      "  OR NOT (a.is_active AND a.is_trading) THEN 1 "
       "  WHEN NOT (a.running_on IS NOT DISTINCT FROM $2 "
       "   AND a.running_incarnation IS NOT DISTINCT FROM $3) THEN 2 "
       "  WHEN a.migrate_to IS DISTINCT FROM $2 AND " AREC__PG_HOLD("a") " THEN 3 "
@@ -193,7 +94,7 @@ static int pg_claim_many(arec_repository *repo, const char *pod,
       PG(repo),
       "WITH q AS (SELECT * FROM unnest($1::text[]) WITH ORDINALITY AS q(id, ord)), "
       "l AS (SELECT a.id FROM agent_configs a WHERE a.id IN (SELECT id FROM q) "
-      "      ORDER BY a.id COLLATE \"C\" FOR UPDATE), "
+      "      AND a.deleted_at IS NULL ORDER BY a.id FOR UPDATE), "
       "u AS (UPDATE agent_configs a SET fence = a.fence + 1, running_on = $2, "
       "      running_incarnation = $3, migrate_to = NULL, migrate_until = NULL "
       "      FROM l WHERE a.id = l.id AND a.is_active AND a.is_trading "
@@ -268,7 +169,7 @@ static int pg_release_many(arec_repository *repo, const char *const *ids,
         "WITH q AS (SELECT * FROM unnest($1::text[], $2::bigint[]) "
         "           WITH ORDINALITY AS q(id, fence, ord)), "
         "l AS (SELECT a.id FROM agent_configs a WHERE a.id IN (SELECT id FROM q) "
-        "      ORDER BY a.id COLLATE \"C\" FOR UPDATE), "
+        "      ORDER BY a.id FOR UPDATE), "
         "u AS (UPDATE agent_configs a SET fence = a.fence + 1, running_on = NULL, "
         "      running_incarnation = NULL FROM l, q "
         "      WHERE a.id = l.id AND q.id = a.id AND a.fence = q.fence "
@@ -334,17 +235,25 @@ static int pg_heartbeat(arec_repository *repo, const char *pod,
 }
 
 /* ------------------------------------------------------------- set_trading */
-int arec__pg_set_trading(arec_pg *pg, const char *agent_id, int wanted) {
-  if (!pg || !agent_id)
+/* wanted: only an enabled agent with a symbol (the assignment row is locked
+ * FOR KEY SHARE, so a concurrent unassign of the last symbol either commits
+ * first and is seen, or waits); it also ends a backoff wait. */
+static int pg_set_trading(arec_repository *repo, const char *agent_id,
+                          int wanted) {
+  if (!agent_id)
     return AREC_EINVAL;
   const char *p[2] = {agent_id, wanted ? "t" : "f"};
   PGresult *r;
   int err = arec__pg_query(
-      pg,
-      "WITH a AS (SELECT id FROM agent_configs WHERE id = $1), "
-      "u AS (UPDATE agent_configs SET is_trading = $2::boolean WHERE id = $1 "
+      PG(repo),
+      "WITH a AS (SELECT id FROM agent_configs WHERE id = $1 "
+      "           AND deleted_at IS NULL), "
+      "u AS (UPDATE agent_configs SET is_trading = $2::boolean, "
+      "        retry_at = CASE WHEN $2::boolean THEN NULL ELSE retry_at END "
+      "      WHERE id = $1 AND deleted_at IS NULL "
       "      AND (NOT $2::boolean OR (is_active AND EXISTS "
-      "        (SELECT 1 FROM agent_symbol_assignments s WHERE s.agent_id = $1))) "
+      "        (SELECT 1 FROM agent_symbol_assignments s WHERE s.agent_id = $1 "
+      "         FOR KEY SHARE))) "
       "      RETURNING 1) "
       "SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM u)",
       2, p, NULL, NULL, &r);
@@ -362,11 +271,6 @@ int arec__pg_set_trading(arec_pg *pg, const char *agent_id, int wanted) {
     return AREC_ECONFLICT;
   }
   return 0;
-}
-
-static int pg_set_trading(arec_repository *repo, const char *agent_id,
-                          int wanted) {
-  return arec__pg_set_trading(PG(repo), agent_id, wanted);
 }
 
 /* -------------------------------------------------------------- lifecycle */
@@ -387,11 +291,36 @@ int arec_pg_repository_new(arec_repository **out, arec_pg *pg) {
   if (!r)
     return AREC_ENOMEM;
   static const arec_repository base = {
-      AREC_REPOSITORY_VERSION, pg_agents_to_restore, pg_unwanted, pg_claim,
-      arec__pg_save_state,     pg_release,           pg_heartbeat,
-      pg_set_trading,          pg_claim_many,        arec__pg_save_many,
-      pg_release_many,         pg_repo_free,         arec__pg_balance,
-      arec__pg_pod_leaving,    arec__pg_migrate};
+      .version = AREC_REPOSITORY_VERSION,
+      .agents_to_restore = arec__pg_agents_to_restore,
+      .unwanted = pg_unwanted,
+      .claim = pg_claim,
+      .save_state = arec__pg_save_state,
+      .release = pg_release,
+      .heartbeat = pg_heartbeat,
+      .set_trading = pg_set_trading,
+      .claim_many = pg_claim_many,
+      .save_many = arec__pg_save_many,
+      .release_many = pg_release_many,
+      .free = pg_repo_free,
+      .fleet = arec__pg_fleet,
+      .pod_leaving = arec__pg_pod_leaving,
+      .migrate = arec__pg_migrate,
+      .start_failed = arec__pg_start_failed,
+      .start_ok = arec__pg_start_ok,
+      .set_error = arec__pg_set_error,
+      .agent_create = arec__pg_agent_create,
+      .agent_assign = arec__pg_agent_assign,
+      .agent_unassign = arec__pg_agent_unassign,
+      .set_active = arec__pg_set_active,
+      .agent_delete = arec__pg_agent_delete,
+      .agent_get = arec__pg_agent_get,
+      .agent_list = arec__pg_agent_list,
+      .pod_list = arec__pg_pod_list,
+      .role_claim = arec__pg_role_claim,
+      .role_keep = arec__pg_role_keep,
+      .role_release = arec__pg_role_release,
+      .role_check = arec__pg_role_check};
   r->parent = base;
   arec__pg_ref(pg);
   r->pg = pg;

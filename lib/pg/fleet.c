@@ -1,13 +1,14 @@
 /*
- * balance.c -- the repository slots of version 2 on PostgreSQL: balance
- * (live pods not leaving, wanted agents, migration holds in force),
- * pod_leaving and migrate (issue 8, section 3; columns of sql/005).
+ * fleet.c -- the repository slots of fair sharing and migration on
+ * PostgreSQL: fleet (live pods not leaving, wanted agents, how many of them
+ * are in backoff, migration holds in force), pod_leaving and migrate
+ * (columns of sql/005).
  *
  * How: each slot is one parameterised statement judged on the database
  * clock (clock_timestamp()).  A migration hold counts only while its target
  * pod is live and not leaving, so a target that dies never strands an agent
  * past its own liveness.  The claim and unwanted statements that honour the
- * holds live in repo.c (AREC__PG_HOLD).
+ * holds live in repository.c (AREC__PG_HOLD).
  * Must never: build SQL from data, confuse a transport failure with an
  * answer.
  */
@@ -15,25 +16,28 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pg/balance.h"
+#include "pg/fleet.h"
 
-static arec_pg *PG(arec_repository *r) { return ((arec__pg_repo *)r)->pg; }
+#define PG arec__pg_of
 
-int arec__pg_balance(arec_repository *repo, arec_balance *out) {
+int arec__pg_fleet(arec_repository *repo, arec_fleet *out) {
   if (!out)
     return AREC_EINVAL;
   memset(out, 0, sizeof *out);
   PGresult *r;
   int err = arec__pg_query(
       PG(repo),
+      "WITH w AS (SELECT count(*) AS wanted, "
+      "             count(*) FILTER (WHERE c.start_failures > 0) AS backoff "
+      "           FROM agent_configs c WHERE c.is_active AND c.is_trading "
+      "           AND c.deleted_at IS NULL AND EXISTS (SELECT 1 FROM "
+      "           agent_symbol_assignments s WHERE s.agent_id = c.id)) "
       "SELECT 0, (SELECT count(*) FROM pods WHERE NOT leaving "
       "           AND lease_until > clock_timestamp())::text, "
-      "       (SELECT count(*) FROM agent_configs c WHERE c.is_active "
-      "        AND c.is_trading AND EXISTS (SELECT 1 FROM "
-      "        agent_symbol_assignments s WHERE s.agent_id = c.id))::text "
+      "       (SELECT wanted FROM w)::text, (SELECT backoff FROM w)::text "
       "UNION ALL "
-      "SELECT 1, a.id, a.migrate_to FROM agent_configs a "
-      "WHERE " AREC__PG_HOLD("a"),
+      "SELECT 1, a.id, a.migrate_to, NULL FROM agent_configs a "
+      "WHERE a.deleted_at IS NULL AND " AREC__PG_HOLD("a"),
       0, NULL, NULL, NULL, &r);
   if (err)
     return err;
@@ -47,6 +51,7 @@ int arec__pg_balance(arec_repository *repo, arec_balance *out) {
     if (arec__pg_ll(r, i, 0) == 0) {
       out->live_pods = (uint64_t)arec__pg_ll(r, i, 1);
       out->wanted = (uint64_t)arec__pg_ll(r, i, 2);
+      out->backoff = (uint64_t)arec__pg_ll(r, i, 3);
       continue;
     }
     if (out->nmigrations >= nm)
@@ -56,7 +61,7 @@ int arec__pg_balance(arec_repository *repo, arec_balance *out) {
     m->to_pod = strdup(PQgetvalue(r, i, 2));
     if (!m->agent_id || !m->to_pod) {
       PQclear(r);
-      arec_balance_clear(out);
+      arec_fleet_clear(out);
       return AREC_ENOMEM;
     }
   }
@@ -93,12 +98,14 @@ int arec__pg_migrate(arec_repository *repo, const char *agent_id,
       "          THEN NULL ELSE $2 END, "
       "        migrate_until = clock_timestamp() + "
       "          $3::bigint * interval '1 millisecond' "
-      "      WHERE c.id = $1 AND c.is_active AND c.is_trading "
+      "      WHERE c.id = $1 AND c.deleted_at IS NULL "
+      "        AND c.is_active AND c.is_trading "
       "        AND EXISTS (SELECT 1 FROM t) "
       "        AND EXISTS (SELECT 1 FROM agent_symbol_assignments s "
       "                    WHERE s.agent_id = c.id) "
       "      RETURNING 1) "
-      "SELECT (SELECT count(*) FROM agent_configs WHERE id = $1), "
+      "SELECT (SELECT count(*) FROM agent_configs WHERE id = $1 "
+      "        AND deleted_at IS NULL), "
       "       (SELECT count(*) FROM t), (SELECT count(*) FROM u)",
       3, p, NULL, NULL, &r);
   if (err)

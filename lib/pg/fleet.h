@@ -1,11 +1,12 @@
 /*
- * balance.h -- the repository slots of version 2 on PostgreSQL (balance.c):
- * fair sharing and migration across pods.  Not installed.
+ * fleet.h -- the repository slots of fair sharing and migration across pods
+ * on PostgreSQL (fleet.c), and the SQL fragment of a migration hold that
+ * claim and unwanted (repository.c) honour too.  Not installed.
  */
-#ifndef AREC_PG_BALANCE_H
-#define AREC_PG_BALANCE_H
+#ifndef AREC_PG_FLEET_H
+#define AREC_PG_FLEET_H
 
-#include "pg/repo.h"
+#include "pg/repository.h"
 
 /* A migration hold of agent row `a` is in force (SQL fragment). */
 #define AREC__PG_HOLD(a)                                                       \
@@ -13,7 +14,7 @@
   "AND EXISTS (SELECT 1 FROM pods mp WHERE mp.name = " a ".migrate_to "        \
   "AND NOT mp.leaving AND mp.lease_until > clock_timestamp()))"
 
-int arec__pg_balance(arec_repository *repo, arec_balance *out);
+int arec__pg_fleet(arec_repository *repo, arec_fleet *out);
 int arec__pg_pod_leaving(arec_repository *repo, const char *pod,
                          const char *incarnation);
 int arec__pg_migrate(arec_repository *repo, const char *agent_id,
