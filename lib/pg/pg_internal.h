@@ -65,6 +65,14 @@ int arec__pg_exec(arec_pg *pg, arec__pg_slot *slot, int64_t deadline,
                   const char *sql, int nparams, const char *const *params,
                   const int *lengths, const int *formats, PGresult **out);
 
+/* Runs `setup` (no parameters; e.g. set_config(..., true) of planner
+ * settings) and then `sql` in one round trip and one implicit transaction
+ * (a libpq pipeline), so what setup sets holds for sql's plan and ends with
+ * it.  *out gets sql's rows.  Errors as arec__pg_exec. */
+int arec__pg_exec_planned(arec_pg *pg, arec__pg_slot *slot, int64_t deadline,
+                          const char *setup, const char *sql, int nparams,
+                          const char *const *params, PGresult **out);
+
 /* acquire + exec + release with the call deadline. */
 int arec__pg_query(arec_pg *pg, const char *sql, int nparams,
                    const char *const *params, const int *lengths,

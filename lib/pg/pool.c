@@ -280,22 +280,9 @@ static int statement_failed(arec_pg *pg, arec__pg_slot *slot,
   return arec__pg_map_sqlstate(slot->sqlstate, 0);
 }
 
-int arec__pg_exec(arec_pg *pg, arec__pg_slot *slot, int64_t deadline,
-                  const char *sql, int nparams, const char *const *params,
-                  const int *lengths, const int *formats, PGresult **out) {
-  if (out)
-    *out = NULL;
-  slot->sqlstate[0] = 0;
+/* Writes what libpq buffered, within the deadline.  0 or an AREC_E*. */
+static int flush_out(arec__pg_slot *slot, int64_t deadline) {
   PGconn *c = slot->conn;
-  int ok = (nparams == 0 && !formats)
-               ? PQsendQuery(c, sql)
-               : PQsendQueryParams(c, sql, nparams, NULL, params, lengths,
-                                   formats, 0);
-  if (!ok) {
-    set_pq_error("send", PQerrorMessage(c));
-    slot_drop(slot);
-    return AREC_EUNAVAILABLE;
-  }
   int fr;
   while ((fr = PQflush(c)) == 1) {
     short rev = 0;
@@ -314,8 +301,28 @@ int arec__pg_exec(arec_pg *pg, arec__pg_slot *slot, int64_t deadline,
     slot_drop(slot);
     return AREC_EUNAVAILABLE;
   }
+  return 0;
+}
 
-  int err = 0;
+int arec__pg_exec(arec_pg *pg, arec__pg_slot *slot, int64_t deadline,
+                  const char *sql, int nparams, const char *const *params,
+                  const int *lengths, const int *formats, PGresult **out) {
+  if (out)
+    *out = NULL;
+  slot->sqlstate[0] = 0;
+  PGconn *c = slot->conn;
+  int ok = (nparams == 0 && !formats)
+               ? PQsendQuery(c, sql)
+               : PQsendQueryParams(c, sql, nparams, NULL, params, lengths,
+                                   formats, 0);
+  if (!ok) {
+    set_pq_error("send", PQerrorMessage(c));
+    slot_drop(slot);
+    return AREC_EUNAVAILABLE;
+  }
+  int err = flush_out(slot, deadline);
+  if (err)
+    return err;
   PGresult *keep = NULL;
   for (;;) {
     while (PQisBusy(c)) {
@@ -357,6 +364,78 @@ int arec__pg_exec(arec_pg *pg, arec__pg_slot *slot, int64_t deadline,
   if (err) {
     PQclear(keep);
     return err;
+  }
+  if (out)
+    *out = keep;
+  else
+    PQclear(keep);
+  return 0;
+}
+
+int arec__pg_exec_planned(arec_pg *pg, arec__pg_slot *slot, int64_t deadline,
+                          const char *setup, const char *sql, int nparams,
+                          const char *const *params, PGresult **out) {
+  if (out)
+    *out = NULL;
+  slot->sqlstate[0] = 0;
+  PGconn *c = slot->conn;
+  if (!PQenterPipelineMode(c) ||
+      !PQsendQueryParams(c, setup, 0, NULL, NULL, NULL, NULL, 0) ||
+      !PQsendQueryParams(c, sql, nparams, NULL, params, NULL, NULL, 0) ||
+      !PQpipelineSync(c)) {
+    set_pq_error("send", PQerrorMessage(c));
+    slot_drop(slot);
+    return AREC_EUNAVAILABLE;
+  }
+  int err = flush_out(slot, deadline);
+  if (err)
+    return err;
+  PGresult *keep = NULL;
+  int query = 0; /* 0 setup, 1 sql; a NULL result ends each */
+  for (;;) {
+    while (PQisBusy(c)) {
+      int w = wait_fd(PQsocket(c), POLLIN, deadline, NULL);
+      if (w <= 0 || !PQconsumeInput(c)) {
+        PQclear(keep);
+        if (w == 0)
+          arec_error_set("pg: statement timed out (client deadline)");
+        else
+          set_pq_error("connection lost", PQerrorMessage(c));
+        slot_drop(slot);
+        return w == 0 ? AREC_ETIMEDOUT : AREC_EUNAVAILABLE;
+      }
+    }
+    PGresult *r = PQgetResult(c);
+    if (!r) {
+      query++;
+      continue;
+    }
+    ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_PIPELINE_SYNC) {
+      PQclear(r);
+      break;
+    }
+    if (st == PGRES_TUPLES_OK && query == 1 && !keep)
+      keep = r;
+    else if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK ||
+             st == PGRES_PIPELINE_ABORTED)
+      PQclear(r);
+    else {
+      if (!err)
+        err = statement_failed(pg, slot, r);
+      PQclear(r);
+    }
+  }
+  if (!PQexitPipelineMode(c) || PQstatus(c) != CONNECTION_OK) {
+    PQclear(keep);
+    set_pq_error("connection lost", PQerrorMessage(c));
+    slot_drop(slot);
+    slot->sqlstate[0] = 0;
+    return AREC_EUNAVAILABLE;
+  }
+  if (err || !keep) {
+    PQclear(keep);
+    return err ? err : AREC_EBACKEND;
   }
   if (out)
     *out = keep;

@@ -41,10 +41,10 @@ static int run(arec_pg *pg, arec__pg_slot *s, int64_t dl,
   arec_pg_result *res = NULL;
   if (out && !(res = calloc(1, sizeof *res)))
     return AREC_ENOMEM;
-  /* A format array forces the extended protocol even without parameters:
-   * exactly one statement per call. */
-  static const int text_formats[1] = {0};
-  const int *formats = binary ? binary : text_formats;
+  /* A format array forces the extended protocol even without parameters
+   * (exactly one statement per call); libpq reads it only for parameters. */
+  static const int no_params[1] = {0};
+  const int *formats = binary ? binary : nparams == 0 ? no_params : NULL;
   int err = arec__pg_exec(pg, s, dl, sql, nparams, values, lengths, formats,
                           res ? &res->res : NULL);
   if (err && s->sqlstate[0])

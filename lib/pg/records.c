@@ -9,7 +9,11 @@
  * in id order with no sort and stops after n rows: the primary key, the
  * owner's index (user_id, id), or the partial indexes of wanted agents and
  * agents in backoff.  No `($1 IS NULL OR ...)` pattern, which would hide
- * the index from the planner.  Symbols, when asked for, come in a second
+ * the index from the planner.  Each page statement is planned with sorts
+ * and bitmap scans disabled (set_config(..., true) in the same round trip
+ * and implicit transaction, arec__pg_exec_planned): otherwise the planner
+ * may read all the rows a small filter matches and sort them -- cheap, but
+ * not bounded by the page.  Symbols, when asked for, come in a second
  * statement for the page's ids only and are sorted here.  Deleted agents
  * are never shown.
  * Must never: build SQL from data, sort or scan the whole table for a page.
@@ -67,6 +71,10 @@ static const char GET_SQL[] =
 static const char *const LIST_SQL[AREC__PG_LIST_SHAPES] = {
     FOUR(0, 0, 0), FOUR(1, 0, 0), FOUR(0, 1, 0), FOUR(1, 1, 0),
     FOUR(0, 0, 1), FOUR(1, 0, 1), FOUR(0, 1, 1), FOUR(1, 1, 1)};
+
+const char arec__pg_page_setup[] =
+    "SELECT set_config('enable_sort', 'off', true), "
+    "set_config('enable_bitmapscan', 'off', true)";
 
 const char *arec__pg_list_sql(unsigned int shape, int *nparams) {
   if (shape >= AREC__PG_LIST_SHAPES)
@@ -256,11 +264,19 @@ int arec__pg_agent_list(arec_repository *repo, const arec_agent_filter *filter,
     p[np++] = arec__pg_i64(uid, f->user_id);
   if (f->running_on)
     p[np++] = f->running_on;
-  PGresult *r;
-  int err = arec__pg_query(PG(repo), LIST_SQL[shape], np, p, NULL, NULL, &r);
+  arec_pg *pg = PG(repo);
+  int64_t dl = arec__pg_deadline(pg);
+  arec__pg_slot *s;
+  int err = arec__pg_acquire(pg, dl, &s);
   if (err)
     return err;
-  err = to_records(PG(repo), r, f->with_symbols, out, out_n);
+  PGresult *r = NULL;
+  err = arec__pg_exec_planned(pg, s, dl, arec__pg_page_setup, LIST_SQL[shape],
+                              np, p, &r);
+  arec__pg_release(pg, s);
+  if (err)
+    return err;
+  err = to_records(pg, r, f->with_symbols, out, out_n);
   PQclear(r);
   return err;
 }

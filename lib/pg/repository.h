@@ -61,6 +61,9 @@ int arec__pg_pod_list(arec_repository *repo, arec_pod_record **out,
  * (text, "" for the start), $2 limit, then user_id, then running_on. */
 #define AREC__PG_LIST_SHAPES 32
 const char *arec__pg_list_sql(unsigned int shape, int *nparams);
+/* The statement run before each page in the same implicit transaction
+ * (planner settings for that page only). */
+extern const char arec__pg_page_setup[];
 
 /* roles.c */
 int arec__pg_role_claim(arec_repository *repo, const char *name,
