@@ -125,9 +125,10 @@ typedef enum arec_log_type {
   AREC_LOG_BOOL = 2    /* true / false ("true", "1" are true) */
 } arec_log_type;
 
-/* One key=value field of a log line.  `{"key", "value"}` is a string field;
- * add the type for numbers and booleans: `{"ttl_ms", "3000",
- * AREC_LOG_NUMBER}`. */
+/* One key=value field of a log line: `{"agent_id", id, AREC_LOG_STRING}`,
+ * `{"ttl_ms", "3000", AREC_LOG_NUMBER}`.  (`{"key", "value"}` is a string
+ * field too, but compilers warn about the missing initializer under
+ * -Wextra: name the type.) */
 typedef struct arec_log_field {
   const char *key;
   const char *value;
@@ -571,7 +572,13 @@ typedef struct arec_metrics {
   arec_histogram refresh_cycle_seconds;
 } arec_metrics;
 
-#define AREC_METRICS_INIT {AREC_METRICS_VERSION}
+/* A zeroed struct of this header's version (every field named, so
+ * `-Wextra` stays quiet in C and C++). */
+#define AREC__HISTOGRAM_ZERO {0, 0.0, {0}}
+#define AREC_METRICS_INIT                                                      \
+  {AREC_METRICS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,    \
+   0, 0, 0.0, 0, 0.0, 0.0, AREC__HISTOGRAM_ZERO, AREC__HISTOGRAM_ZERO,         \
+   AREC__HISTOGRAM_ZERO, AREC__HISTOGRAM_ZERO}
 
 AREC_EXTERN int arec_manager_metrics(arec_manager *mgr, arec_metrics *out);
 

@@ -1,16 +1,28 @@
 /*
  * test_core_api.c -- the manager's API surface: option validation (codes
- * and the field named in arec_error_last()), agent type registration, the
- * user's start/stop (including stop from inside a step and a stop issued
- * through another pod), the restore log lines of DESIGN.md section 8 in
- * text and JSON, and the metrics rendering checked by `promtool check
- * metrics`.
+ * and the field named in arec_error_last(), option structs of every
+ * version), agent type registration and the type queries, the user's
+ * start/stop (including stop from inside a step, a stop issued through
+ * another pod, and every answer of start: refused, placement, backoff),
+ * the restore log lines in text and JSON with typed fields, the version,
+ * and the metrics (struct versions, histograms) with their rendering
+ * checked by `promtool check metrics`.
  */
 #include <regex.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "test_core_toy.h"
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agentrecover.h"
+#include "agentrecover/memory.h"
+#include "agentrecover/sys/lock.h"
+#include "agentrecover/sys/repository.h"
+#include "support/harness.h"
+#include "support/toy_agent.h"
 
 static toy_opts quiet(void) {
   toy_opts o;
@@ -21,9 +33,19 @@ static toy_opts quiet(void) {
   return o;
 }
 
-static void ctl_init(toy_ctl *c) {
-  memset(c, 0, sizeof *c);
-  c->delay_ms = 5;
+static void ctl_init(toy_ctl *c) { toy_ctl_init(c, 5); }
+
+/* An agent without symbols. */
+static void nosym_agent(arec_memory_store *st, const char *id) {
+  arec_repository *repo = NULL;
+  arec_agent_spec spec = AREC_AGENT_SPEC_INIT;
+  char got[AREC_AGENT_ID_MAX + 1];
+  ck_assert_int_eq(arec_memory_repository_new(&repo, st), 0);
+  spec.id = id;
+  spec.strategy = "toy";
+  spec.name = id;
+  ck_assert_int_eq(arec_agent_create(repo, &spec, got, sizeof got), 0);
+  arec_repository_free(repo);
 }
 
 /* ------------------------------------------------------------ options */
@@ -76,10 +98,47 @@ START_TEST(options_are_validated) {
   o.shutdown_timeout_ms = 0;
   o.version = 99;
   ck_assert_int_eq(try_new(st, &o), AREC_EVERSION);
+  o.version = 0;
+  ck_assert_int_eq(try_new(st, &o), AREC_EVERSION);
   o.version = AREC_MANAGER_OPTIONS_VERSION;
   /* defaults: ttl 1000 -> refresh 333 is accepted */
   ck_assert_int_eq(try_new(st, &o), 0);
   ck_assert_int_eq(try_new(st, NULL), AREC_EINVAL);
+
+  /* version 4 fields */
+  o.takeover = 2;
+  ck_assert_int_eq(try_new(st, &o), AREC_EINVAL);
+  ck_assert_ptr_nonnull(strstr(arec_error_last(), "takeover"));
+  o.takeover = 1;
+  o.stop_check_interval_ms = -1;
+  ck_assert_int_eq(try_new(st, &o), AREC_EINVAL);
+  ck_assert_ptr_nonnull(strstr(arec_error_last(), "stop_check_interval_ms"));
+  o.stop_check_interval_ms = 0;
+  o.backoff_min_ms = -1;
+  ck_assert_int_eq(try_new(st, &o), AREC_EINVAL);
+  ck_assert_ptr_nonnull(strstr(arec_error_last(), "backoff_min_ms"));
+  o.backoff_min_ms = 2000;
+  o.backoff_max_ms = 1000;
+  ck_assert_int_eq(try_new(st, &o), AREC_EINVAL);
+  ck_assert_ptr_nonnull(strstr(arec_error_last(), "backoff_max_ms"));
+  o.backoff_max_ms = 0;
+  ck_assert_int_eq(try_new(st, &o), 0); /* max defaults above min */
+  o.capabilities = "gpu,\tbad";
+  ck_assert_int_eq(try_new(st, &o), AREC_EINVAL);
+  ck_assert_ptr_nonnull(strstr(arec_error_last(), "capabilities"));
+  o.capabilities = " gpu , ,eu-west ";
+  ck_assert_int_eq(try_new(st, &o), 0);
+  /* older option structs: the version-4 fields are not read */
+  o.takeover = 7;
+  o.backoff_min_ms = -5;
+  for (unsigned int v = 1; v <= 3; v++) {
+    o.version = v;
+    ck_assert_int_eq(try_new(st, &o), 0);
+  }
+  o.version = AREC_MANAGER_OPTIONS_VERSION;
+  o.takeover = 1;
+  o.backoff_min_ms = 0;
+  o.capabilities = NULL;
 
   /* a repository with a bad version or a missing slot */
   arec_repository *repo = NULL;
@@ -93,6 +152,16 @@ START_TEST(options_are_validated) {
   ck_assert_int_eq(arec_manager_new(&m, &o, repo, lock), AREC_EVERSION);
   (void)rfree;
   ck_assert_ptr_null(m);
+  /* version 1 repositories are no longer accepted (2 and 3 are) */
+  ck_assert_int_eq(arec_memory_repository_new(&repo, st), 0);
+  ck_assert_int_eq(arec_memory_lock_new(&lock, st), 0);
+  repo->version = 1;
+  ck_assert_int_eq(arec_manager_new(&m, &o, repo, lock), AREC_EVERSION);
+  ck_assert_int_eq(arec_memory_repository_new(&repo, st), 0);
+  ck_assert_int_eq(arec_memory_lock_new(&lock, st), 0);
+  repo->version = 2;
+  ck_assert_int_eq(arec_manager_new(&m, &o, repo, lock), 0);
+  arec_manager_free(m);
   ck_assert_int_eq(arec_manager_new(&m, &o, NULL, NULL), AREC_EINVAL);
   arec_memory_store_free(st);
 }
@@ -120,6 +189,23 @@ START_TEST(register_type_checks) {
   ck_assert_int_eq(arec_manager_register_type(m, &t), AREC_EINVAL);
   ck_assert_uint_eq(strlen(arec_manager_incarnation(m)), 32);
   ck_assert_str_eq(arec_manager_pod(m), "pod-a");
+
+  /* the type queries: sorted names, has_type */
+  t = toy_type("alpha", &c);
+  ck_assert_int_eq(arec_manager_register_type(m, &t), 0);
+  char **names = NULL;
+  size_t n = 0;
+  ck_assert_int_eq(arec_manager_type_names(m, &names, &n), 0);
+  ck_assert_uint_eq(n, 2);
+  ck_assert_str_eq(names[0], "alpha");
+  ck_assert_str_eq(names[1], "toy");
+  arec_strings_free(names, n);
+  ck_assert_int_eq(arec_manager_type_names(m, NULL, &n), AREC_EINVAL);
+  ck_assert_int_eq(arec_manager_has_type(m, "toy"), 1);
+  ck_assert_int_eq(arec_manager_has_type(m, "other"), 0);
+  ck_assert_int_eq(arec_manager_has_type(m, NULL), 0);
+  ck_assert_ptr_nonnull(arec_manager_repository(m));
+  ck_assert_ptr_null(arec_manager_repository(NULL));
   arec_manager_free(m);
   arec_memory_store_free(st);
 }
@@ -133,19 +219,21 @@ START_TEST(start_and_stop_agent) {
   ctl_init(&ca);
   ctl_init(&cb);
   ck_assert_int_eq(arec_memory_store_new(&st), 0);
-  ck_assert_int_eq(arec_memory_agent_create(st, "u1", 1, "toy", "one"), 0);
-  ck_assert_int_eq(arec_memory_agent_assign(st, "u1", "ETH/USDT", 50), 0);
-  ck_assert_int_eq(arec_memory_agent_create(st, "nosym", 1, "toy", "x"), 0);
-  ck_assert_int_eq(arec_memory_agent_create(st, "weird", 1, "nope", "x"), 0);
-  ck_assert_int_eq(arec_memory_agent_assign(st, "weird", "ETH/USDT", 50), 0);
+  toy_agent(st, "u1", "toy", NULL, 0);
+  nosym_agent(st, "nosym");
+  toy_agent(st, "weird", "nope", NULL, 0);
   arec_manager *A = toy_manager(st, "pod-a", &ca, &o);
   arec_manager *B = toy_manager(st, "pod-b", &cb, &o);
 
   ck_assert_int_eq(arec_manager_start_agent(A, "missing"), AREC_ENOTFOUND);
   ck_assert_int_eq(arec_manager_start_agent(A, "nosym"), AREC_ECONFLICT);
   ck_assert_int_eq(arec_manager_start_agent(A, "bad id!"), AREC_EINVAL);
-  ck_assert_int_lt(arec_manager_start_agent(A, "weird"), 0); /* no type */
+  /* no type here: refused before the wish is written */
+  ck_assert_int_eq(arec_manager_start_agent(A, "weird"), AREC_EREFUSED);
+  ck_assert_ptr_nonnull(strstr(arec_error_last(), "no agent type \"nope\""));
+  ck_assert_int_eq(agent_row(st, "weird").is_trading, 0);
   ck_assert_str_eq(agent_row(st, "weird").running_on, "");
+  ck_assert_uint_eq(agent_row(st, "weird").fence, 0);
   ck_assert(lock_free_p(st, "weird"));
 
   ck_assert_int_eq(arec_manager_start_agent(A, "u1"), 0);
@@ -225,9 +313,9 @@ static int matches(const char *re, const char *s) {
 
 START_TEST(log_format_text_and_json) {
   char buf[512];
-  arec_log_field f[3] = {{"agent_id", "abc123"},
-                         {"symbol", "BTC/USDT"},
-                         {"note", "two words"}};
+  arec_log_field f[3] = {{"agent_id", "abc123", AREC_LOG_STRING},
+                         {"symbol", "BTC/USDT", AREC_LOG_STRING},
+                         {"note", "two words", AREC_LOG_STRING}};
   size_t n = arec_log_format(buf, sizeof buf, 0, AREC_LOG_INFO,
                              "✅ agent restored successfully", f, 2);
   ck_assert_uint_eq(n, strlen(buf));
@@ -235,7 +323,9 @@ START_TEST(log_format_text_and_json) {
                     "\\.[0-9]{3}Z INFO ✅ agent restored successfully "
                     "agent_id=abc123 symbol=BTC/USDT\n$",
                     buf));
-  arec_log_field q[3] = {{"a", "two words"}, {"b", "x=y"}, {"c", "say \"hi\""}};
+  arec_log_field q[3] = {{"a", "two words", AREC_LOG_STRING},
+                         {"b", "x=y", AREC_LOG_STRING},
+                         {"c", "say \"hi\"", AREC_LOG_STRING}};
   arec_log_format(buf, sizeof buf, 0, AREC_LOG_WARN, "m", q, 3);
   ck_assert_ptr_nonnull(
       strstr(buf, " WARN m a=\"two words\" b=\"x=y\" c=\"say \\\"hi\\\"\"\n"));
@@ -244,6 +334,26 @@ START_TEST(log_format_text_and_json) {
   ck_assert(matches("^\\{\"time\":\"[0-9T:.-]+Z\",\"level\":\"ERROR\","
                     "\"msg\":\"a \\\\\"q\\\\\"\\\\n\",\"agent_id\":\"abc123\"\\}\n$",
                     buf));
+  /* typed fields: numbers bare when they are JSON numbers, booleans true /
+   * false; the text format is unchanged by types */
+  arec_log_field t[8] = {{"count", "3", AREC_LOG_NUMBER},
+                         {"ratio", "-0.25e3", AREC_LOG_NUMBER},
+                         {"bad", "12abc", AREC_LOG_NUMBER},
+                         {"lead", "007", AREC_LOG_NUMBER},
+                         {"on", "true", AREC_LOG_BOOL},
+                         {"one", "1", AREC_LOG_BOOL},
+                         {"off", "no", AREC_LOG_BOOL},
+                         {"s", "3", AREC_LOG_STRING}};
+  arec_log_format(buf, sizeof buf, 1, AREC_LOG_INFO, "typed", t, 8);
+  ck_assert_msg(strstr(buf, "\"count\":3,\"ratio\":-0.25e3,\"bad\":\"12abc\","
+                            "\"lead\":\"007\",\"on\":true,\"one\":true,"
+                            "\"off\":false,\"s\":\"3\"}\n") != NULL,
+                "%s", buf);
+  arec_log_format(buf, sizeof buf, 0, AREC_LOG_INFO, "typed", t, 8);
+  ck_assert_msg(strstr(buf, " INFO typed count=3 ratio=-0.25e3 bad=12abc "
+                            "lead=007 on=true one=1 off=no s=3\n") != NULL,
+                "%s", buf);
+
   /* truncation behaves like snprintf */
   char small[10];
   n = arec_log_format(small, sizeof small, 0, AREC_LOG_INFO, "hello", NULL, 0);
@@ -273,7 +383,7 @@ START_TEST(restore_log_lines_are_exact) {
   o.level = AREC_LOG_INFO;
   ck_assert_int_eq(arec_memory_store_new(&st), 0);
   toy_agents(st, "abc", 4);
-  ck_assert_int_eq(arec_memory_agent_assign(st, "abc0", "ETH/USDT", 10), 0);
+  toy_assign(st, "abc0", "ETH/USDT", 10);
   ck_assert_int_eq(
       arec_memory_lock_force(st, "agent:lock:abc3", "pod-z/00", 60000), 0);
   arec_manager *m = toy_manager(st, "pod-a", &c, &o);
@@ -305,33 +415,8 @@ START_TEST(restore_log_lines_are_exact) {
 END_TEST
 
 /* -------------------------------------------------------------- metrics */
-START_TEST(metrics_render_parses_with_promtool) {
-  arec_memory_store *st;
-  toy_ctl c;
-  toy_opts o = quiet();
-  ctl_init(&c);
-  ck_assert_int_eq(arec_memory_store_new(&st), 0);
-  toy_agents(st, "p", 3);
-  arec_manager *m = toy_manager(st, "pod-a", &c, &o);
-  ck_assert_int_eq(arec_manager_restore(m, NULL), 0);
-  WAIT_UNTIL(atomic_load(&c.steps) > 10, 2000);
-  arec_metrics mt;
-  char *text = NULL;
-  ck_assert_int_eq(arec_manager_metrics(m, &mt), 0);
-  ck_assert_int_eq(arec_metrics_render(&text, &mt), 0);
-  const char *names[] = {
-      "agents_restored_total 3",          "agents_restore_failed_total 0",
-      "agent_lock_acquire_total 3",       "agent_lock_acquire_failed_total 0",
-      "agent_lock_held_total 3",          "agent_lock_lost_total 0",
-      "agent_fenced_writes_total 0",      "agents_running 3",
-      "shutdown_duration_seconds 0",      "agents_saved_on_shutdown 0",
-      "# TYPE agents_restored_total counter",
-      "# TYPE agent_lock_held_total gauge",
-      "# TYPE agent_restore_duration_seconds gauge",
-      "# HELP agents_running "};
-  for (size_t i = 0; i < sizeof names / sizeof *names; i++)
-    ck_assert_msg(strstr(text, names[i]) != NULL, "missing: %s", names[i]);
-
+/* Runs promtool on `text`; fills out with its output, returns its exit. */
+static int promtool(const char *text, char *out, size_t len) {
   char path[] = "/tmp/arec_metrics_XXXXXX";
   int fd = mkstemp(path);
   ck_assert_int_ge(fd, 0);
@@ -342,21 +427,162 @@ START_TEST(metrics_render_parses_with_promtool) {
   snprintf(cmd, sizeof cmd, "promtool check metrics < %s 2>&1", path);
   FILE *p = popen(cmd, "r");
   ck_assert_ptr_nonnull(p);
-  char out[4096];
-  size_t k = fread(out, 1, sizeof out - 1, p);
+  size_t k = fread(out, 1, len - 1, p);
   out[k] = '\0';
   int st_rc = pclose(p);
   unlink(path);
-  int code = WIFEXITED(st_rc) ? WEXITSTATUS(st_rc) : -1;
-  /* 0 = clean, 3 = lint warnings only (accepted, DESIGN.md section 8);
-   * 1 = parse error */
+  return WIFEXITED(st_rc) ? WEXITSTATUS(st_rc) : -1;
+}
+
+START_TEST(metrics_render_parses_with_promtool) {
+  arec_memory_store *st;
+  toy_ctl c;
+  toy_opts o = quiet();
+  ctl_init(&c);
+  ck_assert_int_eq(arec_memory_store_new(&st), 0);
+  toy_agents(st, "p", 3);
+  arec_manager *m = toy_manager(st, "pod-a", &c, &o);
+  ck_assert_int_eq(arec_manager_restore(m, NULL), 0);
+  WAIT_UNTIL(atomic_load(&c.steps) > 10, 2000);
+  arec_metrics mt = AREC_METRICS_INIT;
+  char *text = NULL;
+  ck_assert_int_eq(arec_manager_metrics(m, &mt), 0);
+  ck_assert_int_eq(arec_metrics_render(&text, &mt), 0);
+  const char *names[] = {
+      "agents_restored_total 3",          "agents_restore_failed_total 0",
+      "agent_lock_acquire_total 3",       "agent_lock_acquire_failed_total 0",
+      "agent_lock_held_total 3",          "agent_lock_lost_total 0",
+      "agent_fenced_writes_total 0",      "agents_running 3",
+      "shutdown_duration_seconds 0",      "agents_saved_on_shutdown 0",
+      "agent_start_failures_total 0",     "reconcile_errors_total 0",
+      "agents_backoff 0",                 "agents_wanted 3",
+      "agent_lock_ttl_seconds 0.6",       "agent_refresh_interval_seconds 0.15",
+      "# TYPE agents_restored_total counter",
+      "# TYPE agent_lock_held_total gauge",
+      "# TYPE agent_restore_duration_seconds histogram",
+      "# TYPE agent_step_duration_seconds histogram",
+      "# TYPE agent_save_duration_seconds histogram",
+      "# TYPE refresh_cycle_seconds histogram",
+      "agent_restore_duration_seconds_bucket{le=\"0.001\"} ",
+      "agent_restore_duration_seconds_bucket{le=\"0.0025\"} ",
+      "agent_restore_duration_seconds_bucket{le=\"30\"} ",
+      "agent_restore_duration_seconds_bucket{le=\"+Inf\"} 3\n",
+      "agent_restore_duration_seconds_count 3\n",
+      "agent_restore_duration_seconds_sum ",
+      "# HELP agents_running "};
+  for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+    ck_assert_msg(strstr(text, names[i]) != NULL, "missing: %s", names[i]);
+
+  char out[8192];
+  int code = promtool(text, out, sizeof out);
+  /* 0 = clean, 3 = lint warnings only; 1 = parse error.  The only lint
+   * warnings accepted are the two names kept on purpose. */
   ck_assert_msg(code == 0 || code == 3, "promtool exit %d: %s", code, out);
   ck_assert_msg(strstr(out, "error") == NULL, "promtool: %s", out);
+  int warnings = 0;
+  for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+    ck_assert_msg(strncmp(line, "agent_lock_held_total ", 22) == 0 ||
+                      strncmp(line, "agents_saved_on_shutdown ", 25) == 0,
+                  "unexpected promtool warning: %s", line);
+    warnings++;
+  }
+  ck_assert_int_le(warnings, 2);
   arec_free(text);
   ck_assert_int_eq(arec_metrics_render(&text, NULL), AREC_EINVAL);
   ck_assert_ptr_null(text);
+  mt.version = 2;
+  ck_assert_int_eq(arec_metrics_render(&text, &mt), AREC_EVERSION);
+  ck_assert_ptr_null(text);
   arec_manager_free(m);
   arec_memory_store_free(st);
+}
+END_TEST
+
+static void check_hist(const arec_histogram *h, uint64_t count) {
+  ck_assert_uint_eq(h->count, count);
+  for (size_t i = 1; i < AREC_HISTOGRAM_BUCKETS; i++)
+    ck_assert_uint_le(h->bucket[i - 1], h->bucket[i]);
+  ck_assert_uint_le(h->bucket[AREC_HISTOGRAM_BUCKETS - 1], h->count);
+  ck_assert(h->sum >= 0);
+}
+
+START_TEST(metrics_versions_and_histograms) {
+  arec_memory_store *st;
+  toy_ctl c;
+  toy_opts o = quiet();
+  ctl_init(&c);
+  c.delay_ms = 20;
+  ck_assert_int_eq(arec_memory_store_new(&st), 0);
+  toy_agents(st, "h", 3);
+  arec_manager *m = toy_manager(st, "pod-a", &c, &o);
+
+  const double *b = arec_histogram_bounds();
+  static const double want[AREC_HISTOGRAM_BUCKETS] = {
+      0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+      0.25,  0.5,    1,     2.5,  5,     10,   30};
+  for (size_t i = 0; i < AREC_HISTOGRAM_BUCKETS; i++)
+    ck_assert_double_eq(b[i], want[i]);
+
+  arec_metrics mt = AREC_METRICS_INIT;
+  ck_assert_uint_eq(mt.version, 3);
+  unsigned int bad[] = {0, 1, 2, 4, 99};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    mt.version = bad[i];
+    ck_assert_int_eq(arec_manager_metrics(m, &mt), AREC_EVERSION);
+  }
+  mt.version = AREC_METRICS_VERSION;
+  ck_assert_int_eq(arec_manager_metrics(m, &mt), 0);
+  check_hist(&mt.agent_restore_duration_seconds, 0);
+  check_hist(&mt.agent_step_duration_seconds, 0);
+
+  ck_assert_int_eq(arec_manager_restore(m, NULL), 0);
+  WAIT_UNTIL(atomic_load(&c.steps) > 30, 3000);
+  toy_sleep_ms(400); /* a few refresh cycles and save batches */
+  ck_assert_int_eq(arec_manager_shutdown(m, 0), 0);
+  ck_assert_int_eq(arec_manager_metrics(m, &mt), 0);
+  /* one restore observation per takeover (claim to first step) */
+  check_hist(&mt.agent_restore_duration_seconds, 3);
+  ck_assert_uint_eq(mt.agent_restore_duration_seconds.bucket[13], 3);
+  /* one step observation per step, one refresh per cycle */
+  check_hist(&mt.agent_step_duration_seconds, mt.agent_steps_total);
+  ck_assert_uint_ge(mt.agent_steps_total, 30);
+  check_hist(&mt.refresh_cycle_seconds, mt.refresh_cycles_total);
+  ck_assert_uint_ge(mt.refresh_cycles_total, 1);
+  /* save batches: at least the shutdown's, never more than the saves */
+  ck_assert_uint_ge(mt.agent_save_duration_seconds.count, 1);
+  ck_assert_uint_le(mt.agent_save_duration_seconds.count,
+                    mt.agent_saves_total);
+  ck_assert_double_eq_tol(mt.agent_lock_ttl_seconds, 0.6, 1e-9);
+  ck_assert_double_eq_tol(mt.agent_refresh_interval_seconds, 0.15, 1e-9);
+  ck_assert_int_eq(mt.agents_running, 0);
+  ck_assert_int_eq(mt.agents_saved_on_shutdown, 3);
+
+  /* the rendering shows the same numbers */
+  char *text = NULL, line[128];
+  ck_assert_int_eq(arec_metrics_render(&text, &mt), 0);
+  snprintf(line, sizeof line, "agent_step_duration_seconds_count %llu\n",
+           (unsigned long long)mt.agent_step_duration_seconds.count);
+  ck_assert_ptr_nonnull(strstr(text, line));
+  snprintf(line, sizeof line,
+           "agent_step_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
+           (unsigned long long)mt.agent_step_duration_seconds.count);
+  ck_assert_ptr_nonnull(strstr(text, line));
+  snprintf(line, sizeof line,
+           "agent_step_duration_seconds_bucket{le=\"0.01\"} %llu\n",
+           (unsigned long long)mt.agent_step_duration_seconds.bucket[3]);
+  ck_assert_ptr_nonnull(strstr(text, line));
+  arec_free(text);
+  ck_assert_int_eq(arec_manager_metrics(NULL, &mt), AREC_EINVAL);
+  arec_manager_free(m);
+  arec_memory_store_free(st);
+}
+END_TEST
+
+START_TEST(version_of_the_library) {
+  ck_assert_str_eq(arec_version(), "0.2.0");
+  ck_assert_int_eq(arec_version_number(), 200);
+  ck_assert_int_eq(AREC_VERSION_NUMBER, 200);
+  ck_assert_int_eq(AREC_ABI_VERSION, 1);
 }
 END_TEST
 
@@ -364,6 +590,9 @@ START_TEST(errors_and_names) {
   ck_assert_str_eq(arec_strerror(AREC_EFENCED),
                    "fenced: this runner is no longer the owner");
   ck_assert_str_eq(arec_err_name(AREC_ELOCKED), "ELOCKED");
+  ck_assert_str_eq(arec_err_name(AREC_EREFUSED), "EREFUSED");
+  ck_assert_str_eq(arec_err_name(AREC_EPLACEMENT), "EPLACEMENT");
+  ck_assert_str_eq(arec_strerror(-17), "unknown error");
   ck_assert_str_eq(arec_stop_reason_name(AREC_STOP_HANDOVER), "handover");
   arec_snapshot *none = NULL;
   ck_assert_int_eq(arec_snapshot_put(none, "X", 1, NULL), AREC_EINVAL);
@@ -383,7 +612,9 @@ int main(void) {
   tcase_add_test(tc, log_format_text_and_json);
   tcase_add_test(tc, restore_log_lines_are_exact);
   tcase_add_test(tc, metrics_render_parses_with_promtool);
+  tcase_add_test(tc, metrics_versions_and_histograms);
   tcase_add_test(tc, errors_and_names);
+  tcase_add_test(tc, version_of_the_library);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_ENV);
