@@ -5,10 +5,9 @@
  * _bucket{le="..."} lines ending in le="+Inf", then _sum and _count).
  *
  * The output has a fixed number of lines whatever the number of agents.
- * Two names draw `promtool check metrics` lint warnings on purpose (they
- * are the names dashboards already use): the gauge agent_lock_held_total
- * ends in _total, and agents_saved_on_shutdown is a gauge without a unit.
- * Never fails except for memory.
+ * One name draws a `promtool check metrics` lint warning on purpose (it is
+ * the name dashboards already use): the gauge agent_lock_held_total ends
+ * in _total.  Never fails except for memory.
  */
 #include <stdarg.h>
 #include <stdio.h>
