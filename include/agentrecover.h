@@ -320,8 +320,9 @@ typedef struct arec_manager_options {
   const char *pod_name;          /* required: this pod's name (copied) */
   int64_t lock_ttl_ms;           /* per-agent lock TTL; default 30000 */
   int64_t refresh_interval_ms;   /* default ttl/3; must be < ttl */
-  int64_t reconcile_interval_ms; /* default 5000; 0 disables the loop;
-                                    -1 = default */
+  int64_t reconcile_interval_ms; /* default 5000; 0: no periodic passes
+                                    (stop checks still run, see
+                                    stop_check_interval_ms); -1 = default */
   int64_t save_interval_ms;      /* coalescing window; default 5000 */
   int64_t shutdown_timeout_ms;   /* default 25000 */
   unsigned int workers;          /* step threads; default 32 */
@@ -440,7 +441,8 @@ AREC_EXTERN int arec_manager_reconcile(arec_manager *mgr,
  * arec_error_last() says why; AREC_ECONFLICT: agent has no symbols or is
  * disabled; AREC_ENOTFOUND; AREC_ESHUTDOWN.  A start() that failed with
  * AREC_EUNAVAILABLE / AREC_ETIMEDOUT puts the agent in backoff (wish kept)
- * and returns that code. */
+ * and returns that code; so does a row the repository could not read
+ * (its error code, the reason in arec_error_last()). */
 AREC_EXTERN int arec_manager_start_agent(arec_manager *mgr,
                                          const char *agent_id);
 
@@ -584,7 +586,8 @@ AREC_EXTERN int arec_manager_metrics(arec_manager *mgr, arec_metrics *out);
 
 /* Renders `m` in Prometheus text exposition format (HELP and TYPE lines;
  * histograms as _bucket/_sum/_count).  Its cost does not depend on the
- * number of agents.  *out is NUL-terminated, free it with arec_free(). */
+ * number of agents.  *out is NUL-terminated, free it with arec_free().
+ * AREC_EVERSION when m->version is older than 3. */
 AREC_EXTERN int arec_metrics_render(char **out, const arec_metrics *m);
 
 /* --------------------------------------------------------- administration */
@@ -627,7 +630,7 @@ AREC_EXTERN int arec_agent_create(arec_repository *repo,
 AREC_EXTERN int arec_agent_assign(arec_repository *repo, const char *id,
                                   const char *symbol, double budget);
 /* Removes a symbol (its state goes; the history stays).  AREC_ENOTFOUND;
- * AREC_ECONFLICT while the agent is wanted or running. */
+ * AREC_ECONFLICT while the agent is wanted or has a live owner. */
 AREC_EXTERN int arec_agent_unassign(arec_repository *repo, const char *id,
                                     const char *symbol);
 /* The user's wish.  wanted != 0 also ends a backoff wait (the next pass

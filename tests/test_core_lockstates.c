@@ -1,6 +1,6 @@
 /*
- * test_core_lockstates.c -- one test per row of DESIGN.md section 6's lock
- * state table (free, held, expired, lost, unreachable), and skip-if-locked
+ * test_core_lockstates.c -- one test per state an agent's lock can be in
+ * (free, held, expired, lost, unreachable), and skip-if-locked
  * across two managers, on the in-memory store.
  */
 #include <check.h>
