@@ -341,7 +341,7 @@ typedef struct arec_manager_options {
   int fair_share;                /* 0: off (take every agent it can).
                                     1: each pass computes the target
                                     ceil(wanted / live pods) (needs a
-                                    version-2 repository with balance);
+                                    repository with the fleet slot);
                                     acquires only below it and hands agents
                                     above it off gracefully, a bounded
                                     number per pass.  User starts always

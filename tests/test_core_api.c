@@ -406,6 +406,20 @@ START_TEST(restore_log_lines_are_exact) {
   ck_assert_int_eq(arec_manager_reconcile(m, &r), 0);
   ck_assert(!logcap_has(&lc, "restoring running agents"));
   arec_manager_free(m);
+
+  /* as JSON, the counts are numbers */
+  arec_memory_store_free(st);
+  ck_assert_int_eq(arec_memory_store_new(&st), 0);
+  logcap_clear(&lc);
+  lc.json = 1;
+  toy_agents(st, "j", 2);
+  m = toy_manager(st, "pod-b", &c, &o);
+  ck_assert_int_eq(arec_manager_restore(m, &r), 0);
+  ck_assert(logcap_has(&lc, "\"msg\":\"found agents to restore\",\"count\":2}"));
+  ck_assert(logcap_has(&lc, "\"total\":2,\"restored\":2,\"skipped\":0,"
+                            "\"failed\":0}"));
+  ck_assert(logcap_has(&lc, "\"agent_id\":\"j0\",\"symbol\":\"BTC/USDT\"}"));
+  arec_manager_free(m);
   arec_memory_store_free(st);
   logcap_free(&lc);
 }

@@ -10,7 +10,7 @@
  * get fences, and launch them; a row the repository could not read whole is
  * claimed too and put straight into backoff with the repository's reason.
  * With the option takeover off a pass takes nothing over.  Every pass (and
- * every stop check) then asks which local runners are no longer wanted
+ * every stop check, which also reads the fleet for the gauges) then asks which local runners are no longer wanted
  * (1: the user stopped, disabled or deleted it -> STOP_USER; 2: someone else
  * owns it -> STOP_FENCED; 3: a migration to another pod -> STOP_HANDOVER)
  * and retries releases that failed earlier.  Passes, stop checks and user
@@ -427,6 +427,9 @@ void arec__stop_check(arec_manager *mgr) {
   int down = mgr->shutting_down;
   pthread_mutex_unlock(&mgr->mu);
   if (!down) {
+    arec__share s; /* no passes run here: keep the fleet gauges fresh */
+    arec__share_load(mgr, &s);
+    arec__share_free(&s);
     check_unwanted(mgr);
     arec__release_retry(mgr);
   }

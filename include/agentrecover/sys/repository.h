@@ -199,7 +199,7 @@ struct arec_repository {
 
   /* Optional (NULL: nothing is marked).  Marks this pod's row leaving: it
    * stays live for its agents until heartbeat(leaving = 1) deletes it, but
-   * balance() no longer counts it.  A heartbeat of the same incarnation
+   * fleet() no longer counts it.  A heartbeat of the same incarnation
    * keeps the mark; a new incarnation clears it. */
   int (*pod_leaving)(arec_repository *repo, const char *pod,
                      const char *incarnation);
