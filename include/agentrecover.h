@@ -125,9 +125,10 @@ typedef enum arec_log_type {
   AREC_LOG_BOOL = 2    /* true / false ("true", "1" are true) */
 } arec_log_type;
 
-/* One key=value field of a log line.  `{"key", "value"}` is a string field;
- * add the type for numbers and booleans: `{"ttl_ms", "3000",
- * AREC_LOG_NUMBER}`. */
+/* One key=value field of a log line: `{"agent_id", id, AREC_LOG_STRING}`,
+ * `{"ttl_ms", "3000", AREC_LOG_NUMBER}`.  (`{"key", "value"}` is a string
+ * field too, but compilers warn about the missing initializer under
+ * -Wextra: name the type.) */
 typedef struct arec_log_field {
   const char *key;
   const char *value;
@@ -319,8 +320,9 @@ typedef struct arec_manager_options {
   const char *pod_name;          /* required: this pod's name (copied) */
   int64_t lock_ttl_ms;           /* per-agent lock TTL; default 30000 */
   int64_t refresh_interval_ms;   /* default ttl/3; must be < ttl */
-  int64_t reconcile_interval_ms; /* default 5000; 0 disables the loop;
-                                    -1 = default */
+  int64_t reconcile_interval_ms; /* default 5000; 0: no periodic passes
+                                    (stop checks still run, see
+                                    stop_check_interval_ms); -1 = default */
   int64_t save_interval_ms;      /* coalescing window; default 5000 */
   int64_t shutdown_timeout_ms;   /* default 25000 */
   unsigned int workers;          /* step threads; default 32 */
@@ -339,7 +341,7 @@ typedef struct arec_manager_options {
   int fair_share;                /* 0: off (take every agent it can).
                                     1: each pass computes the target
                                     ceil(wanted / live pods) (needs a
-                                    version-2 repository with balance);
+                                    repository with the fleet slot);
                                     acquires only below it and hands agents
                                     above it off gracefully, a bounded
                                     number per pass.  User starts always
@@ -439,7 +441,8 @@ AREC_EXTERN int arec_manager_reconcile(arec_manager *mgr,
  * arec_error_last() says why; AREC_ECONFLICT: agent has no symbols or is
  * disabled; AREC_ENOTFOUND; AREC_ESHUTDOWN.  A start() that failed with
  * AREC_EUNAVAILABLE / AREC_ETIMEDOUT puts the agent in backoff (wish kept)
- * and returns that code. */
+ * and returns that code; so does a row the repository could not read
+ * (its error code, the reason in arec_error_last()). */
 AREC_EXTERN int arec_manager_start_agent(arec_manager *mgr,
                                          const char *agent_id);
 
@@ -571,13 +574,20 @@ typedef struct arec_metrics {
   arec_histogram refresh_cycle_seconds;
 } arec_metrics;
 
-#define AREC_METRICS_INIT {AREC_METRICS_VERSION}
+/* A zeroed struct of this header's version (every field named, so
+ * `-Wextra` stays quiet in C and C++). */
+#define AREC__HISTOGRAM_ZERO {0, 0.0, {0}}
+#define AREC_METRICS_INIT                                                      \
+  {AREC_METRICS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,    \
+   0, 0, 0.0, 0, 0.0, 0.0, AREC__HISTOGRAM_ZERO, AREC__HISTOGRAM_ZERO,         \
+   AREC__HISTOGRAM_ZERO, AREC__HISTOGRAM_ZERO}
 
 AREC_EXTERN int arec_manager_metrics(arec_manager *mgr, arec_metrics *out);
 
 /* Renders `m` in Prometheus text exposition format (HELP and TYPE lines;
  * histograms as _bucket/_sum/_count).  Its cost does not depend on the
- * number of agents.  *out is NUL-terminated, free it with arec_free(). */
+ * number of agents.  *out is NUL-terminated, free it with arec_free().
+ * AREC_EVERSION when m->version is older than 3. */
 AREC_EXTERN int arec_metrics_render(char **out, const arec_metrics *m);
 
 /* --------------------------------------------------------- administration */
@@ -620,7 +630,7 @@ AREC_EXTERN int arec_agent_create(arec_repository *repo,
 AREC_EXTERN int arec_agent_assign(arec_repository *repo, const char *id,
                                   const char *symbol, double budget);
 /* Removes a symbol (its state goes; the history stays).  AREC_ENOTFOUND;
- * AREC_ECONFLICT while the agent is wanted or running. */
+ * AREC_ECONFLICT while the agent is wanted or has a live owner. */
 AREC_EXTERN int arec_agent_unassign(arec_repository *repo, const char *id,
                                     const char *symbol);
 /* The user's wish.  wanted != 0 also ends a backoff wait (the next pass

@@ -29,7 +29,9 @@ extern "C" {
 /* 2 added fleet, pod_leaving and migrate (fair sharing and migration) and
  * the answer 3 of unwanted; 3 added the administration slots, the backoff
  * slots and the roles, and the new fields of arec_agent_row.  The manager
- * accepts versions 2 and 3 (the slots a version lacks count as NULL). */
+ * accepts versions 2 and 3 of a backend built against this header (the
+ * structs are this header's; the slots a version lacks count as NULL and
+ * are never read). */
 #define AREC_REPOSITORY_VERSION 3
 
 /* One agent to run, as the repository returns it.  Everything is allocated
@@ -135,7 +137,7 @@ struct arec_repository {
   /* Required.  Claims one agent where it is wanted: fence = fence + 1,
    * running_on = pod, running_incarnation = incarnation; *out_fence gets the
    * new fence.  AREC_ECONFLICT when the agent is not wanted, AREC_ENOTFOUND
-   * when it does not exist. */
+   * when it does not exist (or was deleted). */
   int (*claim)(arec_repository *repo, const char *pod,
                const char *incarnation, const char *agent_id,
                uint64_t *out_fence);
@@ -197,7 +199,7 @@ struct arec_repository {
 
   /* Optional (NULL: nothing is marked).  Marks this pod's row leaving: it
    * stays live for its agents until heartbeat(leaving = 1) deletes it, but
-   * balance() no longer counts it.  A heartbeat of the same incarnation
+   * fleet() no longer counts it.  A heartbeat of the same incarnation
    * keeps the mark; a new incarnation clears it. */
   int (*pod_leaving)(arec_repository *repo, const char *pod,
                      const char *incarnation);
@@ -218,9 +220,11 @@ struct arec_repository {
    * the agent is retried at every pass).  A start (or a step) of the runner
    * holding `fence` failed: in one fenced write, release the agent as
    * release() does (running_on NULL, fence + 1), add 1 to start_failures,
-   * set last_error (cut to 500 bytes) and retry_at = now + min(max_ms,
-   * min_ms * 2^(failures - 1)) on the repository's clock.  *out_failures
-   * (may be NULL) gets the new count.  AREC_EFENCED when superseded. */
+   * set last_error (cut to 500 bytes at a UTF-8 character boundary; the
+   * manager passes valid UTF-8 without control characters) and retry_at =
+   * now + min(max_ms, min_ms * 2^(failures - 1)) on the repository's
+   * clock.  *out_failures (may be NULL) gets the new count.  AREC_EFENCED
+   * when superseded (fence 0 is never current), AREC_ENOTFOUND. */
   int (*start_failed)(arec_repository *repo, const char *agent_id,
                       uint64_t fence, const char *error, int64_t min_ms,
                       int64_t max_ms, unsigned int *out_failures);
@@ -232,16 +236,24 @@ struct arec_repository {
                   uint64_t fence);
 
   /* Optional (NULL: arec_agent_report() answers AREC_EINVAL).  Sets
-   * last_error (NULL clears; cut to 500 bytes) while `fence` is current;
-   * fence 0 means "only while nobody owns the agent" (a pod that cannot run
-   * it says why).  AREC_EFENCED, AREC_ENOTFOUND. */
+   * last_error (NULL clears; cut like start_failed's) while `fence` is
+   * current; fence 0 means "only while the agent has no live owner"
+   * (running_on NULL, or its pod's row missing, expired or of another
+   * incarnation: the rule of agents_to_restore) -- a pod that cannot run
+   * it says why.  Does not touch start_failures or retry_at.
+   * AREC_EFENCED, AREC_ENOTFOUND. */
   int (*set_error)(arec_repository *repo, const char *agent_id,
                    uint64_t fence, const char *error);
 
   /* Optional administration (NULL: the arec_agent_* / arec_pod_list call
    * answers AREC_EINVAL).  Semantics, codes and ownership as documented for
    * those functions in agentrecover.h; the public functions validate their
-   * arguments (ids, NULLs, limits) before calling. */
+   * arguments (ids, NULLs, texts, params, budgets, limits) before calling,
+   * and agent_list gets a filter whose limit is 1..1000.  agent_create
+   * with spec->id NULL picks a random id of 12 characters [A-Za-z0-9].
+   * Deleted agents are invisible to every slot here (AREC_ENOTFOUND) but
+   * keep their id (agent_create answers AREC_EEXIST).  Agents are listed
+   * in byte order of their ids (COLLATE "C"). */
   int (*agent_create)(arec_repository *repo, const arec_agent_spec *spec,
                       char *out_id, size_t out_len);
   int (*agent_assign)(arec_repository *repo, const char *agent_id,

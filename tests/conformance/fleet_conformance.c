@@ -1,12 +1,12 @@
 /*
- * balance_conformance.c -- the conformance suite of the repository vtable's
- * version-2 slots (agentrecover/sys/repository.h): balance, pod_leaving and
+ * fleet_conformance.c -- the conformance suite of the repository vtable's
+ * version-2 slots (agentrecover/sys/repository.h): fleet, pod_leaving and
  * migrate, generic over a repository fixture (conformance.h).  Registered
  * by arec_conf_repository_add() for every backend: memory, PostgreSQL.
  *
- * What it proves: balance counts live pods that are not leaving and wanted
- * agents (active, trading, with a symbol), and lists the migration holds in
- * force; a leaving pod stays live for its agents but is not counted, a
+ * What it proves: fleet counts live pods that are not leaving, wanted
+ * agents (active, trading, with a symbol) and, of those, the ones in
+ * backoff (version 3), and lists the migration holds in force; a leaving pod stays live for its agents but is not counted, a
  * heartbeat of the same incarnation keeps the mark and a new incarnation
  * clears it; a migration hold lets only its target claim the agent (claim
  * and claim_many answer AREC_ECONFLICT to any other pod), answers 3 to the
@@ -14,7 +14,7 @@
  * ends with the target's claim, with its time, or when its target dies;
  * migrate answers AREC_ENOTFOUND / AREC_ECONFLICT as the header documents
  * and records nothing then, nor when the target already owns the agent.
- * A repository whose slot is NULL (or a version-1 one) passes at once.
+ * A repository whose slot is NULL passes at once.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,7 +49,7 @@ static arec_repository *open_v2(const arec_repo_fixture *f) {
   arec_repository *r = NULL;
   ck_assert_int_eq(f->open(f->ctx, &r), 0);
   ck_assert_ptr_nonnull(r);
-  if (r->version < 2 || !r->balance || !r->pod_leaving || !r->migrate) {
+  if (r->version < 2 || !r->fleet || !r->pod_leaving || !r->migrate) {
     r->free(r);
     return NULL;
   }
@@ -100,34 +100,34 @@ static int unwanted1(arec_repository *r, const char *pod, const char *inc,
   return u;
 }
 
-/* balance() into *b (cleared first); the caller clears it. */
-static void bal(arec_repository *r, arec_balance *b) {
+/* fleet() into *b (cleared first); the caller clears it. */
+static void bal(arec_repository *r, arec_fleet *b) {
   memset(b, 0, sizeof *b);
-  int rc = r->balance(r, b);
-  ck_assert_msg(rc == 0, "balance: %s %s", arec_err_name(rc),
+  int rc = r->fleet(r, b);
+  ck_assert_msg(rc == 0, "fleet: %s %s", arec_err_name(rc),
                 arec_error_last());
   ck_assert(b->nmigrations == 0 || b->migrations != NULL);
 }
 
 static uint64_t live_pods(arec_repository *r) {
-  arec_balance b;
+  arec_fleet b;
   bal(r, &b);
   uint64_t n = b.live_pods;
-  arec_balance_clear(&b);
+  arec_fleet_clear(&b);
   return n;
 }
 
 static size_t holds(arec_repository *r) {
-  arec_balance b;
+  arec_fleet b;
   bal(r, &b);
   size_t n = b.nmigrations;
-  arec_balance_clear(&b);
+  arec_fleet_clear(&b);
   return n;
 }
 
 /* 1 when `id` is in agents_to_restore(id). */
 static int restorable(arec_repository *r, const char *id) {
-  arec_agent_list *l = NULL;
+  struct arec_agent_list *l = NULL;
   ck_assert_int_eq(r->agents_to_restore(r, id, &l), 0);
   ck_assert_ptr_nonnull(l);
   int found = l->n == 1;
@@ -140,21 +140,21 @@ static void sleep_ms(long ms) {
   nanosleep(&ts, NULL);
 }
 
-/* ----------------------------------------------------------------- balance */
-START_TEST(balance_counts) {
+/* ------------------------------------------------------------------- fleet */
+START_TEST(fleet_counts) {
   const arec_repo_fixture *f = setup(_i);
   arec_repository *r = open_v2(f);
   if (!r)
     return;
-  arec_balance b;
+  arec_fleet b;
   bal(r, &b);
   ck_assert_uint_eq(b.live_pods, 0);
   ck_assert_uint_eq(b.wanted, 0);
   ck_assert_uint_eq(b.nmigrations, 0);
-  arec_balance_clear(&b);
+  arec_fleet_clear(&b);
   ck_assert_ptr_null(b.migrations);
   ck_assert_uint_eq(b.nmigrations, 0);
-  arec_balance_clear(NULL);
+  arec_fleet_clear(NULL);
 
   add(f, r, "conf-a1", 1, 1);
   add(f, r, "conf-a2", 2, 1);
@@ -169,7 +169,7 @@ START_TEST(balance_counts) {
   ck_assert_uint_eq(b.live_pods, 2);
   ck_assert_uint_eq(b.wanted, 2);
   ck_assert_uint_eq(b.nmigrations, 0);
-  arec_balance_clear(&b);
+  arec_fleet_clear(&b);
 
   ck_assert_int_eq(f->expire_pod(f->ctx, POD_B), 0);
   ck_assert_uint_eq(live_pods(r), 1);
@@ -180,11 +180,37 @@ START_TEST(balance_counts) {
   ck_assert_int_eq(r->set_trading(r, "conf-a2", 0), 0);
   bal(r, &b);
   ck_assert_uint_eq(b.wanted, 1);
-  arec_balance_clear(&b);
+  arec_fleet_clear(&b);
   ck_assert_int_eq(f->set_active(f->ctx, "conf-a4", 1), 0);
   bal(r, &b);
   ck_assert_uint_eq(b.wanted, 2);
-  arec_balance_clear(&b);
+  ck_assert_uint_eq(b.backoff, 0);
+  arec_fleet_clear(&b);
+
+  /* version 3: wanted agents in backoff are counted */
+  if (r->version >= 3) {
+    ck_assert_ptr_nonnull(r->start_failed);
+    ck_assert_ptr_nonnull(r->start_ok);
+    uint64_t f1 = claim(r, POD_A, INC_A1, "conf-a4");
+    ck_assert_int_eq(r->start_failed(r, "conf-a4", f1, "boom", 60000, 60000,
+                                     NULL),
+                     0);
+    bal(r, &b);
+    ck_assert_uint_eq(b.wanted, 2);
+    ck_assert_uint_eq(b.backoff, 1);
+    arec_fleet_clear(&b);
+    ck_assert_int_eq(r->set_trading(r, "conf-a4", 0), 0); /* not wanted */
+    bal(r, &b);
+    ck_assert_uint_eq(b.wanted, 1);
+    ck_assert_uint_eq(b.backoff, 0);
+    arec_fleet_clear(&b);
+    ck_assert_int_eq(r->set_trading(r, "conf-a4", 1), 0);
+    uint64_t f2 = claim(r, POD_A, INC_A1, "conf-a4");
+    ck_assert_int_eq(r->start_ok(r, "conf-a4", f2), 0);
+    bal(r, &b);
+    ck_assert_uint_eq(b.backoff, 0);
+    arec_fleet_clear(&b);
+  }
   r->free(r);
 }
 END_TEST
@@ -248,14 +274,14 @@ START_TEST(migrate_hold) {
   claim(r, POD_A, INC_A1, "conf-a2");
 
   ck_assert_int_eq(r->migrate(r, "conf-a1", POD_B, HOLD), 0);
-  arec_balance b;
+  arec_fleet b;
   bal(r, &b);
   ck_assert_uint_eq(b.nmigrations, 1);
   ck_assert_str_eq(b.migrations[0].agent_id, "conf-a1");
   ck_assert_str_eq(b.migrations[0].to_pod, POD_B);
   ck_assert_uint_eq(b.live_pods, 3);
   ck_assert_uint_eq(b.wanted, 2);
-  arec_balance_clear(&b);
+  arec_fleet_clear(&b);
   ck_assert_uint_eq(b.nmigrations, 0);
   ck_assert_ptr_null(b.migrations);
 
@@ -400,16 +426,16 @@ START_TEST(hold_ends) {
 END_TEST
 
 /* ------------------------------------------------------------ registration */
-void arec_conf_balance_add(Suite *s, const arec_repo_fixture *f) {
+void arec_conf_fleet_add(Suite *s, const arec_repo_fixture *f) {
   if (nfixtures >= MAX_FIXTURES)
     return;
   int i = nfixtures;
   fixtures[nfixtures++] = f;
   static char names[MAX_FIXTURES][128]; /* Check keeps the pointer */
-  snprintf(names[i], sizeof names[i], "%s-balance-conformance", f->name);
+  snprintf(names[i], sizeof names[i], "%s-fleet-conformance", f->name);
   TCase *tc = tcase_create(names[i]);
   tcase_set_timeout(tc, 30);
-  tcase_add_loop_test(tc, balance_counts, i, i + 1);
+  tcase_add_loop_test(tc, fleet_counts, i, i + 1);
   tcase_add_loop_test(tc, pod_leaving_rules, i, i + 1);
   tcase_add_loop_test(tc, migrate_hold, i, i + 1);
   tcase_add_loop_test(tc, migrate_refused, i, i + 1);

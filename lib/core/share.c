@@ -1,11 +1,11 @@
 /*
- * balance.c -- fair sharing and migration across pods (issue 8, section 3):
- * what a reconcile pass may take and what it hands off, and
+ * share.c -- sharing the fleet across pods: what a reconcile pass may take
+ * (fair share, migrations, capabilities) and what it hands off, and
  * arec_manager_migrate_agent().
  *
- * How: each pass asks the repository (version 2 balance slot) for the live
- * pods that are not leaving, the wanted agents and the migration holds in
- * force.  With fair_share on, the pod's target is ceil(wanted / live pods):
+ * How: each pass asks the repository (fleet slot) for the live pods that
+ * are not leaving, the wanted agents, how many of them are in backoff, and
+ * the migration holds in force.  With fair_share on, the pod's target is ceil(wanted / live pods):
  * it acquires only while below it (agents migrating here are always taken)
  * and hands runners above it off gracefully (AREC_STOP_HANDOVER: save,
  * release), oldest first, at most what the other pods have room for
@@ -16,6 +16,9 @@
  * is a hold on the agent row (only the named pod may claim it for a while);
  * the owner sees it through unwanted() == 3 and hands the agent off.
  *
+ * Capabilities: an agent created with `requires` is taken only by a pod
+ * whose capabilities option lists that name.
+ *
  * Must never: call the repository with mgr->mu held, hand off a runner that
  * is already stopping, or take an agent that is migrating to another pod.
  */
@@ -23,55 +26,52 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "share.h"
+#include "table.h"
 
 #define SHED_MAX 1000
 
-void arec_balance_clear(arec_balance *b) {
-  if (!b)
-    return;
-  for (size_t i = 0; i < b->nmigrations && b->migrations; i++) {
-    free(b->migrations[i].agent_id);
-    free(b->migrations[i].to_pod);
-  }
-  free(b->migrations);
-  memset(b, 0, sizeof *b);
+int arec__offers(const arec_manager *mgr, const char *cap) {
+  if (!cap)
+    return 1;
+  for (size_t i = 0; i < mgr->ncaps; i++)
+    if (strcmp(mgr->caps[i], cap) == 0)
+      return 1;
+  return 0;
 }
 
-static int has_balance(const arec_manager *mgr) {
-  return mgr->repo->version >= 2 && mgr->repo->balance != NULL;
-}
-
-void arec__plan_load(arec_manager *mgr, arec__plan *p) {
-  memset(p, 0, sizeof *p);
-  if (!has_balance(mgr))
+void arec__share_load(arec_manager *mgr, arec__share *s) {
+  memset(s, 0, sizeof *s);
+  if (mgr->repo->version < 2 || !mgr->repo->fleet)
     return;
-  int rc = mgr->repo->balance(mgr->repo, &p->bal);
+  int rc = mgr->repo->fleet(mgr->repo, &s->fleet);
   if (rc < 0) {
-    arec_balance_clear(&p->bal);
-    arec__logkv(mgr, AREC_LOG_WARN, "cannot read the pods' balance", "error",
+    arec_fleet_clear(&s->fleet);
+    arec__logkv(mgr, AREC_LOG_WARN, "cannot read the fleet", "error",
                 arec_err_name(rc), NULL);
     return;
   }
-  p->have = 1;
-  uint64_t live = p->bal.live_pods ? p->bal.live_pods : 1;
-  int64_t target = (int64_t)((p->bal.wanted + live - 1) / live);
+  s->have = 1;
+  uint64_t live = s->fleet.live_pods ? s->fleet.live_pods : 1;
+  int64_t target = (int64_t)((s->fleet.wanted + live - 1) / live);
   if (mgr->fair_share)
-    p->target = target;
-  atomic_store(&mgr->m.wanted, (int64_t)p->bal.wanted);
-  atomic_store(&mgr->m.pods_live, (int64_t)p->bal.live_pods);
+    s->target = target;
+  atomic_store(&mgr->m.wanted, (int64_t)s->fleet.wanted);
+  atomic_store(&mgr->m.backoff, (int64_t)s->fleet.backoff);
+  atomic_store(&mgr->m.pods_live, (int64_t)s->fleet.live_pods);
   atomic_store(&mgr->m.target, target);
 }
 
-void arec__plan_free(arec__plan *p) { arec_balance_clear(&p->bal); }
+void arec__share_free(arec__share *s) { arec_fleet_clear(&s->fleet); }
 
 /* 1: migrating to this pod; -1: to another pod; 0: no hold. */
-static int migration_of(const arec__plan *p, const char *pod, const char *id) {
-  for (size_t i = 0; p->have && i < p->bal.nmigrations; i++)
-    if (p->bal.migrations[i].agent_id &&
-        strcmp(p->bal.migrations[i].agent_id, id) == 0)
-      return p->bal.migrations[i].to_pod &&
-                     strcmp(p->bal.migrations[i].to_pod, pod) == 0
+static int migration_of(const arec__share *p, const char *pod,
+                        const char *id) {
+  for (size_t i = 0; p->have && i < p->fleet.nmigrations; i++)
+    if (p->fleet.migrations[i].agent_id &&
+        strcmp(p->fleet.migrations[i].agent_id, id) == 0)
+      return p->fleet.migrations[i].to_pod &&
+                     strcmp(p->fleet.migrations[i].to_pod, pod) == 0
                  ? 1
                  : -1;
   return 0;
@@ -96,9 +96,9 @@ static size_t pod_hash(const char *s) {
   return (size_t)(h >> 7);
 }
 
-size_t arec__plan_select(arec_manager *mgr, const arec__plan *p,
-                         const arec_agent_list *list, size_t *idx, size_t n,
-                         unsigned int *skipped) {
+size_t arec__share_select(arec_manager *mgr, const arec__share *p,
+                          const struct arec_agent_list *list, size_t *idx,
+                          size_t n, unsigned int *skipped) {
   if (!p->have || n == 0)
     return n;
   size_t *forced = malloc(n * sizeof *forced);
@@ -142,7 +142,7 @@ size_t arec__plan_select(arec_manager *mgr, const arec__plan *p,
     snprintf(a, sizeof a, "%zu", nr - room);
     snprintf(b, sizeof b, "%lld", (long long)p->target);
     arec__logkv(mgr, AREC_LOG_DEBUG, "fair share: leaving agents to other pods",
-                "count", a, "target", b, NULL);
+                "#count", a, "#target", b, NULL);
   }
   free(forced);
   free(rest);
@@ -163,11 +163,12 @@ static int cmp_oldest(const void *a, const void *b) {
   return x->serial < y->serial ? -1 : x->serial > y->serial;
 }
 
-void arec__plan_shed(arec_manager *mgr, const arec__plan *p, size_t unowned) {
+void arec__share_shed(arec_manager *mgr, const arec__share *p,
+                      size_t unowned) {
   if (!mgr->fair_share || !p->have || p->target <= 0)
     return;
-  int64_t live = (int64_t)p->bal.live_pods;
-  int64_t wanted = (int64_t)p->bal.wanted;
+  int64_t live = (int64_t)p->fleet.live_pods;
+  int64_t wanted = (int64_t)p->fleet.wanted;
   pthread_mutex_lock(&mgr->mu);
   int64_t local = (int64_t)local_count(mgr);
   int64_t excess = local - p->target;
@@ -209,8 +210,8 @@ void arec__plan_shed(arec_manager *mgr, const arec__plan *p, size_t unowned) {
     snprintf(a, sizeof a, "%zu", shed);
     snprintf(b, sizeof b, "%lld", (long long)p->target);
     snprintf(d, sizeof d, "%lld", (long long)live);
-    arec__logkv(mgr, AREC_LOG_INFO, "fair share: handing agents off", "count",
-                a, "target", b, "live_pods", d, NULL);
+    arec__logkv(mgr, AREC_LOG_INFO, "fair share: handing agents off",
+                "#count", a, "#target", b, "#live_pods", d, NULL);
   }
 }
 

@@ -1,13 +1,23 @@
 /*
- * test_core_balance.c -- fair sharing and migration across pods (issue 8,
- * section 3) with memory-backed managers: 300 agents started through one pod
+ * test_core_share.c -- fair sharing and migration across pods with
+ * memory-backed managers: 300 agents started through one pod
  * end up exactly 100 on each of 3 pods within 3 reconcile passes; a 4th pod
  * joins -> 75 each; a pod that leaves hands its agents to the others; during
  * all of it no agent is without a runner for longer than reconcile + 1 s and
  * none runs on two pods at once; POST-like migrations hand one agent to a
  * named pod, fenced by a hold the other pods respect.
  */
-#include "test_core_toy.h"
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agentrecover.h"
+#include "agentrecover/memory.h"
+#include "agentrecover/sys/lock.h"
+#include "agentrecover/sys/repository.h"
+#include "support/harness.h"
+#include "support/toy_agent.h"
 
 #define NAGENTS 300
 
@@ -67,13 +77,12 @@ static void make_agents(arec_memory_store *st, int n, int trading) {
   for (int i = 0; i < n; i++) {
     char id[16];
     snprintf(id, sizeof id, "b%d", i);
-    ck_assert_int_eq(arec_memory_agent_create(st, id, 1, "toy", id), 0);
-    ck_assert_int_eq(arec_memory_agent_assign(st, id, "BTC/USDT", 100.0), 0);
+    toy_agent(st, id, "toy", NULL, 0);
   }
 }
 
 static int64_t running(arec_manager *m) {
-  arec_metrics mt;
+  arec_metrics mt = AREC_METRICS_INIT;
   ck_assert_int_eq(arec_manager_metrics(m, &mt), 0);
   return mt.agents_running;
 }
@@ -114,7 +123,7 @@ START_TEST(three_pods_split_300_exactly_within_3_passes) {
   ck_assert_msg(done, "not 100/100/100 after 3 passes: %lld/%lld/%lld",
                 (long long)running(m[0]), (long long)running(m[1]),
                 (long long)running(m[2]));
-  fprintf(stderr, "balance: 300 agents split 100/100/100 after %d pass(es)\n",
+  fprintf(stderr, "share: 300 agents split 100/100/100 after %d pass(es)\n",
           pass - 1);
   /* each agent on exactly one pod, and its row names that pod */
   for (int i = 0; i < NAGENTS; i++) {
@@ -130,7 +139,7 @@ START_TEST(three_pods_split_300_exactly_within_3_passes) {
   }
   ck_assert_int_eq(atomic_load(&c[0].stops[AREC_STOP_HANDOVER]), 200);
   /* the auto-scaling signal */
-  arec_metrics mt;
+  arec_metrics mt = AREC_METRICS_INIT;
   ck_assert_int_eq(arec_manager_metrics(m[1], &mt), 0);
   ck_assert_int_eq(mt.agents_wanted, NAGENTS);
   ck_assert_int_eq(mt.pods_live, 3);
@@ -254,7 +263,7 @@ START_TEST(fourth_pod_joins_then_leaves_without_gaps) {
   ck_assert_msg(split_is(&f, 4, 75), "not 75 each: %lld/%lld/%lld/%lld",
                 (long long)running(m[0]), (long long)running(m[1]),
                 (long long)running(m[2]), (long long)running(m[3]));
-  fprintf(stderr, "balance: 4th pod filled to 75 each in %lld ms\n",
+  fprintf(stderr, "share: 4th pod filled to 75 each in %lld ms\n",
           arec_test_now_ms() - t0);
   toy_sleep_ms(3 * RECONCILE_MS); /* stays put */
   ck_assert(split_is(&f, 4, 75));
@@ -268,7 +277,7 @@ START_TEST(fourth_pod_joins_then_leaves_without_gaps) {
   ck_assert_int_eq(atomic_load(&c[3].stops[AREC_STOP_HANDOVER]), 75);
   WAIT_UNTIL(split_is(&f, 3, 100), RECONCILE_MS + 1000);
   ck_assert_msg(split_is(&f, 3, 100), "not 100 each after the leave");
-  fprintf(stderr, "balance: a leaving pod's agents taken over in %lld ms\n",
+  fprintf(stderr, "share: a leaving pod's agents taken over in %lld ms\n",
           arec_test_now_ms() - t0);
   toy_sleep_ms(50);
 
@@ -276,7 +285,7 @@ START_TEST(fourth_pod_joins_then_leaves_without_gaps) {
   f.stop = 1;
   pthread_mutex_unlock(&f.mu);
   pthread_join(th, NULL);
-  fprintf(stderr, "balance: longest gap without a runner %lld ms (agent b%d)\n",
+  fprintf(stderr, "share: longest gap without a runner %lld ms (agent b%d)\n",
           (long long)f.max_gap, f.max_gap_agent);
   ck_assert_int_eq(f.doubles, 0);
   ck_assert_msg(f.max_gap <= RECONCILE_MS + 1000,
@@ -338,7 +347,7 @@ START_TEST(migrate_hands_one_agent_to_a_named_pod) {
   /* pod-b takes it (over its target), then sheds its oldest other agent */
   ck_assert_int_eq(arec_manager_reconcile(B, NULL), 0);
   ck_assert(toy_has_runner(B, moved));
-  arec_memory_agent row = agent_row(st, moved);
+  toy_row row = agent_row(st, moved);
   ck_assert_str_eq(row.running_on, "pod-b");
   ck_assert_uint_gt(row.fence, fence0 + 1); /* released, then claimed */
   WAIT_UNTIL(running(B) == 2, 3000);
@@ -364,7 +373,7 @@ START_TEST(migrate_hands_one_agent_to_a_named_pod) {
 }
 END_TEST
 
-START_TEST(fair_share_needs_a_balance_slot_and_is_off_by_default) {
+START_TEST(fair_share_is_off_by_default) {
   arec_memory_store *st;
   toy_ctl ca, cb;
   toy_opts o;
@@ -381,7 +390,7 @@ START_TEST(fair_share_needs_a_balance_slot_and_is_off_by_default) {
   ck_assert_uint_eq(r.restored, 6);
   ck_assert_int_eq(arec_manager_reconcile(A, NULL), 0);
   ck_assert_int_eq(running(A), 6);
-  arec_metrics mt;
+  arec_metrics mt = AREC_METRICS_INIT;
   ck_assert_int_eq(arec_manager_metrics(A, &mt), 0);
   ck_assert_int_eq(mt.agents_wanted, 6); /* the signal is there anyway */
   ck_assert_int_eq(mt.pods_live, 2);
@@ -392,8 +401,8 @@ START_TEST(fair_share_needs_a_balance_slot_and_is_off_by_default) {
 END_TEST
 
 
-/* Issue 8, section 1 on the memory lock: a kill -9 (abandon) with 30 s agent
- * locks fails over within pod lease TTL + reconcile + 1 s, because the
+/* Pod leases on the memory lock: a kill -9 (abandon) with 30 s agent locks
+ * fails over within pod lease TTL + reconcile + 1 s, because the
  * dead holder's pod lease key is gone; a live holder keeps its locks. */
 START_TEST(memory_pod_lease_fails_over_before_agent_ttl) {
   arec_memory_store *st;
@@ -433,13 +442,13 @@ START_TEST(memory_pod_lease_fails_over_before_agent_ttl) {
 END_TEST
 
 int main(void) {
-  Suite *s = suite_create("core-balance");
+  Suite *s = suite_create("core-share");
   TCase *tc = tcase_create("fair-share");
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, three_pods_split_300_exactly_within_3_passes);
   tcase_add_test(tc, fourth_pod_joins_then_leaves_without_gaps);
   tcase_add_test(tc, migrate_hands_one_agent_to_a_named_pod);
-  tcase_add_test(tc, fair_share_needs_a_balance_slot_and_is_off_by_default);
+  tcase_add_test(tc, fair_share_is_off_by_default);
   tcase_add_test(tc, memory_pod_lease_fails_over_before_agent_ttl);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
