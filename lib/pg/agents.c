@@ -20,16 +20,22 @@
 
 #define PG arec__pg_of
 
-/* A random id: 12 characters of [a-z0-9]. */
+/* A random id: 12 characters of [A-Za-z0-9] (bytes >= 248 are drawn again,
+ * so each character is uniform). */
 static int random_id(char *out) {
-  static const char al[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-  unsigned char rnd[12];
-  int err = arec__pg_random(rnd, sizeof rnd);
-  if (err)
-    return err;
-  for (size_t i = 0; i < sizeof rnd; i++)
-    out[i] = al[rnd[i] % 36]; /* 256 % 36 = 4: a bias this small is fine */
-  out[sizeof rnd] = 0;
+  static const char al[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  size_t n = 0;
+  while (n < 12) {
+    unsigned char rnd[16];
+    int err = arec__pg_random(rnd, sizeof rnd);
+    if (err)
+      return err;
+    for (size_t i = 0; i < sizeof rnd && n < 12; i++)
+      if (rnd[i] < 248)
+        out[n++] = al[rnd[i] % 62];
+  }
+  out[n] = 0;
   return 0;
 }
 
@@ -120,9 +126,11 @@ int arec__pg_agent_assign(arec_repository *repo, const char *agent_id,
   return 0;
 }
 
-/* The agent row is locked first, so a concurrent wish (set_trading, which
- * needs a symbol) and this removal are ordered: unassign sees the wish, or
- * the wish sees the symbol gone. */
+/* Refused while the agent is wanted or has a live owner (running_on whose
+ * pod row is live and of the same incarnation).  The agent row is locked
+ * first, so a concurrent wish (set_trading, which needs a symbol) and this
+ * removal are ordered: unassign sees the wish, or the wish sees the symbol
+ * gone. */
 int arec__pg_agent_unassign(arec_repository *repo, const char *agent_id,
                             const char *symbol) {
   if (!agent_id || !symbol)
@@ -131,10 +139,12 @@ int arec__pg_agent_unassign(arec_repository *repo, const char *agent_id,
   PGresult *r;
   int err = arec__pg_query(
       PG(repo),
-      "WITH a AS (SELECT id, (is_active AND is_trading) "
-      "             OR running_on IS NOT NULL AS busy "
-      "           FROM agent_configs WHERE id = $1 AND deleted_at IS NULL "
-      "           FOR UPDATE), "
+      "WITH a AS (SELECT c.id, (c.is_active AND c.is_trading) OR EXISTS "
+      "             (SELECT 1 FROM pods p WHERE p.name = c.running_on "
+      "              AND p.incarnation = c.running_incarnation "
+      "              AND p.lease_until > clock_timestamp()) AS busy "
+      "           FROM agent_configs c WHERE c.id = $1 "
+      "           AND c.deleted_at IS NULL FOR UPDATE OF c), "
       "d AS (DELETE FROM agent_symbol_assignments s USING a "
       "      WHERE s.agent_id = a.id AND s.symbol = $2 AND NOT a.busy "
       "      RETURNING 1), "
@@ -157,7 +167,7 @@ int arec__pg_agent_unassign(arec_repository *repo, const char *agent_id,
     return AREC_ENOTFOUND;
   }
   if (!nd) {
-    arec_error_set("pg: agent %s is wanted or running: stop it first",
+    arec_error_set("pg: agent %s is wanted or has a live owner: stop it first",
                    agent_id);
     return AREC_ECONFLICT;
   }

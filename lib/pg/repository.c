@@ -10,8 +10,10 @@
  * agents cost one round trip.  Rows of agent_configs are always locked in
  * id order (the id column compares in byte order, COLLATE "C") so
  * concurrent batches never deadlock.  Liveness is judged on the database
- * clock (clock_timestamp()).  A deleted agent is never claimed and always
- * unwanted, but its runner can still save and release with its fence.
+ * clock (clock_timestamp()).  Fence 0 is never current (a claim makes it
+ * >= 1), so a release with it changes nothing.  A deleted agent is never
+ * claimed and always unwanted, but its runner can still save and release
+ * with its fence.
  * Must never: build SQL from data, confuse a transport failure with an
  * answer.
  */
@@ -173,6 +175,7 @@ static int pg_release_many(arec_repository *repo, const char *const *ids,
         "u AS (UPDATE agent_configs a SET fence = a.fence + 1, running_on = NULL, "
         "      running_incarnation = NULL FROM l, q "
         "      WHERE a.id = l.id AND q.id = a.id AND a.fence = q.fence "
+        "      AND q.fence > 0 "
         "      RETURNING a.id) "
         "SELECT q.ord FROM q JOIN u ON u.id = q.id",
         2, p, NULL, NULL, &r);

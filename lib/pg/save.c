@@ -12,6 +12,7 @@
  * its history rows since the last trim (hist_n); rows past history_keep +
  * slack are trimmed in a second statement, for those (agent, symbol) only,
  * so trimming costs a round trip every `slack` saves, not every save.
+ * Fence 0 is never current (a claim makes it >= 1).
  * Must never: write with a stale fence, build SQL from data.
  */
 #include <stdio.h>
@@ -29,7 +30,8 @@ static const char *SAVE_SQL =
     "l AS (SELECT a.id, a.fence FROM agent_configs a "
     "      WHERE a.id IN (SELECT agent_id FROM s) "
     "      ORDER BY a.id FOR SHARE), "
-    "ok AS (SELECT s.* FROM s JOIN l ON l.id = s.agent_id AND l.fence = s.fence), "
+    "ok AS (SELECT s.* FROM s JOIN l ON l.id = s.agent_id AND l.fence = s.fence "
+    "       AND s.fence > 0), "
     "w AS (SELECT ok.agent_id, ok.fence, ok.pod, st.symbol, st.balance, st.memory "
     "      FROM ok JOIN st ON st.ord = ok.ord), "
     "u AS (UPDATE agent_states x SET balance = w.balance, memory = w.memory, "
