@@ -3,7 +3,8 @@
  * real PostgreSQL 15, where it is PostgreSQL's own business: the database
  * checks params (a JSON object), ids compare in byte order (symbols and
  * pages sorted that way), unassign is refused while the agent is wanted or
- * owned and leaves the history, delete is soft (the row, its id and its
+ * has a live owner (and allowed once its owner's pod row expired) and
+ * leaves the history, delete is soft (the row, its id and its
  * history stay; nothing lists, claims or wants it, its runner can still
  * release), pods are listed with their agents, and agents_to_restore lists
  * an unreadable row (a balance that is not a finite number) with its error
@@ -141,7 +142,8 @@ START_TEST(assign_unassign_rules) {
   /* wanted: unassign refused */
   ck_assert_int_eq(r->set_trading(r, "u1", 1), 0);
   ck_assert_int_eq(r->agent_unassign(r, "u1", "ada"), AREC_ECONFLICT);
-  /* owned (even when no longer wanted): refused */
+  /* owned by a live pod (even when no longer wanted): refused */
+  ck_assert_int_eq(r->heartbeat(r, "pod", "inc", 60000, 0), 0);
   uint64_t f = 0;
   ck_assert_int_eq(r->claim(r, "pod", "inc", "u1", &f), 0);
   arec_symbol_state st = {"ada", 2, "{\"k\": 1}"};
@@ -149,6 +151,10 @@ START_TEST(assign_unassign_rules) {
   ck_assert_int_eq(r->save_state(r, &sv), 0);
   ck_assert_int_eq(r->set_trading(r, "u1", 0), 0);
   ck_assert_int_eq(r->agent_unassign(r, "u1", "ada"), AREC_ECONFLICT);
+  /* a claim of an older incarnation of the pod is no live owner */
+  ck_assert_int_eq(r->heartbeat(r, "pod", "inc-2", 60000, 0), 0);
+  ck_assert_int_eq(r->agent_unassign(r, "u1", "eth/usdt"), 0);
+  ck_assert_int_eq(r->heartbeat(r, "pod", "inc", 60000, 0), 0);
   ck_assert_int_eq(r->release(r, "u1", f), 0);
   /* stopped: the symbol and its state go, its history stays */
   ck_assert_int_eq(r->agent_unassign(r, "u1", "nope"), AREC_ENOTFOUND);

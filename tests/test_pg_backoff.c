@@ -179,7 +179,8 @@ START_TEST(start_failed_backs_off) {
   ck_assert_str_eq(xmin, xmin2); /* no new row version */
   free(xmin);
   free(xmin2);
-  ck_assert_int_eq(r->start_ok(r, "nope", 1), AREC_EFENCED);
+  ck_assert_int_eq(r->start_ok(r, "nope", 1), AREC_ENOTFOUND);
+  ck_assert_int_eq(r->start_ok(r, "b1", 0), AREC_EFENCED);
   memset(&fl, 0, sizeof fl);
   ck_assert_int_eq(r->fleet(r, &fl), 0);
   ck_assert_uint_eq(fl.backoff, 0);
@@ -192,6 +193,7 @@ START_TEST(error_texts_and_set_error) {
   ck_assert_int_eq(arec_test_pg_sql(&g_pg, "TRUNCATE agent_configs CASCADE", NULL), 0);
   arec_repository *r = open_repo();
   add_wanted(r, "e1");
+  ck_assert_int_eq(r->heartbeat(r, "pod", "inc", 60000, 0), 0);
   uint64_t f = 0;
   ck_assert_int_eq(r->claim(r, "pod", "inc", "e1", &f), 0);
   /* 300 two-byte characters (600 bytes): 250 kept, 500 bytes */
@@ -214,7 +216,7 @@ START_TEST(error_texts_and_set_error) {
   /* fenced */
   ck_assert_int_eq(r->set_error(r, "e1", f + 1, "x"), AREC_EFENCED);
   ck_assert_int_eq(r->set_error(r, "nope", f, "x"), AREC_ENOTFOUND);
-  /* fence 0: only while nobody owns it */
+  /* fence 0: only while it has no live owner */
   ck_assert_int_eq(r->set_error(r, "e1", 0, "no gpu here"), AREC_EFENCED);
   ck_assert_int_eq(r->release(r, "e1", f), 0);
   ck_assert_int_eq(r->set_error(r, "e1", 0, "no gpu here"), 0);
