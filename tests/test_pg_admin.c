@@ -1,14 +1,15 @@
 /*
  * test_pg_admin.c -- administration in the PostgreSQL repository against a
  * real PostgreSQL 15, where it is PostgreSQL's own business: the database
- * checks params (a JSON object), ids compare in byte order (symbols and
- * pages sorted that way), unassign is refused while the agent is wanted or
- * has a live owner (and allowed once its owner's pod row expired) and
- * leaves the history, delete is soft (the row, its id and its
- * history stay; nothing lists, claims or wants it, its runner can still
- * release), pods are listed with their agents, and agents_to_restore lists
- * an unreadable row (a balance that is not a finite number) with its error
- * instead of failing, next to the readable ones.
+ * checks params (a JSON object); ids compare in byte order (symbols and
+ * pages sorted that way); unassign is refused while the agent is wanted or
+ * has a live owner (not for a claim of an older incarnation of the pod)
+ * and leaves the history; updated_at counts accepted saves only; delete is
+ * soft (the row, its id and its history stay; nothing lists, claims or
+ * wants it, its runner can still release); pods are listed with the agents
+ * whose running_on names them; agents_to_restore lists an unreadable row
+ * (a balance that is not a finite number) with its error instead of
+ * failing, next to the readable ones.
  */
 #include <check.h>
 #include <libpq-fe.h>
@@ -137,7 +138,8 @@ START_TEST(assign_unassign_rules) {
   ck_assert_double_eq_tol(a->symbols[0].budget, 12.5, 1e-9);
   ck_assert_double_eq_tol(a->symbols[0].balance, 12.5, 1e-9);
   ck_assert_str_eq(a->symbols[0].memory, "{}");
-  ck_assert_int_gt(a->updated_at_ms, 0);
+  ck_assert_int_eq(a->updated_at_ms, 0); /* no save yet */
+  ck_assert_int_eq(a->symbols[0].updated_at_ms, 0);
   arec_agent_records_free(a, 1);
   /* wanted: unassign refused */
   ck_assert_int_eq(r->set_trading(r, "u1", 1), 0);
@@ -149,6 +151,12 @@ START_TEST(assign_unassign_rules) {
   arec_symbol_state st = {"ada", 2, "{\"k\": 1}"};
   arec_save sv = {"u1", f, "pod", 1, &st};
   ck_assert_int_eq(r->save_state(r, &sv), 0);
+  ck_assert_int_eq(r->agent_get(r, "u1", &a), 0);
+  ck_assert_int_gt(a->symbols[1].updated_at_ms, 0); /* ada */
+  ck_assert_int_eq(a->symbols[0].updated_at_ms, 0);
+  ck_assert_int_eq(a->updated_at_ms, a->symbols[1].updated_at_ms);
+  ck_assert_uint_eq(a->symbols[1].fence, f);
+  arec_agent_records_free(a, 1);
   ck_assert_int_eq(r->set_trading(r, "u1", 0), 0);
   ck_assert_int_eq(r->agent_unassign(r, "u1", "ada"), AREC_ECONFLICT);
   /* a claim of an older incarnation of the pod is no live owner */
@@ -265,7 +273,7 @@ START_TEST(pods_with_their_agents) {
     uint64_t f;
     ck_assert_int_eq(r->claim(r, i < 2 ? "pod-a" : "pod-b", i < 2 ? "ia" : "ib", id, &f), 0);
   }
-  /* an agent of an older incarnation of pod-a does not count for it */
+  /* an agent claimed by an older incarnation of pod-a names it too */
   ck_assert_int_eq(create(r, "old", 1, NULL, NULL, NULL), 0);
   ck_assert_int_eq(r->agent_assign(r, "old", "X", 1), 0);
   ck_assert_int_eq(r->set_trading(r, "old", 1), 0);
@@ -279,7 +287,7 @@ START_TEST(pods_with_their_agents) {
   ck_assert_str_eq(p[1].name, "pod-a");
   ck_assert_str_eq(p[2].name, "pod-b");
   ck_assert_str_eq(p[1].incarnation, "ia");
-  ck_assert_uint_eq(p[1].agents, 2);
+  ck_assert_uint_eq(p[1].agents, 3);
   ck_assert_uint_eq(p[2].agents, 1);
   ck_assert_uint_eq(p[0].agents, 0);
   ck_assert_int_eq(p[2].leaving, 1);

@@ -42,8 +42,13 @@ typedef struct arec_pg_options {
   arec_log_fn log;              /* optional sink for the backend's logs */
   void *log_userdata;
   int64_t statement_timeout_ms; /* > 0: each connection sets the server's
-                                   statement_timeout to this (an
-                                   administrative pool); 0: none */
+                                   statement_timeout to this (e.g. below
+                                   call_timeout_ms in an administrative
+                                   pool: a slow statement is then cancelled
+                                   by the server, AREC_ECONFLICT, and the
+                                   connection kept); 0: call_timeout_ms, so
+                                   a statement abandoned at the client's
+                                   deadline also ends on the server */
   const char *application_name; /* shown in pg_stat_activity (copied);
                                    NULL: "agentrecover" */
 } arec_pg_options;

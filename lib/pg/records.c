@@ -15,7 +15,8 @@
  * may read all the rows a small filter matches and sort them -- cheap, but
  * not bounded by the page.  Symbols, when asked for, come in a second
  * statement for the page's ids only and are sorted here.  Deleted agents
- * are never shown.
+ * are never shown.  A symbol's updated_at_ms (and the agent's, their
+ * latest) counts accepted saves only: 0 until the first one.
  * Must never: build SQL from data, sort or scan the whole table for a page.
  */
 #include <stdio.h>
@@ -34,7 +35,7 @@
   "a.start_failures, a.last_error, " AREC__PG_MS("a.retry_at") ", "            \
   AREC__PG_MS("a.created_at") ", "                                             \
   "(SELECT " AREC__PG_MS("max(st.updated_at)") " FROM agent_states st "        \
-  " WHERE st.agent_id = a.id) "
+  " WHERE st.agent_id = a.id AND st.fence > 0) "
 
 enum { R_ID, R_USER, R_STRATEGY, R_NAME, R_PARAMS, R_REQUIRES, R_ACTIVE,
        R_TRADING, R_FENCE, R_RUNNING_ON, R_RUNNING_INC, R_FAILURES,
@@ -86,7 +87,8 @@ const char *arec__pg_list_sql(unsigned int shape, int *nparams) {
 
 static const char SYMBOLS_SQL[] =
     "SELECT s.agent_id, s.symbol, s.balance::text, st.balance::text, "
-    "       st.memory::text, st.fence, " AREC__PG_MS("st.updated_at") " "
+    "       st.memory::text, st.fence, "
+    "       CASE WHEN st.fence > 0 THEN " AREC__PG_MS("st.updated_at") " END "
     "FROM agent_symbol_assignments s "
     "LEFT JOIN agent_states st ON st.agent_id = s.agent_id "
     "     AND st.symbol = s.symbol "
@@ -294,10 +296,10 @@ int arec__pg_pod_list(arec_repository *repo, arec_pod_record **out,
       "SELECT p.name, p.incarnation, " AREC__PG_MS("p.started_at") ", "
       AREC__PG_MS("p.heartbeat_at") ", " AREC__PG_MS("p.lease_until") ", "
       "  p.leaving, coalesce(c.n, 0) "
-      "FROM pods p LEFT JOIN (SELECT running_on, running_incarnation, "
-      "  count(*) AS n FROM agent_configs WHERE running_on IS NOT NULL "
-      "  GROUP BY running_on, running_incarnation) c "
-      "  ON c.running_on = p.name AND c.running_incarnation = p.incarnation "
+      "FROM pods p LEFT JOIN (SELECT running_on, count(*) AS n "
+      "  FROM agent_configs WHERE running_on IS NOT NULL "
+      "  AND deleted_at IS NULL GROUP BY running_on) c "
+      "  ON c.running_on = p.name "
       "WHERE p.lease_until > clock_timestamp() "
       "ORDER BY p.name COLLATE \"C\"",
       0, NULL, NULL, NULL, &r);

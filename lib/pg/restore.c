@@ -50,7 +50,7 @@ static int row_error(arec_agent_row *row, const char *why) {
   free(row->symbols);
   row->symbols = NULL;
   row->nsymbols = 0;
-  row->error = AREC_EINVAL;
+  row->error = AREC_EBACKEND;
   return (row->error_text = strdup(why)) ? 0 : AREC_ENOMEM;
 }
 
