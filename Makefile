@@ -11,12 +11,16 @@ CC      ?= cc
 BUILD   := build
 
 VERSION_MAJOR := 0
-VERSION_MINOR := 1
+VERSION_MINOR := 2
 VERSION_PATCH := 0
 VERSION := $(VERSION_MAJOR).$(VERSION_MINOR).$(VERSION_PATCH)
-SONAME  := libagentrecover.so.$(VERSION_MAJOR)
+# The ABI generation (AREC_ABI_VERSION in agentrecover.h): it names the
+# SONAME and grows with every release that breaks binary compatibility,
+# which the major version cannot say while it is 0.
+ABI     := 1
+SONAME  := libagentrecover.so.$(ABI)
 
-LIB_PKGS  := libpq hiredis libcrypto
+LIB_PKGS  := libpq hiredis
 TEST_PKGS := check
 # Debian packages every target needs (installed by tests/tools/deps.sh).
 DEB_BUILD := build-essential pkg-config libpq-dev libhiredis-dev libssl-dev \
@@ -172,7 +176,7 @@ test-headers:
 # installed library through pkg-config only; checks the exported symbols.
 test-install-example: all
 	@echo "== install into a temp DESTDIR; build examples/minimal through pkg-config"
-	@tests/tools/check_install.sh
+	@SONAME=$(SONAME) VERSION=$(VERSION) tests/tools/check_install.sh
 
 # ----------------------------------------------------------------- install
 install: all

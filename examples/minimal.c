@@ -1,9 +1,10 @@
 /*
  * minimal.c -- the smallest embedding of libagentrecover: the in-memory
- * backends, a toy agent type that counts, one agent started, a few steps,
- * a graceful shutdown.  Build: cc minimal.c $(pkg-config --cflags --libs
- * agentrecover).  Real services pass arec_pg_repository_new() and
- * arec_redis_lock_new() instead of the memory backends.
+ * backends, a toy agent type that counts, one agent created through the
+ * administration API and started, a few steps, a graceful shutdown.
+ * Build: cc minimal.c $(pkg-config --cflags --libs agentrecover).  Real
+ * services pass arec_pg_repository_new() and arec_redis_lock_new()
+ * instead of the memory backends; the rest stays the same.
  */
 #define _POSIX_C_SOURCE 200809L /* nanosleep */
 #include <stdio.h>
@@ -41,7 +42,7 @@ static int counter_step(void *state, arec_agent *agent, int64_t *delay_ms,
   if (c->count % 10 == 0) {
     char n[32];
     snprintf(n, sizeof n, "%ld", c->count);
-    arec_log_field f[] = {{"count", n}};
+    arec_log_field f[] = {{"count", n, AREC_LOG_NUMBER}};
     arec_agent_log(agent, AREC_LOG_INFO, "counter step", f, 1);
   }
   *delay_ms = 20;
@@ -75,8 +76,6 @@ int main(void) {
   if (arec_memory_store_new(&store) || arec_memory_repository_new(&repo, store) ||
       arec_memory_lock_new(&lock, store))
     return 1;
-  arec_memory_agent_create(store, "abc123", 42, "counter", "My Agent");
-  arec_memory_agent_assign(store, "abc123", "BTC/USDT", 100.0);
 
   arec_manager_options opts = AREC_MANAGER_OPTIONS_INIT;
   opts.pod_name = "pod-a";
@@ -95,10 +94,29 @@ int main(void) {
   type.stop = counter_stop;
   arec_manager_register_type(mgr, &type);
 
+  /* the agent, through the same administration API as on PostgreSQL;
+   * set_trading(1) records the user's wish, so the restore below starts it
+   * (arec_manager_start_agent() records the wish and starts it at once) */
+  arec_repository *admin = arec_manager_repository(mgr);
+  arec_agent_spec spec = AREC_AGENT_SPEC_INIT;
+  char id[AREC_AGENT_ID_MAX + 1];
+  spec.id = "abc123";
+  spec.user_id = 42;
+  spec.strategy = "counter";
+  spec.name = "My Agent";
+  if ((rc = arec_agent_create(admin, &spec, id, sizeof id)) != 0 ||
+      (rc = arec_agent_assign(admin, id, "BTC/USDT", 100.0)) != 0 ||
+      (rc = arec_agent_set_trading(admin, id, 1)) != 0) {
+    fprintf(stderr, "admin: %s: %s\n", arec_strerror(rc), arec_error_last());
+    arec_manager_free(mgr);
+    arec_memory_store_free(store);
+    return 1;
+  }
+
   arec_restore_result res;
-  arec_manager_restore(mgr, &res); /* nothing to restore yet */
-  if ((rc = arec_manager_start_agent(mgr, "abc123")) != 0)
-    fprintf(stderr, "start: %s\n", arec_strerror(rc));
+  if ((rc = arec_manager_restore(mgr, &res)) != 0 || res.restored != 1)
+    fprintf(stderr, "restore: %s, %u restored\n", arec_strerror(rc),
+            res.restored);
 
   struct timespec ts = {0, 300 * 1000 * 1000};
   nanosleep(&ts, NULL);

@@ -1,45 +1,14 @@
--- 002: the data model of DESIGN.md section 2: users and their exchange
--- accounts (credentials AES-256-GCM encrypted by the library), trading
--- pairs, agents with their wish and ownership (fence, running_on,
--- running_incarnation), pods' liveness rows, symbol assignments, state and
--- the append-only (trimmed) state history.
+-- 002: the library's data model: agents with their wish and ownership
+-- (fence, running_on, running_incarnation), the pods' liveness rows, the
+-- agents' symbol assignments, their state and the append-only (trimmed)
+-- state history.  user_id is an opaque owner id: the library keeps no users
+-- (an embedding service may add its own table and a foreign key to it).
 BEGIN;
-
-CREATE TABLE users (
-  id         bigint      PRIMARY KEY,            -- the Telegram user id
-  name       text        NOT NULL DEFAULT '',
-  created_at timestamptz NOT NULL DEFAULT now()
-);
-
-CREATE TABLE user_exchanges (
-  id         bigserial   PRIMARY KEY,
-  user_id    bigint      NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-  exchange   text        NOT NULL CHECK (exchange <> ''),
-  api_key    bytea       NOT NULL,               -- nonce || ciphertext || tag
-  api_secret bytea       NOT NULL,
-  testnet    boolean     NOT NULL DEFAULT true,
-  created_at timestamptz NOT NULL DEFAULT now(),
-  UNIQUE (id, user_id)
-);
-CREATE INDEX user_exchanges_user_idx ON user_exchanges (user_id);
-
-CREATE TABLE user_trading_pairs (
-  id          bigserial   PRIMARY KEY,
-  user_id     bigint      NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-  exchange_id bigint      NOT NULL,
-  symbol      text        NOT NULL CHECK (symbol <> ''),
-  created_at  timestamptz NOT NULL DEFAULT now(),
-  UNIQUE (user_id, symbol),
-  -- a pair can only use its owner's exchange account
-  FOREIGN KEY (exchange_id, user_id) REFERENCES user_exchanges (id, user_id)
-    ON DELETE CASCADE
-);
-CREATE INDEX user_trading_pairs_exchange_idx ON user_trading_pairs (exchange_id);
 
 CREATE TABLE agent_configs (
   id                  text        PRIMARY KEY
                       CHECK (id ~ '^[A-Za-z0-9_-]{1,64}$' AND id NOT IN ('start', 'stop')),
-  user_id             bigint      NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  user_id             bigint      NOT NULL,       -- the owner: opaque to the library
   strategy            text        NOT NULL CHECK (strategy <> ''),
   name                text        NOT NULL CHECK (name <> ''),
   is_active           boolean     NOT NULL DEFAULT true,

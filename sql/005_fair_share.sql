@@ -1,4 +1,4 @@
--- 005: fair sharing and migration across pods (issue 8, section 3):
+-- 005: fair sharing and migration across pods:
 -- a pod marks its row leaving when it shuts down (the others stop counting
 -- it before its agents are released), and an agent may carry a migration
 -- hold: until migrate_until only the pod named migrate_to may claim it

@@ -1,16 +1,25 @@
 /*
  * test_core_api.c -- the manager's API surface: option validation (codes
- * and the field named in arec_error_last()), agent type registration, the
- * user's start/stop (including stop from inside a step and a stop issued
- * through another pod), the restore log lines of DESIGN.md section 8 in
- * text and JSON, and the metrics rendering checked by `promtool check
- * metrics`.
+ * and the field named in arec_error_last(), option structs of every
+ * version), agent type registration and the type queries, the user's
+ * start/stop (including stop from inside a step, a stop issued through
+ * another pod, and every answer of start: refused, placement, backoff),
+ * the restore log lines in text and JSON with typed fields, and the
+ * version of the library.  (Metrics: test_core_metrics.c.)
  */
 #include <regex.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include "test_core_toy.h"
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agentrecover.h"
+#include "agentrecover/memory.h"
+#include "agentrecover/sys/lock.h"
+#include "agentrecover/sys/repository.h"
+#include "support/harness.h"
+#include "support/toy_agent.h"
 
 static toy_opts quiet(void) {
   toy_opts o;
@@ -21,9 +30,19 @@ static toy_opts quiet(void) {
   return o;
 }
 
-static void ctl_init(toy_ctl *c) {
-  memset(c, 0, sizeof *c);
-  c->delay_ms = 5;
+static void ctl_init(toy_ctl *c) { toy_ctl_init(c, 5); }
+
+/* An agent without symbols. */
+static void nosym_agent(arec_memory_store *st, const char *id) {
+  arec_repository *repo = NULL;
+  arec_agent_spec spec = AREC_AGENT_SPEC_INIT;
+  char got[AREC_AGENT_ID_MAX + 1];
+  ck_assert_int_eq(arec_memory_repository_new(&repo, st), 0);
+  spec.id = id;
+  spec.strategy = "toy";
+  spec.name = id;
+  ck_assert_int_eq(arec_agent_create(repo, &spec, got, sizeof got), 0);
+  arec_repository_free(repo);
 }
 
 /* ------------------------------------------------------------ options */
@@ -76,10 +95,47 @@ START_TEST(options_are_validated) {
   o.shutdown_timeout_ms = 0;
   o.version = 99;
   ck_assert_int_eq(try_new(st, &o), AREC_EVERSION);
+  o.version = 0;
+  ck_assert_int_eq(try_new(st, &o), AREC_EVERSION);
   o.version = AREC_MANAGER_OPTIONS_VERSION;
   /* defaults: ttl 1000 -> refresh 333 is accepted */
   ck_assert_int_eq(try_new(st, &o), 0);
   ck_assert_int_eq(try_new(st, NULL), AREC_EINVAL);
+
+  /* version 4 fields */
+  o.takeover = 2;
+  ck_assert_int_eq(try_new(st, &o), AREC_EINVAL);
+  ck_assert_ptr_nonnull(strstr(arec_error_last(), "takeover"));
+  o.takeover = 1;
+  o.stop_check_interval_ms = -1;
+  ck_assert_int_eq(try_new(st, &o), AREC_EINVAL);
+  ck_assert_ptr_nonnull(strstr(arec_error_last(), "stop_check_interval_ms"));
+  o.stop_check_interval_ms = 0;
+  o.backoff_min_ms = -1;
+  ck_assert_int_eq(try_new(st, &o), AREC_EINVAL);
+  ck_assert_ptr_nonnull(strstr(arec_error_last(), "backoff_min_ms"));
+  o.backoff_min_ms = 2000;
+  o.backoff_max_ms = 1000;
+  ck_assert_int_eq(try_new(st, &o), AREC_EINVAL);
+  ck_assert_ptr_nonnull(strstr(arec_error_last(), "backoff_max_ms"));
+  o.backoff_max_ms = 0;
+  ck_assert_int_eq(try_new(st, &o), 0); /* max defaults above min */
+  o.capabilities = "gpu,\tbad";
+  ck_assert_int_eq(try_new(st, &o), AREC_EINVAL);
+  ck_assert_ptr_nonnull(strstr(arec_error_last(), "capabilities"));
+  o.capabilities = " gpu , ,eu-west ";
+  ck_assert_int_eq(try_new(st, &o), 0);
+  /* older option structs: the version-4 fields are not read */
+  o.takeover = 7;
+  o.backoff_min_ms = -5;
+  for (unsigned int v = 1; v <= 3; v++) {
+    o.version = v;
+    ck_assert_int_eq(try_new(st, &o), 0);
+  }
+  o.version = AREC_MANAGER_OPTIONS_VERSION;
+  o.takeover = 1;
+  o.backoff_min_ms = 0;
+  o.capabilities = NULL;
 
   /* a repository with a bad version or a missing slot */
   arec_repository *repo = NULL;
@@ -93,6 +149,16 @@ START_TEST(options_are_validated) {
   ck_assert_int_eq(arec_manager_new(&m, &o, repo, lock), AREC_EVERSION);
   (void)rfree;
   ck_assert_ptr_null(m);
+  /* version 1 repositories are no longer accepted (2 and 3 are) */
+  ck_assert_int_eq(arec_memory_repository_new(&repo, st), 0);
+  ck_assert_int_eq(arec_memory_lock_new(&lock, st), 0);
+  repo->version = 1;
+  ck_assert_int_eq(arec_manager_new(&m, &o, repo, lock), AREC_EVERSION);
+  ck_assert_int_eq(arec_memory_repository_new(&repo, st), 0);
+  ck_assert_int_eq(arec_memory_lock_new(&lock, st), 0);
+  repo->version = 2;
+  ck_assert_int_eq(arec_manager_new(&m, &o, repo, lock), 0);
+  arec_manager_free(m);
   ck_assert_int_eq(arec_manager_new(&m, &o, NULL, NULL), AREC_EINVAL);
   arec_memory_store_free(st);
 }
@@ -120,6 +186,23 @@ START_TEST(register_type_checks) {
   ck_assert_int_eq(arec_manager_register_type(m, &t), AREC_EINVAL);
   ck_assert_uint_eq(strlen(arec_manager_incarnation(m)), 32);
   ck_assert_str_eq(arec_manager_pod(m), "pod-a");
+
+  /* the type queries: sorted names, has_type */
+  t = toy_type("alpha", &c);
+  ck_assert_int_eq(arec_manager_register_type(m, &t), 0);
+  char **names = NULL;
+  size_t n = 0;
+  ck_assert_int_eq(arec_manager_type_names(m, &names, &n), 0);
+  ck_assert_uint_eq(n, 2);
+  ck_assert_str_eq(names[0], "alpha");
+  ck_assert_str_eq(names[1], "toy");
+  arec_strings_free(names, n);
+  ck_assert_int_eq(arec_manager_type_names(m, NULL, &n), AREC_EINVAL);
+  ck_assert_int_eq(arec_manager_has_type(m, "toy"), 1);
+  ck_assert_int_eq(arec_manager_has_type(m, "other"), 0);
+  ck_assert_int_eq(arec_manager_has_type(m, NULL), 0);
+  ck_assert_ptr_nonnull(arec_manager_repository(m));
+  ck_assert_ptr_null(arec_manager_repository(NULL));
   arec_manager_free(m);
   arec_memory_store_free(st);
 }
@@ -133,19 +216,21 @@ START_TEST(start_and_stop_agent) {
   ctl_init(&ca);
   ctl_init(&cb);
   ck_assert_int_eq(arec_memory_store_new(&st), 0);
-  ck_assert_int_eq(arec_memory_agent_create(st, "u1", 1, "toy", "one"), 0);
-  ck_assert_int_eq(arec_memory_agent_assign(st, "u1", "ETH/USDT", 50), 0);
-  ck_assert_int_eq(arec_memory_agent_create(st, "nosym", 1, "toy", "x"), 0);
-  ck_assert_int_eq(arec_memory_agent_create(st, "weird", 1, "nope", "x"), 0);
-  ck_assert_int_eq(arec_memory_agent_assign(st, "weird", "ETH/USDT", 50), 0);
+  toy_agent(st, "u1", "toy", NULL, 0);
+  nosym_agent(st, "nosym");
+  toy_agent(st, "weird", "nope", NULL, 0);
   arec_manager *A = toy_manager(st, "pod-a", &ca, &o);
   arec_manager *B = toy_manager(st, "pod-b", &cb, &o);
 
   ck_assert_int_eq(arec_manager_start_agent(A, "missing"), AREC_ENOTFOUND);
   ck_assert_int_eq(arec_manager_start_agent(A, "nosym"), AREC_ECONFLICT);
   ck_assert_int_eq(arec_manager_start_agent(A, "bad id!"), AREC_EINVAL);
-  ck_assert_int_lt(arec_manager_start_agent(A, "weird"), 0); /* no type */
+  /* no type here: refused before the wish is written */
+  ck_assert_int_eq(arec_manager_start_agent(A, "weird"), AREC_EREFUSED);
+  ck_assert_ptr_nonnull(strstr(arec_error_last(), "no agent type \"nope\""));
+  ck_assert_int_eq(agent_row(st, "weird").is_trading, 0);
   ck_assert_str_eq(agent_row(st, "weird").running_on, "");
+  ck_assert_uint_eq(agent_row(st, "weird").fence, 0);
   ck_assert(lock_free_p(st, "weird"));
 
   ck_assert_int_eq(arec_manager_start_agent(A, "u1"), 0);
@@ -225,9 +310,9 @@ static int matches(const char *re, const char *s) {
 
 START_TEST(log_format_text_and_json) {
   char buf[512];
-  arec_log_field f[3] = {{"agent_id", "abc123"},
-                         {"symbol", "BTC/USDT"},
-                         {"note", "two words"}};
+  arec_log_field f[3] = {{"agent_id", "abc123", AREC_LOG_STRING},
+                         {"symbol", "BTC/USDT", AREC_LOG_STRING},
+                         {"note", "two words", AREC_LOG_STRING}};
   size_t n = arec_log_format(buf, sizeof buf, 0, AREC_LOG_INFO,
                              "✅ agent restored successfully", f, 2);
   ck_assert_uint_eq(n, strlen(buf));
@@ -235,7 +320,9 @@ START_TEST(log_format_text_and_json) {
                     "\\.[0-9]{3}Z INFO ✅ agent restored successfully "
                     "agent_id=abc123 symbol=BTC/USDT\n$",
                     buf));
-  arec_log_field q[3] = {{"a", "two words"}, {"b", "x=y"}, {"c", "say \"hi\""}};
+  arec_log_field q[3] = {{"a", "two words", AREC_LOG_STRING},
+                         {"b", "x=y", AREC_LOG_STRING},
+                         {"c", "say \"hi\"", AREC_LOG_STRING}};
   arec_log_format(buf, sizeof buf, 0, AREC_LOG_WARN, "m", q, 3);
   ck_assert_ptr_nonnull(
       strstr(buf, " WARN m a=\"two words\" b=\"x=y\" c=\"say \\\"hi\\\"\"\n"));
@@ -244,6 +331,26 @@ START_TEST(log_format_text_and_json) {
   ck_assert(matches("^\\{\"time\":\"[0-9T:.-]+Z\",\"level\":\"ERROR\","
                     "\"msg\":\"a \\\\\"q\\\\\"\\\\n\",\"agent_id\":\"abc123\"\\}\n$",
                     buf));
+  /* typed fields: numbers bare when they are JSON numbers, booleans true /
+   * false; the text format is unchanged by types */
+  arec_log_field t[8] = {{"count", "3", AREC_LOG_NUMBER},
+                         {"ratio", "-0.25e3", AREC_LOG_NUMBER},
+                         {"bad", "12abc", AREC_LOG_NUMBER},
+                         {"lead", "007", AREC_LOG_NUMBER},
+                         {"on", "true", AREC_LOG_BOOL},
+                         {"one", "1", AREC_LOG_BOOL},
+                         {"off", "no", AREC_LOG_BOOL},
+                         {"s", "3", AREC_LOG_STRING}};
+  arec_log_format(buf, sizeof buf, 1, AREC_LOG_INFO, "typed", t, 8);
+  ck_assert_msg(strstr(buf, "\"count\":3,\"ratio\":-0.25e3,\"bad\":\"12abc\","
+                            "\"lead\":\"007\",\"on\":true,\"one\":true,"
+                            "\"off\":false,\"s\":\"3\"}\n") != NULL,
+                "%s", buf);
+  arec_log_format(buf, sizeof buf, 0, AREC_LOG_INFO, "typed", t, 8);
+  ck_assert_msg(strstr(buf, " INFO typed count=3 ratio=-0.25e3 bad=12abc "
+                            "lead=007 on=true one=1 off=no s=3\n") != NULL,
+                "%s", buf);
+
   /* truncation behaves like snprintf */
   char small[10];
   n = arec_log_format(small, sizeof small, 0, AREC_LOG_INFO, "hello", NULL, 0);
@@ -273,7 +380,7 @@ START_TEST(restore_log_lines_are_exact) {
   o.level = AREC_LOG_INFO;
   ck_assert_int_eq(arec_memory_store_new(&st), 0);
   toy_agents(st, "abc", 4);
-  ck_assert_int_eq(arec_memory_agent_assign(st, "abc0", "ETH/USDT", 10), 0);
+  toy_assign(st, "abc0", "ETH/USDT", 10);
   ck_assert_int_eq(
       arec_memory_lock_force(st, "agent:lock:abc3", "pod-z/00", 60000), 0);
   arec_manager *m = toy_manager(st, "pod-a", &c, &o);
@@ -299,64 +406,30 @@ START_TEST(restore_log_lines_are_exact) {
   ck_assert_int_eq(arec_manager_reconcile(m, &r), 0);
   ck_assert(!logcap_has(&lc, "restoring running agents"));
   arec_manager_free(m);
+
+  /* as JSON, the counts are numbers */
+  arec_memory_store_free(st);
+  ck_assert_int_eq(arec_memory_store_new(&st), 0);
+  logcap_clear(&lc);
+  lc.json = 1;
+  toy_agents(st, "j", 2);
+  m = toy_manager(st, "pod-b", &c, &o);
+  ck_assert_int_eq(arec_manager_restore(m, &r), 0);
+  ck_assert(logcap_has(&lc, "\"msg\":\"found agents to restore\",\"count\":2}"));
+  ck_assert(logcap_has(&lc, "\"total\":2,\"restored\":2,\"skipped\":0,"
+                            "\"failed\":0}"));
+  ck_assert(logcap_has(&lc, "\"agent_id\":\"j0\",\"symbol\":\"BTC/USDT\"}"));
+  arec_manager_free(m);
   arec_memory_store_free(st);
   logcap_free(&lc);
 }
 END_TEST
 
-/* -------------------------------------------------------------- metrics */
-START_TEST(metrics_render_parses_with_promtool) {
-  arec_memory_store *st;
-  toy_ctl c;
-  toy_opts o = quiet();
-  ctl_init(&c);
-  ck_assert_int_eq(arec_memory_store_new(&st), 0);
-  toy_agents(st, "p", 3);
-  arec_manager *m = toy_manager(st, "pod-a", &c, &o);
-  ck_assert_int_eq(arec_manager_restore(m, NULL), 0);
-  WAIT_UNTIL(atomic_load(&c.steps) > 10, 2000);
-  arec_metrics mt;
-  char *text = NULL;
-  ck_assert_int_eq(arec_manager_metrics(m, &mt), 0);
-  ck_assert_int_eq(arec_metrics_render(&text, &mt), 0);
-  const char *names[] = {
-      "agents_restored_total 3",          "agents_restore_failed_total 0",
-      "agent_lock_acquire_total 3",       "agent_lock_acquire_failed_total 0",
-      "agent_lock_held_total 3",          "agent_lock_lost_total 0",
-      "agent_fenced_writes_total 0",      "agents_running 3",
-      "shutdown_duration_seconds 0",      "agents_saved_on_shutdown 0",
-      "# TYPE agents_restored_total counter",
-      "# TYPE agent_lock_held_total gauge",
-      "# TYPE agent_restore_duration_seconds gauge",
-      "# HELP agents_running "};
-  for (size_t i = 0; i < sizeof names / sizeof *names; i++)
-    ck_assert_msg(strstr(text, names[i]) != NULL, "missing: %s", names[i]);
-
-  char path[] = "/tmp/arec_metrics_XXXXXX";
-  int fd = mkstemp(path);
-  ck_assert_int_ge(fd, 0);
-  FILE *f = fdopen(fd, "w");
-  fputs(text, f);
-  fclose(f);
-  char cmd[256];
-  snprintf(cmd, sizeof cmd, "promtool check metrics < %s 2>&1", path);
-  FILE *p = popen(cmd, "r");
-  ck_assert_ptr_nonnull(p);
-  char out[4096];
-  size_t k = fread(out, 1, sizeof out - 1, p);
-  out[k] = '\0';
-  int st_rc = pclose(p);
-  unlink(path);
-  int code = WIFEXITED(st_rc) ? WEXITSTATUS(st_rc) : -1;
-  /* 0 = clean, 3 = lint warnings only (accepted, DESIGN.md section 8);
-   * 1 = parse error */
-  ck_assert_msg(code == 0 || code == 3, "promtool exit %d: %s", code, out);
-  ck_assert_msg(strstr(out, "error") == NULL, "promtool: %s", out);
-  arec_free(text);
-  ck_assert_int_eq(arec_metrics_render(&text, NULL), AREC_EINVAL);
-  ck_assert_ptr_null(text);
-  arec_manager_free(m);
-  arec_memory_store_free(st);
+START_TEST(version_of_the_library) {
+  ck_assert_str_eq(arec_version(), "0.2.0");
+  ck_assert_int_eq(arec_version_number(), 200);
+  ck_assert_int_eq(AREC_VERSION_NUMBER, 200);
+  ck_assert_int_eq(AREC_ABI_VERSION, 1);
 }
 END_TEST
 
@@ -364,6 +437,9 @@ START_TEST(errors_and_names) {
   ck_assert_str_eq(arec_strerror(AREC_EFENCED),
                    "fenced: this runner is no longer the owner");
   ck_assert_str_eq(arec_err_name(AREC_ELOCKED), "ELOCKED");
+  ck_assert_str_eq(arec_err_name(AREC_EREFUSED), "EREFUSED");
+  ck_assert_str_eq(arec_err_name(AREC_EPLACEMENT), "EPLACEMENT");
+  ck_assert_str_eq(arec_strerror(-17), "unknown error");
   ck_assert_str_eq(arec_stop_reason_name(AREC_STOP_HANDOVER), "handover");
   arec_snapshot *none = NULL;
   ck_assert_int_eq(arec_snapshot_put(none, "X", 1, NULL), AREC_EINVAL);
@@ -382,8 +458,8 @@ int main(void) {
   tcase_add_test(tc, restore_with_repository_down_retries);
   tcase_add_test(tc, log_format_text_and_json);
   tcase_add_test(tc, restore_log_lines_are_exact);
-  tcase_add_test(tc, metrics_render_parses_with_promtool);
   tcase_add_test(tc, errors_and_names);
+  tcase_add_test(tc, version_of_the_library);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_ENV);

@@ -7,7 +7,17 @@
  */
 #include <pthread.h>
 
-#include "test_core_toy.h"
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agentrecover.h"
+#include "agentrecover/memory.h"
+#include "agentrecover/sys/lock.h"
+#include "agentrecover/sys/repository.h"
+#include "support/harness.h"
+#include "support/toy_agent.h"
 
 static toy_opts quiet(void) {
   toy_opts o;
@@ -58,7 +68,7 @@ START_TEST(crash_then_restore_after_ttl) {
   for (int i = 0; i < 5; i++) {
     char id[16];
     snprintf(id, sizeof id, "c%d", i);
-    arec_memory_agent a = agent_row(st, id);
+    toy_row a = agent_row(st, id);
     ck_assert_str_eq(a.running_on, "pod-b");
     ck_assert_uint_eq(a.fence, 2);
   }
@@ -105,7 +115,7 @@ START_TEST(graceful_shutdown_hands_over_without_ttl_wait) {
   ck_assert_int_eq(arec_manager_shutdown(A, 5000), 0);
   ck_assert_int_eq(atomic_load(&ca.stops[AREC_STOP_HANDOVER]), 5);
   ck_assert_int_eq(arec_memory_pod_alive(st, "pod-a"), 0);
-  arec_metrics mt;
+  arec_metrics mt = AREC_METRICS_INIT;
   arec_manager_metrics(A, &mt);
   ck_assert_int_eq(mt.agents_saved_on_shutdown, 5);
   ck_assert(mt.shutdown_duration_seconds > 0);
@@ -115,7 +125,7 @@ START_TEST(graceful_shutdown_hands_over_without_ttl_wait) {
   for (int i = 0; i < 5; i++) {
     char id[16], *mem = NULL;
     snprintf(id, sizeof id, "g%d", i);
-    arec_memory_agent a = agent_row(st, id);
+    toy_row a = agent_row(st, id);
     ck_assert_int_eq(a.is_trading, 1); /* the wish is kept */
     ck_assert_str_eq(a.running_on, "");
     ck_assert(lock_free_p(st, id));
@@ -182,7 +192,7 @@ START_TEST(zombie_save_after_takeover_is_fenced) {
   WAIT_UNTIL(atomic_load(&ca.stops[AREC_STOP_FENCED]) == 1, 3000);
   ck_assert_int_eq(atomic_load(&ca.stops[AREC_STOP_FENCED]), 1);
   ck_assert(!toy_has_runner(A, "z0"));
-  arec_metrics mt;
+  arec_metrics mt = AREC_METRICS_INIT;
   arec_manager_metrics(A, &mt);
   ck_assert_uint_eq(mt.agent_fenced_writes_total, 1); /* no final save */
 
@@ -195,7 +205,7 @@ START_TEST(zombie_save_after_takeover_is_fenced) {
   ck_assert_uint_eq(f1, f0);
   ck_assert_str_eq(mem1, mem0);
   /* B still owns it, its lock untouched by the zombie's release */
-  arec_memory_agent a = agent_row(st, "z0");
+  toy_row a = agent_row(st, "z0");
   ck_assert_str_eq(a.running_on, "pod-b");
   ck_assert_uint_eq(a.fence, 2);
   ck_assert(!lock_free_p(st, "z0"));
@@ -236,7 +246,7 @@ START_TEST(stuck_step_past_shutdown_deadline_cannot_write) {
   ck_assert_int_ge(dt, 290);
   ck_assert_int_lt(dt, 2000);
   /* released anyway: fence bumped, lock free, row cleared */
-  arec_memory_agent a = agent_row(st, "s0");
+  toy_row a = agent_row(st, "s0");
   ck_assert_str_eq(a.running_on, "");
   ck_assert_uint_eq(a.fence, 2);
   ck_assert(lock_free_p(st, "s0"));

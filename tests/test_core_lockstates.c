@@ -1,9 +1,19 @@
 /*
- * test_core_lockstates.c -- one test per row of DESIGN.md section 6's lock
- * state table (free, held, expired, lost, unreachable), and skip-if-locked
+ * test_core_lockstates.c -- one test per state an agent's lock can be in
+ * (free, held, expired, lost, unreachable), and skip-if-locked
  * across two managers, on the in-memory store.
  */
-#include "test_core_toy.h"
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agentrecover.h"
+#include "agentrecover/memory.h"
+#include "agentrecover/sys/lock.h"
+#include "agentrecover/sys/repository.h"
+#include "support/harness.h"
+#include "support/toy_agent.h"
 
 static toy_opts quiet(void) {
   toy_opts o;
@@ -39,7 +49,7 @@ START_TEST(lock_free_acquires_claims_starts) {
   ck_assert_uint_eq(rr.skipped, 0);
   ck_assert_uint_eq(rr.failed, 0);
   ck_assert(toy_has_runner(m, "a0"));
-  arec_memory_agent a = agent_row(st, "a0");
+  toy_row a = agent_row(st, "a0");
   ck_assert_str_eq(a.running_on, "pod-a");
   ck_assert_str_eq(a.running_incarnation, arec_manager_incarnation(m));
   ck_assert_uint_eq(a.fence, 1);
@@ -53,7 +63,7 @@ START_TEST(lock_free_acquires_claims_starts) {
   ck_assert_int_ge(atomic_load(&ctl.steps), 3);
   ck_assert(logcap_has(&lc, " INFO ✅ agent restored successfully "
                             "agent_id=a0 symbol=BTC/USDT\n"));
-  arec_metrics mt;
+  arec_metrics mt = AREC_METRICS_INIT;
   ck_assert_int_eq(arec_manager_metrics(m, &mt), 0);
   ck_assert_uint_eq(mt.agents_restored_total, 1);
   ck_assert_uint_eq(mt.agent_lock_acquire_total, 1);
@@ -90,14 +100,14 @@ START_TEST(lock_held_skips) {
   ck_assert_uint_eq(rr.skipped, 1);
   ck_assert(!toy_has_runner(m, "a1"));
   ck_assert(toy_has_runner(m, "a0"));
-  arec_memory_agent a = agent_row(st, "a1");
+  toy_row a = agent_row(st, "a1");
   ck_assert_str_eq(a.running_on, "");
   ck_assert_uint_eq(a.fence, 0);
   ck_assert(logcap_has(&lc, " INFO agent already running in another pod "
                             "(lock held), skipping agent_id=a1\n"));
   ck_assert(logcap_has(&lc, " INFO 🎯 agent restoration complete total=2 "
                             "restored=1 skipped=1 failed=0\n"));
-  arec_metrics mt;
+  arec_metrics mt = AREC_METRICS_INIT;
   arec_manager_metrics(m, &mt);
   ck_assert_uint_eq(mt.agent_lock_acquire_failed_total, 1);
   arec_manager_free(m);
@@ -157,7 +167,7 @@ START_TEST(lock_lost_stops_runner) {
   ck_assert_int_lt((long long)arec_test_now_ms() - t0, 550);
   WAIT_UNTIL(toy_nrunners(m) == 0, 1000);
   ck_assert_uint_eq(toy_nrunners(m), 0);
-  arec_metrics mt;
+  arec_metrics mt = AREC_METRICS_INIT;
   arec_manager_metrics(m, &mt);
   ck_assert_uint_eq(mt.agent_lock_lost_total, 1);
   WAIT_UNTIL((arec_manager_metrics(m, &mt), mt.agents_running == 0), 1000);
@@ -204,7 +214,7 @@ START_TEST(lock_unreachable_runs_until_validity_ends) {
   /* released: running_on cleared (is_trading kept), so another pod can
    * take it over at once */
   WAIT_UNTIL(agent_row(st, "a0").running_on[0] == '\0', 1000);
-  arec_memory_agent a = agent_row(st, "a0");
+  toy_row a = agent_row(st, "a0");
   ck_assert_str_eq(a.running_on, "");
   ck_assert_int_eq(a.is_trading, 1);
   arec_manager_free(m);
@@ -241,7 +251,7 @@ START_TEST(saves_failing_longer_than_ttl_stop_runner) {
   WAIT_UNTIL(atomic_load(&ctl.stops[AREC_STOP_LOST]) == 1, 3000);
   ck_assert_int_eq(atomic_load(&ctl.stops[AREC_STOP_LOST]), 1);
   ck_assert_int_ge(arec_test_now_ms() - t0, 600);
-  arec_metrics mt;
+  arec_metrics mt = AREC_METRICS_INIT;
   arec_manager_metrics(m, &mt);
   ck_assert_uint_gt(mt.agent_save_errors_total, 0);
   arec_memory_fail(st, AREC_MEMORY_SAVE, 0, 0);
@@ -369,7 +379,7 @@ START_TEST(two_managers_race_run_each_agent_once) {
     char id[16];
     snprintf(id, sizeof id, "r%d", i);
     ck_assert(toy_has_runner(a.m, id) != toy_has_runner(b.m, id));
-    arec_memory_agent row = agent_row(st, id);
+    toy_row row = agent_row(st, id);
     ck_assert_str_eq(row.running_on,
                      toy_has_runner(a.m, id) ? "pod-a" : "pod-b");
   }

@@ -1,8 +1,11 @@
 /*
- * test_memory.c -- the in-memory backends (lib/memory): both conformance
- * suites through a memory fixture (the lock suite also in pod-lease mode),
- * then what only the memory store has: the manual clock, the fault hooks,
- * the history ring, the data/test API and the store's lifetime.
+ * test_memory.c -- the in-memory backends (lib/memory): every conformance
+ * suite through a memory fixture (repository, fleet, admin, backoff, roles
+ * on the manual clock; the lock suite also in pod-lease mode), then what
+ * only the memory store has: the manual clock, the fault hooks (also on the
+ * administration, backoff and role slots), the history ring (kept for an
+ * unassigned symbol), the poison hook, the test API and the store's
+ * lifetime.
  */
 #include <check.h>
 #include <stdio.h>
@@ -34,31 +37,52 @@ static int fx_open_repo(void *c, arec_repository **out) {
   return arec_memory_repository_new(out, ((mem_ctx *)c)->st);
 }
 
+/* The fixture uses the neutral administration API, like any backend. */
 static int fx_add_agent(void *c, const char *id, long long user_id,
                         const char *strategy, const char *const *symbols,
                         const double *budgets, size_t n) {
-  arec_memory_store *st = ((mem_ctx *)c)->st;
-  int rc = arec_memory_agent_create(st, id, user_id, strategy, id);
+  arec_repository *r = NULL;
+  int rc = arec_memory_repository_new(&r, ((mem_ctx *)c)->st);
+  arec_agent_spec spec = AREC_AGENT_SPEC_INIT;
+  char got[AREC_AGENT_ID_MAX + 1];
+  spec.id = id;
+  spec.user_id = user_id;
+  spec.strategy = strategy;
+  spec.name = id;
+  if (rc == 0)
+    rc = arec_agent_create(r, &spec, got, sizeof got);
   for (size_t i = 0; i < n && rc == 0; i++)
-    rc = arec_memory_agent_assign(st, id, symbols[i], budgets[i]);
+    rc = arec_agent_assign(r, id, symbols[i], budgets[i]);
+  arec_repository_free(r);
   return rc;
 }
 
 static int fx_set_active(void *c, const char *id, int active) {
-  return arec_memory_agent_set_active(((mem_ctx *)c)->st, id, active);
+  arec_repository *r = NULL;
+  int rc = arec_memory_repository_new(&r, ((mem_ctx *)c)->st);
+  if (rc == 0)
+    rc = arec_agent_set_active(r, id, active);
+  arec_repository_free(r);
+  return rc;
 }
 
 static int fx_get_agent(void *c, const char *id, arec_conf_agent *out) {
-  arec_memory_agent a;
-  int rc = arec_memory_agent_get(((mem_ctx *)c)->st, id, &a);
+  arec_repository *r = NULL;
+  arec_agent_record *a = NULL;
+  int rc = arec_memory_repository_new(&r, ((mem_ctx *)c)->st);
+  if (rc == 0)
+    rc = arec_agent_get(r, id, &a);
+  arec_repository_free(r);
   if (rc)
     return rc;
-  out->is_active = a.is_active;
-  out->is_trading = a.is_trading;
-  out->fence = a.fence;
-  memcpy(out->running_on, a.running_on, sizeof out->running_on);
-  memcpy(out->running_incarnation, a.running_incarnation,
-         sizeof out->running_incarnation);
+  out->is_active = a->is_active;
+  out->is_trading = a->is_trading;
+  out->fence = a->fence;
+  snprintf(out->running_on, sizeof out->running_on, "%s",
+           a->running_on ? a->running_on : "");
+  snprintf(out->running_incarnation, sizeof out->running_incarnation, "%s",
+           a->running_incarnation ? a->running_incarnation : "");
+  arec_agent_records_free(a, 1);
   return 0;
 }
 
@@ -77,6 +101,14 @@ static int fx_get_history(void *c, const char *id, const char *symbol,
 
 static int fx_expire_pod(void *c, const char *pod) {
   return arec_memory_pod_expire(((mem_ctx *)c)->st, pod);
+}
+
+static void fx_advance(void *c, int64_t ms) {
+  arec_memory_clock_advance(((mem_ctx *)c)->st, ms);
+}
+
+static int fx_poison(void *c, const char *id, const char *reason) {
+  return arec_memory_agent_poison(((mem_ctx *)c)->st, id, reason);
 }
 
 static int fx_open_lock(void *c, arec_lock **out) {
@@ -100,9 +132,10 @@ static int64_t fx_ttl(void *c, const char *key) {
 }
 
 static const arec_repo_fixture repo_fixture = {
-    "memory",      &ctx,           fx_reset,     fx_open_repo,
-    fx_add_agent,  fx_set_active,  fx_get_agent, fx_get_state,
-    fx_get_history, fx_expire_pod};
+    "memory",       &ctx,          fx_reset,     fx_open_repo,
+    fx_add_agent,   fx_set_active, fx_get_agent, fx_get_state,
+    fx_get_history, fx_expire_pod, fx_advance,   1,
+    fx_poison};
 
 static const arec_lock_fixture lock_fixture = {
     "memory", &ctx, fx_reset, fx_open_lock, fx_expire, fx_overwrite, fx_ttl,
@@ -135,10 +168,25 @@ static void env_free(env *e) {
   arec_memory_store_free(e->st);
 }
 
+/* Agent id with BTC/USDT (10), wanted: three repository calls. */
 static void agent1(env *e, const char *id) {
-  ck_assert_int_eq(arec_memory_agent_create(e->st, id, 1, "toy", "n"), 0);
-  ck_assert_int_eq(arec_memory_agent_assign(e->st, id, "BTC/USDT", 10), 0);
-  ck_assert_int_eq(e->r->set_trading(e->r, id, 1), 0);
+  arec_agent_spec spec = AREC_AGENT_SPEC_INIT;
+  char got[AREC_AGENT_ID_MAX + 1];
+  spec.id = id;
+  spec.user_id = 1;
+  spec.strategy = "toy";
+  spec.name = "n";
+  ck_assert_int_eq(arec_agent_create(e->r, &spec, got, sizeof got), 0);
+  ck_assert_int_eq(arec_agent_assign(e->r, id, "BTC/USDT", 10), 0);
+  ck_assert_int_eq(arec_agent_set_trading(e->r, id, 1), 0);
+}
+
+static uint64_t fence_of(env *e, const char *id) {
+  arec_agent_record *a = NULL;
+  ck_assert_int_eq(arec_agent_get(e->r, id, &a), 0);
+  uint64_t f = a->fence;
+  arec_agent_records_free(a, 1);
+  return f;
 }
 
 static int save1(env *e, const char *id, uint64_t fence, double balance) {
@@ -176,7 +224,7 @@ START_TEST(manual_clock_expires_locks_and_pods) {
   uint64_t f;
   ck_assert_int_eq(e.r->claim(e.r, "p", "inc", "a1", &f), 0);
   ck_assert_int_eq(arec_memory_pod_alive(e.st, "p"), 1);
-  arec_agent_list *l = NULL;
+  struct arec_agent_list *l = NULL;
   ck_assert_int_eq(e.r->agents_to_restore(e.r, NULL, &l), 0);
   ck_assert_uint_eq(l->n, 0);
   arec_agent_list_free(l);
@@ -213,9 +261,7 @@ START_TEST(fail_next_n_calls) {
   ck_assert_int_eq(e.r->claim(e.r, "p", "i", "a1", &f), AREC_EUNAVAILABLE);
   ck_assert_int_eq(e.r->heartbeat(e.r, "p", "i", 1000, 0), AREC_EUNAVAILABLE);
   ck_assert_int_eq(arec_memory_pod_alive(e.st, "p"), 0); /* nothing written */
-  arec_memory_agent a;
-  ck_assert_int_eq(arec_memory_agent_get(e.st, "a1", &a), 0);
-  ck_assert_uint_eq(a.fence, 0);
+  ck_assert_uint_eq(fence_of(&e, "a1"), 0);
   ck_assert_int_eq(e.r->claim(e.r, "p", "i", "a1", &f), 0);
   ck_assert_uint_eq(f, 1);
 
@@ -252,9 +298,9 @@ END_TEST
 
 START_TEST(calls_counted) {
   env e = env_new();
-  agent1(&e, "a1"); /* set_trading: one repository call */
+  agent1(&e, "a1"); /* create, assign, set_trading: three calls */
   uint64_t base = arec_memory_calls(e.st, AREC_MEMORY_REPOSITORY);
-  ck_assert_uint_eq(base, 1);
+  ck_assert_uint_eq(base, 3);
   uint64_t f;
   ck_assert_int_eq(e.r->claim(e.r, "p", "i", "a1", &f), 0);
   arec_symbol_state s = {"BTC/USDT", 5, "{}"};
@@ -262,10 +308,10 @@ START_TEST(calls_counted) {
   int res[2];
   ck_assert_int_eq(e.r->save_many(e.r, sv, 2, res), 0);
   ck_assert_int_eq(save1(&e, "a1", f, 5), 0);
-  ck_assert_uint_eq(arec_memory_calls(e.st, AREC_MEMORY_REPOSITORY), 4);
+  ck_assert_uint_eq(arec_memory_calls(e.st, AREC_MEMORY_REPOSITORY), 6);
   ck_assert_uint_eq(arec_memory_calls(e.st, AREC_MEMORY_SAVE), 2);
   ck_assert_uint_eq(
-      arec_memory_calls(e.st, AREC_MEMORY_SAVE | AREC_MEMORY_REPOSITORY), 4);
+      arec_memory_calls(e.st, AREC_MEMORY_SAVE | AREC_MEMORY_REPOSITORY), 6);
   ck_assert_uint_eq(arec_memory_calls(e.st, AREC_MEMORY_LOCK), 0);
   arec_lease l;
   const char *keys[] = {"x", "y", "z"};
@@ -332,35 +378,110 @@ START_TEST(history_keeps_last_1000) {
 END_TEST
 
 /* --------------------------------------------------------- data/test API */
-START_TEST(data_api_errors) {
+START_TEST(test_api_and_poison) {
   env e = env_new();
-  ck_assert_int_eq(arec_memory_agent_create(e.st, "a1", 1, "toy", "n"), 0);
-  ck_assert_int_eq(arec_memory_agent_create(e.st, "a1", 1, "toy", "n"),
-                   AREC_EEXIST);
-  ck_assert_int_eq(arec_memory_agent_assign(e.st, "zz", "BTC/USDT", 1),
-                   AREC_ENOTFOUND);
-  ck_assert_int_eq(arec_memory_agent_assign(e.st, "a1", "BTC/USDT", 0),
-                   AREC_EINVAL);
-  ck_assert_int_eq(arec_memory_agent_assign(e.st, "a1", "BTC/USDT", 3), 0);
-  ck_assert_int_eq(arec_memory_agent_assign(e.st, "a1", "BTC/USDT", 3),
-                   AREC_EEXIST);
-  ck_assert_int_eq(arec_memory_agent_set_active(e.st, "zz", 1),
-                   AREC_ENOTFOUND);
-  arec_memory_agent a;
-  ck_assert_int_eq(arec_memory_agent_get(e.st, "zz", &a), AREC_ENOTFOUND);
-  ck_assert_int_eq(arec_memory_agent_get(e.st, "a1", &a), 0);
-  ck_assert_int_eq(a.is_active, 1);
-  ck_assert_int_eq(a.is_trading, 0);
+  agent1(&e, "a1");
   double bal = 0;
   char *mem = NULL;
   uint64_t fence = 9;
   ck_assert_int_eq(
       arec_memory_state_get(e.st, "a1", "BTC/USDT", &bal, &mem, &fence), 0);
-  ck_assert_double_eq(bal, 3);
+  ck_assert_double_eq(bal, 10);
   ck_assert_str_eq(mem, "{}");
   ck_assert_uint_eq(fence, 0);
   arec_free(mem);
+  ck_assert_int_eq(
+      arec_memory_state_get(e.st, "a1", "ETH/USDT", &bal, NULL, NULL),
+      AREC_ENOTFOUND);
   ck_assert_int_eq(arec_memory_pod_expire(e.st, "nopod"), AREC_ENOTFOUND);
+
+  /* poison: listed unreadable with the reason, no symbols; NULL heals */
+  agent1(&e, "a2");
+  ck_assert_int_eq(arec_memory_agent_poison(e.st, "zz", "x"), AREC_ENOTFOUND);
+  ck_assert_int_eq(arec_memory_agent_poison(e.st, "a2", "bad json"), 0);
+  struct arec_agent_list *l = NULL;
+  ck_assert_int_eq(e.r->agents_to_restore(e.r, NULL, &l), 0);
+  ck_assert_uint_eq(l->n, 2);
+  ck_assert_int_eq(l->rows[0].error, 0);
+  ck_assert_int_eq(l->rows[1].error, AREC_EBACKEND);
+  ck_assert_str_eq(l->rows[1].error_text, "bad json");
+  ck_assert_uint_eq(l->rows[1].nsymbols, 0);
+  arec_agent_list_free(l);
+  ck_assert_int_eq(arec_memory_agent_poison(e.st, "a2", NULL), 0);
+  ck_assert_int_eq(e.r->agents_to_restore(e.r, "a2", &l), 0);
+  ck_assert_uint_eq(l->n, 1);
+  ck_assert_int_eq(l->rows[0].error, 0);
+  ck_assert_uint_eq(l->rows[0].nsymbols, 1);
+  arec_agent_list_free(l);
+  env_free(&e);
+}
+END_TEST
+
+/* An unassigned symbol is hidden but its history stays; assigning it again
+ * starts it afresh. */
+START_TEST(unassign_keeps_history) {
+  env e = env_new();
+  agent1(&e, "a1");
+  ck_assert_int_eq(arec_agent_assign(e.r, "a1", "ETH/USDT", 5), 0);
+  uint64_t f;
+  ck_assert_int_eq(e.r->claim(e.r, "p", "i", "a1", &f), 0);
+  arec_symbol_state s = {"ETH/USDT", 4, "{\"x\":1}"};
+  arec_save sv = {"a1", f, "p", 1, &s};
+  ck_assert_int_eq(e.r->save_state(e.r, &sv), 0);
+  ck_assert_int_eq(e.r->release(e.r, "a1", f), 0);
+  ck_assert_int_eq(arec_agent_set_trading(e.r, "a1", 0), 0);
+  ck_assert_int_eq(arec_agent_unassign(e.r, "a1", "ETH/USDT"), 0);
+  size_t n = 0;
+  ck_assert_int_eq(arec_memory_history(e.st, "a1", "ETH/USDT", NULL, 0, &n),
+                   0);
+  ck_assert_uint_eq(n, 1);
+  ck_assert_int_eq(
+      arec_memory_state_get(e.st, "a1", "ETH/USDT", NULL, NULL, NULL),
+      AREC_ENOTFOUND);
+  ck_assert_int_eq(e.r->save_state(e.r, &sv), AREC_EFENCED);
+  ck_assert_int_eq(arec_agent_assign(e.r, "a1", "ETH/USDT", 8), 0);
+  double bal = 0;
+  char *mem = NULL;
+  ck_assert_int_eq(
+      arec_memory_state_get(e.st, "a1", "ETH/USDT", &bal, &mem, NULL), 0);
+  ck_assert_double_eq(bal, 8);
+  ck_assert_str_eq(mem, "{}");
+  arec_free(mem);
+  env_free(&e);
+}
+END_TEST
+
+/* The fault hooks cover the administration, backoff and role slots. */
+START_TEST(faults_reach_the_new_slots) {
+  env e = env_new();
+  agent1(&e, "a1");
+  arec_memory_fail(e.st, AREC_MEMORY_REPOSITORY, -1, AREC_EUNAVAILABLE);
+  arec_agent_spec spec = AREC_AGENT_SPEC_INIT;
+  char got[AREC_AGENT_ID_MAX + 1];
+  spec.id = "a2";
+  spec.strategy = "toy";
+  spec.name = "n";
+  ck_assert_int_eq(arec_agent_create(e.r, &spec, got, sizeof got),
+                   AREC_EUNAVAILABLE);
+  ck_assert_int_eq(arec_agent_assign(e.r, "a1", "ETH/USDT", 1),
+                   AREC_EUNAVAILABLE);
+  ck_assert_int_eq(arec_agent_delete(e.r, "a1"), AREC_EUNAVAILABLE);
+  arec_agent_record *a = NULL;
+  ck_assert_int_eq(arec_agent_get(e.r, "a1", &a), AREC_EUNAVAILABLE);
+  arec_pod_record *p = NULL;
+  size_t n = 0;
+  ck_assert_int_eq(arec_pod_list(e.r, &p, &n), AREC_EUNAVAILABLE);
+  ck_assert_int_eq(e.r->start_failed(e.r, "a1", 1, "x", 1, 1, NULL),
+                   AREC_EUNAVAILABLE);
+  ck_assert_int_eq(e.r->set_error(e.r, "a1", 0, "x"), AREC_EUNAVAILABLE);
+  arec_role_lease lease;
+  ck_assert_int_eq(arec_role_claim(e.r, "r1", "h/1", 1000, &lease),
+                   AREC_EUNAVAILABLE);
+  arec_memory_fail(e.st, AREC_MEMORY_REPOSITORY, 0, 0);
+  ck_assert_int_eq(arec_agent_get(e.r, "a1", &a), 0); /* nothing changed */
+  ck_assert_uint_eq(a->nsymbols, 1);
+  arec_agent_records_free(a, 1);
+  ck_assert_int_eq(arec_agent_create(e.r, &spec, got, sizeof got), 0);
   env_free(&e);
 }
 END_TEST
@@ -427,8 +548,13 @@ START_TEST(handles_share_store_any_free_order) {
   ck_assert_int_eq(arec_memory_repository_new(&r2, st), 0);
   ck_assert_int_eq(arec_memory_lock_new(&l1, st), 0);
   ck_assert_int_eq(arec_memory_lock_new(&l2, st), 0);
-  ck_assert_int_eq(arec_memory_agent_create(st, "a1", 1, "toy", "n"), 0);
-  ck_assert_int_eq(arec_memory_agent_assign(st, "a1", "BTC/USDT", 1), 0);
+  arec_agent_spec spec = AREC_AGENT_SPEC_INIT;
+  char got[AREC_AGENT_ID_MAX + 1];
+  spec.id = "a1";
+  spec.strategy = "toy";
+  spec.name = "n";
+  ck_assert_int_eq(arec_agent_create(r2, &spec, got, sizeof got), 0);
+  ck_assert_int_eq(arec_agent_assign(r1, "a1", "BTC/USDT", 1), 0);
   ck_assert_int_eq(r1->set_trading(r1, "a1", 1), 0);
   uint64_t f1, f2;
   ck_assert_int_eq(r1->claim(r1, "p1", "i1", "a1", &f1), 0);
@@ -465,7 +591,7 @@ START_TEST(ten_thousand_agents) {
     ids[i] = names[i];
     agent1(&e, ids[i]);
   }
-  arec_agent_list *l = NULL;
+  struct arec_agent_list *l = NULL;
   ck_assert_int_eq(e.r->agents_to_restore(e.r, NULL, &l), 0);
   ck_assert_uint_eq(l->n, N);
   ck_assert_str_eq(l->rows[N - 1].id, "ag9999"); /* creation order */
@@ -499,7 +625,9 @@ int main(void) {
   tcase_add_test(tc, calls_counted);
   tcase_add_test(tc, delay_slows_calls_and_validity);
   tcase_add_test(tc, history_keeps_last_1000);
-  tcase_add_test(tc, data_api_errors);
+  tcase_add_test(tc, test_api_and_poison);
+  tcase_add_test(tc, unassign_keeps_history);
+  tcase_add_test(tc, faults_reach_the_new_slots);
   tcase_add_test(tc, save_unknown_symbol_writes_nothing);
   tcase_add_test(tc, lock_force_and_drop);
   tcase_add_test(tc, handles_share_store_any_free_order);

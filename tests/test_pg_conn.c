@@ -149,18 +149,8 @@ START_TEST(blackholed_server_costs_the_deadline) {
 END_TEST
 
 int main(void) {
-  if (arec_test_pg_start(&g_pg) != 0)
+  if (arec_test_pg_start_migrated(&g_pg) != 0)
     return 1;
-  {
-    arec_pg_options o = AREC_PG_OPTIONS_INIT;
-    o.conninfo = g_pg.conninfo;
-    arec_pg *pg = NULL;
-    if (arec_pg_new(&pg, &o) != 0 || arec_pg_migrate(pg, NULL) != 0) {
-      fprintf(stderr, "migrate: %s\n", arec_error_last());
-      return 1;
-    }
-    arec_pg_free(pg);
-  }
   Suite *s = suite_create("pg-connection");
   TCase *tc = tcase_create("connection-loss");
   tcase_set_timeout(tc, 60);

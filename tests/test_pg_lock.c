@@ -206,18 +206,8 @@ START_TEST(one_holder_one_session) {
 END_TEST
 
 int main(void) {
-  if (arec_test_pg_start(&g_pg) != 0)
+  if (arec_test_pg_start_migrated(&g_pg) != 0)
     return 1;
-  {
-    arec_pg_options o = AREC_PG_OPTIONS_INIT;
-    o.conninfo = g_pg.conninfo;
-    arec_pg *pg = NULL;
-    if (arec_pg_new(&pg, &o) != 0 || arec_pg_migrate(pg, NULL) != 0) {
-      fprintf(stderr, "migrate: %s\n", arec_error_last());
-      return 1;
-    }
-    arec_pg_free(pg);
-  }
   Suite *s = suite_create("pg-lock");
   arec_conf_lock_add(s, &FIXTURE);
   arec_conf_lock_add(s, &PODLEASE_FIXTURE);

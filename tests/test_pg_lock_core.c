@@ -7,9 +7,12 @@
  * pod lease and stops every runner before the lease could expire, and after
  * the restart the agents run again, each on exactly one pod.
  */
-#include "test_core_toy.h"
+#include <check.h>
+#include <string.h>
 
 #include "agentrecover/pg.h"
+#include "support/harness.h"
+#include "support/toy_agent.h"
 
 static arec_test_pg g_pg;
 
@@ -38,13 +41,7 @@ static arec_manager *pg_manager(arec_memory_store *st, const char *pod,
   o.log = toy_log_null;
   o.pod_lease_ttl_ms = pod_ttl;
   ck_assert_int_eq(arec_manager_new(&mgr, &o, repo, lock), 0);
-  arec_agent_type type = AREC_AGENT_TYPE_INIT;
-  type.name = "toy";
-  type.userdata = ctl;
-  type.start = toy_start;
-  type.step = toy_step;
-  type.snapshot = toy_snapshot;
-  type.stop = toy_stop;
+  arec_agent_type type = toy_type("toy", ctl);
   ck_assert_int_eq(arec_manager_register_type(mgr, &type), 0);
   return mgr;
 }
@@ -59,9 +56,8 @@ START_TEST(kill9_failover_within_pod_lease) {
   ck_assert_int_eq(arec_memory_store_new(&st), 0);
   toy_agents(st, "k", 10);
   toy_ctl ca, cb;
-  memset(&ca, 0, sizeof ca);
-  memset(&cb, 0, sizeof cb);
-  ca.delay_ms = cb.delay_ms = 20;
+  toy_ctl_init(&ca, 20);
+  toy_ctl_init(&cb, 20);
   arec_manager *a = pg_manager(st, "pod-a", &ca, 800);
   arec_restore_result r;
   ck_assert_int_eq(arec_manager_restore(a, &r), 0);
@@ -87,8 +83,7 @@ START_TEST(database_down_stops_runners_then_resumes) {
   ck_assert_int_eq(arec_memory_store_new(&st), 0);
   toy_agents(st, "d", 5);
   toy_ctl ca;
-  memset(&ca, 0, sizeof ca);
-  ca.delay_ms = 20;
+  toy_ctl_init(&ca, 20);
   arec_manager *a = pg_manager(st, "pod-a", &ca, 900);
   arec_restore_result r;
   ck_assert_int_eq(arec_manager_restore(a, &r), 0);
@@ -112,18 +107,8 @@ START_TEST(database_down_stops_runners_then_resumes) {
 END_TEST
 
 int main(void) {
-  if (arec_test_pg_start(&g_pg) != 0)
+  if (arec_test_pg_start_migrated(&g_pg) != 0)
     return 1;
-  {
-    arec_pg_options o = AREC_PG_OPTIONS_INIT;
-    o.conninfo = g_pg.conninfo;
-    arec_pg *pg = NULL;
-    if (arec_pg_new(&pg, &o) != 0 || arec_pg_migrate(pg, NULL) != 0) {
-      fprintf(stderr, "migrate: %s\n", arec_error_last());
-      return 1;
-    }
-    arec_pg_free(pg);
-  }
   Suite *s = suite_create("pg-lock-core");
   TCase *tc = tcase_create("pg-pod-lease-manager");
   tcase_set_timeout(tc, 30);

@@ -8,20 +8,26 @@
  * liveness exactly like the PostgreSQL one; the memory lock implements the
  * lock vtable with TTLs on the store's clock.
  *
- * Clock: the store's clock (lock TTLs, pods' lease_until) is the monotonic
- * clock until arec_memory_clock_set() makes it manual; then it only moves
- * with arec_memory_clock_set()/arec_memory_clock_advance(), so TTL expiry is
- * testable without sleeping.  (The manager's own validity deadlines always
- * use the real monotonic clock.)
+ * Clock: the store's clock (lock TTLs, pods' lease_until, backoff waits,
+ * roles' leases) is the monotonic clock until arec_memory_clock_set() makes
+ * it manual; then it only moves with arec_memory_clock_set() /
+ * arec_memory_clock_advance(), so expiry is testable without sleeping.
+ * (The manager's own validity deadlines always use the real monotonic
+ * clock.)  Records show these times converted to the wall clock.
  *
  * Threads: every function here and every handle is thread-safe (one mutex
  * per store).
  *
+ * Agents are created, assigned, wanted and listed through the neutral
+ * administration API of agentrecover.h (arec_agent_create() ... on a
+ * repository handle of the store), as on any backend.
+ *
  * Details of the memory repository: a save naming a symbol the agent does
  * not have is refused whole with AREC_ENOTFOUND; fence 0 is never current
- * (a save or release with it gets AREC_EFENCED); agents_to_restore lists
- * agents in creation order with exchange/api_key/api_secret NULL and
- * exchange_id 0 (the store holds no credentials).
+ * (a save, release, start_failed or start_ok with it gets AREC_EFENCED);
+ * agents_to_restore lists agents in creation order; an unassigned symbol
+ * keeps its history (arec_memory_history); a deleted agent keeps its
+ * states and history.
  */
 #ifndef AGENTRECOVER_MEMORY_H
 #define AGENTRECOVER_MEMORY_H
@@ -55,30 +61,12 @@ AREC_EXTERN void arec_memory_clock_advance(arec_memory_store *store,
 AREC_EXTERN int64_t arec_memory_clock_now(arec_memory_store *store);
 
 /* ------------------------------------------------------------------- data */
-/* Creates an agent (is_active = 1, is_trading = 0, fence 0).  AREC_EEXIST. */
-AREC_EXTERN int arec_memory_agent_create(arec_memory_store *store,
-                                         const char *id, long long user_id,
-                                         const char *strategy,
-                                         const char *name);
-/* Assigns a symbol: creates its assignment and state row (balance = budget,
- * memory "{}").  AREC_ENOTFOUND, AREC_EEXIST, AREC_EINVAL (budget <= 0). */
-AREC_EXTERN int arec_memory_agent_assign(arec_memory_store *store,
-                                         const char *id, const char *symbol,
-                                         double budget);
-/* Sets is_active. AREC_ENOTFOUND. */
-AREC_EXTERN int arec_memory_agent_set_active(arec_memory_store *store,
-                                             const char *id, int active);
-
-/* A copy of one agent's row. */
-typedef struct arec_memory_agent {
-  int is_active;
-  int is_trading;
-  uint64_t fence;
-  char running_on[128];          /* "" when NULL */
-  char running_incarnation[64];  /* "" when NULL */
-} arec_memory_agent;
-AREC_EXTERN int arec_memory_agent_get(arec_memory_store *store,
-                                      const char *id, arec_memory_agent *out);
+/* Makes agent `id`'s row unreadable, as a row whose stored state does not
+ * parse: agents_to_restore lists it with error AREC_EBACKEND and
+ * error_text `reason` (and no symbols) instead of failing the list.  NULL
+ * reason makes it readable again.  AREC_ENOTFOUND. */
+AREC_EXTERN int arec_memory_agent_poison(arec_memory_store *store,
+                                         const char *id, const char *reason);
 
 /* One symbol's state: balance, fence of the last accepted write, and a copy
  * of the memory JSON in *out_memory (free with arec_free()). Any out may be
@@ -119,7 +107,8 @@ AREC_EXTERN int arec_memory_lock_drop(arec_memory_store *store,
 
 /* ------------------------------------------------------------ fault hooks */
 typedef enum arec_memory_target {
-  AREC_MEMORY_REPOSITORY = 1, /* every repository slot */
+  AREC_MEMORY_REPOSITORY = 1, /* every repository slot (administration,
+                                 backoff and roles included) */
   AREC_MEMORY_LOCK = 2,       /* every lock slot */
   AREC_MEMORY_SAVE = 4,       /* repository save_state/save_many only */
   AREC_MEMORY_REFRESH = 8,    /* lock refresh/refresh_many only */

@@ -1,18 +1,21 @@
 /*
  * agentrecover/pg.h -- the PostgreSQL backend (libpq): schema migrations,
- * the repository, and what the host needs beyond the vtable (users,
- * exchanges, pairs, agents, pods, fenced singleton roles, a small key-value
- * store).  No libpq type appears here: the backend takes a conninfo string.
+ * the repository, the lock on PostgreSQL alone, and a small deadline-bounded
+ * query interface over the same connection pool so that an embedding
+ * service can keep its own tables beside the library's (and migrate them
+ * the same way).  No libpq type appears here: the backend takes a conninfo
+ * string.
  *
- * Threads: an arec_pg handle is thread-safe: it owns a small pool of
- * connections (pool_size) and hands one to each call.  A broken connection
- * is reset with backoff; every call returns AREC_EUNAVAILABLE or
- * AREC_ETIMEDOUT within call_timeout_ms rather than hang.
+ * Threads: an arec_pg handle is thread-safe: it owns a pool of connections
+ * (pool_size) and hands one to each call.  A broken connection is reset
+ * with backoff; every call returns AREC_EUNAVAILABLE or AREC_ETIMEDOUT
+ * within call_timeout_ms rather than hang.  Give the manager a pool of its
+ * own (arec_pg_new twice): then no administrative query can make its
+ * heartbeats, claims, saves or releases wait for a connection.
  *
- * Secrets: exchange api_key/api_secret are stored encrypted with AES-256-GCM
- * under the caller's 32-byte key (random 96-bit nonce per value).  A wrong
- * key gives AREC_ECRYPTO, never garbage.  No secret, password or conninfo
- * ever appears in arec_error_last() or a log line.
+ * No password or conninfo ever appears in arec_error_last() or a log line;
+ * database error details are logged through the handle's sink, while
+ * arec_error_last() carries the SQLSTATE class and a short reason.
  */
 #ifndef AGENTRECOVER_PG_H
 #define AGENTRECOVER_PG_H
@@ -23,7 +26,10 @@
 extern "C" {
 #endif
 
-#define AREC_PG_OPTIONS_VERSION 1
+/* 2 dropped secrets_key (credentials are the embedding service's business)
+ * and added statement_timeout_ms and application_name.  Only version 2 is
+ * accepted. */
+#define AREC_PG_OPTIONS_VERSION 2
 
 typedef struct arec_pg_options {
   unsigned int version;         /* AREC_PG_OPTIONS_VERSION */
@@ -33,15 +39,22 @@ typedef struct arec_pg_options {
   int64_t call_timeout_ms;      /* client-side deadline per call; 5000 */
   unsigned int history_keep;    /* agent_state_history rows kept per agent
                                    and symbol; default 100 */
-  const unsigned char *secrets_key; /* 32 bytes (copied) or NULL: then
-                                       exchange secrets cannot be stored or
-                                       read (AREC_EINVAL) */
   arec_log_fn log;              /* optional sink for the backend's logs */
   void *log_userdata;
+  int64_t statement_timeout_ms; /* > 0: each connection sets the server's
+                                   statement_timeout to this (e.g. below
+                                   call_timeout_ms in an administrative
+                                   pool: a slow statement is then cancelled
+                                   by the server, AREC_ECONFLICT, and the
+                                   connection kept); 0: call_timeout_ms, so
+                                   a statement abandoned at the client's
+                                   deadline also ends on the server */
+  const char *application_name; /* shown in pg_stat_activity (copied);
+                                   NULL: "agentrecover" */
 } arec_pg_options;
 
 #define AREC_PG_OPTIONS_INIT                                                   \
-  {AREC_PG_OPTIONS_VERSION, NULL, 0, 0, 0, 0, NULL, NULL, NULL}
+  {AREC_PG_OPTIONS_VERSION, NULL, 0, 0, 0, 0, NULL, NULL, 0, NULL}
 
 /* A reference-counted handle on a connection pool. */
 typedef struct arec_pg arec_pg;
@@ -50,33 +63,62 @@ typedef struct arec_pg arec_pg;
  * reached: the caller retries with backoff).  *out holds one reference. */
 AREC_EXTERN int arec_pg_new(arec_pg **out, const arec_pg_options *opts);
 /* Drops the caller's reference; the pool closes when the last reference
- * (including repositories made from it) is gone.  NULL ok. */
+ * (including repositories and locks made from it) is gone.  NULL ok. */
 AREC_EXTERN void arec_pg_free(arec_pg *pg);
 /* SELECT 1 within the call deadline. */
 AREC_EXTERN int arec_pg_ping(arec_pg *pg);
 
-/* Applies the migrations compiled into the library (sql/NNN_*.sql) that are
- * not yet in schema_migrations, each in its own transaction, serialised
- * across processes by an advisory lock.  *out_applied (may be NULL) gets
- * how many were applied now. */
+/* Checks that each client connection gets a server session of its own, as
+ * the library needs (advisory locks, session settings): two connections of
+ * the pool ask the server for their backend's pid.  0; AREC_ECONFLICT when
+ * both were served by the same backend -- a connection pooler in
+ * transaction or statement pooling mode (PgBouncer pool_mode=transaction):
+ * arec_error_last() says so and names the pooling mode.  Needs pool_size >=
+ * 2. */
+AREC_EXTERN int arec_pg_check_session(arec_pg *pg);
+
+/* ------------------------------------------------------------ migrations */
+/* One migration: its version (> 0, ascending), file name, and SQL body
+ * (without BEGIN/COMMIT; the body records its own version in the ledger,
+ * so `psql -f` of the file and arec_pg_migrate_set() agree). */
+typedef struct arec_pg_migration {
+  int version;
+  const char *name;
+  const char *sql;
+} arec_pg_migration;
+
+/* Applies the migrations of `migrations[0..n)` whose version is not yet in
+ * the ledger table `ledger` ([a-z_][a-z0-9_]{0,62}; the first migration
+ * creates it), each in its own transaction, serialised across processes by
+ * a transaction-level advisory lock per ledger.  *out_applied (may be NULL)
+ * gets how many were applied now. */
+AREC_EXTERN int arec_pg_migrate_set(arec_pg *pg, const char *ledger,
+                                    const arec_pg_migration *migrations,
+                                    size_t n, int *out_applied);
+/* Applies the library's own migrations (sql/NNN_*.sql, compiled in) with
+ * the ledger schema_migrations. */
 AREC_EXTERN int arec_pg_migrate(arec_pg *pg, int *out_applied);
-/* Highest applied migration version (0 on an empty database). */
+/* Highest version in a ledger (0 when it does not exist yet). */
+AREC_EXTERN int arec_pg_ledger_version(arec_pg *pg, const char *ledger,
+                                       int *out);
+/* The same for the library's ledger. */
 AREC_EXTERN int arec_pg_schema_version(arec_pg *pg, int *out);
 
+/* ------------------------------------------------------------ repository */
 /* The repository vtable over this pool.  It takes its own reference on
- * `pg`; the manager it is given to frees it. */
+ * `pg`; the manager it is given to frees it (else arec_repository_free()). */
 AREC_EXTERN int arec_pg_repository_new(arec_repository **out, arec_pg *pg);
 
 /* ------------------------------------------------------------ lock backend */
-/* The distributed-lock vtable on PostgreSQL alone (AGENT_LOCK_BACKEND=
- * postgres; needs migration 004).  Agent leases are rows with expiry on the
- * database clock; the optional pod_lease slot (lock.h version 2) keeps one
+/* The distributed-lock vtable on PostgreSQL alone (agent leases as rows
+ * with expiry on the database clock).  The optional pod_lease slot keeps one
  * lease row per pod incarnation plus one session-level advisory lock on a
- * dedicated connection: an agent lease whose holder's pod lease has not been
- * renewed for its TTL while the holder's advisory lock is free may be taken
- * over before its own TTL (fast failover after kill -9; a database restart
- * alone never triggers it, since live pods re-take their lock and renew).
- * Thread-safe; takes its own reference on `pg`; the manager frees it. */
+ * dedicated connection: an agent lease whose holder's pod lease has not
+ * been renewed for its TTL while the holder's advisory lock is free may be
+ * taken over before its own TTL (fast failover after kill -9; a database
+ * restart alone never triggers it, since live pods re-take their lock and
+ * renew).  Thread-safe; takes its own reference on `pg`; the manager frees
+ * it (else arec_lock_free()). */
 #define AREC_PG_LOCK_OPTIONS_VERSION 1
 
 typedef struct arec_pg_lock_options {
@@ -91,126 +133,48 @@ typedef struct arec_pg_lock_options {
 AREC_EXTERN int arec_pg_lock_new(arec_lock **out, arec_pg *pg,
                                  const arec_pg_lock_options *opts);
 
-/* ------------------------------------------------------ users & exchanges */
-/* Creates the user or renames an existing one. */
-AREC_EXTERN int arec_pg_user_upsert(arec_pg *pg, long long id,
-                                    const char *name);
-/* AREC_ENOTFOUND; *out_name (may be NULL) freed with arec_free(). */
-AREC_EXTERN int arec_pg_user_get(arec_pg *pg, long long id, char **out_name);
+/* ------------------------------------------------------------------ queries */
+/* For an embedding service's own tables.  Statements are always
+ * parameterised: values[i] is text unless binary[i] (then lengths[i] bytes);
+ * lengths and binary may be NULL (all text).  Results are text.  Errors:
+ * AREC_EUNAVAILABLE / AREC_ETIMEDOUT (connection lost or deadline: the
+ * connection is dropped), AREC_EEXIST (unique violation), AREC_ENOTFOUND
+ * (foreign key violation), AREC_EINVAL (data exception, check violation),
+ * AREC_ECONFLICT (serialization failure, lock timeout, statement timeout),
+ * AREC_EBACKEND (any other server error); arec_error_last() names the
+ * SQLSTATE, never a parameter value. */
+typedef struct arec_pg_result arec_pg_result; /* rows of one statement */
+typedef struct arec_pg_tx arec_pg_tx;         /* a transaction in progress */
 
-/* Stores an exchange account with encrypted credentials; *out_id its id.
- * AREC_ENOTFOUND (user), AREC_EINVAL (no secrets key, empty fields). */
-AREC_EXTERN int arec_pg_exchange_create(arec_pg *pg, long long *out_id,
-                                        long long user_id,
-                                        const char *exchange,
-                                        const char *api_key,
-                                        const char *api_secret, int testnet);
+/* One statement on a pooled connection within the call deadline.  *out
+ * (may be NULL: the result is dropped) is freed with arec_pg_result_free(). */
+AREC_EXTERN int arec_pg_query(arec_pg *pg, arec_pg_result **out,
+                              const char *sql, int nparams,
+                              const char *const *values, const int *lengths,
+                              const int *binary);
 
-/* A trading pair of a user on one of that user's exchanges.  AREC_ENOTFOUND
- * (user, or exchange not this user's), AREC_EEXIST (user already has the
- * symbol). */
-AREC_EXTERN int arec_pg_pair_create(arec_pg *pg, long long *out_id,
-                                    long long user_id, long long exchange_id,
-                                    const char *symbol);
+/* Runs fn inside BEGIN ... COMMIT on one pooled connection, the whole
+ * within the call deadline: fn's return value < 0 (or a failed statement)
+ * rolls back and is returned.  fn must not keep `tx` after it returns. */
+AREC_EXTERN int arec_pg_transaction(arec_pg *pg,
+                                    int (*fn)(arec_pg_tx *tx, void *ud),
+                                    void *ud);
+/* One statement inside a transaction (as arec_pg_query). */
+AREC_EXTERN int arec_pg_tx_query(arec_pg_tx *tx, arec_pg_result **out,
+                                 const char *sql, int nparams,
+                                 const char *const *values,
+                                 const int *lengths, const int *binary);
 
-/* ----------------------------------------------------------------- agents */
-/* Creates an agent (is_active, not trading).  `id` NULL: a random 12-char
- * id.  The id is copied into out_id (at least 65 bytes).  AREC_EINVAL (bad
- * id or empty strategy/name), AREC_ENOTFOUND (user), AREC_EEXIST. */
-AREC_EXTERN int arec_pg_agent_create(arec_pg *pg, char *out_id,
-                                     const char *id, long long user_id,
-                                     const char *strategy, const char *name);
-
-/* Assigns a symbol with its budget (> 0): creates the assignment and the
- * state row (balance = budget, memory {}).  AREC_ENOTFOUND (agent),
- * AREC_ECONFLICT (the owner has no trading pair for the symbol),
- * AREC_EEXIST (already assigned), AREC_EINVAL (budget <= 0). */
-AREC_EXTERN int arec_pg_agent_assign(arec_pg *pg, const char *id,
-                                     const char *symbol, double budget);
-
-/* The user's wish, as the repository's set_trading. */
-AREC_EXTERN int arec_pg_agent_set_trading(arec_pg *pg, const char *id,
-                                          int wanted);
-/* is_active.  AREC_ENOTFOUND. */
-AREC_EXTERN int arec_pg_agent_set_active(arec_pg *pg, const char *id,
-                                         int active);
-
-typedef struct arec_pg_symbol {
-  char *symbol;
-  double budget;
-  double balance;
-  char *memory;          /* JSON text */
-  uint64_t fence;        /* of the last accepted write */
-  char *updated_at;      /* RFC 3339 */
-} arec_pg_symbol;
-
-typedef struct arec_pg_agent {
-  char *id;
-  long long user_id;
-  char *name;
-  char *strategy;
-  int is_active;
-  int is_trading;
-  char *running_on;      /* NULL when no pod runs it */
-  uint64_t fence;
-  char *created_at;      /* RFC 3339 */
-  char *updated_at;      /* latest state update, RFC 3339, or NULL */
-  size_t nsymbols;
-  arec_pg_symbol *symbols;
-} arec_pg_agent;
-
-/* One agent.  AREC_ENOTFOUND.  Free with arec_pg_agents_free(*out, 1). */
-AREC_EXTERN int arec_pg_agent_get(arec_pg *pg, const char *id,
-                                  arec_pg_agent **out);
-/* A page of agents ordered by id, ids > `after` (NULL: from the start), at
- * most `limit` (1..1000), only user_id's when user_id != 0.  Free with
- * arec_pg_agents_free(*out, *out_n). */
-AREC_EXTERN int arec_pg_agent_list(arec_pg *pg, const char *after,
-                                   unsigned int limit, long long user_id,
-                                   arec_pg_agent **out, size_t *out_n);
-AREC_EXTERN void arec_pg_agents_free(arec_pg_agent *agents, size_t n);
-
-/* ------------------------------------------------------------------- pods */
-typedef struct arec_pg_pod {
-  char *name;
-  char *incarnation;
-  char *started_at;
-  char *heartbeat_at;
-  char *lease_until;
-  long long agents;      /* agent_configs rows running_on this pod */
-} arec_pg_pod;
-
-/* Live pods (lease_until in the future), ordered by name. */
-AREC_EXTERN int arec_pg_pods_list(arec_pg *pg, arec_pg_pod **out,
-                                  size_t *out_n);
-AREC_EXTERN void arec_pg_pods_free(arec_pg_pod *pods, size_t n);
-
-/* -------------------------------------------------- fenced singleton roles */
-/* A role (e.g. "telegram") is decided by the distributed lock; the database
- * fences it.  claim bumps the role's fence and records the holder; renew and
- * release and the fenced kv write succeed only while `fence` is current
- * (AREC_EFENCED otherwise). */
-AREC_EXTERN int arec_pg_role_claim(arec_pg *pg, const char *role,
-                                   const char *pod, uint64_t *out_fence);
-AREC_EXTERN int arec_pg_role_check(arec_pg *pg, const char *role,
-                                   uint64_t fence);
-AREC_EXTERN int arec_pg_role_release(arec_pg *pg, const char *role,
-                                     uint64_t fence);
-
-/* ---------------------------------------------------------- key-value */
-/* *out freed with arec_free(); AREC_ENOTFOUND when unset. */
-AREC_EXTERN int arec_pg_kv_get(arec_pg *pg, const char *key, char **out);
-/* Sets key = value; when role != NULL only while (role, fence) is current
- * (AREC_EFENCED otherwise), in one transaction. */
-AREC_EXTERN int arec_pg_kv_set(arec_pg *pg, const char *key,
-                               const char *value, const char *role,
-                               uint64_t fence);
-
-/* ------------------------------------------------------ bot helpers */
-/* The id of the user's newest exchange account.  AREC_ENOTFOUND when the
- * user has none (or does not exist). */
-AREC_EXTERN int arec_pg_exchange_latest(arec_pg *pg, long long user_id,
-                                        long long *out_id);
+AREC_EXTERN size_t arec_pg_result_rows(const arec_pg_result *r);
+/* Rows the statement changed (UPDATE/DELETE/INSERT), 0 otherwise. */
+AREC_EXTERN size_t arec_pg_result_changed(const arec_pg_result *r);
+/* The text of a value, NULL for SQL NULL or out of range.  Valid until the
+ * result is freed. */
+AREC_EXTERN const char *arec_pg_result_value(const arec_pg_result *r,
+                                             size_t row, size_t col);
+AREC_EXTERN size_t arec_pg_result_length(const arec_pg_result *r, size_t row,
+                                         size_t col);
+AREC_EXTERN void arec_pg_result_free(arec_pg_result *r);
 
 #ifdef __cplusplus
 }

@@ -1,6 +1,6 @@
 /*
  * error.c -- error codes, the per-thread last-error detail, arec_free(),
- * version and agent id validation.
+ * the version of the linked library, and agent id validation.
  *
  * The code list lives in one X-macro (AREC_ERRNO_MAP in agentrecover.h); the
  * enum, arec_strerror() and arec_err_name() are all generated from it.  The
@@ -22,6 +22,8 @@ const char *arec_version(void) {
   return AREC__STR(AREC_VERSION_MAJOR) "." AREC__STR(
       AREC_VERSION_MINOR) "." AREC__STR(AREC_VERSION_PATCH);
 }
+
+int arec_version_number(void) { return AREC_VERSION_NUMBER; }
 
 /* -------------------------------------------------------------- codes */
 const char *arec_strerror(int err) {
@@ -74,7 +76,7 @@ int arec_agent_id_valid(const char *id) {
   if (!id)
     return 0;
   n = strlen(id);
-  if (n == 0 || n > 64)
+  if (n == 0 || n > AREC_AGENT_ID_MAX)
     return 0;
   for (size_t i = 0; i < n; i++) {
     char c = id[i];

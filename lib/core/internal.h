@@ -1,7 +1,10 @@
 /*
- * internal.h -- the manager's and the runner's private structs, shared by
- * the files of lib/core (manager, runner, scheduler, refresher, reconciler,
- * saver, shutdown, metrics, log).  Never installed.
+ * internal.h -- the base layer of lib/core: the manager's and the runner's
+ * structs, the clock, the thread helper, logging, text checks and metric
+ * recording.  Every file of lib/core includes it; the modules above it have
+ * headers of their own that only include downwards (heap.h <- table.h <-
+ * saver.h, release.h <- backoff.h <- runner.h <- scheduler / pass ...), so
+ * no two modules depend on each other.  Never installed.
  *
  * Locking: one mutex per manager (mgr->mu) guards every field below except
  * the immutable configuration and the atomics of the metrics.  No backend
@@ -14,10 +17,17 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "agentrecover.h"
 #include "agentrecover/sys/lock.h"
 #include "agentrecover/sys/repository.h"
+
+#define AREC__KEY_MAX 96 /* "agent:lock:<id>" and its NUL */
+#define AREC__TEXT_MAX 500 /* bytes of a last_error a repository keeps */
+
+/* A slot of repository version 3, NULL for an older repository. */
+#define AREC__V3(repo, slot) ((repo)->version >= 3 ? (repo)->slot : NULL)
 
 /* ---------------------------------------------------------------- snapshot */
 struct arec_snapshot {
@@ -35,7 +45,7 @@ struct arec_agent {
   arec_manager *mgr;
   char *id;
   char *strategy;
-  char key[96]; /* "agent:lock:<id>" */
+  char key[AREC__KEY_MAX]; /* "agent:lock:<id>" */
   const arec_agent_type *type;
   void *state;
   uint64_t serial; /* unique per manager, to recognise a runner later */
@@ -59,6 +69,14 @@ struct arec_agent {
   uint64_t steps;
   int64_t started_wall_ms;
 
+  /* backoff (backoff.c): what the agent's row showed at launch, so the
+   * first good step clears it with start_ok; the claim time for the restore
+   * histogram (0 once the first step ended); why a step failed */
+  unsigned int row_failures;
+  int row_noted; /* the row had a last_error */
+  double claim_at;
+  char *fail_text;
+
   /* saves */
   int64_t last_save_at;   /* monotonic: last time a save was considered */
   int64_t save_fail_since; /* 0 or first failure of the current streak */
@@ -81,21 +99,38 @@ typedef struct arec__release {
   uint64_t fence;
   int repo_pending;
   int lock_pending;
-  char key[96];
+  char key[AREC__KEY_MAX];
   arec_lease lease;
   struct arec__release *next;
 } arec__release;
 
 /* ---------------------------------------------------------------- metrics */
+/* A histogram: per-bucket counts (not cumulative; the last is +Inf) and the
+ * sum in nanoseconds, all atomics, so recording never waits. */
+typedef struct arec__hist {
+  atomic_uint_fast64_t n[AREC_HISTOGRAM_BUCKETS + 1];
+  atomic_uint_fast64_t sum_ns;
+} arec__hist;
+
 typedef struct arec__metrics {
   atomic_uint_fast64_t restored, restore_failed, acquire, acquire_failed,
-      lost, fenced, saves, save_errors, steps, passes, refresh_cycles;
+      lost, fenced, saves, save_errors, steps, start_failures, passes,
+      pass_errors, refresh_cycles;
   atomic_int_fast64_t lock_held, running;
-  atomic_int_fast64_t wanted, pods_live, target; /* last pass (balance.c) */
-  /* doubles and shutdown numbers: under mgr->mu */
-  double restore_duration, refresh_cycle, shutdown_duration;
+  atomic_int_fast64_t wanted, backoff, pods_live, target; /* last pass */
+  arec__hist restore, step, save, refresh;
+  /* shutdown numbers: under mgr->mu */
+  double shutdown_duration;
   int64_t saved_on_shutdown;
 } arec__metrics;
+
+void arec__hist_observe(arec__hist *h, double seconds);
+
+/* ----------------------------------------------------------------- threads */
+typedef struct arec__thread {
+  pthread_t th;
+  int started;
+} arec__thread;
 
 /* ----------------------------------------------------------------- manager */
 struct arec_manager {
@@ -110,9 +145,16 @@ struct arec_manager {
   arec_repository *repo;
   arec_lock *lock;
   int64_t pod_ttl;     /* pod lease TTL, 0 = off (podlease.c) */
+  int fair_share;      /* share.c: targets and hand-offs in passes */
+  char **caps;         /* capabilities this pod offers */
+  size_t ncaps;
+  int takeover;        /* passes take over agents with no live owner */
+  int64_t stop_check;  /* interval of the stop checks without passes */
+  int64_t backoff_min, backoff_max;
+  char owner[AREC_LOCK_VALUE_MAX]; /* lock owner: pod, or "<pod>/<inc>" */
   /* monotonic ms of the last repository call that answered (heartbeat or
    * save batch); the refresher stops every runner when it is older than
-   * the liveness TTL (DESIGN.md section 3.5) */
+   * the liveness TTL */
   atomic_int_fast64_t repo_ok_at;
   /* monotonic ms of the last lock call that answered (held/free/lost, not
    * a transport failure); a pod whose lock service has not answered for two
@@ -122,15 +164,14 @@ struct arec_manager {
   atomic_int_fast64_t lock_ok_at;
   int row_dropped; /* reconciler thread only */
   int shutdown_hurry; /* under mu: stop waiting for steps (second signal) */
-  int fair_share;      /* balance.c: targets and hand-offs in passes */
-  char owner[AREC_LOCK_VALUE_MAX]; /* lock owner: pod, or "<pod>/<inc>" */
 
   pthread_mutex_t mu;
   pthread_cond_t work_cv;  /* workers: heap changed */
   pthread_cond_t idle_cv;  /* a runner stopped being busy / saver idle /
                               runner freed */
   pthread_cond_t tick_cv;  /* refresher, reconciler, saver: wake up */
-  pthread_mutex_t pass_mu; /* one reconcile pass or start at a time */
+  pthread_mutex_t pass_mu; /* one reconcile pass, stop check or start at a
+                              time */
 
   /* agent types */
   arec_agent_type **types;
@@ -161,126 +202,55 @@ struct arec_manager {
   int shutdown_done;
   int shutdown_rc;
   int abandoned;
-  int stop_workers, stop_reconciler, stop_refresher, stop_saver;
+  int stop_workers, stop_reconciler, stop_refresher, stop_saver,
+      stop_podlease;
 
-  pthread_t *workers;
-  unsigned int nworkers_started;
-  pthread_t reconciler_th, refresher_th, saver_th;
-  int reconciler_started, refresher_started, saver_started;
+  arec__thread *workers;
+  arec__thread reconciler_th, refresher_th, saver_th, podlease_th;
 
   /* pod lease (podlease.c), under mu */
   int64_t pod_deadline_ms; /* validity end of the pod lease, monotonic */
   int pod_expired_logged;
-  int stop_podlease, podlease_started;
-  pthread_t podlease_th;
 
   arec__metrics m;
 };
 
-/* ------------------------------------------------------------------- time */
+/* ------------------------------------------------------------------ clock */
 int64_t arec__now_ms(void);       /* monotonic */
 int64_t arec__wall_ms(void);      /* wall clock, ms since the epoch */
 double arec__now_s(void);         /* monotonic seconds, for durations */
 void arec__deadline_ts(struct timespec *ts, int64_t at_ms); /* for cond */
 void arec__cond_init_mono(pthread_cond_t *cv);
 
+/* ---------------------------------------------------------------- threads */
+/* Starts fn(arg); AREC_ENOMEM when the thread cannot be created. */
+int arec__thread_start(arec__thread *t, void *(*fn)(void *), void *arg);
+/* Sets *stop under mgr->mu, wakes `cv`, joins the threads t[0..n) that
+ * started (no mu held by the caller). */
+void arec__thread_join(arec_manager *mgr, int *stop, pthread_cond_t *cv,
+                       arec__thread *t, size_t n);
+
 /* -------------------------------------------------------------------- log */
 void arec__log(arec_manager *mgr, arec_log_level level, const char *msg,
                const arec_log_field *fields, size_t nfields);
-/* Shorthand for up to 4 key/value pairs (NULL-terminated key list). */
+/* Shorthand for up to 8 key/value pairs (NULL-terminated).  A key starting
+ * with '#' is a number field, with '?' a boolean field (the mark is not
+ * part of the key): arec__logkv(mgr, lvl, "msg", "#count", "3", NULL). */
 void arec__logkv(arec_manager *mgr, arec_log_level level, const char *msg,
                  ...);
 
-/* ----------------------------------------------------------- runner table */
-arec_agent *arec__runner_find(arec_manager *mgr, const char *id);
-int arec__runner_insert(arec_manager *mgr, arec_agent *r);
-void arec__runner_remove(arec_manager *mgr, arec_agent *r);
-arec_agent *arec__runner_new(arec_manager *mgr, const char *id,
-                             const char *strategy);
-void arec__runner_free(arec_agent *r);
-/* Marks a runner to stop (mu held).  FENCED overrides an earlier reason. */
-void arec__runner_mark_stop(arec_manager *mgr, arec_agent *r,
-                            arec_stop_reason reason);
-/* Worker side: final save, type->stop, release, free.  mu held on entry and
- * on return (dropped inside).  r->busy is set by the caller. */
-void arec__runner_finalize(arec_manager *mgr, arec_agent *r);
-/* Releases (repo with fence, then lock) without holding mu; failures are
- * queued for retry.  Updates the lock gauge. */
-void arec__release_now(arec_manager *mgr, const char *id, uint64_t fence,
-                       int do_repo, const char *key, const arec_lease *lease,
-                       int do_lock);
-void arec__release_retry(arec_manager *mgr);
-void arec__release_queue_free(arec_manager *mgr);
-/* Takes a snapshot through the agent type (no mu held). NULL on failure. */
-arec_snapshot *arec__runner_snapshot(arec_agent *r);
-/* Starts one agent whose lock and fence are held: picks the type, calls
- * start, schedules.  On failure releases everything.  0 or <0. */
-int arec__runner_launch(arec_manager *mgr, const arec_agent_row *row,
-                        const arec_lease *lease, int64_t deadline,
-                        uint64_t fence);
-
-/* -------------------------------------------------------------- scheduler */
-void arec__heap_push(arec_manager *mgr, arec_agent *r);
-void arec__heap_remove(arec_manager *mgr, arec_agent *r);
-void arec__heap_update(arec_manager *mgr, arec_agent *r, int64_t at);
-int arec__workers_start(arec_manager *mgr);
-void arec__workers_join(arec_manager *mgr);
-
-/* ------------------------------------------------------------------ saves */
-/* Worker: after a step, queue a save when due and changed (no mu held). */
-void arec__save_maybe(arec_manager *mgr, arec_agent *r);
-/* mu held: 1 (and marks the runner repo_lost) when a save has been due for
- * longer than the lock TTL without being accepted. */
-int arec__save_overdue(arec_manager *mgr, arec_agent *r, int64_t now);
-/* Waits (mu held) until r has no save with the saver; drops its pending. */
-void arec__save_quiesce(arec_manager *mgr, arec_agent *r);
-int arec__saver_start(arec_manager *mgr);
-void arec__saver_join(arec_manager *mgr);
-/* Records the result of one save of r (mu held). */
-void arec__save_result(arec_manager *mgr, arec_agent *r, int rc,
-                       arec_snapshot *snap);
-
-/* -------------------------------------------------------------- refresher */
-int arec__refresher_start(arec_manager *mgr);
-void arec__refresher_join(arec_manager *mgr);
-
-/* -------------------------------------------------------------- pod lease */
-/* Takes the first pod lease synchronously and starts the renewing thread
- * (no-op when pod leases are off). */
-int arec__podlease_start(arec_manager *mgr);
-/* Stops renewing; with leave != 0 also deletes the pod lease. */
-void arec__podlease_stop(arec_manager *mgr, int leave);
-/* mu held: 1 when no pod lease is used or it is still valid. */
-int arec__pod_valid(arec_manager *mgr, int64_t now);
-
-/* ---------------------------------------------------------------- balance */
-/* What one pass knows about fair sharing and migrations (balance.c). */
-typedef struct arec__plan {
-  int have;       /* the repository's balance slot answered */
-  int64_t target; /* ceil(wanted / live pods); 0 when not sharing */
-  arec_balance bal;
-} arec__plan;
-
-/* Asks the repository (version 2 balance slot, if any); sets the gauges. */
-void arec__plan_load(arec_manager *mgr, arec__plan *p);
-void arec__plan_free(arec__plan *p);
-/* Reorders idx[0..n) (indexes into list->rows, agents without a local
- * runner) into what this pass should try: agents migrating here first, then
- * up to the room below the target, starting at a place that depends on the
- * pod name so pods do not all race for the same agents.  Agents migrating
- * elsewhere and those above the room are dropped and counted in *skipped.
- * Returns the new count. */
-size_t arec__plan_select(arec_manager *mgr, const arec__plan *p,
-                         const arec_agent_list *list, size_t *idx, size_t n,
-                         unsigned int *skipped);
-/* After the launches: hands off (AREC_STOP_HANDOVER) the runners above the
- * target, at most what the other pods have room for; `unowned` is the number
- * of wanted agents this pass saw without a live owner and did not take. */
-void arec__plan_shed(arec_manager *mgr, const arec__plan *p, size_t unowned);
-
-/* ------------------------------------------------------------- reconciler */
-int arec__reconciler_start(arec_manager *mgr);
-void arec__reconciler_join(arec_manager *mgr);
-int arec__pass(arec_manager *mgr, int logged, arec_restore_result *out);
+/* ------------------------------------------------------------------- text */
+/* 1 when `text` is exactly one JSON object (strict, see text.c). */
+int arec__json_object_valid(const char *text);
+/* 1 when `text` is exactly one JSON number. */
+int arec__json_number_valid(const char *text);
+/* 1 when s holds a control character (< 0x20 or 0x7f). */
+int arec__has_control(const char *s);
+/* 1 when s is non-empty valid UTF-8 without control characters. */
+int arec__text_ok(const char *s);
+/* Copies src into dst (cap bytes with the NUL) as valid UTF-8 without
+ * control characters (replaced), cut at a character boundary.  NULL src
+ * gives "". */
+void arec__text_clean(char *dst, size_t cap, const char *src);
 
 #endif

@@ -1,10 +1,13 @@
 /*
- * log.c -- log line formatting (text and JSON, DESIGN.md section 8), the
- * stderr sinks, level names, and the manager's internal log helpers.
+ * log.c -- log line formatting (text and JSON), the stderr sinks, level
+ * names, and the manager's internal log helpers.
  *
  * Text: "<RFC 3339 UTC time with ms> <LEVEL> <msg> key=value ...", a value
  * quoted (with \" and \\ escapes) only when it contains a space, a quote,
- * '=', a control character, or is empty.  JSON: one object per line.
+ * '=', a control character, or is empty; the field types do not change it.
+ * JSON: one object per line; a field typed AREC_LOG_NUMBER is written bare
+ * when its text is a JSON number (else as a string), AREC_LOG_BOOL as true
+ * ("true" or "1") or false.
  * A sink writes one line with one write(2).  Never log a secret: callers
  * pass only ids, names and codes.
  */
@@ -155,11 +158,20 @@ size_t arec_log_format(char *buf, size_t len, int json, arec_log_level level,
     put_escaped(&o, msg);
     putc_(&o, '"');
     for (size_t i = 0; i < nfields; i++) {
+      const char *v = fields[i].value ? fields[i].value : "";
       puts_(&o, ",\"");
       put_escaped(&o, fields[i].key ? fields[i].key : "");
-      puts_(&o, "\":\"");
-      put_escaped(&o, fields[i].value ? fields[i].value : "");
-      putc_(&o, '"');
+      puts_(&o, "\":");
+      if (fields[i].type == AREC_LOG_NUMBER && arec__json_number_valid(v)) {
+        puts_(&o, v);
+      } else if (fields[i].type == AREC_LOG_BOOL) {
+        puts_(&o, strcmp(v, "true") == 0 || strcmp(v, "1") == 0 ? "true"
+                                                                 : "false");
+      } else {
+        putc_(&o, '"');
+        put_escaped(&o, v);
+        putc_(&o, '"');
+      }
     }
     putc_(&o, '}');
   }
@@ -231,6 +243,9 @@ void arec__logkv(arec_manager *mgr, arec_log_level level, const char *msg,
     const char *k = va_arg(ap, const char *);
     if (!k || n == 8)
       break;
+    f[n].type = AREC_LOG_STRING;
+    if (*k == '#' || *k == '?')
+      f[n].type = *k++ == '#' ? AREC_LOG_NUMBER : AREC_LOG_BOOL;
     f[n].key = k;
     f[n].value = va_arg(ap, const char *);
     n++;
@@ -246,6 +261,7 @@ void arec_agent_log(arec_agent *agent, arec_log_level level, const char *msg,
   if (!agent)
     return;
   f[n].key = "agent_id";
+  f[n].type = AREC_LOG_STRING;
   f[n++].value = agent->id;
   for (size_t i = 0; i < nfields && n < 17; i++)
     f[n++] = fields[i];

@@ -1,8 +1,10 @@
 /*
- * manager.c -- arec_manager_new/free: option validation and defaults, the
- * pod's incarnation, the first heartbeat, starting and joining the threads
- * (workers, refresher, saver, reconciler), agent type registration, and the
- * runners query.
+ * manager.c -- arec_manager_new/free: option validation and defaults
+ * (option structs of versions 1 to 4: the fields a version lacks take their
+ * defaults), the capabilities list, the pod's incarnation, the first
+ * heartbeat, starting and joining the threads (workers, refresher, saver,
+ * reconciler, pod lease), agent type registration and the type queries,
+ * and the runners query.
  *
  * The manager owns repo and lock from the call of arec_manager_new on, even
  * when it fails.  The reconciler thread starts with the manager (it renews
@@ -14,11 +16,15 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "internal.h"
+#include "release.h"
+#include "saver.h"
+#include "scheduler.h"
+#include "table.h"
+#include "threads.h"
 
 /* ----------------------------------------------------------------- checks */
 static int check_repo(const arec_repository *r) {
-  if (r->version < 1 || r->version > AREC_REPOSITORY_VERSION) {
+  if (r->version < 2 || r->version > AREC_REPOSITORY_VERSION) {
     arec_error_set("repository: unsupported vtable version %u", r->version);
     return AREC_EVERSION;
   }
@@ -47,10 +53,20 @@ static int bad(const char *field, const char *why) {
   return AREC_EINVAL;
 }
 
-static int check_opts(const arec_manager_options *o, int64_t *ttl,
-                      int64_t *refresh, int64_t *reconcile, int64_t *save,
-                      int64_t *shut, unsigned int *workers,
-                      int64_t *pod_ttl, int *fair) {
+/* The validated options with their defaults. */
+typedef struct conf {
+  int64_t ttl, refresh, reconcile, save, shut, pod_ttl, stop_check;
+  int64_t backoff_min, backoff_max;
+  unsigned int workers;
+  int fair, takeover;
+  const char *caps;
+} conf;
+
+static int check_opts(const arec_manager_options *o, conf *c) {
+  int64_t *ttl = &c->ttl, *refresh = &c->refresh, *reconcile = &c->reconcile,
+          *save = &c->save, *shut = &c->shut, *pod_ttl = &c->pod_ttl;
+  unsigned int *workers = &c->workers;
+  int *fair = &c->fair;
   if (!o)
     return bad("opts", "NULL");
   if (o->version < 1 || o->version > AREC_MANAGER_OPTIONS_VERSION) {
@@ -93,6 +109,59 @@ static int check_opts(const arec_manager_options *o, int64_t *ttl,
   *fair = o->version >= 3 ? o->fair_share : 0;
   if (*fair != 0 && *fair != 1)
     return bad("fair_share", "0 or 1");
+  /* version 4: capabilities, takeover, stop checks, backoff bounds */
+  int v4 = o->version >= 4;
+  c->caps = v4 ? o->capabilities : NULL;
+  c->takeover = v4 ? o->takeover : 1;
+  if (c->takeover != 0 && c->takeover != 1)
+    return bad("takeover", "0 or 1");
+  c->stop_check = v4 ? o->stop_check_interval_ms : 0;
+  if (c->stop_check < 0)
+    return bad("stop_check_interval_ms", "must be >= 0");
+  if (c->stop_check == 0)
+    c->stop_check = 5000;
+  c->backoff_min = v4 ? o->backoff_min_ms : 0;
+  c->backoff_max = v4 ? o->backoff_max_ms : 0;
+  if (c->backoff_min < 0)
+    return bad("backoff_min_ms", "must be >= 0");
+  if (c->backoff_max < 0)
+    return bad("backoff_max_ms", "must be >= 0");
+  if (c->backoff_min == 0)
+    c->backoff_min = 5000;
+  if (c->backoff_max == 0)
+    c->backoff_max = c->backoff_min > 600000 ? c->backoff_min : 600000;
+  if (c->backoff_max < c->backoff_min)
+    return bad("backoff_max_ms", "must be >= backoff_min_ms");
+  return 0;
+}
+
+/* Splits "a, b,c" into mgr->caps (names trimmed; empty items skipped). */
+static int parse_caps(arec_manager *mgr, const char *list) {
+  if (!list)
+    return 0;
+  if (arec__has_control(list))
+    return bad("capabilities", "control characters");
+  const char *p = list;
+  while (*p) {
+    const char *end = strchr(p, ',');
+    if (!end)
+      end = p + strlen(p);
+    const char *a = p, *b = end;
+    while (a < b && (*a == ' ' || *a == '\t'))
+      a++;
+    while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+      b--;
+    if (b > a) {
+      char **v = realloc(mgr->caps, (mgr->ncaps + 1) * sizeof *v);
+      if (!v)
+        return AREC_ENOMEM;
+      mgr->caps = v;
+      if (!(mgr->caps[mgr->ncaps] = strndup(a, (size_t)(b - a))))
+        return AREC_ENOMEM;
+      mgr->ncaps++;
+    }
+    p = *end ? end + 1 : end;
+  }
   return 0;
 }
 
@@ -120,9 +189,9 @@ static void make_incarnation(char out[33]) {
 /* -------------------------------------------------------------------- new */
 int arec_manager_new(arec_manager **out, const arec_manager_options *opts,
                      arec_repository *repo, arec_lock *lock) {
-  int64_t ttl = 0, refresh = 0, reconcile = 0, save = 0, shut = 0, pod_ttl = 0;
-  unsigned int workers = 0;
-  int rc, fair = 0;
+  conf c;
+  int rc;
+  memset(&c, 0, sizeof c);
 
   if (out)
     *out = NULL;
@@ -132,15 +201,13 @@ int arec_manager_new(arec_manager **out, const arec_manager_options *opts,
   }
   if ((rc = check_repo(repo)) < 0 || (rc = check_lock(lock)) < 0)
     goto fail;
-  rc = check_opts(opts, &ttl, &refresh, &reconcile, &save, &shut, &workers,
-                  &pod_ttl, &fair);
-  if (rc < 0)
+  if ((rc = check_opts(opts, &c)) < 0)
     goto fail;
-  if (fair && (repo->version < 2 || !repo->balance)) {
-    rc = bad("fair_share", "the repository has no balance slot");
+  if (c.fair && !repo->fleet) {
+    rc = bad("fair_share", "the repository has no fleet slot");
     goto fail;
   }
-  if (pod_ttl > 0 && (lock->version < 2 || !lock->pod_lease)) {
+  if (c.pod_ttl > 0 && (lock->version < 2 || !lock->pod_lease)) {
     rc = bad("pod_lease_ttl_ms", "the lock backend has no pod leases");
     goto fail;
   }
@@ -152,21 +219,35 @@ int arec_manager_new(arec_manager **out, const arec_manager_options *opts,
     rc = AREC_ENOMEM;
     goto fail;
   }
-  mgr->ttl = ttl;
-  mgr->refresh = refresh;
-  mgr->reconcile = reconcile;
-  mgr->save_interval = save;
-  mgr->shutdown_timeout = shut;
-  mgr->nworkers = workers;
+  mgr->ttl = c.ttl;
+  mgr->refresh = c.refresh;
+  mgr->reconcile = c.reconcile;
+  mgr->save_interval = c.save;
+  mgr->shutdown_timeout = c.shut;
+  mgr->nworkers = c.workers;
+  mgr->takeover = c.takeover;
+  mgr->stop_check = c.stop_check;
+  mgr->backoff_min = c.backoff_min;
+  mgr->backoff_max = c.backoff_max;
   mgr->log = opts->log ? opts->log : arec_log_stderr_text;
   mgr->log_userdata = opts->log_userdata;
   mgr->log_level = opts->log_level;
   mgr->repo = repo;
   mgr->lock = lock;
   make_incarnation(mgr->incarnation);
-  mgr->pod_ttl = pod_ttl;
-  mgr->fair_share = fair;
-  if (pod_ttl > 0)
+  mgr->pod_ttl = c.pod_ttl;
+  mgr->fair_share = c.fair;
+  if ((rc = parse_caps(mgr, c.caps)) < 0) {
+    for (size_t i = 0; i < mgr->ncaps; i++)
+      free(mgr->caps[i]);
+    free(mgr->caps);
+    free(mgr->pod);
+    free(mgr);
+    if (rc == AREC_ENOMEM)
+      arec_error_set("out of memory");
+    goto fail;
+  }
+  if (c.pod_ttl > 0)
     snprintf(mgr->owner, sizeof mgr->owner, "%s/%s", mgr->pod,
              mgr->incarnation);
   else
@@ -178,7 +259,7 @@ int arec_manager_new(arec_manager **out, const arec_manager_options *opts,
   arec__cond_init_mono(&mgr->tick_cv);
 
   rc = repo->heartbeat(repo, mgr->pod, mgr->incarnation,
-                       pod_ttl > 0 ? pod_ttl : ttl, 0);
+                       c.pod_ttl > 0 ? c.pod_ttl : c.ttl, 0);
   atomic_store(&mgr->repo_ok_at, arec__now_ms());
   atomic_store(&mgr->lock_ok_at, arec__now_ms());
   if (rc < 0)
@@ -190,8 +271,8 @@ int arec_manager_new(arec_manager **out, const arec_manager_options *opts,
       (rc = arec__refresher_start(mgr)) < 0 ||
       (rc = arec__saver_start(mgr)) < 0 ||
       (rc = arec__reconciler_start(mgr)) < 0) {
-    arec_error_set("cannot start manager threads");
     arec_manager_free(mgr);
+    arec_error_set("cannot start manager threads");
     return rc;
   }
   *out = mgr;
@@ -243,6 +324,47 @@ int arec_manager_register_type(arec_manager *mgr,
   mgr->types[mgr->ntypes++] = copy;
   pthread_mutex_unlock(&mgr->mu);
   return 0;
+}
+
+int arec_manager_has_type(arec_manager *mgr, const char *name) {
+  if (!mgr || !name)
+    return 0;
+  pthread_mutex_lock(&mgr->mu);
+  int found = arec__type_find(mgr, name) != NULL;
+  pthread_mutex_unlock(&mgr->mu);
+  return found;
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int arec_manager_type_names(arec_manager *mgr, char ***out, size_t *out_n) {
+  if (out)
+    *out = NULL;
+  if (out_n)
+    *out_n = 0;
+  if (!mgr || !out || !out_n)
+    return AREC_EINVAL;
+  pthread_mutex_lock(&mgr->mu);
+  size_t n = mgr->ntypes;
+  char **v = calloc(n ? n : 1, sizeof *v);
+  for (size_t i = 0; v && i < n; i++)
+    if (!(v[i] = strdup(mgr->types[i]->name))) {
+      arec_strings_free(v, i);
+      v = NULL;
+    }
+  pthread_mutex_unlock(&mgr->mu);
+  if (!v)
+    return AREC_ENOMEM;
+  qsort(v, n, sizeof *v, cmp_str);
+  *out = v;
+  *out_n = n;
+  return 0;
+}
+
+arec_repository *arec_manager_repository(arec_manager *mgr) {
+  return mgr ? mgr->repo : NULL;
 }
 
 const char *arec_manager_incarnation(const arec_manager *mgr) {
@@ -342,6 +464,9 @@ void arec_manager_free(arec_manager *mgr) {
   for (size_t i = 0; i < mgr->ntypes; i++)
     free(mgr->types[i]);
   free(mgr->types);
+  for (size_t i = 0; i < mgr->ncaps; i++)
+    free(mgr->caps[i]);
+  free(mgr->caps);
   mgr->repo->free(mgr->repo);
   mgr->lock->free(mgr->lock);
   pthread_mutex_destroy(&mgr->mu);

@@ -17,7 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "internal.h"
+#include "threads.h"
 
 int arec__pod_valid(arec_manager *mgr, int64_t now) {
   return mgr->pod_ttl <= 0 || now < mgr->pod_deadline_ms;
@@ -88,21 +88,15 @@ int arec__podlease_start(arec_manager *mgr) {
     arec__logkv(mgr, AREC_LOG_WARN,
                 "cannot take the pod lease yet, no agent starts until then",
                 "error", arec_err_name(rc < 0 ? rc : AREC_ETIMEDOUT), NULL);
-  if (pthread_create(&mgr->podlease_th, NULL, podlease_main, mgr) != 0)
-    return AREC_ENOMEM;
-  mgr->podlease_started = 1;
-  return 0;
+  return arec__thread_start(&mgr->podlease_th, podlease_main, mgr);
 }
 
 void arec__podlease_stop(arec_manager *mgr, int leave) {
+  arec__thread_join(mgr, &mgr->stop_podlease, &mgr->tick_cv,
+                    &mgr->podlease_th, 1);
   pthread_mutex_lock(&mgr->mu);
-  mgr->stop_podlease = 1;
   int abandoned = mgr->abandoned;
-  pthread_cond_broadcast(&mgr->tick_cv);
   pthread_mutex_unlock(&mgr->mu);
-  if (mgr->podlease_started)
-    pthread_join(mgr->podlease_th, NULL);
-  mgr->podlease_started = 0;
   if (leave && !abandoned && mgr->pod_ttl > 0) {
     int rc = mgr->lock->pod_lease(mgr->lock, mgr->owner, mgr->pod_ttl, 1, NULL);
     if (rc < 0)

@@ -8,17 +8,20 @@
  * moves the runner's validity deadline to (return time + reported
  * validity); AREC_ELOST stops the runner at once (LOST); any other error
  * leaves the deadline alone.  On every tick (a fraction of the refresh
- * interval) runners whose deadline passed are stopped (LOST).  No step can
- * delay this thread: it never waits for a worker.
+ * interval) runners whose deadline passed are stopped (LOST).  Every cycle
+ * is timed (refresh_cycle_seconds).  No step can delay this thread: it
+ * never waits for a worker.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "saver.h"
+#include "table.h"
+#include "threads.h"
 
 typedef struct held {
-  char key[96];
+  char key[AREC__KEY_MAX];
   uint64_t serial;
 } held;
 
@@ -77,8 +80,7 @@ static void cycle(arec_manager *mgr) {
   int last_err = 0;
   pthread_mutex_lock(&mgr->mu);
   for (size_t i = 0; i < n; i++) {
-    /* the key is "agent:lock:<id>" */
-    arec_agent *r = arec__runner_find(mgr, hs[i].key + 11);
+    arec_agent *r = arec__runner_find(mgr, arec__lock_key_id(hs[i].key));
     if (!r || r->serial != hs[i].serial || !r->lock_held)
       continue;
     if (res[i] == 0 || res[i] == AREC_ELOST)
@@ -99,8 +101,8 @@ static void cycle(arec_manager *mgr) {
       last_err = res[i];
     }
   }
-  mgr->m.refresh_cycle = arec__now_s() - t0;
   pthread_mutex_unlock(&mgr->mu);
+  arec__hist_observe(&mgr->m.refresh, arec__now_s() - t0);
   atomic_fetch_add(&mgr->m.refresh_cycles, 1);
   if (nerr) {
     char cnt[24];
@@ -108,7 +110,7 @@ static void cycle(arec_manager *mgr) {
     arec__logkv(mgr, AREC_LOG_WARN,
                 "lock refresh failed, agents keep running until their lease "
                 "validity ends",
-                "count", cnt, "error", arec_err_name(last_err), NULL);
+                "#count", cnt, "error", arec_err_name(last_err), NULL);
   }
   free(hs);
   free(leases);
@@ -211,18 +213,10 @@ static void *refresher_main(void *arg) {
 }
 
 int arec__refresher_start(arec_manager *mgr) {
-  if (pthread_create(&mgr->refresher_th, NULL, refresher_main, mgr) != 0)
-    return AREC_ENOMEM;
-  mgr->refresher_started = 1;
-  return 0;
+  return arec__thread_start(&mgr->refresher_th, refresher_main, mgr);
 }
 
 void arec__refresher_join(arec_manager *mgr) {
-  pthread_mutex_lock(&mgr->mu);
-  mgr->stop_refresher = 1;
-  pthread_cond_broadcast(&mgr->tick_cv);
-  pthread_mutex_unlock(&mgr->mu);
-  if (mgr->refresher_started)
-    pthread_join(mgr->refresher_th, NULL);
-  mgr->refresher_started = 0;
+  arec__thread_join(mgr, &mgr->stop_refresher, &mgr->tick_cv,
+                    &mgr->refresher_th, 1);
 }

@@ -14,11 +14,13 @@
  * at the repository's call deadline, the refresher also stops a runner
  * whose due save has not been accepted for longer than the TTL
  * (arec__save_overdue), whatever the saver thread is blocked on.  Never
- * holds mgr->mu during a repository call.
+ * holds mgr->mu during a repository call.  Every batch call is timed into
+ * agent_save_duration_seconds.
  */
 #include <stdlib.h>
 
-#include "internal.h"
+#include "saver.h"
+#include "table.h"
 
 #define SAVER_TICK_MS 50
 #define SAVER_BATCH 512
@@ -71,14 +73,7 @@ int arec__save_overdue(arec_manager *mgr, arec_agent *r, int64_t now) {
 void arec__save_quiesce(arec_manager *mgr, arec_agent *r) {
   arec__snapshot_free(r->pending);
   r->pending = NULL;
-  if (r->in_dirty) {
-    for (size_t i = 0; i < mgr->ndirty; i++)
-      if (mgr->dirty[i] == r) {
-        mgr->dirty[i] = mgr->dirty[--mgr->ndirty];
-        break;
-      }
-    r->in_dirty = 0;
-  }
+  arec__dirty_drop(mgr, r);
   while (r->inflight)
     pthread_cond_wait(&mgr->idle_cv, &mgr->mu);
 }
@@ -115,6 +110,21 @@ void arec__save_result(arec_manager *mgr, arec_agent *r, int rc,
   }
 }
 
+void arec__save_batch(arec_manager *mgr, const arec_save *sv, size_t n,
+                      int *res) {
+  double t0 = arec__now_s();
+  if (mgr->repo->save_many) {
+    int rc = mgr->repo->save_many(mgr->repo, sv, n, res);
+    if (rc < 0)
+      for (size_t i = 0; i < n; i++)
+        res[i] = rc;
+  } else {
+    for (size_t i = 0; i < n; i++)
+      res[i] = mgr->repo->save_state(mgr->repo, &sv[i]);
+  }
+  arec__hist_observe(&mgr->m.save, arec__now_s() - t0);
+}
+
 /* One batch: mu held on entry and return. */
 static void flush_batch(arec_manager *mgr) {
   size_t n = mgr->ndirty < SAVER_BATCH ? mgr->ndirty : SAVER_BATCH;
@@ -142,15 +152,7 @@ static void flush_batch(arec_manager *mgr) {
   mgr->saver_busy = 1;
   pthread_mutex_unlock(&mgr->mu);
 
-  if (mgr->repo->save_many) {
-    int rc = mgr->repo->save_many(mgr->repo, sv, n, res);
-    if (rc < 0)
-      for (size_t i = 0; i < n; i++)
-        res[i] = rc;
-  } else {
-    for (size_t i = 0; i < n; i++)
-      res[i] = mgr->repo->save_state(mgr->repo, &sv[i]);
-  }
+  arec__save_batch(mgr, sv, n, res);
 
   for (size_t i = 0; i < n; i++)
     if (res[i] == 0 || res[i] == AREC_EFENCED) { /* the repository answered */
@@ -185,18 +187,9 @@ static void *saver_main(void *arg) {
 }
 
 int arec__saver_start(arec_manager *mgr) {
-  if (pthread_create(&mgr->saver_th, NULL, saver_main, mgr) != 0)
-    return AREC_ENOMEM;
-  mgr->saver_started = 1;
-  return 0;
+  return arec__thread_start(&mgr->saver_th, saver_main, mgr);
 }
 
 void arec__saver_join(arec_manager *mgr) {
-  pthread_mutex_lock(&mgr->mu);
-  mgr->stop_saver = 1;
-  pthread_cond_broadcast(&mgr->tick_cv);
-  pthread_mutex_unlock(&mgr->mu);
-  if (mgr->saver_started)
-    pthread_join(mgr->saver_th, NULL);
-  mgr->saver_started = 0;
+  arec__thread_join(mgr, &mgr->stop_saver, &mgr->tick_cv, &mgr->saver_th, 1);
 }

@@ -1,11 +1,12 @@
 /*
- * shutdown.c -- graceful shutdown (DESIGN.md section 6) and the simulated
- * kill -9 (arec_manager_abandon).
+ * shutdown.c -- graceful shutdown and the simulated kill -9
+ * (arec_manager_abandon).
  *
  * Order: refuse new starts, stop the reconciler (waiting out a pass in
- * progress), mark the pod leaving (repository version 2: fair sharing stops
- * counting it, so the others' targets grow first), cancel every runner and take them out of the timer heap, wait
- * for running steps until the deadline (the refresher keeps refreshing),
+ * progress), mark the pod leaving (fair sharing stops counting it, so the
+ * others' targets grow first), cancel every runner and take them out of the
+ * timer heap, wait for running steps until the deadline (the refresher
+ * keeps refreshing),
  * take final snapshots and save them in batches, call stop(reason), release
  * fences (batched) and locks (batched), delete the pod row, stop the
  * refresher and the saver.  A step still running at the deadline is
@@ -17,14 +18,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "heap.h"
+#include "release.h"
+#include "saver.h"
+#include "scheduler.h"
+#include "table.h"
+#include "threads.h"
 
 #define SHUTDOWN_BATCH 500
 
 typedef struct rel {
   char *id;
   uint64_t fence;
-  char key[96];
+  char key[AREC__KEY_MAX];
   arec_lease lease;
   int lock_held;
 } rel;
@@ -56,15 +62,7 @@ static void save_final(arec_manager *mgr, arec_agent **rs, size_t n,
   }
   for (size_t off = 0; off < k; off += SHUTDOWN_BATCH) {
     size_t m = k - off < SHUTDOWN_BATCH ? k - off : SHUTDOWN_BATCH;
-    if (mgr->repo->save_many) {
-      int rc = mgr->repo->save_many(mgr->repo, sv + off, m, res + off);
-      if (rc < 0)
-        for (size_t i = 0; i < m; i++)
-          res[off + i] = rc;
-    } else {
-      for (size_t i = 0; i < m; i++)
-        res[off + i] = mgr->repo->save_state(mgr->repo, &sv[off + i]);
-    }
+    arec__save_batch(mgr, sv + off, m, res + off);
   }
   pthread_mutex_lock(&mgr->mu);
   for (size_t i = 0; i < k; i++) {
@@ -169,7 +167,7 @@ int arec_manager_shutdown(arec_manager *mgr, int64_t timeout_ms) {
   arec__reconciler_join(mgr);
   pthread_mutex_lock(&mgr->pass_mu); /* wait out a pass or start */
   pthread_mutex_unlock(&mgr->pass_mu);
-  if (mgr->repo->version >= 2 && mgr->repo->pod_leaving) {
+  if (mgr->repo->pod_leaving) {
     int lrc = mgr->repo->pod_leaving(mgr->repo, mgr->pod, mgr->incarnation);
     if (lrc < 0)
       arec__logkv(mgr, AREC_LOG_WARN, "cannot mark the pod leaving", "error",
@@ -267,7 +265,7 @@ int arec_manager_shutdown(arec_manager *mgr, int64_t timeout_ms) {
   snprintf(b2, sizeof b2, "%lld", (long long)saved);
   snprintf(c, sizeof c, "%zu", norph);
   arec__logkv(mgr, rc ? AREC_LOG_WARN : AREC_LOG_INFO, "shutdown complete",
-              "duration_s", a, "saved", b2, "steps_unfinished", c, NULL);
+              "#duration_s", a, "#saved", b2, "#steps_unfinished", c, NULL);
 
   pthread_mutex_lock(&mgr->mu);
   mgr->m.shutdown_duration = dur;

@@ -1,7 +1,8 @@
 /*
- * data.c -- the test/embedding side of the memory store (memory.h): create
- * agents and assign symbols, read rows, states and history back, expire
- * pods, and look at or tamper with lock keys.
+ * data.c -- the test side of the memory store (memory.h): make an agent's
+ * row unreadable, read states and history back, expire pods, and look at or
+ * tamper with lock keys.  (Agents are created and changed through the
+ * repository's administration slots, like on any backend.)
  *
  * These functions bypass the fault hooks (they are the test's own hands, not
  * a backend call) and take the store mutex for every access.  They never
@@ -14,121 +15,15 @@
 #include "memory/store.h"
 
 /* ----------------------------------------------------------------- agents */
-int arec_memory_agent_create(arec_memory_store *st, const char *id,
-                             long long user_id, const char *strategy,
-                             const char *name) {
-  if (!st || !id || !*id || !strategy)
-    return AREC_EINVAL;
-  int rc = AREC_ENOMEM;
-  pthread_mutex_lock(&st->mu);
-  if (arec__mem_agent_find(st, id)) {
-    pthread_mutex_unlock(&st->mu);
-    return AREC_EEXIST;
-  }
-  arec__mem_agent *a = calloc(1, sizeof *a);
-  if (!a)
-    goto out;
-  a->id = strdup(id);
-  a->strategy = strdup(strategy);
-  a->name = strdup(name ? name : id);
-  a->user_id = user_id;
-  a->is_active = 1;
-  if (!a->id || !a->strategy || !a->name)
-    goto fail;
-  if (st->nagents == st->agentcap) {
-    size_t ncap = st->agentcap ? st->agentcap * 2 : 16;
-    arec__mem_agent **na = realloc(st->agents, ncap * sizeof *na);
-    if (!na)
-      goto fail;
-    st->agents = na;
-    st->agentcap = ncap;
-  }
-  if (arec__mem_map_put(&st->agent_index, id, a) != 0)
-    goto fail;
-  st->agents[st->nagents++] = a;
-  rc = 0;
-  goto out;
-fail:
-  free(a->id);
-  free(a->strategy);
-  free(a->name);
-  free(a);
-out:
-  pthread_mutex_unlock(&st->mu);
-  return rc;
-}
-
-int arec_memory_agent_assign(arec_memory_store *st, const char *id,
-                             const char *symbol, double budget) {
-  if (!st || !id || !symbol || !*symbol || !(budget > 0))
-    return AREC_EINVAL;
-  int rc = 0;
-  pthread_mutex_lock(&st->mu);
-  arec__mem_agent *a = arec__mem_agent_find(st, id);
-  if (!a) {
-    rc = AREC_ENOTFOUND;
-  } else if (arec__mem_symbol_find(a, symbol)) {
-    rc = AREC_EEXIST;
-  } else {
-    if (a->nsymbols == a->symcap) {
-      size_t ncap = a->symcap ? a->symcap * 2 : 4;
-      arec__mem_symbol *ns = realloc(a->symbols, ncap * sizeof *ns);
-      if (!ns) {
-        rc = AREC_ENOMEM;
-        goto out;
-      }
-      a->symbols = ns;
-      a->symcap = ncap;
-    }
-    arec__mem_symbol *s = &a->symbols[a->nsymbols];
-    memset(s, 0, sizeof *s);
-    s->symbol = strdup(symbol);
-    s->memory = strdup("{}");
-    if (!s->symbol || !s->memory) {
-      free(s->symbol);
-      free(s->memory);
-      rc = AREC_ENOMEM;
-      goto out;
-    }
-    s->budget = budget;
-    s->balance = budget;
-    a->nsymbols++;
-  }
-out:
-  pthread_mutex_unlock(&st->mu);
-  return rc;
-}
-
-int arec_memory_agent_set_active(arec_memory_store *st, const char *id,
-                                 int active) {
+int arec_memory_agent_poison(arec_memory_store *st, const char *id,
+                             const char *reason) {
   if (!st || !id)
     return AREC_EINVAL;
   pthread_mutex_lock(&st->mu);
   arec__mem_agent *a = arec__mem_agent_find(st, id);
-  if (a)
-    a->is_active = active != 0;
+  int rc = a ? arec__mem_set_str(&a->poison, reason) : AREC_ENOTFOUND;
   pthread_mutex_unlock(&st->mu);
-  return a ? 0 : AREC_ENOTFOUND;
-}
-
-int arec_memory_agent_get(arec_memory_store *st, const char *id,
-                          arec_memory_agent *out) {
-  if (!st || !id || !out)
-    return AREC_EINVAL;
-  memset(out, 0, sizeof *out);
-  pthread_mutex_lock(&st->mu);
-  arec__mem_agent *a = arec__mem_agent_find(st, id);
-  if (a) {
-    out->is_active = a->is_active;
-    out->is_trading = a->is_trading;
-    out->fence = a->fence;
-    snprintf(out->running_on, sizeof out->running_on, "%s",
-             a->running_on ? a->running_on : "");
-    snprintf(out->running_incarnation, sizeof out->running_incarnation, "%s",
-             a->running_incarnation ? a->running_incarnation : "");
-  }
-  pthread_mutex_unlock(&st->mu);
-  return a ? 0 : AREC_ENOTFOUND;
+  return rc;
 }
 
 int arec_memory_state_get(arec_memory_store *st, const char *id,
@@ -165,7 +60,7 @@ int arec_memory_history(arec_memory_store *st, const char *id,
     return AREC_EINVAL;
   pthread_mutex_lock(&st->mu);
   arec__mem_agent *a = arec__mem_agent_find(st, id);
-  arec__mem_symbol *s = a ? arec__mem_symbol_find(a, symbol) : NULL;
+  arec__mem_symbol *s = a ? arec__mem_symbol_any(a, symbol) : NULL;
   if (s) {
     for (size_t i = 0; out_fences && i < s->hist_n && i < max; i++)
       out_fences[i] = s->hist[(s->hist_head + i) % s->hist_cap];

@@ -1,17 +1,21 @@
 /*
  * repository.c -- the memory repository: the repository vtable
- * (agentrecover/sys/repository.h) over an arec_memory_store.
+ * (agentrecover/sys/repository.h) over an arec_memory_store, and its slots
+ * of the run protocol: agents_to_restore, unwanted, claim, saves,
+ * releases, heartbeat, set_trading, fleet, pod_leaving, migrate.  The
+ * administration slots are in admin.c, backoff and errors in backoff.c,
+ * roles in role.c.
  *
  * Every slot passes the store's fault hooks (arec__mem_enter), then works
  * under the store mutex, so a save and a claim are atomic against each
  * other exactly as the PostgreSQL repository's row locks make them: a save
- * either lands before a claim or is refused with AREC_EFENCED.  Pod liveness
- * uses the store's clock.  Fair sharing (version 2): balance counts live
- * pods that are not leaving and wanted agents; a migration hold lets only
- * its target pod claim the agent while the target is live and the hold
- * lasts.  It has no exchange credentials: exchange and keys
- * are NULL, exchange_id 0.  It never prints, never aborts, and writes
- * nothing when it refuses.
+ * either lands before a claim or is refused with AREC_EFENCED.  Pod
+ * liveness and backoff waits use the store's clock.  The fleet counts live
+ * pods that are not leaving, wanted agents and those of them in backoff; a
+ * migration hold lets only its target pod claim the agent while the target
+ * is live and the hold lasts.  A deleted agent is never listed or claimed
+ * and unwanted() answers 1 for it.  It never prints, never aborts, and
+ * writes nothing when it refuses.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -28,8 +32,9 @@ typedef struct mem_repo {
 #define M_REPO AREC_MEMORY_REPOSITORY
 #define M_SAVE (AREC_MEMORY_REPOSITORY | AREC_MEMORY_SAVE)
 
-static int wanted(const arec__mem_agent *a) {
-  return a->is_active && a->is_trading && a->nsymbols > 0;
+
+arec_memory_store *arec__mem_repo_store(arec_repository *repo) {
+  return REPO(repo);
 }
 
 /* A live pod row that is not leaving? mutex held. */
@@ -47,27 +52,30 @@ static const char *hold_of(const arec_memory_store *st,
   return a->migrate_to;
 }
 
-static int set_str(char **dst, const char *src) {
-  char *c = NULL;
-  if (src && !(c = strdup(src)))
-    return AREC_ENOMEM;
-  free(*dst);
-  *dst = c;
-  return 0;
+/* ------------------------------------------------------ agents_to_restore */
+static int dup_opt(char **dst, const char *src) {
+  return src && !(*dst = strdup(src)) ? AREC_ENOMEM : 0;
 }
 
-/* ------------------------------------------------------ agents_to_restore */
 static int row_fill(arec_agent_row *r, const arec__mem_agent *a) {
   r->user_id = a->user_id;
+  r->start_failures = a->start_failures;
   if (!(r->id = strdup(a->id)) || !(r->strategy = strdup(a->strategy)) ||
-      !(r->name = strdup(a->name)))
+      !(r->name = strdup(a->name)) || dup_opt(&r->params, a->params) ||
+      dup_opt(&r->requires, a->requires) ||
+      dup_opt(&r->last_error, a->last_error))
     return AREC_ENOMEM;
-  r->symbols = calloc(a->nsymbols, sizeof *r->symbols);
+  if (a->poison) { /* the test hook: a row that cannot be read whole */
+    r->error = AREC_EBACKEND;
+    return dup_opt(&r->error_text, a->poison);
+  }
+  r->symbols = calloc(a->nsymbols ? a->nsymbols : 1, sizeof *r->symbols);
   if (!r->symbols)
     return AREC_ENOMEM;
   for (size_t i = 0; i < a->nsymbols; i++) {
-    arec_symbol *s = &r->symbols[i];
-    r->nsymbols = i + 1; /* so a partial row is freed correctly */
+    if (!a->symbols[i].assigned)
+      continue;
+    arec_symbol *s = &r->symbols[r->nsymbols++]; /* partial rows free well */
     s->budget = a->symbols[i].budget;
     s->balance = a->symbols[i].balance;
     if (!(s->symbol = strdup(a->symbols[i].symbol)) ||
@@ -77,8 +85,16 @@ static int row_fill(arec_agent_row *r, const arec__mem_agent *a) {
   return 0;
 }
 
+/* Listed by agents_to_restore: wanted, no live owner, no backoff wait. */
+static int restorable(const arec_memory_store *st, const arec__mem_agent *a,
+                      const char *only_id) {
+  return (!only_id || strcmp(only_id, a->id) == 0) && arec__mem_wanted(a) &&
+         !arec__mem_owner_alive(st, a) &&
+         (a->retry_at == 0 || a->retry_at <= arec__mem_now(st));
+}
+
 static int repo_agents_to_restore(arec_repository *repo, const char *only_id,
-                                  arec_agent_list **out) {
+                                  struct arec_agent_list **out) {
   if (!out)
     return AREC_EINVAL;
   *out = NULL;
@@ -86,26 +102,21 @@ static int repo_agents_to_restore(arec_repository *repo, const char *only_id,
   int rc = arec__mem_enter(st, M_REPO);
   if (rc)
     return rc;
-  arec_agent_list *list = calloc(1, sizeof *list);
+  struct arec_agent_list *list = calloc(1, sizeof *list);
   size_t count = 0;
   if (!list) {
     rc = AREC_ENOMEM;
     goto out;
   }
-  for (size_t i = 0; i < st->nagents; i++) {
-    const arec__mem_agent *a = st->agents[i];
-    if ((!only_id || strcmp(only_id, a->id) == 0) && wanted(a) &&
-        !arec__mem_owner_alive(st, a))
-      count++;
-  }
+  for (size_t i = 0; i < st->nagents; i++)
+    count += restorable(st, st->agents[i], only_id) != 0;
   if (count && !(list->rows = calloc(count, sizeof *list->rows))) {
     rc = AREC_ENOMEM;
     goto out;
   }
   for (size_t i = 0; i < st->nagents && list->n < count; i++) {
     const arec__mem_agent *a = st->agents[i];
-    if ((only_id && strcmp(only_id, a->id) != 0) || !wanted(a) ||
-        arec__mem_owner_alive(st, a))
+    if (!restorable(st, a, only_id))
       continue;
     if ((rc = row_fill(&list->rows[list->n++], a)) != 0)
       goto out;
@@ -134,7 +145,7 @@ static int repo_unwanted(arec_repository *repo, const char *pod,
     return rc;
   for (size_t i = 0; i < n; i++) {
     const arec__mem_agent *a = arec__mem_agent_find(st, ids[i]);
-    if (!a || !wanted(a))
+    if (!a || !arec__mem_wanted(a))
       out_unwanted[i] = 1;
     else if (!a->running_on || strcmp(a->running_on, pod) != 0 ||
              !a->running_incarnation ||
@@ -153,10 +164,10 @@ static int repo_unwanted(arec_repository *repo, const char *pod,
 static int claim_one(arec_memory_store *st, const char *pod,
                      const char *incarnation, const char *id,
                      uint64_t *out_fence) {
-  arec__mem_agent *a = arec__mem_agent_find(st, id);
+  arec__mem_agent *a = arec__mem_agent_live(st, id);
   if (!a)
     return AREC_ENOTFOUND;
-  if (!wanted(a))
+  if (!arec__mem_wanted(a))
     return AREC_ECONFLICT;
   const char *hold = hold_of(st, a);
   if (hold && strcmp(hold, pod) != 0) {
@@ -173,7 +184,7 @@ static int claim_one(arec_memory_store *st, const char *pod,
   free(a->running_incarnation);
   a->running_on = p;
   a->running_incarnation = inc;
-  set_str(&a->migrate_to, NULL); /* the hold ends with any claim */
+  arec__mem_set_str(&a->migrate_to, NULL); /* the hold ends with any claim */
   *out_fence = ++a->fence;
   return 0;
 }
@@ -240,6 +251,8 @@ static int save_one(arec_memory_store *st, const arec_save *sv) {
       s->memory = mem[i];
       s->balance = sv->states[i].balance;
       s->fence = sv->fence;
+      s->updated_wall = arec__mem_wall_ms();
+      a->updated_wall = s->updated_wall;
       if (arec__mem_history_push(s, sv->fence) != 0)
         rc = AREC_ENOMEM; /* state written, one history row missing */
     } else {
@@ -283,8 +296,8 @@ static int release_one(arec_memory_store *st, const char *id, uint64_t fence) {
     return AREC_ENOTFOUND;
   if (fence == 0 || fence != a->fence)
     return AREC_EFENCED;
-  set_str(&a->running_on, NULL);
-  set_str(&a->running_incarnation, NULL);
+  arec__mem_set_str(&a->running_on, NULL);
+  arec__mem_set_str(&a->running_incarnation, NULL);
   a->fence++;
   return 0;
 }
@@ -347,7 +360,7 @@ static int repo_heartbeat(arec_repository *repo, const char *pod,
         rc = AREC_ENOMEM;
         goto out;
       }
-      if (set_str(&p->incarnation, incarnation) != 0) {
+      if (arec__mem_set_str(&p->incarnation, incarnation) != 0) {
         free(p->name);
         free(p);
         rc = AREC_ENOMEM;
@@ -355,14 +368,17 @@ static int repo_heartbeat(arec_repository *repo, const char *pod,
       }
       p->next = st->pods;
       st->pods = p;
+      p->started_wall = arec__mem_wall_ms();
     } else if (strcmp(p->incarnation, incarnation) != 0) {
-      if (set_str(&p->incarnation, incarnation) != 0) {
+      if (arec__mem_set_str(&p->incarnation, incarnation) != 0) {
         rc = AREC_ENOMEM;
         goto out;
       }
       p->leaving = 0;
+      p->started_wall = arec__mem_wall_ms();
     }
     p->lease_until = arec__mem_now(st) + lease_ms;
+    p->heartbeat_wall = arec__mem_wall_ms();
   }
 out:
   pthread_mutex_unlock(&st->mu);
@@ -378,19 +394,25 @@ static int repo_set_trading(arec_repository *repo, const char *agent_id,
   int rc = arec__mem_enter(st, M_REPO);
   if (rc)
     return rc;
-  arec__mem_agent *a = arec__mem_agent_find(st, agent_id);
-  if (!a)
+  arec__mem_agent *a = arec__mem_agent_live(st, agent_id);
+  if (!a) {
     rc = AREC_ENOTFOUND;
-  else if (want && (a->nsymbols == 0 || !a->is_active))
+    arec_error_set("memory repository: agent %s not found", agent_id);
+  } else if (want && (arec__mem_nassigned(a) == 0 || !a->is_active)) {
     rc = AREC_ECONFLICT;
-  else
+    arec_error_set("memory repository: agent %s has no symbol or is disabled",
+                   agent_id);
+  } else {
     a->is_trading = want != 0;
+    if (want)
+      a->retry_at = 0; /* a user's start ends the backoff wait */
+  }
   pthread_mutex_unlock(&st->mu);
   return rc;
 }
 
-/* ---------------------------------------------------- balance (version 2) */
-static int repo_balance(arec_repository *repo, arec_balance *out) {
+/* ------------------------------------------------------ fleet (version 2) */
+static int repo_fleet(arec_repository *repo, arec_fleet *out) {
   if (!out)
     return AREC_EINVAL;
   memset(out, 0, sizeof *out);
@@ -403,15 +425,18 @@ static int repo_balance(arec_repository *repo, arec_balance *out) {
       out->live_pods++;
   size_t nm = 0;
   for (size_t i = 0; i < st->nagents; i++) {
-    if (wanted(st->agents[i]))
+    if (arec__mem_wanted(st->agents[i])) {
       out->wanted++;
-    if (hold_of(st, st->agents[i]))
+      if (st->agents[i]->start_failures > 0)
+        out->backoff++;
+    }
+    if (!st->agents[i]->deleted && hold_of(st, st->agents[i]))
       nm++;
   }
   if (nm && !(out->migrations = calloc(nm, sizeof *out->migrations)))
     rc = AREC_ENOMEM;
   for (size_t i = 0; rc == 0 && i < st->nagents; i++) {
-    const char *to = hold_of(st, st->agents[i]);
+    const char *to = st->agents[i]->deleted ? NULL : hold_of(st, st->agents[i]);
     if (!to)
       continue;
     arec_migration *m = &out->migrations[out->nmigrations++];
@@ -421,7 +446,7 @@ static int repo_balance(arec_repository *repo, arec_balance *out) {
   }
   pthread_mutex_unlock(&st->mu);
   if (rc)
-    arec_balance_clear(out);
+    arec_fleet_clear(out);
   return rc;
 }
 
@@ -448,11 +473,11 @@ static int repo_migrate(arec_repository *repo, const char *agent_id,
   int rc = arec__mem_enter(st, M_REPO);
   if (rc)
     return rc;
-  arec__mem_agent *a = arec__mem_agent_find(st, agent_id);
+  arec__mem_agent *a = arec__mem_agent_live(st, agent_id);
   if (!a) {
     rc = AREC_ENOTFOUND;
     arec_error_set("memory repository: agent %s not found", agent_id);
-  } else if (!wanted(a)) {
+  } else if (!arec__mem_wanted(a)) {
     rc = AREC_ECONFLICT;
     arec_error_set("memory repository: agent %s is not trading", agent_id);
   } else if (!pod_live(st, to_pod)) {
@@ -460,8 +485,8 @@ static int repo_migrate(arec_repository *repo, const char *agent_id,
     arec_error_set("memory repository: pod %s is not live", to_pod);
   } else if (a->running_on && strcmp(a->running_on, to_pod) == 0 &&
              arec__mem_owner_alive(st, a)) {
-    rc = set_str(&a->migrate_to, NULL); /* already there */
-  } else if ((rc = set_str(&a->migrate_to, to_pod)) == 0) {
+    rc = arec__mem_set_str(&a->migrate_to, NULL); /* already there */
+  } else if ((rc = arec__mem_set_str(&a->migrate_to, to_pod)) == 0) {
     a->migrate_until = arec__mem_now(st) + hold_ms;
   }
   pthread_mutex_unlock(&st->mu);
@@ -477,11 +502,38 @@ static void repo_free(arec_repository *repo) {
 }
 
 static const arec_repository mem_repo_methods = {
-    AREC_REPOSITORY_VERSION, repo_agents_to_restore, repo_unwanted,
-    repo_claim,              repo_save_state,        repo_release,
-    repo_heartbeat,          repo_set_trading,       repo_claim_many,
-    repo_save_many,          repo_release_many,      repo_free,
-    repo_balance,            repo_pod_leaving,       repo_migrate};
+    AREC_REPOSITORY_VERSION,
+    repo_agents_to_restore,
+    repo_unwanted,
+    repo_claim,
+    repo_save_state,
+    repo_release,
+    repo_heartbeat,
+    repo_set_trading,
+    repo_claim_many,
+    repo_save_many,
+    repo_release_many,
+    repo_free,
+    /* version 2 */
+    repo_fleet,
+    repo_pod_leaving,
+    repo_migrate,
+    /* version 3 */
+    arec__mem_start_failed,
+    arec__mem_start_ok,
+    arec__mem_set_error,
+    arec__mem_agent_create,
+    arec__mem_agent_assign,
+    arec__mem_agent_unassign,
+    arec__mem_set_active,
+    arec__mem_agent_delete,
+    arec__mem_agent_get,
+    arec__mem_agent_list,
+    arec__mem_pod_list,
+    arec__mem_role_claim,
+    arec__mem_role_keep,
+    arec__mem_role_release,
+    arec__mem_role_check};
 
 int arec_memory_repository_new(arec_repository **out,
                                arec_memory_store *store) {

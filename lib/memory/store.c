@@ -2,7 +2,7 @@
  * store.c -- the in-memory store: lifetime (reference counted, so handles
  * and the creator may be freed in any order), the clock (real monotonic
  * until made manual), the fault hooks every vtable slot passes through, and
- * the lookups the repository and the lock share.
+ * the lookups and small helpers the repository's files and the lock share.
  *
  * One mutex per store guards all of it.  A configured delay is slept with
  * the mutex released, so a slow call never blocks the other handles.  This
@@ -24,6 +24,16 @@ int64_t arec__mem_mono_ms(void) {
 
 int64_t arec__mem_now(const arec_memory_store *st) {
   return st->manual ? st->manual_now : arec__mem_mono_ms();
+}
+
+int64_t arec__mem_wall_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t arec__mem_to_wall(const arec_memory_store *st, int64_t store_ms) {
+  return arec__mem_wall_ms() + (store_ms - arec__mem_now(st));
 }
 
 void arec_memory_clock_set(arec_memory_store *st, int64_t now_ms) {
@@ -86,10 +96,22 @@ static void agent_free(arec__mem_agent *a) {
   free(a->id);
   free(a->strategy);
   free(a->name);
+  free(a->params);
+  free(a->requires);
+  free(a->last_error);
+  free(a->poison);
   free(a->running_on);
   free(a->running_incarnation);
   free(a->migrate_to);
   free(a);
+}
+
+static void role_free(void *p) {
+  arec__mem_role *r = p;
+  if (!r)
+    return;
+  free(r->holder);
+  free(r);
 }
 
 void arec__mem_key_free(void *p) {
@@ -106,6 +128,7 @@ static void store_destroy(arec_memory_store *st) {
   free(st->agents);
   arec__mem_map_clear(&st->agent_index, NULL);
   arec__mem_map_clear(&st->keys, arec__mem_key_free);
+  arec__mem_map_clear(&st->roles, role_free);
   while (st->pods) {
     arec__mem_pod *p = st->pods;
     st->pods = p->next;
@@ -226,13 +249,54 @@ arec__mem_agent *arec__mem_agent_find(arec_memory_store *st, const char *id) {
   return id ? arec__mem_map_get(&st->agent_index, id) : NULL;
 }
 
-arec__mem_symbol *arec__mem_symbol_find(arec__mem_agent *a, const char *sym) {
+arec__mem_agent *arec__mem_agent_live(arec_memory_store *st, const char *id) {
+  arec__mem_agent *a = arec__mem_agent_find(st, id);
+  return a && !a->deleted ? a : NULL;
+}
+
+arec__mem_symbol *arec__mem_symbol_any(arec__mem_agent *a, const char *sym) {
   if (!sym)
     return NULL;
   for (size_t i = 0; i < a->nsymbols; i++)
     if (strcmp(a->symbols[i].symbol, sym) == 0)
       return &a->symbols[i];
   return NULL;
+}
+
+arec__mem_symbol *arec__mem_symbol_find(arec__mem_agent *a, const char *sym) {
+  arec__mem_symbol *s = arec__mem_symbol_any(a, sym);
+  return s && s->assigned ? s : NULL;
+}
+
+size_t arec__mem_nassigned(const arec__mem_agent *a) {
+  size_t n = 0;
+  for (size_t i = 0; i < a->nsymbols; i++)
+    n += a->symbols[i].assigned != 0;
+  return n;
+}
+
+int arec__mem_wanted(const arec__mem_agent *a) {
+  return !a->deleted && a->is_active && a->is_trading &&
+         arec__mem_nassigned(a) > 0;
+}
+
+int arec__mem_set_str(char **dst, const char *src) {
+  char *c = NULL;
+  if (src && !(c = strdup(src)))
+    return AREC_ENOMEM;
+  free(*dst);
+  *dst = c;
+  return 0;
+}
+
+char *arec__mem_cut(const char *text) {
+  size_t n = strlen(text);
+  if (n > 500) {
+    n = 500;
+    while (n > 0 && ((unsigned char)text[n] & 0xc0) == 0x80)
+      n--; /* text[n] starts the character that does not fit */
+  }
+  return strndup(text, n);
 }
 
 const arec__mem_pod *arec__mem_pod_find(const arec_memory_store *st,

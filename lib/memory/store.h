@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "agentrecover/memory.h"
+#include "agentrecover/sys/repository.h"
 
 #define AREC__MEM_HISTORY_KEEP 1000
 #define AREC__MEM_RULES 8
@@ -44,10 +45,12 @@ void arec__mem_map_clear(arec__mem_map *m, void (*fn)(void *));
 /* ----------------------------------------------------------------- rows */
 typedef struct arec__mem_symbol {
   char *symbol;
+  int assigned;   /* 0 after unassign: hidden, its history kept */
   double budget;
   double balance;
   char *memory;   /* JSON text */
   uint64_t fence; /* fence of the last accepted write, 0 before any */
+  int64_t updated_wall; /* wall ms of the last accepted write, 0 none */
   uint64_t *hist; /* ring of the last AREC__MEM_HISTORY_KEEP fences */
   size_t hist_cap, hist_head, hist_n;
 } arec__mem_symbol;
@@ -57,7 +60,16 @@ typedef struct arec__mem_agent {
   long long user_id;
   char *strategy;
   char *name;
+  char *params;   /* JSON object text */
+  char *requires; /* NULL: any pod */
+  int deleted;    /* soft delete: invisible, id kept */
   int is_active, is_trading;
+  unsigned int start_failures;
+  char *last_error;      /* NULL when none */
+  int64_t retry_at;      /* store clock; 0: no backoff wait */
+  char *poison;          /* test hook: listed unreadable with this reason */
+  int64_t created_wall;  /* wall ms */
+  int64_t updated_wall;  /* wall ms of the latest state write, 0 none */
   uint64_t fence;
   char *running_on;          /* NULL when nobody */
   char *running_incarnation; /* NULL when nobody */
@@ -70,10 +82,18 @@ typedef struct arec__mem_agent {
 typedef struct arec__mem_pod {
   char *name;
   char *incarnation;
-  int64_t lease_until;
+  int64_t lease_until;    /* store clock */
+  int64_t started_wall;   /* wall ms of this incarnation's first beat */
+  int64_t heartbeat_wall; /* wall ms of the latest beat */
   int leaving; /* marked by pod_leaving, cleared by a new incarnation */
   struct arec__mem_pod *next;
 } arec__mem_pod;
+
+typedef struct arec__mem_role {
+  uint64_t fence;
+  char *holder; /* NULL when released */
+  int64_t lease_until; /* store clock */
+} arec__mem_role;
 
 typedef struct arec__mem_key {
   char *value;
@@ -105,7 +125,8 @@ struct arec_memory_store {
   arec__mem_map agent_index;
 
   arec__mem_pod *pods;
-  arec__mem_map keys; /* lock key -> arec__mem_key */
+  arec__mem_map keys;  /* lock key -> arec__mem_key */
+  arec__mem_map roles; /* role name -> arec__mem_role */
 
   /* fault hooks: counters per exact call mask (0..31) */
   arec__mem_rule rules[AREC__MEM_RULES];
@@ -117,6 +138,10 @@ struct arec_memory_store {
 int64_t arec__mem_now(const arec_memory_store *st);
 /* Real monotonic clock in ms. */
 int64_t arec__mem_mono_ms(void);
+/* Real wall clock in ms since the epoch. */
+int64_t arec__mem_wall_ms(void);
+/* A time of the store's clock as wall ms (mutex held). */
+int64_t arec__mem_to_wall(const arec_memory_store *st, int64_t store_ms);
 
 /* Takes a reference / drops one (freeing the store on the last). */
 void arec__mem_ref(arec_memory_store *st);
@@ -127,9 +152,21 @@ void arec__mem_unref(arec_memory_store *st);
  * HELD, or an injected error code with the mutex released. */
 int arec__mem_enter(arec_memory_store *st, int mask);
 
-/* Lookups; mutex held. */
+/* Lookups; mutex held.  agent_find sees deleted agents too; agent_live
+ * does not.  symbol_find sees assigned symbols only. */
 arec__mem_agent *arec__mem_agent_find(arec_memory_store *st, const char *id);
+arec__mem_agent *arec__mem_agent_live(arec_memory_store *st, const char *id);
 arec__mem_symbol *arec__mem_symbol_find(arec__mem_agent *a, const char *sym);
+/* The symbol whatever its assignment (history reads). */
+arec__mem_symbol *arec__mem_symbol_any(arec__mem_agent *a, const char *sym);
+/* Wanted: not deleted, active, trading, with an assigned symbol. */
+int arec__mem_wanted(const arec__mem_agent *a);
+/* Assigned symbols. */
+size_t arec__mem_nassigned(const arec__mem_agent *a);
+/* Replaces *dst with a copy of src (NULL ok): 0 / AREC_ENOMEM. */
+int arec__mem_set_str(char **dst, const char *src);
+/* A copy of `text` cut to 500 bytes at a UTF-8 character boundary. */
+char *arec__mem_cut(const char *text);
 const arec__mem_pod *arec__mem_pod_find(const arec_memory_store *st,
                                         const char *name);
 /* A live (pod, incarnation) owner of the agent? mutex held. */
@@ -137,6 +174,44 @@ int arec__mem_owner_alive(const arec_memory_store *st,
                           const arec__mem_agent *a);
 /* Appends a fence to a symbol's history ring. 0 / AREC_ENOMEM. */
 int arec__mem_history_push(arec__mem_symbol *s, uint64_t fence);
+
+/* Repository slots of version 3, in admin.c, backoff.c and role.c (the
+ * vtable is in repository.c). */
+int arec__mem_agent_create(arec_repository *repo, const arec_agent_spec *spec,
+                           char *out_id, size_t out_len);
+int arec__mem_agent_assign(arec_repository *repo, const char *agent_id,
+                           const char *symbol, double budget);
+int arec__mem_agent_unassign(arec_repository *repo, const char *agent_id,
+                             const char *symbol);
+int arec__mem_set_active(arec_repository *repo, const char *agent_id,
+                         int active);
+int arec__mem_agent_delete(arec_repository *repo, const char *agent_id);
+int arec__mem_agent_get(arec_repository *repo, const char *agent_id,
+                        arec_agent_record **out);
+int arec__mem_agent_list(arec_repository *repo,
+                         const arec_agent_filter *filter,
+                         arec_agent_record **out, size_t *out_n);
+int arec__mem_pod_list(arec_repository *repo, arec_pod_record **out,
+                       size_t *out_n);
+int arec__mem_start_failed(arec_repository *repo, const char *agent_id,
+                           uint64_t fence, const char *error, int64_t min_ms,
+                           int64_t max_ms, unsigned int *out_failures);
+int arec__mem_start_ok(arec_repository *repo, const char *agent_id,
+                       uint64_t fence);
+int arec__mem_set_error(arec_repository *repo, const char *agent_id,
+                        uint64_t fence, const char *error);
+int arec__mem_role_claim(arec_repository *repo, const char *name,
+                         const char *holder, int64_t ttl_ms,
+                         uint64_t *out_fence);
+int arec__mem_role_keep(arec_repository *repo, const char *name,
+                        const char *holder, uint64_t fence, int64_t ttl_ms);
+int arec__mem_role_release(arec_repository *repo, const char *name,
+                           const char *holder, uint64_t fence);
+int arec__mem_role_check(arec_repository *repo, const char *name,
+                         const char *holder, uint64_t fence);
+
+/* The store behind a memory repository handle. */
+arec_memory_store *arec__mem_repo_store(arec_repository *repo);
 
 /* The live lock key (expired ones are deleted on the way); mutex held. */
 arec__mem_key *arec__mem_key_live(arec_memory_store *st, const char *key);

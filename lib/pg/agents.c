@@ -1,267 +1,217 @@
 /*
- * agents.c -- what the host needs beyond the vtable, for agents: create,
- * assign a symbol, the wish (set_trading), enable/disable, get and list
- * (paged) with owner, symbols, running_on and fence.
+ * agents.c -- administration of agents in the PostgreSQL repository, the
+ * writes: agent_create, agent_assign, agent_unassign, set_active and
+ * agent_delete (the reads -- get, list, pod_list -- are in records.c).
  *
  * How: one parameterised statement per call; answers that need telling
- * apart (missing agent vs. missing trading pair vs. already assigned) come
+ * apart (missing agent vs. already assigned vs. refused while running) come
  * back as counts of one CTE statement, so no call leaves a partial write.
- * Must never build SQL from data.
+ * A deleted agent (deleted_at set) is not found by any of them, but its id
+ * stays taken.  params is checked by the database (jsonb, CHECK object).
+ * Must never: build SQL from data, remove an agent's history.
  */
-#include <openssl/rand.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pg/pg_internal.h"
-#include "pg/repo.h"
+#include "pg/repository.h"
 
-#define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+#define PG arec__pg_of
 
-int arec_pg_agent_create(arec_pg *pg, char *out_id, const char *id,
-                         long long user_id, const char *strategy,
-                         const char *name) {
-  if (!pg || !out_id || !strategy || !*strategy || !name || !*name) {
-    arec_error_set("pg: agent needs a strategy and a name");
+/* A random id: 12 characters of [A-Za-z0-9] (bytes >= 248 are drawn again,
+ * so each character is uniform). */
+static int random_id(char *out) {
+  static const char al[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  size_t n = 0;
+  while (n < 12) {
+    unsigned char rnd[16];
+    int err = arec__pg_random(rnd, sizeof rnd);
+    if (err)
+      return err;
+    for (size_t i = 0; i < sizeof rnd && n < 12; i++)
+      if (rnd[i] < 248)
+        out[n++] = al[rnd[i] % 62];
+  }
+  out[n] = 0;
+  return 0;
+}
+
+int arec__pg_agent_create(arec_repository *repo, const arec_agent_spec *spec,
+                          char *out_id, size_t out_len) {
+  if (!spec || !out_id || !spec->strategy || !*spec->strategy ||
+      !spec->name || !*spec->name || spec->user_id < 0) {
+    arec_error_set("pg: an agent needs a strategy, a name and an owner >= 0");
     return AREC_EINVAL;
   }
-  char gen[13];
-  if (!id) {
-    static const char al[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-    unsigned char rnd[12];
-    if (RAND_bytes(rnd, sizeof rnd) != 1)
-      return AREC_EBACKEND;
-    for (int i = 0; i < 12; i++)
-      gen[i] = al[rnd[i] % 36];
-    gen[12] = 0;
-    id = gen;
-  }
-  if (!arec_agent_id_valid(id)) {
+  if (spec->id && !arec_agent_id_valid(spec->id)) {
     arec_error_set("pg: invalid agent id");
     return AREC_EINVAL;
   }
-  char uid[32];
-  snprintf(uid, sizeof uid, "%lld", user_id);
-  const char *p[4] = {id, uid, strategy, name};
-  int err = arec__pg_query(pg,
-                           "INSERT INTO agent_configs (id, user_id, strategy, name) "
-                           "VALUES ($1, $2::bigint, $3, $4)",
-                           4, p, NULL, NULL, NULL);
-  if (err == AREC_ENOTFOUND)
-    arec_error_set("pg: user %lld not found", user_id);
-  else if (err == AREC_EEXIST)
-    arec_error_set("pg: agent %s already exists", id);
-  if (!err)
-    snprintf(out_id, 65, "%s", id);
+  char gen[16], uid[24];
+  arec__pg_i64(uid, spec->user_id);
+  int err = AREC_EEXIST;
+  /* A generated id that is taken already is drawn again. */
+  for (int attempt = 0; attempt < (spec->id ? 1 : 5) && err == AREC_EEXIST;
+       attempt++) {
+    const char *id = spec->id;
+    if (!id) {
+      if ((err = random_id(gen)))
+        return err;
+      id = gen;
+    }
+    if (out_len <= strlen(id)) {
+      arec_error_set("pg: out_id too short for the agent id");
+      return AREC_EINVAL;
+    }
+    const char *p[6] = {id, uid, spec->strategy, spec->name, spec->params,
+                        spec->requires};
+    err = arec__pg_query(
+        PG(repo),
+        "INSERT INTO agent_configs (id, user_id, strategy, name, params, "
+        "  requires) "
+        "VALUES ($1, $2::bigint, $3, $4, coalesce($5::jsonb, '{}'), $6)",
+        6, p, NULL, NULL, NULL);
+    if (!err)
+      snprintf(out_id, out_len, "%s", id);
+    else if (err == AREC_EEXIST)
+      arec_error_set("pg: agent %s already exists", id);
+  }
+  if (err == AREC_EINVAL && strstr(arec_error_last(), "params"))
+    arec_error_set("pg: agent params must be a JSON object");
+  else if (err == AREC_EINVAL && strstr(arec_error_last(), "SQLSTATE 22P02"))
+    arec_error_set("pg: agent params is not valid JSON");
   return err;
 }
 
-int arec_pg_agent_assign(arec_pg *pg, const char *id, const char *symbol,
-                         double budget) {
-  if (!pg || !id || !symbol || !*symbol)
+int arec__pg_agent_assign(arec_repository *repo, const char *agent_id,
+                          const char *symbol, double budget) {
+  if (!agent_id || !symbol || !*symbol)
     return AREC_EINVAL;
-  if (!(budget > 0)) {
-    arec_error_set("pg: budget must be > 0");
+  if (!(budget > 0) || !isfinite(budget)) {
+    arec_error_set("pg: budget must be a finite number > 0");
     return AREC_EINVAL;
   }
   char b[40];
   snprintf(b, sizeof b, "%.17g", budget);
-  const char *p[3] = {id, symbol, b};
+  const char *p[3] = {agent_id, symbol, b};
   PGresult *r;
   int err = arec__pg_query(
-      pg,
-      "WITH a AS (SELECT id, user_id FROM agent_configs WHERE id = $1), "
-      "ok AS (SELECT a.id FROM a WHERE EXISTS (SELECT 1 FROM user_trading_pairs tp "
-      "       WHERE tp.user_id = a.user_id AND tp.symbol = $2)), "
+      PG(repo),
+      "WITH a AS (SELECT id FROM agent_configs WHERE id = $1 "
+      "           AND deleted_at IS NULL), "
       "ins AS (INSERT INTO agent_symbol_assignments (agent_id, symbol, balance) "
-      "        SELECT id, $2, $3::numeric FROM ok ON CONFLICT DO NOTHING "
+      "        SELECT id, $2, $3::numeric FROM a ON CONFLICT DO NOTHING "
       "        RETURNING agent_id), "
       "st AS (INSERT INTO agent_states (agent_id, symbol, balance, memory, fence) "
       "       SELECT agent_id, $2, $3::numeric, '{}', 0 FROM ins) "
-      "SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM ok), "
-      "       (SELECT count(*) FROM ins)",
+      "SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM ins)",
       3, p, NULL, NULL, &r);
+  if (err == AREC_ENOTFOUND) /* deleted for good meanwhile (foreign key) */
+    arec_error_set("pg: agent %s not found", agent_id);
   if (err)
     return err;
-  long long na = arec__pg_ll(r, 0, 0), nok = arec__pg_ll(r, 0, 1),
-            nins = arec__pg_ll(r, 0, 2);
+  long long na = arec__pg_ll(r, 0, 0), nins = arec__pg_ll(r, 0, 1);
   PQclear(r);
   if (!na) {
-    arec_error_set("pg: agent %s not found", id);
+    arec_error_set("pg: agent %s not found", agent_id);
     return AREC_ENOTFOUND;
   }
-  if (!nok) {
-    arec_error_set("pg: the owner of %s has no trading pair for %s", id, symbol);
-    return AREC_ECONFLICT;
-  }
   if (!nins) {
-    arec_error_set("pg: %s is already assigned to %s", symbol, id);
+    arec_error_set("pg: %s is already assigned to %s", symbol, agent_id);
     return AREC_EEXIST;
   }
   return 0;
 }
 
-int arec_pg_agent_set_trading(arec_pg *pg, const char *id, int wanted) {
-  return arec__pg_set_trading(pg, id, wanted);
+/* Refused while the agent is wanted or has a live owner (running_on whose
+ * pod row is live and of the same incarnation).  The agent row is locked
+ * first, so a concurrent wish (set_trading, which needs a symbol) and this
+ * removal are ordered: unassign sees the wish, or the wish sees the symbol
+ * gone. */
+int arec__pg_agent_unassign(arec_repository *repo, const char *agent_id,
+                            const char *symbol) {
+  if (!agent_id || !symbol)
+    return AREC_EINVAL;
+  const char *p[2] = {agent_id, symbol};
+  PGresult *r;
+  int err = arec__pg_query(
+      PG(repo),
+      "WITH a AS (SELECT c.id, (c.is_active AND c.is_trading) OR EXISTS "
+      "             (SELECT 1 FROM pods p WHERE p.name = c.running_on "
+      "              AND p.incarnation = c.running_incarnation "
+      "              AND p.lease_until > clock_timestamp()) AS busy "
+      "           FROM agent_configs c WHERE c.id = $1 "
+      "           AND c.deleted_at IS NULL FOR UPDATE OF c), "
+      "d AS (DELETE FROM agent_symbol_assignments s USING a "
+      "      WHERE s.agent_id = a.id AND s.symbol = $2 AND NOT a.busy "
+      "      RETURNING 1), "
+      "x AS (SELECT 1 FROM agent_symbol_assignments s WHERE s.agent_id = $1 "
+      "      AND s.symbol = $2) "
+      "SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM x), "
+      "       (SELECT count(*) FROM d)",
+      2, p, NULL, NULL, &r);
+  if (err)
+    return err;
+  long long na = arec__pg_ll(r, 0, 0), nx = arec__pg_ll(r, 0, 1),
+            nd = arec__pg_ll(r, 0, 2);
+  PQclear(r);
+  if (!na) {
+    arec_error_set("pg: agent %s not found", agent_id);
+    return AREC_ENOTFOUND;
+  }
+  if (!nx && !nd) {
+    arec_error_set("pg: %s is not assigned to %s", symbol, agent_id);
+    return AREC_ENOTFOUND;
+  }
+  if (!nd) {
+    arec_error_set("pg: agent %s is wanted or has a live owner: stop it first",
+                   agent_id);
+    return AREC_ECONFLICT;
+  }
+  return 0;
 }
 
-int arec_pg_agent_set_active(arec_pg *pg, const char *id, int active) {
-  if (!pg || !id)
-    return AREC_EINVAL;
-  const char *p[2] = {id, active ? "t" : "f"};
+/* UPDATE ... WHERE id = $1 AND not deleted RETURNING 1: ENOTFOUND if no
+ * row. */
+static int update_one(arec_repository *repo, const char *sql, int nparams,
+                      const char *const *p) {
   PGresult *r;
-  int err = arec__pg_query(pg,
-                           "UPDATE agent_configs SET is_active = $2::boolean "
-                           "WHERE id = $1 RETURNING 1",
-                           2, p, NULL, NULL, &r);
+  int err = arec__pg_query(PG(repo), sql, nparams, p, NULL, NULL, &r);
   if (err)
     return err;
   int n = PQntuples(r);
   PQclear(r);
   if (!n) {
-    arec_error_set("pg: agent %s not found", id);
+    arec_error_set("pg: agent %s not found", p[0]);
     return AREC_ENOTFOUND;
   }
   return 0;
 }
 
-/* ------------------------------------------------------------ get / list */
-static const char *LIST_SQL =
-    "WITH page AS (SELECT * FROM agent_configs "
-    "  WHERE ($1::text IS NULL OR id COLLATE \"C\" > $1::text COLLATE \"C\") "
-    "    AND ($2::bigint = 0 OR user_id = $2::bigint) "
-    "    AND ($4::text IS NULL OR id = $4::text) "
-    "  ORDER BY id COLLATE \"C\" LIMIT $3::int) "
-    "SELECT a.id, a.user_id, a.name, a.strategy, a.is_active, a.is_trading, "
-    "  a.running_on, a.fence, " TS("a.created_at") ", "
-    "  s.symbol, s.balance, st.balance, st.memory::text, st.fence, "
-    TS("st.updated_at") " "
-    "FROM page a LEFT JOIN agent_symbol_assignments s ON s.agent_id = a.id "
-    "LEFT JOIN agent_states st ON st.agent_id = s.agent_id AND st.symbol = s.symbol "
-    "ORDER BY a.id COLLATE \"C\", s.symbol COLLATE \"C\"";
-
-void arec_pg_agents_free(arec_pg_agent *agents, size_t n) {
-  if (!agents)
-    return;
-  for (size_t i = 0; i < n; i++) {
-    arec_pg_agent *a = &agents[i];
-    free(a->id);
-    free(a->name);
-    free(a->strategy);
-    free(a->running_on);
-    free(a->created_at);
-    free(a->updated_at);
-    for (size_t j = 0; j < a->nsymbols; j++) {
-      free(a->symbols[j].symbol);
-      free(a->symbols[j].memory);
-      free(a->symbols[j].updated_at);
-    }
-    free(a->symbols);
-  }
-  free(agents);
+int arec__pg_set_active(arec_repository *repo, const char *agent_id,
+                        int active) {
+  if (!agent_id)
+    return AREC_EINVAL;
+  const char *p[2] = {agent_id, active ? "t" : "f"};
+  return update_one(repo,
+                    "UPDATE agent_configs SET is_active = $2::boolean "
+                    "WHERE id = $1 AND deleted_at IS NULL RETURNING 1",
+                    2, p);
 }
 
-static int list_query(arec_pg *pg, const char *after, unsigned int limit,
-                      long long user_id, const char *only, arec_pg_agent **out,
-                      size_t *out_n) {
-  char uid[32], lim[16];
-  snprintf(uid, sizeof uid, "%lld", user_id);
-  snprintf(lim, sizeof lim, "%u", limit);
-  const char *p[4] = {after, uid, lim, only};
-  PGresult *r;
-  int err = arec__pg_query(pg, LIST_SQL, 4, p, NULL, NULL, &r);
-  if (err)
-    return err;
-  int nt = PQntuples(r);
-  size_t na = 0;
-  for (int i = 0; i < nt; i++)
-    if (i == 0 || strcmp(PQgetvalue(r, i, 0), PQgetvalue(r, i - 1, 0)))
-      na++;
-  arec_pg_agent *as = calloc(na ? na : 1, sizeof *as);
-  if (!as) {
-    PQclear(r);
-    return AREC_ENOMEM;
-  }
-  size_t n = 0;
-  arec_pg_agent *a = NULL;
-  int oom = 0;
-  for (int i = 0; i < nt && !oom; i++) {
-    if (i == 0 || strcmp(PQgetvalue(r, i, 0), PQgetvalue(r, i - 1, 0))) {
-      a = &as[n++];
-      int cnt = 0;
-      for (int j = i; j < nt && !strcmp(PQgetvalue(r, j, 0), PQgetvalue(r, i, 0)); j++)
-        cnt++;
-      a->id = strdup(PQgetvalue(r, i, 0));
-      a->user_id = arec__pg_ll(r, i, 1);
-      a->name = strdup(PQgetvalue(r, i, 2));
-      a->strategy = strdup(PQgetvalue(r, i, 3));
-      a->is_active = arec__pg_bool(r, i, 4);
-      a->is_trading = arec__pg_bool(r, i, 5);
-      a->running_on = arec__pg_strdup(arec__pg_val(r, i, 6));
-      a->fence = arec__pg_u64(r, i, 7);
-      a->created_at = strdup(PQgetvalue(r, i, 8));
-      a->symbols = calloc((size_t)cnt, sizeof *a->symbols);
-      if (!a->id || !a->name || !a->strategy || !a->created_at || !a->symbols)
-        oom = 1;
-    }
-    if (oom || !arec__pg_val(r, i, 9))
-      continue;
-    arec_pg_symbol *s = &a->symbols[a->nsymbols++];
-    s->symbol = strdup(PQgetvalue(r, i, 9));
-    s->budget = arec__pg_dbl(r, i, 10);
-    s->balance = arec__pg_dbl(r, i, 11);
-    s->memory = strdup(arec__pg_val(r, i, 12) ? arec__pg_val(r, i, 12) : "{}");
-    s->fence = arec__pg_u64(r, i, 13);
-    s->updated_at = arec__pg_strdup(arec__pg_val(r, i, 14));
-    if (!s->symbol || !s->memory)
-      oom = 1;
-    /* the agent's updated_at: the latest of its symbols (same format, so
-     * the strings compare in time order) */
-    if (s->updated_at && (!a->updated_at || strcmp(s->updated_at, a->updated_at) > 0)) {
-      free(a->updated_at);
-      if (!(a->updated_at = strdup(s->updated_at)))
-        oom = 1;
-    }
-  }
-  PQclear(r);
-  if (oom) {
-    arec_pg_agents_free(as, n);
-    return AREC_ENOMEM;
-  }
-  *out = as;
-  *out_n = n;
-  return 0;
-}
-
-int arec_pg_agent_get(arec_pg *pg, const char *id, arec_pg_agent **out) {
-  if (!out)
+/* Soft: the row stays (its id taken, its history kept), no longer wanted;
+ * a runner sees unwanted() = 1 and stops as for a user's stop. */
+int arec__pg_agent_delete(arec_repository *repo, const char *agent_id) {
+  if (!agent_id)
     return AREC_EINVAL;
-  *out = NULL;
-  if (!pg || !id)
-    return AREC_EINVAL;
-  size_t n = 0;
-  arec_pg_agent *a = NULL;
-  int err = list_query(pg, NULL, 1, 0, id, &a, &n);
-  if (err)
-    return err;
-  if (n == 0) {
-    arec_pg_agents_free(a, 0);
-    arec_error_set("pg: agent %s not found", id);
-    return AREC_ENOTFOUND;
-  }
-  *out = a;
-  return 0;
-}
-
-int arec_pg_agent_list(arec_pg *pg, const char *after, unsigned int limit,
-                       long long user_id, arec_pg_agent **out, size_t *out_n) {
-  if (!out || !out_n)
-    return AREC_EINVAL;
-  *out = NULL;
-  *out_n = 0;
-  if (!pg || limit < 1 || limit > 1000) {
-    arec_error_set("pg: list limit must be 1..1000");
-    return AREC_EINVAL;
-  }
-  return list_query(pg, after, limit, user_id, NULL, out, out_n);
+  const char *p[1] = {agent_id};
+  return update_one(repo,
+                    "UPDATE agent_configs SET deleted_at = clock_timestamp(), "
+                    "  is_trading = false, retry_at = NULL, migrate_to = NULL, "
+                    "  migrate_until = NULL "
+                    "WHERE id = $1 AND deleted_at IS NULL RETURNING 1",
+                    1, p);
 }

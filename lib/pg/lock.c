@@ -27,8 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/rand.h>
-
 #include "agentrecover/sys/lock.h"
 #include "pg/pg_internal.h"
 
@@ -60,10 +58,8 @@ static int64_t validity(int64_t ttl, int64_t sent, int64_t now) {
 static int make_value(char *out, const char *owner) {
   static const char hex[] = "0123456789abcdef";
   unsigned char rnd[16];
-  if (RAND_bytes(rnd, sizeof rnd) != 1) {
-    arec_error_set("pg lock: RAND_bytes failed");
+  if (arec__pg_random(rnd, sizeof rnd))
     return AREC_EBACKEND;
-  }
   size_t n = strlen(owner);
   if (n + 1 + 32 + 1 > AREC_LOCK_VALUE_MAX) {
     arec_error_set("pg lock: owner too long");
@@ -131,7 +127,7 @@ static idx_key *sorted(const char *const *keys, size_t n) {
 static const char SQL_ACQUIRE[] =
     "INSERT INTO agent_locks AS a (key, value, holder, expires_at) "
     "SELECT u.k, u.v, $3, clock_timestamp() + $4::bigint * interval '1 millisecond' "
-    "FROM unnest($1::text[], $2::text[]) AS u(k, v) ORDER BY u.k "
+    "FROM unnest($1::text[], $2::text[]) AS u(k, v) ORDER BY u.k COLLATE \"C\" "
     "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, "
     "holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at "
     "WHERE a.expires_at <= clock_timestamp() "
@@ -388,6 +384,8 @@ static int live_open(pg_lock *L) {
   o.pool_size = 1;
   o.connect_timeout_ms = L->pg->connect_timeout_ms;
   o.call_timeout_ms = L->pg->call_timeout_ms;
+  o.statement_timeout_ms = L->pg->statement_timeout_ms;
+  o.application_name = L->pg->application_name;
   o.log = L->pg->log;
   o.log_userdata = L->pg->log_userdata;
   return arec_pg_new(&L->live, &o);

@@ -1,7 +1,7 @@
 /*
  * pg_internal.h -- shared internals of the PostgreSQL backend: the pool
- * handle, the deadline-bounded query helpers (pool.c), AES-256-GCM
- * (crypto.c) and small parsing helpers.  Not installed.
+ * handle, the deadline-bounded statement helpers (pool.c), the SQLSTATE
+ * tables (sqlstate.c) and small parsing helpers (util.c).  Not installed.
  */
 #ifndef AREC_PG_INTERNAL_H
 #define AREC_PG_INTERNAL_H
@@ -17,16 +17,17 @@
 typedef struct arec__pg_slot {
   PGconn *conn; /* NULL: not connected */
   int busy;
+  char sqlstate[6]; /* of the last failed statement, "" for none/transport */
 } arec__pg_slot;
 
 struct arec_pg {
   char *conninfo;
+  char *application_name; /* NULL: "agentrecover" unless the conninfo names one */
   unsigned int pool_size;
   int64_t connect_timeout_ms;
   int64_t call_timeout_ms;
+  int64_t statement_timeout_ms; /* > 0 as configured, else call_timeout_ms */
   unsigned int history_keep;
-  int has_key;
-  unsigned char key[32];
   arec_log_fn log;
   void *log_userdata;
 
@@ -47,38 +48,49 @@ int64_t arec__pg_deadline(const arec_pg *pg);
  * AREC_EUNAVAILABLE / AREC_ETIMEDOUT with the detail set. */
 int arec__pg_acquire(arec_pg *pg, int64_t deadline, arec__pg_slot **out);
 /* Gives the slot back; a connection that is broken, or left inside a
- * transaction, is dropped (or rolled back). */
+ * transaction, is dropped. */
 void arec__pg_release(arec_pg *pg, arec__pg_slot *slot);
 
 /* Runs one statement on a slot within `deadline`.  params are text unless
  * `lengths`/`formats` (may be NULL) say otherwise.  On success *out (may be
  * NULL: then the result is cleared) is a COMMAND_OK / TUPLES_OK result.
  * Errors: AREC_EUNAVAILABLE (connection lost: the slot's connection is
- * dropped), AREC_ETIMEDOUT (deadline: dropped too), or the SQLSTATE mapped
- * (23505 AREC_EEXIST, 23503 AREC_ENOTFOUND, 22xxx/23514 AREC_EINVAL, else
- * AREC_EBACKEND).  `sql` may hold several statements when nparams == 0. */
+ * dropped), AREC_ETIMEDOUT (deadline: dropped too), or the statement's
+ * SQLSTATE (kept in slot->sqlstate) mapped by arec__pg_map_sqlstate(, 0).
+ * arec_error_last() gets the SQLSTATE and a short reason; the server's
+ * message goes to the log sink.  With nparams == 0 and no formats the
+ * simple protocol is used, so `sql` may hold several statements (only the
+ * library's own constant texts and migrations do that). */
 int arec__pg_exec(arec_pg *pg, arec__pg_slot *slot, int64_t deadline,
                   const char *sql, int nparams, const char *const *params,
                   const int *lengths, const int *formats, PGresult **out);
+
+/* Runs `setup` (no parameters; e.g. set_config(..., true) of planner
+ * settings) and then `sql` in one round trip and one implicit transaction
+ * (a libpq pipeline), so what setup sets holds for sql's plan and ends with
+ * it.  *out gets sql's rows.  Errors as arec__pg_exec. */
+int arec__pg_exec_planned(arec_pg *pg, arec__pg_slot *slot, int64_t deadline,
+                          const char *setup, const char *sql, int nparams,
+                          const char *const *params, PGresult **out);
 
 /* acquire + exec + release with the call deadline. */
 int arec__pg_query(arec_pg *pg, const char *sql, int nparams,
                    const char *const *params, const int *lengths,
                    const int *formats, PGresult **out);
 
+/* SQLSTATE -> AREC_E*.  public_api == 0 (the repository, the lock,
+ * migrations): transient server conditions (statement timeout,
+ * serialization failure, deadlock, lock timeout) read as AREC_ETIMEDOUT /
+ * AREC_EUNAVAILABLE, never as an answer such as AREC_ECONFLICT.
+ * public_api == 1 (arec_pg_query and friends): as pg.h documents. */
+int arec__pg_map_sqlstate(const char *sqlstate, int public_api);
+/* A short, value-free reason for a SQLSTATE ("unique violation"). */
+const char *arec__pg_sqlstate_reason(const char *sqlstate);
+
 void arec__pg_ref(arec_pg *pg);
 /* Logs through the handle's sink (if any). */
 void arec__pg_log(arec_pg *pg, arec_log_level level, const char *msg,
                   const char *key, const char *value);
-
-/* AES-256-GCM: *out = nonce(12) || ciphertext || tag(16), malloc'd. */
-int arec__pg_encrypt(const arec_pg *pg, const char *plain,
-                     unsigned char **out, size_t *out_len);
-/* Inverse; *out is a malloc'd NUL-terminated string.  AREC_ECRYPTO. */
-int arec__pg_decrypt(const arec_pg *pg, const unsigned char *in, size_t len,
-                     char **out);
-/* Decrypts a bytea column in text (hex) form. */
-int arec__pg_decrypt_field(const arec_pg *pg, const char *hex, char **out);
 
 /* Helpers. */
 char *arec__pg_strdup(const char *s); /* NULL stays NULL */
@@ -88,6 +100,20 @@ uint64_t arec__pg_u64(const PGresult *r, int row, int col);
 long long arec__pg_ll(const PGresult *r, int row, int col);
 double arec__pg_dbl(const PGresult *r, int row, int col);
 int arec__pg_bool(const PGresult *r, int row, int col);
+/* Strict conversion of a numeric's text to a finite double: 0, or -1 when
+ * it does not convert (NaN, infinite, out of range, not a number). */
+int arec__pg_to_double(const char *text, double *out);
+/* Fills buf with n random bytes (getrandom).  0 or AREC_EBACKEND. */
+int arec__pg_random(unsigned char *buf, size_t n);
+/* An error text as the repository keeps it: at most 500 bytes, cut on a
+ * UTF-8 character boundary, invalid bytes and control characters other
+ * than tab/newline replaced by '?'.  out must hold 501 bytes; NULL in gives
+ * NULL back, else out. */
+#define AREC__PG_ERROR_MAX 500
+const char *arec__pg_error_text(const char *in, char *out);
+/* Decimal text of a number into buf (>= 24 bytes); returns buf. */
+const char *arec__pg_i64(char *buf, long long v);
+const char *arec__pg_u64s(char *buf, uint64_t v);
 
 /* A growing buffer for array literals ("{a,b}") passed as text params. */
 typedef struct arec__pg_buf {
@@ -105,5 +131,12 @@ void arec__pg_arr_u64(arec__pg_buf *b, uint64_t v);
 void arec__pg_arr_dbl(arec__pg_buf *b, double v);
 /* Returns the NUL-terminated literal, or NULL on out of memory. */
 const char *arec__pg_arr_close(arec__pg_buf *b);
+/* The literal of n strings in one go (NULL on out of memory; free with
+ * arec__pg_buf_free). */
+const char *arec__pg_arr_strings(arec__pg_buf *b, const char *const *s,
+                                 size_t n);
+
+/* A timestamptz column as ms since the epoch (SQL fragment). */
+#define AREC__PG_MS(col) "floor(extract(epoch FROM " col ") * 1000)::bigint"
 
 #endif

@@ -3,13 +3,23 @@
  * deadline-bounded way every statement of the backend runs.
  *
  * How: each call takes a slot (condition variable, monotonic deadline),
- * connects it with PQconnectStart/PQconnectPoll under poll(2) when needed,
- * and runs one statement with PQsendQueryParams + poll + PQconsumeInput, so
- * a blackholed server costs at most the call deadline: on timeout the
- * connection is dropped (PQcancel is not used: it blocks on an unreachable
- * server; statement_timeout set on every connection ends the orphaned
- * statement on the server side).  A failed connect makes the pool fail fast
- * for a backoff (25 ms doubling to 1 s) instead of hammering a dead server.
+ * connects it with PQconnectStartParams/PQconnectPoll under poll(2) when
+ * needed (application_name added), and runs one statement with
+ * PQsendQueryParams + poll + PQconsumeInput, so a blackholed server costs
+ * at most the call deadline: on timeout the connection is dropped (PQcancel
+ * is not used: it blocks on an unreachable server; the statement_timeout
+ * every connection sets -- the configured one, else the call timeout -- ends
+ * the orphaned statement on the server side).  A failed connect makes the
+ * pool fail fast for a backoff (25 ms doubling to 1 s) instead of hammering
+ * a dead server.  Each connection's settings are made once, right after it
+ * connects, and hold for its whole session (a session-mode pooler keeps
+ * them; nothing else relies on server state across checkouts).
+ *
+ * A failed statement sets arec_error_last() to its SQLSTATE and a short
+ * reason from a fixed table (plus the constraint's name), never the
+ * server's message, which may quote a value: that message goes to the log
+ * sink (DEBUG for data and constraint errors, WARN otherwise), without the
+ * DETAIL part (where rows' values appear).
  *
  * Must never: block without a deadline, print, put the conninfo (it may hold
  * a password) into an error message or a log line.
@@ -38,7 +48,7 @@ void arec__pg_log(arec_pg *pg, arec_log_level level, const char *msg,
                   const char *key, const char *value) {
   if (!pg->log)
     return;
-  arec_log_field f = {key, value};
+  arec_log_field f = {key, value, AREC_LOG_STRING};
   pg->log(pg->log_userdata, level, msg, key ? &f : NULL, key ? 1 : 0);
 }
 
@@ -87,7 +97,17 @@ static PGconn *connect_until(arec_pg *pg, int64_t deadline, int *err) {
   int64_t cdl = arec__pg_now_ms() + pg->connect_timeout_ms;
   if (cdl > deadline)
     cdl = deadline;
-  PGconn *c = PQconnectStart(pg->conninfo);
+  /* The conninfo (string or URI) is expanded from "dbname"; a configured
+   * application_name overrides the conninfo's, the default does not. */
+  const char *keys[] = {"dbname",
+                        pg->application_name ? "application_name"
+                                             : "fallback_application_name",
+                        NULL};
+  const char *vals[] = {pg->conninfo,
+                        pg->application_name ? pg->application_name
+                                             : "agentrecover",
+                        NULL};
+  PGconn *c = PQconnectStartParams(keys, vals, 1);
   if (!c) {
     *err = AREC_ENOMEM;
     arec_error_set("pg: connect: out of memory");
@@ -137,9 +157,9 @@ static int slot_connect(arec_pg *pg, arec__pg_slot *s, int64_t deadline) {
   PGconn *c = connect_until(pg, deadline, &err);
   if (c) {
     s->conn = c;
-    char sql[128];
+    char sql[128]; /* from numbers of the options only */
     snprintf(sql, sizeof sql, "SET statement_timeout = %lld; SET TIME ZONE 'UTC'",
-             (long long)pg->call_timeout_ms);
+             (long long)pg->statement_timeout_ms);
     err = arec__pg_exec(pg, s, deadline, sql, 0, NULL, NULL, NULL, NULL);
   }
   pthread_mutex_lock(&pg->mu);
@@ -229,38 +249,40 @@ void arec__pg_release(arec_pg *pg, arec__pg_slot *s) {
 }
 
 /* --------------------------------------------------------------- queries */
-static int map_sqlstate(const char *st) {
-  if (!st || !*st)
-    return AREC_EBACKEND;
-  if (!strcmp(st, "23505"))
-    return AREC_EEXIST;
-  if (!strcmp(st, "23503"))
-    return AREC_ENOTFOUND;
-  if (!strcmp(st, "23514") || !strcmp(st, "23502") || !strncmp(st, "22", 2))
-    return AREC_EINVAL;
-  if (!strcmp(st, "57014"))
-    return AREC_ETIMEDOUT;
-  if (!strncmp(st, "08", 2) || !strncmp(st, "57P", 3))
-    return AREC_EUNAVAILABLE;
-  return AREC_EBACKEND;
+/* A failed statement: the SQLSTATE and a short reason in the error, the
+ * server's primary message in the log. */
+static int statement_failed(arec_pg *pg, arec__pg_slot *slot,
+                            const PGresult *r) {
+  const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+  snprintf(slot->sqlstate, sizeof slot->sqlstate, "%s", st ? st : "");
+  const char *con = PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME);
+  if (con)
+    arec_error_set("pg: SQLSTATE %s: %s (%s)", slot->sqlstate,
+                   arec__pg_sqlstate_reason(slot->sqlstate), con);
+  else
+    arec_error_set("pg: SQLSTATE %s: %s", slot->sqlstate,
+                   arec__pg_sqlstate_reason(slot->sqlstate));
+  if (pg->log) {
+    const char *m = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", m ? m : "");
+    for (char *p = buf; *p; p++)
+      if (*p == '\n' || *p == '\r')
+        *p = ' ';
+    int expected = st && (!strncmp(st, "22", 2) || !strncmp(st, "23", 2) ||
+                          !strncmp(st, "40", 2) || !strcmp(st, "55P03") ||
+                          !strcmp(st, "57014"));
+    arec_log_field f[2] = {{"sqlstate", slot->sqlstate, AREC_LOG_STRING},
+                           {"message", buf, AREC_LOG_STRING}};
+    pg->log(pg->log_userdata, expected ? AREC_LOG_DEBUG : AREC_LOG_WARN,
+            "postgres statement failed", f, 2);
+  }
+  return arec__pg_map_sqlstate(slot->sqlstate, 0);
 }
 
-int arec__pg_exec(arec_pg *pg, arec__pg_slot *slot, int64_t deadline,
-                  const char *sql, int nparams, const char *const *params,
-                  const int *lengths, const int *formats, PGresult **out) {
-  (void)pg;
-  if (out)
-    *out = NULL;
+/* Writes what libpq buffered, within the deadline.  0 or an AREC_E*. */
+static int flush_out(arec__pg_slot *slot, int64_t deadline) {
   PGconn *c = slot->conn;
-  int ok = (nparams == 0 && !formats)
-               ? PQsendQuery(c, sql)
-               : PQsendQueryParams(c, sql, nparams, NULL, params, lengths,
-                                   formats, 0);
-  if (!ok) {
-    set_pq_error("send", PQerrorMessage(c));
-    slot_drop(slot);
-    return AREC_EUNAVAILABLE;
-  }
   int fr;
   while ((fr = PQflush(c)) == 1) {
     short rev = 0;
@@ -279,8 +301,28 @@ int arec__pg_exec(arec_pg *pg, arec__pg_slot *slot, int64_t deadline,
     slot_drop(slot);
     return AREC_EUNAVAILABLE;
   }
+  return 0;
+}
 
-  int err = 0;
+int arec__pg_exec(arec_pg *pg, arec__pg_slot *slot, int64_t deadline,
+                  const char *sql, int nparams, const char *const *params,
+                  const int *lengths, const int *formats, PGresult **out) {
+  if (out)
+    *out = NULL;
+  slot->sqlstate[0] = 0;
+  PGconn *c = slot->conn;
+  int ok = (nparams == 0 && !formats)
+               ? PQsendQuery(c, sql)
+               : PQsendQueryParams(c, sql, nparams, NULL, params, lengths,
+                                   formats, 0);
+  if (!ok) {
+    set_pq_error("send", PQerrorMessage(c));
+    slot_drop(slot);
+    return AREC_EUNAVAILABLE;
+  }
+  int err = flush_out(slot, deadline);
+  if (err)
+    return err;
   PGresult *keep = NULL;
   for (;;) {
     while (PQisBusy(c)) {
@@ -307,12 +349,8 @@ int arec__pg_exec(arec_pg *pg, arec__pg_slot *slot, int64_t deadline,
       PQclear(keep);
       keep = r;
     } else {
-      if (!err) {
-        const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-        err = map_sqlstate(state);
-        const char *m = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
-        set_pq_error(state ? state : "error", m ? m : PQresultErrorMessage(r));
-      }
+      if (!err)
+        err = statement_failed(pg, slot, r);
       PQclear(r);
     }
   }
@@ -320,11 +358,84 @@ int arec__pg_exec(arec_pg *pg, arec__pg_slot *slot, int64_t deadline,
     PQclear(keep);
     set_pq_error("connection lost", PQerrorMessage(c));
     slot_drop(slot);
+    slot->sqlstate[0] = 0;
     return AREC_EUNAVAILABLE;
   }
   if (err) {
     PQclear(keep);
     return err;
+  }
+  if (out)
+    *out = keep;
+  else
+    PQclear(keep);
+  return 0;
+}
+
+int arec__pg_exec_planned(arec_pg *pg, arec__pg_slot *slot, int64_t deadline,
+                          const char *setup, const char *sql, int nparams,
+                          const char *const *params, PGresult **out) {
+  if (out)
+    *out = NULL;
+  slot->sqlstate[0] = 0;
+  PGconn *c = slot->conn;
+  if (!PQenterPipelineMode(c) ||
+      !PQsendQueryParams(c, setup, 0, NULL, NULL, NULL, NULL, 0) ||
+      !PQsendQueryParams(c, sql, nparams, NULL, params, NULL, NULL, 0) ||
+      !PQpipelineSync(c)) {
+    set_pq_error("send", PQerrorMessage(c));
+    slot_drop(slot);
+    return AREC_EUNAVAILABLE;
+  }
+  int err = flush_out(slot, deadline);
+  if (err)
+    return err;
+  PGresult *keep = NULL;
+  int query = 0; /* 0 setup, 1 sql; a NULL result ends each */
+  for (;;) {
+    while (PQisBusy(c)) {
+      int w = wait_fd(PQsocket(c), POLLIN, deadline, NULL);
+      if (w <= 0 || !PQconsumeInput(c)) {
+        PQclear(keep);
+        if (w == 0)
+          arec_error_set("pg: statement timed out (client deadline)");
+        else
+          set_pq_error("connection lost", PQerrorMessage(c));
+        slot_drop(slot);
+        return w == 0 ? AREC_ETIMEDOUT : AREC_EUNAVAILABLE;
+      }
+    }
+    PGresult *r = PQgetResult(c);
+    if (!r) {
+      query++;
+      continue;
+    }
+    ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_PIPELINE_SYNC) {
+      PQclear(r);
+      break;
+    }
+    if (st == PGRES_TUPLES_OK && query == 1 && !keep)
+      keep = r;
+    else if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK ||
+             st == PGRES_PIPELINE_ABORTED)
+      PQclear(r);
+    else {
+      if (!err)
+        err = statement_failed(pg, slot, r);
+      PQclear(r);
+    }
+  }
+  if (!PQexitPipelineMode(c) || PQstatus(c) != CONNECTION_OK) {
+    PQclear(keep);
+    set_pq_error("connection lost", PQerrorMessage(c));
+    slot_drop(slot);
+    slot->sqlstate[0] = 0;
+    return AREC_EUNAVAILABLE;
+  }
+  if (err || !keep) {
+    PQclear(keep);
+    return err ? err : AREC_EBACKEND;
   }
   if (out)
     *out = keep;
@@ -365,9 +476,7 @@ static void pg_destroy(arec_pg *pg) {
       *p++ = 0;
     free(pg->conninfo);
   }
-  volatile unsigned char *k = pg->key;
-  for (size_t i = 0; i < sizeof pg->key; i++)
-    k[i] = 0;
+  free(pg->application_name);
   pthread_cond_destroy(&pg->cv);
   pthread_mutex_destroy(&pg->mu);
   free(pg);
@@ -391,15 +500,14 @@ int arec_pg_new(arec_pg **out, const arec_pg_options *opts) {
   pg->pool_size = opts->pool_size ? opts->pool_size : 4;
   pg->connect_timeout_ms = opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : 5000;
   pg->call_timeout_ms = opts->call_timeout_ms > 0 ? opts->call_timeout_ms : 5000;
+  pg->statement_timeout_ms = opts->statement_timeout_ms > 0
+                                 ? opts->statement_timeout_ms
+                                 : pg->call_timeout_ms;
   pg->history_keep = opts->history_keep ? opts->history_keep : 100;
   pg->log = opts->log;
   pg->log_userdata = opts->log_userdata;
   pg->backoff_ms = 25;
   pg->refs = 1;
-  if (opts->secrets_key) {
-    memcpy(pg->key, opts->secrets_key, sizeof pg->key);
-    pg->has_key = 1;
-  }
   pthread_condattr_t ca;
   pthread_condattr_init(&ca);
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -407,8 +515,10 @@ int arec_pg_new(arec_pg **out, const arec_pg_options *opts) {
   pthread_condattr_destroy(&ca);
   pthread_mutex_init(&pg->mu, NULL);
   pg->conninfo = strdup(opts->conninfo);
+  pg->application_name = arec__pg_strdup(opts->application_name);
   pg->slots = calloc(pg->pool_size, sizeof *pg->slots);
-  if (!pg->conninfo || !pg->slots) {
+  if (!pg->conninfo || !pg->slots ||
+      (opts->application_name && !pg->application_name)) {
     pg_destroy(pg);
     return AREC_ENOMEM;
   }

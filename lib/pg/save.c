@@ -3,7 +3,7 @@
  * trimming of agent_state_history.
  *
  * How: one statement for the whole batch (arrays as parameters): it locks
- * the agents' agent_configs rows FOR SHARE in id order (COLLATE "C"), keeps
+ * the agents' agent_configs rows FOR SHARE in id order (byte order), keeps
  * the saves whose fence is still current, updates agent_states in place,
  * appends each accepted symbol state to the history, and reports per save
  * whether it was accepted.  A concurrent claim (UPDATE of the same row)
@@ -12,6 +12,7 @@
  * its history rows since the last trim (hist_n); rows past history_keep +
  * slack are trimmed in a second statement, for those (agent, symbol) only,
  * so trimming costs a round trip every `slack` saves, not every save.
+ * Fence 0 is never current (a claim makes it >= 1).
  * Must never: write with a stale fence, build SQL from data.
  */
 #include <stdio.h>
@@ -19,7 +20,7 @@
 #include <string.h>
 
 #include "pg/pg_internal.h"
-#include "pg/repo.h"
+#include "pg/repository.h"
 
 static const char *SAVE_SQL =
     "WITH s AS (SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[]) "
@@ -28,8 +29,9 @@ static const char *SAVE_SQL =
     "       AS st(ord, symbol, balance, memory)), "
     "l AS (SELECT a.id, a.fence FROM agent_configs a "
     "      WHERE a.id IN (SELECT agent_id FROM s) "
-    "      ORDER BY a.id COLLATE \"C\" FOR SHARE), "
-    "ok AS (SELECT s.* FROM s JOIN l ON l.id = s.agent_id AND l.fence = s.fence), "
+    "      ORDER BY a.id FOR SHARE), "
+    "ok AS (SELECT s.* FROM s JOIN l ON l.id = s.agent_id AND l.fence = s.fence "
+    "       AND s.fence > 0), "
     "w AS (SELECT ok.agent_id, ok.fence, ok.pod, st.symbol, st.balance, st.memory "
     "      FROM ok JOIN st ON st.ord = ok.ord), "
     "u AS (UPDATE agent_states x SET balance = w.balance, memory = w.memory, "

@@ -1,7 +1,7 @@
 /*
  * conformance.h -- the conformance suites of the repository and lock
- * vtables.  One suite per vtable lives here and runs against every backend
- * (memory, PostgreSQL, Redis) through a fixture the backend's test provides.
+ * vtables.  They are written once and run against every backend (memory,
+ * PostgreSQL, Redis) through a fixture the backend's test provides.
  *
  * Use (in a backend's test_*.c):
  *     Suite *s = suite_create("pg");
@@ -10,6 +10,20 @@
  * The fixture's ctx must stay valid while the suite runs (file-static is
  * fine).  Tests run with CK_FORK as Check defaults; servers are started by
  * the backend's test before srunner_run_all() and survive across forks.
+ *
+ * What a repository fixture must provide (arec_repo_fixture below):
+ *   reset, open, add_agent, set_active, get_agent, get_state, get_history,
+ *   expire_pod   -- every backend (the version-1/2 suites use them);
+ *   advance      -- the version-3 suites move the repository's clock with
+ *                   it (backoff waits, role leases); manual_clock says
+ *                   whether it jumps (memory) or sleeps (a real clock:
+ *                   PostgreSQL passes a function that sleeps ms, or NULL);
+ *   poison       -- optional: make one agent's row unreadable.
+ * The version-3 suites (admin, backoff, roles) create agents through the
+ * administration API (arec_agent_create ...) and read them back with
+ * arec_agent_get, so they need nothing else from the fixture; reset must
+ * also empty the roles.  A repository of version 3 must implement every
+ * slot those suites use (a NULL slot fails them); an older one skips them.
  */
 #ifndef AREC_TESTS_CONFORMANCE_H
 #define AREC_TESTS_CONFORMANCE_H
@@ -55,6 +69,21 @@ typedef struct arec_repo_fixture {
                      uint64_t *out_fences, size_t max, size_t *out_n);
   /* Makes pod's liveness row expire now. */
   int (*expire_pod)(void *ctx, const char *pod);
+
+  /* ---- the version-3 suites (admin, backoff, roles) ---- */
+  /* Moves the repository's clock forward by at least ms.  NULL: the suites
+   * sleep ms themselves (a real clock).  Each version-3 test calls it with
+   * 0 first (a manual clock then stops moving on its own). */
+  void (*advance)(void *ctx, int64_t ms);
+  /* 1 when advance moves the clock exactly without real time passing (the
+   * memory store's manual clock): the suites then also check that a wait
+   * has NOT ended just before its end; with a real clock they check that
+   * only when their own elapsed time shows it must still be running. */
+  int manual_clock;
+  /* Optional (NULL: skipped).  Makes agent id's row unreadable the way a
+   * corrupt stored state would (agents_to_restore must list it with error
+   * < 0 and error_text, and still list every other row). */
+  int (*poison)(void *ctx, const char *id, const char *reason);
 } arec_repo_fixture;
 
 typedef struct arec_lock_fixture {
@@ -78,17 +107,51 @@ typedef struct arec_lock_fixture {
   int pod_lease_mode;
 } arec_lock_fixture;
 
-/* Adds a TCase "<name>-repository-conformance" to `s`. */
+/* Adds a TCase "<name>-repository-conformance" to `s`, and the TCases of
+ * the fleet, admin, backoff and roles suites below. */
 void arec_conf_repository_add(Suite *s, const arec_repo_fixture *f);
 /* Adds a TCase "<name>-lock-conformance" to `s`, and in pod-lease mode a
  * TCase "<name>-lock-rules" (arec_conf_podlease_add). */
 void arec_conf_lock_add(Suite *s, const arec_lock_fixture *f);
 
-/* Called by the two functions above (a fixture need not call them): the
- * repository version-2 slots (balance, pod_leaving, migrate) as TCase
- * "<name>-balance-conformance", and the lock pod-lease rules as TCase
- * "<name>-lock-rules". */
-void arec_conf_balance_add(Suite *s, const arec_repo_fixture *f);
+/* Called by the two functions above (a fixture need not call them):
+ *   "<name>-fleet-conformance"   version-2 slots: fleet, pod_leaving,
+ *                                migrate (fleet_conformance.c);
+ *   "<name>-admin-conformance"   version-3 administration slots
+ *                                (admin_conformance.c);
+ *   "<name>-backoff-conformance" version-3 start_failed, start_ok,
+ *                                set_error, the new row fields
+ *                                (backoff_conformance.c);
+ *   "<name>-roles-conformance"   version-3 role slots
+ *                                (role_conformance.c);
+ *   "<name>-lock-rules"          the lock's pod-lease rules. */
+void arec_conf_fleet_add(Suite *s, const arec_repo_fixture *f);
+void arec_conf_admin_add(Suite *s, const arec_repo_fixture *f);
+void arec_conf_backoff_add(Suite *s, const arec_repo_fixture *f);
+void arec_conf_roles_add(Suite *s, const arec_repo_fixture *f);
 void arec_conf_podlease_add(Suite *s, const arec_lock_fixture *f);
+
+/* Shared by the version-3 suites (conf_util.c). */
+/* The repository when it is version 3 (checked to have every slot in
+ * `slots`, a bitmask of CONF_*), else NULL (freed): the test passes. */
+enum {
+  CONF_ADMIN = 1,   /* agent_create .. pod_list */
+  CONF_BACKOFF = 2, /* start_failed, start_ok, set_error */
+  CONF_ROLES = 4    /* role_claim .. role_check */
+};
+arec_repository *arec_conf_open_v3(const arec_repo_fixture *f, int slots);
+/* Creates agent id (user_id, strategy "toy", name = id) with the symbols
+ * BTC/USDT (100) and, nsym 2, ETH/USDT (50) through the administration
+ * API; wanted when trading. */
+void arec_conf_make(arec_repository *r, const char *id, long long user_id,
+                    size_t nsym, int trading);
+/* arec_agent_get, asserted to succeed; free with arec_agent_records_free. */
+arec_agent_record *arec_conf_get(arec_repository *r, const char *id);
+/* 1 when id is in agents_to_restore(id). */
+int arec_conf_restorable(arec_repository *r, const char *id);
+/* Moves the repository's clock by ms (fixture advance, else sleeps). */
+void arec_conf_advance(const arec_repo_fixture *f, int64_t ms);
+int64_t arec_conf_wall_ms(void);
+int64_t arec_conf_mono_ms(void);
 
 #endif

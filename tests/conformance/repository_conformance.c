@@ -54,7 +54,7 @@ static void add(const arec_repo_fixture *f, const char *id, size_t nsym,
     ck_assert_int_eq(r->set_trading(r, id, 1), 0);
 }
 
-static const arec_agent_row *find_row(const arec_agent_list *l,
+static const arec_agent_row *find_row(const struct arec_agent_list *l,
                                       const char *id) {
   for (size_t i = 0; i < l->n; i++)
     if (strcmp(l->rows[i].id, id) == 0)
@@ -64,7 +64,7 @@ static const arec_agent_row *find_row(const arec_agent_list *l,
 
 /* 1 when `id` is in agents_to_restore(NULL). */
 static int restorable(arec_repository *r, const char *id) {
-  arec_agent_list *l = NULL;
+  struct arec_agent_list *l = NULL;
   ck_assert_int_eq(r->agents_to_restore(r, NULL, &l), 0);
   ck_assert_ptr_nonnull(l);
   int found = find_row(l, id) != NULL;
@@ -114,7 +114,7 @@ START_TEST(restore_lists_wanted_unowned) {
   claim(r, POD_A, INC_A1, "conf-a4");
   add(f, "conf-a5", 0, 0, r);             /* no symbols */
 
-  arec_agent_list *l = NULL;
+  struct arec_agent_list *l = NULL;
   ck_assert_int_eq(r->agents_to_restore(r, NULL, &l), 0);
   ck_assert_ptr_nonnull(l);
   ck_assert_uint_eq(l->n, 1);
@@ -152,7 +152,7 @@ START_TEST(restore_only_id) {
   ck_assert_int_eq(r->heartbeat(r, POD_A, INC_A1, LEASE, 0), 0);
   claim(r, POD_A, INC_A1, "conf-a2");
 
-  arec_agent_list *l = NULL;
+  struct arec_agent_list *l = NULL;
   ck_assert_int_eq(r->agents_to_restore(r, "conf-a1", &l), 0);
   ck_assert_uint_eq(l->n, 1);
   ck_assert_str_eq(l->rows[0].id, "conf-a1");
@@ -181,7 +181,7 @@ START_TEST(restore_carries_saved_state) {
   arec_save sv = {"conf-a1", f1, POD_A, 2, st};
   ck_assert_int_eq(r->save_state(r, &sv), 0);
   ck_assert_int_eq(r->release(r, "conf-a1", f1), 0);
-  arec_agent_list *l = NULL;
+  struct arec_agent_list *l = NULL;
   ck_assert_int_eq(r->agents_to_restore(r, "conf-a1", &l), 0);
   ck_assert_uint_eq(l->n, 1);
   ck_assert_uint_eq(l->rows[0].nsymbols, 2);
@@ -611,5 +611,8 @@ void arec_conf_repository_add(Suite *s, const arec_repo_fixture *f) {
   tcase_add_loop_test(tc, batch_slots, i, i + 1);
   tcase_add_loop_test(tc, saves_race_claims, i, i + 1);
   suite_add_tcase(s, tc);
-  arec_conf_balance_add(s, f);
+  arec_conf_fleet_add(s, f);
+  arec_conf_admin_add(s, f);
+  arec_conf_backoff_add(s, f);
+  arec_conf_roles_add(s, f);
 }

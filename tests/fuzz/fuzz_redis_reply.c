@@ -3,10 +3,10 @@
  * (lib/redis).  Every master is a socketpair; a responder thread plays the
  * servers: it parses each command the backend sends and answers it with the
  * next reply of that master's fuzzed script (and, when the script runs out,
- * its unparseable tail, then EOF).  So the real code -- redis_round.c's
+ * its unparseable tail, then EOF).  So the real code -- lib/redis/round.c's
  * reader loop, handshake and stale-reply handling across calls,
- * redis_ops.c's classification, NOSCRIPT retry, quorum decisions and the
- * clean-up of failed acquires, redis_lock.c's results and detail -- meets
+ * lib/redis/ops.c's classification, NOSCRIPT retry, quorum decisions and the
+ * clean-up of failed acquires, lib/redis/lock.c's results and detail -- meets
  * replies of every type (status, error, integer, nil, bulk, arrays, nested,
  * wrong types, NOSCRIPT, -BUSY, NOAUTH, garbage, truncated) in causal order,
  * as from real servers, without a server.
@@ -28,7 +28,7 @@
  * that said OK and is still connected.  Violations abort().
  *
  * FUZZ_VERBOSE=1 prints each call's results beside the masters' answers.
- * Only the backend's internal struct (redis/redis_internal.h) is touched,
+ * Only the backend's internal struct (redis/internal.h) is touched,
  * to hand each master a connected context; lib/ is unchanged for it.
  */
 #include <fcntl.h>
@@ -46,7 +46,7 @@
 #include "agentrecover.h"
 #include "agentrecover/redis.h"
 #include "agentrecover/sys/lock.h"
-#include "redis/redis_internal.h"
+#include "redis/internal.h"
 
 #define TTL_MS 10000
 #define MAX_KEYS 8

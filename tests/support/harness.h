@@ -12,6 +12,7 @@
 #ifndef AREC_TESTS_HARNESS_H
 #define AREC_TESTS_HARNESS_H
 
+#include <stddef.h>
 #include <sys/types.h>
 
 /* A free TCP port on 127.0.0.1 (bind to port 0, read it back). */
@@ -39,6 +40,26 @@ int arec_test_pg_resume(arec_test_pg *pg);
 int arec_test_pg_sql(const arec_test_pg *pg, const char *sql, char **out);
 /* Stops the server and removes the dir. */
 void arec_test_pg_stop(arec_test_pg *pg);
+
+/* ------------------------------------- PostgreSQL migrations (harness_pgmig.c)
+ * These link the library (agentrecover/pg.h). */
+struct arec_pg_migration;
+/* The migrations of a directory of NNN_name.sql files (e.g. "host/sql",
+ * relative to the source tree the tests run in), as lib/pg/migrations.awk
+ * compiles them: sorted by name, version NNN, lines `BEGIN;` / `COMMIT;`
+ * dropped.  Free with arec_test_pg_migrations_free(). */
+int arec_test_pg_load_migrations(const char *dir,
+                                 struct arec_pg_migration **out, size_t *n);
+void arec_test_pg_migrations_free(struct arec_pg_migration *m, size_t n);
+/* Applies the library's migrations to database `db` of the server, and the
+ * host's (host/sql, ledger host_schema_migrations) when `host` != 0. */
+int arec_test_pg_migrate(const arec_test_pg *pg, const char *db, int host);
+/* arec_test_pg_start() + the library's and the host's migrations on the
+ * database arec: the schema a deployment has. */
+int arec_test_pg_start_migrated(arec_test_pg *pg);
+/* "host=127.0.0.1 port=N dbname=<db> user=postgres connect_timeout=5". */
+void arec_test_pg_conninfo(const arec_test_pg *pg, const char *db, char *buf,
+                           size_t len);
 
 /* ------------------------------------------------------------------ Redis */
 typedef struct arec_test_redis {

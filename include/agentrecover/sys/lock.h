@@ -1,9 +1,9 @@
 /*
  * agentrecover/sys/lock.h -- the distributed-lock vtable, for backend
- * authors (DESIGN.md section 5).  One lock per agent, key
- * "agent:lock:<agent_id>" (the manager builds the key; singleton roles use
- * "agent:role:<name>").  A lock value is unique per acquisition:
- * "<owner>/<32 hex random>".
+ * authors.  One lock per agent, key "agent:lock:<agent_id>" (the manager
+ * builds the key).  A lock value is unique per acquisition:
+ * "<owner>/<32 hex random>".  (Singleton roles are not kept here but in the
+ * repository, so they survive an outage of the lock service.)
  *
  * An implementation embeds `arec_lock` as the first member of its struct.
  * Contention is an answer, not an error: try_acquire returns 0 when the lock

@@ -1,0 +1,39 @@
+/*
+ * share.h -- what a pass may take: fair sharing of the fleet, migrations
+ * and capabilities (share.c).  No mu held by the callers.
+ */
+#ifndef AREC_CORE_SHARE_H
+#define AREC_CORE_SHARE_H
+
+#include "internal.h"
+
+/* What one pass knows about the fleet. */
+typedef struct arec__share {
+  int have;       /* the repository's fleet slot answered */
+  int64_t target; /* ceil(wanted / live pods); 0 when not sharing */
+  arec_fleet fleet;
+} arec__share;
+
+/* Asks the repository (fleet slot, if any) and sets the gauges agents_wanted,
+ * agents_backoff, pods_live and agents_target; a failure leaves them. */
+void arec__share_load(arec_manager *mgr, arec__share *s);
+void arec__share_free(arec__share *s);
+/* Reorders idx[0..n) (indexes into list->rows, agents without a local
+ * runner) into what this pass should try: agents migrating here first, then
+ * up to the room below the target, starting at a place that depends on the
+ * pod name so pods do not all race for the same agents.  Agents migrating
+ * elsewhere and those above the room are dropped and counted in *skipped.
+ * Returns the new count. */
+size_t arec__share_select(arec_manager *mgr, const arec__share *s,
+                          const struct arec_agent_list *list, size_t *idx,
+                          size_t n, unsigned int *skipped);
+/* After the launches: hands off (AREC_STOP_HANDOVER) the runners above the
+ * target, at most what the other pods have room for; `unowned` is the number
+ * of wanted agents this pass saw without a live owner and did not take. */
+void arec__share_shed(arec_manager *mgr, const arec__share *s,
+                      size_t unowned);
+
+/* 1 when this pod offers capability `cap` (NULL: any pod does). */
+int arec__offers(const arec_manager *mgr, const char *cap);
+
+#endif

@@ -1,0 +1,157 @@
+/*
+ * internal.h -- what the files of the Redlock backend share: the
+ * per-master connection (conn.c), the one poll loop over all masters
+ * (round.c), the lock operations (ops.c) and the public object
+ * (lock.c).  Nothing here is visible outside the library.
+ */
+#ifndef AREC_REDIS_INTERNAL_H
+#define AREC_REDIS_INTERNAL_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <hiredis/hiredis.h>
+
+#include "agentrecover.h"
+#include "agentrecover/redis.h"
+#include "agentrecover/sys/lock.h"
+
+#define AREC__REDIS_MAX_NODES 16
+#define AREC__REDIS_KEY_MAX 512
+#define AREC__REDIS_BACKOFF_MIN_MS 20
+#define AREC__REDIS_BACKOFF_MAX_MS 1000
+/* A connection with replies owed for this long without any byte read is
+ * dropped and re-dialled (a master paused for good). */
+#define AREC__REDIS_STALE_DROP_MS 1000
+
+/* Tags of queued commands: an item index, or one of the handshake tags. */
+#define AREC__TAG_AUTH 0xFFFFFFF0u
+#define AREC__TAG_SELECT 0xFFFFFFF1u
+#define AREC__TAG_SCRIPT 0xFFFFFFF2u
+#define AREC__TAG_IS_ITEM(t) ((t) < 0xFFFFFFF0u)
+
+/* Lua scripts (sha1 of the exact text, checked by the tests). */
+#define AREC__LUA_RELEASE                                                      \
+  "if redis.call('get',KEYS[1])==ARGV[1] then return "                         \
+  "redis.call('del',KEYS[1]) else return 0 end"
+#define AREC__LUA_RELEASE_SHA "b998f9dfb154cdbea8cda65ad5177aadf0e945a2"
+#define AREC__LUA_REFRESH                                                      \
+  "if redis.call('get',KEYS[1])==ARGV[1] then return "                         \
+  "redis.call('pexpire',KEYS[1],ARGV[2]) else return 0 end"
+#define AREC__LUA_REFRESH_SHA "53f2c61c14d7b92a6f44852b306cc8ed3636d4db"
+/* Pod leases (lock vtable v2).  Acquire with takeover: SET NX PX, else take
+ * the key over when its value is "<pod>/<32 hex>/<32 hex>" and the pod
+ * lease key ARGV[3]..<pod>/<32 hex> is gone on this master (1 = set,
+ * 2 = taken over, 0 = held).  The lease key is derived inside the script,
+ * so it is not in KEYS: fine on independent masters, not for Redis Cluster. */
+#define AREC__LUA_ACQUIRE                                                      \
+  "if redis.call('set',KEYS[1],ARGV[1],'NX','PX',ARGV[2]) then return 1 end " \
+  "local x=string.rep('[0-9a-f]',32) local h=string.match(redis.call('get'," \
+  "KEYS[1]),'^(.+/'..x..')/'..x..'$') if h and redis.call('exists',"         \
+  "ARGV[3]..h)==0 then redis.call('set',KEYS[1],ARGV[1],'PX',ARGV[2]) "       \
+  "return 2 end return 0"
+#define AREC__LUA_ACQUIRE_SHA "7b6e9b4eee9eac43146396a4f2dc83d3c6a484c1"
+/* Pod lease: compare-and-PEXPIRE the lock object's token, or SET it PX when
+ * the key is gone (1); 0 when another token holds it. */
+#define AREC__LUA_PODLEASE                                                     \
+  "local v=redis.call('get',KEYS[1]) if v==ARGV[1] then return "             \
+  "redis.call('pexpire',KEYS[1],ARGV[2]) end if v then return 0 end "         \
+  "redis.call('set',KEYS[1],ARGV[1],'PX',ARGV[2]) return 1"
+#define AREC__LUA_PODLEASE_SHA "29653eab7a31a5152a3d9ebbb5c8fa29419962a8"
+#define AREC__PODLEASE_PREFIX "agent:podlease:"
+
+enum { AREC__RN_DOWN = 0, AREC__RN_CONNECTING = 1, AREC__RN_READY = 2 };
+
+typedef struct arec__rnode {
+  char host[256];
+  int port;
+  char addr[64]; /* "host:port" for detail and logs */
+  redisContext *c;
+  int state;
+  int64_t next_dial_ms; /* earliest re-dial (backoff) */
+  int64_t backoff_ms;
+  int64_t last_io_ms;   /* last byte read (or dial) */
+  size_t stale;         /* replies owed to earlier rounds: discarded first */
+  int64_t stale_since;  /* since when `stale` has been > 0 at every round
+                           start (0: it was 0 at the last one) */
+  int need_load;        /* SCRIPT LOAD before the next round */
+  char lasterr[80];     /* why the last connection went down */
+  /* this round */
+  uint32_t *expect;     /* tags of the replies owed to this round, in order */
+  size_t expect_head, expect_n, expect_cap;
+  int active;           /* takes part in this round and is not finished */
+  int want_write;       /* output may be left in the hiredis buffer */
+  int timed_out;        /* missed the deadline of the last round */
+} arec__rnode;
+
+typedef struct arec__redis_lock {
+  arec_lock parent;
+  pthread_mutex_t mu; /* serialises every call: one connection per master */
+  arec__rnode nodes[AREC__REDIS_MAX_NODES];
+  size_t n, quorum;
+  char *password;
+  int db;
+  int64_t connect_timeout_ms, node_timeout_ms;
+  arec_log_fn log;
+  void *log_userdata;
+  char pod_token[33]; /* value of this object's pod lease keys (32 hex) */
+} arec__redis_lock;
+
+/* One request over every master: the caller queues commands per node, then
+ * runs the poll loop, which hands every reply (or a failure) to on_reply
+ * and stops as soon as done() says every item is decided. */
+typedef struct arec__rround {
+  arec__redis_lock *L;
+  int64_t t_start; /* monotonic ms when the first byte was queued */
+  int64_t now;     /* monotonic ms, refreshed every poll iteration */
+  /* r == NULL: the node failed for this item, `why` says why. */
+  void (*on_reply)(struct arec__rround *R, size_t node, uint32_t tag,
+                   const redisReply *r, const char *why);
+  int (*done)(struct arec__rround *R);
+  void *ud;
+} arec__rround;
+
+int64_t arec__mono_ms(void);
+
+/* conn.c */
+int arec__redis_parse_addrs(arec__redis_lock *L, const char *addrs);
+/* Readies a node for a round: re-dials when down and due, queues AUTH,
+ * SELECT and SCRIPT LOAD on a fresh connection.  0, or -1 with `why`. */
+int arec__rnode_prepare(arec__redis_lock *L, arec__rnode *nd, int64_t now,
+                        char *why, size_t whylen);
+/* Queues one formatted command owing one reply tagged `tag`. */
+int arec__rnode_queue(arec__rnode *nd, const char *cmd, size_t len,
+                      uint32_t tag);
+/* redisBufferWrite with SIGPIPE blocked on this thread (a write to a
+ * closed socket must not kill the embedding process); a SIGPIPE it raised
+ * is consumed. */
+int arec__rnode_write(arec__rnode *nd, int *done);
+/* Closes the connection; the next dial waits for the backoff. */
+void arec__rnode_drop(arec__rnode *nd, const char *why, int64_t now);
+void arec__rnode_free(arec__rnode *nd);
+
+/* round.c */
+void arec__rround_run(arec__rround *R, int64_t deadline_ms);
+
+/* ops.c: one lock operation over n keys on every master. */
+enum {
+  AREC__OP_ACQUIRE = 0,
+  AREC__OP_REFRESH = 1,
+  AREC__OP_RELEASE = 2,
+  AREC__OP_PING = 3,
+  AREC__OP_PODLEASE = 4, /* renew (AREC__LUA_PODLEASE); decided as refresh */
+  /* or'ed into AREC__OP_ACQUIRE: acquire with AREC__LUA_ACQUIRE */
+  AREC__OP_F_TAKEOVER = 0x10
+};
+/* keys[i]/values[i] for each item; results[i] preset to 1 (send) or to an
+ * error code (skip).  On return results[i] holds the per-item answer in
+ * the vtable's terms and validity[i] (may be NULL) the remaining validity.
+ * detail (n == 1, may be NULL) gets one entry per master.  Failed acquires
+ * are deleted again from every master that may hold them. */
+void arec__redis_op(arec__redis_lock *L, int kind, const char *const *keys,
+                    const char *const *values, size_t n, int64_t ttl_ms,
+                    int64_t timeout_ms, int *results, int64_t *validity,
+                    arec_redis_node_result *detail);
+
+#endif

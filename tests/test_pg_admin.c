@@ -1,0 +1,377 @@
+/*
+ * test_pg_admin.c -- administration in the PostgreSQL repository against a
+ * real PostgreSQL 15, where it is PostgreSQL's own business: the database
+ * checks params (a JSON object); ids compare in byte order (symbols and
+ * pages sorted that way); unassign is refused while the agent is wanted or
+ * has a live owner (not for a claim of an older incarnation of the pod)
+ * and leaves the history; updated_at counts accepted saves only; delete is
+ * soft (the row, its id and its history stay; nothing lists, claims or
+ * wants it, its runner can still release); pods are listed with the agents
+ * whose running_on names them; agents_to_restore lists an unreadable row
+ * (a balance that is not a finite number) with its error instead of
+ * failing, next to the readable ones.
+ */
+#include <check.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agentrecover/pg.h"
+#include "agentrecover/sys/repository.h"
+#include "support/harness.h"
+
+static arec_test_pg g_pg;
+
+static PGresult *sql(const char *q, int n, const char *const *p) {
+  PGconn *c = PQconnectdb(g_pg.conninfo);
+  ck_assert_int_eq(PQstatus(c), CONNECTION_OK);
+  PGresult *r = PQexecParams(c, q, n, NULL, p, NULL, NULL, 0);
+  ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK ||
+                    PQresultStatus(r) == PGRES_COMMAND_OK,
+                "%s", PQresultErrorMessage(r));
+  PQfinish(c);
+  return r;
+}
+
+/* Several statements, no parameters. */
+static void sql_ok(const char *q) {
+  ck_assert_int_eq(arec_test_pg_sql(&g_pg, q, NULL), 0);
+}
+
+/* The first value of a query, malloc'd ("" for NULL). */
+static char *val(const char *q, int n, const char *const *p) {
+  PGresult *r = sql(q, n, p);
+  char *v = strdup(PQntuples(r) ? PQgetvalue(r, 0, 0) : "");
+  PQclear(r);
+  return v;
+}
+
+static arec_repository *open_repo(void) {
+  arec_pg_options o = AREC_PG_OPTIONS_INIT;
+  o.conninfo = g_pg.conninfo;
+  arec_pg *pg = NULL;
+  ck_assert_int_eq(arec_pg_new(&pg, &o), 0);
+  arec_repository *r = NULL;
+  ck_assert_int_eq(arec_pg_repository_new(&r, pg), 0);
+  arec_pg_free(pg);
+  return r;
+}
+
+static void reset(void) {
+  sql_ok("TRUNCATE agent_configs, pods, agent_symbol_assignments, agent_states, "
+         "agent_state_history, singleton_roles CASCADE; "
+         "INSERT INTO users (id, name) SELECT g, 'u' FROM generate_series(0, 20) g "
+         "ON CONFLICT DO NOTHING");
+}
+
+static int create(arec_repository *r, const char *id, long long user,
+                  const char *params, const char *requires, char *out) {
+  arec_agent_spec s = AREC_AGENT_SPEC_INIT;
+  s.id = id;
+  s.user_id = user;
+  s.strategy = "grid";
+  s.name = "agent";
+  s.params = params;
+  s.requires = requires;
+  char buf[AREC_AGENT_ID_MAX + 1];
+  return r->agent_create(r, &s, out ? out : buf, sizeof buf);
+}
+
+/* ---------------------------------------------------------------- create */
+START_TEST(create_checks_params_and_ids) {
+  reset();
+  arec_repository *r = open_repo();
+  char id[AREC_AGENT_ID_MAX + 1];
+  ck_assert_int_eq(create(r, NULL, 1, NULL, NULL, id), 0);
+  ck_assert_uint_eq(strlen(id), 12);
+  ck_assert_int_eq(arec_agent_id_valid(id), 1);
+  char id2[AREC_AGENT_ID_MAX + 1];
+  ck_assert_int_eq(create(r, NULL, 1, NULL, NULL, id2), 0);
+  ck_assert_str_ne(id, id2);
+  ck_assert_int_eq(create(r, "p1", 2, "{\"grid\": [1, 2.5], \"x\": \"y\"}", "gpu", id), 0);
+  ck_assert_str_eq(id, "p1");
+  ck_assert_int_eq(create(r, "p1", 2, NULL, NULL, id), AREC_EEXIST);
+  ck_assert_int_eq(create(r, "p2", 2, "[1, 2]", NULL, id), AREC_EINVAL);
+  ck_assert_ptr_nonnull(strstr(arec_error_last(), "JSON object"));
+  ck_assert_int_eq(create(r, "p2", 2, "{not json", NULL, id), AREC_EINVAL);
+  ck_assert_int_eq(create(r, "p2", 2, "42", NULL, id), AREC_EINVAL);
+  ck_assert_int_eq(create(r, "bad id", 2, NULL, NULL, id), AREC_EINVAL);
+  ck_assert_int_eq(create(r, "p2", -1, NULL, NULL, id), AREC_EINVAL);
+  /* an owner the host does not know: its foreign key (host migrations)
+   * refuses it as not found */
+  ck_assert_int_eq(create(r, "p3", 999, NULL, NULL, id), AREC_ENOTFOUND);
+  arec_agent_record *a = NULL;
+  ck_assert_int_eq(r->agent_get(r, "p1", &a), 0);
+  ck_assert_str_eq(a->params, "{\"x\": \"y\", \"grid\": [1, 2.5]}"); /* jsonb */
+  ck_assert_str_eq(a->requires, "gpu");
+  ck_assert_int_eq(a->is_active, 1);
+  ck_assert_int_eq(a->is_trading, 0);
+  ck_assert_int_eq(a->user_id, 2);
+  ck_assert_int_gt(a->created_at_ms, 1700000000000LL);
+  ck_assert_int_eq(a->updated_at_ms, 0);
+  ck_assert_uint_eq(a->nsymbols, 0);
+  arec_agent_records_free(a, 1);
+  ck_assert_int_eq(r->agent_get(r, "nope", &a), AREC_ENOTFOUND);
+  r->free(r);
+}
+END_TEST
+
+/* -------------------------------------------------------- assign/unassign */
+START_TEST(assign_unassign_rules) {
+  reset();
+  arec_repository *r = open_repo();
+  ck_assert_int_eq(create(r, "u1", 1, NULL, NULL, NULL), 0);
+  ck_assert_int_eq(r->set_trading(r, "u1", 1), AREC_ECONFLICT); /* no symbol */
+  ck_assert_int_eq(r->agent_assign(r, "nope", "BTC/USDT", 1), AREC_ENOTFOUND);
+  ck_assert_int_eq(r->agent_assign(r, "u1", "BTC/USDT", 0), AREC_EINVAL);
+  ck_assert_int_eq(r->agent_assign(r, "u1", "eth/usdt", 5), 0);
+  ck_assert_int_eq(r->agent_assign(r, "u1", "BTC/USDT", 12.5), 0);
+  ck_assert_int_eq(r->agent_assign(r, "u1", "ada", 1), 0);
+  ck_assert_int_eq(r->agent_assign(r, "u1", "ada", 1), AREC_EEXIST);
+  arec_agent_record *a = NULL;
+  ck_assert_int_eq(r->agent_get(r, "u1", &a), 0);
+  ck_assert_uint_eq(a->nsymbols, 3); /* byte order */
+  ck_assert_str_eq(a->symbols[0].symbol, "BTC/USDT");
+  ck_assert_str_eq(a->symbols[1].symbol, "ada");
+  ck_assert_str_eq(a->symbols[2].symbol, "eth/usdt");
+  ck_assert_double_eq_tol(a->symbols[0].budget, 12.5, 1e-9);
+  ck_assert_double_eq_tol(a->symbols[0].balance, 12.5, 1e-9);
+  ck_assert_str_eq(a->symbols[0].memory, "{}");
+  ck_assert_int_eq(a->updated_at_ms, 0); /* no save yet */
+  ck_assert_int_eq(a->symbols[0].updated_at_ms, 0);
+  arec_agent_records_free(a, 1);
+  /* wanted: unassign refused */
+  ck_assert_int_eq(r->set_trading(r, "u1", 1), 0);
+  ck_assert_int_eq(r->agent_unassign(r, "u1", "ada"), AREC_ECONFLICT);
+  /* owned by a live pod (even when no longer wanted): refused */
+  ck_assert_int_eq(r->heartbeat(r, "pod", "inc", 60000, 0), 0);
+  uint64_t f = 0;
+  ck_assert_int_eq(r->claim(r, "pod", "inc", "u1", &f), 0);
+  arec_symbol_state st = {"ada", 2, "{\"k\": 1}"};
+  arec_save sv = {"u1", f, "pod", 1, &st};
+  ck_assert_int_eq(r->save_state(r, &sv), 0);
+  ck_assert_int_eq(r->agent_get(r, "u1", &a), 0);
+  ck_assert_int_gt(a->symbols[1].updated_at_ms, 0); /* ada */
+  ck_assert_int_eq(a->symbols[0].updated_at_ms, 0);
+  ck_assert_int_eq(a->updated_at_ms, a->symbols[1].updated_at_ms);
+  ck_assert_uint_eq(a->symbols[1].fence, f);
+  arec_agent_records_free(a, 1);
+  ck_assert_int_eq(r->set_trading(r, "u1", 0), 0);
+  ck_assert_int_eq(r->agent_unassign(r, "u1", "ada"), AREC_ECONFLICT);
+  /* a claim of an older incarnation of the pod is no live owner */
+  ck_assert_int_eq(r->heartbeat(r, "pod", "inc-2", 60000, 0), 0);
+  ck_assert_int_eq(r->agent_unassign(r, "u1", "eth/usdt"), 0);
+  ck_assert_int_eq(r->heartbeat(r, "pod", "inc", 60000, 0), 0);
+  ck_assert_int_eq(r->release(r, "u1", f), 0);
+  /* stopped: the symbol and its state go, its history stays */
+  ck_assert_int_eq(r->agent_unassign(r, "u1", "nope"), AREC_ENOTFOUND);
+  ck_assert_int_eq(r->agent_unassign(r, "nope", "ada"), AREC_ENOTFOUND);
+  ck_assert_int_eq(r->agent_unassign(r, "u1", "ada"), 0);
+  ck_assert_int_eq(r->agent_unassign(r, "u1", "ada"), AREC_ENOTFOUND);
+  char *n = val("SELECT count(*) FROM agent_states WHERE agent_id = 'u1' AND symbol = 'ada'",
+                0, NULL);
+  ck_assert_str_eq(n, "0");
+  free(n);
+  n = val("SELECT count(*) FROM agent_state_history WHERE agent_id = 'u1' AND symbol = 'ada'",
+          0, NULL);
+  ck_assert_str_eq(n, "1");
+  free(n);
+  /* disabled: not wanted */
+  ck_assert_int_eq(r->set_active(r, "nope", 0), AREC_ENOTFOUND);
+  ck_assert_int_eq(r->set_active(r, "u1", 0), 0);
+  ck_assert_int_eq(r->set_trading(r, "u1", 1), AREC_ECONFLICT);
+  ck_assert_int_eq(r->set_active(r, "u1", 1), 0);
+  ck_assert_int_eq(r->set_trading(r, "u1", 1), 0);
+  r->free(r);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ delete */
+START_TEST(delete_is_soft) {
+  reset();
+  arec_repository *r = open_repo();
+  ck_assert_int_eq(create(r, "d1", 1, NULL, NULL, NULL), 0);
+  ck_assert_int_eq(create(r, "d2", 1, NULL, NULL, NULL), 0);
+  ck_assert_int_eq(r->agent_assign(r, "d1", "BTC/USDT", 10), 0);
+  ck_assert_int_eq(r->agent_assign(r, "d2", "BTC/USDT", 10), 0);
+  ck_assert_int_eq(r->set_trading(r, "d1", 1), 0);
+  ck_assert_int_eq(r->set_trading(r, "d2", 1), 0);
+  ck_assert_int_eq(r->heartbeat(r, "pod", "inc", 60000, 0), 0);
+  uint64_t f = 0;
+  ck_assert_int_eq(r->claim(r, "pod", "inc", "d1", &f), 0);
+  arec_symbol_state st = {"BTC/USDT", 11, "{}"};
+  arec_save sv = {"d1", f, "pod", 1, &st};
+  ck_assert_int_eq(r->save_state(r, &sv), 0);
+  ck_assert_int_eq(r->agent_delete(r, "nope"), AREC_ENOTFOUND);
+  ck_assert_int_eq(r->agent_delete(r, "d1"), 0);
+  ck_assert_int_eq(r->agent_delete(r, "d1"), AREC_ENOTFOUND);
+  /* its runner is told to stop as for a user's stop, and can still save
+   * and release with its fence */
+  const char *ids[2] = {"d1", "d2"};
+  unsigned char un[2] = {9, 9};
+  ck_assert_int_eq(r->unwanted(r, "pod", "inc", ids, 2, un), 0);
+  ck_assert_int_eq(un[0], 1);
+  ck_assert_int_eq(un[1], 2); /* d2 wanted, not ours */
+  ck_assert_int_eq(r->save_state(r, &sv), 0);
+  ck_assert_int_eq(r->release(r, "d1", f), 0);
+  /* nothing finds, wants or claims it */
+  arec_agent_record *a = NULL;
+  ck_assert_int_eq(r->agent_get(r, "d1", &a), AREC_ENOTFOUND);
+  size_t n = 0;
+  ck_assert_int_eq(r->agent_list(r, NULL, &a, &n), 0);
+  ck_assert_uint_eq(n, 1);
+  ck_assert_str_eq(a[0].id, "d2");
+  arec_agent_records_free(a, n);
+  ck_assert_int_eq(r->set_trading(r, "d1", 1), AREC_ENOTFOUND);
+  ck_assert_int_eq(r->set_trading(r, "d1", 0), AREC_ENOTFOUND);
+  ck_assert_int_eq(r->set_active(r, "d1", 1), AREC_ENOTFOUND);
+  ck_assert_int_eq(r->agent_assign(r, "d1", "ETH/USDT", 1), AREC_ENOTFOUND);
+  ck_assert_int_eq(r->agent_unassign(r, "d1", "BTC/USDT"), AREC_ENOTFOUND);
+  ck_assert_int_eq(r->claim(r, "pod", "inc", "d1", &f), AREC_ENOTFOUND);
+  ck_assert_int_eq(r->migrate(r, "d1", "pod", 1000), AREC_ENOTFOUND);
+  struct arec_agent_list *l = NULL;
+  ck_assert_int_eq(r->agents_to_restore(r, NULL, &l), 0);
+  ck_assert_uint_eq(l->n, 1);
+  ck_assert_str_eq(l->rows[0].id, "d2");
+  arec_agent_list_free(l);
+  arec_fleet fl;
+  memset(&fl, 0, sizeof fl);
+  ck_assert_int_eq(r->fleet(r, &fl), 0);
+  ck_assert_uint_eq(fl.wanted, 1);
+  arec_fleet_clear(&fl);
+  /* its id stays taken, its row and history stay */
+  ck_assert_int_eq(create(r, "d1", 1, NULL, NULL, NULL), AREC_EEXIST);
+  char *c = val("SELECT count(*) FROM agent_state_history WHERE agent_id = 'd1'", 0, NULL);
+  ck_assert_str_eq(c, "2");
+  free(c);
+  c = val("SELECT deleted_at IS NOT NULL AND NOT is_trading FROM agent_configs "
+          "WHERE id = 'd1'", 0, NULL);
+  ck_assert_str_eq(c, "t");
+  free(c);
+  r->free(r);
+}
+END_TEST
+
+/* -------------------------------------------------------------------- pods */
+START_TEST(pods_with_their_agents) {
+  reset();
+  arec_repository *r = open_repo();
+  ck_assert_int_eq(r->heartbeat(r, "pod-b", "ib", 60000, 0), 0);
+  ck_assert_int_eq(r->heartbeat(r, "pod-a", "ia", 60000, 0), 0);
+  ck_assert_int_eq(r->heartbeat(r, "pod-c", "ic", 60000, 0), 0);
+  ck_assert_int_eq(r->heartbeat(r, "Pod-z", "iz", 60000, 0), 0);
+  sql_ok("UPDATE pods SET lease_until = clock_timestamp() - interval '1 s' "
+         "WHERE name = 'pod-c'");
+  ck_assert_int_eq(r->pod_leaving(r, "pod-b", "ib"), 0);
+  for (int i = 0; i < 3; i++) {
+    char id[16];
+    snprintf(id, sizeof id, "pa%d", i);
+    ck_assert_int_eq(create(r, id, 1, NULL, NULL, NULL), 0);
+    ck_assert_int_eq(r->agent_assign(r, id, "X", 1), 0);
+    ck_assert_int_eq(r->set_trading(r, id, 1), 0);
+    uint64_t f;
+    ck_assert_int_eq(r->claim(r, i < 2 ? "pod-a" : "pod-b", i < 2 ? "ia" : "ib", id, &f), 0);
+  }
+  /* an agent claimed by an older incarnation of pod-a names it too */
+  ck_assert_int_eq(create(r, "old", 1, NULL, NULL, NULL), 0);
+  ck_assert_int_eq(r->agent_assign(r, "old", "X", 1), 0);
+  ck_assert_int_eq(r->set_trading(r, "old", 1), 0);
+  uint64_t f;
+  ck_assert_int_eq(r->claim(r, "pod-a", "ia-before", "old", &f), 0);
+  arec_pod_record *p = NULL;
+  size_t n = 0;
+  ck_assert_int_eq(r->pod_list(r, &p, &n), 0);
+  ck_assert_uint_eq(n, 3); /* byte order, pod-c expired */
+  ck_assert_str_eq(p[0].name, "Pod-z");
+  ck_assert_str_eq(p[1].name, "pod-a");
+  ck_assert_str_eq(p[2].name, "pod-b");
+  ck_assert_str_eq(p[1].incarnation, "ia");
+  ck_assert_uint_eq(p[1].agents, 3);
+  ck_assert_uint_eq(p[2].agents, 1);
+  ck_assert_uint_eq(p[0].agents, 0);
+  ck_assert_int_eq(p[2].leaving, 1);
+  ck_assert_int_eq(p[1].leaving, 0);
+  ck_assert_int_gt(p[1].lease_until_ms, p[1].heartbeat_at_ms);
+  ck_assert_int_ge(p[1].heartbeat_at_ms, p[1].started_at_ms);
+  arec_pod_records_free(p, n);
+  /* list by pod */
+  arec_agent_filter fl = AREC_AGENT_FILTER_INIT;
+  fl.running_on = "pod-a";
+  arec_agent_record *a = NULL;
+  ck_assert_int_eq(r->agent_list(r, &fl, &a, &n), 0);
+  ck_assert_uint_eq(n, 3); /* pa0, pa1 and old (running_on names the pod) */
+  ck_assert_str_eq(a[0].id, "old");
+  ck_assert_str_eq(a[0].running_incarnation, "ia-before");
+  arec_agent_records_free(a, n);
+  r->free(r);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ restore */
+START_TEST(restore_lists_unreadable_rows) {
+  reset();
+  arec_repository *r = open_repo();
+  ck_assert_int_eq(create(r, "ok1", 3, "{\"a\": 1}", "gpu", NULL), 0);
+  ck_assert_int_eq(create(r, "nan", 3, NULL, NULL, NULL), 0);
+  ck_assert_int_eq(create(r, "ok2", 3, NULL, NULL, NULL), 0);
+  const char *ids[3] = {"ok1", "nan", "ok2"};
+  for (int i = 0; i < 3; i++) {
+    ck_assert_int_eq(r->agent_assign(r, ids[i], "BTC/USDT", 10), 0);
+    ck_assert_int_eq(r->agent_assign(r, ids[i], "ETH/USDT", 20), 0);
+    ck_assert_int_eq(r->set_trading(r, ids[i], 1), 0);
+  }
+  sql_ok("UPDATE agent_states SET balance = 'NaN' WHERE agent_id = 'nan' "
+         "AND symbol = 'ETH/USDT'");
+  sql_ok("UPDATE agent_configs SET start_failures = 2, last_error = 'boom' "
+         "WHERE id = 'ok2'");
+  struct arec_agent_list *l = NULL;
+  ck_assert_int_eq(r->agents_to_restore(r, NULL, &l), 0);
+  ck_assert_uint_eq(l->n, 3);
+  ck_assert_str_eq(l->rows[0].id, "nan");
+  ck_assert_int_lt(l->rows[0].error, 0);
+  ck_assert_ptr_nonnull(l->rows[0].error_text);
+  ck_assert_ptr_nonnull(strstr(l->rows[0].error_text, "ETH/USDT"));
+  ck_assert_str_eq(l->rows[0].strategy, "grid");
+  ck_assert_str_eq(l->rows[1].id, "ok1");
+  ck_assert_int_eq(l->rows[1].error, 0);
+  ck_assert_ptr_null(l->rows[1].error_text);
+  ck_assert_str_eq(l->rows[1].params, "{\"a\": 1}");
+  ck_assert_str_eq(l->rows[1].requires, "gpu");
+  ck_assert_uint_eq(l->rows[1].nsymbols, 2);
+  ck_assert_str_eq(l->rows[2].id, "ok2");
+  ck_assert_uint_eq(l->rows[2].start_failures, 2);
+  ck_assert_str_eq(l->rows[2].last_error, "boom");
+  ck_assert_ptr_null(l->rows[2].requires);
+  arec_agent_list_free(l);
+  /* one agent by id, readable or not */
+  ck_assert_int_eq(r->agents_to_restore(r, "nan", &l), 0);
+  ck_assert_uint_eq(l->n, 1);
+  ck_assert_int_lt(l->rows[0].error, 0);
+  arec_agent_list_free(l);
+  ck_assert_int_eq(r->agents_to_restore(r, "nope", &l), 0);
+  ck_assert_uint_eq(l->n, 0);
+  arec_agent_list_free(l);
+  r->free(r);
+}
+END_TEST
+
+int main(void) {
+  if (arec_test_pg_start_migrated(&g_pg) != 0)
+    return 1;
+  Suite *s = suite_create("pg-admin");
+  TCase *tc = tcase_create("pg-admin");
+  tcase_set_timeout(tc, 60);
+  tcase_add_test(tc, create_checks_params_and_ids);
+  tcase_add_test(tc, assign_unassign_rules);
+  tcase_add_test(tc, delete_is_soft);
+  tcase_add_test(tc, pods_with_their_agents);
+  tcase_add_test(tc, restore_lists_unreadable_rows);
+  suite_add_tcase(s, tc);
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_ENV);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  arec_test_pg_stop(&g_pg);
+  return failed ? 1 : 0;
+}

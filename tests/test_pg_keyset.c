@@ -1,0 +1,243 @@
+/*
+ * test_pg_keyset.c -- keyset pages of agent_list on PostgreSQL with 20,000
+ * agents (owners, wishes, owning pods, backoff and deleted rows mixed):
+ *   - the plan of every filter shape's page statement (owner, pod, and each
+ *     set of AREC_AGENTS_* flags: 32 shapes), with the planner settings the
+ *     library sends with it, walks an index of agent_configs in id order --
+ *     an Index Scan, no Sort, no sequential or bitmap scan -- and stops
+ *     after the page;
+ *   - 100 pages in a row, each after the last id of the one before, give
+ *     exactly the ids in byte order: no duplicate, no gap;
+ *   - a filtered walk (one owner, wanted only) matches the same query in
+ *     SQL, and pages with symbols carry them.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agentrecover/pg.h"
+#include "agentrecover/sys/repository.h"
+#include "pg/repository.h"
+#include "support/harness.h"
+
+#define AGENTS 20000
+
+static arec_test_pg g_pg;
+static arec_pg *g_h;
+
+static const char SEED[] =
+    "INSERT INTO users (id, name) SELECT g, 'u' FROM generate_series(1, 20) g; "
+    "INSERT INTO pods (name, incarnation, started_at, heartbeat_at, lease_until) "
+    "  SELECT 'pod-' || g, 'inc', now(), now(), now() + interval '1 hour' "
+    "  FROM generate_series(0, 2) g; "
+    /* ids: 12 hex characters, some upper case (byte order matters) */
+    "INSERT INTO agent_configs (id, user_id, strategy, name, is_active, "
+    "  is_trading, fence, running_on, running_incarnation, start_failures, "
+    "  deleted_at) "
+    "SELECT CASE WHEN g % 7 = 0 THEN upper(substr(md5(g::text), 1, 12)) "
+    "       ELSE substr(md5(g::text), 1, 12) END, "
+    "  g % 20 + 1, 'grid', 'agent', g % 11 <> 0, g % 2 = 0, g, "
+    "  CASE WHEN g % 3 = 0 THEN 'pod-' || (g % 9 / 3) END, "
+    "  CASE WHEN g % 3 = 0 THEN 'inc' END, "
+    "  CASE WHEN g % 97 = 0 THEN 1 + g % 4 ELSE 0 END, "
+    "  CASE WHEN g % 101 = 0 THEN now() END "
+    "FROM generate_series(1, 20000) g; "
+    "INSERT INTO agent_symbol_assignments (agent_id, symbol, balance) "
+    "  SELECT id, s, 10 FROM agent_configs, unnest(ARRAY['BTC/USDT', 'ETH/USDT']) s; "
+    "INSERT INTO agent_states (agent_id, symbol, balance) "
+    "  SELECT agent_id, symbol, balance FROM agent_symbol_assignments; "
+    "ANALYZE";
+
+static arec_repository *repo(void) {
+  arec_repository *r = NULL;
+  ck_assert_int_eq(arec_pg_repository_new(&r, g_h), 0);
+  return r;
+}
+
+/* ------------------------------------------------------------------ plans */
+/* EXPLAIN of a page statement with the planner settings the library sets
+ * for it (in the same transaction). */
+typedef struct explain_arg {
+  const char *sql;
+  int np;
+  const char *const *p;
+  arec_pg_result *r;
+} explain_arg;
+
+static int explain_fn(arec_pg_tx *tx, void *ud) {
+  explain_arg *a = ud;
+  int rc = arec_pg_tx_query(tx, NULL, arec__pg_page_setup, 0, NULL, NULL, NULL);
+  return rc ? rc : arec_pg_tx_query(tx, &a->r, a->sql, a->np, a->p, NULL, NULL);
+}
+
+START_TEST(every_shape_walks_an_index_without_sort) {
+  for (unsigned int shape = 0; shape < AREC__PG_LIST_SHAPES; shape++) {
+    int np = 0;
+    const char *q = arec__pg_list_sql(shape, &np);
+    ck_assert_ptr_nonnull(q);
+    char explain[4096];
+    snprintf(explain, sizeof explain, "EXPLAIN %s", q);
+    const char *p[4] = {"", "100", NULL, NULL};
+    int k = 2;
+    if (shape & 1)
+      p[k++] = "3";
+    if (shape & 2)
+      p[k++] = "pod-1";
+    ck_assert_int_eq(k, np);
+    explain_arg ea = {explain, np, p, NULL};
+    int rc = arec_pg_transaction(g_h, explain_fn, &ea);
+    ck_assert_msg(rc == 0, "shape %u: %s", shape, arec_error_last());
+    arec_pg_result *r = ea.r;
+    char plan[8192] = "";
+    int index_scan = 0;
+    for (size_t i = 0; i < arec_pg_result_rows(r); i++) {
+      const char *line = arec_pg_result_value(r, i, 0);
+      strncat(plan, line, sizeof plan - strlen(plan) - 2);
+      strcat(plan, "\n");
+      if (strstr(line, "Index Scan") && strstr(line, " on agent_configs"))
+        index_scan = 1;
+    }
+    arec_pg_result_free(r);
+    ck_assert_msg(index_scan, "shape %u: no index scan of agent_configs:\n%s", shape, plan);
+    ck_assert_msg(!strstr(plan, "Sort"), "shape %u sorts:\n%s", shape, plan);
+    ck_assert_msg(!strstr(plan, "Seq Scan on agent_configs"), "shape %u:\n%s", shape, plan);
+    ck_assert_msg(!strstr(plan, "Bitmap Heap Scan on agent_configs"), "shape %u:\n%s", shape,
+                  plan);
+  }
+  ck_assert_ptr_null(arec__pg_list_sql(AREC__PG_LIST_SHAPES, NULL));
+}
+END_TEST
+
+/* ------------------------------------------------------------------ pages */
+/* The ids the SQL query gives, newline-separated (psql). */
+static char *expected(const char *where, int limit) {
+  char q[512];
+  snprintf(q, sizeof q,
+           "SELECT id FROM agent_configs WHERE deleted_at IS NULL %s "
+           "ORDER BY id COLLATE \"C\" LIMIT %d",
+           where, limit);
+  char *out = NULL;
+  ck_assert_int_eq(arec_test_pg_sql(&g_pg, q, &out), 0);
+  return out;
+}
+
+/* Walks `pages` pages of `limit` with filter f; returns the ids joined by
+ * newlines (malloc'd) and checks each page's order. */
+static char *walk(arec_repository *r, arec_agent_filter *f, int pages,
+                  int *out_pages) {
+  size_t cap = 1 << 20, len = 0;
+  char *ids = malloc(cap);
+  ids[0] = 0;
+  char after[AREC_AGENT_ID_MAX + 1] = "";
+  int n_pages = 0;
+  for (int pg = 0; pg < pages; pg++) {
+    f->after = pg ? after : NULL;
+    arec_agent_record *a = NULL;
+    size_t n = 0;
+    int rc = r->agent_list(r, f, &a, &n);
+    ck_assert_msg(rc == 0, "page %d: %s", pg, arec_error_last());
+    for (size_t i = 0; i < n; i++) {
+      ck_assert_msg(strcmp(a[i].id, after) > 0, "page %d: %s after %s", pg, a[i].id, after);
+      snprintf(after, sizeof after, "%s", a[i].id);
+      size_t l = strlen(a[i].id);
+      ck_assert_uint_lt(len + l + 2, cap);
+      memcpy(ids + len, a[i].id, l);
+      len += l;
+      ids[len++] = '\n';
+      ids[len] = 0;
+      if (f->with_symbols) {
+        ck_assert_uint_eq(a[i].nsymbols, 2);
+        ck_assert_str_eq(a[i].symbols[0].symbol, "BTC/USDT");
+        ck_assert_str_eq(a[i].symbols[1].symbol, "ETH/USDT");
+      }
+    }
+    arec_agent_records_free(a, n);
+    n_pages++;
+    if (n < f->limit)
+      break;
+  }
+  *out_pages = n_pages;
+  return ids;
+}
+
+START_TEST(hundred_pages_no_duplicates_no_gaps) {
+  arec_repository *r = repo();
+  arec_agent_filter f = AREC_AGENT_FILTER_INIT;
+  f.limit = 150;
+  int pages = 0;
+  char *got = walk(r, &f, 100, &pages);
+  ck_assert_int_eq(pages, 100);
+  char *want = expected("", 100 * 150);
+  ck_assert_msg(strcmp(got, want) == 0, "the pages differ from the ids in byte order");
+  free(got);
+  free(want);
+  /* one owner's wanted agents with symbols, to the end */
+  f.limit = 37;
+  f.user_id = 3;
+  f.only = AREC_AGENTS_WANTED;
+  f.with_symbols = 1;
+  got = walk(r, &f, 1000, &pages);
+  want = expected("AND user_id = 3 AND is_active AND is_trading", 100000);
+  ck_assert_str_eq(got, want);
+  ck_assert_int_gt(pages, 5);
+  free(got);
+  free(want);
+  /* agents of one pod in backoff, not wanted ... any combination */
+  f.user_id = 0;
+  f.with_symbols = 0;
+  f.running_on = "pod-2";
+  f.only = AREC_AGENTS_BACKOFF;
+  got = walk(r, &f, 1000, &pages);
+  want = expected("AND running_on = 'pod-2' AND start_failures > 0", 100000);
+  ck_assert_str_eq(got, want);
+  ck_assert_str_ne(got, "");
+  free(got);
+  free(want);
+  f.running_on = NULL;
+  f.only = AREC_AGENTS_UNOWNED | AREC_AGENTS_WANTED;
+  f.limit = 1000;
+  got = walk(r, &f, 1000, &pages);
+  want = expected("AND running_on IS NULL AND is_active AND is_trading", 100000);
+  ck_assert_str_eq(got, want);
+  free(got);
+  free(want);
+  /* limits */
+  arec_agent_record *a = NULL;
+  size_t n = 0;
+  f.limit = 1001;
+  ck_assert_int_eq(r->agent_list(r, &f, &a, &n), AREC_EINVAL);
+  f.limit = 10;
+  f.only = 8;
+  ck_assert_int_eq(r->agent_list(r, &f, &a, &n), AREC_EINVAL);
+  ck_assert_int_eq(r->agent_list(r, NULL, &a, &n), 0); /* the first 100 */
+  ck_assert_uint_eq(n, 100);
+  arec_agent_records_free(a, n);
+  r->free(r);
+}
+END_TEST
+
+int main(void) {
+  if (arec_test_pg_start_migrated(&g_pg) != 0)
+    return 1;
+  if (arec_test_pg_sql(&g_pg, SEED, NULL) != 0)
+    return 1;
+  arec_pg_options o = AREC_PG_OPTIONS_INIT;
+  o.conninfo = g_pg.conninfo;
+  o.call_timeout_ms = 30000;
+  if (arec_pg_new(&g_h, &o) != 0)
+    return 1;
+  Suite *s = suite_create("pg-keyset");
+  TCase *tc = tcase_create("pg-keyset");
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, every_shape_walks_an_index_without_sort);
+  tcase_add_test(tc, hundred_pages_no_duplicates_no_gaps);
+  suite_add_tcase(s, tc);
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_ENV);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  arec_pg_free(g_h);
+  arec_test_pg_stop(&g_pg);
+  return failed ? 1 : 0;
+}
