@@ -1,0 +1,192 @@
+/*
+ * service.h -- the host's domain operations: users, exchange accounts,
+ * trading pairs and agents.  Both front ends -- the HTTP admin API
+ * (api.c) and the Telegram bot (telegram/commands.c) -- call these and
+ * nothing else to change or read state, so there is one validation (the
+ * input policy of validate.h), one strategy registry (strategies.h), one
+ * audit trail (every operation that changes something is recorded with its
+ * actor and result) and one mapping of library codes to outcomes.
+ *
+ * Outcomes: every operation fills an arec_svc_result whose `status` is an
+ * HTTP-like code the API answers as is and the bot turns into a sentence:
+ *   200 done, 201 created, 202 accepted (will happen later: lock service
+ *   down, another pod will run it), 400 bad input (`field` names it),
+ *   403 not allowed for this actor, 404 not found (also: not the actor's),
+ *   409 conflicts with the current state, 422 refused by the agent type
+ *   (the reason in `message`), 503 unavailable (retry), 500 internal.
+ * `message` is human text without secrets or database internals; for 500
+ * and 503 the detail is logged with `request_id`, which the message names.
+ *
+ * Actors: an API caller with the admin token, an API caller with the read
+ * token (every mutating operation answers 403), or a Telegram user (every
+ * operation is scoped to that user's own agents, accounts and pairs: other
+ * users' objects answer 404).
+ *
+ * Threads: an arec_svc is thread-safe; every function may be called from
+ * any thread concurrently.  Functions never block longer than the admin
+ * pool's call deadline per database call.
+ */
+#ifndef AREC_HOST_SERVICE_H
+#define AREC_HOST_SERVICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agentrecover.h"
+#include "agentrecover/pg.h"
+
+typedef struct arec_svc arec_svc;
+struct arec_host_store; /* store.h */
+
+typedef enum arec_svc_actor_kind {
+  AREC_ACTOR_API_ADMIN = 0, /* "api:admin" */
+  AREC_ACTOR_API_READ = 1,  /* "api:read": GET routes only */
+  AREC_ACTOR_API_OPEN = 2,  /* "api:none": ADMIN_AUTH=none */
+  AREC_ACTOR_TELEGRAM = 3   /* "telegram:<user id>" */
+} arec_svc_actor_kind;
+
+typedef struct arec_svc_actor {
+  arec_svc_actor_kind kind;
+  long long user_id;       /* AREC_ACTOR_TELEGRAM: the sender */
+  const char *request_id;  /* the front end's request id (may be NULL) */
+} arec_svc_actor;
+
+typedef struct arec_svc_result {
+  int status;
+  char field[32];        /* 400: the field at fault ("" otherwise) */
+  char message[256];
+  char request_id[24];   /* set for 500/503 (and whenever the actor gave
+                            one) */
+} arec_svc_result;
+
+typedef struct arec_svc_options {
+  arec_pg *pg;                 /* the administrative pool (statement
+                                  timeout); borrowed, outlives the svc */
+  arec_repository *repo;       /* a repository over that pool, for the
+                                  arec_agent_* administration; owned by
+                                  the svc (freed with it) */
+  arec_manager *mgr;           /* start/stop/migrate, registered types;
+                                  borrowed */
+  struct arec_host_store *store; /* users, accounts, pairs, audit;
+                                    borrowed */
+  const char *pod;             /* this pod's name */
+  int pod_live;                /* this pod may run live agents
+                                  (TRADING_MODE=live) */
+  arec_log_fn log;
+  void *log_userdata;
+} arec_svc_options;
+
+int arec_svc_new(arec_svc **out, const arec_svc_options *opts);
+void arec_svc_free(arec_svc *svc);
+
+/* ------------------------------------------------------------ users */
+int arec_svc_user_upsert(arec_svc *svc, const arec_svc_actor *who,
+                         long long user_id, const char *name,
+                         arec_svc_result *res);
+
+/* --------------------------------------------------- exchange accounts */
+/* exchange must be a supported exchange ("binance"); keys are stored
+ * encrypted and never echoed. */
+int arec_svc_exchange_add(arec_svc *svc, const arec_svc_actor *who,
+                          long long user_id, const char *exchange,
+                          const char *api_key, const char *api_secret,
+                          int testnet, long long *out_id,
+                          arec_svc_result *res);
+/* Refused (409) while an agent of the user trades a pair on it. */
+int arec_svc_exchange_remove(arec_svc *svc, const arec_svc_actor *who,
+                             long long user_id, long long exchange_id,
+                             arec_svc_result *res);
+/* The supported exchange names, static, NULL-terminated. */
+const char *const *arec_svc_exchanges(void);
+
+/* ------------------------------------------------------------- pairs */
+/* exchange_id 0: the user's newest account. */
+int arec_svc_pair_add(arec_svc *svc, const arec_svc_actor *who,
+                      long long user_id, long long exchange_id,
+                      const char *symbol, long long *out_id,
+                      arec_svc_result *res);
+
+/* ------------------------------------------------------------ agents */
+typedef struct arec_svc_agent_new {
+  const char *id;        /* NULL: random */
+  long long user_id;
+  const char *strategy;  /* must be a registered type (400 field
+                            "strategy") */
+  const char *name;      /* <= 200 characters, no control characters */
+  const char *params;    /* JSON object text or NULL */
+} arec_svc_agent_new;
+
+int arec_svc_agent_create(arec_svc *svc, const arec_svc_actor *who,
+                          const arec_svc_agent_new *spec, char *out_id,
+                          size_t out_len, arec_svc_result *res);
+/* The owner must have a trading pair for the symbol (409 otherwise). */
+int arec_svc_agent_assign(arec_svc *svc, const arec_svc_actor *who,
+                          const char *agent_id, const char *symbol,
+                          double budget, arec_svc_result *res);
+int arec_svc_agent_unassign(arec_svc *svc, const arec_svc_actor *who,
+                            const char *agent_id, const char *symbol,
+                            arec_svc_result *res);
+/* 200 running here (*out_pod = this pod), 202 wish recorded and another
+ * pod will run it or the lock service is down (message says which),
+ * 409 no symbols/disabled, 422 refused (reason), 400 unknown strategy. */
+int arec_svc_agent_start(arec_svc *svc, const arec_svc_actor *who,
+                         const char *agent_id, char *out_pod,
+                         size_t out_len, arec_svc_result *res);
+int arec_svc_agent_stop(arec_svc *svc, const arec_svc_actor *who,
+                        const char *agent_id, arec_svc_result *res);
+int arec_svc_agent_set_active(arec_svc *svc, const arec_svc_actor *who,
+                              const char *agent_id, int active,
+                              arec_svc_result *res);
+int arec_svc_agent_migrate(arec_svc *svc, const arec_svc_actor *who,
+                           const char *agent_id, const char *to_pod,
+                           arec_svc_result *res);
+int arec_svc_agent_delete(arec_svc *svc, const arec_svc_actor *who,
+                          const char *agent_id, arec_svc_result *res);
+/* Stops every wanted agent of the user; *out_n how many. */
+int arec_svc_stop_all(arec_svc *svc, const arec_svc_actor *who,
+                      long long user_id, size_t *out_n,
+                      arec_svc_result *res);
+
+/* Reads (no audit).  Records freed with arec_agent_records_free(). */
+int arec_svc_agent_get(arec_svc *svc, const arec_svc_actor *who,
+                       const char *agent_id, arec_agent_record **out,
+                       arec_svc_result *res);
+int arec_svc_agent_list(arec_svc *svc, const arec_svc_actor *who,
+                        const arec_agent_filter *filter,
+                        arec_agent_record **out, size_t *out_n,
+                        arec_svc_result *res);
+
+/* The agent types registered on this pod (arec_strings_free). */
+int arec_svc_strategies(arec_svc *svc, char ***out, size_t *out_n);
+
+/* ------------------------------------------------------------- audit */
+/* One recorded event (times as RFC 3339 UTC text). */
+typedef struct arec_svc_event {
+  long long id;
+  char *time;
+  char *actor;     /* "api:admin", "api:read", "api:none", "telegram:<id>" */
+  char *action;    /* "agent.create", "agent.start", "exchange.add", ... */
+  char *agent_id;  /* NULL when none */
+  long long user_id; /* 0 when none */
+  char *result;    /* "200", "404 agent not found", ... (no secret) */
+} arec_svc_event;
+
+/* Events with id > after, oldest first, at most limit (1..1000).  Free
+ * with arec_svc_events_free(*out, *out_n). */
+int arec_svc_audit_list(arec_svc *svc, const arec_svc_actor *who,
+                        long long after, unsigned int limit,
+                        arec_svc_event **out, size_t *out_n,
+                        arec_svc_result *res);
+void arec_svc_events_free(arec_svc_event *events, size_t n);
+
+/* ------------------------------------------------------- for the bot */
+/* The administrative repository (roles, reads).  Borrowed. */
+arec_repository *arec_svc_repository(arec_svc *svc);
+/* The bot's update offset (0 when never stored). */
+int arec_svc_bot_offset_get(arec_svc *svc, long long *out);
+/* Stores the offset only while `lease` is still the current holder of its
+ * role, in one statement fenced by the role's fence: 0, AREC_EFENCED. */
+int arec_svc_bot_offset_set(arec_svc *svc, const arec_role_lease *lease,
+                            long long offset);
+
+#endif
