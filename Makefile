@@ -85,7 +85,7 @@ TEST_BINS_ASAN := $(ASAN_NAMES:%=$(BUILD)/asan/tests/%)
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/libagentrecover.so.$(VERSION) $(BUILD)/libagentrecover.a \
-     $(BUILD)/examples/minimal $(ALL_EXTRA)
+     $(BUILD)/examples/minimal $(BUILD)/examples/embedding $(ALL_EXTRA)
 lib: $(BUILD)/libagentrecover.so.$(VERSION) $(BUILD)/libagentrecover.a
 
 deps:
@@ -122,6 +122,10 @@ $(BUILD)/asan/libagentrecover.a: $(LIB_OBJS_ASAN)
 	ar rcs $@ $(LIB_OBJS_ASAN)
 
 $(BUILD)/examples/minimal: examples/minimal.c $(BUILD)/libagentrecover.a
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) -Iinclude $< -o $@ $(BUILD)/libagentrecover.a $(PKG_LIBS) -lpthread
+
+$(BUILD)/examples/embedding: examples/embedding.c $(BUILD)/libagentrecover.a
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CFLAGS) -Iinclude $< -o $@ $(BUILD)/libagentrecover.a $(PKG_LIBS) -lpthread
 

@@ -21,3 +21,7 @@ test-ops-rules:
 test-ops-metrics: $(BUILD)/agentrecoverd
 	@echo "== Grafana dashboard and alerting rules query only metrics a real agentrecoverd exports"
 	@BUILD=$(BUILD) DAEMON=$(BUILD)/agentrecoverd tests/ops/metrics.sh
+
+# examples/embedding.c runs against real servers in make check.
+TEST_NOASAN += test_example_embedding
+$(BUILD)/tests/test_example_embedding: $(BUILD)/examples/embedding

@@ -1,6 +1,7 @@
 #!/bin/sh
 # check_install.sh -- installs into a temp DESTDIR, builds examples/minimal.c
-# against the installed library through pkg-config only (static and shared),
+# and examples/embedding.c against the installed library through pkg-config
+# only (static and shared),
 # runs it, and checks that the shared library exports only arec_* symbols
 # and carries the SONAME the Makefile names (SONAME, VERSION in the
 # environment; the make target passes them).
@@ -16,10 +17,13 @@ CFL=$($PC --cflags agentrecover)
 LIBS=$($PC --libs agentrecover)
 # libagentrecover.a needs its dependencies' shared libraries (Debian ships
 # no static libpq dependencies, so `pkg-config --static` cannot link here).
-SLIBS="$($PC --libs-only-L agentrecover) $(pkg-config --libs libpq hiredis libcrypto) -lpthread"
+SLIBS="$($PC --libs-only-L agentrecover) $(pkg-config --libs libpq hiredis) -lpthread"
 echo "   pkg-config --cflags --libs agentrecover: $CFL $LIBS"
 cc -std=c11 -Wall -Wextra -Werror $CFL examples/minimal.c -o "$D/minimal-shared" $LIBS
 cc -std=c11 -Wall -Wextra -Werror $CFL examples/minimal.c -o "$D/minimal-static" \
+   "$D/usr/local/lib/libagentrecover.a" $SLIBS
+cc -std=c11 -Wall -Wextra -Werror $CFL examples/embedding.c -o "$D/embedding-shared" $LIBS
+cc -std=c11 -Wall -Wextra -Werror $CFL examples/embedding.c -o "$D/embedding-static" \
    "$D/usr/local/lib/libagentrecover.a" $SLIBS
 LD_LIBRARY_PATH="$D/usr/local/lib" "$D/minimal-shared" >"$D/out.txt" 2>&1 || { cat "$D/out.txt"; exit 1; }
 "$D/minimal-static" >/dev/null 2>&1
