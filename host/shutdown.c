@@ -62,7 +62,7 @@ int arec_host_shutdown(arec_host_daemon *d, int sig) {
   int64_t t0 = arec_host_now_ms();
   int64_t hard = t0 + arec_host_policy_hard_deadline_ms(c);
   /* the HTTP stop (bounded) and the last lines fit before the deadline */
-  int64_t jobs_until = hard - AREC_HOST_HTTP_STOP_MS - 200;
+  int64_t jobs_until = hard - AREC_HOST_HTTP_STOP_MS - 100;
   atomic_store(&d->state.stopping, 1);
   atomic_store(&d->state.ready, 0);
   hlog(AREC_LOG_INFO, "shutdown started", HL_S("signal", strsignal(sig)),

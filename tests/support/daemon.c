@@ -262,6 +262,7 @@ const char *arec_test_logdir(void) {
     snprintf(g_logs.dir, sizeof g_logs.dir, "/tmp/arec-e2e.XXXXXX");
     if (!mkdtemp(g_logs.dir)) snprintf(g_logs.dir, sizeof g_logs.dir, "/tmp");
     g_logs.owner = getpid();
+    g_logs.keep = getenv("AREC_TEST_KEEP_LOGS") != NULL;
     atexit(remove_logs);
   }
   return g_logs.dir;
@@ -343,7 +344,15 @@ int arec_test_log_wait(const arec_test_proc *p, const char *needle,
 int arec_test_http(int port, const char *method, const char *path,
                    const char *token, const char *headers, const char *body,
                    char **out) {
+  return arec_test_http_full(port, method, path, token, headers, body, NULL,
+                             out);
+}
+
+int arec_test_http_full(int port, const char *method, const char *path,
+                        const char *token, const char *headers,
+                        const char *body, char **head, char **out) {
   if (out) *out = NULL;
+  if (head) *head = NULL;
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
   struct timeval tv = {10, 0};
@@ -362,13 +371,13 @@ int arec_test_http(int port, const char *method, const char *path,
   char auth[300] = "";
   if (token)
     snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", token);
-  char head[2048];
-  int hl = snprintf(head, sizeof head,
+  char req[2048];
+  int hl = snprintf(req, sizeof req,
                     "%s %s HTTP/1.0\r\nHost: 127.0.0.1\r\n%s%sContent-Type: "
                     "application/json\r\nContent-Length: %zu\r\n\r\n",
                     method, path, auth, headers ? headers : "", blen);
-  if (hl < 0 || (size_t)hl >= sizeof head ||
-      send(fd, head, (size_t)hl, MSG_NOSIGNAL) != hl) {
+  if (hl < 0 || (size_t)hl >= sizeof req ||
+      send(fd, req, (size_t)hl, MSG_NOSIGNAL) != hl) {
     close(fd);
     return -1;
   }
@@ -395,6 +404,58 @@ int arec_test_http(int port, const char *method, const char *path,
   if (sscanf(buf, "HTTP/1.%*d %d", &status) != 1) status = -1;
   char *b = strstr(buf, "\r\n\r\n");
   if (out) *out = strdup(b ? b + 4 : "");
+  if (head) *head = b ? strndup(buf, (size_t)(b - buf)) : strdup(buf);
   free(buf);
   return status;
+}
+
+/* ------------------------------------------------------------------ seed */
+static int post(int port, const char *token, const char *path,
+                const char *body, int want, char **out) {
+  char *b = NULL;
+  int st = arec_test_http(port, "POST", path, token, NULL, body, &b);
+  if (st != want) {
+    fprintf(stderr, "seed: POST %s %s -> %d %s (want %d)\n", path, body, st,
+            b ? b : "", want);
+    free(b);
+    return -1;
+  }
+  if (out)
+    *out = b;
+  else
+    free(b);
+  return 0;
+}
+
+int arec_test_seed(int port, const char *token, long long uid,
+                   const char *symbol, const char *strategy,
+                   const char *const *ids) {
+  char path[160], body[400], *out = NULL;
+  snprintf(body, sizeof body, "{\"id\": %lld, \"name\": \"e2e\"}", uid);
+  if (post(port, token, "/api/users", body, 201, NULL)) return -1;
+  snprintf(path, sizeof path, "/api/users/%lld/exchanges", uid);
+  if (post(port, token, path,
+           "{\"exchange\": \"binance\", \"api_key\": \"k\", "
+           "\"api_secret\": \"s\", \"testnet\": true}",
+           201, &out))
+    return -1;
+  const char *idp = strstr(out, "\"id\":");
+  long long exid = idp ? atoll(idp + 5) : 0;
+  free(out);
+  snprintf(path, sizeof path, "/api/users/%lld/pairs", uid);
+  snprintf(body, sizeof body, "{\"exchange_id\": %lld, \"symbol\": \"%s\"}",
+           exid, symbol);
+  if (post(port, token, path, body, 201, NULL)) return -1;
+  for (size_t i = 0; ids && ids[i]; i++) {
+    snprintf(body, sizeof body,
+             "{\"user_id\": %lld, \"strategy\": \"%s\", \"name\": "
+             "\"agent %zu\", \"id\": \"%s\"}",
+             uid, strategy, i + 1, ids[i]);
+    if (post(port, token, "/api/agents", body, 201, NULL)) return -1;
+    snprintf(path, sizeof path, "/api/agents/%s/assign", ids[i]);
+    snprintf(body, sizeof body, "{\"symbol\": \"%s\", \"balance\": 500}",
+             symbol);
+    if (post(port, token, path, body, 201, NULL)) return -1;
+  }
+  return 0;
 }

@@ -89,7 +89,7 @@ typedef struct arec_test_daemon {
 /* The agentrecoverd of this build (next to the test binary). */
 const char *arec_test_daemon_path(void);
 /* A scratch dir for logs (created once per process, removed at exit unless
- * arec_test_keep_logs() was called). */
+ * arec_test_keep_logs() was called or AREC_TEST_KEEP_LOGS is set). */
 const char *arec_test_logdir(void);
 void arec_test_keep_logs(void);
 /* A free loopback port never handed out before in this process. */
@@ -123,6 +123,19 @@ int arec_test_log_wait(const arec_test_proc *p, const char *needle,
 int arec_test_http(int port, const char *method, const char *path,
                    const char *token, const char *headers, const char *body,
                    char **out);
+/* The same with the response's status line and headers in *head (may be
+ * NULL; malloc'd). */
+int arec_test_http_full(int port, const char *method, const char *path,
+                        const char *token, const char *headers,
+                        const char *body, char **head, char **out);
+
+/* Through the admin API of the pod on `port` (admin token): user `uid`
+ * with an exchange account and a pair for `symbol`, then the agents ids[]
+ * (NULL-terminated) of `strategy` assigned `symbol` with budget 500.
+ * 0, or -1 with the failing request on stderr. */
+int arec_test_seed(int port, const char *token, long long uid,
+                   const char *symbol, const char *strategy,
+                   const char *const *ids);
 
 void arec_test_sleep_ms(long ms);
 
