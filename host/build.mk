@@ -46,11 +46,13 @@ $(AGENTRECOVERD): $(BUILD)/obj/host/main.o $(HOST_AR) $(BUILD)/libagentrecover.a
 
 # Unit tests link the archive (or single objects); the end-to-end tests
 # spawn the daemon (tests/support/daemon.c) and run in the normal build
-# only.
-TEST_EXTRA_test_host_config := $(BUILD)/obj/host/config.o $(BUILD)/obj/host/config_usage.o
-TEST_EXTRA_test_host_json := $(BUILD)/obj/host/json.o
-TEST_EXTRA_test_host_api := $(HOST_AR)
-TEST_EXTRA_test_host_http := $(HOST_AR)
+# only.  `override`: the archive has every part, so appends by the parts'
+# build.mk files (objects it holds already) are ignored -- they would be
+# linked twice.
+override TEST_EXTRA_test_host_config := $(BUILD)/obj/host/config.o $(BUILD)/obj/host/config_usage.o
+override TEST_EXTRA_test_host_json := $(BUILD)/obj/host/json.o
+override TEST_EXTRA_test_host_api := $(HOST_AR)
+override TEST_EXTRA_test_host_http := $(HOST_AR)
 HOST_E2E := test_host_lifecycle test_host_failover test_host_serve \
             test_host_auth test_host_shutdown test_host_recovery_flag \
             test_host_pgbouncer
