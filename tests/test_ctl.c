@@ -1,8 +1,9 @@
 /*
  * test_ctl.c -- build/agentrecoverctl against two real build/agentrecoverd
- * pods (ADMIN_TOKEN set) on a throwaway PostgreSQL 15 and redis-server
- * (harness).  Data is created through the admin API with libcurl; the CLI
- * runs as a child process with its own environment.
+ * pods (ADMIN_TOKEN set; started by the shared process harness,
+ * tests/support/daemon.c) on a throwaway PostgreSQL 15 and redis-server.
+ * Data is created through the admin API with libcurl; the CLI runs as a
+ * child process with its own environment.
  *
  * What is checked: every command's table (header, columns as wide as their
  * widest cell, two spaces apart, no trailing spaces, each cell equal to the
@@ -29,13 +30,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "agentrecover/pg.h"
+#include "support/daemon.h"
 #include "support/harness.h"
 
 #define TOKEN "ctl-admin-token-Zq8RkP3v"
@@ -44,22 +45,13 @@
 
 static arec_test_pg g_pg;
 static arec_test_redis g_redis;
-static char g_daemon[PATH_MAX], g_ctl[PATH_MAX], g_dir[64];
+static char g_ctl[PATH_MAX], g_dir[64];
 static char g_url[64];
-static pid_t g_owner;
 
-typedef struct pod {
-  const char *name;
-  int port;
-  pid_t pid;
-} pod;
-static pod g_pods[2] = {{"ctl-pod-a", 0, 0}, {"ctl-pod-b", 0, 0}};
+static const char *const g_names[2] = {"ctl-pod-a", "ctl-pod-b"};
+static arec_test_daemon g_pods[2];
 
-static void sleep_ms(long ms) {
-  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-  while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
-  }
-}
+static void sleep_ms(long ms) { arec_test_sleep_ms(ms); }
 
 static char *slurp(const char *path) {
   FILE *f = fopen(path, "r");
@@ -75,51 +67,16 @@ static char *slurp(const char *path) {
 }
 
 /* ------------------------------------------------------------- the pods */
-static pid_t spawn_pod(const pod *p) {
-  char db[600], redis[32], name[64], port[32], log[128];
-  snprintf(db, sizeof db, "DATABASE_URL=%s", g_pg.conninfo);
-  snprintf(redis, sizeof redis, "REDIS_PORT=%d", g_redis.port);
-  snprintf(name, sizeof name, "POD_NAME=%s", p->name);
-  snprintf(port, sizeof port, "HTTP_PORT=%d", p->port);
-  snprintf(log, sizeof log, "%s/%s.log", g_dir, p->name);
-  char *envp[] = {"PATH=/usr/bin:/bin", db, "REDIS_HOST=127.0.0.1", redis,
-                  name, port, "ADMIN_TOKEN=" TOKEN, "AGENT_LOCK_TTL=2s",
-                  "AGENT_RECONCILE_INTERVAL=1s", "AGENT_FAIR_SHARE=false",
-                  "SHUTDOWN_TIMEOUT=5s",
-                  "AGENT_SECRETS_KEY=000102030405060708090a0b0c0d0e0f1011121314"
-                  "15161718191a1b1c1d1e1f", NULL};
-  pid_t parent = getpid(), pid = fork();
-  if (pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(127);
-    int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    dup2(fd, 1);
-    dup2(fd, 2);
-    char *argv[] = {g_daemon, NULL};
-    execve(g_daemon, argv, envp);
-    _exit(127);
-  }
-  return pid;
-}
-
-/* SIGTERM, then SIGKILL if it is still there after 10 s.  Only the process
- * that started the pods stops them (Check's forked test children run
- * atexit handlers too). */
-static void stop_pods(void) {
-  for (int i = 0; i < 2 && getpid() == g_owner; i++) {
-    if (g_pods[i].pid <= 0) continue;
-    kill(g_pods[i].pid, SIGTERM);
-    long long end = arec_test_now_ms() + 10000;
-    while (waitpid(g_pods[i].pid, NULL, WNOHANG) == 0) {
-      if (arec_test_now_ms() > end) {
-        kill(g_pods[i].pid, SIGKILL);
-        waitpid(g_pods[i].pid, NULL, 0);
-        break;
-      }
-      sleep_ms(20);
-    }
-    g_pods[i].pid = 0;
-  }
+/* Two pods through the shared harness (tests/support/daemon.c): their
+ * environment is theirs alone, nothing of this process's. */
+static int start_pod(int i) {
+  arec_test_env e;
+  arec_test_pod_env(&e, &g_pg, NULL, &g_redis, g_names[i], arec_test_port());
+  arec_test_env_set(&e, "ADMIN_TOKEN=%s", TOKEN);
+  arec_test_env_set(&e, "AGENT_FAIR_SHARE=false");
+  int rc = arec_test_daemon_start(&g_pods[i], g_names[i], &e, NULL);
+  arec_test_env_free(&e);
+  return rc == 0 && arec_test_daemon_ready(&g_pods[i], 20000) ? 0 : -1;
 }
 
 /* ------------------------------------------------- the API, with libcurl */
@@ -567,12 +524,18 @@ START_TEST(start_stop_migrate) {
   ck_assert_str_eq(r.out, "ID        TO         STATUS\n"
                           "ctl-ss-1  ctl-pod-b  migrating\n");
   run_free(&r);
-  fails(1, "HTTP 409: cannot migrate: pg: pod ctl-pod-gone is not a live pod",
-        NULL, NULL, "migrate", "ctl-ss-1", "ctl-pod-gone");
+  /* the service's reason, which names the pod (and no database internal) */
+  run m = ctl_env(1, NULL, NULL, "migrate", "ctl-ss-1", "ctl-pod-gone",
+                  (const char *)NULL);
+  ck_assert_str_eq(m.out, "");
+  ck_assert_msg(strstr(m.err, "HTTP 409: cannot migrate") &&
+                    strstr(m.err, "ctl-pod-gone") && !strstr(m.err, "pg:"),
+                "%s", m.err);
+  run_free(&m);
   r = ctl(0, "stop", "ctl-ss-1");
   ck_assert_str_eq(r.out, "ID        IS_TRADING\nctl-ss-1  false\n");
   run_free(&r);
-  fails(1, "HTTP 409: agent has no symbols or is disabled", NULL, NULL,
+  fails(1, "has no symbols or is disabled", NULL, NULL,
         "start", "ctl-nosym", NULL);
 }
 END_TEST
@@ -761,54 +724,29 @@ START_TEST(strategies_table_and_json) {
 }
 END_TEST
 
-static int wait_ready(const pod *p) {
-  char url[64];
-  snprintf(url, sizeof url, "http://127.0.0.1:%d/ready", p->port);
-  long long end = arec_test_now_ms() + 20000;
-  while (api("GET", url, NULL, NULL) != 200)
-    if (arec_test_now_ms() > end)
-      return 0;
-    else
-      sleep_ms(50);
-  return 1;
-}
-
 int main(void) {
   char self[PATH_MAX];
   ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
   if (n <= 0) return EXIT_FAILURE;
   self[n] = 0;
-  char *dir = dirname(self);
-  snprintf(g_daemon, sizeof g_daemon, "%s/../agentrecoverd", dir);
-  snprintf(g_ctl, sizeof g_ctl, "%s/../agentrecoverctl", dir);
-  if (access(g_daemon, X_OK) != 0 || access(g_ctl, X_OK) != 0) {
-    fprintf(stderr, "test_ctl: %s or %s not built\n", g_daemon, g_ctl);
+  snprintf(g_ctl, sizeof g_ctl, "%s/../agentrecoverctl", dirname(self));
+  if (access(arec_test_daemon_path(), X_OK) != 0 || access(g_ctl, X_OK) != 0) {
+    fprintf(stderr, "test_ctl: %s or %s not built\n", arec_test_daemon_path(),
+            g_ctl);
     return EXIT_FAILURE;
   }
-  snprintf(g_dir, sizeof g_dir, "/tmp/arec-ctl.XXXXXX");
-  if (!mkdtemp(g_dir)) return EXIT_FAILURE;
-  g_owner = getpid();
+  snprintf(g_dir, sizeof g_dir, "%s", arec_test_logdir());
   curl_global_init(CURL_GLOBAL_DEFAULT);
-  if (arec_test_pg_start(&g_pg) != 0 || arec_test_redis_start(&g_redis) != 0)
+  if (arec_test_pg_start_migrated(&g_pg) != 0 ||
+      arec_test_redis_start(&g_redis) != 0)
     return EXIT_FAILURE;
-  arec_pg_options o = AREC_PG_OPTIONS_INIT;
-  o.conninfo = g_pg.conninfo;
-  arec_pg *pg = NULL;
-  if (arec_pg_new(&pg, &o) != 0 || arec_pg_migrate(pg, NULL) != 0) {
-    fprintf(stderr, "test_ctl: migrate failed: %s\n", arec_error_last());
-    return EXIT_FAILURE;
-  }
-  arec_pg_free(pg);
-  atexit(stop_pods);
-  for (int i = 0; i < 2; i++) {
-    g_pods[i].port = arec_test_free_port();
-    g_pods[i].pid = spawn_pod(&g_pods[i]);
-    if (g_pods[i].pid <= 0 || !wait_ready(&g_pods[i])) {
-      fprintf(stderr, "test_ctl: %s not ready (log in %s)\n", g_pods[i].name,
+  for (int i = 0; i < 2; i++)
+    if (start_pod(i) != 0) {
+      fprintf(stderr, "test_ctl: %s not ready (log in %s)\n", g_names[i],
               g_dir);
+      arec_test_keep_logs();
       return EXIT_FAILURE;
     }
-  }
   snprintf(g_url, sizeof g_url, "http://127.0.0.1:%d", g_pods[0].port);
 
   Suite *s = suite_create("ctl");
@@ -837,15 +775,9 @@ int main(void) {
   srunner_run_all(sr, CK_ENV);
   int failed = srunner_ntests_failed(sr);
   srunner_free(sr);
-  stop_pods();
+  for (int i = 0; i < 2; i++) arec_test_daemon_term(&g_pods[i], 10000);
+  if (failed) arec_test_keep_logs();
   arec_test_redis_stop(&g_redis);
   arec_test_pg_stop(&g_pg);
-  if (failed) {
-    fprintf(stderr, "test_ctl: pod logs kept in %s\n", g_dir);
-  } else {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", g_dir);
-  }
   return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
