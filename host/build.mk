@@ -19,6 +19,8 @@ HOST_HDRS := $(wildcard host/*.h host/*/*.h)
 # the parts in subdirectories (their build.mk files add flags and tests)
 HOST_PART_SRCS := $(sort $(filter-out host/ctl/%,$(wildcard host/*/*.c)))
 HOST_AR_OBJS := $(HOST_LIB_OBJS) $(HOST_PART_SRCS:%.c=$(BUILD)/obj/%.o)
+# the host's migrations, compiled in (host/store/build.mk generates them)
+HOST_AR_GEN := $(BUILD)/gen/host_migrations.o
 HOST_AR := $(BUILD)/obj/host/libhost.a
 HOST_AR_ASAN := $(BUILD)/asan/obj/host/libhost.a
 
@@ -33,11 +35,12 @@ $(BUILD)/asan/obj/host/%.o: host/%.c $(HEADERS) $(HOST_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) -O1 -g $(SANFLAGS) $(CPPFLAGS_ALL) -Ihost $(HOST_CFLAGS) -c $< -o $@
 
-$(HOST_AR): $(HOST_AR_OBJS)
+$(HOST_AR): $(HOST_AR_OBJS) $(HOST_AR_GEN)
 	rm -f $@
-	ar rcs $@ $(HOST_AR_OBJS)
+	ar rcs $@ $^
 
-$(HOST_AR_ASAN): $(subst $(BUILD)/obj/,$(BUILD)/asan/obj/,$(HOST_AR_OBJS))
+$(HOST_AR_ASAN): $(subst $(BUILD)/obj/,$(BUILD)/asan/obj/,$(HOST_AR_OBJS)) \
+                 $(HOST_AR_GEN:$(BUILD)/%=$(BUILD)/asan/%)
 	rm -f $@
 	ar rcs $@ $^
 

@@ -16,8 +16,10 @@
 #   make fuzz-merge    adds the new coverage of build/fuzz/work/ to the
 #                      corpora in tests/fuzz/corpus/ (minimised).
 #
-# Targets: api (admin API over a throwaway PostgreSQL), config (duration
-# and environment parser), redis_reply (Redlock reply handling).
+# Targets: api (the router and the admin API over the service layer and a
+# throwaway PostgreSQL), config (duration and environment parser),
+# redis_reply (Redlock reply handling).  The host's code comes from an
+# archive of every host object (only what a target uses is linked).
 
 FUZZ_TARGETS := api config redis_reply
 FUZZ_TIME    ?= 60
@@ -33,12 +35,13 @@ FUZZ_COV  := -fsanitize=fuzzer-no-link
 FUZZ_CFLAGS = -std=c11 -O1 -g $(FUZZ_SAN) $(CPPFLAGS_ALL) -Itests $(PKG_CFLAGS) $(HOST_CFLAGS)
 
 FUZZ_LIB_OBJS = $(LIB_SRCS:%.c=$(FUZZ_DIR)/obj/%.o) $(LIB_GEN:%.c=$(FUZZ_DIR)/obj/%.o)
-FUZZ_HOST_SRCS := host/api.c host/noop.c host/config.c tests/support/harness_pg.c
-FUZZ_EXTRA_OBJS := $(FUZZ_HOST_SRCS:%.c=$(FUZZ_DIR)/obj/%.o)
+FUZZ_HOST_SRCS := $(HOST_LIB_SRCS) $(HOST_PART_SRCS)
+FUZZ_HOST_AR := $(FUZZ_DIR)/libhost.a
+FUZZ_EXTRA_OBJS := $(FUZZ_DIR)/obj/tests/support/harness_pg.o $(FUZZ_HOST_AR)
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
 
 # The replayers reuse the sanitizer objects `make check` builds anyway.
-FUZZ_REPLAY_EXTRA := $(FUZZ_HOST_SRCS:%.c=$(BUILD)/asan/obj/%.o)
+FUZZ_REPLAY_EXTRA := $(BUILD)/asan/obj/tests/support/harness_pg.o $(HOST_AR_ASAN)
 FUZZ_REPLAYS := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/replay_%)
 FUZZ_HDRS := $(HEADERS) $(wildcard host/*.h tests/support/*.h lib/redis/*.h)
 
@@ -52,6 +55,10 @@ CHECK_EXTRA += fuzz-replay
 $(FUZZ_DIR)/obj/%.o: %.c $(FUZZ_HDRS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_COV) -Wall -Wextra -Ihost -c $< -o $@
+
+$(FUZZ_HOST_AR): $(FUZZ_HOST_SRCS:%.c=$(FUZZ_DIR)/obj/%.o) $(HOST_AR_GEN:$(BUILD)/%=$(FUZZ_DIR)/obj/$(BUILD)/%)
+	rm -f $@
+	ar rcs $@ $^
 
 $(FUZZ_DIR)/libagentrecover.a: $(FUZZ_LIB_OBJS)
 	rm -f $@
