@@ -128,7 +128,7 @@ void arec__svc_invalid(arec__svc_op *o, const arec_host_invalid *e) {
 }
 
 /* The request id of a 500/503: the actor's, else a generated one. */
-static const char *request_id(arec__svc_op *o) {
+const char *arec__svc_request_id(arec__svc_op *o) {
   arec_svc_result *r = o->res;
   if (!r->request_id[0]) {
     unsigned long long n = atomic_fetch_add(&o->svc->rid_next, 1);
@@ -142,7 +142,7 @@ static const char *request_id(arec__svc_op *o) {
 static void hidden(arec__svc_op *o, int status, int rc) {
   char detail[300];
   snprintf(detail, sizeof detail, "%s", arec_error_last());
-  const char *rid = request_id(o);
+  const char *rid = arec__svc_request_id(o);
   arec_log_field f[4] = {{"request_id", rid, AREC_LOG_STRING},
                          {"action", o->action ? o->action : "read",
                           AREC_LOG_STRING},

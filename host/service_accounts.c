@@ -87,7 +87,8 @@ int arec_svc_exchange_add(arec_svc *svc, const arec_svc_actor *who,
     o.rc = AREC_ECRYPTO;
     arec__svc_set(&o, 503, NULL,
                   "AGENT_SECRETS_KEY is not configured: exchange keys cannot "
-                  "be stored");
+                  "be stored (request id %s)",
+                  arec__svc_request_id(&o));
     return arec__svc_end(&o);
   }
   long long id = 0;

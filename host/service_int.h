@@ -53,6 +53,8 @@ void arec__svc_set(arec__svc_op *o, int status, const char *field,
     __attribute__((format(printf, 4, 5)))
 #endif
     ;
+/* The operation's request id: the actor's, else one generated now. */
+const char *arec__svc_request_id(arec__svc_op *o);
 /* A 400 from the input policy. */
 void arec__svc_invalid(arec__svc_op *o, const arec_host_invalid *e);
 /* A library/store code: 404 "<what> not found", 409 "<what> already

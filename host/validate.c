@@ -80,6 +80,14 @@ static size_t utf8_seq(const unsigned char *p) {
   return 0;
 }
 
+int arec_host_valid_no_nul(const char *field, const char *s, size_t len,
+                           arec_host_invalid *e) {
+  if (s && memchr(s, '\0', len))
+    return arec_host_invalid_set(e, field,
+                                 "control characters are not allowed");
+  return 0;
+}
+
 int arec_host_valid_text(const char *field, const char *s, size_t max_chars,
                          arec_host_invalid *e) {
   int rc = present(field, s, NULL, e);

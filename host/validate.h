@@ -82,6 +82,13 @@ int arec_host_valid_pod(const char *field, const char *s,
 int arec_host_valid_params(const char *field, const char *s,
                            arec_host_invalid *e);
 
+/* For front ends that decode strings with a length (JSON "\u0000"): a
+ * NUL byte inside the first `len` bytes of s is a control character too
+ * (the C string would silently end there).  Call it before the check of
+ * the field's kind. */
+int arec_host_valid_no_nul(const char *field, const char *s, size_t len,
+                           arec_host_invalid *e);
+
 /* The supported exchange names, static, NULL-terminated. */
 const char *const *arec_host_exchanges(void);
 
