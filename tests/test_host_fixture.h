@@ -56,10 +56,19 @@ static HF_UNUSED int logged(const char *s) {
   return r;
 }
 
-static HF_UNUSED int logged_count(const char *s) {
+/* Where the capture is now (for counts of what a test logged itself). */
+static HF_UNUSED size_t log_mark(void) {
+  pthread_mutex_lock(&g_log_mu);
+  size_t n = g_log_n;
+  pthread_mutex_unlock(&g_log_mu);
+  return n;
+}
+
+/* How often `s` was logged since `mark`. */
+static HF_UNUSED int logged_count(size_t mark, const char *s) {
   int n = 0;
   pthread_mutex_lock(&g_log_mu);
-  for (const char *p = g_log; (p = strstr(p, s)); p++)
+  for (const char *p = g_log + mark; (p = strstr(p, s)); p++)
     n++;
   pthread_mutex_unlock(&g_log_mu);
   return n;

@@ -11,7 +11,9 @@
  *     audit row or a log line;
  *   - a poison credential makes only its own agent's start fail: of three
  *     trading agents two run, the third is in backoff with a last_error
- *     naming its user_exchanges row.
+ *     naming its user_exchanges row;
+ *   - one service called from several threads at once: every call
+ *     answered, every mutation audited once.
  */
 #include "test_host_svc_fixture.h"
 
@@ -309,6 +311,7 @@ START_TEST(audit_for_mutations_not_reads) {
   arec_svc_result res;
   long long ex = 0, pid = 0;
   long long before = audit_rows();
+  size_t mark = log_mark();
 
   EXPECT(arec_svc_user_upsert(f.svc, &ADMIN, 131, "Cid", &res), 201);
   expect_event(&f, "api:admin", "user.upsert", NULL, 131, "201");
@@ -355,7 +358,7 @@ START_TEST(audit_for_mutations_not_reads) {
   ck_assert(logged("\"msg\":\"audit\",\"actor\":\"api:admin\",\"action\":"
                    "\"agent.create\",\"agent_id\":\"au-1\",\"user_id\":131,"
                    "\"result\":\"201\",\"request_id\":\"req-admin\""));
-  ck_assert_int_eq(logged_count("\"msg\":\"audit\""), 5);
+  ck_assert_int_eq(logged_count(mark, "\"msg\":\"audit\""), 5);
   /* never a secret */
   ck_assert(!logged(SECRET_WORD));
   ck_assert_int_eq(sql_ll("SELECT count(*) FROM audit_events WHERE result "
@@ -438,6 +441,67 @@ START_TEST(poison_credential_fails_only_its_agent) {
 }
 END_TEST
 
+/* ------------------------------------------------------------- threads */
+#define NTHREADS 4
+#define PER_THREAD 12
+
+typedef struct caller {
+  fix *f;
+  int n;
+  int bad;
+  char why[400];
+} caller;
+
+static void *call_loop(void *ud) {
+  caller *c = ud;
+  for (int i = 0; i < PER_THREAD; i++) {
+    char id[32], out[AREC_AGENT_ID_MAX + 1];
+    arec_svc_result res;
+    snprintf(id, sizeof id, "th-%d-%d", c->n, i);
+    arec_svc_agent_new a = {id, 181, "noop", "threaded", NULL};
+    int st[3];
+    arec_svc_agent_create(c->f->svc, &ADMIN, &a, out, sizeof out, &res);
+    st[0] = res.status;
+    arec_svc_agent_assign(c->f->svc, &ADMIN, id, "BTC/USDT", 10, &res);
+    st[1] = res.status;
+    arec_agent_record *rec = NULL;
+    arec_svc_agent_get(c->f->svc, &READER, id, &rec, &res);
+    st[2] = res.status;
+    arec_agent_records_free(rec, rec ? 1 : 0);
+    if (st[0] != 201 || st[1] != 201 || st[2] != 200) {
+      c->bad++;
+      snprintf(c->why, sizeof c->why, "%s: %d %d %d %s", id, st[0], st[1],
+               st[2], res.message);
+    }
+  }
+  return NULL;
+}
+
+START_TEST(concurrent_callers) {
+  fix f;
+  fix_init(&f, 1);
+  setup_user(&f, 181, "BTC/USDT");
+  long long before = audit_rows();
+  pthread_t t[NTHREADS];
+  caller c[NTHREADS];
+  for (int i = 0; i < NTHREADS; i++) {
+    memset(&c[i], 0, sizeof c[i]);
+    c[i].f = &f;
+    c[i].n = i;
+    ck_assert_int_eq(pthread_create(&t[i], NULL, call_loop, &c[i]), 0);
+  }
+  for (int i = 0; i < NTHREADS; i++) {
+    pthread_join(t[i], NULL);
+    ck_assert_msg(c[i].bad == 0, "%d failed: %s", c[i].bad, c[i].why);
+  }
+  ck_assert_int_eq(audit_rows(), before + NTHREADS * PER_THREAD * 2);
+  ck_assert_int_eq(sql_ll("SELECT count(*) FROM agent_configs WHERE user_id "
+                          "= 181"),
+                   NTHREADS * PER_THREAD);
+  fix_free(&f);
+}
+END_TEST
+
 int main(void) {
   if (arec_test_pg_start_migrated(&g_pg) != 0)
     return 1;
@@ -449,6 +513,7 @@ int main(void) {
   tcase_add_test(tc, internal_errors_name_only_a_request_id);
   tcase_add_test(tc, audit_for_mutations_not_reads);
   tcase_add_test(tc, poison_credential_fails_only_its_agent);
+  tcase_add_test(tc, concurrent_callers);
   suite_add_tcase(s, tc);
   return run_suite(s);
 }
