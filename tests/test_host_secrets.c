@@ -7,7 +7,8 @@
  * naming the row, never garbage; without a key accounts come back without
  * credentials and none can be stored; rotation rewrites every row not yet
  * under the current key (counts, idempotent) while another thread keeps
- * reading without a failed read, and reports rows it cannot read.  No
+ * reading without a failed read, reports rows it cannot read, and still
+ * tells the keys apart when their id bytes are the same.  No
  * secret or key ever appears in an arec_error_last() or a log line.
  */
 #include <openssl/evp.h>
@@ -351,6 +352,59 @@ START_TEST(rotation_reports_rows_it_cannot_read) {
 }
 END_TEST
 
+/* The key id byte store.h documents: SHA-256("agentrecover key id" | key). */
+static unsigned char key_id(const unsigned char *key) {
+  unsigned char buf[19 + 32], md[32];
+  unsigned int n = 0;
+  memcpy(buf, "agentrecover key id", 19);
+  memcpy(buf + 19, key, 32);
+  ck_assert_int_eq(EVP_Digest(buf, sizeof buf, md, &n, EVP_sha256(), NULL), 1);
+  return md[0];
+}
+
+START_TEST(rotation_when_both_keys_share_their_id) {
+  /* a new key whose id byte is the old key's */
+  unsigned char kc[32];
+  memcpy(kc, K2, 32);
+  for (unsigned i = 0; key_id(kc) != key_id(K1); i++) {
+    ck_assert_uint_lt(i, 100000);
+    memcpy(kc, &i, sizeof i);
+  }
+  ck_assert(memcmp(kc, K1, 32) != 0);
+  arec_pg *pg = open_db("rot_same", 1);
+  arec_host_store *old = open_store(pg, K1, NULL);
+  arec_host_store *cur = open_store(pg, kc, K1);
+  user(old, 551);
+  char sym[32];
+  long long ids[6];
+  for (int i = 0; i < 6; i++) {
+    snprintf(sym, sizeof sym, "C%d/USDT", i);
+    /* rows under the old key, and some under the new one already */
+    ids[i] = account(i < 4 ? old : cur, 551, SECRET_KEY, SECRET_VAL, 1);
+    pair(old, 551, ids[i], sym);
+  }
+  for (int i = 0; i < 6; i++) {
+    snprintf(sym, sizeof sym, "C%d/USDT", i);
+    expect_account(cur, 551, sym, ids[i]);
+  }
+  uint64_t changed = 0;
+  ck_assert_int_eq(arec_host_store_rotate(cur, 4, &changed), 0);
+  ck_assert_int_eq(changed, 4);
+  ck_assert_int_eq(arec_host_store_rotate(cur, 4, &changed), 0);
+  ck_assert_int_eq(changed, 0);
+  arec_host_store *only = open_store(pg, kc, NULL);
+  for (int i = 0; i < 6; i++) {
+    snprintf(sym, sizeof sym, "C%d/USDT", i);
+    expect_account(only, 551, sym, ids[i]);
+  }
+  no_secret();
+  arec_host_store_free(only);
+  arec_host_store_free(cur);
+  arec_host_store_free(old);
+  arec_pg_free(pg);
+}
+END_TEST
+
 int main(void) {
   if (arec_test_pg_start_migrated(&g_pg) != 0)
     return 1;
@@ -362,6 +416,7 @@ int main(void) {
   tcase_add_test(tc, legacy_and_previous_key_values_decrypt);
   tcase_add_test(tc, rotation_idempotent_while_reading);
   tcase_add_test(tc, rotation_reports_rows_it_cannot_read);
+  tcase_add_test(tc, rotation_when_both_keys_share_their_id);
   suite_add_tcase(s, tc);
   return run_suite(s);
 }
