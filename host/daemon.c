@@ -19,7 +19,7 @@
 
 #include "locks.h"
 #include "log.h"
-#include "noop.h"
+#include "strategies.h"
 
 /* ----------------------------------------------------------- trampolines */
 static void on_breaker(void *ud, const char *endpoint, arec_breaker_state from,
@@ -34,11 +34,6 @@ static void on_trade(void *ud, const char *agent_id, const char *symbol,
   arec_host_daemon *d = ud;
   arec_tg_bot *bot = atomic_load(&d->bot);
   if (bot) arec_tg_bot_on_trade(bot, agent_id, symbol, side, qty, price, live);
-}
-
-static int account(void *ud, long long user_id, const char *symbol,
-                   arec_host_account *out) {
-  return arec_host_store_account(ud, user_id, symbol, out);
 }
 
 static int role_held(void *ud) {
@@ -67,6 +62,7 @@ void arec_host_daemon_free_hub(arec_host_daemon *d) {
 }
 
 /* ---------------------------------------------------------- agent types */
+/* The strategy registry (strategies.h): noop and the trading types. */
 int arec_host_daemon_register_types(arec_host_daemon *d) {
   const arec_host_config *c = d->cfg;
   arec_host_trading_config *t = &d->trading;
@@ -78,13 +74,11 @@ int arec_host_daemon_register_types(arec_host_daemon *d) {
   t->step_interval_ms = c->trading_step_interval_ms;
   t->on_trade = on_trade;
   t->trade_userdata = d;
-  t->account = account;
+  t->account = arec_host_store_account_hook;
   t->account_userdata = d->store;
-  d->noop_step_ms = 1000;
-  arec_agent_type noop;
-  arec_host_noop_type(&noop, &d->noop_step_ms);
-  if (arec_manager_register_type(d->mgr, &noop) != 0 ||
-      arec_host_trading_register(d->mgr, t) != 0) {
+  d->strategies.noop_step_ms = 1000;
+  d->strategies.trading = t;
+  if (arec_host_strategies_register(d->mgr, &d->strategies) != 0) {
     hlog(AREC_LOG_ERROR, "cannot register the agent types",
          HL_S("error", arec_error_last()), HL_END);
     return 1;

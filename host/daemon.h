@@ -16,6 +16,7 @@
 #include "router.h"
 #include "service.h"
 #include "store.h"
+#include "strategies.h"
 #include "telegram/bot.h"
 #include "threads.h"
 #include "trading/trading.h"
@@ -34,7 +35,7 @@ typedef struct arec_host_daemon {
   int lock_up;            /* the lock service answered at start */
   arec_exchange_hub *hub;
   arec_host_trading_config trading; /* outlives the manager */
-  int64_t noop_step_ms;
+  arec_host_strategy_ctx strategies; /* outlives the manager */
   _Atomic(arec_tg_bot *) bot; /* NULL: TELEGRAM_BOT_TOKEN unset */
   arec_manager *mgr;
   arec_svc *svc;
@@ -53,9 +54,10 @@ typedef struct arec_host_daemon {
 /* The exchange hub (breakers, metrics); its state changes go to the bot
  * once it exists.  0 or 1. */
 int arec_host_daemon_start_hub(arec_host_daemon *d);
-/* The agent types on the manager: noop and the trading strategies, with
- * the trading configuration filled from the daemon's (mode, exchange,
- * step interval, the store's accounts).  0 or 1. */
+/* The agent types on the manager: the strategy registry (noop and the
+ * trading strategies), with the trading configuration filled from the
+ * daemon's (mode, exchange, step interval, the store's accounts).  0 or
+ * 1. */
 int arec_host_daemon_register_types(arec_host_daemon *d);
 /* With TELEGRAM_BOT_TOKEN: the bot over the service, started, its log
  * tap and role gauge on.  0 or 1. */
