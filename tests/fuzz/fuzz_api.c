@@ -21,8 +21,10 @@
  * 4xx/5xx and no other key than "error", "field" and "request_id"; 401
  * exactly when the bearer token is wrong and 403 exactly when the read
  * token asks for more than GET (checked with independent comparisons);
- * the seeded exchange secret and key never in a body unless the request
- * carried them.  Every 256 inputs and at exit, a canary table must still
+ * the seeded exchange secret and key never in a body (an input's copies of
+ * them are blanked before it runs: stored by one request, they could come
+ * back to a later one without any leak).  Every 256 inputs and at exit, a
+ * canary table must still
  * hold its row (no request executes SQL of its own).  Violations abort().
  * FUZZ_VERBOSE=1 prints every request and answer.
  */
@@ -163,11 +165,11 @@ static void check_response(const arec_host_request *rq, const char *auth,
     if ((rs->status == 403) != (who == 1 && !is_get(rq->method)))
       die("403 does not match the read token's limits", ctx);
   }
-  if (rs->body && strstr(rs->body, SECRET) &&
-      !memmem(raw, rawlen, SECRET, strlen(SECRET)))
+  (void)raw;
+  (void)rawlen;
+  if (rs->body && strstr(rs->body, SECRET))
     die("the exchange secret leaked into a response", ctx);
-  if (rs->body && strstr(rs->body, APIKEY) &&
-      !memmem(raw, rawlen, APIKEY, strlen(APIKEY)))
+  if (rs->body && strstr(rs->body, APIKEY))
     die("the exchange key leaked into a response", ctx);
 }
 
@@ -229,6 +231,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     return 0;
   memcpy(text, data, size);
   text[size] = '\0';
+  /* no request may carry the seeded credentials (see the header) */
+  const char *const creds[2] = {SECRET, APIKEY};
+  for (int c = 0; c < 2; c++)
+    for (char *hit; (hit = memmem(text, size, creds[c], strlen(creds[c])));)
+      memset(hit, 'X', strlen(creds[c]));
   char *p = text, *end = text + size;
   for (int n = 0; n < MAX_REQS && p <= end; n++) {
     char *sep = memmem(p, (size_t)(end - p), "\n~~\n", 4);
