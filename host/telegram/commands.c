@@ -145,12 +145,18 @@ void arec_tg_say_result(FILE *f, const char *what, const arec_svc_result *r) {
     fprintf(f, "%s: refused: %s.", what, m ? m : "no reason given");
     break;
   case 503:
-    fprintf(f, "The service is unavailable for a moment, please try again "
-               "(request %s).", r->request_id[0] ? r->request_id : "-");
+    if (m)
+      fprintf(f, "Temporarily unavailable: %s. Please try again later.", m);
+    else
+      fprintf(f, "Temporarily unavailable, please try again later (request "
+                 "%s).", r->request_id[0] ? r->request_id : "-");
     break;
   case 500:
-    fprintf(f, "Something went wrong on our side (request %s).",
-            r->request_id[0] ? r->request_id : "-");
+    if (m)
+      fprintf(f, "Something went wrong on our side: %s.", m);
+    else
+      fprintf(f, "Something went wrong on our side (request %s).",
+              r->request_id[0] ? r->request_id : "-");
     break;
   default:
     fprintf(f, "%s: unexpected outcome %d%s%s.", what, r->status, m ? ": " : "",

@@ -108,7 +108,7 @@ void arec_tg_cmd_add_pair(const arec_tg_cmd_ctx *c, const arec_tg_args *a,
     return;
   }
   arec_tg_say_result(f, "The pair", &r);
-  if (st == 404 || st == 409)
+  if (st == 404)
     fprintf(f, " You need an exchange account first: /add_exchange <exchange> "
                "<api_key> <api_secret> [testnet] (and /start before that).");
 }
@@ -196,8 +196,8 @@ void arec_tg_cmd_start_agent(const arec_tg_cmd_ctx *c, const arec_tg_args *a,
     else if (pod[0])
       fprintf(f, "Agent %s runs on pod %s (your wish is recorded).", id, pod);
     else
-      fprintf(f, "Agent %s: your wish is recorded; another pod will run it.",
-              id);
+      fprintf(f, "Agent %s: your wish is recorded%s%s.", id,
+              r.message[0] ? ": " : "", r.message);
   } else if (st == 422) {
     fprintf(f, "Agent %s was refused by its strategy: %s. Your wish is "
                "unchanged.", id, r.message[0] ? r.message : "no reason given");
