@@ -28,6 +28,7 @@
 #include "support/harness.h"
 #include "telegram/bot.h"
 #include "telegram/commands.h"
+#include "telegram/outbox.h"
 #include "telegram/tg_api.h"
 #include "telegram/update.h"
 
@@ -70,7 +71,7 @@ static void mgr_log(void *ud, arec_log_level l, const char *m,
 }
 
 /* Lines containing every needle (NULL-terminated list). */
-static int log_count(const char *a, const char *b) {
+static inline int log_count(const char *a, const char *b) {
   int n = 0;
   pthread_mutex_lock(&g_log_mu);
   for (size_t i = 0; i < g_nlogs; i++)
@@ -185,7 +186,7 @@ static void ask(fix *f, long long user, const char *text, const char *needle,
   if (out) snprintf(out, len, "%s", buf);
 }
 
-static int wait_poller(arec_tg_bot *b, int ms) {
+static inline int wait_poller(arec_tg_bot *b, int ms) {
   long long end = arec_test_now_ms() + ms;
   while (arec_test_now_ms() < end) {
     if (arec_tg_bot_is_poller(b)) return 1;
@@ -195,7 +196,7 @@ static int wait_poller(arec_tg_bot *b, int ms) {
   return arec_tg_bot_is_poller(b);
 }
 
-static void sleep_ms(long ms) {
+static inline void sleep_ms(long ms) {
   struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
   nanosleep(&ts, NULL);
 }

@@ -24,7 +24,7 @@ TEST_EXTRA_test_host_api += $(TG_TRADING_OBJS)
 TEST_NOASAN += test_host_trading_e2e
 $(BUILD)/tests/test_host_trading_e2e: $(AGENTRECOVERD)
 
-# The bot's tests: the bot, the trading objects (memory.c) and the service
-# with its store (host/*.c without the daemon's own files), against real
-# PostgreSQL.
-TEST_EXTRA_test_telegram_bot := $(TELEGRAM_OBJS) $(TG_TRADING_OBJS)
+# The bot's tests: the bot and the service with its store and the trading
+# objects (HOST_SVC_OBJS, host/store/build.mk), against real PostgreSQL.
+TEST_EXTRA_test_telegram_bot  = $(TELEGRAM_OBJS) $(HOST_SVC_OBJS)
+TEST_EXTRA_test_telegram_role = $(TELEGRAM_OBJS) $(HOST_SVC_OBJS)
