@@ -222,6 +222,18 @@ START_TEST(help_lists_every_command) {
   ask(&f, 444, "/frobnicate", "Unknown command", NULL, 0);
   ask(&f, 444, "/status", "Usage: /status <id>", NULL, 0);
   ask(&f, 444, "/assign_agent a BTC/USDT lots", "Usage: /assign_agent", NULL, 0);
+  /* a sender whose name is only control characters still registers */
+  size_t mark = arec_ftg_mark(f.tg);
+  arec_ftg_push_raw(f.tg, "{\"update_id\":%lld,\"message\":{\"message_id\":3,"
+                          "\"chat\":{\"id\":445,\"type\":\"private\"},\"from\":"
+                          "{\"id\":445,\"first_name\":\"\\u0001\\u0002\"},"
+                          "\"text\":\"/start\"}}");
+  ck_assert(arec_ftg_wait(f.tg, 445, mark, "Welcome", WAIT, NULL, 0));
+  char *name = NULL;
+  arec_svc_result res;
+  ck_assert_int_eq(arec_svc_user_get(f.svc, &g_admin, 445, &name, &res), 0);
+  ck_assert_str_eq(name, "user 445");
+  free(name);
   bot_done(b);
   fix_free(&f);
 }

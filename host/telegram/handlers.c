@@ -46,11 +46,18 @@ void arec_tg_cmd_help(const arec_tg_cmd_ctx *c, const arec_tg_args *a,
 void arec_tg_cmd_start(const arec_tg_cmd_ctx *c, const arec_tg_args *a,
                        FILE *f) {
   (void)a;
+  /* Telegram's name for the user, trimmed; none: "user <id>" */
+  char name[256];
+  const char *p = c->user_name ? c->user_name : "";
+  while (*p == ' ') p++;
+  snprintf(name, sizeof name, "%s", p);
+  size_t n = strlen(name);
+  while (n && name[n - 1] == ' ') name[--n] = 0;
+  if (!n) snprintf(name, sizeof name, "user %lld", c->user_id);
   arec_svc_actor who = actor(c);
   arec_svc_result r;
   memset(&r, 0, sizeof r);
-  int rc = arec_svc_user_upsert(c->svc, &who, c->user_id,
-                                c->user_name ? c->user_name : "", &r);
+  int rc = arec_svc_user_upsert(c->svc, &who, c->user_id, name, &r);
   int st = status_of(rc, &r);
   if (!ok(st)) {
     arec_tg_say_result(f, "You", &r);
