@@ -40,8 +40,10 @@ HOST_SVC_OBJS := $(HOST_SVC_SRCS:%.c=$(BUILD)/obj/%.o) $(HOST_DATA_OBJS) \
   $(patsubst %.c,$(BUILD)/obj/%.o,$(sort $(wildcard host/trading/*.c)))
 
 TEST_EXTRA_test_host_store    := $(HOST_DATA_OBJS)
+TEST_EXTRA_test_host_secrets  := $(HOST_DATA_OBJS)
 TEST_EXTRA_test_host_validate := $(BUILD)/obj/host/validate.o
 TEST_EXTRA_test_host_service  := $(HOST_SVC_OBJS)
+TEST_EXTRA_test_host_actors   := $(HOST_SVC_OBJS)
 # The existing host tests link HOST_LIB_OBJS, which now call the store.
 TEST_EXTRA_test_host_api      += $(HOST_DATA_OBJS)
 TEST_EXTRA_test_host_http     += $(HOST_DATA_OBJS)

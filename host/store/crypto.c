@@ -64,7 +64,8 @@ static int gcm_seal(const unsigned char *key, const unsigned char *nonce,
   EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
   int len = 0, fin = 0;
   int ok =
-      ctx && EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1 &&
+      ctx &&
+      EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1 &&
       EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, AREC__HS_NONCE, NULL) ==
           1 &&
       EVP_EncryptInit_ex(ctx, NULL, NULL, key, nonce) == 1 &&
@@ -86,7 +87,8 @@ static int gcm_open(const unsigned char *key, const unsigned char *nonce,
   unsigned char t[AREC__HS_TAG];
   memcpy(t, tag, sizeof t);
   int ok =
-      ctx && EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1 &&
+      ctx &&
+      EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1 &&
       EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, AREC__HS_NONCE, NULL) ==
           1 &&
       EVP_DecryptInit_ex(ctx, NULL, NULL, key, nonce) == 1 &&

@@ -181,7 +181,8 @@ static int t_start(void **out_state, arec_agent *agent,
     snprintf(pos, sizeof pos, "%.8f", r->syms[i].mem.position);
     arec_log_field f[3] = {{"symbol", r->syms[i].symbol, AREC_LOG_STRING},
                            {"position", pos, AREC_LOG_STRING},
-                           {"mode", cfg->live ? "live" : "paper", AREC_LOG_STRING}};
+                           {"mode", cfg->live ? "live" : "paper",
+                            AREC_LOG_STRING}};
     arec_agent_log(agent, AREC_LOG_INFO, "trading agent started", f, 3);
   }
   *out_state = r;
