@@ -23,6 +23,14 @@
  * possibly under their locks); the outbox's sender resolves the owners
  * and sends, honouring 429s.  Telegram user id = private chat id.
  *
+ * Wiring (the daemon): arec_tg_bot_new before the manager (its log sink
+ * feeds arec_tg_bot_log_tap; the trading config's on_trade and the hub's
+ * on_change take the hooks below, userdata the bot); arec_tg_bot_start
+ * once the service exists; at shutdown arec_tg_bot_stop(bot, deadline)
+ * early (the role moves to another pod at once), then arec_tg_bot_free
+ * before arec_svc_free.  arec_tg_bot_is_poller() is the value of the
+ * role-held gauge.
+ *
  * Threads: every function is thread-safe.  Never logs the token, a URL or
  * a message's text.
  */
