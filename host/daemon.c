@@ -17,7 +17,6 @@
 
 #include <string.h>
 
-#include "locks.h"
 #include "log.h"
 #include "strategies.h"
 
@@ -87,28 +86,24 @@ int arec_host_daemon_register_types(arec_host_daemon *d) {
 }
 
 /* ------------------------------------------------------------------ bot */
-int arec_host_daemon_start_bot(arec_host_daemon *d) {
+int arec_host_daemon_new_bot(arec_host_daemon *d) {
   const arec_host_config *c = d->cfg;
   if (!c->telegram_bot_token) {
     hlog(AREC_LOG_INFO, "Telegram bot disabled (TELEGRAM_BOT_TOKEN unset)",
          HL_END);
     return 0;
   }
-  arec_lock *rl = NULL;
-  int rc = arec_host_lock_new(&rl, c, d->pools.admin, 1);
   arec_tg_bot_options bo;
   memset(&bo, 0, sizeof bo);
   bo.token = c->telegram_bot_token;
   bo.api_base = c->telegram_api_base;
   bo.allowed_users = c->telegram_allowed_users;
   bo.pod = c->pod_name;
-  bo.pg = d->pools.admin;
-  bo.lock = rl;
-  bo.lock_ttl_ms = c->lock_ttl_ms;
+  bo.role_ttl_ms = c->lock_ttl_ms;
   bo.log = arec_host_log_sink;
   bo.log_userdata = arec_host_log_ud();
   arec_tg_bot *bot = NULL;
-  if (rc != 0 || arec_tg_bot_new(&bot, &bo) != 0) {
+  if (arec_tg_bot_new(&bot, &bo) != 0) {
     hlog(AREC_LOG_ERROR, "cannot create the Telegram bot",
          HL_S("error", arec_error_last()), HL_END);
     return 1;
@@ -117,16 +112,21 @@ int arec_host_daemon_start_bot(arec_host_daemon *d) {
   arec_host_log_set_tap(arec_tg_bot_log_tap, bot);
   d->state.telegram_role_held = role_held;
   d->state.telegram_role_ud = d;
-  if (arec_tg_bot_start(bot, d->mgr) != 0) {
-    hlog(AREC_LOG_ERROR, "cannot start the Telegram bot", HL_END);
+  return 0;
+}
+
+int arec_host_daemon_start_bot(arec_host_daemon *d) {
+  arec_tg_bot *bot = atomic_load(&d->bot);
+  if (bot && arec_tg_bot_start(bot, d->svc) != 0) {
+    hlog(AREC_LOG_ERROR, "cannot start the Telegram bot",
+         HL_S("error", arec_error_last()), HL_END);
     return 1;
   }
   return 0;
 }
 
 void arec_host_daemon_stop_bot(arec_host_daemon *d, int64_t deadline_ms) {
-  (void)deadline_ms;
-  arec_tg_bot_stop(atomic_load(&d->bot));
+  arec_tg_bot_stop(atomic_load(&d->bot), deadline_ms);
 }
 
 void arec_host_daemon_free_bot(arec_host_daemon *d) {

@@ -48,7 +48,8 @@ typedef struct arec_host_daemon {
   int mgr_rc;             /* arec_manager_shutdown's result */
   int64_t bot_deadline_ms;
   char pod_lease_text[24];
-  int exit_code;
+  int64_t hard_deadline_ms; /* monotonic: the process is gone by then */
+  int keep_parts;           /* a part is still busy: exit without freeing */
 } arec_host_daemon;
 
 /* The exchange hub (breakers, metrics); its state changes go to the bot
@@ -59,8 +60,10 @@ int arec_host_daemon_start_hub(arec_host_daemon *d);
  * daemon's (mode, exchange, step interval, the store's accounts).  0 or
  * 1. */
 int arec_host_daemon_register_types(arec_host_daemon *d);
-/* With TELEGRAM_BOT_TOKEN: the bot over the service, started, its log
- * tap and role gauge on.  0 or 1. */
+/* With TELEGRAM_BOT_TOKEN: the bot (before the manager: its log tap sees
+ * every line from then on), and the role gauge on.  0 or 1. */
+int arec_host_daemon_new_bot(arec_host_daemon *d);
+/* Its poller and sender over the service.  0 or 1. */
 int arec_host_daemon_start_bot(arec_host_daemon *d);
 /* The bot's stop: its role released and its queue flushed, by the
  * monotonic deadline.  NULL bot ok. */

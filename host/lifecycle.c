@@ -202,6 +202,7 @@ static int start(arec_host_daemon *d, int migrate) {
   if ((rc = start_store(d)) != 0) return rc;
   if ((rc = start_lock(d)) != 0) return rc;
   if ((rc = arec_host_daemon_start_hub(d)) != 0) return rc;
+  if ((rc = arec_host_daemon_new_bot(d)) != 0) return rc;
   if ((rc = start_manager(d)) != 0) return rc;
   if ((rc = start_service(d)) != 0) return rc;
   if ((rc = start_http(d)) != 0) return rc;
@@ -210,13 +211,15 @@ static int start(arec_host_daemon *d, int migrate) {
   return 0;
 }
 
-/* Frees what exists, newest first.  Only after every job finished. */
-static void teardown(arec_host_daemon *d) {
+/* Frees what exists, newest first (on a job: see arec_host_serve). */
+static void teardown(void *arg) {
+  arec_host_daemon *d = arg;
   if (d->http && arec_host_http_stop(d->http) > 0) {
     /* a handler is still blocked (database or lock): it may touch what
      * would be freed next, so leave without freeing */
     hlog(AREC_LOG_WARN, "HTTP handlers still busy at exit", HL_END);
-    _exit(d->exit_code);
+    d->keep_parts = 1;
+    return;
   }
   d->http = NULL;
   arec_host_daemon_free_bot(d);
@@ -245,16 +248,25 @@ int arec_host_serve(arec_host_config *cfg, int migrate) {
     hlog(AREC_LOG_INFO, "signal received before start-up finished", HL_END);
     rc = 0;
   }
-  if (rc == 0) {
+  if (rc == 0 && d.mgr) {
     int sig = serve(&d);
-    rc = arec_host_shutdown(&d, sig);
+    rc = arec_host_shutdown(&d, sig); /* sets d.hard_deadline_ms */
   } else {
-    /* start-up failed: nothing runs agents yet; stop what started */
+    /* start-up failed or was interrupted: nothing runs agents yet */
+    int64_t t0 = arec_host_now_ms();
+    d.hard_deadline_ms = t0 + arec_host_policy_hard_deadline_ms(cfg);
     atomic_store(&d.state.stopping, 1);
     if (d.mgr) arec_manager_shutdown(d.mgr, cfg->shutdown_timeout_ms);
-    arec_host_daemon_stop_bot(&d, arec_host_now_ms() + 2000);
+    arec_host_daemon_stop_bot(&d, t0 + cfg->shutdown_timeout_ms);
   }
-  d.exit_code = rc;
-  teardown(&d);
+  /* the frees join threads (the bot's, the manager's workers): never past
+   * the hard deadline -- then the process leaves without them */
+  arec_host_job job;
+  arec_host_job_start(&job, "freeing", teardown, &d);
+  if (!arec_host_job_wait(&job, d.hard_deadline_ms, NULL) || d.keep_parts) {
+    hlog(AREC_LOG_WARN, "exit without freeing: parts still busy",
+         HL_I("exit_code", rc), HL_END);
+    _exit(rc);
+  }
   return rc;
 }

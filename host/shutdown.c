@@ -61,6 +61,7 @@ int arec_host_shutdown(arec_host_daemon *d, int sig) {
   const arec_host_config *c = d->cfg;
   int64_t t0 = arec_host_now_ms();
   int64_t hard = t0 + arec_host_policy_hard_deadline_ms(c);
+  d->hard_deadline_ms = hard;
   /* the HTTP stop (bounded) and the last lines fit before the deadline */
   int64_t jobs_until = hard - AREC_HOST_HTTP_STOP_MS - 100;
   atomic_store(&d->state.stopping, 1);
@@ -98,7 +99,7 @@ int arec_host_shutdown(arec_host_daemon *d, int sig) {
          HL_D("shutdown_duration_seconds",
               (double)(arec_host_now_ms() - t0) / 1000.0),
          HL_I("agents_saved_on_shutdown", m.agents_saved_on_shutdown),
-         HL_B("bot_stopped", bot_done), HL_END);
+         HL_END);
   if (!clean) {
     const arec_host_job *left[3] = {mgr_done ? NULL : &d->mgr_job,
                                     bot_done ? NULL : &d->bot_job,

@@ -18,10 +18,12 @@
 #
 # Targets: api (the router and the admin API over the service layer and a
 # throwaway PostgreSQL), config (duration and environment parser),
-# redis_reply (Redlock reply handling).  The host's code comes from an
-# archive of every host object (only what a target uses is linked).
+# redis_reply (Redlock reply handling), bot (the Telegram bot's getUpdates
+# answer handling over a double of the service).  The host's code comes
+# from an archive of every host object (only what a target uses is
+# linked).
 
-FUZZ_TARGETS := api config redis_reply
+FUZZ_TARGETS := api config redis_reply bot
 FUZZ_TIME    ?= 60
 FUZZ_CC      ?= clang
 FUZZ_DIR     := $(BUILD)/fuzz
@@ -92,3 +94,20 @@ fuzz-merge: $(FUZZ_BINS)
 	  mkdir -p $(FUZZ_DIR)/work/$$t; \
 	  $(FUZZ_ENV) $(FUZZ_DIR)/fuzz_$$t -merge=1 tests/fuzz/corpus/$$t $(FUZZ_DIR)/work/$$t || exit 1; \
 	done
+
+# fuzz_bot links the bot's update layer and command table (not the shared
+# host objects above: the service is a double inside fuzz_bot.c).
+FUZZ_BOT_SRCS := host/telegram/update.c host/telegram/commands.c \
+                 host/telegram/handlers.c host/telegram/tg_api.c \
+                 host/trading/memory.c
+FUZZ_BOT_HDRS := $(wildcard host/telegram/*.h host/trading/*.h)
+
+$(FUZZ_DIR)/fuzz_bot: tests/fuzz/fuzz_bot.c $(FUZZ_DIR)/libagentrecover.a $(FUZZ_BOT_SRCS:%.c=$(FUZZ_DIR)/obj/%.o) $(FUZZ_HDRS) $(FUZZ_BOT_HDRS)
+	$(FUZZ_CC) $(WARN) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_BOT_SRCS:%.c=$(FUZZ_DIR)/obj/%.o) \
+	  -o $@ $(FUZZ_DIR)/libagentrecover.a $(HOST_LIBS) $(PKG_LIBS) -lpthread -lm
+
+$(FUZZ_DIR)/replay_bot: tests/fuzz/fuzz_bot.c tests/fuzz/replay_main.c $(BUILD)/asan/libagentrecover.a $(FUZZ_BOT_SRCS:%.c=$(BUILD)/asan/obj/%.o) $(FUZZ_HDRS) $(FUZZ_BOT_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -O1 -g $(SANFLAGS) $(CPPFLAGS_ALL) -Itests $(PKG_CFLAGS) $(HOST_CFLAGS) \
+	  $< tests/fuzz/replay_main.c $(FUZZ_BOT_SRCS:%.c=$(BUILD)/asan/obj/%.o) \
+	  -o $@ $(BUILD)/asan/libagentrecover.a $(HOST_LIBS) $(PKG_LIBS) -lpthread -lm
