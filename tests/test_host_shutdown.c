@@ -220,11 +220,17 @@ START_TEST(telegram_blackholed) {
   pod_env(&e, "sd-tg-b", NULL);
   start(&b, "sd-tg-b", &e);
   arec_test_env_free(&e);
+  const char *all[] = {"sd-tg-1", "sd-tg-2", "sd-tg-3", NULL};
   const char *ids[] = {"sd-tg-1", "sd-tg-2", NULL};
   ck_assert_int_eq(arec_test_seed(a.port, TOKEN, 9603, "BTC/USDT", "noop",
-                                  ids), 0);
-  start_agent(&a, ids[0]);
-  start_agent(&a, ids[1]);
+                                  all), 0);
+  for (int i = 0; i < 3; i++) start_agent(&a, all[i]);
+  /* a user's stop: the bot queues "stop completed" for the owner, and
+   * its sender hangs on the silent API -- the flush meets the deadline */
+  char *out = NULL;
+  ck_assert_int_eq(arec_test_http(a.port, "POST", "/api/agents/stop/sd-tg-3",
+                                  TOKEN, NULL, NULL, &out), 200);
+  free(out);
   arec_test_sleep_ms(500); /* the poller is in its long poll */
   char *m = NULL;
   ck_assert_int_eq(arec_test_http(a.port, "GET", "/metrics", NULL, NULL, NULL,
