@@ -66,18 +66,18 @@ int arec_host_task_rotate_secrets(const arec_host_config *cfg) {
                                ? cfg->secrets_key_previous
                                : NULL,
                            arec_host_log_sink, arec_host_log_ud());
-  if (rc == 0) rc = arec_host_store_rotate(store, ROTATE_BATCH, &changed);
-  if (rc != 0) {
-    hlog(AREC_LOG_ERROR, "rotation failed", HL_S("error", arec_error_last()),
-         HL_END);
-    fprintf(stderr, "agentrecoverd: --rotate-secrets: %s\n",
-            arec_error_last());
-  } else {
+  int ran = rc == 0;
+  if (ran) rc = arec_host_store_rotate(store, ROTATE_BATCH, &changed);
+  if (ran) {
+    /* also after a row that decrypts under no key: the others are done */
     hlog(AREC_LOG_INFO, "secrets rotated", HL_I("rotated", (long long)changed),
          HL_END);
     printf("rotated %llu secrets\n", (unsigned long long)changed);
     fflush(stdout);
   }
+  if (rc != 0)
+    hlog(AREC_LOG_ERROR, "rotation failed", HL_S("error", arec_error_last()),
+         HL_END);
   arec_host_store_free(store);
   arec_host_pools_close(&p);
   return rc ? 1 : 0;
