@@ -36,7 +36,8 @@ int arec_host_cli_parse(int argc, char **argv, arec_host_mode *mode) {
     size_t k = 0, n = sizeof modes / sizeof *modes;
     while (k < n && strcmp(argv[i], modes[k].arg) != 0) k++;
     if (k == n) {
-      fprintf(stderr, "agentrecoverd: unknown argument \"%.60s\" (see --help)\n",
+      fprintf(stderr,
+              "agentrecoverd: unknown argument \"%.60s\" (see --help)\n",
               argv[i]);
       return 2;
     }

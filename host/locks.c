@@ -67,6 +67,7 @@ int arec_host_lock_wait_redis(arec_lock *lock, const arec_host_config *cfg) {
     return 0;
   }
   if (rc == AREC_HOST_RETRY_INTERRUPTED) return -1;
-  hlog(AREC_LOG_WARN, "⚠️ Redis unavailable, agent recovery skipped", HL_END);
+  hlog(AREC_LOG_WARN, "⚠️ Redis unavailable, agent recovery skipped",
+       HL_END);
   return 1;
 }

@@ -181,7 +181,8 @@ static void request_id(char out[24]) {
   unsigned char r[8] = {0};
   if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) {
     static atomic_ullong seq;
-    unsigned long long v = atomic_fetch_add(&seq, 1) ^ (unsigned long long)mono_ms();
+    unsigned long long v =
+        atomic_fetch_add(&seq, 1) ^ (unsigned long long)mono_ms();
     memcpy(r, &v, sizeof r);
   }
   for (int i = 0; i < 8; i++) snprintf(out + 2 * i, 3, "%02x", r[i]);

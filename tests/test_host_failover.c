@@ -190,7 +190,8 @@ START_TEST(rolling_restart_keeps_every_agent) {
     ck_assert_msg(wait_one_owner(all, 3, ids[i],
                                  TTL_MS + RECONCILE_MS + 1000 + SLACK_MS) >= 0,
                   "%s not running after the rolling restart", ids[i]);
-  for (int i = 0; i < 3; i++) ck_assert_int_eq(count_running(all, 3, ids[i]), 1);
+  for (int i = 0; i < 3; i++)
+    ck_assert_int_eq(count_running(all, 3, ids[i]), 1);
   for (int i = 0; i < 3; i++)
     ck_assert_int_eq(arec_test_daemon_term(&p[i], 15000), 0);
 }

@@ -22,7 +22,8 @@ START_TEST(accepts_rfc_8259) {
   const char *good[] = {
       "{}", "[]", " {\"a\": 1}\n", "0", "-0", "1.5e-3", "-12E+7", "\"x\"",
       "true", "false", "null", "[1, [2, [3]], {\"k\": null}]",
-      "\"\\u00e9\\n\\t\\\"\\\\\\/\"", "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"",
+      "\"\\u00e9\\n\\t\\\"\\\\\\/\"",
+      "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"",
       "\r\n\t {\"a\":[]} \t\r\n"};
   for (size_t i = 0; i < sizeof good / sizeof *good; i++)
     ck_assert_msg(ok(good[i]), "refused: %s", good[i]);

@@ -192,8 +192,8 @@ START_TEST(redis_down_at_start_then_back) {
   arec_test_daemon d;
   ck_assert_int_eq(arec_test_daemon_start(&d, "pod-noredis", &e, NULL), 0);
   ck_assert(arec_test_daemon_ready(&d, 15000));
-  ck_assert(arec_test_log_has(&d.proc,
-                              "⚠️ Redis unavailable, agent recovery skipped"));
+  ck_assert(arec_test_log_has(&d.proc, "⚠️ Redis unavailable, agent "
+                                       "recovery skipped"));
   ck_assert_int_eq(arec_test_http(d.port, "GET", "/healthz", NULL, NULL, NULL,
                                   NULL), 200);
   /* an agent wanted while Redis is down starts when it returns */

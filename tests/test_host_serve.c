@@ -83,7 +83,8 @@ START_TEST(bad_input_answers_and_writes_nothing) {
          400, "trailing");
   expect(p.port, "POST", "/api/users", "[1]", 400, "object");
   expect(p.port, "POST", "/api/users",
-         "{\"id\": 9007199254740992, \"name\": \"x\"}", 400, "\"field\":\"id\"");
+         "{\"id\": 9007199254740992, \"name\": \"x\"}", 400,
+         "\"field\":\"id\"");
   expect(p.port, "POST", "/api/users", "{\"id\": 1.5, \"name\": \"x\"}", 400,
          "\"field\":\"id\"");
   expect(p.port, "POST", "/api/users", "{\"id\": \"7\", \"name\": \"x\"}",

@@ -235,7 +235,8 @@ START_TEST(telegram_blackholed) {
   char *m = NULL;
   ck_assert_int_eq(arec_test_http(a.port, "GET", "/metrics", NULL, NULL, NULL,
                                   &m), 200);
-  ck_assert_ptr_nonnull(strstr(m, "agentrecoverd_role_held{role=\"telegram\"}"));
+  ck_assert_ptr_nonnull(
+      strstr(m, "agentrecoverd_role_held{role=\"telegram\"}"));
   free(m);
   int code = -1;
   term_within_budget(&a, "Telegram API blackholed", &code);
