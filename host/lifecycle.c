@@ -168,11 +168,10 @@ static void start_recovery(arec_host_daemon *d) {
                         "elsewhere still reach it",
          HL_I("stop_check_interval_ms", d->cfg->stop_check_interval_ms),
          HL_END);
-  /* ready at once when nothing is to be restored now: recovery off, or
-   * the lock service down (agents start when it returns) */
-  if (!d->cfg->recovery_enabled || !d->lock_up)
-    atomic_store(&d->state.ready, 1);
-  if (!d->cfg->recovery_enabled && d->lock_up) return;
+  /* ready at once while the lock service is down (agents start when it
+   * returns); else after the first pass, which takes nothing over when
+   * recovery is off (the manager's takeover option) */
+  if (!d->lock_up) atomic_store(&d->state.ready, 1);
   arec_host_job_start(&d->recovery_job, "the restore pass",
                       arec_host_recovery_main, r);
 }

@@ -87,15 +87,15 @@ void arec_host_recovery_main(void *arg) {
     hlog(AREC_LOG_INFO, "Redis available again, starting agent recovery",
          HL_END);
   }
-  if (r->enabled) {
-    arec_restore_result res;
-    memset(&res, 0, sizeof res);
-    int rc = arec_manager_restore(r->mgr, &res);
-    if (rc != 0) /* the library logged the pass itself otherwise */
-      hlog(AREC_LOG_WARN, "restore pass could not read the database; the "
-                          "reconcile loop retries",
-           HL_S("error", arec_strerror(rc)), HL_END);
-    atomic_store(r->recovery_active, 1);
-  }
+  /* with recovery off the manager's takeover option is 0: this first pass
+   * takes nothing over and the loop only checks for stops */
+  arec_restore_result res;
+  memset(&res, 0, sizeof res);
+  int rc = arec_manager_restore(r->mgr, &res);
+  if (rc != 0) /* the library logged the pass itself otherwise */
+    hlog(AREC_LOG_WARN, "restore pass could not read the database; the "
+                        "reconcile loop retries",
+         HL_S("error", arec_strerror(rc)), HL_END);
+  atomic_store(r->recovery_active, r->enabled);
   atomic_store(r->ready, 1);
 }

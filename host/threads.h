@@ -33,12 +33,14 @@ int arec_host_job_done(arec_host_job *j);
  * meanwhile ends the wait early and is returned in *sig (else 0). */
 int arec_host_job_wait(arec_host_job *j, int64_t deadline_ms, int *sig);
 
-/* The recovery job's context. */
+/* The recovery job's context: the restore runs whether or not recovery is
+ * enabled (when it is not, the manager's takeover option is off and the
+ * pass takes nothing over). */
 typedef struct arec_host_recovery {
   arec_manager *mgr;
   arec_lock *lock;         /* pinged until it answers when !lock_up */
   int lock_up;             /* the lock service answered at start */
-  int enabled;             /* AGENT_RECOVERY_ENABLED: restore at all */
+  int enabled;             /* AGENT_RECOVERY_ENABLED (the gauge) */
   atomic_int *stopping;    /* shutdown began: give up waiting */
   atomic_int *ready;       /* set when done */
   atomic_int *recovery_active;
