@@ -61,6 +61,10 @@ HOST_E2E := test_host_lifecycle test_host_failover test_host_serve \
             test_host_pgbouncer
 TEST_NOASAN += $(HOST_E2E)
 $(HOST_E2E:%=$(BUILD)/tests/%): $(AGENTRECOVERD) $(BUILD)/tools/faultproxy
+# agentrecoverctl's exit codes (its tables: test_ctl, host/ctl/build.mk)
+TEST_NOASAN += test_ctl_errors
+$(BUILD)/tests/test_ctl_errors: $(AGENTRECOVERD) $(BUILD)/agentrecoverctl
+$(BUILD)/tests/test_ctl_errors: HOST_LIBS += $(shell pkg-config --libs libcurl libcjson 2>/dev/null)
 
 # The local system of the demo: make demo (about a minute, cleans up),
 # make start (left running; ports, logs, pids and a fresh admin token
