@@ -1,4 +1,4 @@
-# tests/fuzz/build.mk -- fuzzing (issue 6).  Included by the Makefile.
+# tests/fuzz/build.mk -- fuzzing.  Included by the Makefile.
 #
 #   make fuzz          builds every target with clang + libFuzzer + ASan +
 #                      UBSan (the library and host code instrumented for
