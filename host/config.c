@@ -1,6 +1,6 @@
 /*
- * config.c -- reads agentrecoverd's environment (DESIGN.md section 7) into
- * an arec_host_config and validates it.
+ * config.c -- reads agentrecoverd's environment into an arec_host_config
+ * and validates it; the only place of the daemon that reads it.
  *
  * How: each variable is fetched through a getter (getenv in production, a
  * table in tests), parsed, and checked against the others (refresh < TTL,
@@ -22,66 +22,6 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
-
-/* ------------------------------------------------------------ the table */
-const arec_host_var arec_host_vars[] = {
-    {"DATABASE_URL", "(required)", "libpq conninfo or URI"},
-    {"DATABASE_CONNECT_TIMEOUT", "30s", "retry the database this long, then exit 1"},
-    {"REDIS_HOST", "localhost", "the Redis master"},
-    {"REDIS_PORT", "6379", "its port"},
-    {"REDIS_PASSWORD", "(none)", "AUTH password"},
-    {"REDIS_DB", "0", "SELECT db"},
-    {"REDIS_ADDRS", "(none)", "host:port,host:port,... multi-master Redlock; overrides host/port"},
-    {"POD_NAME", "(hostname)", "this pod's name"},
-    {"AGENT_RECOVERY_ENABLED", "true", "restore and reconcile at all"},
-    {"AGENT_LOCK_TTL", "30s", "per-agent lock TTL"},
-    {"AGENT_LOCK_REFRESH_INTERVAL", "TTL/3", "lock refresh period, < TTL"},
-    {"AGENT_RECONCILE_INTERVAL", "5s", "reconcile period; 0 disables"},
-    {"AGENT_LOCK_BACKEND", "redis", "redis or postgres (then no Redis is needed)"},
-    {"AGENT_POD_LEASE_TTL", "(off; 2s with postgres)", "pod lease TTL (5s recommended): a dead pod's agents fail over within it, not the lock TTL"},
-    {"AGENT_FAIR_SHARE", "true", "each pod runs ceil(wanted / live pods) agents, hands the rest off"},
-    {"AGENT_WORKERS", "32", "step worker threads"},
-    {"AGENT_SAVE_INTERVAL", "5s", "coalescing window of state saves"},
-    {"AGENT_MIGRATE", "false", "apply migrations at start (or --migrate)"},
-    {"SHUTDOWN_TIMEOUT", "25s", "graceful shutdown budget"},
-    {"HTTP_PORT", "8080", "health, ready, metrics, admin API"},
-    {"HTTP_ADDR", "0.0.0.0", "bind address: an IPv4 or IPv6 literal"},
-    {"HTTP_MAX_CONNECTIONS", "4096", "open HTTP connections, all clients"},
-    {"HTTP_MAX_CONNECTIONS_PER_IP", "64", "open HTTP connections from one address; 0: no limit"},
-    {"HTTP_CONNECTION_TIMEOUT", "10s", "idle HTTP connections close, request bodies must arrive within"},
-    {"ADMIN_TOKEN", "(none)", "bearer token required on /api/* when set"},
-    {"AGENT_SECRETS_KEY", "(none)", "64 hex chars, AES-256-GCM key of exchange secrets"},
-    {"LOG_LEVEL", "info", "debug, info, warn, error"},
-    {"LOG_FORMAT", "text", "text or json"},
-    {"TELEGRAM_BOT_TOKEN", "(none)", "the Telegram bot; off when unset"},
-    {"TELEGRAM_API_BASE", "(none)", "http(s) URL overriding the Telegram API"},
-    {"TELEGRAM_ALLOWED_USERS", "(none)", "comma list of Telegram user ids"},
-    {"EXCHANGE_API_BASE", "(none)", "http(s) URL overriding the exchange"},
-    {"TRADING_MODE", "paper", "paper or live"},
-    {"EXCHANGE_ALLOW_MAINNET", "false", "live orders to a non-testnet account"},
-    {"TRADING_STEP_INTERVAL", "10s", "between a trading agent's steps"},
-    {NULL, NULL, NULL}};
-
-void arec_host_config_usage(void *fpv) {
-  FILE *fp = fpv;
-  fprintf(fp,
-          "usage: agentrecoverd [--migrate | --migrate-only] [--help]\n"
-          "\n"
-          "Runs agents with automatic recovery: PostgreSQL holds the truth, a\n"
-          "Redis lock per agent keeps each agent on exactly one pod.\n"
-          "\n"
-          "  --migrate        apply the database migrations, then serve\n"
-          "  --migrate-only   apply the database migrations and exit\n"
-          "  --version        print the library version\n"
-          "  --help           this text\n"
-          "\n"
-          "Environment (durations take ms, s or m: 500ms, 30s, 2m; a bare\n"
-          "number is rejected, except 0):\n");
-  for (const arec_host_var *v = arec_host_vars; v->name; v++)
-    fprintf(fp, "  %-28s default %-11s %s\n", v->name, v->def, v->meaning);
-  fprintf(fp, "\nExit codes: 0 clean shutdown, 1 database unreachable or "
-              "forced exit, 2 bad configuration.\n");
-}
 
 /* ------------------------------------------------------------- parsing */
 int arec_host_parse_duration(const char *s, int64_t *out_ms) {
@@ -314,8 +254,12 @@ static int load_agent(loader *l, arec_host_config *c) {
     return -1;
   if (val(l, "AGENT_POD_LEASE_TTL") && c->pod_lease_ttl_ms < 100)
     return fail(l, "AGENT_POD_LEASE_TTL: must be at least 100ms");
-  if (get_bool(l, "AGENT_FAIR_SHARE", 1, &c->fair_share))
+  if (get_bool(l, "AGENT_FAIR_SHARE", 1, &c->fair_share) ||
+      get_duration(l, "AGENT_STOP_CHECK_INTERVAL", 5000,
+                   &c->stop_check_interval_ms))
     return -1;
+  if (c->stop_check_interval_ms <= 0)
+    return fail(l, "AGENT_STOP_CHECK_INTERVAL: must be > 0");
   const char *w = val(l, "AGENT_WORKERS");
   long wv = 32;
   if (w && parse_long(w, 1, 4096, &wv) != 0)
@@ -364,21 +308,87 @@ static int load_http(loader *l, arec_host_config *c) {
   return c->http_addr ? 0 : fail(l, "out of memory");
 }
 
-static int load_key(loader *l, arec_host_config *c) {
-  const char *k = val(l, "AGENT_SECRETS_KEY");
+/* A 64-hex-character key variable into out[32]; *has = 1 when set. */
+static int load_key(loader *l, const char *name, unsigned char *out,
+                    int *has) {
+  const char *k = val(l, name);
   if (!k) return 0;
   if (strlen(k) != 64)
-    return fail(l, "AGENT_SECRETS_KEY: expected 64 hex characters (32 "
-                   "bytes), got %zu characters", strlen(k));
+    return fail(l, "%s: expected 64 hex characters (32 bytes), got %zu "
+                   "characters", name, strlen(k));
   for (size_t i = 0; i < 32; i++) {
     int hi = hexval(k[2 * i]), lo = hexval(k[2 * i + 1]);
     if (hi < 0 || lo < 0) {
-      memset(c->secrets_key, 0, sizeof c->secrets_key);
-      return fail(l, "AGENT_SECRETS_KEY: expected 64 hex characters");
+      memset(out, 0, 32);
+      return fail(l, "%s: expected 64 hex characters", name);
     }
-    c->secrets_key[i] = (unsigned char)(hi << 4 | lo);
+    out[i] = (unsigned char)(hi << 4 | lo);
   }
-  c->has_secrets_key = 1;
+  *has = 1;
+  return 0;
+}
+
+/* A bearer token: NULL when unset; else 16+ characters, no space or
+ * control character (a header could never carry it). */
+static int get_token(loader *l, const char *name, char **out) {
+  const char *t = val(l, name);
+  if (!t) return 0;
+  size_t n = strlen(t);
+  if (n < 16)
+    return fail(l, "%s: must be at least 16 characters, got %zu", name, n);
+  for (size_t i = 0; i < n; i++)
+    if ((unsigned char)t[i] <= ' ' || t[i] == 0x7f)
+      return fail(l, "%s: must not contain spaces or control characters",
+                  name);
+  *out = strdup(t);
+  return *out ? 0 : fail(l, "out of memory");
+}
+
+/* ADMIN_TOKEN, ADMIN_READ_TOKEN, ADMIN_AUTH and the two secrets keys. */
+static int load_auth(loader *l, arec_host_config *c) {
+  if (get_token(l, "ADMIN_TOKEN", &c->admin_token) ||
+      get_token(l, "ADMIN_READ_TOKEN", &c->admin_read_token))
+    return -1;
+  const char *a = val(l, "ADMIN_AUTH");
+  if (a && strcmp(a, "none") != 0)
+    return fail(l, "ADMIN_AUTH: the only value is none (serve /api/* "
+                   "without authentication), got \"%.20s\"", a);
+  c->admin_auth_none = a != NULL;
+  if (c->admin_auth_none && (c->admin_token || c->admin_read_token))
+    return fail(l, "ADMIN_AUTH: none, but ADMIN_TOKEN or ADMIN_READ_TOKEN "
+                   "is set: choose one");
+  if (c->admin_token && c->admin_read_token &&
+      strcmp(c->admin_token, c->admin_read_token) == 0)
+    return fail(l, "ADMIN_READ_TOKEN: must differ from ADMIN_TOKEN");
+  if (load_key(l, "AGENT_SECRETS_KEY", c->secrets_key, &c->has_secrets_key) ||
+      load_key(l, "AGENT_SECRETS_KEY_PREVIOUS", c->secrets_key_previous,
+               &c->has_secrets_key_previous))
+    return -1;
+  if (c->has_secrets_key_previous && !c->has_secrets_key)
+    return fail(l, "AGENT_SECRETS_KEY_PREVIOUS: set without "
+                   "AGENT_SECRETS_KEY (the key to rotate to)");
+  return 0;
+}
+
+/* DATABASE_POOL_SIZE, DATABASE_ADMIN_POOL_SIZE, DATABASE_STATEMENT_TIMEOUT. */
+static int load_pools(loader *l, arec_host_config *c) {
+  static const char *const names[2] = {"DATABASE_POOL_SIZE",
+                                       "DATABASE_ADMIN_POOL_SIZE"};
+  unsigned int *dst[2] = {&c->database_pool_size,
+                          &c->database_admin_pool_size};
+  for (int i = 0; i < 2; i++) {
+    const char *v = val(l, names[i]);
+    long n = 4;
+    if (v && parse_long(v, 1, 100, &n) != 0)
+      return fail(l, "%s: expected 1..100, got \"%.20s\"", names[i], v);
+    *dst[i] = (unsigned int)n;
+  }
+  if (get_duration(l, "DATABASE_STATEMENT_TIMEOUT", 5000,
+                   &c->database_statement_timeout_ms))
+    return -1;
+  if (c->database_statement_timeout_ms < 100 ||
+      c->database_statement_timeout_ms > 600000)
+    return fail(l, "DATABASE_STATEMENT_TIMEOUT: must be 100ms..10m");
   return 0;
 }
 
@@ -389,8 +399,7 @@ static int load_rest(loader *l, arec_host_config *c) {
     return fail(l, "HTTP_PORT: expected a port 1..65535, got \"%.20s\"", port);
   c->http_port = (int)p;
   if (load_http(l, c)) return -1;
-  c->admin_token = dup_or_null(val(l, "ADMIN_TOKEN"));
-  if (load_key(l, c)) return -1;
+  if (load_auth(l, c)) return -1;
   const char *lv = val(l, "LOG_LEVEL");
   c->log_level = AREC_LOG_INFO;
   if (lv && arec_log_level_parse(&c->log_level, lv) != 0)
@@ -447,7 +456,8 @@ int arec_host_config_load(arec_host_config *cfg, arec_host_getenv_fn get,
     fail(&l, "DATABASE_CONNECT_TIMEOUT: must be > 0");
     goto bad;
   }
-  if (load_redis(&l, cfg) || load_agent(&l, cfg) || load_rest(&l, cfg))
+  if (load_pools(&l, cfg) || load_redis(&l, cfg) || load_agent(&l, cfg) ||
+      load_rest(&l, cfg))
     goto bad;
   if (!cfg->database_url || !cfg->redis_addrs || !cfg->pod_name ||
       !cfg->lock_backend) {
@@ -457,6 +467,16 @@ int arec_host_config_load(arec_host_config *cfg, arec_host_getenv_fn get,
   return 0;
 bad:
   arec_host_config_free(cfg);
+  return -1;
+}
+
+int arec_host_config_check_serving(const arec_host_config *cfg, char *err,
+                                   size_t errlen) {
+  if (errlen) err[0] = 0;
+  if (cfg->admin_token || cfg->admin_auth_none) return 0;
+  snprintf(err, errlen, "ADMIN_TOKEN: required to serve the admin API (at "
+                        "least 16 characters); set ADMIN_AUTH=none to serve "
+                        "it without authentication on purpose");
   return -1;
 }
 
@@ -476,11 +496,14 @@ void arec_host_config_free(arec_host_config *c) {
   free(c->lock_backend);
   free(c->http_addr);
   wipe_free(c->admin_token);
+  wipe_free(c->admin_read_token);
   wipe_free(c->telegram_bot_token);
   free(c->telegram_api_base);
   free(c->telegram_allowed_users);
   free(c->exchange_api_base);
   volatile unsigned char *k = c->secrets_key;
   for (size_t i = 0; i < sizeof c->secrets_key; i++) k[i] = 0;
+  k = c->secrets_key_previous;
+  for (size_t i = 0; i < sizeof c->secrets_key_previous; i++) k[i] = 0;
   memset(c, 0, sizeof *c);
 }

@@ -1,7 +1,9 @@
 /*
- * config.h -- agentrecoverd's configuration, read from the environment as
- * DESIGN.md section 7 lists it.  Parsing never touches a server: a bad or
- * inconsistent value is one error line naming the variable.
+ * config.h -- agentrecoverd's configuration, read from the environment.
+ * config.c is the only part of the daemon that reads the environment;
+ * every other part gets its settings from this struct.  Parsing never
+ * touches a server: a bad or inconsistent value is one error line naming
+ * the variable.
  */
 #ifndef AREC_HOST_CONFIG_H
 #define AREC_HOST_CONFIG_H
@@ -27,7 +29,8 @@ typedef struct arec_host_config {
   int64_t reconcile_interval_ms;
   char *lock_backend;       /* "redis" or "postgres" */
   int64_t pod_lease_ttl_ms; /* 0 when unset (pod leases are not built yet) */
-  int fair_share;           /* AGENT_FAIR_SHARE (issue 8), default 1 */
+  int fair_share;           /* AGENT_FAIR_SHARE, default 1 */
+  int64_t stop_check_interval_ms; /* AGENT_STOP_CHECK_INTERVAL, 5 s */
   unsigned int workers;
   int64_t save_interval_ms;
   int migrate;
@@ -39,9 +42,23 @@ typedef struct arec_host_config {
   unsigned int http_max_per_ip;         /* HTTP_MAX_CONNECTIONS_PER_IP, 64;
                                            0: no limit */
   int64_t http_connection_timeout_ms;   /* HTTP_CONNECTION_TIMEOUT, 10 s */
-  char *admin_token;        /* NULL when unset or empty */
+  /* the admin API's authentication: ADMIN_TOKEN (every route),
+   * ADMIN_READ_TOKEN (GET routes only), each NULL when unset or empty and
+   * at least 16 characters otherwise; ADMIN_AUTH=none switches it off on
+   * purpose (see arec_host_config_check_serving) */
+  char *admin_token;
+  char *admin_read_token;
+  int admin_auth_none;
   int has_secrets_key;
   unsigned char secrets_key[32];
+  int has_secrets_key_previous; /* AGENT_SECRETS_KEY_PREVIOUS (rotation) */
+  unsigned char secrets_key_previous[32];
+  /* the two database pools: the manager's (heartbeats, claims, saves,
+   * releases) and the administrative one (API, bot, service) whose
+   * statements the server cancels after database_statement_timeout_ms */
+  unsigned int database_pool_size;         /* DATABASE_POOL_SIZE, 4 */
+  unsigned int database_admin_pool_size;   /* DATABASE_ADMIN_POOL_SIZE, 4 */
+  int64_t database_statement_timeout_ms;   /* DATABASE_STATEMENT_TIMEOUT, 5 s */
   arec_log_level log_level;
   int log_json;
   char *telegram_bot_token;
@@ -67,6 +84,12 @@ extern const arec_host_var arec_host_vars[];
  * -1 with one line (no newline) naming the variable in err. */
 int arec_host_config_load(arec_host_config *cfg, arec_host_getenv_fn get,
                           void *ud, char *err, size_t errlen);
+
+/* Serving needs authentication: ADMIN_TOKEN set, or ADMIN_AUTH=none on
+ * purpose (--migrate-only and --rotate-secrets do not serve and skip this
+ * check).  0, or -1 with one line naming ADMIN_TOKEN in err. */
+int arec_host_config_check_serving(const arec_host_config *cfg, char *err,
+                                   size_t errlen);
 
 /* Frees the strings and wipes the secrets.  Safe on a zeroed struct. */
 void arec_host_config_free(arec_host_config *cfg);

@@ -48,7 +48,9 @@ static int noop_start(void **out_state, arec_agent *agent,
   (void)agent;
   noop_state *s = calloc(1, sizeof *s);
   if (!s) return AREC_ENOMEM;
-  s->step_ms = userdata ? *(const int64_t *)userdata : 1000;
+  s->step_ms = userdata && *(const int64_t *)userdata > 0
+                   ? *(const int64_t *)userdata
+                   : 1000;
   if (info->nsymbols) {
     s->symbols = calloc(info->nsymbols, sizeof *s->symbols);
     if (!s->symbols) {
@@ -105,10 +107,10 @@ static void noop_stop(void *state, arec_agent *agent, arec_stop_reason reason,
   noop_free(state);
 }
 
-void arec_host_noop_type(arec_agent_type *out, int64_t *step_ms) {
+void arec_host_noop_type(arec_agent_type *out, const int64_t *step_ms) {
   arec_agent_type t = AREC_AGENT_TYPE_INIT;
   t.name = "noop";
-  t.userdata = step_ms;
+  t.userdata = (void *)step_ms; /* read only */
   t.start = noop_start;
   t.step = noop_step;
   t.snapshot = noop_snapshot;

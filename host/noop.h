@@ -8,8 +8,9 @@
 
 #include "agentrecover.h"
 
-/* The agent type (name "noop").  `step_ms` is the delay between steps. */
-void arec_host_noop_type(arec_agent_type *out, int64_t *step_ms);
+/* The agent type (name "noop").  `step_ms` is the delay between steps
+ * (read at each start; NULL or <= 0: 1000); it must outlive the manager. */
+void arec_host_noop_type(arec_agent_type *out, const int64_t *step_ms);
 
 /* Reads "iterations" from a memory JSON text; 0 when absent or invalid. */
 long long arec_host_noop_iterations(const char *memory);

@@ -16,6 +16,20 @@
  *   (the reason in `message`), 503 unavailable (retry), 500 internal.
  * `message` is human text without secrets or database internals; for 500
  * and 503 the detail is logged with `request_id`, which the message names.
+ * `field` uses the admin API's JSON names ("id", "user_id", "name",
+ * "strategy", "params", "exchange", "api_key", "api_secret", "exchange_id",
+ * "symbol", "balance", "to", "limit", "after").  Every function returns 0
+ * when the status is 2xx, else a negative AREC_E* code (the cause;
+ * AREC_EINVAL for 400 and 403).
+ *
+ * Audit: every operation that may change something records one event
+ * (audit_events: actor, action, agent_id, user_id, result "201" or
+ * "404 agent not found", request_id) and logs one INFO line "audit" with
+ * the same fields, whatever its outcome (400 and 403 included); reads
+ * record nothing.  Actions: user.upsert, exchange.add, exchange.remove,
+ * pair.add, agent.create, agent.assign, agent.unassign, agent.start,
+ * agent.stop, agent.enable, agent.disable, agent.migrate, agent.delete,
+ * agents.stop_all.
  *
  * Actors: an API caller with the admin token, an API caller with the read
  * token (every mutating operation answers 403), or a Telegram user (every
@@ -80,13 +94,19 @@ int arec_svc_new(arec_svc **out, const arec_svc_options *opts);
 void arec_svc_free(arec_svc *svc);
 
 /* ------------------------------------------------------------ users */
+/* 201 (created or renamed). */
 int arec_svc_user_upsert(arec_svc *svc, const arec_svc_actor *who,
                          long long user_id, const char *name,
                          arec_svc_result *res);
+/* 200 with *out_name (may be NULL; free()) or 404.  Not audited. */
+int arec_svc_user_get(arec_svc *svc, const arec_svc_actor *who,
+                      long long user_id, char **out_name,
+                      arec_svc_result *res);
 
 /* --------------------------------------------------- exchange accounts */
 /* exchange must be a supported exchange ("binance"); keys are stored
- * encrypted and never echoed. */
+ * encrypted and never echoed.  201; 503 when no AGENT_SECRETS_KEY is
+ * configured. */
 int arec_svc_exchange_add(arec_svc *svc, const arec_svc_actor *who,
                           long long user_id, const char *exchange,
                           const char *api_key, const char *api_secret,
@@ -100,7 +120,8 @@ int arec_svc_exchange_remove(arec_svc *svc, const arec_svc_actor *who,
 const char *const *arec_svc_exchanges(void);
 
 /* ------------------------------------------------------------- pairs */
-/* exchange_id 0: the user's newest account. */
+/* exchange_id 0: the user's newest account (404 when it has none). 201;
+ * 409 when the user has the pair already. */
 int arec_svc_pair_add(arec_svc *svc, const arec_svc_actor *who,
                       long long user_id, long long exchange_id,
                       const char *symbol, long long *out_id,
@@ -119,7 +140,8 @@ typedef struct arec_svc_agent_new {
 int arec_svc_agent_create(arec_svc *svc, const arec_svc_actor *who,
                           const arec_svc_agent_new *spec, char *out_id,
                           size_t out_len, arec_svc_result *res);
-/* The owner must have a trading pair for the symbol (409 otherwise). */
+/* The owner must have a trading pair for the symbol (409 otherwise).  The
+ * symbol is normalised (upper case).  201. */
 int arec_svc_agent_assign(arec_svc *svc, const arec_svc_actor *who,
                           const char *agent_id, const char *symbol,
                           double budget, arec_svc_result *res);
@@ -127,7 +149,8 @@ int arec_svc_agent_unassign(arec_svc *svc, const arec_svc_actor *who,
                             const char *agent_id, const char *symbol,
                             arec_svc_result *res);
 /* 200 running here (*out_pod = this pod), 202 wish recorded and another
- * pod will run it or the lock service is down (message says which),
+ * pod will run it (*out_pod = that pod when known) or the lock service is
+ * down or the start failed for now and is retried (message says which),
  * 409 no symbols/disabled, 422 refused (reason), 400 unknown strategy. */
 int arec_svc_agent_start(arec_svc *svc, const arec_svc_actor *who,
                          const char *agent_id, char *out_pod,
@@ -137,6 +160,7 @@ int arec_svc_agent_stop(arec_svc *svc, const arec_svc_actor *who,
 int arec_svc_agent_set_active(arec_svc *svc, const arec_svc_actor *who,
                               const char *agent_id, int active,
                               arec_svc_result *res);
+/* 202 (the handover happens at the owner's next pass). */
 int arec_svc_agent_migrate(arec_svc *svc, const arec_svc_actor *who,
                            const char *agent_id, const char *to_pod,
                            arec_svc_result *res);

@@ -1,10 +1,14 @@
 /*
- * test_host_api.c -- the admin API handlers of agentrecoverd against a real
- * PostgreSQL 15 (harness), with a manager over the PostgreSQL repository
- * and the in-memory lock (so a held or unreachable lock can be forced):
- * status codes, error bodies naming the field, secrets never echoed, and
- * nothing written by a refused request.  Also /healthz, /ready, /metrics
- * through the router.
+ * test_host_api.c -- the admin API's route table and the router over the
+ * real service layer and a real PostgreSQL 15 (harness), with a manager
+ * over the PostgreSQL repository and the in-memory lock (so a held or
+ * unreachable lock can be forced): 404 / 405 with Allow for every route;
+ * authentication (admin, read-only, ADMIN_AUTH=none, 401, 403); strict
+ * bodies (one JSON value, an object, integers within 2^53 - 1 and written
+ * exactly); every error {"error", "field"?, "request_id"} and never a
+ * database internal; the new routes (DELETE an agent, strategies, audit
+ * pages, agents by owner); start answers (200 here, 202 lock service down,
+ * 409); migrate; /healthz, /ready, /metrics with the host's gauges.
  */
 #include <cJSON.h>
 #include <check.h>
@@ -13,12 +17,15 @@
 #include <string.h>
 #include <time.h>
 
-#include "../host/api.h"
-#include "../host/noop.h"
-#include "../host/status.h"
+#include "../host/router.h"
+#include "../host/store.h"
+#include "../host/strategies.h"
 #include "agentrecover/memory.h"
 #include "agentrecover/pg.h"
 #include "support/harness.h"
+
+#define ADMIN "api-admin-token-0123456789"
+#define READ "api-read-token-0123456789"
 
 static arec_test_pg g_pg;
 static const unsigned char g_key[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
@@ -27,23 +34,29 @@ static const unsigned char g_key[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
                                         30, 31, 32};
 
 /* Per-test fixture (each test runs in its own forked child). */
-static arec_pg *pg;
-static arec_memory_store *store;
+static arec_pg *pg, *admin;
+static arec_memory_store *mem;
 static arec_manager *mgr;
+static arec_host_store *store;
+static arec_svc *svc;
 static arec_host_state st;
-static int64_t step_ms = 50;
+static arec_host_strategy_ctx strategies = {50, NULL};
+static int role_held_answer;
+
+static int role_held(void *ud) { return *(int *)ud; }
 
 static void setup(void) {
   arec_pg_options o = AREC_PG_OPTIONS_INIT;
   o.conninfo = g_pg.conninfo;
   o.pool_size = 2;
-  o.secrets_key = g_key;
   ck_assert_int_eq(arec_pg_new(&pg, &o), 0);
-  ck_assert_int_eq(arec_memory_store_new(&store), 0);
-  arec_repository *repo = NULL;
+  o.statement_timeout_ms = 2000;
+  ck_assert_int_eq(arec_pg_new(&admin, &o), 0);
+  ck_assert_int_eq(arec_memory_store_new(&mem), 0);
+  arec_repository *repo = NULL, *arepo = NULL;
   arec_lock *lock = NULL;
   ck_assert_int_eq(arec_pg_repository_new(&repo, pg), 0);
-  ck_assert_int_eq(arec_memory_lock_new(&lock, store), 0);
+  ck_assert_int_eq(arec_memory_lock_new(&lock, mem), 0);
   arec_manager_options mo = AREC_MANAGER_OPTIONS_INIT;
   mo.pod_name = "pod-t";
   mo.lock_ttl_ms = 3000;
@@ -51,48 +64,89 @@ static void setup(void) {
   mo.workers = 2;
   mo.log_level = AREC_LOG_ERROR;
   ck_assert_int_eq(arec_manager_new(&mgr, &mo, repo, lock), 0);
-  arec_agent_type t;
-  arec_host_noop_type(&t, &step_ms);
-  ck_assert_int_eq(arec_manager_register_type(mgr, &t), 0);
+  ck_assert_int_eq(arec_host_strategies_register(mgr, &strategies), 0);
+  ck_assert_int_eq(arec_host_store_new(&store, admin, g_key, NULL, NULL,
+                                       NULL), 0);
+  ck_assert_int_eq(arec_pg_repository_new(&arepo, admin), 0);
+  arec_svc_options so;
+  memset(&so, 0, sizeof so);
+  so.pg = admin;
+  so.repo = arepo;
+  so.mgr = mgr;
+  so.store = store;
+  so.pod = "pod-t";
+  ck_assert_int_eq(arec_svc_new(&svc, &so), 0);
   memset(&st, 0, sizeof st);
-  st.api.pg = pg;
+  st.api.svc = svc;
   st.api.mgr = mgr;
   st.api.pod = "pod-t";
-  st.api.has_secrets_key = 1;
+  st.auth.admin_token = ADMIN;
+  st.auth.read_token = READ;
 }
 
 static void teardown(void) {
+  arec_svc_free(svc);
   arec_manager_free(mgr);
-  arec_memory_store_free(store);
+  arec_host_store_free(store);
+  arec_memory_store_free(mem);
+  arec_pg_free(admin);
   arec_pg_free(pg);
 }
 
-/* One request through the router; returns the status, *out the JSON. */
-static int call(const char *method, const char *path, const char *body,
-                cJSON **out) {
+/* One request through the router with `token` (NULL: none); the status,
+ * *out the parsed body, *allow the Allow header (static) or NULL. */
+static int call_as(const char *token, const char *method, const char *path,
+                   const char *body, cJSON **out, const char **allow) {
   arec_host_request req;
   memset(&req, 0, sizeof req);
-  req.method = method;
-  char p[256];
+  char p[512];
   snprintf(p, sizeof p, "%s", path);
-  char *q = strchr(p, '?');
-  char limit[32] = "", after[80] = "";
-  if (q) {
-    *q++ = 0;
-    sscanf(q, "limit=%31[^&]", limit);
-    char *a = strstr(q, "after=");
-    if (a) sscanf(a, "after=%79[^&]", after);
-    if (*limit) req.arg_limit = limit;
-    if (*after) req.arg_after = after;
+  arec_http_kv q[4];
+  char *qs = strchr(p, '?');
+  if (qs) {
+    *qs++ = 0;
+    for (char *save = NULL, *kv = strtok_r(qs, "&", &save);
+         kv && req.nquery < 4; kv = strtok_r(NULL, "&", &save)) {
+      char *eq = strchr(kv, '=');
+      if (eq) *eq++ = 0;
+      q[req.nquery].name = kv;
+      q[req.nquery++].value = eq;
+    }
+    req.query = q;
   }
+  req.method = method;
   req.path = p;
   req.body = body;
   req.body_len = body ? strlen(body) : 0;
+  char auth[128];
+  snprintf(auth, sizeof auth, "Bearer %s", token ? token : "");
   arec_host_response r;
-  arec_host_route(&st, &req, &r);
+  arec_host_route(&st, &req, token ? auth : NULL, &r);
   if (out) *out = r.body ? cJSON_Parse(r.body) : NULL;
+  if (allow) *allow = r.extra[0].name && !strcmp(r.extra[0].name, "Allow")
+                          ? r.extra[0].value : NULL;
+  /* every error is {"error", "field"?, "request_id"?} and nothing else */
+  if (r.status >= 400 && (!r.content_type || strstr(r.content_type, "json"))) {
+    cJSON *e = cJSON_Parse(r.body);
+    ck_assert_msg(cJSON_IsString(cJSON_GetObjectItem(e, "error")), "%s",
+                  r.body);
+    for (cJSON *f = e->child; f; f = f->next)
+      ck_assert_msg(!strcmp(f->string, "error") ||
+                        !strcmp(f->string, "field") ||
+                        !strcmp(f->string, "request_id"),
+                    "extra key %s in %s", f->string, r.body);
+    ck_assert_msg(!strstr(r.body, "SQLSTATE") && !strstr(r.body, "pg:") &&
+                      !strstr(r.body, "relation"),
+                  "database internals: %s", r.body);
+    cJSON_Delete(e);
+  }
   free(r.body);
   return r.status;
+}
+
+static int call(const char *method, const char *path, const char *body,
+                cJSON **out) {
+  return call_as(ADMIN, method, path, body, out, NULL);
 }
 
 static const char *str(const cJSON *j, const char *k) {
@@ -100,9 +154,11 @@ static const char *str(const cJSON *j, const char *k) {
   return cJSON_IsString(it) ? it->valuestring : NULL;
 }
 
-/* Asserts the status and that {"error"} mentions `needle`. */
+/* Asserts the status and that {"error"} mentions `needle` and names
+ * `field` (NULL: any). */
 static void expect_error(int status, const char *method, const char *path,
-                         const char *body, const char *needle) {
+                         const char *body, const char *needle,
+                         const char *field) {
   cJSON *j = NULL;
   int s = call(method, path, body, &j);
   ck_assert_msg(s == status, "%s %s %s: %d, want %d", method, path,
@@ -112,6 +168,10 @@ static void expect_error(int status, const char *method, const char *path,
   if (needle)
     ck_assert_msg(strstr(e, needle) != NULL, "%s %s: \"%s\" lacks %s", method,
                   path, e, needle);
+  if (field)
+    ck_assert_msg(str(j, "field") && !strcmp(str(j, "field"), field),
+                  "%s %s: field %s, want %s", method, path, str(j, "field"),
+                  field);
   cJSON_Delete(j);
 }
 
@@ -122,87 +182,310 @@ static void expect_status(int status, const char *method, const char *path,
                 body ? body : "", s, status);
 }
 
-/* user `uid` with an exchange and a pair for `symbol`. */
-static void seed_user(long long uid, const char *symbol) {
-  char path[64], body[256];
+/* user `uid` with an exchange and a pair for `symbol`, agent `id` (noop)
+ * assigned it when id is not NULL. */
+static void seed(long long uid, const char *symbol, const char *id) {
+  char path[96], body[256];
   snprintf(body, sizeof body, "{\"id\": %lld, \"name\": \"u%lld\"}", uid, uid);
   expect_status(201, "POST", "/api/users", body);
   snprintf(path, sizeof path, "/api/users/%lld/exchanges", uid);
   cJSON *j = NULL;
-  ck_assert_int_eq(call("POST", path,
-                        "{\"exchange\": \"binance\", \"api_key\": \"K-visible"
-                        "\", \"api_secret\": \"S-hidden\", \"testnet\": true}",
-                        &j),
-                   201);
-  const cJSON *id = cJSON_GetObjectItemCaseSensitive(j, "id");
-  ck_assert(cJSON_IsNumber(id));
+  ck_assert_int_eq(call("POST", path, "{\"exchange\": \"binance\", "
+                        "\"api_key\": \"K-visible\", \"api_secret\": "
+                        "\"S-hidden\", \"testnet\": true}", &j), 201);
   char *txt = cJSON_PrintUnformatted(j);
   ck_assert_ptr_null(strstr(txt, "S-hidden"));
   ck_assert_ptr_null(strstr(txt, "K-visible"));
   free(txt);
   snprintf(path, sizeof path, "/api/users/%lld/pairs", uid);
   snprintf(body, sizeof body, "{\"exchange_id\": %lld, \"symbol\": \"%s\"}",
-           (long long)id->valuedouble, symbol);
+           (long long)cJSON_GetObjectItem(j, "id")->valuedouble, symbol);
+  cJSON_Delete(j);
   expect_status(201, "POST", path, body);
-  expect_status(409, "POST", path, body); /* the same pair again */
-  cJSON_Delete(j);
-}
-
-static void create_agent(const char *id, long long uid, const char *symbol) {
-  char body[256];
-  snprintf(body, sizeof body,
-           "{\"user_id\": %lld, \"strategy\": \"noop\", \"name\": \"A %s\", "
-           "\"id\": \"%s\"}",
-           uid, id, id);
-  cJSON *j = NULL;
-  ck_assert_int_eq(call("POST", "/api/agents", body, &j), 201);
-  ck_assert_str_eq(str(j, "id"), id);
-  cJSON_Delete(j);
-  if (symbol) {
-    char path[128];
-    snprintf(path, sizeof path, "/api/agents/%s/assign", id);
-    snprintf(body, sizeof body, "{\"symbol\": \"%s\", \"balance\": 500}",
-             symbol);
-    expect_status(201, "POST", path, body);
-  }
-}
-
-static int agent_count(void) {
-  char *out = NULL;
-  ck_assert_int_eq(
-      arec_test_pg_sql(&g_pg, "SELECT count(*) FROM agent_configs", &out), 0);
-  int n = atoi(out);
-  free(out);
-  return n;
+  if (!id) return;
+  snprintf(body, sizeof body, "{\"user_id\": %lld, \"strategy\": \"noop\", "
+           "\"name\": \"A %s\", \"id\": \"%s\"}", uid, id, id);
+  expect_status(201, "POST", "/api/agents", body);
+  snprintf(path, sizeof path, "/api/agents/%s/assign", id);
+  snprintf(body, sizeof body, "{\"symbol\": \"%s\", \"balance\": 500}", symbol);
+  expect_status(201, "POST", path, body);
 }
 
 /* ------------------------------------------------------------------ tests */
-START_TEST(auth_constant_time_token) {
-  ck_assert_int_eq(arec_host_api_authorized(NULL, NULL), 1);
-  ck_assert_int_eq(arec_host_api_authorized("", NULL), 1);
-  ck_assert_int_eq(arec_host_api_authorized("tok", NULL), 0);
-  ck_assert_int_eq(arec_host_api_authorized("tok", "Bearer tok"), 1);
-  ck_assert_int_eq(arec_host_api_authorized("tok", "bearer tok"), 1);
-  ck_assert_int_eq(arec_host_api_authorized("tok", "Bearer to"), 0);
-  ck_assert_int_eq(arec_host_api_authorized("tok", "Bearer tokk"), 0);
-  ck_assert_int_eq(arec_host_api_authorized("tok", "Basic tok"), 0);
-  st.api.admin_token = "tok";
-  expect_error(401, "GET", "/api/runners", NULL, "token");
-  arec_host_request req = {"GET", "/api/runners", "Bearer tok", NULL, NULL,
-                           NULL, 0, 0};
+START_TEST(route_table_404_405_allow) {
+  static const struct {
+    const char *method, *path, *allow;
+  } cases[] = {{"GET", "/api/users", "POST"},
+               {"DELETE", "/api/agents", "GET, POST"},
+               {"GET", "/api/agents/start/x1", "POST"},
+               {"POST", "/api/runners", "GET"},
+               {"PUT", "/api/agents/x1", "GET, DELETE"},
+               {"GET", "/api/agents/x1/migrate", "POST"},
+               {"POST", "/api/audit", "GET"}};
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    const char *allow = NULL;
+    ck_assert_int_eq(call_as(ADMIN, cases[i].method, cases[i].path, NULL,
+                             NULL, &allow), 405);
+    ck_assert_msg(allow && !strcmp(allow, cases[i].allow), "%s %s: Allow %s",
+                  cases[i].method, cases[i].path, allow);
+  }
+  expect_error(404, "GET", "/api/nothing", NULL, "endpoint", NULL);
+  expect_error(404, "GET", "/nothing", NULL, "endpoint", NULL);
+  expect_error(404, "GET", "/api", NULL, NULL, NULL);
+  expect_error(404, "GET", "/api/agents/a/b/c/d", NULL, NULL, NULL);
+  expect_error(400, "POST", "/api/agents/start/bad!id", NULL, "id", "id");
+  expect_error(400, "POST", "/api/users/abc/pairs", "{}", "uid", "uid");
+  expect_error(400, "POST", "/api/users/0/pairs", "{}", "uid", "uid");
+  /* every route of the table is reached (no 404, no 405) */
+  for (size_t i = 0; i < arec_host_api_route_count(); i++) {
+    char m[16], pat[128], path[160] = "";
+    ck_assert_int_eq(sscanf(arec_host_api_route(i), "%15s %127s", m, pat), 2);
+    for (char *save = NULL, *seg = strtok_r(pat, "/", &save); seg;
+         seg = strtok_r(NULL, "/", &save)) {
+      const char *v = !strcmp(seg, "{id}") ? "zz1"
+                      : !strcmp(seg, "{uid}") ? "4" : seg;
+      snprintf(path + strlen(path), sizeof path - strlen(path), "/%s", v);
+    }
+    int s = call(m, path, "{}", NULL);
+    ck_assert_msg(s != 404 || strstr(path, "zz1") || strstr(path, "/4/"),
+                  "%s %s -> %d", m, path, s);
+    ck_assert_msg(s != 405, "%s %s -> 405", m, path);
+  }
+  ck_assert_ptr_null(arec_host_api_route(arec_host_api_route_count()));
+  arec_host_request req = {"POST", "/api/users", NULL, 0, "{", 1, 1};
   arec_host_response r;
-  arec_host_route(&st, &req, &r);
-  ck_assert_int_eq(r.status, 200);
+  arec_host_route(&st, &req, "Bearer " ADMIN, &r);
+  ck_assert_int_eq(r.status, 413);
   free(r.body);
-  /* health endpoints need no token */
-  expect_status(200, "GET", "/healthz", NULL);
 }
 END_TEST
 
-START_TEST(health_ready_metrics) {
+START_TEST(authentication_and_actors) {
+  cJSON *j = NULL;
+  ck_assert_int_eq(call_as(NULL, "GET", "/api/runners", NULL, &j, NULL), 401);
+  ck_assert_str_eq(str(j, "error"), "missing or wrong bearer token");
+  ck_assert_ptr_nonnull(str(j, "request_id"));
+  cJSON_Delete(j);
+  ck_assert_int_eq(call_as("nope-nope-nope-nope", "GET", "/api/pods", NULL,
+                           NULL, NULL), 401);
+  ck_assert_int_eq(call_as(ADMIN "x", "GET", "/api/pods", NULL, NULL, NULL),
+                   401);
+  ck_assert_int_eq(call_as(READ, "GET", "/api/pods", NULL, NULL, NULL), 200);
+  ck_assert_int_eq(call_as(READ, "POST", "/api/users",
+                           "{\"id\": 77, \"name\": \"r\"}", NULL, NULL), 403);
+  ck_assert_int_eq(call_as(READ, "DELETE", "/api/nowhere", NULL, NULL, NULL),
+                   403);
+  expect_status(404, "GET", "/api/agents/nobody", NULL);
+  /* ADMIN_AUTH=none: everyone is "api:none" */
+  st.auth.admin_token = st.auth.read_token = NULL;
+  st.auth.none = 1;
+  ck_assert_int_eq(call_as(NULL, "POST", "/api/users",
+                           "{\"id\": 78, \"name\": \"o\"}", NULL, NULL), 201);
+  ck_assert_int_eq(call_as(NULL, "GET", "/api/audit?limit=1000", NULL, &j,
+                           NULL), 200);
+  char *txt = cJSON_PrintUnformatted(j);
+  ck_assert_msg(strstr(txt, "\"actor\":\"api:none\",\"action\":\"user.upsert\"")
+                    != NULL, "%s", txt);
+  free(txt);
+  cJSON_Delete(j);
+  /* the probes never ask */
+  ck_assert_int_eq(call_as(NULL, "GET", "/healthz", NULL, NULL, NULL), 200);
+}
+END_TEST
+
+START_TEST(strict_bodies_and_exact_ids) {
+  int before = 0;
+  cJSON *j = NULL;
+  ck_assert_int_eq(call("GET", "/api/agents?limit=1000", NULL, &j), 200);
+  before = cJSON_GetArraySize(cJSON_GetObjectItem(j, "agents"));
+  cJSON_Delete(j);
+  expect_error(400, "POST", "/api/users", "{\"id\": 5, \"name\": \"x\"} {}",
+               "trailing", NULL);
+  expect_error(400, "POST", "/api/users", "{\"id\": 5, \"name\": \"x\"}x",
+               "trailing", NULL);
+  expect_error(400, "POST", "/api/users", "{\"id\": 5, \"id\": 6, "
+               "\"name\": \"x\"}", "twice", NULL);
+  expect_error(400, "POST", "/api/users", "[{\"id\": 5}]", "object", NULL);
+  expect_error(400, "POST", "/api/users", NULL, "JSON", NULL);
+  expect_error(400, "POST", "/api/users", "{\"id\": +5, \"name\": \"x\"}",
+               "JSON", NULL);
+  expect_error(400, "POST", "/api/users",
+               "{\"id\": 9007199254740992, \"name\": \"x\"}", "id", "id");
+  expect_error(400, "POST", "/api/users",
+               "{\"id\": -1, \"name\": \"x\"}", "id", "id");
+  expect_error(400, "POST", "/api/users", "{\"id\": 2.5, \"name\": \"x\"}",
+               "id", "id");
+  expect_error(400, "POST", "/api/users", "{\"id\": 5}", "name", "name");
+  expect_error(400, "POST", "/api/agents",
+               "{\"user_id\": 1, \"name\": \"n\"}", "strategy", "strategy");
+  expect_error(400, "POST", "/api/agents",
+               "{\"user_id\": 1, \"strategy\": \"noop\", \"name\": \"n\","
+               " \"params\": [1]}", "params", "params");
+  expect_error(400, "POST", "/api/agents",
+               "{\"user_id\": 1, \"strategy\": \"noop\", \"name\": \"n\","
+               " \"id\": \"start\"}", "id", "id");
+  /* whitespace around the value is fine */
+  expect_status(201, "POST", "/api/users",
+                " \n{\"id\": 9007199254740991, \"name\": \"max\"}\r\n\t");
+  ck_assert_int_eq(call("POST", "/api/agents",
+                        "{\"user_id\": 9007199254740991, \"strategy\": "
+                        "\"noop\", \"name\": \"m\", \"id\": \"api-max\", "
+                        "\"params\": {\"k\": 1}}", &j), 201);
+  cJSON_Delete(j);
+  /* ids come back digit for digit, never through a double */
+  arec_host_request req = {"GET", "/api/agents/api-max", NULL, 0, NULL, 0, 0};
+  arec_host_response r;
+  arec_host_route(&st, &req, "Bearer " ADMIN, &r);
+  ck_assert_int_eq(r.status, 200);
+  ck_assert_msg(strstr(r.body, "\"user_id\":9007199254740991,") != NULL, "%s",
+                r.body);
+  free(r.body);
+  ck_assert_int_eq(call("GET", "/api/agents?user_id=9007199254740991", NULL,
+                        &j), 200);
+  ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "agents")), 1);
+  cJSON_Delete(j);
+  expect_error(400, "GET", "/api/agents?user_id=9007199254740992", NULL,
+               "user_id", "user_id");
+  ck_assert_int_eq(call("GET", "/api/agents?limit=1000", NULL, &j), 200);
+  ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "agents")),
+                   before + 1);
+  cJSON_Delete(j);
+}
+END_TEST
+
+START_TEST(agents_start_stop_delete) {
+  seed(7002, "ETH/USDT", "api-life-1");
+  cJSON *j = NULL;
+  ck_assert_int_eq(call("POST", "/api/agents/start/api-life-1", NULL, &j),
+                   200);
+  ck_assert_str_eq(str(j, "running_on"), "pod-t");
+  cJSON_Delete(j);
+  ck_assert_int_eq(call("GET", "/api/agents/api-life-1", NULL, &j), 200);
+  ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(j, "is_trading")));
+  ck_assert_str_eq(str(j, "running_on"), "pod-t");
+  const char *keys[] = {"id", "user_id", "name", "strategy", "symbols",
+                        "is_active", "is_trading", "running_on", "fence",
+                        "created_at", "updated_at", "start_failures",
+                        "last_error", "retry_at"};
+  for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+    ck_assert_msg(cJSON_GetObjectItem(j, keys[i]) != NULL, "no %s", keys[i]);
+  const cJSON *sym = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "symbols"), 0);
+  ck_assert_str_eq(str(sym, "symbol"), "ETH/USDT");
+  ck_assert(cJSON_IsObject(cJSON_GetObjectItem(sym, "memory")));
+  cJSON_Delete(j);
+  ck_assert_int_eq(call("GET", "/api/runners", NULL, &j), 200);
+  ck_assert_str_eq(str(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "runners"),
+                                          0), "agent_id"), "api-life-1");
+  cJSON_Delete(j);
+  ck_assert_int_eq(call("GET", "/api/pods", NULL, &j), 200);
+  ck_assert_str_eq(str(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "pods"), 0),
+                       "name"), "pod-t");
+  cJSON_Delete(j);
+  /* migrate: the body checked, an unknown pod refused, nothing moves */
+  expect_error(400, "POST", "/api/agents/api-life-1/migrate", "{\"to\": 5}",
+               NULL, "to");
+  expect_error(409, "POST", "/api/agents/api-life-1/migrate",
+               "{\"to\": \"pod-zz\"}", NULL, NULL);
+  expect_error(404, "POST", "/api/agents/api-none/migrate",
+               "{\"to\": \"pod-t\"}", NULL, NULL);
+  ck_assert_int_eq(call("POST", "/api/agents/stop/api-life-1", NULL, &j), 200);
+  ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(j, "is_trading")));
+  cJSON_Delete(j);
+  ck_assert_int_eq(call("POST", "/api/agents/api-life-1/disable", NULL, &j),
+                   200);
+  ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(j, "is_active")));
+  cJSON_Delete(j);
+  expect_error(409, "POST", "/api/agents/start/api-life-1", NULL, NULL, NULL);
+  expect_status(200, "POST", "/api/agents/api-life-1/enable", NULL);
+  /* unknown strategy at create: 400 naming it */
+  expect_error(400, "POST", "/api/agents", "{\"user_id\": 7002, \"strategy\":"
+               " \"nope\", \"name\": \"n\"}", NULL, "strategy");
+  /* the lock service down: the wish is recorded, 202 */
+  seed(7003, "SOL/USDT", "api-down-1");
+  arec_memory_fail(mem, AREC_MEMORY_LOCK, -1, AREC_EUNAVAILABLE);
+  ck_assert_int_eq(call("POST", "/api/agents/start/api-down-1", NULL, &j),
+                   202);
+  ck_assert(cJSON_IsNull(cJSON_GetObjectItem(j, "running_on")));
+  ck_assert_ptr_nonnull(str(j, "message"));
+  cJSON_Delete(j);
+  arec_memory_fail(mem, AREC_MEMORY_LOCK, 0, 0);
+  /* DELETE: gone from get and list, the id stays taken */
+  expect_status(200, "DELETE", "/api/agents/api-down-1", NULL);
+  expect_status(404, "GET", "/api/agents/api-down-1", NULL);
+  expect_status(404, "DELETE", "/api/agents/api-down-1", NULL);
+  expect_error(409, "POST", "/api/agents", "{\"user_id\": 7003, \"strategy\":"
+               " \"noop\", \"name\": \"n\", \"id\": \"api-down-1\"}", NULL,
+               NULL);
+}
+END_TEST
+
+START_TEST(strategies_audit_pages) {
+  cJSON *j = NULL;
+  ck_assert_int_eq(call("GET", "/api/strategies", NULL, &j), 200);
+  const cJSON *names = cJSON_GetObjectItem(j, "strategies");
+  ck_assert(cJSON_IsArray(names));
+  int noop = 0;
+  const cJSON *n;
+  cJSON_ArrayForEach(n, names) noop += !strcmp(n->valuestring, "noop");
+  ck_assert_int_eq(noop, 1);
+  cJSON_Delete(j);
+  seed(7004, "ADA/USDT", NULL);
+  for (int i = 0; i < 3; i++) {
+    char body[128];
+    snprintf(body, sizeof body, "{\"user_id\": 7004, \"strategy\": \"noop\","
+             " \"name\": \"p\", \"id\": \"page-%c\"}", 'a' + i);
+    expect_status(201, "POST", "/api/agents", body);
+  }
+  ck_assert_int_eq(call("GET", "/api/agents?limit=2&after=page-", NULL, &j),
+                   200);
+  ck_assert_str_eq(str(j, "next"), "page-b");
+  cJSON_Delete(j);
+  ck_assert_int_eq(call("GET", "/api/agents?limit=2&after=page-b&user_id=7004",
+                        NULL, &j), 200);
+  ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "agents")), 1);
+  ck_assert(cJSON_IsNull(cJSON_GetObjectItem(j, "next")));
+  cJSON_Delete(j);
+  /* audit: oldest first, pages by id, every field present */
+  ck_assert_int_eq(call("GET", "/api/audit?limit=2", NULL, &j), 200);
+  const cJSON *ev = cJSON_GetObjectItem(j, "events");
+  ck_assert_int_eq(cJSON_GetArraySize(ev), 2);
+  const cJSON *e1 = cJSON_GetArrayItem(ev, 1);
+  const char *f[] = {"id", "time", "actor", "action", "agent_id", "user_id",
+                     "result"};
+  for (size_t i = 0; i < 7; i++)
+    ck_assert_msg(cJSON_GetObjectItem(e1, f[i]) != NULL, "no %s", f[i]);
+  ck_assert_str_eq(str(e1, "actor"), "api:admin");
+  double next = cJSON_GetObjectItem(j, "next")->valuedouble;
+  ck_assert(next == cJSON_GetObjectItem(e1, "id")->valuedouble);
+  char path[64];
+  snprintf(path, sizeof path, "/api/audit?after=%.0f&limit=1000", next);
+  cJSON_Delete(j);
+  ck_assert_int_eq(call("GET", path, NULL, &j), 200);
+  e1 = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "events"), 0);
+  ck_assert(cJSON_GetObjectItem(e1, "id")->valuedouble > next);
+  ck_assert(cJSON_IsNull(cJSON_GetObjectItem(j, "next")));
+  cJSON_Delete(j);
+  expect_error(400, "GET", "/api/audit?limit=0", NULL, "limit", "limit");
+  expect_error(400, "GET", "/api/audit?after=x", NULL, "after", "after");
+}
+END_TEST
+
+/* The database gone: 503 with a request id, never its internals. */
+START_TEST(database_down_503_with_request_id) {
+  seed(7005, "XRP/USDT", NULL);
+  ck_assert_int_eq(arec_test_pg_halt(&g_pg), 0);
+  cJSON *j = NULL;
+  int s = call("POST", "/api/users", "{\"id\": 7006, \"name\": \"d\"}", &j);
+  ck_assert_int_eq(arec_test_pg_resume(&g_pg), 0);
+  ck_assert_msg(s == 503 || s == 500, "%d", s);
+  ck_assert_ptr_nonnull(str(j, "request_id"));
+  ck_assert_uint_eq(strlen(str(j, "request_id")), 16);
+  cJSON_Delete(j);
+}
+END_TEST
+
+START_TEST(probes_and_metrics) {
   expect_status(200, "GET", "/healthz", NULL);
-  /* the loops stopped ticking: the main loop has not seen a refresher
-   * cycle for longer than the stall limit -> 503; fresh again -> 200 */
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   long long now = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
@@ -211,389 +494,51 @@ START_TEST(health_ready_metrics) {
   expect_status(503, "GET", "/healthz", NULL);
   atomic_store(&st.loops_ok_at, now);
   expect_status(200, "GET", "/healthz", NULL);
-  atomic_store(&st.loops_ok_at, now - 20000);
   expect_status(503, "GET", "/ready", NULL);
   atomic_store(&st.ready, 1);
   expect_status(200, "GET", "/ready", NULL);
   atomic_store(&st.stopping, 1);
+  atomic_store(&st.loops_ok_at, now - 20000);
   expect_status(503, "GET", "/ready", NULL);
-  expect_status(200, "GET", "/healthz", NULL); /* stalled, but shutting down */
-  atomic_store(&st.loops_ok_at, 0);
+  expect_status(200, "GET", "/healthz", NULL); /* stalled, but stopping */
   expect_status(405, "POST", "/ready", NULL);
-  arec_host_request req = {"GET", "/metrics", NULL, NULL, NULL, NULL, 0, 0};
+  atomic_store(&st.stopping, 0);
+  arec_host_request req = {"GET", "/metrics", NULL, 0, NULL, 0, 0};
   arec_host_response r;
-  arec_host_route(&st, &req, &r);
+  arec_host_route(&st, &req, NULL, &r);
   ck_assert_int_eq(r.status, 200);
   ck_assert_ptr_nonnull(strstr(r.content_type, "version=0.0.4"));
   ck_assert_ptr_nonnull(strstr(r.body, "agents_restored_total"));
-  ck_assert_ptr_nonnull(strstr(r.body, "agentrecoverd_ready 0"));
+  ck_assert_ptr_nonnull(strstr(r.body, "agentrecoverd_ready 1"));
+  ck_assert_ptr_nonnull(strstr(r.body, "agentrecoverd_build_info{version="));
+  ck_assert_ptr_null(strstr(r.body, "agentrecoverd_role_held"));
   free(r.body);
-}
-END_TEST
-
-START_TEST(routing_errors) {
-  expect_error(404, "GET", "/api/nothing", NULL, "endpoint");
-  expect_error(404, "GET", "/nothing", NULL, "endpoint");
-  expect_error(404, "GET", "/api/agents/a/b/c/d", NULL, NULL);
-  expect_error(405, "GET", "/api/users", NULL, "POST");
-  expect_error(405, "DELETE", "/api/agents", NULL, "POST");
-  expect_error(405, "GET", "/api/agents/start/x1", NULL, "POST");
-  expect_error(405, "POST", "/api/runners", NULL, "GET");
-  expect_error(405, "PUT", "/api/agents/x1", NULL, "GET");
-  expect_error(400, "POST", "/api/agents/start/bad!id", NULL, "id");
-  expect_error(400, "POST", "/api/users/abc/pairs", "{}", "uid");
-  expect_error(404, "GET", "/api/agents/nosuchagent", NULL, "not found");
-  expect_error(404, "POST", "/api/agents/start/nosuchagent", NULL, NULL);
-  expect_error(404, "POST", "/api/agents/stop/nosuchagent", NULL, NULL);
-  expect_error(404, "POST", "/api/agents/nosuchagent/enable", NULL, NULL);
-  arec_host_request req = {"POST", "/api/users", NULL, NULL, NULL, "{", 1, 1};
-  arec_host_response r;
-  arec_host_route(&st, &req, &r);
-  ck_assert_int_eq(r.status, 413);
-  free(r.body);
-}
-END_TEST
-
-START_TEST(bad_inputs_write_nothing) {
-  seed_user(7001, "BTC/USDT");
-  int before = agent_count();
-  expect_error(400, "POST", "/api/agents", "{not json", "JSON");
-  expect_error(400, "POST", "/api/agents", "[1,2]", "JSON");
-  expect_error(400, "POST", "/api/agents", NULL, "JSON");
-  expect_error(400, "POST", "/api/agents",
-               "{\"strategy\": \"noop\", \"name\": \"n\"}", "user_id");
-  expect_error(400, "POST", "/api/agents",
-               "{\"user_id\": \"7001\", \"strategy\": \"noop\", \"name\": "
-               "\"n\"}",
-               "user_id");
-  expect_error(400, "POST", "/api/agents",
-               "{\"user_id\": 1.5, \"strategy\": \"noop\", \"name\": \"n\"}",
-               "user_id");
-  expect_error(400, "POST", "/api/agents",
-               "{\"user_id\": 7001, \"strategy\": \"\", \"name\": \"n\"}",
-               "strategy");
-  expect_error(400, "POST", "/api/agents",
-               "{\"user_id\": 7001, \"strategy\": \"noop\"}", "name");
-  expect_error(400, "POST", "/api/agents",
-               "{\"user_id\": 7001, \"strategy\": \"noop\", \"name\": \"n\", "
-               "\"id\": \"start\"}",
-               "id");
-  expect_error(400, "POST", "/api/agents",
-               "{\"user_id\": 7001, \"strategy\": \"noop\", \"name\": \"n\", "
-               "\"id\": \"has space\"}",
-               "id");
-  expect_error(404, "POST", "/api/agents",
-               "{\"user_id\": 999999, \"strategy\": \"noop\", \"name\": "
-               "\"n\"}",
-               "user");
-  ck_assert_int_eq(agent_count(), before);
-  expect_error(400, "POST", "/api/users", "{\"id\": 0, \"name\": \"x\"}",
-               "id");
-  expect_error(400, "POST", "/api/users", "{\"id\": 5}", "name");
-  expect_error(400, "POST", "/api/users/7001/exchanges",
-               "{\"exchange\": \"binance\", \"api_key\": \"k\"}",
-               "api_secret");
-  expect_error(400, "POST", "/api/users/7001/exchanges",
-               "{\"exchange\": \"binance\", \"api_key\": \"k\", "
-               "\"api_secret\": \"s\", \"testnet\": \"yes\"}",
-               "testnet");
-  expect_error(404, "POST", "/api/users/999999/exchanges",
-               "{\"exchange\": \"binance\", \"api_key\": \"k\", "
-               "\"api_secret\": \"s\"}",
-               NULL);
-  expect_error(400, "POST", "/api/users/7001/pairs", "{\"symbol\": \"X/Y\"}",
-               "exchange_id");
-  create_agent("api-bad-1", 7001, NULL);
-  expect_error(400, "POST", "/api/agents/api-bad-1/assign",
-               "{\"symbol\": \"BTC/USDT\", \"balance\": -5}", "balance");
-  expect_error(400, "POST", "/api/agents/api-bad-1/assign",
-               "{\"symbol\": \"BTC/USDT\"}", "balance");
-  expect_error(400, "POST", "/api/agents/api-bad-1/assign",
-               "{\"balance\": 5}", "symbol");
-  expect_error(409, "POST", "/api/agents/api-bad-1/assign",
-               "{\"symbol\": \"DOGE/USDT\", \"balance\": 5}", "pair");
-  expect_error(404, "POST", "/api/agents/nosuch/assign",
-               "{\"symbol\": \"BTC/USDT\", \"balance\": 5}", NULL);
-  /* no symbols yet: 409, and the wish is not recorded */
-  expect_error(409, "POST", "/api/agents/start/api-bad-1", NULL, "symbols");
-  cJSON *j = NULL;
-  ck_assert_int_eq(call("GET", "/api/agents/api-bad-1", NULL, &j), 200);
-  ck_assert(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(j, "is_trading")));
-  ck_assert_int_eq(cJSON_GetArraySize(
-                       cJSON_GetObjectItemCaseSensitive(j, "symbols")),
-                   0);
-  cJSON_Delete(j);
-  /* duplicate id */
-  expect_error(409, "POST", "/api/agents",
-               "{\"user_id\": 7001, \"strategy\": \"noop\", \"name\": \"n\", "
-               "\"id\": \"api-bad-1\"}",
-               "exists");
-}
-END_TEST
-
-START_TEST(lifecycle_start_stop_runners) {
-  seed_user(7002, "ETH/USDT");
-  create_agent("api-life-1", 7002, "ETH/USDT");
-  expect_error(409, "POST", "/api/agents/api-life-1/assign",
-               "{\"symbol\": \"ETH/USDT\", \"balance\": 5}", "exists");
-  cJSON *j = NULL;
-  ck_assert_int_eq(call("POST", "/api/agents/start/api-life-1", NULL, &j),
-                   200);
-  ck_assert_str_eq(str(j, "running_on"), "pod-t");
-  cJSON_Delete(j);
-  ck_assert_int_eq(call("GET", "/api/agents/api-life-1", NULL, &j), 200);
-  ck_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "is_trading")));
-  ck_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "is_active")));
-  ck_assert_str_eq(str(j, "running_on"), "pod-t");
-  ck_assert_str_eq(str(j, "strategy"), "noop");
-  const cJSON *syms = cJSON_GetObjectItemCaseSensitive(j, "symbols");
-  ck_assert_int_eq(cJSON_GetArraySize(syms), 1);
-  ck_assert_str_eq(str(cJSON_GetArrayItem(syms, 0), "symbol"), "ETH/USDT");
-  ck_assert(cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(j, "fence")));
-  cJSON_Delete(j);
-  ck_assert_int_eq(call("GET", "/api/runners", NULL, &j), 200);
-  const cJSON *rs = cJSON_GetObjectItemCaseSensitive(j, "runners");
-  ck_assert_int_eq(cJSON_GetArraySize(rs), 1);
-  ck_assert_str_eq(str(cJSON_GetArrayItem(rs, 0), "agent_id"), "api-life-1");
-  cJSON_Delete(j);
-  /* GET /api/pods: this pod, live, running that one agent */
-  ck_assert_int_eq(call("GET", "/api/pods", NULL, &j), 200);
-  const cJSON *ps = cJSON_GetObjectItemCaseSensitive(j, "pods");
-  ck_assert_int_eq(cJSON_GetArraySize(ps), 1);
-  ck_assert_str_eq(str(cJSON_GetArrayItem(ps, 0), "name"), "pod-t");
-  ck_assert_int_eq(
-      (int)cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(ps, 0), "agents")
-          ->valuedouble,
-      1);
-  cJSON_Delete(j);
-  /* a second start is answered with where it runs */
-  ck_assert_int_eq(call("POST", "/api/agents/start/api-life-1", NULL, &j),
-                   200);
-  ck_assert_str_eq(str(j, "running_on"), "pod-t");
-  cJSON_Delete(j);
-  ck_assert_int_eq(call("POST", "/api/agents/stop/api-life-1", NULL, &j),
-                   200);
-  cJSON_Delete(j);
-  ck_assert_int_eq(call("GET", "/api/agents/api-life-1", NULL, &j), 200);
-  ck_assert(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(j, "is_trading")));
-  cJSON_Delete(j);
-  /* enable / disable */
-  ck_assert_int_eq(call("POST", "/api/agents/api-life-1/disable", NULL, &j),
-                   200);
-  ck_assert(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(j, "is_active")));
-  cJSON_Delete(j);
-  expect_error(409, "POST", "/api/agents/start/api-life-1", NULL, NULL);
-  expect_status(200, "POST", "/api/agents/api-life-1/enable", NULL);
-}
-END_TEST
-
-START_TEST(start_when_lock_held_or_down) {
-  seed_user(7003, "SOL/USDT");
-  create_agent("api-held-1", 7003, "SOL/USDT");
-  create_agent("api-down-1", 7003, "SOL/USDT");
-  ck_assert_int_eq(arec_memory_lock_force(store, "agent:lock:api-held-1",
-                                          "pod-x/0123", 60000),
-                   0);
-  cJSON *j = NULL;
-  ck_assert_int_eq(call("POST", "/api/agents/start/api-held-1", NULL, &j),
-                   200);
-  ck_assert_str_eq(str(j, "id"), "api-held-1");
-  /* nobody recorded running it yet: running_on is null, not this pod */
-  ck_assert(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(j, "running_on")));
-  cJSON_Delete(j);
-  arec_memory_fail(store, AREC_MEMORY_LOCK, -1, AREC_EUNAVAILABLE);
-  ck_assert_int_eq(call("POST", "/api/agents/start/api-down-1", NULL, &j),
-                   202);
-  ck_assert(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(j, "running_on")));
-  ck_assert_ptr_nonnull(str(j, "message"));
-  cJSON_Delete(j);
-  arec_memory_fail(store, AREC_MEMORY_LOCK, 0, 0);
-  ck_assert_int_eq(call("GET", "/api/agents/api-down-1", NULL, &j), 200);
-  ck_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "is_trading")));
-  cJSON_Delete(j);
-}
-END_TEST
-
-START_TEST(list_paged) {
-  seed_user(7004, "ADA/USDT");
-  create_agent("page-a", 7004, NULL);
-  create_agent("page-b", 7004, NULL);
-  create_agent("page-c", 7004, NULL);
-  cJSON *j = NULL;
-  ck_assert_int_eq(call("GET", "/api/agents?limit=2&after=page-", NULL, &j),
-                   200);
-  const cJSON *a = cJSON_GetObjectItemCaseSensitive(j, "agents");
-  ck_assert_int_eq(cJSON_GetArraySize(a), 2);
-  ck_assert_str_eq(str(cJSON_GetArrayItem(a, 0), "id"), "page-a");
-  ck_assert_str_eq(str(j, "next"), "page-b");
-  cJSON_Delete(j);
-  ck_assert_int_eq(call("GET", "/api/agents?limit=2&after=page-b", NULL, &j),
-                   200);
-  a = cJSON_GetObjectItemCaseSensitive(j, "agents");
-  ck_assert_str_eq(str(cJSON_GetArrayItem(a, 0), "id"), "page-c");
-  cJSON_Delete(j);
-  expect_error(400, "GET", "/api/agents?limit=0", NULL, "limit");
-  expect_error(400, "GET", "/api/agents?limit=abc", NULL, "limit");
-  expect_error(400, "GET", "/api/agents?limit=5&after=bad!", NULL, "after");
-}
-END_TEST
-
-START_TEST(no_secrets_key_refuses_exchange) {
-  st.api.has_secrets_key = 0;
-  expect_status(201, "POST", "/api/users", "{\"id\": 7005, \"name\": \"z\"}");
-  expect_error(503, "POST", "/api/users/7005/exchanges",
-               "{\"exchange\": \"binance\", \"api_key\": \"k\", "
-               "\"api_secret\": \"s\"}",
-               "AGENT_SECRETS_KEY");
-}
-END_TEST
-
-
-/* POST /api/agents/{id}/migrate (issue 8): hands one agent to a named live
- * pod, gracefully and fenced; a second manager "pod-u" shares the database
- * and the lock store.  Passes are run by hand. */
-static int runs_on(arec_manager *m, const char *id) {
-  arec_runner_info *v = NULL;
-  size_t n = 0, found = 0;
-  ck_assert_int_eq(arec_manager_runners(m, &v, &n), 0);
-  for (size_t i = 0; i < n; i++)
-    if (strcmp(v[i].agent_id, id) == 0) found = 1;
-  arec_runner_info_free(v, n);
-  return (int)found;
-}
-
-static int row_on(const char *id, const char *pod) {
-  char sql[200], *out = NULL;
-  if (pod)
-    snprintf(sql, sizeof sql,
-             "SELECT count(*) FROM agent_configs WHERE id = '%s' AND "
-             "running_on = '%s'", id, pod);
-  else
-    snprintf(sql, sizeof sql,
-             "SELECT count(*) FROM agent_configs WHERE id = '%s' AND "
-             "running_on IS NULL", id);
-  ck_assert_int_eq(arec_test_pg_sql(&g_pg, sql, &out), 0);
-  int n = atoi(out);
-  free(out);
-  return n;
-}
-
-static void nap_ms(long ms) {
-  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-  nanosleep(&ts, NULL);
-}
-
-START_TEST(migrate_to_named_pod) {
-  arec_repository *repo = NULL;
-  arec_lock *lock = NULL;
-  arec_manager *u = NULL;
-  ck_assert_int_eq(arec_pg_repository_new(&repo, pg), 0);
-  ck_assert_int_eq(arec_memory_lock_new(&lock, store), 0);
-  arec_manager_options mo = AREC_MANAGER_OPTIONS_INIT;
-  mo.pod_name = "pod-u";
-  mo.lock_ttl_ms = 3000;
-  mo.reconcile_interval_ms = 0;
-  mo.workers = 2;
-  mo.log_level = AREC_LOG_ERROR;
-  ck_assert_int_eq(arec_manager_new(&u, &mo, repo, lock), 0);
-  arec_agent_type t;
-  arec_host_noop_type(&t, &step_ms);
-  ck_assert_int_eq(arec_manager_register_type(u, &t), 0);
-  ck_assert_int_eq(arec_manager_restore(mgr, NULL), 0);
-  ck_assert_int_eq(arec_manager_restore(u, NULL), 0);
-
-  seed_user(7010, "SOL/USDT");
-  create_agent("api-mig-1", 7010, "SOL/USDT");
-  create_agent("api-mig-idle", 7010, "SOL/USDT"); /* never started */
-  expect_status(200, "POST", "/api/agents/start/api-mig-1", NULL);
-  ck_assert(runs_on(mgr, "api-mig-1"));
-
-  /* refused requests move nothing */
-  expect_error(400, "POST", "/api/agents/api-mig-1/migrate", "{", "JSON");
-  expect_error(400, "POST", "/api/agents/api-mig-1/migrate", "{\"to\": 5}",
-               "to");
-  expect_error(400, "POST", "/api/agents/api-mig-1/migrate", "{}", "to");
-  expect_error(405, "GET", "/api/agents/api-mig-1/migrate", NULL, "POST");
-  expect_error(400, "POST", "/api/agents/bad!id/migrate", "{\"to\": \"pod-u\"}",
-               "id");
-  expect_error(404, "POST", "/api/agents/api-mig-none/migrate",
-               "{\"to\": \"pod-u\"}", "not found");
-  expect_error(409, "POST", "/api/agents/api-mig-1/migrate",
-               "{\"to\": \"pod-zz\"}", "pod-zz");
-  expect_error(409, "POST", "/api/agents/api-mig-idle/migrate",
-               "{\"to\": \"pod-u\"}", "not trading");
-  ck_assert(runs_on(mgr, "api-mig-1"));
-  ck_assert_int_eq(row_on("api-mig-1", "pod-t"), 1);
-
-  /* asked through the owner: handed off at once, then only pod-u takes it */
-  cJSON *j = NULL;
-  ck_assert_int_eq(call("POST", "/api/agents/api-mig-1/migrate",
-                        "{\"to\": \"pod-u\"}", &j),
-                   202);
-  ck_assert_str_eq(str(j, "to"), "pod-u");
-  cJSON_Delete(j);
-  for (int i = 0; i < 300 && !row_on("api-mig-1", NULL); i++)
-    nap_ms(10);
-  ck_assert_int_eq(row_on("api-mig-1", NULL), 1);
-  ck_assert(!runs_on(mgr, "api-mig-1"));
-  ck_assert_int_eq(arec_manager_reconcile(mgr, NULL), 0);
-  ck_assert(!runs_on(mgr, "api-mig-1")); /* the hold names pod-u */
-  ck_assert_int_eq(arec_manager_reconcile(u, NULL), 0);
-  ck_assert(runs_on(u, "api-mig-1"));
-  ck_assert_int_eq(row_on("api-mig-1", "pod-u"), 1);
-  ck_assert_int_eq(call("GET", "/api/pods", NULL, &j), 200);
-  ck_assert_int_ge(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "pods")), 2);
-  cJSON_Delete(j);
-
-  /* asked through another pod: the owner hands it off at its next pass */
-  ck_assert_int_eq(call("POST", "/api/agents/api-mig-1/migrate",
-                        "{\"to\": \"pod-t\"}", NULL),
-                   202);
-  ck_assert(runs_on(u, "api-mig-1"));
-  ck_assert_int_eq(arec_manager_reconcile(u, NULL), 0);
-  for (int i = 0; i < 300 && runs_on(u, "api-mig-1"); i++)
-    nap_ms(10);
-  ck_assert(!runs_on(u, "api-mig-1"));
-  for (int i = 0; i < 300 && !row_on("api-mig-1", NULL); i++)
-    nap_ms(10);
-  ck_assert_int_eq(arec_manager_reconcile(u, NULL), 0);
-  ck_assert(!runs_on(u, "api-mig-1"));
-  ck_assert_int_eq(arec_manager_reconcile(mgr, NULL), 0);
-  ck_assert(runs_on(mgr, "api-mig-1"));
-  ck_assert_int_eq(row_on("api-mig-1", "pod-t"), 1);
-  /* already there: accepted, nothing moves */
-  expect_status(202, "POST", "/api/agents/api-mig-1/migrate",
-                "{\"to\": \"pod-t\"}");
-  ck_assert(runs_on(mgr, "api-mig-1"));
-  arec_manager_free(u);
+  st.telegram_role_held = role_held;
+  st.telegram_role_ud = &role_held_answer;
+  for (role_held_answer = 0; role_held_answer < 2; role_held_answer++) {
+    arec_host_route(&st, &req, NULL, &r);
+    char want[80];
+    snprintf(want, sizeof want, "agentrecoverd_role_held{role=\"telegram\"} %d",
+             role_held_answer);
+    ck_assert_msg(strstr(r.body, want) != NULL, "%s", want);
+    free(r.body);
+  }
 }
 END_TEST
 
 int main(void) {
-  if (arec_test_pg_start(&g_pg) != 0) return EXIT_FAILURE;
-  arec_pg_options o = AREC_PG_OPTIONS_INIT;
-  o.conninfo = g_pg.conninfo;
-  arec_pg *p = NULL;
-  if (arec_pg_new(&p, &o) != 0 || arec_pg_migrate(p, NULL) != 0) {
-    fprintf(stderr, "migrate failed: %s\n", arec_error_last());
-    arec_pg_free(p);
-    arec_test_pg_stop(&g_pg);
-    return EXIT_FAILURE;
-  }
-  arec_pg_free(p);
+  if (arec_test_pg_start_migrated(&g_pg) != 0) return EXIT_FAILURE;
   Suite *s = suite_create("host_api");
-  TCase *tc = tcase_create("handlers");
+  TCase *tc = tcase_create("routes");
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_set_timeout(tc, 30);
-  tcase_add_test(tc, auth_constant_time_token);
-  tcase_add_test(tc, health_ready_metrics);
-  tcase_add_test(tc, routing_errors);
-  tcase_add_test(tc, bad_inputs_write_nothing);
-  tcase_add_test(tc, lifecycle_start_stop_runners);
-  tcase_add_test(tc, start_when_lock_held_or_down);
-  tcase_add_test(tc, list_paged);
-  tcase_add_test(tc, no_secrets_key_refuses_exchange);
-  tcase_add_test(tc, migrate_to_named_pod);
+  tcase_add_test(tc, route_table_404_405_allow);
+  tcase_add_test(tc, authentication_and_actors);
+  tcase_add_test(tc, strict_bodies_and_exact_ids);
+  tcase_add_test(tc, agents_start_stop_delete);
+  tcase_add_test(tc, strategies_audit_pages);
+  tcase_add_test(tc, database_down_503_with_request_id);
+  tcase_add_test(tc, probes_and_metrics);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_ENV);

@@ -1,7 +1,9 @@
 /*
- * test_host_config.c -- agentrecoverd's configuration from the environment
- * (DESIGN.md section 7): defaults, durations, every validation error names
- * its variable, secrets never appear in an error line.  No servers.
+ * test_host_config.c -- agentrecoverd's configuration from the environment:
+ * defaults, durations, every validation error names its variable, secrets
+ * never appear in an error line, serving needs ADMIN_TOKEN unless
+ * ADMIN_AUTH=none, --help lists every variable with its default.  No
+ * servers.
  */
 #include <check.h>
 #include <stdio.h>
@@ -52,6 +54,66 @@ START_TEST(defaults) {
   ck_assert_uint_eq(c.http_max_connections, 4096);
   ck_assert_uint_eq(c.http_max_per_ip, 64);
   ck_assert_int_eq(c.http_connection_timeout_ms, 10000);
+  ck_assert_ptr_null(c.admin_read_token);
+  ck_assert_int_eq(c.admin_auth_none, 0);
+  ck_assert_int_eq(c.has_secrets_key_previous, 0);
+  ck_assert_uint_eq(c.database_pool_size, 4);
+  ck_assert_uint_eq(c.database_admin_pool_size, 4);
+  ck_assert_int_eq(c.database_statement_timeout_ms, 5000);
+  ck_assert_int_eq(c.stop_check_interval_ms, 5000);
+  ck_assert_int_eq(c.fair_share, 1);
+  ck_assert_ptr_null(c.exchange_api_base);
+  ck_assert_int_eq(c.exchange_allow_mainnet, 0);
+  ck_assert_int_eq(c.trading_step_interval_ms, 10000);
+  /* serving without a token is refused, naming ADMIN_TOKEN */
+  ck_assert_int_eq(arec_host_config_check_serving(&c, err, sizeof err), -1);
+  ck_assert_msg(!strncmp(err, "ADMIN_TOKEN:", 12), "%s", err);
+  ck_assert_ptr_nonnull(strstr(err, "ADMIN_AUTH=none"));
+  arec_host_config_free(&c);
+}
+END_TEST
+
+/* ADMIN_TOKEN, ADMIN_READ_TOKEN, ADMIN_AUTH=none; the pools; the
+ * previous secrets key; the stop check interval. */
+START_TEST(auth_pools_and_keys) {
+  const char *env[] = {
+      "DATABASE_URL", "x", "ADMIN_TOKEN", "0123456789abcdef",
+      "ADMIN_READ_TOKEN", "read-token-0123456789", "DATABASE_POOL_SIZE", "1",
+      "DATABASE_ADMIN_POOL_SIZE", "12", "DATABASE_STATEMENT_TIMEOUT", "750ms",
+      "AGENT_STOP_CHECK_INTERVAL", "250ms", "AGENT_SECRETS_KEY",
+      "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+      "AGENT_SECRETS_KEY_PREVIOUS",
+      "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100",
+      NULL};
+  arec_host_config c;
+  char err[256];
+  ck_assert_msg(load(&c, env, err) == 0, "%s", err);
+  ck_assert_str_eq(c.admin_token, "0123456789abcdef");
+  ck_assert_str_eq(c.admin_read_token, "read-token-0123456789");
+  ck_assert_uint_eq(c.database_pool_size, 1);
+  ck_assert_uint_eq(c.database_admin_pool_size, 12);
+  ck_assert_int_eq(c.database_statement_timeout_ms, 750);
+  ck_assert_int_eq(c.stop_check_interval_ms, 250);
+  ck_assert_int_eq(c.has_secrets_key_previous, 1);
+  ck_assert_uint_eq(c.secrets_key_previous[0], 0xff);
+  ck_assert_uint_eq(c.secrets_key_previous[31], 0x00);
+  ck_assert_int_eq(arec_host_config_check_serving(&c, err, sizeof err), 0);
+  ck_assert_str_eq(err, "");
+  arec_host_config_free(&c);
+  ck_assert_ptr_null(c.admin_read_token);
+  ck_assert_int_eq(c.secrets_key_previous[0], 0);
+
+  const char *none[] = {"DATABASE_URL", "x", "ADMIN_AUTH", "none", NULL};
+  ck_assert_msg(load(&c, none, err) == 0, "%s", err);
+  ck_assert_int_eq(c.admin_auth_none, 1);
+  ck_assert_ptr_null(c.admin_token);
+  ck_assert_int_eq(arec_host_config_check_serving(&c, err, sizeof err), 0);
+  arec_host_config_free(&c);
+  /* an empty token counts as unset */
+  const char *empty[] = {"DATABASE_URL", "x", "ADMIN_TOKEN", "", NULL};
+  ck_assert_msg(load(&c, empty, err) == 0, "%s", err);
+  ck_assert_ptr_null(c.admin_token);
+  ck_assert_int_eq(arec_host_config_check_serving(&c, err, sizeof err), -1);
   arec_host_config_free(&c);
 }
 END_TEST
@@ -124,7 +186,7 @@ START_TEST(full_set) {
       "AGENT_RECONCILE_INTERVAL", "0", "AGENT_POD_LEASE_TTL", "5s",
       "AGENT_WORKERS", "4", "AGENT_SAVE_INTERVAL", "1s", "AGENT_MIGRATE",
       "yes", "SHUTDOWN_TIMEOUT", "1m", "HTTP_PORT", "9000", "ADMIN_TOKEN",
-      "tok", "AGENT_SECRETS_KEY",
+      "tok-tok-tok-tok-tok", "AGENT_SECRETS_KEY",
       "00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF",
       "LOG_LEVEL", "debug", "LOG_FORMAT", "json", "TRADING_MODE", "live",
       "EXCHANGE_ALLOW_MAINNET", "true", "TELEGRAM_BOT_TOKEN", "123:abc",
@@ -146,7 +208,7 @@ START_TEST(full_set) {
   ck_assert_int_eq(c.migrate, 1);
   ck_assert_int_eq(c.shutdown_timeout_ms, 60000);
   ck_assert_int_eq(c.http_port, 9000);
-  ck_assert_str_eq(c.admin_token, "tok");
+  ck_assert_str_eq(c.admin_token, "tok-tok-tok-tok-tok");
   ck_assert_int_eq(c.has_secrets_key, 1);
   ck_assert_uint_eq(c.secrets_key[0], 0x00);
   ck_assert_uint_eq(c.secrets_key[1], 0x11);
@@ -222,7 +284,51 @@ static const struct {
     {"EXCHANGE_API_BASE", "localhost"},
     {"TRADING_MODE", "yolo"},
     {"EXCHANGE_ALLOW_MAINNET", "true"},
+    {"TRADING_STEP_INTERVAL", "0"},
+    {"ADMIN_TOKEN", "short-token"},
+    {"ADMIN_TOKEN", "0123456789abcdef with space"},
+    {"ADMIN_READ_TOKEN", "short"},
+    {"ADMIN_AUTH", "off"},
+    {"ADMIN_AUTH", "None"},
+    {"AGENT_SECRETS_KEY_PREVIOUS", "abcd"},
+    {"DATABASE_POOL_SIZE", "0"},
+    {"DATABASE_POOL_SIZE", "101"},
+    {"DATABASE_ADMIN_POOL_SIZE", "x"},
+    {"DATABASE_STATEMENT_TIMEOUT", "5"},
+    {"DATABASE_STATEMENT_TIMEOUT", "50ms"},
+    {"DATABASE_STATEMENT_TIMEOUT", "11m"},
+    {"AGENT_STOP_CHECK_INTERVAL", "0"},
+    {"AGENT_STOP_CHECK_INTERVAL", "5"},
 };
+
+/* Combinations refused, each naming the variable it starts with. */
+static const char *const bad_combos[][7] = {
+    {"ADMIN_AUTH", "ADMIN_AUTH", "none", "ADMIN_TOKEN", "0123456789abcdef",
+     NULL},
+    {"ADMIN_AUTH", "ADMIN_AUTH", "none", "ADMIN_READ_TOKEN",
+     "0123456789abcdef", NULL},
+    {"ADMIN_READ_TOKEN", "ADMIN_TOKEN", "0123456789abcdef", "ADMIN_READ_TOKEN",
+     "0123456789abcdef", NULL},
+    {"AGENT_SECRETS_KEY_PREVIOUS", "AGENT_SECRETS_KEY_PREVIOUS",
+     "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+     NULL},
+};
+
+START_TEST(bad_combination_names_variable) {
+  const char *const *row = bad_combos[_i];
+  const char *env[12] = {"DATABASE_URL", "x"};
+  size_t n = 2;
+  for (size_t i = 1; row[i]; i++) env[n++] = row[i];
+  env[n] = NULL;
+  arec_host_config c;
+  char err[256];
+  ck_assert_int_eq(load(&c, env, err), -1);
+  ck_assert_msg(!strncmp(err, row[0], strlen(row[0])) &&
+                    err[strlen(row[0])] == ':',
+                "want %s, got: %s", row[0], err);
+  ck_assert_ptr_null(strstr(err, "0123456789abcdef"));
+}
+END_TEST
 
 START_TEST(bad_value_names_variable) {
   const char *var = bad_cases[_i].var, *value = bad_cases[_i].value;
@@ -274,13 +380,35 @@ START_TEST(usage_lists_every_variable) {
       "AGENT_WORKERS", "AGENT_SAVE_INTERVAL", "AGENT_MIGRATE",
       "SHUTDOWN_TIMEOUT", "HTTP_PORT", "HTTP_ADDR", "HTTP_MAX_CONNECTIONS",
       "HTTP_MAX_CONNECTIONS_PER_IP", "HTTP_CONNECTION_TIMEOUT",
-      "ADMIN_TOKEN", "AGENT_SECRETS_KEY",
+      "ADMIN_TOKEN", "AGENT_SECRETS_KEY", "ADMIN_READ_TOKEN", "ADMIN_AUTH",
+      "AGENT_SECRETS_KEY_PREVIOUS", "DATABASE_POOL_SIZE",
+      "DATABASE_ADMIN_POOL_SIZE", "DATABASE_STATEMENT_TIMEOUT",
+      "AGENT_STOP_CHECK_INTERVAL", "AGENT_FAIR_SHARE", "TRADING_STEP_INTERVAL",
       "LOG_LEVEL", "LOG_FORMAT", "TELEGRAM_BOT_TOKEN", "TELEGRAM_API_BASE",
       "TELEGRAM_ALLOWED_USERS", "EXCHANGE_API_BASE", "TRADING_MODE",
       "EXCHANGE_ALLOW_MAINNET"};
   for (size_t i = 0; i < sizeof names / sizeof *names; i++)
     ck_assert_msg(strstr(buf, names[i]) != NULL, "%s missing", names[i]);
+  /* every variable of the table is on a line with its default */
+  for (const arec_host_var *v = arec_host_vars; v->name; v++) {
+    char line[128];
+    snprintf(line, sizeof line, "  %-27s default %s", v->name, v->def);
+    ck_assert_msg(strstr(buf, line) != NULL, "no line \"%s\"", line);
+  }
   ck_assert_ptr_nonnull(strstr(buf, "--migrate"));
+  ck_assert_ptr_nonnull(strstr(buf, "--migrate-only"));
+  ck_assert_ptr_nonnull(strstr(buf, "--rotate-secrets"));
+  const char *defs[][2] = {{"DATABASE_POOL_SIZE", "4"},
+                           {"DATABASE_ADMIN_POOL_SIZE", "4"},
+                           {"DATABASE_STATEMENT_TIMEOUT", "5s"},
+                           {"AGENT_STOP_CHECK_INTERVAL", "5s"}};
+  for (size_t i = 0; i < 4; i++) {
+    const char *l = strstr(buf, defs[i][0]);
+    char want[64];
+    snprintf(want, sizeof want, "default %s ", defs[i][1]);
+    ck_assert_msg(l && strstr(l, want) && strstr(l, want) < strchr(l, '\n'),
+                  "%s: default %s", defs[i][0], defs[i][1]);
+  }
   free(buf);
 }
 END_TEST
@@ -289,6 +417,9 @@ int main(void) {
   Suite *s = suite_create("host_config");
   TCase *tc = tcase_create("env");
   tcase_add_test(tc, defaults);
+  tcase_add_test(tc, auth_pools_and_keys);
+  tcase_add_loop_test(tc, bad_combination_names_variable, 0,
+                      (int)(sizeof bad_combos / sizeof *bad_combos));
   tcase_add_test(tc, durations);
   tcase_add_test(tc, full_set);
   tcase_add_test(tc, http_limits);

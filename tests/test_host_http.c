@@ -30,7 +30,7 @@
 #include <unistd.h>
 
 #include "../host/http.h"
-#include "../host/status.h"
+#include "../host/router.h"
 #include "support/harness.h"
 
 /* The probe bound: a probe answers within 100 ms (p99), never

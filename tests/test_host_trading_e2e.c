@@ -12,22 +12,20 @@
  *     reconciles with the exchange and has the fill exactly once; a third
  *     pod takes over from that one (SIGKILL again), reconciles again, and
  *     nothing is applied twice nor sent again.
+ * The pods are started by the shared process harness (tests/support/
+ * daemon.c) with their own environment; the test reads the agents through
+ * the library's administration functions on a repository of its own.
  */
 #include <check.h>
-#include <fcntl.h>
-#include <libgen.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "agentrecover.h"
 #include "agentrecover/pg.h"
+#include "support/daemon.h"
 #include "support/fake_exchange.h"
 #include "support/fake_telegram.h"
 #include "support/harness.h"
@@ -39,87 +37,39 @@
 
 static arec_test_pg g_pg;
 static arec_test_redis g_redis;
-static char g_daemon[PATH_MAX];
-static pid_t g_pids[3];
+static arec_test_daemon g_pods[3];
+static arec_pg *g_db;           /* the test's own pool ...            */
+static arec_repository *g_repo; /* ... and repository, for the reads */
 
-/* A free port no pod of this run was given yet (a port just probed free
- * is not bound until its daemon starts). */
-static int pod_port(void) {
-  static int used[16];
-  static size_t n;
-  for (;;) {
-    int p = arec_test_free_port(), dup = 0;
-    for (size_t i = 0; i < n; i++) dup |= used[i] == p;
-    if (dup) continue;
-    if (n < 16) used[n++] = p;
-    return p;
-  }
-}
-
-static void sleep_ms(long ms) {
-  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-  nanosleep(&ts, NULL);
-}
-
-static void kill_all(void) {
-  for (int i = 0; i < 3; i++)
-    if (g_pids[i] > 0) {
-      kill(g_pids[i], SIGKILL);
-      waitpid(g_pids[i], NULL, 0);
-      g_pids[i] = 0;
-    }
-}
+static void sleep_ms(long ms) { arec_test_sleep_ms(ms); }
 
 /* A pod.  live: TRADING_MODE=live without the bot (tg NULL), a lock TTL
  * that leaves orders enough lease validity (the order timeout is 5 s). */
-static pid_t spawn_mode(const char *name, const char *fx, const char *tg,
-                        int live) {
-  char env[24][600];
-  size_t n = 0;
-  snprintf(env[n++], 600, "PATH=/usr/bin:/bin");
-  snprintf(env[n++], 600, "DATABASE_URL=%s", g_pg.conninfo);
-  snprintf(env[n++], 600, "REDIS_HOST=127.0.0.1");
-  snprintf(env[n++], 600, "REDIS_PORT=%d", g_redis.port);
-  snprintf(env[n++], 600, "POD_NAME=%s", name);
-  snprintf(env[n++], 600, "HTTP_PORT=%d", pod_port());
-  snprintf(env[n++], 600, "AGENT_LOCK_TTL=%s", live ? "9s" : "2s");
-  snprintf(env[n++], 600, "AGENT_RECONCILE_INTERVAL=300ms");
-  snprintf(env[n++], 600, "AGENT_SAVE_INTERVAL=200ms");
-  snprintf(env[n++], 600, "AGENT_WORKERS=2");
-  snprintf(env[n++], 600, "SHUTDOWN_TIMEOUT=3s");
-  snprintf(env[n++], 600, "AGENT_MIGRATE=true");
-  snprintf(env[n++], 600, "AGENT_SECRETS_KEY=%s",
-           "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
+static void spawn_mode(int i, const char *name, const char *fx,
+                       const char *tg, int live) {
+  arec_test_env e;
+  arec_test_pod_env(&e, &g_pg, NULL, &g_redis, name, arec_test_port());
+  arec_test_env_set(&e, "AGENT_LOCK_TTL=%s", live ? "9s" : "2s");
+  arec_test_env_set(&e, "AGENT_RECONCILE_INTERVAL=300ms");
+  arec_test_env_set(&e, "AGENT_SAVE_INTERVAL=200ms");
+  arec_test_env_set(&e, "AGENT_WORKERS=2");
+  arec_test_env_set(&e, "SHUTDOWN_TIMEOUT=3s");
   if (tg) {
-    snprintf(env[n++], 600, "TELEGRAM_BOT_TOKEN=%s", TOKEN);
-    snprintf(env[n++], 600, "TELEGRAM_API_BASE=%s", tg);
+    arec_test_env_set(&e, "TELEGRAM_BOT_TOKEN=%s", TOKEN);
+    arec_test_env_set(&e, "TELEGRAM_API_BASE=%s", tg);
   }
-  if (live) snprintf(env[n++], 600, "TRADING_MODE=live");
-  snprintf(env[n++], 600, "EXCHANGE_API_BASE=%s", fx);
-  snprintf(env[n++], 600, "TRADING_STEP_INTERVAL=100ms");
-  snprintf(env[n++], 600, "LOG_LEVEL=%s", getenv("E2E_LOG") ? "debug" : "warn");
-  char *envp[25];
-  for (size_t i = 0; i < n; i++) envp[i] = env[i];
-  envp[n] = NULL;
-  char *argv[2] = {g_daemon, NULL};
-  pid_t parent = getpid();
-  pid_t pid = fork();
-  if (pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(127);
-    if (!getenv("E2E_LOG")) {
-      int fd = open("/dev/null", O_WRONLY);
-      dup2(fd, 2);
-      close(fd);
-    }
-    execve(g_daemon, argv, envp);
-    _exit(127);
-  }
-  return pid;
+  if (live) arec_test_env_set(&e, "TRADING_MODE=live");
+  arec_test_env_set(&e, "EXCHANGE_API_BASE=%s", fx);
+  arec_test_env_set(&e, "TRADING_STEP_INTERVAL=100ms");
+  arec_test_env_set(&e, "LOG_LEVEL=%s", getenv("E2E_LOG") ? "debug" : "info");
+  ck_assert_int_eq(arec_test_daemon_start(&g_pods[i], name, &e, NULL), 0);
+  arec_test_env_free(&e);
+  ck_assert_msg(arec_test_daemon_ready(&g_pods[i], 20000), "%s not ready",
+                name);
 }
 
-static pid_t spawn(const char *name, const char *fx, const char *tg) {
-  return spawn_mode(name, fx, tg, 0);
+static void spawn(int i, const char *name, const char *fx, const char *tg) {
+  spawn_mode(i, name, fx, tg, 0);
 }
 
 static void ask(arec_ftg *tg, const char *text, const char *needle, char *out,
@@ -134,10 +84,10 @@ static void ask(arec_ftg *tg, const char *text, const char *needle, char *out,
 }
 
 /* position and trades of the agent's BTC/USDT memory; running_on copied. */
-static int read_agent(arec_pg *pg, const char *id, double *pos, double *trades,
-                      char *on, size_t onlen) {
-  arec_pg_agent *a = NULL;
-  if (arec_pg_agent_get(pg, id, &a) != 0) return -1;
+static int read_agent(const char *id, double *pos, double *trades, char *on,
+                      size_t onlen) {
+  arec_agent_record *a = NULL;
+  if (arec_agent_get(g_repo, id, &a) != 0) return -1;
   *pos = 0, *trades = 0;
   if (a->nsymbols) {
     const char *m = a->symbols[0].memory, *p;
@@ -145,12 +95,11 @@ static int read_agent(arec_pg *pg, const char *id, double *pos, double *trades,
     if ((p = strstr(m, "\"trades\":"))) *trades = atof(p + 9);
   }
   snprintf(on, onlen, "%s", a->running_on ? a->running_on : "");
-  arec_pg_agents_free(a, 1);
+  arec_agent_records_free(a, 1);
   return 0;
 }
 
 START_TEST(agent_survives_kill_with_its_position_and_owner_is_told) {
-  atexit(kill_all);
   arec_fx *fx;
   arec_ftg *tg;
   ck_assert_int_eq(arec_fx_start(&fx, "k", "s"), 0);
@@ -158,9 +107,9 @@ START_TEST(agent_survives_kill_with_its_position_and_owner_is_told) {
                                 101, 102, 103, 104};
   arec_fx_set_prices(fx, "BTCUSDT", rise, sizeof rise / sizeof rise[0]);
   ck_assert_int_eq(arec_ftg_start(&tg, TOKEN), 0);
-  g_pids[0] = spawn("pod-a", arec_fx_url(fx), arec_ftg_url(tg));
+  spawn(0, "pod-a", arec_fx_url(fx), arec_ftg_url(tg));
   ask(tg, "/start", "Welcome", NULL, 0); /* pod-a polls */
-  g_pids[1] = spawn("pod-b", arec_fx_url(fx), arec_ftg_url(tg));
+  spawn(1, "pod-b", arec_fx_url(fx), arec_ftg_url(tg));
   ask(tg, "/add_exchange binance k s testnet", "added", NULL, 0);
   ask(tg, "/add_pair BTC/USDT", "added", NULL, 0);
   char r[2048], id[72], cmd[160];
@@ -171,32 +120,26 @@ START_TEST(agent_survives_kill_with_its_position_and_owner_is_told) {
   snprintf(cmd, sizeof cmd, "/start_agent %s", id);
   ask(tg, cmd, "started on pod pod-a", NULL, 0);
 
-  arec_pg_options o = AREC_PG_OPTIONS_INIT;
-  o.conninfo = g_pg.conninfo;
-  arec_pg *pg = NULL;
-  ck_assert_int_eq(arec_pg_new(&pg, &o), 0);
   double pos = 0, trades = 0, pos2 = 0, trades2 = 0;
   char on[64] = "";
   long long end = arec_test_now_ms() + WAIT;
   while (arec_test_now_ms() < end) {
-    if (read_agent(pg, id, &pos, &trades, on, sizeof on) == 0 && pos > 0) break;
+    if (read_agent(id, &pos, &trades, on, sizeof on) == 0 && pos > 0) break;
     sleep_ms(100);
   }
   ck_assert_msg(pos > 0, "the agent never bought");
   ck_assert_str_eq(on, "pod-a");
   sleep_ms(500); /* the buy's state is saved; nothing else happens on a flat top */
-  read_agent(pg, id, &pos, &trades, on, sizeof on);
+  read_agent(id, &pos, &trades, on, sizeof on);
 
   size_t mark = arec_ftg_mark(tg);
-  kill(g_pids[0], SIGKILL);
-  waitpid(g_pids[0], NULL, 0);
-  g_pids[0] = 0;
+  arec_test_proc_kill(&g_pods[0].proc);
   /* the owner is told by pod-b, which also takes the poller role */
   char note[512];
   ck_assert_msg(arec_ftg_wait(tg, USER, mark, "restored on pod pod-b", WAIT,
                               note, sizeof note), "owner not notified");
   ck_assert_ptr_nonnull(strstr(note, id));
-  read_agent(pg, id, &pos2, &trades2, on, sizeof on);
+  read_agent(id, &pos2, &trades2, on, sizeof on);
   ck_assert_str_eq(on, "pod-b");
   ck_assert_double_eq_tol(pos2, pos, 1e-12);
   ck_assert_double_eq_tol(trades2, trades, 1e-9);
@@ -205,10 +148,7 @@ START_TEST(agent_survives_kill_with_its_position_and_owner_is_told) {
   arec_fx_stats st;
   arec_fx_get_stats(fx, &st);
   ck_assert_int_eq(st.orders, 0); /* paper: no order left the process */
-  arec_pg_free(pg);
-  kill(g_pids[1], SIGTERM);
-  waitpid(g_pids[1], NULL, 0);
-  g_pids[1] = 0;
+  ck_assert_int_eq(arec_test_daemon_term(&g_pods[1], 15000), 0);
   arec_ftg_stop(tg);
   arec_fx_stop(fx);
 }
@@ -219,68 +159,63 @@ END_TEST
 #define LIVE_ID "e2e-live"
 
 /* The agent's BTC/USDT memory and running_on ("" none). */
-static int live_state(arec_pg *pg, arec_sym_mem *m, char *on, size_t onlen) {
-  arec_pg_agent *a = NULL;
-  if (arec_pg_agent_get(pg, LIVE_ID, &a) != 0) return -1;
+static int live_state(arec_sym_mem *m, char *on, size_t onlen) {
+  arec_agent_record *a = NULL;
+  if (arec_agent_get(g_repo, LIVE_ID, &a) != 0) return -1;
   memset(m, 0, sizeof *m);
   if (a->nsymbols) arec__mem_from_json(m, a->symbols[0].memory);
   snprintf(on, onlen, "%s", a->running_on ? a->running_on : "");
-  arec_pg_agents_free(a, 1);
+  arec_agent_records_free(a, 1);
   return 0;
 }
 
-static void kill_pod(int i) {
-  kill(g_pids[i], SIGKILL);
-  waitpid(g_pids[i], NULL, 0);
-  g_pids[i] = 0;
-}
+static void kill_pod(int i) { arec_test_proc_kill(&g_pods[i].proc); }
 
 static int pod_index(const char *on) {
   return !strcmp(on, "pod-a") ? 0 : !strcmp(on, "pod-b") ? 1 : !strcmp(on, "pod-c") ? 2 : -1;
 }
 
 START_TEST(live_fill_after_the_last_save_survives_kill_exactly_once) {
-  static const unsigned char key[32] = {0,  1,  2,  3,  4,  5,  6,  7,
-                                        8,  9,  10, 11, 12, 13, 14, 15,
-                                        16, 17, 18, 19, 20, 21, 22, 23,
-                                        24, 25, 26, 27, 28, 29, 30, 31};
   static const double rise[] = {100, 100, 100, 100, 100, 100, 100, 100, 100,
                                 101, 102, 103, 104};
-  atexit(kill_all);
   arec_fx *fx;
   arec_fx_stats st;
   arec_sym_mem *m = calloc(1, sizeof *m);
-  char on[64] = "", id[72];
-  long long eid = 0, pid = 0, end;
+  char on[64] = "";
+  long long end;
   ck_assert_ptr_nonnull(m);
   ck_assert_int_eq(arec_fx_start(&fx, "k", "s"), 0);
   arec_fx_set_prices(fx, "BTCUSDT", rise, sizeof rise / sizeof rise[0]);
   arec_fx_order_lose(fx, 1); /* the order fills; its answer never comes */
-
-  arec_pg_options o = AREC_PG_OPTIONS_INIT;
-  o.conninfo = g_pg.conninfo;
-  o.secrets_key = key;
-  arec_pg *pg = NULL;
-  ck_assert_int_eq(arec_pg_new(&pg, &o), 0);
-  ck_assert_int_eq(arec_pg_migrate(pg, NULL), 0);
   {
     /* the database is shared with the other test: only this agent trades */
-    arec_pg_agent *all = NULL;
+    arec_agent_filter f = AREC_AGENT_FILTER_INIT;
+    f.limit = 1000;
+    arec_agent_record *all = NULL;
     size_t na = 0;
-    ck_assert_int_eq(arec_pg_agent_list(pg, NULL, 1000, 0, &all, &na), 0);
+    ck_assert_int_eq(arec_agent_list(g_repo, &f, &all, &na), 0);
     for (size_t i = 0; i < na; i++)
-      ck_assert_int_eq(arec_pg_agent_set_trading(pg, all[i].id, 0), 0);
-    arec_pg_agents_free(all, na);
+      ck_assert_int_eq(arec_agent_set_trading(g_repo, all[i].id, 0), 0);
+    arec_agent_records_free(all, na);
   }
-  ck_assert_int_eq(arec_pg_user_upsert(pg, 888, "live"), 0);
-  ck_assert_int_eq(arec_pg_exchange_create(pg, &eid, 888, "binance", "k", "s", 1), 0);
-  ck_assert_int_eq(arec_pg_pair_create(pg, &pid, 888, eid, "BTC/USDT"), 0);
-  ck_assert_int_eq(arec_pg_agent_create(pg, id, LIVE_ID, 888, "aggressive", "Live"), 0);
-  ck_assert_int_eq(arec_pg_agent_assign(pg, LIVE_ID, "BTC/USDT", 1000), 0);
-
-  g_pids[0] = spawn_mode("pod-a", arec_fx_url(fx), NULL, 1);
-  g_pids[1] = spawn_mode("pod-b", arec_fx_url(fx), NULL, 1);
-  ck_assert_int_eq(arec_pg_agent_set_trading(pg, LIVE_ID, 1), 0);
+  spawn_mode(0, "pod-a", arec_fx_url(fx), NULL, 1);
+  spawn_mode(1, "pod-b", arec_fx_url(fx), NULL, 1);
+  /* a user with a testnet account ("k"/"s", as the fake exchange wants)
+   * and the pair, the agent created and assigned, through the API */
+  int port = g_pods[0].port;
+  ck_assert_int_eq(arec_test_seed(port, AREC_TEST_ADMIN_TOKEN, 888,
+                                  "BTC/USDT", "aggressive", NULL), 0);
+  ck_assert_int_eq(arec_test_http(port, "POST", "/api/agents",
+                                  AREC_TEST_ADMIN_TOKEN, NULL,
+                                  "{\"user_id\": 888, \"strategy\": "
+                                  "\"aggressive\", \"name\": \"Live\", "
+                                  "\"id\": \"" LIVE_ID "\"}", NULL), 201);
+  ck_assert_int_eq(arec_test_http(port, "POST",
+                                  "/api/agents/" LIVE_ID "/assign",
+                                  AREC_TEST_ADMIN_TOKEN, NULL,
+                                  "{\"symbol\": \"BTC/USDT\", \"balance\": "
+                                  "1000}", NULL), 201);
+  ck_assert_int_eq(arec_agent_set_trading(g_repo, LIVE_ID, 1), 0);
 
   /* the buy reaches the exchange; its pod is killed while it waits for
    * the answer (within the 5 s order timeout) */
@@ -288,13 +223,13 @@ START_TEST(live_fill_after_the_last_save_survives_kill_exactly_once) {
   while (arec_test_now_ms() < end && !arec_fx_order_find(fx, LIVE_ID "-1-1", NULL, NULL))
     sleep_ms(5);
   ck_assert_msg(arec_fx_order_find(fx, LIVE_ID "-1-1", NULL, NULL) == 1, "no order");
-  ck_assert_int_eq(live_state(pg, m, on, sizeof on), 0);
+  ck_assert_int_eq(live_state(m, on, sizeof on), 0);
   int first = pod_index(on);
   ck_assert_msg(first >= 0, "running_on \"%s\"", on);
   kill_pod(first);
   arec_fx_release(fx);
   /* what it left behind: the intent, not the fill */
-  ck_assert_int_eq(live_state(pg, m, on, sizeof on), 0);
+  ck_assert_int_eq(live_state(m, on, sizeof on), 0);
   ck_assert_uint_eq(m->nintents, 1);
   ck_assert_str_eq(m->intents[0].id, LIVE_ID "-1-1");
   ck_assert_uint_eq(m->trades, 0);
@@ -304,7 +239,7 @@ START_TEST(live_fill_after_the_last_save_survives_kill_exactly_once) {
   int second = 1 - first;
   end = arec_test_now_ms() + 30000;
   while (arec_test_now_ms() < end) {
-    if (live_state(pg, m, on, sizeof on) == 0 && pod_index(on) == second &&
+    if (live_state(m, on, sizeof on) == 0 && pod_index(on) == second &&
         m->trades >= 1 && m->nintents == 0)
       break;
     sleep_ms(100);
@@ -325,13 +260,13 @@ START_TEST(live_fill_after_the_last_save_survives_kill_exactly_once) {
 
   /* a third pod; the second is killed: the agent moves on and reconciles
    * once more */
-  g_pids[2] = spawn_mode("pod-c", arec_fx_url(fx), NULL, 1);
+  spawn_mode(2, "pod-c", arec_fx_url(fx), NULL, 1);
   sleep_ms(500); /* pod-c up; the agent stays where it is (one agent) */
   kill_pod(second);
   end = arec_test_now_ms() + 30000;
   while (arec_test_now_ms() < end) {
     arec_fx_get_stats(fx, &st);
-    if (live_state(pg, m, on, sizeof on) == 0 && !strcmp(on, "pod-c") &&
+    if (live_state(m, on, sizeof on) == 0 && !strcmp(on, "pod-c") &&
         st.all_orders > all_before)
       break;
     sleep_ms(100);
@@ -339,7 +274,7 @@ START_TEST(live_fill_after_the_last_save_survives_kill_exactly_once) {
   ck_assert_str_eq(on, "pod-c");
   ck_assert_uint_gt(st.all_orders, all_before); /* its reconcile looked */
   sleep_ms(500); /* its steps go on, its saves land */
-  ck_assert_int_eq(live_state(pg, m, on, sizeof on), 0);
+  ck_assert_int_eq(live_state(m, on, sizeof on), 0);
   ck_assert_str_eq(on, "pod-c");
   ck_assert_uint_eq(m->trades, 1);
   ck_assert_uint_eq(m->nfills, 1);
@@ -353,25 +288,24 @@ START_TEST(live_fill_after_the_last_save_survives_kill_exactly_once) {
   ck_assert_uint_eq(st.bad_signatures, 0);
 
   free(m);
-  arec_pg_free(pg);
-  kill(g_pids[2], SIGTERM);
-  waitpid(g_pids[2], NULL, 0);
-  g_pids[2] = 0;
+  ck_assert_int_eq(arec_test_daemon_term(&g_pods[2], 15000), 0);
   arec_fx_stop(fx);
 }
 END_TEST
 
 int main(void) {
-  char self[PATH_MAX];
-  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n <= 0) return 1;
-  self[n] = 0;
-  snprintf(g_daemon, sizeof g_daemon, "%s/../agentrecoverd", dirname(self));
-  if (access(g_daemon, X_OK) != 0) {
-    fprintf(stderr, "test_host_trading_e2e: %s not built\n", g_daemon);
+  arec_test_logdir();
+  if (access(arec_test_daemon_path(), X_OK) != 0) {
+    fprintf(stderr, "test_host_trading_e2e: %s not built\n",
+            arec_test_daemon_path());
     return 1;
   }
-  if (arec_test_pg_start(&g_pg) || arec_test_redis_start(&g_redis)) return 1;
+  if (arec_test_pg_start_migrated(&g_pg) || arec_test_redis_start(&g_redis))
+    return 1;
+  arec_pg_options o = AREC_PG_OPTIONS_INIT;
+  o.conninfo = g_pg.conninfo;
+  if (arec_pg_new(&g_db, &o) != 0 || arec_pg_repository_new(&g_repo, g_db))
+    return 1;
   Suite *s = suite_create("host_trading_e2e");
   TCase *t = tcase_create("e2e");
   tcase_set_timeout(t, 90);
@@ -382,6 +316,9 @@ int main(void) {
   srunner_run_all(sr, CK_ENV);
   int failed = srunner_ntests_failed(sr);
   srunner_free(sr);
+  if (failed) arec_test_keep_logs();
+  arec_repository_free(g_repo);
+  arec_pg_free(g_db);
   arec_test_redis_stop(&g_redis);
   arec_test_pg_stop(&g_pg);
   return failed ? 1 : 0;

@@ -466,25 +466,115 @@ START_TEST(paper_fills_at_the_account_fee_rate) {
 }
 END_TEST
 
-START_TEST(config_from_env) {
-  arec_host_trading_config c = AREC_HOST_TRADING_CONFIG_INIT;
-  setenv("TRADING_MODE", "live", 1);
-  setenv("EXCHANGE_ALLOW_MAINNET", "true", 1);
-  setenv("EXCHANGE_API_BASE", "http://127.0.0.1:1", 1);
-  ck_assert_int_eq(arec_host_trading_config_from_env(&c), 0);
-  ck_assert_int_eq(c.live, 1);
-  ck_assert_int_eq(c.allow_mainnet, 1);
-  ck_assert_str_eq(c.api_base, "http://127.0.0.1:1");
-  setenv("TRADING_MODE", "yolo", 1);
-  ck_assert_int_eq(arec_host_trading_config_from_env(&c), AREC_EINVAL);
-  ck_assert_ptr_nonnull(strstr(arec_error_last(), "TRADING_MODE"));
-  setenv("TRADING_MODE", "paper", 1);
-  setenv("EXCHANGE_ALLOW_MAINNET", "maybe", 1);
-  ck_assert_int_eq(arec_host_trading_config_from_env(&c), AREC_EINVAL);
-  ck_assert_ptr_nonnull(strstr(arec_error_last(), "EXCHANGE_ALLOW_MAINNET"));
-  unsetenv("TRADING_MODE");
-  unsetenv("EXCHANGE_ALLOW_MAINNET");
-  unsetenv("EXCHANGE_API_BASE");
+/* The account hook: what it answers for (user 7, BTC/USDT). */
+typedef struct hook {
+  int rc;          /* 0: the account below; else this code */
+  int testnet;
+  const char *key, *secret;
+  const char *why; /* reason set with the code */
+  int calls;
+  long long user_id;
+  char symbol[32];
+} hook;
+
+static int account_hook(void *ud, long long user_id, const char *symbol,
+                        arec_host_account *out) {
+  hook *h = ud;
+  h->calls++;
+  h->user_id = user_id;
+  snprintf(h->symbol, sizeof h->symbol, "%s", symbol);
+  memset(out, 0, sizeof *out);
+  if (h->rc) {
+    if (h->why) arec_error_set("%s", h->why);
+    return h->rc;
+  }
+  out->exchange_id = 3;
+  snprintf(out->exchange, sizeof out->exchange, "binance");
+  out->testnet = h->testnet;
+  out->api_key = h->key ? strdup(h->key) : NULL;
+  out->api_secret = h->secret ? strdup(h->secret) : NULL;
+  return 0;
+}
+
+START_TEST(account_hook_credentials_and_refusals) {
+  /* live, no default credentials: the hook's keys sign the orders */
+  {
+    fix f;
+    hook h = {0, 1, KEY, SECRET, NULL, 0, 0, ""};
+    arec_fx_stats st;
+    fix_init(&f, 1);
+    f.cfg.default_api_key = f.cfg.default_api_secret = NULL;
+    f.cfg.allow_mainnet = 0; /* the account is a testnet one */
+    f.cfg.account = account_hook;
+    f.cfg.account_userdata = &h;
+    arec_fx_set_prices(f.fx, "BTCUSDT", RISE, NRISE);
+    arec_manager *A = manager(&f, "pod-a");
+    ck_assert_int_eq(arec_manager_start_agent(A, AGENT), 0);
+    arec_sym_mem *m = wait_trades(&f, 1, 8000);
+    ck_assert_uint_eq(m->trades, 1);
+    arec_manager_free(A);
+    ck_assert_int_ge(h.calls, 1);
+    ck_assert_int_eq(h.user_id, 7);
+    ck_assert_str_eq(h.symbol, SYM);
+    arec_fx_get_stats(f.fx, &st);
+    ck_assert_uint_ge(st.order_posts, 1);
+    ck_assert_uint_eq(st.bad_signatures, 0);
+    ck_assert(!cap_has(&f.lc, KEY) && !cap_has(&f.lc, SECRET));
+    free(m);
+    fix_free(&f);
+  }
+  /* refusals: no account in live mode, credentials that do not decrypt,
+   * the database down; the reason is the answer and nothing is sent */
+  static const struct {
+    int live, rc;
+    const char *why, *expect;
+  } cases[] = {
+      {1, AREC_ENOTFOUND, "user 7 has no pair BTC/USDT",
+       "no exchange account for BTC/USDT"},
+      {0, AREC_ECRYPTO, "credentials of user_exchanges row 7 do not decrypt",
+       "credentials of user_exchanges row 7 do not decrypt"},
+      {1, AREC_ECRYPTO, "credentials of user_exchanges row 7 do not decrypt",
+       "credentials of user_exchanges row 7 do not decrypt"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    fix f;
+    hook h = {cases[i].rc, 1, NULL, NULL, cases[i].why, 0, 0, ""};
+    arec_fx_stats st;
+    fix_init(&f, cases[i].live);
+    f.cfg.account = account_hook;
+    f.cfg.account_userdata = &h;
+    arec_fx_set_prices(f.fx, "BTCUSDT", RISE, NRISE);
+    arec_manager *A = manager(&f, "pod-a");
+    ck_assert_int_eq(arec_manager_start_agent(A, AGENT), AREC_EREFUSED);
+    ck_assert_msg(strstr(arec_error_last(), cases[i].expect), "case %zu: %s",
+                  i, arec_error_last());
+    ck_assert_uint_eq(nrunners(A), 0);
+    arec_fx_get_stats(f.fx, &st);
+    ck_assert_uint_eq(st.requests, 0);
+    arec_manager_free(A);
+    fix_free(&f);
+  }
+  /* paper without an account: public endpoints, it trades on paper */
+  {
+    fix f;
+    hook h = {AREC_ENOTFOUND, 0, NULL, NULL, "no pair", 0, 0, ""};
+    arec_fx_stats st;
+    fix_init(&f, 0);
+    f.cfg.default_api_key = f.cfg.default_api_secret = NULL;
+    f.cfg.account = account_hook;
+    f.cfg.account_userdata = &h;
+    arec_fx_set_prices(f.fx, "BTCUSDT", RISE, NRISE);
+    arec_manager *A = manager(&f, "pod-a");
+    ck_assert_int_eq(arec_manager_start_agent(A, AGENT), 0);
+    arec_sym_mem *m = wait_trades(&f, 1, 8000);
+    ck_assert_uint_eq(m->trades, 1);
+    arec_manager_free(A);
+    arec_fx_get_stats(f.fx, &st);
+    ck_assert_uint_eq(st.order_posts, 0);
+    ck_assert_uint_eq(st.account, 0);
+    free(m);
+    fix_free(&f);
+  }
 }
 END_TEST
 
@@ -497,7 +587,7 @@ int main(void) {
   tcase_add_test(tc, live_lost_answer_found_by_client_id_not_resent);
   tcase_add_test(tc, zombie_records_and_sends_no_order);
   tcase_add_test(tc, live_mainnet_needs_allow_mainnet);
-  tcase_add_test(tc, config_from_env);
+  tcase_add_test(tc, account_hook_credentials_and_refusals);
   tcase_add_test(tc, live_order_rounded_to_the_step_never_raw);
   tcase_add_test(tc, order_under_the_minimum_is_skipped_and_recorded);
   tcase_add_test(tc, refused_three_times_the_step_fails_with_the_reason);

@@ -119,8 +119,17 @@ static TF_UNUSED void fix_init(fix *f, int live) {
   c.reject_backoff_ms = 100;
   f->cfg = c;
   ck_assert_int_eq(arec_memory_store_new(&f->st), 0);
-  ck_assert_int_eq(arec_memory_agent_create(f->st, AGENT, 7, "aggressive", "My Agent"), 0);
-  ck_assert_int_eq(arec_memory_agent_assign(f->st, AGENT, SYM, 1000), 0);
+  arec_repository *repo;
+  arec_agent_spec spec = AREC_AGENT_SPEC_INIT;
+  char id[AREC_AGENT_ID_MAX + 1];
+  spec.id = AGENT;
+  spec.user_id = 7;
+  spec.strategy = "aggressive";
+  spec.name = "My Agent";
+  ck_assert_int_eq(arec_memory_repository_new(&repo, f->st), 0);
+  ck_assert_int_eq(arec_agent_create(repo, &spec, id, sizeof id), 0);
+  ck_assert_int_eq(arec_agent_assign(repo, AGENT, SYM, 1000), 0);
+  arec_repository_free(repo);
 }
 
 static TF_UNUSED void fix_free(fix *f) {

@@ -24,12 +24,14 @@ start_servers "$T"
 echo "   PostgreSQL on 127.0.0.1:$PGPORT, Redis on 127.0.0.1:$RPORT"
 
 say "2. Migrations: agentrecoverd --migrate-only"
-"$DAEMON" --migrate-only 2>&1 | sed 's/^/   /'
+daemon --migrate-only 2>&1 | sed 's/^/   /'
 
 say "3. Three pods: pod-a, pod-b, pod-c (lock TTL $TTL, reconcile every $RECONCILE)"
 for p in pod-a pod-b pod-c; do start_pod $p $TTL $RECONCILE; done
 for p in pod_a pod_b pod_c; do eval "wait_ready \$PORT_$p"; done
 echo "   pod-a :$PORT_pod_a   pod-b :$PORT_pod_b   pod-c :$PORT_pod_c   (all /ready = 200)"
+echo "   admin token of this run (random): $TOKEN"
+echo "   try: curl -s -H \"Authorization: Bearer $TOKEN\" localhost:$PORT_pod_a/api/agents"
 
 say "4. A user, an exchange account, a pair and two noop agents, through pod-a's API"
 A=$PORT_pod_a

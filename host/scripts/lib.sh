@@ -6,6 +6,18 @@
 DAEMON=${DAEMON:-build/agentrecoverd}
 PGBIN=/usr/lib/postgresql/15/bin
 KEY=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
+# The pods' admin token: a fresh random one per run (never taken from the
+# environment; a script may set its own after sourcing this file);
+# READ_TOKEN, when set after sourcing, becomes the pods' ADMIN_READ_TOKEN.
+TOKEN=$(od -An -tx1 -N24 /dev/urandom | tr -d ' \n')
+READ_TOKEN=
+
+# daemon ARGS...: agentrecoverd with the caller's ADMIN_TOKEN,
+# ADMIN_READ_TOKEN and ADMIN_AUTH removed from its environment (the
+# caller's shell may export its own for another system).
+daemon() {
+  env -u ADMIN_TOKEN -u ADMIN_READ_TOKEN -u ADMIN_AUTH "$DAEMON" "$@"
+}
 
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -45,10 +57,12 @@ start_servers() {
 # start_pod NAME TTL RECONCILE: launches a pod; sets PORT_<NAME>.
 start_pod() {
   name=$1; port=$(free_port)
-  env DATABASE_URL="$DATABASE_URL" REDIS_HOST=127.0.0.1 REDIS_PORT="$RPORT" \
+  env -u ADMIN_TOKEN -u ADMIN_READ_TOKEN -u ADMIN_AUTH \
+      DATABASE_URL="$DATABASE_URL" REDIS_HOST=127.0.0.1 REDIS_PORT="$RPORT" \
       POD_NAME="$name" HTTP_PORT="$port" AGENT_LOCK_TTL="$2" \
       AGENT_RECONCILE_INTERVAL="$3" AGENT_SAVE_INTERVAL=1s SHUTDOWN_TIMEOUT=10s \
-      AGENT_SECRETS_KEY="$KEY" AGENT_WORKERS=4 \
+      AGENT_SECRETS_KEY="$KEY" AGENT_WORKERS=4 ADMIN_TOKEN="$TOKEN" \
+      ${READ_TOKEN:+ADMIN_READ_TOKEN="$READ_TOKEN"} \
       "$DAEMON" >>"$T/$name.log" 2>&1 &
   pid=$!
   echo "pod_pid=$pid" >>"$T/state"
@@ -68,7 +82,7 @@ wait_ready() {
 # api METHOD PORT PATH [JSON]: prints the body; fails on a non-2xx code.
 api() {
   out=$(curl -s -w '\n%{http_code}' -X "$1" -H 'Content-Type: application/json' \
-        ${ADMIN_TOKEN:+-H "Authorization: Bearer $ADMIN_TOKEN"} \
+        -H "Authorization: Bearer $TOKEN" \
         ${4:+--data "$4"} "http://127.0.0.1:$2$3")
   code=$(printf '%s' "$out" | tail -n1)
   body=$(printf '%s' "$out" | sed '$d')

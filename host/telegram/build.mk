@@ -1,9 +1,9 @@
-# host/telegram/build.mk -- the Telegram bot of agentrecoverd (issue 7):
-# Bot API client (libcurl), chat commands, the singleton poller and owner
-# notifications.  TELEGRAM_OBJS go into the daemon (host/build.mk links
-# HOST_DAEMON_OBJS) with the trading objects, and into the bot's tests.
-# (This file is included before host/trading/build.mk: the trading object
-# list is computed here, not taken from TRADING_OBJS.)
+# host/telegram/build.mk -- the Telegram bot of agentrecoverd: Bot API
+# client (libcurl), update handling and privacy rules, the command table
+# over host/service.h, the outbox (per-chat queues, 429s), the poller role
+# and owner notifications.  TELEGRAM_OBJS go into the daemon (host/build.mk
+# links HOST_DAEMON_OBJS) and into the bot's tests.  The bot reads agents'
+# memory JSON with host/trading/memory.c (linked with the trading objects).
 
 TELEGRAM_SRCS      := $(sort $(wildcard host/telegram/*.c))
 TELEGRAM_OBJS      := $(TELEGRAM_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -16,12 +16,15 @@ $(TELEGRAM_OBJS) $(TELEGRAM_OBJS_ASAN): $(wildcard host/telegram/*.h host/tradin
 HOST_DAEMON_OBJS += $(TG_TRADING_OBJS) $(TELEGRAM_OBJS)
 $(AGENTRECOVERD): $(TG_TRADING_OBJS) $(TELEGRAM_OBJS)
 
+# The fake Bot API of tests/support parses JSON with cJSON.
+$(BUILD)/obj/tests/support/fake_telegram.o $(BUILD)/asan/obj/tests/support/fake_telegram.o: PKG_CFLAGS += $(shell pkg-config --cflags libcjson 2>/dev/null)
+
 # status.c renders the exchange hub's metrics: its tests link trading too.
 TEST_EXTRA_test_host_api += $(TG_TRADING_OBJS)
-
-TEST_EXTRA_test_telegram_bot := $(TELEGRAM_OBJS) $(TG_TRADING_OBJS)
 TEST_NOASAN += test_host_trading_e2e
 $(BUILD)/tests/test_host_trading_e2e: $(AGENTRECOVERD)
 
-# The fake Bot API of tests/support parses JSON with cJSON.
-$(BUILD)/obj/tests/support/fake_telegram.o $(BUILD)/asan/obj/tests/support/fake_telegram.o: PKG_CFLAGS += $(shell pkg-config --cflags libcjson 2>/dev/null)
+# The bot's tests: the bot and the service with its store and the trading
+# objects (HOST_SVC_OBJS, host/store/build.mk), against real PostgreSQL.
+TEST_EXTRA_test_telegram_bot  = $(TELEGRAM_OBJS) $(HOST_SVC_OBJS)
+TEST_EXTRA_test_telegram_role = $(TELEGRAM_OBJS) $(HOST_SVC_OBJS)

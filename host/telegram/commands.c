@@ -1,40 +1,87 @@
 /*
- * commands.c -- the bot's commands: /start, /add_exchange, /add_pair,
- * /create_agent, /assign_agent, /start_agent, /stop_agent, /agents,
- * /status, /profit, /help.
+ * commands.c -- the bot's command table, its HELP text and the dispatcher
+ * (see commands.h); the handlers are in handlers.c.
  *
  * How: the text is split into words (double quotes, straight or curly,
- * group a name), "/cmd@botname" is accepted, each command checks its
- * arguments (a usage line otherwise) and the caller's ownership of the
- * agent it names (another user's agent is "not found", exactly like a
- * missing one), then calls arec_pg_* or arec_manager_*.  Positions and PnL
- * come from the agents' memory JSON (host/trading/strategy.h).
+ * group a name), "/cmd@botname" is accepted, the command is looked up in
+ * the table, a user outside TELEGRAM_ALLOWED_USERS is refused, a command
+ * flagged SECRET has its message deleted first (whatever follows), the
+ * argument counts are checked against the table (the usage line
+ * otherwise), then the handler writes the reply into a memory stream.
+ * Service outcomes become sentences in arec_tg_say_result.
  *
- * Never: echo, log or keep an API key or secret (the reply to
- * /add_exchange asks for the message to be deleted); show one user
- * another user's agent.
+ * Never: echo, log or keep a SECRET command's arguments; claim a message
+ * was deleted when deleteMessage did not say so; reach the host other than
+ * through host/service.h.
  */
 #include "telegram/commands.h"
 
 #include <ctype.h>
-#include <stdio.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "trading/strategy.h"
+/* -------------------------------------------------------------- the table */
+static const arec_tg_cmd TABLE[] = {
+    {"/start", "/start", "register (or update your name)", arec_tg_cmd_start,
+     0, 0, 0},
+    {"/help", "/help", "this text", arec_tg_cmd_help, 0, 0, 8},
+    {"/add_exchange", "/add_exchange <exchange> <api_key> <api_secret> [testnet]",
+     "store exchange keys, encrypted (your message is deleted)",
+     arec_tg_cmd_add_exchange, AREC_TG_CMD_SECRET, 3, 4},
+    {"/add_pair", "/add_pair <symbol>",
+     "a trading pair on your newest exchange account, e.g. BTC/USDT",
+     arec_tg_cmd_add_pair, 0, 1, 1},
+    {"/create_agent", "/create_agent <strategy> \"<name>\"",
+     "a new agent (strategies: /create_agent lists them)",
+     arec_tg_cmd_create_agent, 0, 0, 2},
+    {"/assign_agent", "/assign_agent <id> <symbol> <budget>",
+     "let an agent trade a pair of yours with a budget", arec_tg_cmd_assign,
+     0, 3, 3},
+    {"/assign", "/assign <id> <symbol> <budget>", "the same as /assign_agent",
+     arec_tg_cmd_assign, 0, 3, 3},
+    {"/start_agent", "/start_agent <id>", "start an agent", arec_tg_cmd_start_agent,
+     0, 1, 1},
+    {"/stop_agent", "/stop_agent <id>", "stop an agent (closes its positions)",
+     arec_tg_cmd_stop_agent, 0, 1, 1},
+    {"/agents", "/agents", "your agents and where they run", arec_tg_cmd_agents,
+     0, 0, 0},
+    {"/status", "/status <id>",
+     "where an agent runs, its positions, PnL and failed starts",
+     arec_tg_cmd_status, 0, 1, 1},
+    {"/profit", "/profit", "realised and open PnL of all your agents",
+     arec_tg_cmd_profit, 0, 0, 0},
+};
 
-#define MAX_ARGS 8
-#define MAX_AGENTS 100
+#define NCMDS (sizeof TABLE / sizeof TABLE[0])
 
-/* ------------------------------------------------------------ words */
-typedef struct words {
-  char *buf;
-  char *v[MAX_ARGS];
-  int n;
-  int too_many;
-} words;
+const arec_tg_cmd *arec_tg_commands(size_t *out_n) {
+  if (out_n) *out_n = NCMDS;
+  return TABLE;
+}
 
-static int is_open_quote(const char *p, size_t *len) {
+static pthread_once_t help_once = PTHREAD_ONCE_INIT;
+static char *help_text;
+
+static void help_build(void) {
+  size_t cap = 32;
+  for (size_t i = 0; i < NCMDS; i++)
+    cap += strlen(TABLE[i].usage) + strlen(TABLE[i].summary) + 4;
+  help_text = malloc(cap);
+  if (!help_text) return;
+  size_t n = (size_t)snprintf(help_text, cap, "Commands:\n");
+  for (size_t i = 0; i < NCMDS; i++)
+    n += (size_t)snprintf(help_text + n, cap - n, "%s - %s\n", TABLE[i].usage,
+                          TABLE[i].summary);
+}
+
+const char *arec_tg_help(void) {
+  pthread_once(&help_once, help_build);
+  return help_text ? help_text : "Commands: /help\n";
+}
+
+/* ------------------------------------------------------------------ words */
+static int is_quote(const char *p, size_t *len) {
   if (*p == '"') return (*len = 1), 1;
   if ((unsigned char)p[0] == 0xE2 && (unsigned char)p[1] == 0x80 &&
       ((unsigned char)p[2] == 0x9C || (unsigned char)p[2] == 0x9D))
@@ -42,22 +89,22 @@ static int is_open_quote(const char *p, size_t *len) {
   return 0;
 }
 
-/* Splits in place into w->v; quotes group words.  0 or AREC_ENOMEM. */
-static int split(words *w, const char *text) {
-  memset(w, 0, sizeof *w);
-  w->buf = strdup(text);
-  if (!w->buf) return AREC_ENOMEM;
-  char *p = w->buf;
+/* Splits in place into a->v; quotes group words.  0 or AREC_ENOMEM. */
+static int split(arec_tg_args *a, const char *text) {
+  memset(a, 0, sizeof *a);
+  a->buf = strdup(text);
+  if (!a->buf) return AREC_ENOMEM;
+  char *p = a->buf;
   for (;;) {
     while (*p && isspace((unsigned char)*p)) p++;
     if (!*p) break;
     size_t ql;
     char *start, *end;
-    if (is_open_quote(p, &ql)) {
+    if (is_quote(p, &ql)) {
       start = p + ql;
       end = start;
       size_t cl = 0;
-      while (*end && !is_open_quote(end, &cl)) end++;
+      while (*end && !is_quote(end, &cl)) end++;
       p = *end ? end + cl : end;
     } else {
       start = p;
@@ -67,368 +114,120 @@ static int split(words *w, const char *text) {
     }
     char save = *end;
     *end = 0;
-    if (w->n == MAX_ARGS) w->too_many = 1;
-    else w->v[w->n++] = start;
+    if (a->n == AREC_TG_MAX_ARGS) a->too_many = 1;
+    else a->v[a->n++] = start;
     if (!save) break;
   }
   return 0;
 }
 
-/* ------------------------------------------------------------- output */
-typedef struct out {
-  char *p;
-  size_t n;
-  FILE *f;
-} out;
-
-static int out_open(out *o) {
-  o->p = NULL;
-  o->n = 0;
-  o->f = open_memstream(&o->p, &o->n);
-  return o->f ? 0 : AREC_ENOMEM;
-}
-
-static char *out_close(out *o) {
-  fclose(o->f);
-  return o->p;
-}
-
-static const char *HELP =
-    "Commands:\n"
-    "/start - register\n"
-    "/add_exchange <exchange> <api_key> <api_secret> [testnet] - store keys "
-    "(encrypted; your message is deleted)\n"
-    "/add_pair <symbol> - e.g. BTC/USDT, on your newest exchange account\n"
-    "/create_agent <conservative|aggressive> \"<name>\"\n"
-    "/assign_agent <id> <symbol> <balance>\n"
-    "/start_agent <id>\n"
-    "/stop_agent <id> - closes its positions\n"
-    "/agents - your agents\n"
-    "/status <id> - where it runs, positions, PnL\n"
-    "/profit - realised and open PnL of all your agents\n"
-    "/help - this text\n";
-
-/* ---------------------------------------------------------- helpers */
-/* The caller's agent, or NULL with the reply written ("not found"). */
-static arec_pg_agent *own_agent(const arec_tg_ctx *c, long long uid,
-                                const char *id, FILE *f) {
-  arec_pg_agent *a = NULL;
-  if (!arec_agent_id_valid(id)) {
-    fprintf(f, "Agent %s not found.", id);
-    return NULL;
+/* ---------------------------------------------------------------- results */
+void arec_tg_say_result(FILE *f, const char *what, const arec_svc_result *r) {
+  const char *m = r->message[0] ? r->message : NULL;
+  switch (r->status) {
+  case 400:
+    if (r->field[0])
+      fprintf(f, "Invalid %s%s%s.", r->field, m ? ": " : "", m ? m : "");
+    else
+      fprintf(f, "Invalid input%s%s.", m ? ": " : "", m ? m : "");
+    break;
+  case 403:
+    fprintf(f, "Not allowed%s%s.", m ? ": " : "", m ? m : "");
+    break;
+  case 404:
+    fprintf(f, "%s not found.", what);
+    break;
+  case 409:
+    fprintf(f, "%s: not possible right now%s%s.", what, m ? ": " : "",
+            m ? m : "");
+    break;
+  case 422:
+    fprintf(f, "%s: refused: %s.", what, m ? m : "no reason given");
+    break;
+  case 503:
+    if (m)
+      fprintf(f, "Temporarily unavailable: %s. Please try again later.", m);
+    else
+      fprintf(f, "Temporarily unavailable, please try again later (request "
+                 "%s).", r->request_id[0] ? r->request_id : "-");
+    break;
+  case 500:
+    if (m)
+      fprintf(f, "Something went wrong on our side: %s.", m);
+    else
+      fprintf(f, "Something went wrong on our side (request %s).",
+              r->request_id[0] ? r->request_id : "-");
+    break;
+  default:
+    fprintf(f, "%s: unexpected outcome %d%s%s.", what, r->status, m ? ": " : "",
+            m ? m : "");
   }
-  int rc = arec_pg_agent_get(c->pg, id, &a);
-  if (rc == 0 && a->user_id != uid) {
-    arec_pg_agents_free(a, 1);
-    a = NULL;
-    rc = AREC_ENOTFOUND;
-  }
-  if (rc == AREC_ENOTFOUND)
-    fprintf(f, "Agent %s not found.", id);
-  else if (rc)
-    fprintf(f, "Database unavailable (%s), try again.", arec_strerror(rc));
-  return rc ? NULL : a;
 }
 
-typedef struct pnl {
-  double realized, open, position, last;
-  unsigned long long trades;
-} pnl;
-
-static pnl sym_pnl(const arec_pg_symbol *s) {
-  pnl p = {0, 0, 0, 0, 0};
-  arec_sym_mem *m = calloc(1, sizeof *m);
-  if (!m) return p;
-  arec__mem_from_json(m, s->memory);
-  p.realized = m->realized_pnl;
-  p.position = m->position;
-  p.trades = (unsigned long long)m->trades;
-  p.last = m->nprices ? m->prices[m->nprices - 1] : 0;
-  if (m->position > 0 && p.last > 0)
-    p.open = m->position * (p.last - m->avg_entry);
-  free(m);
-  return p;
+/* ---------------------------------------------------------------- dispatch */
+static const arec_tg_cmd *lookup(const char *name) {
+  for (size_t i = 0; i < NCMDS; i++)
+    if (!strcmp(TABLE[i].name, name)) return &TABLE[i];
+  return NULL;
 }
 
-static const char *where(const arec_pg_agent *a) {
-  if (a->running_on) return a->running_on;
-  return a->is_trading ? "(starting)" : "(stopped)";
-}
-
-static int need_user(const arec_tg_ctx *c, long long uid, FILE *f) {
-  int rc = arec_pg_user_get(c->pg, uid, NULL);
-  if (rc == AREC_ENOTFOUND) fprintf(f, "Send /start first.");
-  else if (rc) fprintf(f, "Database unavailable (%s), try again.", arec_strerror(rc));
-  return rc;
-}
-
-static int parse_money(const char *s, double *out) {
-  char *e;
-  double v = strtod(s, &e);
-  if (e == s || *e || !(v > 0) || v > 1e15) return -1;
-  *out = v;
+static int allowed(const arec_tg_cmd_ctx *c) {
+  if (!c->nallowed) return 1;
+  for (size_t i = 0; i < c->nallowed; i++)
+    if (c->allowed[i] == c->user_id) return 1;
   return 0;
 }
 
-static int valid_symbol(const char *s) {
-  size_t n = strlen(s);
-  if (n < 3 || n > 20) return 0;
-  for (size_t i = 0; i < n; i++)
-    if (!isalnum((unsigned char)s[i]) && s[i] != '/' && s[i] != '-' && s[i] != '_')
-      return 0;
-  return 1;
-}
-
-/* --------------------------------------------------------- commands */
-static void cmd_start(const arec_tg_ctx *c, long long uid, const char *name,
-                      FILE *f) {
-  int rc = arec_pg_user_upsert(c->pg, uid, name ? name : "");
-  if (rc) {
-    fprintf(f, "Database unavailable (%s), try again.", arec_strerror(rc));
-    return;
-  }
-  fprintf(f, "Welcome! You are registered (user %lld). Trading is in paper "
-             "mode unless the operator enabled live orders.\n\n%s", uid, HELP);
-}
-
-static void cmd_add_exchange(const arec_tg_ctx *c, long long uid, words *w,
-                             FILE *f) {
-  if (w->n < 4 || w->n > 5 ||
-      (w->n == 5 && strcasecmp(w->v[4], "testnet") && strcasecmp(w->v[4], "mainnet"))) {
-    fprintf(f, "Usage: /add_exchange <exchange> <api_key> <api_secret> [testnet]");
-    return;
-  }
-  if (need_user(c, uid, f)) return;
-  int testnet = w->n == 5 && !strcasecmp(w->v[4], "testnet");
-  long long id = 0;
-  int rc = arec_pg_exchange_create(c->pg, &id, uid, w->v[1], w->v[2], w->v[3],
-                                   testnet);
-  if (rc == AREC_EINVAL)
-    fprintf(f, "Cannot store keys: the operator has not set AGENT_SECRETS_KEY.");
-  else if (rc)
-    fprintf(f, "Could not store the exchange (%s).", arec_strerror(rc));
+static void secret_note(FILE *f, int deleted) {
+  if (deleted)
+    fprintf(f, "\nYour message with the keys was deleted.");
   else
-    fprintf(f, "Exchange %s added (id=%lld, %s). Your message with the keys "
-               "was deleted.", w->v[1], id, testnet ? "testnet" : "mainnet");
+    fprintf(f, "\nI could NOT delete your message with the keys: delete it "
+               "yourself now and rotate these API keys at the exchange "
+               "(create new ones, revoke these).");
 }
 
-static void cmd_add_pair(const arec_tg_ctx *c, long long uid, words *w,
-                         FILE *f) {
-  if (w->n != 2 || !valid_symbol(w->v[1])) {
-    fprintf(f, "Usage: /add_pair <symbol>   (e.g. /add_pair BTC/USDT)");
-    return;
-  }
-  if (need_user(c, uid, f)) return;
-  long long ex = 0, id = 0;
-  int rc = arec_pg_exchange_latest(c->pg, uid, &ex);
-  if (rc == AREC_ENOTFOUND) {
-    fprintf(f, "Add an exchange first: /add_exchange <exchange> <api_key> "
-               "<api_secret> [testnet]");
-    return;
-  }
-  if (!rc) rc = arec_pg_pair_create(c->pg, &id, uid, ex, w->v[1]);
-  if (rc == AREC_EEXIST) fprintf(f, "You already have the pair %s.", w->v[1]);
-  else if (rc) fprintf(f, "Could not add the pair (%s).", arec_strerror(rc));
-  else fprintf(f, "Pair %s added on exchange id=%lld.", w->v[1], ex);
-}
-
-static void cmd_create_agent(const arec_tg_ctx *c, long long uid, words *w,
-                             FILE *f) {
-  if (w->n != 3 || w->too_many || !*w->v[2] ||
-      (strcmp(w->v[1], "conservative") && strcmp(w->v[1], "aggressive"))) {
-    fprintf(f, "Usage: /create_agent <conservative|aggressive> \"<name>\"");
-    return;
-  }
-  if (need_user(c, uid, f)) return;
-  char id[72];
-  int rc = arec_pg_agent_create(c->pg, id, NULL, uid, w->v[1], w->v[2]);
-  if (rc) fprintf(f, "Could not create the agent (%s).", arec_strerror(rc));
-  else fprintf(f, "Agent \"%s\" created: id=%s strategy=%s. Next: "
-                  "/assign_agent %s <symbol> <balance>", w->v[2], id, w->v[1], id);
-}
-
-static void cmd_assign(const arec_tg_ctx *c, long long uid, words *w, FILE *f) {
-  double bal;
-  if (w->n != 4 || !valid_symbol(w->v[2]) || parse_money(w->v[3], &bal)) {
-    fprintf(f, "Usage: /assign_agent <id> <symbol> <balance>");
-    return;
-  }
-  arec_pg_agent *a = own_agent(c, uid, w->v[1], f);
-  if (!a) return;
-  arec_pg_agents_free(a, 1);
-  int rc = arec_pg_agent_assign(c->pg, w->v[1], w->v[2], bal);
-  if (rc == AREC_ECONFLICT)
-    fprintf(f, "Add the pair first: /add_pair %s", w->v[2]);
-  else if (rc == AREC_EEXIST)
-    fprintf(f, "%s is already assigned to agent %s.", w->v[2], w->v[1]);
-  else if (rc)
-    fprintf(f, "Could not assign (%s).", arec_strerror(rc));
-  else
-    fprintf(f, "Agent %s trades %s with a balance of %.2f. Start it: "
-               "/start_agent %s", w->v[1], w->v[2], bal, w->v[1]);
-}
-
-static void cmd_start_agent(const arec_tg_ctx *c, long long uid, words *w,
-                            FILE *f) {
-  if (w->n != 2) {
-    fprintf(f, "Usage: /start_agent <id>");
-    return;
-  }
-  arec_pg_agent *a = own_agent(c, uid, w->v[1], f);
-  if (!a) return;
-  arec_pg_agents_free(a, 1);
-  int rc = arec_manager_start_agent(c->mgr, w->v[1]);
-  if (rc == 0) {
-    fprintf(f, "Agent %s started on pod %s.", w->v[1], c->pod);
-    return;
-  }
-  if (rc == AREC_ELOCKED) {
-    a = NULL;
-    if (arec_pg_agent_get(c->pg, w->v[1], &a) == 0 && a->running_on)
-      fprintf(f, "Agent %s is running on pod %s.", w->v[1], a->running_on);
-    else
-      fprintf(f, "Agent %s is running on another pod.", w->v[1]);
-    arec_pg_agents_free(a, 1);
-  } else if (rc == AREC_EUNAVAILABLE) {
-    fprintf(f, "Agent %s will start when the lock service is back (your "
-               "wish is recorded).", w->v[1]);
-  } else if (rc == AREC_ECONFLICT) {
-    fprintf(f, "Agent %s has no symbol: /assign_agent %s <symbol> <balance>",
-            w->v[1], w->v[1]);
-  } else {
-    fprintf(f, "Could not start agent %s (%s).", w->v[1], arec_strerror(rc));
-  }
-}
-
-static void cmd_stop_agent(const arec_tg_ctx *c, long long uid, words *w,
-                           FILE *f) {
-  if (w->n != 2) {
-    fprintf(f, "Usage: /stop_agent <id>");
-    return;
-  }
-  arec_pg_agent *a = own_agent(c, uid, w->v[1], f);
-  if (!a) return;
-  int was = a->is_trading;
-  arec_pg_agents_free(a, 1);
-  int rc = arec_manager_stop_agent(c->mgr, w->v[1]);
-  if (rc) fprintf(f, "Could not stop agent %s (%s).", w->v[1], arec_strerror(rc));
-  else if (!was) fprintf(f, "Agent %s is not running.", w->v[1]);
-  else fprintf(f, "Stopping agent %s: its positions are being closed. You "
-                  "will get a message when it has stopped.", w->v[1]);
-}
-
-static void cmd_agents(const arec_tg_ctx *c, long long uid, FILE *f) {
-  arec_pg_agent *as = NULL;
-  size_t n = 0;
-  int rc = arec_pg_agent_list(c->pg, NULL, MAX_AGENTS, uid, &as, &n);
-  if (rc) {
-    fprintf(f, "Database unavailable (%s), try again.", arec_strerror(rc));
-    return;
-  }
-  if (!n) fprintf(f, "You have no agents yet: /create_agent conservative \"My Agent\"");
-  else fprintf(f, "Your agents:");
-  for (size_t i = 0; i < n; i++) {
-    fprintf(f, "\n%s \"%s\" %s, %s", as[i].id, as[i].name, as[i].strategy,
-            where(&as[i]));
-    for (size_t j = 0; j < as[i].nsymbols; j++)
-      fprintf(f, "%s%s", j ? ", " : " [", as[i].symbols[j].symbol);
-    if (as[i].nsymbols) fprintf(f, "]");
-  }
-  arec_pg_agents_free(as, n);
-}
-
-static void cmd_status(const arec_tg_ctx *c, long long uid, words *w, FILE *f) {
-  if (w->n != 2) {
-    fprintf(f, "Usage: /status <id>");
-    return;
-  }
-  arec_pg_agent *a = own_agent(c, uid, w->v[1], f);
-  if (!a) return;
-  fprintf(f, "Agent %s \"%s\" (%s)\nRuns on: %s\nWanted: %s", a->id, a->name,
-          a->strategy, where(a), a->is_trading ? "running" : "stopped");
-  for (size_t j = 0; j < a->nsymbols; j++) {
-    pnl p = sym_pnl(&a->symbols[j]);
-    fprintf(f, "\n%s: balance %.2f of %.2f, position %.8g @ last %.8g, "
-               "realised PnL %.2f, open PnL %.2f, trades %llu",
-            a->symbols[j].symbol, a->symbols[j].balance, a->symbols[j].budget,
-            p.position, p.last, p.realized, p.open, p.trades);
-  }
-  if (!a->nsymbols) fprintf(f, "\nNo symbol assigned.");
-  arec_pg_agents_free(a, 1);
-}
-
-static void cmd_profit(const arec_tg_ctx *c, long long uid, FILE *f) {
-  arec_pg_agent *as = NULL;
-  size_t n = 0;
-  int rc = arec_pg_agent_list(c->pg, NULL, MAX_AGENTS, uid, &as, &n);
-  if (rc) {
-    fprintf(f, "Database unavailable (%s), try again.", arec_strerror(rc));
-    return;
-  }
-  double real = 0, open = 0;
-  unsigned long long trades = 0;
-  for (size_t i = 0; i < n; i++)
-    for (size_t j = 0; j < as[i].nsymbols; j++) {
-      pnl p = sym_pnl(&as[i].symbols[j]);
-      real += p.realized;
-      open += p.open;
-      trades += p.trades;
-    }
-  fprintf(f, "Profit over %zu agent%s: realised %.2f, open %.2f, total %.2f "
-             "(%llu trades)", n, n == 1 ? "" : "s", real, open, real + open, trades);
-  arec_pg_agents_free(as, n);
-}
-
-/* ----------------------------------------------------------- dispatch */
-int arec_tg_command(const arec_tg_ctx *c, long long uid, const char *user_name,
-                    const char *text, char **out_reply, int *out_delete) {
+int arec_tg_command(const arec_tg_cmd_ctx *c, const char *text,
+                    char **out_reply) {
   *out_reply = NULL;
-  *out_delete = 0;
-  words w;
-  out o;
-  if (split(&w, text ? text : "")) return AREC_ENOMEM;
-  if (out_open(&o)) {
-    free(w.buf);
+  arec_tg_args a;
+  if (split(&a, text ? text : "")) return AREC_ENOMEM;
+  char *p = NULL;
+  size_t n = 0;
+  FILE *f = open_memstream(&p, &n);
+  if (!f) {
+    free(a.buf);
     return AREC_ENOMEM;
   }
-  int allowed = c->nallowed == 0;
-  for (size_t i = 0; i < c->nallowed && !allowed; i++)
-    allowed = c->allowed[i] == uid;
-  char *cmd = w.n ? w.v[0] : "";
-  char *at = strchr(cmd, '@');
-  if (at && cmd[0] == '/') *at = 0;
-  if (!allowed) {
-    fprintf(o.f, "Sorry, this bot is private.");
-    if (!strcmp(cmd, "/add_exchange")) *out_delete = 1;
-  } else if (!strcmp(cmd, "/start")) {
-    cmd_start(c, uid, user_name, o.f);
-  } else if (!strcmp(cmd, "/help")) {
-    fputs(HELP, o.f);
-  } else if (!strcmp(cmd, "/add_exchange")) {
-    *out_delete = 1;
-    cmd_add_exchange(c, uid, &w, o.f);
-  } else if (!strcmp(cmd, "/add_pair")) {
-    cmd_add_pair(c, uid, &w, o.f);
-  } else if (!strcmp(cmd, "/create_agent")) {
-    cmd_create_agent(c, uid, &w, o.f);
-  } else if (!strcmp(cmd, "/assign_agent")) {
-    cmd_assign(c, uid, &w, o.f);
-  } else if (!strcmp(cmd, "/start_agent")) {
-    cmd_start_agent(c, uid, &w, o.f);
-  } else if (!strcmp(cmd, "/stop_agent")) {
-    cmd_stop_agent(c, uid, &w, o.f);
-  } else if (!strcmp(cmd, "/agents")) {
-    cmd_agents(c, uid, o.f);
-  } else if (!strcmp(cmd, "/status")) {
-    cmd_status(c, uid, &w, o.f);
-  } else if (!strcmp(cmd, "/profit")) {
-    cmd_profit(c, uid, o.f);
+  char *name = a.n ? a.v[0] : "";
+  char *at = strchr(name, '@');
+  if (at) *at = 0;
+  const arec_tg_cmd *cmd = lookup(name);
+  if (cmd && (cmd->flags & AREC_TG_CMD_SECRET))
+    a.deleted = c->delete_message && c->delete_message(c->delete_ud) == 0;
+  int nargs = a.n - 1;
+  if (!allowed(c)) {
+    fprintf(f, "Sorry, this bot is private.");
+  } else if (!cmd) {
+    fprintf(f, "Unknown command. /help lists them.");
+  } else if (a.too_many || nargs < cmd->min_args || nargs > cmd->max_args) {
+    fprintf(f, "Usage: %s", cmd->usage);
   } else {
-    fprintf(o.f, "Unknown command. /help lists them.");
+    cmd->fn(c, &a, f);
   }
-  free(w.buf);
-  *out_reply = out_close(&o);
-  return *out_reply ? 0 : AREC_ENOMEM;
+  if (cmd && (cmd->flags & AREC_TG_CMD_SECRET)) secret_note(f, a.deleted);
+  free(a.buf);
+  if (fclose(f) != 0 || !p) {
+    free(p);
+    return AREC_ENOMEM;
+  }
+  if (!*p) {
+    free(p);
+    p = strdup("Done.");
+    if (!p) return AREC_ENOMEM;
+  }
+  *out_reply = p;
+  return 0;
 }
 
 int arec_tg_parse_users(const char *s, long long **out, size_t *out_n) {

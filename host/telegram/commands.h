@@ -1,33 +1,104 @@
 /*
- * host/telegram/commands.h -- the bot's chat commands, as a pure function
- * of (user, text) over the database and the manager: no Telegram I/O here,
- * so tests can drive it directly and the poller only moves text around.
+ * host/telegram/commands.h -- the bot's chat commands: one static table
+ * {command, usage, summary, handler, flags, argument counts}, the HELP text
+ * generated from it, and the dispatcher that runs one message of a user.
+ *
+ * Handlers call host/service.h only, as the actor {AREC_ACTOR_TELEGRAM,
+ * user id}, and turn the service's outcome (arec_svc_result) into a
+ * sentence.  No Telegram I/O here except through the ctx's delete_message
+ * callback (a message carrying secrets is deleted before it is handled,
+ * and the reply says truthfully whether that worked).
  */
 #ifndef AREC_HOST_TG_COMMANDS_H
 #define AREC_HOST_TG_COMMANDS_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "agentrecover.h"
-#include "agentrecover/pg.h"
+#include "service.h"
 
-typedef struct arec_tg_ctx {
-  arec_pg *pg;
-  arec_manager *mgr;
+typedef struct arec_tg_cmd_ctx {
+  arec_svc *svc;
   const char *pod;            /* this pod's name */
+  long long user_id;          /* the sender (also its private chat id) */
+  const char *user_name;      /* for /start ("" when none) */
   const long long *allowed;   /* TELEGRAM_ALLOWED_USERS; nallowed 0: all */
   size_t nallowed;
-} arec_tg_ctx;
+  /* Deletes the message being handled: 0 only when it is gone.  NULL:
+   * cannot delete. */
+  int (*delete_message)(void *ud);
+  void *delete_ud;
+} arec_tg_cmd_ctx;
 
-/* Runs one message of `user_id` (also its private chat id).  *out_reply:
- * malloc'd text to send back (free()), never NULL on 0.  *out_delete: 1
- * when the user's message must be deleted (it carried secrets).  0 or
- * AREC_ENOMEM. */
-int arec_tg_command(const arec_tg_ctx *ctx, long long user_id,
-                    const char *user_name, const char *text, char **out_reply,
-                    int *out_delete);
+#define AREC_TG_MAX_ARGS 8
+
+/* A message split into words (double quotes, straight or curly, group a
+ * name); v[0] is the command without "@botname". */
+typedef struct arec_tg_args {
+  char *buf;
+  char *v[AREC_TG_MAX_ARGS];
+  int n;
+  int too_many;
+  int deleted;                /* SECRET commands: the message is gone */
+} arec_tg_args;
+
+typedef void (*arec_tg_cmd_fn)(const arec_tg_cmd_ctx *c,
+                               const arec_tg_args *a, FILE *out);
+
+enum {
+  AREC_TG_CMD_SECRET = 1 /* the message carries secrets: deleted before it
+                            is handled, even when refused */
+};
+
+typedef struct arec_tg_cmd {
+  const char *name;     /* "/add_pair" */
+  const char *usage;    /* "/add_pair <symbol>" */
+  const char *summary;  /* one line */
+  arec_tg_cmd_fn fn;
+  unsigned flags;       /* AREC_TG_CMD_* */
+  int min_args, max_args; /* words after the command */
+} arec_tg_cmd;
+
+/* The table (static, in HELP order). */
+const arec_tg_cmd *arec_tg_commands(size_t *out_n);
+/* HELP, generated from the table once.  Static string. */
+const char *arec_tg_help(void);
+
+/* Runs one message (its text starts with '/').  *out_reply: malloc'd text
+ * to send back (free()), never NULL on 0.  0 or AREC_ENOMEM. */
+int arec_tg_command(const arec_tg_cmd_ctx *c, const char *text,
+                    char **out_reply);
 
 /* Parses "1,2,3" (spaces allowed) into a malloc'd array.  0 or -1. */
 int arec_tg_parse_users(const char *s, long long **out, size_t *out_n);
+
+/* The sentence for a service outcome other than success: 400 names the
+ * field, 422 gives the reason, 500/503 name the request id.  `what`
+ * names the object ("Agent abc123", "The pair"). */
+void arec_tg_say_result(FILE *out, const char *what,
+                        const arec_svc_result *res);
+
+/* The handlers (handlers.c). */
+void arec_tg_cmd_start(const arec_tg_cmd_ctx *, const arec_tg_args *, FILE *);
+void arec_tg_cmd_help(const arec_tg_cmd_ctx *, const arec_tg_args *, FILE *);
+void arec_tg_cmd_add_exchange(const arec_tg_cmd_ctx *, const arec_tg_args *,
+                              FILE *);
+void arec_tg_cmd_add_pair(const arec_tg_cmd_ctx *, const arec_tg_args *,
+                          FILE *);
+void arec_tg_cmd_create_agent(const arec_tg_cmd_ctx *, const arec_tg_args *,
+                              FILE *);
+void arec_tg_cmd_assign(const arec_tg_cmd_ctx *, const arec_tg_args *,
+                        FILE *);
+void arec_tg_cmd_start_agent(const arec_tg_cmd_ctx *, const arec_tg_args *,
+                             FILE *);
+void arec_tg_cmd_stop_agent(const arec_tg_cmd_ctx *, const arec_tg_args *,
+                            FILE *);
+void arec_tg_cmd_agents(const arec_tg_cmd_ctx *, const arec_tg_args *,
+                        FILE *);
+void arec_tg_cmd_status(const arec_tg_cmd_ctx *, const arec_tg_args *,
+                        FILE *);
+void arec_tg_cmd_profit(const arec_tg_cmd_ctx *, const arec_tg_args *,
+                        FILE *);
 
 #endif

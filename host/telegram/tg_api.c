@@ -1,34 +1,48 @@
 /*
  * tg_api.c -- the Telegram Bot API client (see tg_api.h).
  *
- * How: one CURL easy handle per call, POST with Content-Type
- * application/json, connect and total timeouts, an xferinfo callback that
- * aborts when the owner's abort flag is set (so shutdown never waits out a
- * long poll), the answer parsed with cJSON.
- * Never: log or return in an error the URL or the token; follow redirects.
+ * How: one CURL easy handle per call, driven by a multi handle so the call
+ * can be cut at its deadline or at the owner's abort time with a 50 ms
+ * granularity; POST with Content-Type application/json; the answer parsed
+ * with cJSON by arec_tg_answer_parse (which never trusts the bytes: a
+ * getUpdates answer is what the fuzz target feeds it).  A 429's
+ * parameters.retry_after is range-checked and clamped before it is handed
+ * back.
+ * Never: log or return in an error the URL or the token; follow
+ * redirects; wait past a deadline.
  */
 #include "telegram/tg_api.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
 #define MAX_ANSWER (4 * 1024 * 1024)
+#define TICK_MS 50
 
 struct arec_tg_api {
   char *base;
   char *token;
   int64_t connect_timeout_ms;
-  atomic_int *abort_flag;
+  _Atomic int64_t *abort_at;
 };
 
+int64_t arec_tg_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int arec_tg_api_new(arec_tg_api **out, const char *base, const char *token,
-                    int64_t connect_timeout_ms, atomic_int *abort_flag) {
+                    int64_t connect_timeout_ms, _Atomic int64_t *abort_at) {
   if (!out) return AREC_EINVAL;
   *out = NULL;
-  if (!token || !*token || strchr(token, '/') || strchr(token, '?')) {
+  if (!token || !*token || strchr(token, '/') || strchr(token, '?') ||
+      strchr(token, '#')) {
     arec_error_set("telegram: bad bot token");
     return AREC_EINVAL;
   }
@@ -48,7 +62,7 @@ int arec_tg_api_new(arec_tg_api **out, const char *base, const char *token,
   size_t bl = strlen(a->base);
   while (bl && a->base[bl - 1] == '/') a->base[--bl] = 0;
   a->connect_timeout_ms = connect_timeout_ms > 0 ? connect_timeout_ms : 5000;
-  a->abort_flag = abort_flag;
+  a->abort_at = abort_at;
   curl_global_init(CURL_GLOBAL_DEFAULT);
   *out = a;
   return 0;
@@ -66,6 +80,38 @@ void arec_tg_api_free(arec_tg_api *api) {
   free(api->base);
   wipe_free(api->token);
   free(api);
+}
+
+/* --------------------------------------------------------------- answer */
+int arec_tg_answer_parse(const char *body, size_t len, long http_status,
+                         arec_tg_answer *out) {
+  memset(out, 0, sizeof *out);
+  out->error_code = http_status;
+  cJSON *j = body && len ? cJSON_ParseWithLength(body, len) : NULL;
+  const cJSON *ok = cJSON_GetObjectItemCaseSensitive(j, "ok");
+  if (!cJSON_IsObject(j) || !cJSON_IsBool(ok)) {
+    cJSON_Delete(j);
+    return AREC_EUNAVAILABLE;
+  }
+  out->ok = cJSON_IsTrue(ok);
+  const cJSON *code = cJSON_GetObjectItemCaseSensitive(j, "error_code");
+  if (cJSON_IsNumber(code) && isfinite(code->valuedouble) &&
+      code->valuedouble >= 100 && code->valuedouble <= 599)
+    out->error_code = (long)code->valuedouble;
+  const cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "description");
+  if (cJSON_IsString(d) && d->valuestring)
+    snprintf(out->description, sizeof out->description, "%s", d->valuestring);
+  const cJSON *p = cJSON_GetObjectItemCaseSensitive(j, "parameters");
+  const cJSON *ra = cJSON_GetObjectItemCaseSensitive(p, "retry_after");
+  if (cJSON_IsNumber(ra) && isfinite(ra->valuedouble) && ra->valuedouble > 0) {
+    double ms = ra->valuedouble * 1000.0;
+    if (ms > AREC_TG_RETRY_AFTER_MAX_MS) ms = AREC_TG_RETRY_AFTER_MAX_MS;
+    if (ms < 1) ms = 1;
+    out->retry_after_ms = (int64_t)ms;
+  }
+  if (out->ok) out->result = cJSON_DetachItemFromObjectCaseSensitive(j, "result");
+  cJSON_Delete(j);
+  return 0;
 }
 
 /* ----------------------------------------------------------------- call */
@@ -91,99 +137,151 @@ static size_t on_data(char *d, size_t sz, size_t nm, void *ud) {
   return len;
 }
 
-static int on_progress(void *ud, curl_off_t a, curl_off_t b, curl_off_t c,
-                       curl_off_t d) {
-  (void)a, (void)b, (void)c, (void)d;
-  atomic_int *flag = ud;
-  return flag && atomic_load(flag) ? 1 : 0;
+static int aborted(const arec_tg_api *api, int64_t now) {
+  int64_t at = api->abort_at ? atomic_load(api->abort_at) : 0;
+  return at > 0 && now >= at;
+}
+
+/* Runs the transfer until done, the deadline or the abort time.  0 done
+ * (*cr its result), AREC_ETIMEDOUT, AREC_ESHUTDOWN, AREC_ENOMEM. */
+static int perform(const arec_tg_api *api, CURL *c, int64_t deadline,
+                   CURLcode *cr) {
+  CURLM *m = curl_multi_init();
+  if (!m) return AREC_ENOMEM;
+  if (curl_multi_add_handle(m, c) != CURLM_OK) {
+    curl_multi_cleanup(m);
+    return AREC_ENOMEM;
+  }
+  int running = 1, rc = 0;
+  *cr = CURLE_OK;
+  for (;;) {
+    if (curl_multi_perform(m, &running) != CURLM_OK) {
+      *cr = CURLE_FAILED_INIT;
+      break;
+    }
+    if (!running) break;
+    int64_t now = arec_tg_now_ms();
+    if (aborted(api, now)) {
+      rc = AREC_ESHUTDOWN;
+      break;
+    }
+    if (now >= deadline) {
+      rc = AREC_ETIMEDOUT;
+      break;
+    }
+    int64_t wait = deadline - now;
+    if (wait > TICK_MS) wait = TICK_MS;
+    int64_t at = api->abort_at ? atomic_load(api->abort_at) : 0;
+    if (at > 0 && at - now < wait) wait = at - now;
+    if (wait < 1) wait = 1;
+    curl_multi_poll(m, NULL, 0, (int)wait, NULL);
+  }
+  if (!rc && !running) {
+    int left = 0;
+    CURLMsg *msg;
+    while ((msg = curl_multi_info_read(m, &left)))
+      if (msg->msg == CURLMSG_DONE) *cr = msg->data.result;
+  }
+  curl_multi_remove_handle(m, c);
+  curl_multi_cleanup(m);
+  return rc;
 }
 
 int arec_tg_call(const arec_tg_api *api, const char *method, const char *body,
-                 int64_t timeout_ms, cJSON **out_result) {
+                 int64_t deadline_ms, cJSON **out_result,
+                 int64_t *out_retry_after_ms) {
   if (out_result) *out_result = NULL;
+  if (out_retry_after_ms) *out_retry_after_ms = 0;
   if (!api || !method || !*method) return AREC_EINVAL;
+  int64_t now = arec_tg_now_ms();
+  if (aborted(api, now)) {
+    arec_error_set("telegram %s: stopping", method);
+    return AREC_ESHUTDOWN;
+  }
+  if (deadline_ms <= now) {
+    arec_error_set("telegram %s: no time left", method);
+    return AREC_ETIMEDOUT;
+  }
   size_t ul = strlen(api->base) + strlen(api->token) + strlen(method) + 8;
   char *url = malloc(ul);
   if (!url) return AREC_ENOMEM;
   snprintf(url, ul, "%s/bot%s/%s", api->base, api->token, method);
   CURL *c = curl_easy_init();
-  if (!c) {
+  struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+  if (!c || !h) {
+    curl_easy_cleanup(c);
+    curl_slist_free_all(h);
     wipe_free(url);
     return AREC_ENOMEM;
   }
-  struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
   buf b = {NULL, 0, 0};
+  int64_t total = deadline_ms - now;
+  int64_t conn = api->connect_timeout_ms < total ? api->connect_timeout_ms : total;
   curl_easy_setopt(c, CURLOPT_URL, url);
   curl_easy_setopt(c, CURLOPT_POST, 1L);
   curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "{}");
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)api->connect_timeout_ms);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(timeout_ms > 0 ? timeout_ms : 10000));
+  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(conn > 0 ? conn : 1));
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)total + TICK_MS);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-  curl_easy_setopt(c, CURLOPT_XFERINFODATA, api->abort_flag);
-  CURLcode cr = curl_easy_perform(c);
+  CURLcode cr = CURLE_OK;
+  int rc = perform(api, c, deadline_ms, &cr);
   long status = 0;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
   curl_slist_free_all(h);
   curl_easy_cleanup(c);
   wipe_free(url);
-  int rc = 0;
-  if (cr == CURLE_OPERATION_TIMEDOUT) {
+  if (rc == AREC_ETIMEDOUT || (!rc && cr == CURLE_OPERATION_TIMEDOUT)) {
     arec_error_set("telegram %s: timed out", method);
     rc = AREC_ETIMEDOUT;
-  } else if (cr != CURLE_OK) {
+  } else if (rc == AREC_ESHUTDOWN) {
+    arec_error_set("telegram %s: stopping", method);
+  } else if (!rc && cr != CURLE_OK) {
     arec_error_set("telegram %s: %s", method,
                    b.overflow ? "answer too large" : curl_easy_strerror(cr));
     rc = AREC_EUNAVAILABLE;
   }
-  cJSON *j = NULL;
   if (!rc) {
-    j = b.p ? cJSON_Parse(b.p) : NULL;
-    cJSON *ok = cJSON_GetObjectItemCaseSensitive(j, "ok");
-    if (!cJSON_IsBool(ok)) {
+    arec_tg_answer a;
+    rc = arec_tg_answer_parse(b.p, b.n, status, &a);
+    if (rc == AREC_EUNAVAILABLE) {
       arec_error_set("telegram %s: HTTP %ld, unparsable answer", method, status);
-      rc = AREC_EUNAVAILABLE;
-    } else if (!cJSON_IsTrue(ok)) {
-      cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "description");
-      arec_error_set("telegram %s: HTTP %ld: %.200s", method, status,
-                     cJSON_IsString(d) ? d->valuestring : "refused");
-      rc = status >= 500 || status == 429 ? AREC_EUNAVAILABLE : AREC_EBACKEND;
-    } else if (out_result) {
-      *out_result = cJSON_DetachItemFromObjectCaseSensitive(j, "result");
+    } else if (!rc && !a.ok) {
+      arec_error_set("telegram %s: %ld: %s", method, a.error_code,
+                     a.description[0] ? a.description : "refused");
+      if (a.error_code == 429) {
+        rc = AREC_EUNAVAILABLE;
+        if (out_retry_after_ms)
+          *out_retry_after_ms = a.retry_after_ms > 0 ? a.retry_after_ms : 1000;
+      } else {
+        rc = a.error_code >= 500 ? AREC_EUNAVAILABLE : AREC_EBACKEND;
+      }
+    } else if (!rc) {
+      if (out_result) *out_result = a.result;
+      else cJSON_Delete(a.result);
     }
   }
-  cJSON_Delete(j);
   free(b.p);
   return rc;
 }
 
 /* ------------------------------------------------------------- methods */
 int arec_tg_get_updates(const arec_tg_api *api, long long offset,
-                        int timeout_s, cJSON **out) {
+                        int timeout_s, int64_t deadline_ms, cJSON **out) {
   char body[160];
   if (timeout_s < 0) timeout_s = 0;
   snprintf(body, sizeof body,
            "{\"offset\":%lld,\"timeout\":%d,\"allowed_updates\":[\"message\"]}",
            offset, timeout_s);
-  cJSON *r = NULL;
-  int rc = arec_tg_call(api, "getUpdates", body,
-                        (int64_t)timeout_s * 1000 + 10000, &r);
-  if (rc) return rc;
-  if (!cJSON_IsArray(r)) {
-    cJSON_Delete(r);
-    arec_error_set("telegram getUpdates: result is not an array");
-    return AREC_EUNAVAILABLE;
-  }
-  *out = r;
-  return 0;
+  return arec_tg_call(api, "getUpdates", body, deadline_ms, out, NULL);
 }
 
 int arec_tg_send_message(const arec_tg_api *api, long long chat_id,
-                         const char *text) {
+                         const char *text, int64_t deadline_ms,
+                         int64_t *out_retry_after_ms) {
   cJSON *o = cJSON_CreateObject();
   if (!o) return AREC_ENOMEM;
   cJSON_AddNumberToObject(o, "chat_id", (double)chat_id);
@@ -192,15 +290,23 @@ int arec_tg_send_message(const arec_tg_api *api, long long chat_id,
   char *body = cJSON_PrintUnformatted(o);
   cJSON_Delete(o);
   if (!body) return AREC_ENOMEM;
-  int rc = arec_tg_call(api, "sendMessage", body, 10000, NULL);
+  int rc = arec_tg_call(api, "sendMessage", body, deadline_ms, NULL,
+                        out_retry_after_ms);
   free(body);
   return rc;
 }
 
 int arec_tg_delete_message(const arec_tg_api *api, long long chat_id,
-                           long long message_id) {
+                           long long message_id, int64_t deadline_ms) {
   char body[96];
   snprintf(body, sizeof body, "{\"chat_id\":%lld,\"message_id\":%lld}",
            chat_id, message_id);
-  return arec_tg_call(api, "deleteMessage", body, 10000, NULL);
+  cJSON *r = NULL;
+  int rc = arec_tg_call(api, "deleteMessage", body, deadline_ms, &r, NULL);
+  if (!rc && !cJSON_IsTrue(r)) {
+    arec_error_set("telegram deleteMessage: answered without deleting");
+    rc = AREC_EBACKEND;
+  }
+  cJSON_Delete(r);
+  return rc;
 }

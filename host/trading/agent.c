@@ -5,8 +5,9 @@
  * the price and the symbol's exchange rules, decide -- a position too small
  * to sell counts as none --, trade through trader.c), snapshot (balance +
  * memory JSON per symbol), stop (AREC_STOP_USER closes positions; any
- * other reason keeps them), plus the registration and the configuration
- * from the environment.
+ * other reason keeps them), plus the registration.  Each symbol's exchange
+ * account (credentials, testnet) comes from the host's account hook at
+ * start; a hook failure refuses the start with its reason.
  *
  * Must never log credentials, never trade live on a mainnet account
  * without allow_mainnet, and never open a position twice: a position in
@@ -17,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "trading/trader.h"
 
@@ -41,19 +41,58 @@ static void runner_free(runner *r) {
 
 static void log1(arec_agent *agent, arec_log_level lvl, const char *msg,
                  const char *k, const char *v) {
-  arec_log_field f[1] = {{k, v}};
+  arec_log_field f[1] = {{k, v, AREC_LOG_STRING}};
   arec_agent_log(agent, lvl, msg, f, k ? 1 : 0);
 }
 
+/* Wipes and frees what the account hook returned. */
+static void account_wipe(arec_host_account *acc) {
+  char *v[2] = {acc->api_key, acc->api_secret};
+  for (size_t i = 0; i < 2; i++) {
+    if (!v[i]) continue;
+    volatile char *p = v[i];
+    while (*p) *p++ = 0;
+    free(v[i]);
+  }
+  acc->api_key = acc->api_secret = NULL;
+}
+
+/* The symbol's exchange account through the host's hook.  *have = 1 with
+ * `acc` filled; 0 with *have = 0 in paper mode when the user has none
+ * (public endpoints only); < 0 refuses the start, the reason (never a
+ * secret) in arec_error_last(). */
+static int sym_account(const arec_host_trading_config *cfg, long long user_id,
+                       const char *symbol, arec_host_account *acc,
+                       int *have) {
+  *have = 0;
+  if (!cfg->account) return 0;
+  arec_error_clear();
+  int rc = cfg->account(cfg->account_userdata, user_id, symbol, acc);
+  if (rc == 0) {
+    *have = 1;
+    return 0;
+  }
+  account_wipe(acc);
+  if (rc == AREC_ENOTFOUND) {
+    if (!cfg->live) return 0;
+    arec_error_set("no exchange account for %s", symbol);
+    return AREC_EINVAL;
+  }
+  if (!*arec_error_last())
+    arec_error_set("exchange account for %s unavailable: %s", symbol,
+                   arec_strerror(rc));
+  return rc;
+}
+
 static int sym_init(runner *r, arec_agent *agent, arec_trade_sym *s,
-                    const arec_symbol *in) {
+                    long long user_id, const arec_symbol *in) {
   const arec_host_trading_config *cfg = r->cfg;
   char base[256];
   arec_exchange_config xc = {0};
-  const char *key = in->api_key ? in->api_key : cfg->default_api_key;
-  const char *secret = in->api_secret ? in->api_secret : cfg->default_api_secret;
-  int rc;
+  arec_host_account acc;
+  int have = 0, rc;
 
+  memset(&acc, 0, sizeof acc);
   s->symbol = strdup(in->symbol);
   if (!s->symbol) return AREC_ENOMEM;
   s->budget = in->budget;
@@ -71,34 +110,46 @@ static int sym_init(runner *r, arec_agent *agent, arec_trade_sym *s,
   if (arec__mem_from_json(&s->mem, in->memory) != 0)
     log1(agent, AREC_LOG_WARN, "agent memory unreadable, starting empty",
          "symbol", in->symbol);
-  rc = arec__xbase_url(base, sizeof base, in->exchange, in->testnet,
+  rc = sym_account(cfg, user_id, in->symbol, &acc, &have);
+  if (rc) {
+    log1(agent, AREC_LOG_ERROR, arec_error_last(), "symbol", in->symbol);
+    return rc;
+  }
+  const char *key = have && acc.api_key ? acc.api_key : cfg->default_api_key;
+  const char *secret =
+      have && acc.api_secret ? acc.api_secret : cfg->default_api_secret;
+  int testnet = have ? acc.testnet : 0;
+  rc = arec__xbase_url(base, sizeof base, have ? acc.exchange : NULL, testnet,
                        cfg->api_base);
-  if (rc) return rc;
-  if (cfg->live) {
-    if (!in->testnet && !cfg->allow_mainnet) {
+  if (!rc && cfg->live) {
+    if (!testnet && !cfg->allow_mainnet) {
       arec_error_set("live trading on a mainnet account needs "
                      "EXCHANGE_ALLOW_MAINNET=true");
       log1(agent, AREC_LOG_ERROR, arec_error_last(), "symbol", in->symbol);
-      return AREC_EINVAL;
-    }
-    if (!key || !secret) {
+      rc = AREC_EINVAL;
+    } else if (!key || !secret) {
       arec_error_set("live trading needs the account's API key and secret");
       log1(agent, AREC_LOG_ERROR, arec_error_last(), "symbol", in->symbol);
-      return AREC_EINVAL;
+      rc = AREC_EINVAL;
     }
   }
-  if (key && secret) {
-    /* paper mode too: the account's fee rate is read with them (no order
-     * is ever sent in paper mode) */
-    xc.api_key = key;
-    xc.api_secret = secret;
-    s->has_keys = 1;
+  if (!rc) {
+    if (key && secret) {
+      /* paper mode too: the account's fee rate is read with them (no
+       * order is ever sent in paper mode) */
+      xc.api_key = key;
+      xc.api_secret = secret;
+      s->has_keys = 1;
+    }
+    xc.base_url = base;
+    xc.timeout_ms = cfg->request_timeout_ms;
+    xc.connect_timeout_ms = cfg->connect_timeout_ms;
+    xc.order_timeout_ms =
+        cfg->order_timeout_ms > 0 ? cfg->order_timeout_ms : 5000;
+    rc = arec_exchange_new(&s->x, cfg->hub, &xc); /* copies the keys */
   }
-  xc.base_url = base;
-  xc.timeout_ms = cfg->request_timeout_ms;
-  xc.connect_timeout_ms = cfg->connect_timeout_ms;
-  xc.order_timeout_ms = cfg->order_timeout_ms > 0 ? cfg->order_timeout_ms : 5000;
-  return arec_exchange_new(&s->x, cfg->hub, &xc);
+  account_wipe(&acc);
+  return rc;
 }
 
 /* ----------------------------------------------------------- callbacks */
@@ -118,7 +169,7 @@ static int t_start(void **out_state, arec_agent *agent,
     return rc;
   }
   for (size_t i = 0; i < info->nsymbols && rc == 0; i++) {
-    rc = sym_init(r, agent, &r->syms[i], &info->symbols[i]);
+    rc = sym_init(r, agent, &r->syms[i], info->user_id, &info->symbols[i]);
     r->n = i + 1;
   }
   if (rc) {
@@ -128,9 +179,10 @@ static int t_start(void **out_state, arec_agent *agent,
   for (size_t i = 0; i < r->n; i++) {
     char pos[32];
     snprintf(pos, sizeof pos, "%.8f", r->syms[i].mem.position);
-    arec_log_field f[3] = {{"symbol", r->syms[i].symbol},
-                           {"position", pos},
-                           {"mode", cfg->live ? "live" : "paper"}};
+    arec_log_field f[3] = {{"symbol", r->syms[i].symbol, AREC_LOG_STRING},
+                           {"position", pos, AREC_LOG_STRING},
+                           {"mode", cfg->live ? "live" : "paper",
+                            AREC_LOG_STRING}};
     arec_agent_log(agent, AREC_LOG_INFO, "trading agent started", f, 3);
   }
   *out_state = r;
@@ -263,41 +315,6 @@ int arec_host_trading_register(arec_manager *mgr,
     arec__host_trading_type(&t, names[i], cfg);
     int rc = arec_manager_register_type(mgr, &t);
     if (rc) return rc;
-  }
-  return 0;
-}
-
-static int parse_bool(const char *v, int *out) {
-  if (!strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "yes")) *out = 1;
-  else if (!strcasecmp(v, "false") || !strcmp(v, "0") || !strcasecmp(v, "no")) *out = 0;
-  else return -1;
-  return 0;
-}
-
-int arec_host_trading_config_from_env(arec_host_trading_config *cfg) {
-  const char *v;
-  if (!cfg) return AREC_EINVAL;
-  v = getenv("TRADING_MODE");
-  if (v && *v) {
-    if (!strcasecmp(v, "paper")) cfg->live = 0;
-    else if (!strcasecmp(v, "live")) cfg->live = 1;
-    else {
-      arec_error_set("TRADING_MODE: expected paper or live");
-      return AREC_EINVAL;
-    }
-  }
-  v = getenv("EXCHANGE_ALLOW_MAINNET");
-  if (v && *v && parse_bool(v, &cfg->allow_mainnet) != 0) {
-    arec_error_set("EXCHANGE_ALLOW_MAINNET: expected true or false");
-    return AREC_EINVAL;
-  }
-  v = getenv("EXCHANGE_API_BASE");
-  if (v && *v) {
-    if (strncmp(v, "http://", 7) && strncmp(v, "https://", 8)) {
-      arec_error_set("EXCHANGE_API_BASE: expected an http:// or https:// URL");
-      return AREC_EINVAL;
-    }
-    cfg->api_base = v;
   }
   return 0;
 }

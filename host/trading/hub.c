@@ -117,9 +117,10 @@ static endpoint *ep_get(arec_exchange_hub *h, const char *url) {
 static void announce(arec_exchange_hub *h, const char *url,
                      arec_breaker_state from, arec_breaker_state to) {
   if (h->opts.log) {
-    arec_log_field f[3] = {{"endpoint", url},
-                           {"from", arec__breaker_state_name(from)},
-                           {"to", arec__breaker_state_name(to)}};
+    arec_log_field f[3] = {
+        {"endpoint", url, AREC_LOG_STRING},
+        {"from", arec__breaker_state_name(from), AREC_LOG_STRING},
+        {"to", arec__breaker_state_name(to), AREC_LOG_STRING}};
     const char *msg = to == AREC_BREAKER_OPEN
                           ? "exchange unavailable: circuit breaker open"
                       : to == AREC_BREAKER_CLOSED

@@ -53,7 +53,9 @@ static int olist_add(olist *l, const arec_order *o) {
 static void log3(arec_agent *agent, arec_log_level lvl, const char *msg,
                  const arec_trade_sym *s, const char *k, const char *v,
                  const char *k2, const char *v2) {
-  arec_log_field f[3] = {{"symbol", s->symbol}, {k, v}, {k2, v2}};
+  arec_log_field f[3] = {{"symbol", s->symbol, AREC_LOG_STRING},
+                         {k, v, AREC_LOG_STRING},
+                         {k2, v2, AREC_LOG_STRING}};
   arec_agent_log(agent, lvl, msg, f, k2 ? 3 : 2);
 }
 
@@ -174,13 +176,14 @@ int arec__trade_reconcile(const arec_host_trading_config *cfg,
   snprintf(a, sizeof a, "%d", applied);
   snprintf(c, sizeof c, "%d", cancelled);
   snprintf(st, sizeof st, "%d", settled);
-  arec_log_field f[4] = {{"symbol", s->symbol},
-                         {"trades_applied", a},
-                         {"orders_cancelled", c},
-                         {"intents_settled", st}};
+  arec_log_field f[4] = {{"symbol", s->symbol, AREC_LOG_STRING},
+                         {"trades_applied", a, AREC_LOG_STRING},
+                         {"orders_cancelled", c, AREC_LOG_STRING},
+                         {"intents_settled", st, AREC_LOG_STRING}};
   arec_agent_log(agent, AREC_LOG_INFO, "reconciled with the exchange", f, 4);
   if (rc) {
-    arec_log_field e[2] = {{"symbol", s->symbol}, {"error", arec_strerror(rc)}};
+    arec_log_field e[2] = {{"symbol", s->symbol, AREC_LOG_STRING},
+                           {"error", arec_strerror(rc), AREC_LOG_STRING}};
     arec_agent_log(agent, AREC_LOG_WARN,
                    "reconcile saved later: the save was not taken", e, 2);
   }

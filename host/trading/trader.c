@@ -35,7 +35,9 @@ int64_t arec__trade_now_ms(void) {
 static void logf_(arec_agent *agent, arec_log_level lvl, const char *msg,
                   const arec_trade_sym *s, const char *k1, const char *v1,
                   const char *k2, const char *v2) {
-  arec_log_field f[3] = {{"symbol", s->symbol}, {k1, v1}, {k2, v2}};
+  arec_log_field f[3] = {{"symbol", s->symbol, AREC_LOG_STRING},
+                         {k1, v1, AREC_LOG_STRING},
+                         {k2, v2, AREC_LOG_STRING}};
   size_t n = k2 ? 3 : k1 ? 2 : 1;
   arec_agent_log(agent, lvl, msg, f, n);
 }
@@ -119,9 +121,12 @@ static void announce(const arec_host_trading_config *cfg, arec_agent *agent,
   snprintf(q, sizeof q, "%.8f", t->qty);
   snprintf(p, sizeof p, "%.8f", price);
   snprintf(fee, sizeof fee, "%.8f", t->fee);
-  arec_log_field f[6] = {{"symbol", s->symbol}, {"qty", q},     {"price", p},
-                         {"fee", fee},          {"client_order_id", coid},
-                         {"mode", live ? "live" : "paper"}};
+  arec_log_field f[6] = {{"symbol", s->symbol, AREC_LOG_STRING},
+                         {"qty", q, AREC_LOG_STRING},
+                         {"price", p, AREC_LOG_STRING},
+                         {"fee", fee, AREC_LOG_STRING},
+                         {"client_order_id", coid, AREC_LOG_STRING},
+                         {"mode", live ? "live" : "paper", AREC_LOG_STRING}};
   arec_agent_log(agent, AREC_LOG_INFO,
                  side == AREC_SIDE_BUY ? "order filled: BUY" : "order filled: SELL",
                  f, 6);
@@ -309,11 +314,11 @@ static int rejected(arec_agent *agent, arec_trade_sym *s, const char *coid) {
                                 msg, arec__trade_now_ms());
   snprintf(c, sizeof c, "%ld", code);
   snprintf(n, sizeof n, "%u", k);
-  arec_log_field f[5] = {{"symbol", s->symbol},
-                         {"code", c},
-                         {"reason", arec__xreject_name(why)},
-                         {"client_order_id", coid},
-                         {"in_a_row", n}};
+  arec_log_field f[5] = {{"symbol", s->symbol, AREC_LOG_STRING},
+                         {"code", c, AREC_LOG_STRING},
+                         {"reason", arec__xreject_name(why), AREC_LOG_STRING},
+                         {"client_order_id", coid, AREC_LOG_STRING},
+                         {"in_a_row", n, AREC_LOG_STRING}};
   arec_agent_log(agent, AREC_LOG_WARN, "order rejected by the exchange", f, 5);
   if (k < AREC_REJECTIONS_FAIL) return 0;
   arec_error_set("order rejected %u times: %s (%ld) on %s", k,

@@ -11,9 +11,10 @@
  *   ho.log = my_log;                          // breaker state changes
  *   arec_exchange_hub_new(&hub, &ho);
  *   static arec_host_trading_config tc = AREC_HOST_TRADING_CONFIG_INIT;
- *   if (arec_host_trading_config_from_env(&tc) != 0) { print
- *       arec_error_last(); exit(2); }          // TRADING_MODE, ...
+ *   tc.live = ...; tc.api_base = ...;          // from the host's config
  *   tc.hub = hub;
+ *   tc.account = arec_host_store_account_hook; // store.h (see Accounts)
+ *   tc.account_userdata = store;
  *   arec_host_trading_register(mgr, &tc);      // before arec_manager_restore
  *   ...
  *   char *m; arec_exchange_hub_render(hub, &m); // append to /metrics; free(m)
@@ -69,6 +70,16 @@
  *
  * Stop: AREC_STOP_USER sells every open position (recorded with a save);
  * any other reason keeps positions in memory for the next owner.
+ *
+ * Accounts: at start, each symbol's exchange account (exchange, testnet,
+ * API key and secret) comes from the `account` hook (the host's store:
+ * the owner's trading pair for the symbol and its exchange account).  A
+ * user without an account for the symbol trades paper on public endpoints
+ * only; in live mode that refuses the start ("no exchange account for
+ * BTC/USDT").  Any other failure of the hook (credentials that do not
+ * decrypt, database unavailable) refuses the start of that agent only
+ * with the hook's reason, and the library puts it in backoff.  Credentials
+ * are wiped as soon as the exchange client has its copy.
  */
 #ifndef AREC_HOST_TRADING_H
 #define AREC_HOST_TRADING_H
@@ -76,6 +87,7 @@
 #include <stdint.h>
 
 #include "agentrecover.h"
+#include "store.h" /* arec_host_account */
 #include "trading/exchange.h"
 
 #define AREC_HOST_TRADING_CONFIG_VERSION 1
@@ -102,25 +114,30 @@ typedef struct arec_host_trading_config {
                                  be read; 0 = default 0.001 (0.1 %) */
   arec_trade_fn on_trade;     /* optional */
   void *trade_userdata;
-  /* Credentials used when a symbol carries none (embedding services with
-   * one account, tests); the host leaves them NULL.  Never logged. */
+  /* Credentials used when the account hook gives none (embedding services
+   * with one account, tests); the host leaves them NULL.  Never logged. */
   const char *default_api_key;
   const char *default_api_secret;
   /* After an order the exchange refused, no order of that symbol for this
    * long, doubling with each further refusal in a row (at most x64);
    * default 60000. */
   int64_t reject_backoff_ms;
+  /* The exchange account `user_id` trades `symbol` on, called in start()
+   * for every symbol (from a worker thread, concurrently for different
+   * agents).  Fills *out: exchange, testnet and the API key and secret as
+   * malloc'd strings (NULL when there are none), which the agent wipes and
+   * frees.  0; AREC_ENOTFOUND when the user has no account for the
+   * symbol; any other code refuses the start with the reason set by
+   * arec_error_set() (never a secret).  NULL: no accounts (the default
+   * credentials above, public endpoints otherwise). */
+  int (*account)(void *ud, long long user_id, const char *symbol,
+                 arec_host_account *out);
+  void *account_userdata;
 } arec_host_trading_config;
 
 #define AREC_HOST_TRADING_CONFIG_INIT                                         \
   {AREC_HOST_TRADING_CONFIG_VERSION, NULL, 0, 0, NULL, 0, 0, 0, 0, 0.0, NULL, \
-   NULL, NULL, NULL, 0}
-
-/* Reads TRADING_MODE (paper|live), EXCHANGE_API_BASE and
- * EXCHANGE_ALLOW_MAINNET (true|false|1|0) into cfg (the api_base pointer
- * points into the environment).  0, or AREC_EINVAL with a one-line message
- * naming the variable in arec_error_last(). */
-int arec_host_trading_config_from_env(arec_host_trading_config *cfg);
+   NULL, NULL, NULL, 0, NULL, NULL}
 
 /* Registers the agent types "conservative" and "aggressive" on mgr.  `cfg`
  * is not copied: it (and its hub) must outlive the manager, like an agent

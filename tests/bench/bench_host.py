@@ -31,7 +31,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "chaos"))
 from observe import parse_metrics  # noqa: E402
-from topo import KEY, PGBIN, Topology, free_port, http, wait_for  # noqa: E402
+from topo import ADMIN_VARS, KEY, PGBIN, TOKEN, Topology, free_port, http, wait_for  # noqa: E402
 
 N = int(os.environ.get("BENCH_HOST_AGENTS", "10000"))
 WRK_S = int(os.environ.get("BENCH_HOST_WRK_S", "30"))  # the issue: 30 s
@@ -81,6 +81,7 @@ def pgbench_tps(topo):
 
 def wrk(port, path, seconds, conns=25):
     r = subprocess.run(["wrk", "-t", "1", "-c", str(conns), "-d", f"{seconds}s",
+                        "-H", "Authorization: Bearer " + TOKEN,
                         f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True,
                        timeout=seconds + 30)
     m = re.search(r"Requests/sec:\s+([\d.]+)", r.stdout)
@@ -91,8 +92,8 @@ def wrk(port, path, seconds, conns=25):
 def start_pod(topo, name, nredis, recovery=True):
     port = free_port()
     env = {k: v for k, v in os.environ.items()
-           if not (k.startswith("AGENT_") or k.startswith("REDIS_"))}
-    env.update({"DATABASE_URL": topo.db_url(topo.pg_port), "POD_NAME": name,
+           if not (k.startswith("AGENT_") or k.startswith("REDIS_") or k in ADMIN_VARS)}
+    env.update({"DATABASE_URL": topo.db_url(topo.pg_port), "POD_NAME": name, "ADMIN_TOKEN": TOKEN,
                 "HTTP_PORT": str(port), "AGENT_SECRETS_KEY": KEY,
                 "REDIS_ADDRS": ",".join(f"127.0.0.1:{topo.redis[i][0]}" for i in range(nredis)),
                 "AGENT_LOCK_TTL": f"{TTL_MS}ms", "AGENT_SAVE_INTERVAL": f"{SAVE_MS}ms",

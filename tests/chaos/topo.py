@@ -22,6 +22,9 @@ import urllib.request
 
 PGBIN = "/usr/lib/postgresql/15/bin"
 KEY = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+# The pods' admin token: set here, never taken from the caller's environment.
+TOKEN = "chaos-admin-token-" + os.urandom(12).hex()
+ADMIN_VARS = ("ADMIN_TOKEN", "ADMIN_READ_TOKEN", "ADMIN_AUTH")
 FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
 SLOT_LETTERS = "abcdefgh"
 
@@ -41,6 +44,7 @@ def http(method, port, path, body=None, timeout=2.0):
                                  method=method)
     if data is not None:
         req.add_header("Content-Type", "application/json")
+    req.add_header("Authorization", "Bearer " + TOKEN)
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
             raw, code, hdrs = r.read(), r.status, dict(r.headers)
@@ -201,7 +205,8 @@ class Topology:
 
     # --------------------------------------------------------------- pods
     def migrate(self):
-        env = dict(os.environ, DATABASE_URL=self.db_url(self.pg_port))
+        env = {k: v for k, v in os.environ.items() if k not in ADMIN_VARS}
+        env["DATABASE_URL"] = self.db_url(self.pg_port)
         subprocess.run([self.daemon, "--migrate-only"], env=env, check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -218,7 +223,8 @@ class Topology:
         s = self.s
         env = dict(os.environ)
         for k in list(env):
-            if k.startswith("AGENT_") or k.startswith("REDIS_") or k.startswith("FAKETIME"):
+            if k.startswith("AGENT_") or k.startswith("REDIS_") or k.startswith("FAKETIME") \
+                    or k in ADMIN_VARS:
                 del env[k]
         env.update({
             "DATABASE_URL": self.db_url(self.proxies[(slot, 0)][0]),
@@ -231,7 +237,7 @@ class Topology:
             "AGENT_SAVE_INTERVAL": f"{s.save_ms}ms",
             "AGENT_LOCK_BACKEND": s.backend,
             "AGENT_WORKERS": "4", "SHUTDOWN_TIMEOUT": "8s",
-            "AGENT_SECRETS_KEY": KEY, "LOG_LEVEL": "info",
+            "AGENT_SECRETS_KEY": KEY, "LOG_LEVEL": "info", "ADMIN_TOKEN": TOKEN,
         })
         if s.pod_lease_ttl:
             env["AGENT_POD_LEASE_TTL"] = s.pod_lease_ttl

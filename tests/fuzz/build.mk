@@ -1,4 +1,4 @@
-# tests/fuzz/build.mk -- fuzzing (issue 6).  Included by the Makefile.
+# tests/fuzz/build.mk -- fuzzing.  Included by the Makefile.
 #
 #   make fuzz          builds every target with clang + libFuzzer + ASan +
 #                      UBSan (the library and host code instrumented for
@@ -16,10 +16,14 @@
 #   make fuzz-merge    adds the new coverage of build/fuzz/work/ to the
 #                      corpora in tests/fuzz/corpus/ (minimised).
 #
-# Targets: api (admin API over a throwaway PostgreSQL), config (duration
-# and environment parser), redis_reply (Redlock reply handling).
+# Targets: api (the router and the admin API over the service layer and a
+# throwaway PostgreSQL), config (duration and environment parser),
+# redis_reply (Redlock reply handling), bot (the Telegram bot's getUpdates
+# answer handling over a double of the service).  The host's code comes
+# from an archive of every host object (only what a target uses is
+# linked).
 
-FUZZ_TARGETS := api config redis_reply
+FUZZ_TARGETS := api config redis_reply bot
 FUZZ_TIME    ?= 60
 FUZZ_CC      ?= clang
 FUZZ_DIR     := $(BUILD)/fuzz
@@ -33,12 +37,13 @@ FUZZ_COV  := -fsanitize=fuzzer-no-link
 FUZZ_CFLAGS = -std=c11 -O1 -g $(FUZZ_SAN) $(CPPFLAGS_ALL) -Itests $(PKG_CFLAGS) $(HOST_CFLAGS)
 
 FUZZ_LIB_OBJS = $(LIB_SRCS:%.c=$(FUZZ_DIR)/obj/%.o) $(LIB_GEN:%.c=$(FUZZ_DIR)/obj/%.o)
-FUZZ_HOST_SRCS := host/api.c host/noop.c host/config.c tests/support/harness_pg.c
-FUZZ_EXTRA_OBJS := $(FUZZ_HOST_SRCS:%.c=$(FUZZ_DIR)/obj/%.o)
+FUZZ_HOST_SRCS := $(HOST_LIB_SRCS) $(HOST_PART_SRCS)
+FUZZ_HOST_AR := $(FUZZ_DIR)/libhost.a
+FUZZ_EXTRA_OBJS := $(FUZZ_DIR)/obj/tests/support/harness_pg.o $(FUZZ_HOST_AR)
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
 
 # The replayers reuse the sanitizer objects `make check` builds anyway.
-FUZZ_REPLAY_EXTRA := $(FUZZ_HOST_SRCS:%.c=$(BUILD)/asan/obj/%.o)
+FUZZ_REPLAY_EXTRA := $(BUILD)/asan/obj/tests/support/harness_pg.o $(HOST_AR_ASAN)
 FUZZ_REPLAYS := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/replay_%)
 FUZZ_HDRS := $(HEADERS) $(wildcard host/*.h tests/support/*.h lib/redis/*.h)
 
@@ -52,6 +57,10 @@ CHECK_EXTRA += fuzz-replay
 $(FUZZ_DIR)/obj/%.o: %.c $(FUZZ_HDRS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_COV) -Wall -Wextra -Ihost -c $< -o $@
+
+$(FUZZ_HOST_AR): $(FUZZ_HOST_SRCS:%.c=$(FUZZ_DIR)/obj/%.o) $(HOST_AR_GEN:$(BUILD)/%=$(FUZZ_DIR)/obj/$(BUILD)/%)
+	rm -f $@
+	ar rcs $@ $^
 
 $(FUZZ_DIR)/libagentrecover.a: $(FUZZ_LIB_OBJS)
 	rm -f $@
@@ -85,3 +94,20 @@ fuzz-merge: $(FUZZ_BINS)
 	  mkdir -p $(FUZZ_DIR)/work/$$t; \
 	  $(FUZZ_ENV) $(FUZZ_DIR)/fuzz_$$t -merge=1 tests/fuzz/corpus/$$t $(FUZZ_DIR)/work/$$t || exit 1; \
 	done
+
+# fuzz_bot links the bot's update layer and command table (not the shared
+# host objects above: the service is a double inside fuzz_bot.c).
+FUZZ_BOT_SRCS := host/telegram/update.c host/telegram/commands.c \
+                 host/telegram/handlers.c host/telegram/tg_api.c \
+                 host/trading/memory.c
+FUZZ_BOT_HDRS := $(wildcard host/telegram/*.h host/trading/*.h)
+
+$(FUZZ_DIR)/fuzz_bot: tests/fuzz/fuzz_bot.c $(FUZZ_DIR)/libagentrecover.a $(FUZZ_BOT_SRCS:%.c=$(FUZZ_DIR)/obj/%.o) $(FUZZ_HDRS) $(FUZZ_BOT_HDRS)
+	$(FUZZ_CC) $(WARN) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_BOT_SRCS:%.c=$(FUZZ_DIR)/obj/%.o) \
+	  -o $@ $(FUZZ_DIR)/libagentrecover.a $(HOST_LIBS) $(PKG_LIBS) -lpthread -lm
+
+$(FUZZ_DIR)/replay_bot: tests/fuzz/fuzz_bot.c tests/fuzz/replay_main.c $(BUILD)/asan/libagentrecover.a $(FUZZ_BOT_SRCS:%.c=$(BUILD)/asan/obj/%.o) $(FUZZ_HDRS) $(FUZZ_BOT_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -O1 -g $(SANFLAGS) $(CPPFLAGS_ALL) -Itests $(PKG_CFLAGS) $(HOST_CFLAGS) \
+	  $< tests/fuzz/replay_main.c $(FUZZ_BOT_SRCS:%.c=$(BUILD)/asan/obj/%.o) \
+	  -o $@ $(BUILD)/asan/libagentrecover.a $(HOST_LIBS) $(PKG_LIBS) -lpthread -lm

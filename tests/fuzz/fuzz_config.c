@@ -11,8 +11,11 @@
  *  - a loaded config is consistent (0 < refresh < TTL, TTL >= 100 ms,
  *    save interval and shutdown timeout > 0, ports and workers in range)
  *    and leaves err empty; a refused one leaves one line naming a variable;
+ *  - tokens are NULL or 16+ characters, ADMIN_AUTH=none comes without
+ *    tokens, pool sizes are 1..100, timeouts in their ranges;
  *  - no error line depends on the bytes of a secret (REDIS_PASSWORD,
- *    ADMIN_TOKEN, AGENT_SECRETS_KEY, TELEGRAM_BOT_TOKEN, DATABASE_URL): the
+ *    ADMIN_TOKEN, ADMIN_READ_TOKEN, AGENT_SECRETS_KEY,
+ *    AGENT_SECRETS_KEY_PREVIOUS, TELEGRAM_BOT_TOKEN, DATABASE_URL): the
  *    load is repeated with every secret's letters and digits rotated
  *    (hex digits stay hex, ':' and ',' stay) and must fail identically.
  * A violation abort()s, so libFuzzer keeps the input.
@@ -32,9 +35,10 @@ typedef struct env {
   size_t n;
 } env;
 
-static const char *const secret_vars[] = {"REDIS_PASSWORD", "ADMIN_TOKEN",
-                                          "AGENT_SECRETS_KEY",
-                                          "TELEGRAM_BOT_TOKEN", "DATABASE_URL"};
+static const char *const secret_vars[] = {
+    "REDIS_PASSWORD",     "ADMIN_TOKEN",  "ADMIN_READ_TOKEN",
+    "AGENT_SECRETS_KEY",  "AGENT_SECRETS_KEY_PREVIOUS",
+    "TELEGRAM_BOT_TOKEN", "DATABASE_URL"};
 
 static const char *env_get(const char *name, void *ud) {
   const env *e = ud;
@@ -146,6 +150,24 @@ static void check_loaded(const arec_host_config *c, const char *err) {
     fail("mainnet allowed in paper mode", NULL);
   if (c->admin_token && !c->admin_token[0])
     fail("empty admin token kept (it would require an empty bearer)", NULL);
+  if ((c->admin_token && strlen(c->admin_token) < 16) ||
+      (c->admin_read_token && strlen(c->admin_read_token) < 16))
+    fail("a token under 16 characters", NULL);
+  if (c->admin_auth_none && (c->admin_token || c->admin_read_token))
+    fail("ADMIN_AUTH=none with a token", NULL);
+  if (c->database_pool_size < 1 || c->database_pool_size > 100 ||
+      c->database_admin_pool_size < 1 || c->database_admin_pool_size > 100)
+    fail("a pool size out of range", NULL);
+  if (c->database_statement_timeout_ms < 100 ||
+      c->database_statement_timeout_ms > 600000 ||
+      c->stop_check_interval_ms <= 0)
+    fail("a timeout out of range", NULL);
+  if (c->has_secrets_key_previous && !c->has_secrets_key)
+    fail("a previous key without a current one", NULL);
+  char line[256];
+  int serving = arec_host_config_check_serving(c, line, sizeof line);
+  if ((serving == 0) != (c->admin_token || c->admin_auth_none))
+    fail("serving allowed without authentication", line);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {

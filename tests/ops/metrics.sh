@@ -31,7 +31,7 @@ fail() {
 }
 
 start_servers "$T" || fail "PostgreSQL or Redis did not start"
-"$DAEMON" --migrate-only >"$T/migrate.log" 2>&1 || { cat "$T/migrate.log"; fail "migrations failed"; }
+daemon --migrate-only >"$T/migrate.log" 2>&1 || { cat "$T/migrate.log"; fail "migrations failed"; }
 # The pod runs with the environment of examples/kubernetes/base: the
 # Deployment's literal values and its ConfigMap's (pod leases, paper
 # trading, ...), with loopback addresses, test timings (start_pod) and test
@@ -52,10 +52,10 @@ for e in dep["spec"]["template"]["spec"]["containers"][0]["env"]:
         print("%s=%s; export %s" % (e["name"], shlex.quote(v), e["name"]))
 PY
 . "$T/env.sh"
-REDIS_ADDRS=127.0.0.1:$RPORT HTTP_ADDR=127.0.0.1 ADMIN_TOKEN=ops-metrics-check \
-  ADMIN_READ_TOKEN=ops-metrics-read TELEGRAM_BOT_TOKEN=123456:ops-metrics-check \
+REDIS_ADDRS=127.0.0.1:$RPORT HTTP_ADDR=127.0.0.1 TOKEN=ops-metrics-check \
+  READ_TOKEN=ops-metrics-read-token TELEGRAM_BOT_TOKEN=123456:ops-metrics-check \
   TELEGRAM_API_BASE=http://127.0.0.1:9
-export REDIS_ADDRS HTTP_ADDR ADMIN_TOKEN ADMIN_READ_TOKEN TELEGRAM_BOT_TOKEN TELEGRAM_API_BASE
+export REDIS_ADDRS HTTP_ADDR TELEGRAM_BOT_TOKEN TELEGRAM_API_BASE
 start_pod pod-ops 3s 1s
 wait_ready "$PORT_pod_ops" || fail "pod-ops did not become ready"
 # agents_wanted appears with the first reconcile pass (1 s here).

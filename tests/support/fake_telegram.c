@@ -21,6 +21,7 @@
 typedef struct ftg_msg {
   long long chat_id;
   char *text;
+  long long at_ms;
 } ftg_msg;
 
 struct arec_ftg {
@@ -38,6 +39,8 @@ struct arec_ftg {
   long long deleted[FTG_MAX][2];
   size_t ndeleted;
   int polling, stopping;
+  unsigned throttle;
+  int retry_after_s, fail_deletes, hang, ignore_offset;
   arec_ftg_stats st;
 };
 
@@ -93,7 +96,7 @@ static enum MHD_Result get_updates(arec_ftg *tg, struct MHD_Connection *c,
   /* confirm: drop updates below offset */
   size_t k = 0;
   for (size_t i = 0; i < tg->nupdates; i++) {
-    if (offset > 0 && tg->update_ids[i] < offset) {
+    if (offset > 0 && tg->update_ids[i] < offset && !tg->ignore_offset) {
       free(tg->updates[i]);
       continue;
     }
@@ -151,6 +154,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
   }
   const char *m = url + strlen(prefix);
   if (strcmp(method, "POST")) return error(c, 400, "Bad Request: use POST");
+  pthread_mutex_lock(&tg->mu);
+  while (tg->hang && !tg->stopping) pthread_cond_wait(&tg->cv, &tg->mu);
+  pthread_mutex_unlock(&tg->mu);
   cJSON *in = cJSON_Parse(rq->body ? rq->body : "{}");
   if (!cJSON_IsObject(in)) {
     cJSON_Delete(in);
@@ -162,7 +168,22 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
   } else if (!strcmp(m, "sendMessage")) {
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(in, "text");
     long long chat = num(in, "chat_id", 0);
-    if (!cJSON_IsString(t) || !chat || !*t->valuestring) {
+    pthread_mutex_lock(&tg->mu);
+    int throttled = tg->throttle > 0;
+    if (throttled) {
+      tg->throttle--;
+      tg->st.throttled++;
+      tg->st.last_429_ms = arec_test_now_ms();
+    }
+    int ra = tg->retry_after_s;
+    pthread_mutex_unlock(&tg->mu);
+    if (throttled) {
+      char b[200];
+      snprintf(b, sizeof b, "{\"ok\":false,\"error_code\":429,\"description\":"
+               "\"Too Many Requests: retry after %d\",\"parameters\":"
+               "{\"retry_after\":%d}}", ra, ra);
+      r = reply(c, 429, b);
+    } else if (!cJSON_IsString(t) || !chat || !*t->valuestring) {
       r = error(c, 400, "Bad Request: message text is empty");
     } else {
       pthread_mutex_lock(&tg->mu);
@@ -171,6 +192,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
       if (tg->nsent < FTG_MAX) {
         tg->sent[tg->nsent].chat_id = chat;
         tg->sent[tg->nsent].text = strdup(t->valuestring);
+        tg->sent[tg->nsent].at_ms = arec_test_now_ms();
         mid = 500000 + (long long)tg->nsent++;
       }
       pthread_cond_broadcast(&tg->cv);
@@ -184,12 +206,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
   } else if (!strcmp(m, "deleteMessage")) {
     pthread_mutex_lock(&tg->mu);
     tg->st.delete_message++;
-    if (tg->ndeleted < FTG_MAX) {
+    int fail = tg->fail_deletes;
+    if (tg->ndeleted < FTG_MAX && !fail) {
       tg->deleted[tg->ndeleted][0] = num(in, "chat_id", 0);
       tg->deleted[tg->ndeleted++][1] = num(in, "message_id", 0);
     }
     pthread_mutex_unlock(&tg->mu);
-    r = reply(c, 200, "{\"ok\":true,\"result\":true}");
+    if (fail) r = error(c, 400, "Bad Request: message can't be deleted");
+    else r = reply(c, 200, "{\"ok\":true,\"result\":true}");
   } else {
     r = error(c, 404, "Not Found");
   }
@@ -349,5 +373,47 @@ int arec_ftg_deleted(arec_ftg *tg, long long chat_id, long long message_id) {
 void arec_ftg_get_stats(arec_ftg *tg, arec_ftg_stats *out) {
   pthread_mutex_lock(&tg->mu);
   *out = tg->st;
+  pthread_mutex_unlock(&tg->mu);
+}
+
+static void set_flag(arec_ftg *tg, int *flag, int on) {
+  pthread_mutex_lock(&tg->mu);
+  *flag = on;
+  pthread_cond_broadcast(&tg->cv);
+  pthread_mutex_unlock(&tg->mu);
+}
+
+void arec_ftg_throttle(arec_ftg *tg, unsigned n, int retry_after_s) {
+  pthread_mutex_lock(&tg->mu);
+  tg->throttle = n;
+  tg->retry_after_s = retry_after_s;
+  pthread_mutex_unlock(&tg->mu);
+}
+
+void arec_ftg_fail_deletes(arec_ftg *tg, int on) { set_flag(tg, &tg->fail_deletes, on); }
+void arec_ftg_hang(arec_ftg *tg, int on) { set_flag(tg, &tg->hang, on); }
+void arec_ftg_ignore_offset(arec_ftg *tg, int on) { set_flag(tg, &tg->ignore_offset, on); }
+
+long long arec_ftg_sent_at(arec_ftg *tg, size_t i) {
+  pthread_mutex_lock(&tg->mu);
+  long long at = i < tg->nsent ? tg->sent[i].at_ms : -1;
+  pthread_mutex_unlock(&tg->mu);
+  return at;
+}
+
+size_t arec_ftg_find(arec_ftg *tg, long long chat_id, size_t mark,
+                     const char *needle) {
+  size_t at = (size_t)-1;
+  pthread_mutex_lock(&tg->mu);
+  for (size_t i = mark; i < tg->nsent && at == (size_t)-1; i++)
+    if (tg->sent[i].chat_id == chat_id && (!needle || strstr(tg->sent[i].text, needle)))
+      at = i;
+  pthread_mutex_unlock(&tg->mu);
+  return at;
+}
+
+void arec_ftg_set_next_id(arec_ftg *tg, long long id) {
+  pthread_mutex_lock(&tg->mu);
+  tg->next_id = id;
   pthread_mutex_unlock(&tg->mu);
 }

@@ -7,7 +7,10 @@
  * /deleteMessage with the Bot API's JSON shapes ({"ok":true,"result":...},
  * {"ok":false,"error_code":N,"description":...}); a wrong token is 401,
  * a getUpdates overlapping another is 409 Conflict, as Telegram does.
- * Thread-safe.
+ * Faults on demand: sendMessage answering 429 with parameters.retry_after,
+ * deleteMessage refusing, every method never answering (until the fake
+ * stops or the fault is cleared), getUpdates ignoring the offset (as if
+ * the confirmation never reached Telegram).  Thread-safe.
  */
 #ifndef AREC_TESTS_FAKE_TELEGRAM_H
 #define AREC_TESTS_FAKE_TELEGRAM_H
@@ -21,6 +24,8 @@ void arec_ftg_stop(arec_ftg *tg);
 /* "http://127.0.0.1:PORT" */
 const char *arec_ftg_url(const arec_ftg *tg);
 
+/* The update_id of the next update (default 100). */
+void arec_ftg_set_next_id(arec_ftg *tg, long long id);
 /* A private text message from user_id; returns its update_id (the
  * message_id is update_id + 1000). */
 long long arec_ftg_say(arec_ftg *tg, long long user_id, const char *text);
@@ -43,8 +48,26 @@ int arec_ftg_deleted(arec_ftg *tg, long long chat_id, long long message_id);
 typedef struct arec_ftg_stats {
   unsigned get_updates, send_message, delete_message;
   unsigned unauthorized, conflicts;
+  unsigned throttled;      /* sendMessage calls answered 429 */
   long long last_offset;   /* offset of the last getUpdates */
+  long long last_429_ms;   /* monotonic ms of the last 429 answer */
 } arec_ftg_stats;
+
+/* The next `n` sendMessage calls answer 429 with retry_after_s. */
+void arec_ftg_throttle(arec_ftg *tg, unsigned n, int retry_after_s);
+/* deleteMessage answers 400 "message can't be deleted" while on. */
+void arec_ftg_fail_deletes(arec_ftg *tg, int on);
+/* Every request waits without answering while on (until off or stop). */
+void arec_ftg_hang(arec_ftg *tg, int on);
+/* getUpdates returns confirmed updates again while on. */
+void arec_ftg_ignore_offset(arec_ftg *tg, int on);
+/* Monotonic ms at which the message index `i` (see arec_ftg_mark) was
+ * accepted; -1 when there is none. */
+long long arec_ftg_sent_at(arec_ftg *tg, size_t i);
+/* Index of the first message sent to chat_id at index >= mark containing
+ * needle, or (size_t)-1. */
+size_t arec_ftg_find(arec_ftg *tg, long long chat_id, size_t mark,
+                     const char *needle);
 void arec_ftg_get_stats(arec_ftg *tg, arec_ftg_stats *out);
 
 #endif

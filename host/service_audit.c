@@ -1,0 +1,121 @@
+/*
+ * service_audit.c -- the service's reads of the audit trail (keyset pages
+ * by id; a Telegram user sees only its own events) and the bot's state
+ * (its update offset, written only by the current holder of its role).
+ *
+ * Must never: write the bot's offset for a holder that lost its role,
+ * audit a read.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "service_int.h"
+
+void arec_svc_events_free(arec_svc_event *v, size_t n) {
+  if (!v)
+    return;
+  for (size_t i = 0; i < n; i++) {
+    free(v[i].time);
+    free(v[i].actor);
+    free(v[i].action);
+    free(v[i].agent_id);
+    free(v[i].result);
+  }
+  free(v);
+}
+
+int arec_svc_audit_list(arec_svc *svc, const arec_svc_actor *who,
+                        long long after, unsigned int limit,
+                        arec_svc_event **out, size_t *out_n,
+                        arec_svc_result *res) {
+  arec__svc_op o;
+  arec_host_invalid e;
+  if (out)
+    *out = NULL;
+  if (out_n)
+    *out_n = 0;
+  if (arec__svc_begin(&o, svc, who, res, NULL))
+    return arec__svc_end(&o);
+  if (after < 0) {
+    arec_host_invalid_set(&e, "after", "an event id >= 0");
+    arec__svc_invalid(&o, &e);
+    return arec__svc_end(&o);
+  }
+  if (limit < 1 || limit > 1000) {
+    arec_host_invalid_set(&e, "limit", "an integer 1..1000");
+    arec__svc_invalid(&o, &e);
+    return arec__svc_end(&o);
+  }
+  if (!out || !out_n) {
+    arec_host_invalid_set(&e, "out", "required");
+    arec__svc_invalid(&o, &e);
+    return arec__svc_end(&o);
+  }
+  long long uid = who->kind == AREC_ACTOR_TELEGRAM ? who->user_id : 0;
+  arec_host_audit *rows = NULL;
+  size_t n = 0;
+  int rc = arec_host_store_audit_list(svc->store, after, limit, uid, &rows,
+                                      &n);
+  if (rc) {
+    arec__svc_fail(&o, rc, "audit events");
+    return arec__svc_end(&o);
+  }
+  arec_svc_event *v = calloc(n ? n : 1, sizeof *v);
+  if (!v) {
+    arec_host_audit_free(rows, n);
+    arec__svc_fail(&o, AREC_ENOMEM, "audit events");
+    return arec__svc_end(&o);
+  }
+  for (size_t i = 0; i < n; i++) { /* the strings move over */
+    v[i].id = rows[i].id;
+    v[i].time = rows[i].time;
+    v[i].actor = rows[i].actor;
+    v[i].action = rows[i].action;
+    v[i].agent_id = rows[i].agent_id;
+    v[i].user_id = rows[i].user_id;
+    v[i].result = rows[i].result;
+    free(rows[i].request_id);
+  }
+  free(rows);
+  *out = v;
+  *out_n = n;
+  arec__svc_set(&o, 200, NULL, "%zu events", n);
+  return arec__svc_end(&o);
+}
+
+/* ------------------------------------------------------------- the bot */
+int arec_svc_bot_offset_get(arec_svc *svc, long long *out) {
+  if (!svc || !out)
+    return AREC_EINVAL;
+  *out = 0;
+  char *v = NULL;
+  int rc = arec_host_store_kv_get(svc->store, AREC_HOST_KV_TELEGRAM_OFFSET,
+                                  &v);
+  if (rc == AREC_ENOTFOUND)
+    return 0;
+  if (rc)
+    return rc;
+  char *end = NULL;
+  errno = 0;
+  long long n = strtoll(v, &end, 10);
+  int bad = errno || end == v || *end;
+  free(v);
+  if (bad) {
+    arec_error_set("host_kv: %s is not a number", AREC_HOST_KV_TELEGRAM_OFFSET);
+    return AREC_EBACKEND;
+  }
+  *out = n;
+  return 0;
+}
+
+int arec_svc_bot_offset_set(arec_svc *svc, const arec_role_lease *lease,
+                            long long offset) {
+  if (!svc || !lease)
+    return AREC_EINVAL;
+  char v[24];
+  snprintf(v, sizeof v, "%lld", offset);
+  return arec_host_store_kv_set_fenced(svc->store, AREC_HOST_KV_TELEGRAM_OFFSET,
+                                       v, lease);
+}

@@ -1,0 +1,219 @@
+/*
+ * test_host_svc_fixture.h -- shared by the tests of the host's service
+ * layer (test_host_service.c, test_host_actors.c): a service over a real
+ * PostgreSQL 15 (the administrative pool, a pg repository, the host's
+ * store with a secrets key or without) and a manager on its own pool whose
+ * lock is the memory lock (so the lock service can fail or be held by
+ * another pod), with the host's strategies (the trading ones on a fake
+ * exchange, credentials through the store's account hook) and two test
+ * types: "refuser" (start refuses for good) and "flaky" (start fails for
+ * now).  Actors, an EXPECT(call, status) check and audit readers.
+ * Header-only (static functions): each binary includes it once.
+ */
+#ifndef AREC_TEST_HOST_SVC_FIXTURE_H
+#define AREC_TEST_HOST_SVC_FIXTURE_H
+
+#include "agentrecover/memory.h"
+#include "service.h"
+#include "strategies.h"
+#include "support/fake_exchange.h"
+#include "test_host_fixture.h"
+#include "trading/trading.h"
+
+static const unsigned char KEY[32] = "0123456789abcdef0123456789abcdef";
+#define FX_KEY "fx-key-Z1"
+#define FX_SECRET "fx-secret-Z2"
+#define SECRET_WORD "sekr3t"
+
+/* ------------------------------------------------------------ fixture */
+typedef struct fix {
+  arec_pg *pg;        /* the administrative pool */
+  arec_pg *mpg;       /* the manager's pool */
+  arec_memory_store *mst;
+  arec_host_store *store;
+  arec_manager *mgr;
+  arec_svc *svc;
+  arec_fx *fx;
+  arec_exchange_hub *hub;
+  arec_host_trading_config tc;
+  arec_host_strategy_ctx ctx;
+  arec_agent_type extra[2];
+} fix;
+
+/* "refuser": start refuses for good; "flaky": start fails for now. */
+static HF_UNUSED int refuse_start(void **st, arec_agent *a,
+                                  const arec_agent_info *i, void *ud) {
+  (void)st, (void)a, (void)i, (void)ud;
+  arec_error_set("this agent refuses: no can do");
+  return AREC_EINVAL;
+}
+static HF_UNUSED int flaky_start(void **st, arec_agent *a,
+                                 const arec_agent_info *i, void *ud) {
+  (void)st, (void)a, (void)i, (void)ud;
+  arec_error_set("exchange down for now");
+  return AREC_EUNAVAILABLE;
+}
+static HF_UNUSED int x_step(void *st, arec_agent *a, int64_t *d, void *ud) {
+  (void)st, (void)a, (void)ud;
+  *d = 1000;
+  return 0;
+}
+static HF_UNUSED int x_snap(void *st, arec_agent *a, arec_snapshot *s,
+                            void *ud) {
+  (void)st, (void)a, (void)s, (void)ud;
+  return 0;
+}
+static HF_UNUSED void x_stop(void *st, arec_agent *a, arec_stop_reason r,
+                             void *ud) {
+  (void)st, (void)a, (void)r, (void)ud;
+}
+
+
+static HF_UNUSED void fix_init(fix *f, int with_key) {
+  memset(f, 0, sizeof *f);
+  f->pg = open_pg();
+  f->mpg = open_pg();
+  ck_assert_int_eq(arec_memory_store_new(&f->mst), 0);
+  ck_assert_int_eq(arec_host_store_new(&f->store, f->pg, with_key ? KEY : NULL,
+                                       NULL, sink, NULL),
+                   0);
+  ck_assert_int_eq(arec_fx_start(&f->fx, FX_KEY, FX_SECRET), 0);
+  arec_exchange_hub_options ho = AREC_EXCHANGE_HUB_OPTIONS_INIT;
+  ho.log = sink;
+  ck_assert_int_eq(arec_exchange_hub_new(&f->hub, &ho), 0);
+  arec_host_trading_config tc = AREC_HOST_TRADING_CONFIG_INIT;
+  tc.hub = f->hub;
+  tc.api_base = arec_fx_url(f->fx);
+  tc.step_interval_ms = 50;
+  tc.request_timeout_ms = 1000;
+  tc.connect_timeout_ms = 1000;
+  tc.account = arec_host_store_account_hook;
+  tc.account_userdata = f->store;
+  f->tc = tc;
+  f->ctx.noop_step_ms = 50;
+  f->ctx.trading = &f->tc;
+
+  arec_repository *mrepo = NULL;
+  arec_lock *lock = NULL;
+  ck_assert_int_eq(arec_pg_repository_new(&mrepo, f->mpg), 0);
+  ck_assert_int_eq(arec_memory_lock_new(&lock, f->mst), 0);
+  arec_manager_options mo = AREC_MANAGER_OPTIONS_INIT;
+  mo.pod_name = "pod-a";
+  mo.reconcile_interval_ms = 0;
+  mo.save_interval_ms = 200;
+  mo.workers = 4;
+  mo.log = sink;
+  mo.backoff_min_ms = 60000;
+  ck_assert_int_eq(arec_manager_new(&f->mgr, &mo, mrepo, lock), 0);
+  ck_assert_int_eq(arec_host_strategies_register(f->mgr, &f->ctx), 0);
+  static const char *names[2] = {"refuser", "flaky"};
+  for (int i = 0; i < 2; i++) {
+    arec_agent_type t = AREC_AGENT_TYPE_INIT;
+    t.name = names[i];
+    t.start = i ? flaky_start : refuse_start;
+    t.step = x_step;
+    t.snapshot = x_snap;
+    t.stop = x_stop;
+    f->extra[i] = t;
+    ck_assert_int_eq(arec_manager_register_type(f->mgr, &f->extra[i]), 0);
+  }
+
+  arec_repository *repo = NULL;
+  ck_assert_int_eq(arec_pg_repository_new(&repo, f->pg), 0);
+  arec_svc_options so;
+  memset(&so, 0, sizeof so);
+  so.pg = f->pg;
+  so.repo = repo;
+  so.mgr = f->mgr;
+  so.store = f->store;
+  so.pod = "pod-a";
+  so.log = sink;
+  ck_assert_int_eq(arec_svc_new(&f->svc, &so), 0);
+}
+
+static HF_UNUSED void fix_free(fix *f) {
+  arec_svc_free(f->svc);
+  arec_manager_free(f->mgr);
+  arec_host_store_free(f->store);
+  arec_memory_store_free(f->mst);
+  arec_exchange_hub_free(f->hub);
+  arec_fx_stop(f->fx);
+  arec_pg_free(f->mpg);
+  arec_pg_free(f->pg);
+}
+
+static const arec_svc_actor ADMIN = {AREC_ACTOR_API_ADMIN, 0, "req-admin"};
+static const arec_svc_actor READER = {AREC_ACTOR_API_READ, 0, NULL};
+static const arec_svc_actor OPEN = {AREC_ACTOR_API_OPEN, 0, NULL};
+
+
+
+static HF_UNUSED long long audit_rows(void) {
+  return sql_ll("SELECT count(*) FROM audit_events");
+}
+
+#define EXPECT(call, st)                                                       \
+  do {                                                                         \
+    arec_svc_result *r_ = &res;                                                \
+    int rc_ = (call);                                                          \
+    ck_assert_msg(r_->status == (st), "%s: %d %s (field %s)", #call,           \
+                  r_->status, r_->message, r_->field);                         \
+    ck_assert_int_eq(rc_ == 0, r_->status >= 200 && r_->status < 300);         \
+  } while (0)
+
+/* The newest audit event (through the service, as an admin reads it). */
+static HF_UNUSED arec_svc_event *last_event(fix *f, arec_svc_event **all,
+                                            size_t *n) {
+  arec_svc_result res;
+  long long newest = sql_ll("SELECT coalesce(max(id), 1) FROM audit_events");
+  ck_assert_int_eq(arec_svc_audit_list(f->svc, &ADMIN, newest - 1, 10, all, n,
+                                       &res),
+                   0);
+  ck_assert_uint_eq(*n, 1);
+  return &(*all)[0];
+}
+
+static HF_UNUSED void expect_event(fix *f, const char *actor,
+                                   const char *action, const char *agent,
+                                   long long uid, const char *result_prefix) {
+  arec_svc_event *all = NULL;
+  size_t n = 0;
+  arec_svc_event *e = last_event(f, &all, &n);
+  ck_assert_str_eq(e->actor, actor);
+  ck_assert_str_eq(e->action, action);
+  if (agent)
+    ck_assert_str_eq(e->agent_id, agent);
+  else
+    ck_assert_ptr_null(e->agent_id);
+  ck_assert_int_eq(e->user_id, uid);
+  ck_assert_msg(strncmp(e->result, result_prefix, strlen(result_prefix)) == 0,
+                "result %s, expected %s...", e->result, result_prefix);
+  arec_svc_events_free(all, n);
+}
+
+/* A user with an account and a pair for `symbol` (admin). */
+static HF_UNUSED long long setup_user(fix *f, long long uid,
+                                      const char *symbol) {
+  arec_svc_result res;
+  long long ex = 0, pid = 0;
+  EXPECT(arec_svc_user_upsert(f->svc, &ADMIN, uid, "User", &res), 201);
+  EXPECT(arec_svc_exchange_add(f->svc, &ADMIN, uid, "binance", FX_KEY,
+                               FX_SECRET, 1, &ex, &res),
+         201);
+  if (symbol)
+    EXPECT(arec_svc_pair_add(f->svc, &ADMIN, uid, 0, symbol, &pid, &res),
+           201);
+  return ex;
+}
+
+static HF_UNUSED void create_agent(fix *f, const arec_svc_actor *who,
+                                   const char *id, long long uid,
+                                   const char *strategy) {
+  arec_svc_result res;
+  char out[AREC_AGENT_ID_MAX + 1];
+  arec_svc_agent_new a = {id, uid, strategy, "An agent", NULL};
+  EXPECT(arec_svc_agent_create(f->svc, who, &a, out, sizeof out, &res), 201);
+  ck_assert_str_eq(out, id);
+}
+
+#endif
