@@ -360,7 +360,9 @@ def main():
     series = " ".join(r.get("seriesQuery", "") for r in rules.get("externalRules", []) + rules.get("rules", []))
     for m in ("agents_wanted", "agents_running"):
         need(m in series, "adapter rules read %s" % m)
-        need('"%s"' % m in open(os.path.join(ROOT, "lib/core/metrics.c")).read(), "the library exports %s" % m)
+        lib_src = "".join(open(os.path.join(ROOT, "lib/core", f)).read()
+                          for f in sorted(os.listdir(os.path.join(ROOT, "lib/core"))) if f.endswith(".c"))
+        need('"%s"' % m in lib_src, "the library exports %s" % m)
 
     check_docker()
     # the walkthroughs name every manifest
