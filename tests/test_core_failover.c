@@ -154,6 +154,59 @@ START_TEST(graceful_shutdown_hands_over_without_ttl_wait) {
 }
 END_TEST
 
+/* A pod cut off from its repository frees its locks at shutdown before the
+ * fenced releases that wait for the repository: with every repository call
+ * hanging D ms, the locks are free after the leaving mark's and the final
+ * save's 2 D, not after those and the releases' 3 D. */
+typedef struct sd_arg {
+  arec_manager *mgr;
+} sd_arg;
+
+static void *shutdown_thread(void *p) {
+  sd_arg *a = p;
+  arec_manager_shutdown(a->mgr, 1000);
+  return NULL;
+}
+
+START_TEST(shutdown_frees_locks_before_waiting_on_repository) {
+  arec_memory_store *st;
+  toy_ctl ca;
+  toy_opts o = quiet();
+  arec_restore_result r;
+  const int64_t D = 2000;
+  ctl_init(&ca);
+  o.ttl = 60000;
+  o.refresh = 20000;
+  ck_assert_int_eq(arec_memory_store_new(&st), 0);
+  toy_agents(st, "d", 3);
+  arec_manager *A = toy_manager(st, "pod-a", &ca, &o);
+  ck_assert_int_eq(arec_manager_restore(A, &r), 0);
+  ck_assert_uint_eq(r.restored, 3);
+  WAIT_UNTIL(atomic_load(&ca.steps) >= 10, 3000);
+  arec_memory_delay(st, AREC_MEMORY_REPOSITORY, D);
+  sd_arg arg = {A};
+  pthread_t th;
+  long long t0 = arec_test_now_ms();
+  ck_assert_int_eq(pthread_create(&th, NULL, shutdown_thread, &arg), 0);
+  int freed = 0;
+  while (!freed && arec_test_now_ms() - t0 < 4 * D) {
+    freed = lock_free_p(st, "d0") && lock_free_p(st, "d1") &&
+            lock_free_p(st, "d2");
+    if (!freed)
+      toy_sleep_ms(20);
+  }
+  long long took = arec_test_now_ms() - t0;
+  pthread_join(th, NULL);
+  arec_memory_delay(st, AREC_MEMORY_REPOSITORY, 0);
+  ck_assert_msg(freed, "locks still held after %lld ms", took);
+  ck_assert_msg(took < 2 * D + D / 2, "locks freed after %lld ms, not before "
+                "the fenced releases (one repository delay is %lld ms)",
+                took, (long long)D);
+  arec_manager_free(A);
+  arec_memory_store_free(st);
+}
+END_TEST
+
 START_TEST(zombie_save_after_takeover_is_fenced) {
   arec_memory_store *st;
   toy_ctl ca, cb;
@@ -331,6 +384,7 @@ int main(void) {
   tcase_set_timeout(tc, 20);
   tcase_add_test(tc, crash_then_restore_after_ttl);
   tcase_add_test(tc, graceful_shutdown_hands_over_without_ttl_wait);
+  tcase_add_test(tc, shutdown_frees_locks_before_waiting_on_repository);
   tcase_add_test(tc, zombie_save_after_takeover_is_fenced);
   tcase_add_test(tc, stuck_step_past_shutdown_deadline_cannot_write);
   tcase_add_test(tc, shutdown_hurry_releases_without_waiting_for_steps);

@@ -96,6 +96,25 @@ static void release_all(arec_manager *mgr, rel *rl, size_t n) {
     ids[i] = rl[i].id;
     fences[i] = rl[i].fence;
   }
+  /* The locks first: they need no database, so a pod cut off from
+   * PostgreSQL still frees them before its deadline.  Safe: until the
+   * fenced release below (or this pod's row ending) the repository still
+   * names this pod as the live owner, so no pod claims the agent early. */
+  for (size_t i = 0; i < n; i++)
+    if (rl[i].lock_held) {
+      keys[nk] = rl[i].key;
+      leases[nk++] = rl[i].lease;
+    }
+  for (size_t off = 0; off < nk; off += SHUTDOWN_BATCH) {
+    size_t m = nk - off < SHUTDOWN_BATCH ? nk - off : SHUTDOWN_BATCH;
+    if (mgr->lock->release_many) {
+      mgr->lock->release_many(mgr->lock, keys + off, leases + off, m,
+                              res + off);
+    } else {
+      for (size_t i = 0; i < m; i++)
+        mgr->lock->release(mgr->lock, keys[off + i], &leases[off + i]);
+    }
+  }
   for (size_t off = 0; off < n; off += SHUTDOWN_BATCH) {
     size_t m = n - off < SHUTDOWN_BATCH ? n - off : SHUTDOWN_BATCH;
     if (mgr->repo->release_many) {
@@ -115,21 +134,6 @@ static void release_all(arec_manager *mgr, rel *rl, size_t n) {
       arec__logkv(mgr, AREC_LOG_WARN, "release failed at shutdown",
                   "agent_id", ids[i], "error", arec_err_name(res[i]), NULL);
     }
-  for (size_t i = 0; i < n; i++)
-    if (rl[i].lock_held) {
-      keys[nk] = rl[i].key;
-      leases[nk++] = rl[i].lease;
-    }
-  for (size_t off = 0; off < nk; off += SHUTDOWN_BATCH) {
-    size_t m = nk - off < SHUTDOWN_BATCH ? nk - off : SHUTDOWN_BATCH;
-    if (mgr->lock->release_many) {
-      mgr->lock->release_many(mgr->lock, keys + off, leases + off, m,
-                              res + off);
-    } else {
-      for (size_t i = 0; i < m; i++)
-        mgr->lock->release(mgr->lock, keys[off + i], &leases[off + i]);
-    }
-  }
   atomic_fetch_sub(&mgr->m.lock_held, (int64_t)nk);
 out:
   free(ids);
