@@ -25,7 +25,8 @@
  * dropped and re-dialled (a master paused for good). */
 #define AREC__REDIS_STALE_DROP_MS 1000
 
-/* Tags of queued commands: an item index, or one of the handshake tags. */
+/* Tags of queued commands: the unit (a key, or a chunk of keys) of the
+ * round, or one of the handshake tags. */
 #define AREC__TAG_AUTH 0xFFFFFFF0u
 #define AREC__TAG_SELECT 0xFFFFFFF1u
 #define AREC__TAG_SCRIPT 0xFFFFFFF2u
@@ -195,7 +196,7 @@ enum {
   AREC__OP_F_TAKEOVER = 0x10,
   /* or'ed into acquire / refresh / release: one script call per chunk of
    * AREC__REDIS_CHUNK keys (the *_MANY scripts) instead of one command per
-   * key */
+   * key, where such a script exists (not for a plain acquire) */
   AREC__OP_F_BATCH = 0x20
 };
 
