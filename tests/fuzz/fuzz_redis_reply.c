@@ -14,19 +14,16 @@
  * Input: byte 0: bits 0-1 masters (1, 2, 3, 5), bits 2-3 calls (1-4) on the
  * same connections, bit 4 a SCRIPT LOAD handshake owed first.  Then one
  * byte per call: bits 0-1 acquire, refresh, release, ping; bits 2-3 keys
- * (1, 2, 3, 8; batched entry points above 1); bit 4 an acquire's owner is
- * a pod-lease holder (the takeover script).  Then each master's reply
- * script, masters separated by "~~\n" ("DOWN": unreachable; missing: down).
- * Batched refresh, release and takeover acquire send one chunk script call
- * for all their keys, answered by an array; a plain batched acquire sends
- * SET NX PX per key.
+ * (1, 2, 3, 8; batched entry points above 1: one chunk script call, but
+ * SET NX PX per key for a plain acquire); bit 4 an acquire's owner is a
+ * pod-lease holder (takeover).  Then each master's reply script, masters
+ * separated by "~~\n" ("DOWN": unreachable; missing: down).
  *
  * The oracle is the responder's log: which reply answered which command
  * (Redis answers commands in order).  Per call and key, a master's answer
  * is its reply to the first command of the call's kind naming that key not
- * answered NOSCRIPT -- for a chunk call, the element at the key's place in
- * an array of exactly one integer per key (anything else fails every key
- * of the chunk).  Checked: results are the vtable's; acquire and
+ * answered NOSCRIPT (of a chunk call: the key's element in an array of one
+ * integer per key; any other reply fails the chunk).  Checked: results are the vtable's; acquire and
  * refresh succeed only with a quorum of positive answers, release only with
  * one; refresh says AREC_ELOST only with a quorum of "not ours"; a call
  * every master answered positively succeeds; a granted lease's validity is
@@ -147,9 +144,13 @@ static void split_script(fnode *f) {
   redisReaderFree(rd);
 }
 
-static int is(const char *s, const char *sha, const char *text) {
-  return !strcmp(s, sha) || !strcmp(s, text);
-}
+static const struct { const char *sha, *text; int kind, many; } scripts[] = {
+    {AREC__LUA_REFRESH_SHA, AREC__LUA_REFRESH, C_REFRESH, 0},
+    {AREC__LUA_RELEASE_SHA, AREC__LUA_RELEASE, C_RELEASE, 0},
+    {AREC__LUA_ACQUIRE_SHA, AREC__LUA_ACQUIRE, C_TAKEOVER, 0},
+    {AREC__LUA_REFRESH_MANY_SHA, AREC__LUA_REFRESH_MANY, C_REFRESH, 1},
+    {AREC__LUA_RELEASE_MANY_SHA, AREC__LUA_RELEASE_MANY, C_RELEASE, 1},
+    {AREC__LUA_TAKEOVER_MANY_SHA, AREC__LUA_TAKEOVER_MANY, C_TAKEOVER, 1}};
 
 /* The kind of a command and the keys it names (e->key, e->nkeys, e->many). */
 static int command_kind(const redisReply *c, logent *e) {
@@ -173,18 +174,11 @@ static int command_kind(const redisReply *c, logent *e) {
     const char *s = c->element[1]->str;
     size_t nk = (size_t)atoi(c->element[2]->str);
     int kind = C_OTHER;
-    if (is(s, AREC__LUA_REFRESH_SHA, AREC__LUA_REFRESH))
-      kind = C_REFRESH;
-    else if (is(s, AREC__LUA_RELEASE_SHA, AREC__LUA_RELEASE))
-      kind = C_RELEASE;
-    else if (is(s, AREC__LUA_ACQUIRE_SHA, AREC__LUA_ACQUIRE))
-      kind = C_TAKEOVER;
-    else if (is(s, AREC__LUA_REFRESH_MANY_SHA, AREC__LUA_REFRESH_MANY))
-      kind = C_REFRESH, e->many = 1;
-    else if (is(s, AREC__LUA_RELEASE_MANY_SHA, AREC__LUA_RELEASE_MANY))
-      kind = C_RELEASE, e->many = 1;
-    else if (is(s, AREC__LUA_TAKEOVER_MANY_SHA, AREC__LUA_TAKEOVER_MANY))
-      kind = C_TAKEOVER, e->many = 1;
+    for (size_t k = 0; k < sizeof scripts / sizeof *scripts; k++)
+      if (!strcmp(s, scripts[k].sha) || !strcmp(s, scripts[k].text)) {
+        kind = scripts[k].kind;
+        e->many = scripts[k].many;
+      }
     if (kind == C_OTHER || nk > MAX_KEYS || 3 + nk > c->elements)
       return C_OTHER;
     for (size_t i = 0; i < nk; i++)
@@ -306,21 +300,16 @@ static int classify(int op, int takeover, const redisReply *r) {
   return FAIL;
 }
 
-/* Key k of a chunk call answered by r: an array of exactly one integer per
- * key; 0 no, 1 yes (2 yes for the takeover), anything else fail. */
+/* Key k of a chunk call answered by r: an array of one integer per key;
+ * 0 no, 1 yes (2 yes for the takeover), anything else fail. */
 static int classify_element(int op, const logent *e, size_t k,
                             const redisReply *r) {
-  const redisReply *x;
-  if (r->type != REDIS_REPLY_ARRAY || r->elements != e->nkeys)
-    return FAIL;
-  x = r->element[k];
-  if (x->type != REDIS_REPLY_INTEGER)
-    return FAIL;
-  if (x->integer == 0)
-    return NO;
-  if (x->integer == 1 || (x->integer == 2 && op == AREC__OP_ACQUIRE))
-    return YES;
-  return FAIL;
+  int ok = r->type == REDIS_REPLY_ARRAY && r->elements == e->nkeys &&
+           r->element[k]->type == REDIS_REPLY_INTEGER;
+  long long v = ok ? r->element[k]->integer : -1;
+  return v == 0 ? NO
+         : v == 1 || (v == 2 && op == AREC__OP_ACQUIRE) ? YES
+                                                         : FAIL;
 }
 
 static int op_kind(int op, int takeover) {
@@ -330,7 +319,7 @@ static int op_kind(int op, int takeover) {
                                   : C_PING;
 }
 
-/* Where key is among the entry's keys, or -1. */
+/* Where key is among the entry's keys (a PING's is ""), or -1. */
 static int key_at(const logent *e, const char *key) {
   for (size_t k = 0; k < e->nkeys; k++)
     if (strcmp(e->key[k], key) == 0)
