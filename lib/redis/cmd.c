@@ -5,9 +5,9 @@
  * many-key script per chunk of keys (KEYS = the chunk's keys, ARGV = ttl,
  * [pod lease prefix,] the values in KEYS order), answered by an array with
  * one integer per key -- except a plain acquire, which stays SET NX PX per
- * key.  EVAL instead of EVALSHA when asked (the NOSCRIPT
- * fallback).  Classifies a reply, or one element of a chunk's array, as
- * yes / no / fail with a short reason.
+ * key.  EVAL instead of EVALSHA when asked (the NOSCRIPT fallback).
+ * Classifies a reply, or one element of a chunk's array, as yes / no /
+ * fail with a short reason.
  *
  * Never guesses: an element that is not one of the integers its script
  * returns, or an array of the wrong length, is a failure of that master,
@@ -35,11 +35,11 @@ static char *put_dec(char *p, size_t v) {
 
 static int format_argv(char **out, size_t argc, const char *const *argv,
                        size_t *lens) {
-  size_t total = 16;
+  size_t total = 32; /* "*<argc>\r\n" */
   char *buf, *p;
   for (size_t i = 0; i < argc; i++) {
     lens[i] = strlen(argv[i]);
-    total += lens[i] + 26;
+    total += lens[i] + 26; /* "$<len>\r\n" <arg> "\r\n" */
   }
   if (total > (size_t)INT32_MAX || !(buf = malloc(total)))
     return -1;
