@@ -11,8 +11,9 @@
  * in an error string or a log line.
  */
 #include <errno.h>
-#include <signal.h>
 #include <netdb.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -286,6 +287,28 @@ oom:
   return -1;
 }
 
+/* Reads and discards, without waiting, the replies owed to earlier rounds
+ * that have arrived by now.  -1 when the connection broke. */
+static int drain_stale(arec__rnode *nd, int64_t now) {
+  for (int reads = 0; nd->stale > 0;) {
+    void *r = NULL;
+    struct pollfd p = {nd->c->fd, POLLIN, 0};
+    if (redisGetReplyFromReader(nd->c, &r) != REDIS_OK)
+      return -1;
+    if (r) {
+      freeReplyObject(r);
+      nd->stale--;
+      continue;
+    }
+    if (reads++ > 64 || poll(&p, 1, 0) != 1)
+      return 0; /* nothing more there yet */
+    if (redisBufferRead(nd->c) != REDIS_OK)
+      return -1;
+    nd->last_io_ms = now;
+  }
+  return 0;
+}
+
 int arec__rnode_prepare(arec__redis_lock *L, arec__rnode *nd, int64_t now,
                         char *why, size_t whylen) {
   nd->active = 0;
@@ -296,9 +319,14 @@ int arec__rnode_prepare(arec__redis_lock *L, arec__rnode *nd, int64_t now,
   /* Owed replies that never drain mean a master that does not answer, or a
    * stream out of step (a middlebox lost what was sent, so what arrives
    * answers newer requests): drop the connection when replies have been
-   * owed at every round start for longer than AREC__REDIS_STALE_DROP_MS.
-   * (An idle connection is not judged by its idle time: the replies it owes
-   * are usually waiting in the socket and drain in this round.) */
+   * owed at every round start for longer than AREC__REDIS_STALE_DROP_MS,
+   * counting only those still missing after what has arrived was read (a
+   * healthy master that answers after every early decision owes a reply at
+   * every round start, but never for long).  An idle connection is not
+   * judged by its idle time. */
+  if (nd->c && nd->state == AREC__RN_READY && nd->stale > 0 &&
+      drain_stale(nd, now) != 0)
+    arec__rnode_drop(nd, "read failed", now);
   if (nd->stale == 0)
     nd->stale_since = 0;
   else if (!nd->stale_since)
