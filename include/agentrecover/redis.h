@@ -3,7 +3,10 @@
  * Redis masters (hiredis).  Key "agent:lock:<id>" as the manager passes it;
  * value "<owner>/<32 hex from getrandom()>"; quorum N/2 + 1; every request
  * goes to all masters in parallel (non-blocking sockets, one poll loop), each
- * bounded by a per-node deadline; validity = ttl - elapsed - drift with
+ * bounded by a per-node deadline, and is decided as soon as a quorum
+ * answered -- except a release (and a pod lease's leave), which waits for
+ * every master up to the deadline, so that no reachable master still holds
+ * the value when it returns; validity = ttl - elapsed - drift with
  * drift = ttl/100 + 2 ms, on the monotonic clock.
  *
  * TLS: hiredis 0.14 (Debian 12) has none; put a TLS sidecar (stunnel,

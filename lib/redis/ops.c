@@ -7,7 +7,8 @@
  * master's queue; the poll loop (round.c) hands back every reply, which is
  * counted per key as yes / no / fail (a failed or unreadable unit fails
  * each of its keys on that master), and a key is decided as soon as its
- * outcome cannot change (quorum reached either way).  Validity = ttl -
+ * outcome cannot change (quorum reached either way) -- a release only once
+ * every master answered or missed the deadline.  Validity = ttl -
  * elapsed - drift, elapsed measured from the moment the request was queued
  * (monotonic).
  *
@@ -97,12 +98,13 @@ static void decide(arec__rround *R, rop *op, ritem *it) {
     }
     break;
   case AREC__OP_RELEASE:
-    if (it->yes >= 1 && it->yes + it->no >= q) {
+    /* Every master's answer is waited for (up to the deadline): one that
+     * would answer after a quorum could still hold the value when the
+     * caller goes on -- and run another client's next command (a takeover
+     * after a pod leaves) before this delete. */
+    if (r == 0) {
       done = 1;
-      res = 0;
-    } else if (r == 0) {
-      done = 1;
-      res = it->yes + it->no < q ? AREC_EUNAVAILABLE : 1;
+      res = it->yes + it->no < q ? AREC_EUNAVAILABLE : it->yes >= 1 ? 0 : 1;
     }
     break;
   default: /* ping */
