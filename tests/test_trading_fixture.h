@@ -2,7 +2,7 @@
  * test_trading_fixture.h -- shared by tests/test_trading_agent.c and
  * tests/test_trading_reconcile.c: the fake exchange, an exchange hub, the
  * trading config, an in-memory store with one agent "ag1" on BTC/USDT
- * (budget 1000), managers ("pods") on that store whose agent types are the
+ * (budget 1000; its params say "mode": "live" in a live fixture), managers ("pods") on that store whose agent types are the
  * real ones wrapped to record the error text of a failing step, a log
  * capture, and helpers to read the stored memory.  Header-only (static
  * functions): each binary includes it once.
@@ -126,6 +126,7 @@ static TF_UNUSED void fix_init(fix *f, int live) {
   spec.user_id = 7;
   spec.strategy = "aggressive";
   spec.name = "My Agent";
+  spec.params = live ? "{\"mode\":\"live\"}" : NULL; /* the agent's mode */
   ck_assert_int_eq(arec_memory_repository_new(&repo, f->st), 0);
   ck_assert_int_eq(arec_agent_create(repo, &spec, id, sizeof id), 0);
   ck_assert_int_eq(arec_agent_assign(repo, AGENT, SYM, 1000), 0);
