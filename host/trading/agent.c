@@ -29,6 +29,7 @@ typedef struct runner {
   const arec_strategy_params *params;
   arec_trading_params tp; /* mode and risk limits */
   int halted;             /* the daily loss limit was reached */
+  char user_id[24];       /* the owner, for the lines the bot tells */
   size_t n;
   arec_trade_sym *syms;
 } runner;
@@ -166,6 +167,7 @@ static int t_start(void **out_state, arec_agent *agent,
   *out_state = NULL;
   if (!r) return AREC_ENOMEM;
   r->cfg = cfg;
+  snprintf(r->user_id, sizeof r->user_id, "%lld", info->user_id);
   r->params = arec__strategy_find(info->strategy);
   r->syms = calloc(info->nsymbols ? info->nsymbols : 1, sizeof *r->syms);
   if (!r->params || !r->syms) {
@@ -254,7 +256,7 @@ static void check_daily_loss(runner *r, arec_agent *agent) {
   double pnl = arec__risk_day_pnl(r->syms, r->n, arec__trade_now_ms());
   if (-pnl < r->tp.max_daily_loss) return;
   r->halted = 1;
-  arec__risk_halt(r->cfg, agent, -pnl, r->tp.max_daily_loss);
+  arec__risk_halt(r->cfg, agent, r->user_id, -pnl, r->tp.max_daily_loss);
 }
 
 static int t_step(void *state, arec_agent *agent, int64_t *out_delay_ms,
@@ -384,13 +386,14 @@ static void t_stop(void *state, arec_agent *agent, arec_stop_reason reason,
       if (r->syms[k].mem.position > 0)
         not_closed(&c, &r->syms[k], "no longer the owner (fenced)",
                    &r->syms[k].mem);
-    arec_log_field f[5] = {{"reason", "user", AREC_LOG_STRING},
+    arec_log_field f[6] = {{"reason", "user", AREC_LOG_STRING},
                            {"closed", c.closed, AREC_LOG_STRING},
                            {"not_closed", c.not_closed, AREC_LOG_STRING},
                            {"why", c.why, AREC_LOG_STRING},
-                           {"dust", c.dust, AREC_LOG_STRING}};
+                           {"dust", c.dust, AREC_LOG_STRING},
+                           {"user_id", r->user_id, AREC_LOG_NUMBER}};
     arec_agent_log(agent, c.not_closed[0] ? AREC_LOG_WARN : AREC_LOG_INFO,
-                   "trading agent stopped", f, 5);
+                   "trading agent stopped", f, 6);
   } else {
     log1(agent, AREC_LOG_INFO, "trading agent stopped, positions kept",
          "reason", arec_stop_reason_name(reason));

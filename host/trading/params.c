@@ -94,22 +94,41 @@ done:
 int arec_trading_params_set_mode(const char *json, const char *mode,
                                  char **out) {
   *out = NULL;
-  int given = json && *json;
-  cJSON *j = given ? cJSON_Parse(json) : cJSON_CreateObject();
-  if (!cJSON_IsObject(j)) {
-    cJSON_Delete(j);
-    return given ? -1 : -2;
+  cJSON *j = NULL;
+  if (json && *json) {
+    j = cJSON_Parse(json);
+    if (!cJSON_IsObject(j)) {
+      cJSON_Delete(j);
+      return -1;
+    }
   }
-  cJSON *m = cJSON_CreateString(mode);
-  if (!m) {
-    cJSON_Delete(j);
-    return -2;
+  const cJSON *cur = j ? cJSON_GetObjectItemCaseSensitive(j, "mode") : NULL;
+  if (cur && cJSON_IsString(cur) && !strcmp(cur->valuestring, mode)) {
+    cJSON_Delete(j); /* already says so: the text stays as it is */
+    *out = strdup(json);
+    return *out ? 0 : -2;
   }
-  if (cJSON_GetObjectItemCaseSensitive(j, "mode"))
-    cJSON_ReplaceItemInObjectCaseSensitive(j, "mode", m);
-  else
-    cJSON_AddItemToObject(j, "mode", m);
-  *out = cJSON_PrintUnformatted(j);
+  if (cur) { /* another value: rewrite that member */
+    cJSON *m = cJSON_CreateString(mode);
+    if (!m || !cJSON_ReplaceItemInObjectCaseSensitive(j, "mode", m)) {
+      cJSON_Delete(m);
+      cJSON_Delete(j);
+      return -2;
+    }
+    *out = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    return *out ? 0 : -2;
+  }
   cJSON_Delete(j);
-  return *out ? 0 : -2;
+  /* insert the member as text: numbers keep every digit they were given */
+  const char *p = json && *json ? json : "{}";
+  while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') p++;
+  const char *q = p + 1; /* p is at '{': the text is an object */
+  while (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r') q++;
+  size_t n = strlen(q) + strlen(mode) + 16;
+  char *s = malloc(n);
+  if (!s) return -2;
+  snprintf(s, n, "{\"mode\":\"%s\"%s%s", mode, *q == '}' ? "" : ",", q);
+  *out = s;
+  return 0;
 }

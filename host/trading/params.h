@@ -39,8 +39,9 @@ int arec_trading_params_parse(const char *json, arec_trading_params *out,
                               arec_params_error *e);
 
 /* The params text with "mode" set to `mode` ("paper" / "live"), other
- * members kept as they are.  *out malloc'd.  0, -1 (not a JSON object) or
- * -2 (out of memory). */
+ * members kept as they are (a text without "mode" gets it inserted as
+ * text, so its numbers keep every digit).  *out malloc'd.  0, -1 (not a
+ * JSON object) or -2 (out of memory). */
 int arec_trading_params_set_mode(const char *json, const char *mode,
                                  char **out);
 

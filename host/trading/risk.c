@@ -52,7 +52,7 @@ double arec__risk_day_pnl(const arec_trade_sym *syms, size_t n,
 }
 
 void arec__risk_halt(const arec_host_trading_config *cfg, arec_agent *agent,
-                     double loss, double limit) {
+                     const char *user_id, double loss, double limit) {
   char l[32], m[32], text[200];
   snprintf(l, sizeof l, "%.2f", loss);
   snprintf(m, sizeof m, "%.2f", limit);
@@ -61,10 +61,11 @@ void arec__risk_halt(const arec_host_trading_config *cfg, arec_agent *agent,
            "stopped",
            l, m);
   arec_agent_report(agent, text);
-  arec_log_field f[2] = {{"loss", l, AREC_LOG_NUMBER},
-                         {"limit", m, AREC_LOG_NUMBER}};
+  arec_log_field f[3] = {{"loss", l, AREC_LOG_NUMBER},
+                         {"limit", m, AREC_LOG_NUMBER},
+                         {"user_id", user_id, AREC_LOG_NUMBER}};
   arec_agent_log(agent, AREC_LOG_WARN,
-                 "daily loss limit reached, stopping the agent", f, 2);
+                 "daily loss limit reached, stopping the agent", f, 3);
   if (cfg->stop_agent) {
     int rc = cfg->stop_agent(cfg->stop_userdata, arec_agent_id(agent));
     if (rc) {

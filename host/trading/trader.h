@@ -95,10 +95,10 @@ double arec__risk_buy_qty(arec_agent *agent, arec_trade_sym *s,
 double arec__risk_day_pnl(const arec_trade_sym *syms, size_t n,
                           int64_t now_ms);
 /* The daily loss limit is reached: records last_error, logs WARN "daily
- * loss limit reached, stopping the agent" (loss, limit) and asks the host
- * to stop the agent (cfg->stop_agent, if any). */
+ * loss limit reached, stopping the agent" (loss, limit, user_id: the
+ * owner) and asks the host to stop the agent (cfg->stop_agent, if any). */
 void arec__risk_halt(const arec_host_trading_config *cfg, arec_agent *agent,
-                     double loss, double limit);
+                     const char *user_id, double loss, double limit);
 
 /* The agent type `name` ("conservative", "aggressive") on cfg, as
  * arec_host_trading_register() registers it (agent.c; tests wrap it). */

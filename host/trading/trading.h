@@ -79,13 +79,16 @@
  * realised PnL of all symbols plus the open PnL of their positions falls
  * to -max_daily_loss, the agent places no more orders, records
  * last_error, logs WARN "daily loss limit reached, stopping the agent"
- * (loss, limit) and asks the host to stop it (stop_agent): a user stop.
+ * (loss, limit, user_id) and asks the host to stop it (stop_agent): a
+ * user stop.
  *
  * Stop: AREC_STOP_USER sells every open position (recorded with a save;
  * one more try even while a refusal back-off runs) and logs one line,
  * "trading agent stopped" with reason=user and the fields closed (the
  * symbols whose position was sold), not_closed (those still open) and why
- * ("SYMBOL: reason; ..."), WARN when something stayed open; a remainder
+ * ("SYMBOL: reason; ...") and user_id (the owner, so that the message
+ * reaches them also when the agent was deleted meanwhile), WARN when
+ * something stayed open; a remainder
  * too small to sell (dust) counts as closed and is named in `dust`.  Any
  * other reason keeps positions in memory for the next owner.
  *
