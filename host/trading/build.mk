@@ -32,3 +32,6 @@ TEST_EXTRA_test_trading_reconcile := $(TRADING_OBJS)
 TEST_EXTRA_test_host_trading_e2e  := $(TRADING_OBJS)
 TEST_EXTRA_test_trading_params    := $(TRADING_OBJS)
 TEST_EXTRA_test_trading_controls  := $(TRADING_OBJS)
+# The admin API's trading controls (tests/test_host_api_ctl.c): the whole
+# host archive, as test_host_api.
+TEST_EXTRA_test_host_api_ctl       = $(HOST_AR)
