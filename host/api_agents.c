@@ -36,7 +36,6 @@ static cJSON *agent_json(const arec_agent_record *a) {
   cJSON_AddStringToObject(o, "strategy", a->strategy ? a->strategy : "");
   cJSON_AddStringToObject(o, "mode", arec_svc_agent_is_live(a) ? "live"
                                                                : "paper");
-  arec_json_add_json_text(o, "params", a->params);
   cJSON *syms = cJSON_AddArrayToObject(o, "symbols");
   for (size_t i = 0; syms && i < a->nsymbols; i++) {
     const arec_symbol_record *s = &a->symbols[i];
