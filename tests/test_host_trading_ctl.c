@@ -8,6 +8,8 @@
  *     only the paper pod lives; a TRADING_MODE=live pod with pod leases of
  *     5 s (the order timeout derived from them) takes it and its order
  *     reaches the exchange; a paper agent on the same fleet sends nothing;
+ *     the live agent's stop meets an exchange refusing the sell, and its
+ *     owner is told the position was NOT closed, and why;
  *   - DELETE /api/agents/{id}: the agent stops, sells its position, is
  *     gone for GET (404) while its state history stays, and its owner is
  *     told what was closed;
@@ -168,8 +170,11 @@ START_TEST(live_agent_waits_for_a_live_pod) {
   ck_assert_ptr_nonnull(strstr(out, "waiting for a pod offering"));
   free(out);
 
-  /* a live pod with 5 s pod leases: it takes the agent, its order goes */
-  pod_opts lo = {1, 5, arec_fx_url(fx), NULL, "9s"};
+  /* a live pod with 5 s pod leases (and the bot): it takes the agent, its
+   * order goes */
+  arec_ftg *tg;
+  ck_assert_int_eq(arec_ftg_start(&tg, TOKEN), 0);
+  pod_opts lo = {1, 5, arec_fx_url(fx), arec_ftg_url(tg), "9s"};
   spawn(&live, "pod-l", &lo);
   end = arec_test_now_ms() + WAIT;
   arec_sym_mem *m = calloc(1, sizeof *m);
@@ -203,8 +208,23 @@ START_TEST(live_agent_waits_for_a_live_pod) {
   ck_assert_uint_ge(m->trades, 1);
   ck_assert_int_eq(m->fills[0].order_id, 0);
   free(m);
+  /* the user's stop: the exchange refuses the sell, and the owner is told
+   * the position was NOT closed, and why */
+  size_t mark = arec_ftg_mark(tg);
+  arec_fx_reject_next(fx, 1, -2010,
+                      "Account has insufficient balance for requested action.");
+  ck_assert_int_eq(post(live.port, "/api/agents/stop/ctl-live", NULL), 200);
+  char note[1024];
+  ck_assert_msg(arec_ftg_wait(tg, 1601, mark, "NOT closed: ETH/USDT", WAIT,
+                              note, sizeof note), "owner not told");
+  ck_assert_ptr_nonnull(strstr(note, "refused by the exchange: Account has "
+                                     "insufficient balance"));
+  ck_assert_ptr_nonnull(strstr(note, "positions closed: none"));
+  ck_assert_int_eq(arec_ftg_count(tg, 1601, mark, "Agent ctl-live stopped"),
+                   1);
   ck_assert_int_eq(arec_test_daemon_term(&live, 15000), 0);
   ck_assert_int_eq(arec_test_daemon_term(&paper, 15000), 0);
+  arec_ftg_stop(tg);
   arec_fx_stop(fx);
 }
 END_TEST
