@@ -203,7 +203,7 @@ int arec_svc_trades(arec_svc *svc, const arec_svc_actor *who,
     return arec__svc_end(&o);
   }
   int rc = each_symbol(svc, user_id, trades_fn, &t);
-  if (!rc) {
+  if (!rc && t.r.n) {
     qsort(t.r.v, t.r.n, t.r.size, newest_first);
     if (t.r.n > limit) t.r.n = limit;
   }

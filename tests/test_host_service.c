@@ -15,6 +15,8 @@
  *   - one service called from several threads at once: every call
  *     answered, every mutation audited once.
  */
+#include <time.h>
+
 #include "test_host_svc_fixture.h"
 
 /* ------------------------------------------------------------- statuses */
@@ -154,6 +156,16 @@ START_TEST(statuses_of_accounts_and_agents) {
   ck_assert_uint_eq(stopped, 1);
   EXPECT(arec_svc_agent_unassign(f.svc, &ADMIN, "svc-a1", "ETH/USDT", &res),
          404);
+  /* the account goes once the runner let go (refused while it runs) */
+  for (int t = 0; t < 5000; t += 10) {
+    ck_assert_int_eq(arec_svc_agent_get(f.svc, &ADMIN, "svc-a1", &rec, &res),
+                     0);
+    int gone = rec->running_on == NULL;
+    arec_agent_records_free(rec, 1);
+    if (gone) break;
+    struct timespec ts = {0, 10 * 1000000L};
+    nanosleep(&ts, NULL);
+  }
   EXPECT(arec_svc_exchange_remove(f.svc, &ADMIN, 101, ex, &res), 200);
   EXPECT(arec_svc_exchange_remove(f.svc, &ADMIN, 101, ex, &res), 404);
 

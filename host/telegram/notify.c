@@ -19,6 +19,7 @@
  * a log line; call the network or the database from a hook.
  */
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +87,18 @@ static long long line_user(const arec_log_field *f, size_t n) {
   return u && e != u && !*e && v > 0 ? v : 0;
 }
 
+/* Appends to text (len bytes) at *k, never past its end. */
+static void add(char *text, size_t len, size_t *k, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void add(char *text, size_t len, size_t *k, const char *fmt, ...) {
+  if (*k >= len) return;
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(text + *k, len - *k, fmt, ap);
+  va_end(ap);
+  if (n > 0) *k += (size_t)n;
+}
+
 /* "⏹ Agent X stopped; positions closed: ...; NOT closed: ... (why)". */
 static void stop_text(char *text, size_t len, const char *id,
                       const arec_log_field *f, size_t n) {
@@ -94,28 +107,24 @@ static void stop_text(char *text, size_t len, const char *id,
   const char *why = field(f, n, "why");
   const char *dust = field(f, n, "dust");
   int has_closed = closed && *closed, has_open = open && *open;
-  size_t k = (size_t)snprintf(text, len, "%s Agent %.64s stopped",
-                              has_open ? "⚠️" : "⏹", id);
+  size_t k = 0;
+  text[0] = 0;
+  add(text, len, &k, "%s Agent %.64s stopped", has_open ? "⚠️" : "⏹", id);
   if (!has_closed && !has_open) {
-    k += (size_t)snprintf(text + k, k < len ? len - k : 0,
-                          "; it held no open position.");
+    add(text, len, &k, "; it held no open position.");
   } else {
-    k += (size_t)snprintf(text + k, k < len ? len - k : 0,
-                          "; positions closed: %.300s",
-                          has_closed ? closed : "none");
+    add(text, len, &k, "; positions closed: %.300s",
+        has_closed ? closed : "none");
     if (has_open)
-      k += (size_t)snprintf(text + k, k < len ? len - k : 0,
-                            "; NOT closed: %.300s (%.600s). They are still "
-                            "open at the exchange: close them yourself or "
-                            "start the agent again.",
-                            open, why && *why ? why : "no reason given");
+      add(text, len, &k, "; NOT closed: %.300s (%.600s). They are still open "
+          "at the exchange: close them yourself or start the agent again.",
+          open, why && *why ? why : "no reason given");
     else
-      k += (size_t)snprintf(text + k, k < len ? len - k : 0, ".");
+      add(text, len, &k, ".");
   }
   if (dust && *dust)
-    snprintf(text + k, k < len ? len - k : 0,
-             " A remainder below the exchange minimum stays on %.200s.",
-             dust);
+    add(text, len, &k, " A remainder below the exchange minimum stays on "
+        "%.200s.", dust);
 }
 
 void arec_tg_bot_log_tap(void *ud, arec_log_level level, const char *msg,
