@@ -1,7 +1,8 @@
 /*
- * api_admin.c -- the admin API's other routes: users, exchange accounts,
- * trading pairs, this pod's runners, the live pods, the strategies and
- * the audit trail.
+ * api_admin.c -- the admin API's other routes: users, exchange accounts
+ * (add, list, remove; the supported exchanges), trading pairs, stopping
+ * all of a user's agents, this pod's runners, the live pods, the
+ * strategies and the audit trail.
  *
  * How: as api_agents.c -- strict body, one service call, the API's shape.
  * The pods come from the service's administrative repository; the runners
@@ -70,6 +71,72 @@ void api_exchange_add(api_call *c) {
   }
 out:
   cJSON_Delete(b);
+}
+
+void api_exchange_list(api_call *c) {
+  arec_host_exchange *v = NULL;
+  size_t n = 0;
+  arec_svc_result res;
+  memset(&res, 0, sizeof res);
+  arec_svc_exchange_list(c->api->svc, c->who, c->uid, &v, &n, &res);
+  if (!api_failed(c, &res)) {
+    cJSON *j = cJSON_CreateObject();
+    cJSON *arr = j ? cJSON_AddArrayToObject(j, "exchanges") : NULL;
+    for (size_t i = 0; arr && i < n; i++) {
+      cJSON *o = cJSON_CreateObject();
+      if (!o) break;
+      arec_json_add_int(o, "id", v[i].id);
+      arec_json_add_int(o, "user_id", v[i].user_id);
+      cJSON_AddStringToObject(o, "exchange", v[i].exchange);
+      cJSON_AddBoolToObject(o, "testnet", v[i].testnet);
+      cJSON_AddItemToArray(arr, o);
+    }
+    api_json(c, 200, j);
+  }
+  free(v);
+}
+
+void api_exchange_remove(api_call *c) {
+  long long id = 0;
+  if (arec_json_parse_int(c->id, 1, AREC_JSON_INT_MAX, &id) != 0) {
+    api_fail(c, 400, "path \"id\": an exchange account id (a positive "
+                     "integer)", "id");
+    return;
+  }
+  arec_svc_result res;
+  memset(&res, 0, sizeof res);
+  arec_svc_exchange_remove(c->api->svc, c->who, c->uid, id, &res);
+  if (api_failed(c, &res)) return;
+  cJSON *j = cJSON_CreateObject();
+  if (j) {
+    arec_json_add_int(j, "id", id);
+    arec_json_add_int(j, "user_id", c->uid);
+    cJSON_AddBoolToObject(j, "removed", 1);
+  }
+  api_json(c, 200, j);
+}
+
+void api_exchanges(api_call *c) {
+  const char *const *ex = arec_svc_exchanges();
+  cJSON *j = cJSON_CreateObject();
+  cJSON *arr = j ? cJSON_AddArrayToObject(j, "exchanges") : NULL;
+  for (size_t i = 0; arr && ex && ex[i]; i++)
+    cJSON_AddItemToArray(arr, cJSON_CreateString(ex[i]));
+  api_json(c, 200, j);
+}
+
+void api_stop_all(api_call *c) {
+  size_t n = 0;
+  arec_svc_result res;
+  memset(&res, 0, sizeof res);
+  arec_svc_stop_all(c->api->svc, c->who, c->uid, &n, &res);
+  if (api_failed(c, &res)) return;
+  cJSON *j = cJSON_CreateObject();
+  if (j) {
+    arec_json_add_int(j, "user_id", c->uid);
+    arec_json_add_int(j, "stopped", (long long)n);
+  }
+  api_json(c, 200, j);
 }
 
 void api_pair_add(api_call *c) {

@@ -1,6 +1,7 @@
 /*
  * api_agents.c -- the admin API's agent routes: create, get, list (keyset
- * pages, by owner), delete, assign, start, stop, enable, disable, migrate.
+ * pages, by owner; each with its "mode"), delete, assign, unassign, start,
+ * stop, enable, disable, migrate.
  *
  * How: each handler reads its body with the strict readers of api.c, calls
  * one service function with the caller's actor and answers with the shape
@@ -33,6 +34,8 @@ static cJSON *agent_json(const arec_agent_record *a) {
   arec_json_add_int(o, "user_id", a->user_id);
   cJSON_AddStringToObject(o, "name", a->name ? a->name : "");
   cJSON_AddStringToObject(o, "strategy", a->strategy ? a->strategy : "");
+  cJSON_AddStringToObject(o, "mode", arec_svc_agent_is_live(a) ? "live"
+                                                               : "paper");
   cJSON *syms = cJSON_AddArrayToObject(o, "symbols");
   for (size_t i = 0; syms && i < a->nsymbols; i++) {
     const arec_symbol_record *s = &a->symbols[i];
@@ -123,7 +126,8 @@ void api_agent_create(api_call *c) {
   if (api_int(c, b, "user_id", 1, AREC_JSON_INT_MAX, &spec.user_id) ||
       api_str(c, b, "strategy", 256, &spec.strategy) ||
       api_str(c, b, "name", NAME_MAX_BYTES, &spec.name) ||
-      api_opt_str(c, b, "id", AREC_AGENT_ID_MAX, &spec.id) < 0)
+      api_opt_str(c, b, "id", AREC_AGENT_ID_MAX, &spec.id) < 0 ||
+      api_opt_str(c, b, "mode", 16, &spec.mode) < 0)
     goto out;
   if (spec.id && !arec_agent_id_valid(spec.id)) {
     api_bad_field(c, "id", "[A-Za-z0-9_-]{1,64}, not \"start\" or \"stop\"");
@@ -151,6 +155,13 @@ void api_agent_create(api_call *c) {
       arec_json_add_int(j, "user_id", spec.user_id);
       cJSON_AddStringToObject(j, "strategy", spec.strategy);
       cJSON_AddStringToObject(j, "name", spec.name);
+      /* the mode the service decided, as GET shows it */
+      arec_agent_record *a = NULL;
+      memset(&res, 0, sizeof res);
+      if (arec_svc_agent_get(c->api->svc, c->who, id, &a, &res) == 0 && a)
+        cJSON_AddStringToObject(j, "mode",
+                                arec_svc_agent_is_live(a) ? "live" : "paper");
+      arec_agent_records_free(a, a ? 1 : 0);
     }
     api_json(c, 201, j);
   }
@@ -179,6 +190,26 @@ void api_agent_assign(api_call *c) {
         }
         api_json(c, 201, j);
       }
+    }
+  }
+  cJSON_Delete(b);
+}
+
+void api_agent_unassign(api_call *c) {
+  cJSON *b = api_body(c);
+  if (!b) return;
+  const char *symbol;
+  if (api_str(c, b, "symbol", 64, &symbol) == 0) {
+    arec_svc_result res;
+    memset(&res, 0, sizeof res);
+    arec_svc_agent_unassign(c->api->svc, c->who, c->id, symbol, &res);
+    if (!api_failed(c, &res)) {
+      cJSON *j = id_object(c->id);
+      if (j) {
+        cJSON_AddStringToObject(j, "symbol", symbol);
+        cJSON_AddBoolToObject(j, "unassigned", 1);
+      }
+      api_json(c, 200, j);
     }
   }
   cJSON_Delete(b);

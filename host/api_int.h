@@ -1,7 +1,7 @@
 /*
  * api_int.h -- inside the admin API: the context a route handler gets and
  * the helpers every handler file shares (api.c holds the route table,
- * api_agents.c and api_admin.c the handlers).
+ * api_agents.c, api_admin.c and api_reports.c the handlers).
  */
 #ifndef AREC_HOST_API_INT_H
 #define AREC_HOST_API_INT_H
@@ -17,7 +17,8 @@ typedef struct api_call {
   const arec_svc_actor *who;
   const arec_host_request *req;
   arec_host_response *out;
-  const char *id;  /* the {id} segment (a valid agent id) or NULL */
+  const char *id;  /* the {id} segment (a valid agent id; an exchange
+                      account's id is read from it as an integer) or NULL */
   long long uid;   /* the {uid} segment (a positive integer) or 0 */
 } api_call;
 
@@ -52,6 +53,7 @@ void api_agent_create(api_call *c);
 void api_agent_get(api_call *c);
 void api_agent_delete(api_call *c);
 void api_agent_assign(api_call *c);
+void api_agent_unassign(api_call *c);
 void api_agent_start(api_call *c);
 void api_agent_stop(api_call *c);
 void api_agent_enable(api_call *c);
@@ -60,10 +62,19 @@ void api_agent_migrate(api_call *c);
 /* Handlers (api_admin.c). */
 void api_user_upsert(api_call *c);
 void api_exchange_add(api_call *c);
+void api_exchange_list(api_call *c);
+void api_exchange_remove(api_call *c);
+void api_exchanges(api_call *c);
+void api_stop_all(api_call *c);
 void api_pair_add(api_call *c);
 void api_runners(api_call *c);
 void api_pods(api_call *c);
 void api_strategies(api_call *c);
 void api_audit(api_call *c);
+/* Handlers (api_reports.c). */
+void api_balance(api_call *c);
+void api_trades(api_call *c);
+void api_daily(api_call *c);
+void api_performance(api_call *c);
 
 #endif

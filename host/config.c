@@ -435,6 +435,25 @@ static int load_rest(loader *l, arec_host_config *c) {
     return -1;
   if (c->trading_step_interval_ms <= 0)
     return fail(l, "TRADING_STEP_INTERVAL: must be > 0");
+  /* a live order is sent only while the lease outlasts it: a third of the
+   * shorter of the lock TTL and the pod lease TTL (the postgres lock
+   * backend holds a 2 s pod lease unless told otherwise) */
+  int64_t lease = c->lock_ttl_ms;
+  int64_t pod = c->pod_lease_ttl_ms > 0 ? c->pod_lease_ttl_ms
+                : strcmp(c->lock_backend, "postgres") == 0 ? 2000
+                                                           : 0;
+  if (pod > 0 && pod < lease) lease = pod;
+  int64_t third = lease / 3;
+  if (get_duration(l, "TRADING_ORDER_TIMEOUT", third < 5000 ? third : 5000,
+                   &c->trading_order_timeout_ms))
+    return -1;
+  if (val(l, "TRADING_ORDER_TIMEOUT") &&
+      (c->trading_order_timeout_ms <= 0 ||
+       c->trading_order_timeout_ms >= third))
+    return fail(l, "TRADING_ORDER_TIMEOUT: must be > 0 and less than a third "
+                   "of the shorter of AGENT_LOCK_TTL and AGENT_POD_LEASE_TTL "
+                   "(%lldms)",
+                (long long)third);
   return 0;
 }
 

@@ -68,6 +68,11 @@ typedef struct arec_host_config {
   int trading_live;             /* TRADING_MODE=live */
   int exchange_allow_mainnet;
   int64_t trading_step_interval_ms; /* TRADING_STEP_INTERVAL, default 10 s */
+  int64_t trading_order_timeout_ms; /* TRADING_ORDER_TIMEOUT: default the
+                                       smaller of 5 s and a third of the
+                                       shorter of the lock TTL and the pod
+                                       lease TTL; given, it must be less
+                                       than that third */
 } arec_host_config;
 
 /* One variable of the table printed by --help. */

@@ -51,9 +51,10 @@ const arec_host_var arec_host_vars[] = {
     {"TELEGRAM_API_BASE", "(none)", "http(s) URL overriding the Telegram API"},
     {"TELEGRAM_ALLOWED_USERS", "(none)", "comma list of Telegram user ids"},
     {"EXCHANGE_API_BASE", "(none)", "http(s) URL overriding the exchange"},
-    {"TRADING_MODE", "paper", "paper or live"},
+    {"TRADING_MODE", "paper", "paper or live: agents' default mode and this pod's ceiling (live pods also run paper agents)"},
     {"EXCHANGE_ALLOW_MAINNET", "false", "live orders to a non-testnet account"},
     {"TRADING_STEP_INTERVAL", "10s", "between a trading agent's steps"},
+    {"TRADING_ORDER_TIMEOUT", "(derived)", "a live order's request; < min(AGENT_LOCK_TTL, AGENT_POD_LEASE_TTL)/3, default that or 5s"},
     {NULL, NULL, NULL}};
 
 void arec_host_config_usage(void *fpv) {

@@ -35,6 +35,12 @@ static void on_trade(void *ud, const char *agent_id, const char *symbol,
   if (bot) arec_tg_bot_on_trade(bot, agent_id, symbol, side, qty, price, live);
 }
 
+/* A trading agent reached its daily loss limit: a user's stop. */
+static int stop_agent(void *ud, const char *agent_id) {
+  arec_host_daemon *d = ud;
+  return d->mgr ? arec_manager_stop_agent(d->mgr, agent_id) : AREC_EINVAL;
+}
+
 static int role_held(void *ud) {
   arec_host_daemon *d = ud;
   arec_tg_bot *bot = atomic_load(&d->bot);
@@ -61,7 +67,8 @@ void arec_host_daemon_free_hub(arec_host_daemon *d) {
 }
 
 /* ---------------------------------------------------------- agent types */
-/* The strategy registry (strategies.h): noop and the trading types. */
+/* The strategy registry (strategies.h): noop and the trading types (the
+ * pod's mode is their ceiling; a risk stop is the manager's user stop). */
 int arec_host_daemon_register_types(arec_host_daemon *d) {
   const arec_host_config *c = d->cfg;
   arec_host_trading_config *t = &d->trading;
@@ -71,6 +78,9 @@ int arec_host_daemon_register_types(arec_host_daemon *d) {
   t->allow_mainnet = c->exchange_allow_mainnet;
   t->api_base = c->exchange_api_base;
   t->step_interval_ms = c->trading_step_interval_ms;
+  t->order_timeout_ms = c->trading_order_timeout_ms;
+  t->stop_agent = stop_agent;
+  t->stop_userdata = d;
   t->on_trade = on_trade;
   t->trade_userdata = d;
   t->account = arec_host_store_account_hook;

@@ -57,6 +57,8 @@ void arec_host_policy_manager(const arec_host_config *cfg, int bot_enabled,
     o->pod_lease_ttl_ms = cfg->pod_lease_ttl_ms; /* 0: off */
   o->fair_share = cfg->fair_share ? 1 : 0;
   o->takeover = cfg->recovery_enabled ? 1 : 0;
+  /* live agents require "live": only live pods claim them */
+  o->capabilities = cfg->trading_live ? "live" : NULL;
   o->stop_check_interval_ms = cfg->stop_check_interval_ms;
 }
 

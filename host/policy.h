@@ -27,8 +27,9 @@ void arec_host_policy_admin_pool(const arec_host_config *cfg,
 /* The manager: timings, workers, pod leases (always with the postgres
  * lock backend: 2 s unless AGENT_POD_LEASE_TTL), fair sharing, takeover
  * off when AGENT_RECOVERY_ENABLED=false (stops issued elsewhere still
- * reach this pod within AGENT_STOP_CHECK_INTERVAL), and a log level low
- * enough for the bot's tap when the bot runs. */
+ * reach this pod within AGENT_STOP_CHECK_INTERVAL), the capability
+ * "live" on a TRADING_MODE=live pod (only such pods claim live agents),
+ * and a log level low enough for the bot's tap when the bot runs. */
 void arec_host_policy_manager(const arec_host_config *cfg, int bot_enabled,
                               arec_manager_options *o);
 

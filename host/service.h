@@ -18,7 +18,8 @@
  * and 503 the detail is logged with `request_id`, which the message names.
  * `field` uses the admin API's JSON names ("id", "user_id", "name",
  * "strategy", "params", "exchange", "api_key", "api_secret", "exchange_id",
- * "symbol", "balance", "to", "limit", "after").  Every function returns 0
+ * "symbol", "balance", "to", "limit", "after", "mode", "risk",
+ * "risk.max_position", "risk.max_daily_loss", "days").  Every function returns 0
  * when the status is 2xx, else a negative AREC_E* code (the cause;
  * AREC_EINVAL for 400 and 403).
  *
@@ -48,9 +49,9 @@
 
 #include "agentrecover.h"
 #include "agentrecover/pg.h"
+#include "store.h" /* arec_host_exchange */
 
 typedef struct arec_svc arec_svc;
-struct arec_host_store; /* store.h */
 
 typedef enum arec_svc_actor_kind {
   AREC_ACTOR_API_ADMIN = 0, /* "api:admin" */
@@ -112,10 +113,16 @@ int arec_svc_exchange_add(arec_svc *svc, const arec_svc_actor *who,
                           const char *api_key, const char *api_secret,
                           int testnet, long long *out_id,
                           arec_svc_result *res);
-/* Refused (409) while an agent of the user trades a pair on it. */
+/* Refused (409, naming the agent) while an agent of the user that is
+ * wanted or still running trades a pair on it.  Removes its pairs too. */
 int arec_svc_exchange_remove(arec_svc *svc, const arec_svc_actor *who,
                              long long user_id, long long exchange_id,
                              arec_svc_result *res);
+/* The user's exchange accounts (never their keys).  200; free(*out).
+ * Not audited. */
+int arec_svc_exchange_list(arec_svc *svc, const arec_svc_actor *who,
+                           long long user_id, arec_host_exchange **out,
+                           size_t *out_n, arec_svc_result *res);
 /* The supported exchange names, static, NULL-terminated. */
 const char *const *arec_svc_exchanges(void);
 
@@ -134,7 +141,14 @@ typedef struct arec_svc_agent_new {
   const char *strategy;  /* must be a registered type (400 field
                             "strategy") */
   const char *name;      /* <= 200 characters, no control characters */
-  const char *params;    /* JSON object text or NULL */
+  const char *params;    /* JSON object text or NULL: "risk" validated
+                            (400 "risk", "risk.max_position",
+                            "risk.max_daily_loss"; trading/params.h) */
+  const char *mode;      /* "paper" / "live" (400 "mode"), or NULL: the
+                            params' "mode", else this pod's TRADING_MODE.
+                            Written into the params; a live agent
+                            requires the capability "live" (only
+                            TRADING_MODE=live pods run it). */
 } arec_svc_agent_new;
 
 int arec_svc_agent_create(arec_svc *svc, const arec_svc_actor *who,
@@ -148,7 +162,8 @@ int arec_svc_agent_assign(arec_svc *svc, const arec_svc_actor *who,
 int arec_svc_agent_unassign(arec_svc *svc, const arec_svc_actor *who,
                             const char *agent_id, const char *symbol,
                             arec_svc_result *res);
-/* 200 running here (*out_pod = this pod), 202 wish recorded and another
+/* 200 running here (*out_pod = this pod; the message says "live orders"
+ * or "paper trading", the agent's mode), 202 wish recorded and another
  * pod will run it (*out_pod = that pod when known) or the lock service is
  * down or the start failed for now and is retried (message says which),
  * 409 no symbols/disabled, 422 refused (reason), 400 unknown strategy. */
@@ -164,6 +179,9 @@ int arec_svc_agent_set_active(arec_svc *svc, const arec_svc_actor *who,
 int arec_svc_agent_migrate(arec_svc *svc, const arec_svc_actor *who,
                            const char *agent_id, const char *to_pod,
                            arec_svc_result *res);
+/* A user's stop (the runner closes its positions as it stops), then the
+ * soft delete: get and list answer 404 / leave it out, its state history
+ * stays, its id stays taken. */
 int arec_svc_agent_delete(arec_svc *svc, const arec_svc_actor *who,
                           const char *agent_id, arec_svc_result *res);
 /* Stops every wanted agent of the user; *out_n how many. */
@@ -179,6 +197,73 @@ int arec_svc_agent_list(arec_svc *svc, const arec_svc_actor *who,
                         const arec_agent_filter *filter,
                         arec_agent_record **out, size_t *out_n,
                         arec_svc_result *res);
+
+/* The mode an agent record's params say: 1 live, 0 paper (also when the
+ * params do not say). */
+int arec_svc_agent_is_live(const arec_agent_record *a);
+
+/* ------------------------------------------- trader reports (reads) */
+/* Computed from the memory of the user's agents (host/trading/memory.h),
+ * owner-scoped like every read (a Telegram user: their own only; another
+ * user_id answers 404).  Not audited.  Free every *out with free(). */
+
+/* One agent's money in one quote asset ("USDT" of "BTC/USDT"). */
+typedef struct arec_svc_balance {
+  char agent_id[AREC_AGENT_ID_MAX + 1];
+  char quote[24];
+  int live;          /* the agent's mode */
+  double budget;     /* assigned */
+  double cash;       /* quote cash of its symbols now */
+  double positions;  /* open positions at their last price */
+} arec_svc_balance;
+/* Rows by agent id, then quote asset. */
+int arec_svc_balance_list(arec_svc *svc, const arec_svc_actor *who,
+                          long long user_id, arec_svc_balance **out,
+                          size_t *out_n, arec_svc_result *res);
+
+/* One fill. */
+typedef struct arec_svc_fill {
+  int64_t t_ms;      /* wall clock, ms */
+  char agent_id[AREC_AGENT_ID_MAX + 1];
+  char symbol[48];
+  char side[8];      /* "BUY" / "SELL" */
+  double qty, price, fee; /* fee in the quote asset */
+} arec_svc_fill;
+/* The user's last `limit` (1..200, 400 "limit") fills, newest first (each
+ * symbol's memory keeps its last 50). */
+int arec_svc_trades(arec_svc *svc, const arec_svc_actor *who,
+                    long long user_id, unsigned int limit,
+                    arec_svc_fill **out, size_t *out_n, arec_svc_result *res);
+
+/* Realised PnL of one UTC day in one quote asset. */
+typedef struct arec_svc_day {
+  char date[12];     /* "YYYY-MM-DD" */
+  char quote[24];
+  double realized;   /* fees included */
+  double fees;
+  unsigned int trades;
+} arec_svc_day;
+/* The last `days` (1..90, 400 "days") UTC days, today first, every day
+ * listed (0 when it had no fill) for each quote asset the user's agents
+ * trade. */
+int arec_svc_daily(arec_svc *svc, const arec_svc_actor *who,
+                   long long user_id, unsigned int days, arec_svc_day **out,
+                   size_t *out_n, arec_svc_result *res);
+
+/* One symbol over all of the user's agents. */
+typedef struct arec_svc_perf {
+  char symbol[48];
+  char quote[24];
+  double realized;   /* fees included */
+  double open;       /* open positions at their last price vs. entry */
+  double fees;
+  double position;   /* base units held */
+  unsigned long long trades;
+} arec_svc_perf;
+/* Rows by realised PnL, best first. */
+int arec_svc_performance(arec_svc *svc, const arec_svc_actor *who,
+                         long long user_id, arec_svc_perf **out,
+                         size_t *out_n, arec_svc_result *res);
 
 /* The agent types registered on this pod (arec_strings_free). */
 int arec_svc_strategies(arec_svc *svc, char ***out, size_t *out_n);

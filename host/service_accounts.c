@@ -133,6 +133,36 @@ int arec_svc_exchange_remove(arec_svc *svc, const arec_svc_actor *who,
   return arec__svc_end(&o);
 }
 
+int arec_svc_exchange_list(arec_svc *svc, const arec_svc_actor *who,
+                           long long user_id, arec_host_exchange **out,
+                           size_t *out_n, arec_svc_result *res) {
+  arec__svc_op o;
+  arec_host_invalid e;
+  if (out)
+    *out = NULL;
+  if (out_n)
+    *out_n = 0;
+  if (arec__svc_begin(&o, svc, who, res, NULL))
+    return arec__svc_end(&o);
+  if (arec_host_valid_user_id("user_id", user_id, &e)) {
+    arec__svc_invalid(&o, &e);
+    return arec__svc_end(&o);
+  }
+  if (arec__svc_own_user(&o, user_id))
+    return arec__svc_end(&o);
+  if (!out || !out_n) {
+    arec_host_invalid_set(&e, "out", "required");
+    arec__svc_invalid(&o, &e);
+    return arec__svc_end(&o);
+  }
+  int rc = arec_host_store_exchange_list(svc->store, user_id, out, out_n);
+  if (rc)
+    arec__svc_fail(&o, rc, "exchange accounts");
+  else
+    arec__svc_set(&o, 200, NULL, "%zu exchange accounts", *out_n);
+  return arec__svc_end(&o);
+}
+
 /* ------------------------------------------------------------- pairs */
 int arec_svc_pair_add(arec_svc *svc, const arec_svc_actor *who,
                       long long user_id, long long exchange_id,

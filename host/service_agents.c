@@ -7,7 +7,10 @@
  * manager (start, stop, migrate), and one outcome.
  *
  * Rules kept here: a strategy must be registered on this pod at create and
- * at start (400 "strategy"); a symbol is assigned only when the owner has
+ * at start (400 "strategy"); the mode (given, else the params', else the
+ * pod's TRADING_MODE) is written into the params and a live agent
+ * requires the capability "live"; the risk limits are checked at create
+ * (trading/params.h); a symbol is assigned only when the owner has
  * a trading pair for it (409); delete stops first (a user's stop: the
  * runner closes positions), then deletes (soft: history kept).
  * Must never: act on another Telegram user's agent, turn a lock-service
@@ -18,6 +21,7 @@
 #include <string.h>
 
 #include "service_int.h"
+#include "trading/params.h"
 
 /* ------------------------------------------------------------ create */
 int arec_svc_agent_create(arec_svc *svc, const arec_svc_actor *who,
@@ -45,11 +49,45 @@ int arec_svc_agent_create(arec_svc *svc, const arec_svc_actor *who,
     arec__svc_invalid(&o, &e);
     return arec__svc_end(&o);
   }
+  /* the mode and the risk limits: given, else the params', else the pod's */
+  arec_trading_params tp;
+  arec_params_error pe;
+  if (arec_trading_params_parse(spec->params, &tp, &pe) != 0) {
+    arec_host_invalid_set(&e, pe.field, "%s", pe.message);
+    arec__svc_invalid(&o, &e);
+    return arec__svc_end(&o);
+  }
+  if (spec->mode && strcmp(spec->mode, "paper") && strcmp(spec->mode, "live")) {
+    arec_host_invalid_set(&e, "mode", "mode: \"paper\" or \"live\"");
+    arec__svc_invalid(&o, &e);
+    return arec__svc_end(&o);
+  }
+  if (spec->mode && tp.has_mode &&
+      strcmp(spec->mode, tp.live ? "live" : "paper")) {
+    arec_host_invalid_set(&e, "mode", "mode: the params say another mode");
+    arec__svc_invalid(&o, &e);
+    return arec__svc_end(&o);
+  }
+  const char *mode = spec->mode       ? spec->mode
+                     : tp.has_mode    ? (tp.live ? "live" : "paper")
+                     : svc->pod_live ? "live"
+                                      : "paper";
   if (arec__svc_own_user(&o, spec->user_id))
     return arec__svc_end(&o);
   int rc = arec_host_store_user_get(svc->store, spec->user_id, NULL);
   if (rc) {
     arec__svc_fail(&o, rc, "user");
+    return arec__svc_end(&o);
+  }
+  char *params = NULL;
+  if ((rc = arec_trading_params_set_mode(spec->params, mode, &params)) != 0) {
+    if (rc == -1) {
+      arec_host_invalid_set(&e, "params", "params: a JSON object");
+      arec__svc_invalid(&o, &e);
+    } else {
+      arec_error_set("out of memory");
+      arec__svc_fail(&o, AREC_ENOMEM, "agent");
+    }
     return arec__svc_end(&o);
   }
   arec_agent_spec as = AREC_AGENT_SPEC_INIT;
@@ -58,8 +96,10 @@ int arec_svc_agent_create(arec_svc *svc, const arec_svc_actor *who,
   as.user_id = spec->user_id;
   as.strategy = spec->strategy;
   as.name = spec->name;
-  as.params = spec->params;
+  as.params = params;
+  as.requires = strcmp(mode, "live") == 0 ? "live" : NULL;
   rc = arec_agent_create(svc->repo, &as, id, sizeof id);
+  free(params);
   if (rc == AREC_EEXIST) {
     o.rc = rc;
     arec__svc_set(&o, 409, "id", "agent id %s is taken", spec->id);
@@ -69,7 +109,7 @@ int arec_svc_agent_create(arec_svc *svc, const arec_svc_actor *who,
     snprintf(o.agent_id, sizeof o.agent_id, "%s", id);
     if (out_id && out_len)
       snprintf(out_id, out_len, "%s", id);
-    arec__svc_set(&o, 201, NULL, "agent %s created", id);
+    arec__svc_set(&o, 201, NULL, "agent %s created (%s)", id, mode);
   }
   return arec__svc_end(&o);
 }
@@ -197,6 +237,7 @@ int arec_svc_agent_start(arec_svc *svc, const arec_svc_actor *who,
   if (arec__svc_agent(&o, agent_id, &a))
     return arec__svc_end(&o);
   int typed = !arec_host_valid_strategy("strategy", a->strategy, svc->mgr, &e);
+  int live = arec_svc_agent_is_live(a);
   arec_agent_records_free(a, 1);
   if (!typed) {
     arec__svc_invalid(&o, &e);
@@ -208,7 +249,7 @@ int arec_svc_agent_start(arec_svc *svc, const arec_svc_actor *who,
     if (out_pod && out_len)
       snprintf(out_pod, out_len, "%s", svc->pod);
     arec__svc_set(&o, 200, NULL, "agent %s started on pod %s (%s)", agent_id,
-                  svc->pod, svc->pod_live ? "live orders" : "paper trading");
+                  svc->pod, live ? "live orders" : "paper trading");
     break;
   case AREC_ELOCKED:
   case AREC_EPLACEMENT:
@@ -374,6 +415,11 @@ int arec_svc_stop_all(arec_svc *svc, const arec_svc_actor *who,
 }
 
 /* ------------------------------------------------------------- reads */
+int arec_svc_agent_is_live(const arec_agent_record *a) {
+  arec_trading_params tp;
+  return a && arec_trading_params_parse(a->params, &tp, NULL) == 0 && tp.live;
+}
+
 int arec_svc_agent_get(arec_svc *svc, const arec_svc_actor *who,
                        const char *agent_id, arec_agent_record **out,
                        arec_svc_result *res) {

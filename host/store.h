@@ -21,8 +21,9 @@
  * Library tables the host relies on by name (stable across versions):
  * singleton_roles (name, holder, fence, lease_until) for the fenced
  * writes of a role's holder, agent_configs (id, user_id, is_active,
- * is_trading, deleted_at) and agent_symbol_assignments (agent_id, symbol)
- * to refuse removing an account a wanted agent trades on.
+ * is_trading, deleted_at, running_on, running_incarnation), pods (name,
+ * incarnation, lease_until) and agent_symbol_assignments (agent_id,
+ * symbol) to refuse removing an account an agent trades on.
  *
  * Threads: an arec_host_store is thread-safe (the pool is; the store keeps
  * no other mutable state).
@@ -118,8 +119,9 @@ int arec_host_store_exchange_create(arec_host_store *store, long long user_id,
                                     const char *api_secret, int testnet,
                                     long long *out_id);
 /* Deletes the account and its pairs.  AREC_ENOTFOUND (not the user's);
- * AREC_ECONFLICT while a wanted agent of the user (active, trading, not
- * deleted) is assigned a symbol whose pair is on this account. */
+ * AREC_ECONFLICT while an agent of the user that is wanted (active,
+ * trading, not deleted) or still running (its running_on pod live) is
+ * assigned a symbol whose pair is on this account. */
 int arec_host_store_exchange_remove(arec_host_store *store, long long user_id,
                                     long long exchange_id);
 /* The user's accounts by id.  Free with free(*out). */

@@ -24,7 +24,7 @@ START_TEST(read_actor_forbidden_everywhere) {
   EXPECT(arec_svc_agent_assign(f.svc, &ADMIN, "ro-1", "BTC/USDT", 5, &res),
          201);
   long long before = audit_rows();
-  arec_svc_agent_new a = {"ro-2", 141, "noop", "x", NULL};
+  arec_svc_agent_new a = {"ro-2", 141, "noop", "x", NULL, NULL};
   EXPECT(arec_svc_user_upsert(f.svc, &READER, 141, "Evil", &res), 403);
   EXPECT(arec_svc_exchange_add(f.svc, &READER, 141, "binance", "k", "s", 1,
                                &ex, &res),
@@ -92,7 +92,7 @@ START_TEST(telegram_actor_sees_only_its_own) {
          200);
 
   /* the other user's: 404 everywhere */
-  arec_svc_agent_new a = {"tg-x", 152, "noop", "x", NULL};
+  arec_svc_agent_new a = {"tg-x", 152, "noop", "x", NULL, NULL};
   EXPECT(arec_svc_user_upsert(f.svc, &me, 152, "Hijack", &res), 404);
   EXPECT(arec_svc_exchange_add(f.svc, &me, 152, "binance", "k", "s", 1, &ex,
                                &res),

@@ -65,6 +65,7 @@ START_TEST(defaults) {
   ck_assert_ptr_null(c.exchange_api_base);
   ck_assert_int_eq(c.exchange_allow_mainnet, 0);
   ck_assert_int_eq(c.trading_step_interval_ms, 10000);
+  ck_assert_int_eq(c.trading_order_timeout_ms, 5000); /* 30 s TTL / 3 > 5 s */
   /* serving without a token is refused, naming ADMIN_TOKEN */
   ck_assert_int_eq(arec_host_config_check_serving(&c, err, sizeof err), -1);
   ck_assert_msg(!strncmp(err, "ADMIN_TOKEN:", 12), "%s", err);
@@ -285,6 +286,9 @@ static const struct {
     {"TRADING_MODE", "yolo"},
     {"EXCHANGE_ALLOW_MAINNET", "true"},
     {"TRADING_STEP_INTERVAL", "0"},
+    {"TRADING_ORDER_TIMEOUT", "0"},
+    {"TRADING_ORDER_TIMEOUT", "10s"}, /* the default lock TTL 30 s: < 10 s */
+    {"TRADING_ORDER_TIMEOUT", "5"},
     {"ADMIN_TOKEN", "short-token"},
     {"ADMIN_TOKEN", "0123456789abcdef with space"},
     {"ADMIN_READ_TOKEN", "short"},
@@ -312,7 +316,44 @@ static const char *const bad_combos[][7] = {
     {"AGENT_SECRETS_KEY_PREVIOUS", "AGENT_SECRETS_KEY_PREVIOUS",
      "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
      NULL},
+    /* a live order must fit in a third of the shorter lease */
+    {"TRADING_ORDER_TIMEOUT", "AGENT_POD_LEASE_TTL", "5s",
+     "TRADING_ORDER_TIMEOUT", "2s", NULL},
+    {"TRADING_ORDER_TIMEOUT", "AGENT_LOCK_TTL", "3s", "TRADING_ORDER_TIMEOUT",
+     "1s", NULL},
+    {"TRADING_ORDER_TIMEOUT", "AGENT_LOCK_BACKEND", "postgres",
+     "TRADING_ORDER_TIMEOUT", "700ms", NULL}, /* its pod lease: 2 s */
 };
+
+/* The order timeout's default follows the leases: min(5 s, a third of the
+ * shorter of the lock TTL and the pod lease TTL); a value under that third
+ * is taken. */
+START_TEST(order_timeout_from_the_leases) {
+  static const struct {
+    const char *env[9];
+    long long want;
+  } cases[] = {
+      {{"AGENT_POD_LEASE_TTL", "5s", NULL}, 1666},
+      {{"AGENT_LOCK_TTL", "9s", NULL}, 3000},
+      {{"AGENT_LOCK_TTL", "60s", "AGENT_POD_LEASE_TTL", "30s", NULL}, 5000},
+      {{"AGENT_LOCK_BACKEND", "postgres", NULL}, 666},
+      {{"AGENT_POD_LEASE_TTL", "5s", "TRADING_ORDER_TIMEOUT", "1500ms", NULL},
+       1500},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    const char *env[16] = {"DATABASE_URL", "x"};
+    size_t n = 2;
+    for (size_t k = 0; cases[i].env[k]; k++) env[n++] = cases[i].env[k];
+    env[n] = NULL;
+    arec_host_config c;
+    char err[256];
+    ck_assert_msg(load(&c, env, err) == 0, "case %zu: %s", i, err);
+    ck_assert_msg(c.trading_order_timeout_ms == cases[i].want,
+                  "case %zu: %lld", i, (long long)c.trading_order_timeout_ms);
+    arec_host_config_free(&c);
+  }
+}
+END_TEST
 
 START_TEST(bad_combination_names_variable) {
   const char *const *row = bad_combos[_i];
@@ -386,7 +427,7 @@ START_TEST(usage_lists_every_variable) {
       "AGENT_STOP_CHECK_INTERVAL", "AGENT_FAIR_SHARE", "TRADING_STEP_INTERVAL",
       "LOG_LEVEL", "LOG_FORMAT", "TELEGRAM_BOT_TOKEN", "TELEGRAM_API_BASE",
       "TELEGRAM_ALLOWED_USERS", "EXCHANGE_API_BASE", "TRADING_MODE",
-      "EXCHANGE_ALLOW_MAINNET"};
+      "EXCHANGE_ALLOW_MAINNET", "TRADING_ORDER_TIMEOUT"};
   for (size_t i = 0; i < sizeof names / sizeof *names; i++)
     ck_assert_msg(strstr(buf, names[i]) != NULL, "%s missing", names[i]);
   /* every variable of the table is on a line with its default */
@@ -421,6 +462,7 @@ int main(void) {
   tcase_add_loop_test(tc, bad_combination_names_variable, 0,
                       (int)(sizeof bad_combos / sizeof *bad_combos));
   tcase_add_test(tc, durations);
+  tcase_add_test(tc, order_timeout_from_the_leases);
   tcase_add_test(tc, full_set);
   tcase_add_test(tc, http_limits);
   tcase_add_test(tc, postgres_lock_backend);

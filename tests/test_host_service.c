@@ -15,6 +15,8 @@
  *   - one service called from several threads at once: every call
  *     answered, every mutation audited once.
  */
+#include <time.h>
+
 #include "test_host_svc_fixture.h"
 
 /* ------------------------------------------------------------- statuses */
@@ -72,7 +74,7 @@ START_TEST(statuses_of_accounts_and_agents) {
          404);
 
   /* agents: create */
-  arec_svc_agent_new a = {"svc-a1", 101, "nope", "Agent", NULL};
+  arec_svc_agent_new a = {"svc-a1", 101, "nope", "Agent", NULL, NULL};
   EXPECT(arec_svc_agent_create(f.svc, &ADMIN, &a, out, sizeof out, &res),
          400);
   ck_assert_str_eq(res.field, "strategy");
@@ -133,7 +135,7 @@ START_TEST(statuses_of_accounts_and_agents) {
   EXPECT(arec_svc_agent_get(f.svc, &ADMIN, "svc-a1", &rec, &res), 200);
   ck_assert_int_eq(rec->is_trading, 1);
   ck_assert_str_eq(rec->running_on, "pod-a");
-  ck_assert_str_eq(rec->params, "{\"x\": 1}");
+  ck_assert_str_eq(rec->params, "{\"x\": 1, \"mode\": \"paper\"}");
   arec_agent_records_free(rec, 1);
   EXPECT(arec_svc_agent_stop(f.svc, &ADMIN, "svc-a1", &res), 200);
   EXPECT(arec_svc_agent_set_active(f.svc, &ADMIN, "svc-a1", 0, &res), 200);
@@ -154,6 +156,16 @@ START_TEST(statuses_of_accounts_and_agents) {
   ck_assert_uint_eq(stopped, 1);
   EXPECT(arec_svc_agent_unassign(f.svc, &ADMIN, "svc-a1", "ETH/USDT", &res),
          404);
+  /* the account goes once the runner let go (refused while it runs) */
+  for (int t = 0; t < 5000; t += 10) {
+    ck_assert_int_eq(arec_svc_agent_get(f.svc, &ADMIN, "svc-a1", &rec, &res),
+                     0);
+    int gone = rec->running_on == NULL;
+    arec_agent_records_free(rec, 1);
+    if (gone) break;
+    struct timespec ts = {0, 10 * 1000000L};
+    nanosleep(&ts, NULL);
+  }
   EXPECT(arec_svc_exchange_remove(f.svc, &ADMIN, 101, ex, &res), 200);
   EXPECT(arec_svc_exchange_remove(f.svc, &ADMIN, 101, ex, &res), 404);
 
@@ -458,7 +470,7 @@ static void *call_loop(void *ud) {
     char id[32], out[AREC_AGENT_ID_MAX + 1];
     arec_svc_result res;
     snprintf(id, sizeof id, "th-%d-%d", c->n, i);
-    arec_svc_agent_new a = {id, 181, "noop", "threaded", NULL};
+    arec_svc_agent_new a = {id, 181, "noop", "threaded", NULL, NULL};
     int st[3];
     arec_svc_agent_create(c->f->svc, &ADMIN, &a, out, sizeof out, &res);
     st[0] = res.status;

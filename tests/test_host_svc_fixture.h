@@ -211,7 +211,7 @@ static HF_UNUSED void create_agent(fix *f, const arec_svc_actor *who,
                                    const char *strategy) {
   arec_svc_result res;
   char out[AREC_AGENT_ID_MAX + 1];
-  arec_svc_agent_new a = {id, uid, strategy, "An agent", NULL};
+  arec_svc_agent_new a = {id, uid, strategy, "An agent", NULL, NULL};
   EXPECT(arec_svc_agent_create(f->svc, who, &a, out, sizeof out, &res), 201);
   ck_assert_str_eq(out, id);
 }

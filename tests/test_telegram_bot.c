@@ -126,7 +126,8 @@ START_TEST(flow_by_chat) {
   snprintf(cmd, sizeof cmd, "/stop_agent %s", id);
   arec_ftg_say(f.tg, U1, cmd);
   ck_assert(arec_ftg_wait(f.tg, U1, mark, "Stopping agent", WAIT, NULL, 0));
-  ck_assert(arec_ftg_wait(f.tg, U1, mark, "positions are closed", WAIT, NULL, 0));
+  ck_assert(arec_ftg_wait(f.tg, U1, mark, "⏹ Agent", WAIT, r, sizeof r));
+  ck_assert_ptr_nonnull(strstr(r, " stopped."));
   /* a start that fails for now: 202, backoff in /status, told once */
   ask(&f, U1, "/create_agent flaky \"Flaky\"", "id=", r, sizeof r);
   id_of(r, id);
@@ -172,7 +173,7 @@ START_TEST(backoff_told_once_per_change) {
   arec_tg_bot *b = bot_on(&f, "pod-k", NULL);
   arec_svc_result res;
   ck_assert_int_eq(arec_svc_user_upsert(f.svc, &g_admin, 333, "c", &res), 0);
-  arec_svc_agent_new spec = {NULL, 333, "noop", "K", NULL};
+  arec_svc_agent_new spec = {NULL, 333, "noop", "K", NULL, NULL};
   char id[72];
   ck_assert_int_eq(arec_svc_agent_create(f.svc, &g_admin, &spec, id, sizeof id, &res), 0);
   size_t mark = arec_ftg_mark(f.tg);
@@ -200,10 +201,13 @@ START_TEST(help_lists_every_command) {
   size_t n = 0;
   const arec_tg_cmd *t = arec_tg_commands(&n);
   const char *help = arec_tg_help();
-  const char *names[] = {"/start",      "/help",       "/add_exchange",
-                         "/add_pair",   "/create_agent", "/assign_agent",
-                         "/assign",     "/start_agent", "/stop_agent",
-                         "/agents",     "/status",     "/profit"};
+  const char *names[] = {
+      "/start",        "/help",        "/add_exchange", "/exchanges",
+      "/remove_exchange", "/add_pair", "/create_agent", "/assign_agent",
+      "/assign",       "/unassign",    "/start_agent",  "/stop_agent",
+      "/stop_all",     "/delete_agent", "/agents",      "/status",
+      "/profit",       "/balance",     "/trades",       "/daily",
+      "/performance"};
   ck_assert_uint_eq(n, sizeof names / sizeof names[0]);
   for (size_t i = 0; i < n; i++) {
     char line[512];

@@ -2,7 +2,7 @@
  * test_trading_fixture.h -- shared by tests/test_trading_agent.c and
  * tests/test_trading_reconcile.c: the fake exchange, an exchange hub, the
  * trading config, an in-memory store with one agent "ag1" on BTC/USDT
- * (budget 1000), managers ("pods") on that store whose agent types are the
+ * (budget 1000; its params say "mode": "live" in a live fixture), managers ("pods") on that store whose agent types are the
  * real ones wrapped to record the error text of a failing step, a log
  * capture, and helpers to read the stored memory.  Header-only (static
  * functions): each binary includes it once.
@@ -93,7 +93,9 @@ static TF_UNUSED void on_trade(void *ud, const char *agent_id, const char *symbo
   pthread_mutex_unlock(&f->mu);
 }
 
-static TF_UNUSED void fix_init(fix *f, int live) {
+/* The fixture with the pod's mode `live` and the agent's params (NULL:
+ * "mode": "live" on a live pod, none otherwise). */
+static TF_UNUSED void fix_init_p(fix *f, int live, const char *params) {
   arec_exchange_hub_options ho = AREC_EXCHANGE_HUB_OPTIONS_INIT;
   arec_host_trading_config c = AREC_HOST_TRADING_CONFIG_INIT;
   memset(f, 0, sizeof *f);
@@ -126,11 +128,14 @@ static TF_UNUSED void fix_init(fix *f, int live) {
   spec.user_id = 7;
   spec.strategy = "aggressive";
   spec.name = "My Agent";
+  spec.params = params ? params : live ? "{\"mode\":\"live\"}" : NULL;
   ck_assert_int_eq(arec_memory_repository_new(&repo, f->st), 0);
   ck_assert_int_eq(arec_agent_create(repo, &spec, id, sizeof id), 0);
   ck_assert_int_eq(arec_agent_assign(repo, AGENT, SYM, 1000), 0);
   arec_repository_free(repo);
 }
+
+static TF_UNUSED void fix_init(fix *f, int live) { fix_init_p(f, live, NULL); }
 
 static TF_UNUSED void fix_free(fix *f) {
   arec_memory_store_free(f->st);

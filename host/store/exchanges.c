@@ -119,13 +119,17 @@ static int remove_tx(arec_pg_tx *tx, void *ud) {
       "JOIN agent_symbol_assignments s ON s.symbol = tp.symbol "
       "JOIN agent_configs a ON a.id = s.agent_id AND a.user_id = tp.user_id "
       "WHERE tp.exchange_id = $2::bigint AND tp.user_id = $1::bigint "
-      "  AND a.is_active AND a.is_trading AND a.deleted_at IS NULL "
+      "  AND a.deleted_at IS NULL AND ((a.is_active AND a.is_trading) "
+      "   OR EXISTS (SELECT 1 FROM pods p WHERE p.name = a.running_on "
+      "              AND p.incarnation = a.running_incarnation "
+      "              AND p.lease_until > clock_timestamp())) "
       "ORDER BY a.id LIMIT 1",
       2, p, NULL, NULL);
   if (err)
     return err;
   if (arec_pg_result_rows(r)) {
-    arec_error_set("agent %s trades on exchange account %lld: stop it first",
+    arec_error_set("agent %s trades on exchange account %lld: stop it "
+                   "first (and let it finish stopping)",
                    arec_pg_result_value(r, 0, 0), c->id);
     arec_pg_result_free(r);
     return AREC_ECONFLICT;

@@ -90,11 +90,14 @@ void arec_tg_bot_free(arec_tg_bot *bot);
 int arec_tg_bot_is_poller(arec_tg_bot *bot);
 
 /* ---------------------------------------------------- notification hooks */
-/* A log sink tap: "✅ agent restored successfully" -> "restored on pod";
- * "agent stopped" reason=user -> "stop completed"; "agent start failed,
- * backing off" with failures=1 -> "could not start, retrying" (once per
- * backoff, not per retry); "agent started after backoff" -> "started".
- * ud: the bot (NULL ok). */
+/* A log sink tap: "✅ agent restored successfully" with after=failure ->
+ * "restored on pod after a failure" (after=handover: nothing);
+ * "trading agent stopped" reason=user -> "stopped; positions closed: ...;
+ * NOT closed: ... (why)", else "agent stopped" reason=user -> "stopped";
+ * "daily loss limit reached, stopping the agent" -> "lost L today, being
+ * stopped"; "agent start failed, backing off" with failures=1 -> "could
+ * not start, retrying" (once per backoff, not per retry); "agent started
+ * after backoff" -> "started".  ud: the bot (NULL ok). */
 void arec_tg_bot_log_tap(void *bot, arec_log_level level, const char *msg,
                          const arec_log_field *fields, size_t nfields);
 /* arec_trade_fn: notifies live trades only.  ud: the bot (NULL ok). */

@@ -28,3 +28,4 @@ $(BUILD)/tests/test_host_trading_e2e: $(AGENTRECOVERD)
 # objects (HOST_SVC_OBJS, host/store/build.mk), against real PostgreSQL.
 TEST_EXTRA_test_telegram_bot  = $(TELEGRAM_OBJS) $(HOST_SVC_OBJS)
 TEST_EXTRA_test_telegram_role = $(TELEGRAM_OBJS) $(HOST_SVC_OBJS)
+TEST_EXTRA_test_telegram_trader = $(TELEGRAM_OBJS) $(HOST_SVC_OBJS)

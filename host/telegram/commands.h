@@ -100,5 +100,37 @@ void arec_tg_cmd_status(const arec_tg_cmd_ctx *, const arec_tg_args *,
                         FILE *);
 void arec_tg_cmd_profit(const arec_tg_cmd_ctx *, const arec_tg_args *,
                         FILE *);
+/* handlers_admin.c */
+void arec_tg_cmd_exchanges(const arec_tg_cmd_ctx *, const arec_tg_args *,
+                           FILE *);
+void arec_tg_cmd_remove_exchange(const arec_tg_cmd_ctx *,
+                                 const arec_tg_args *, FILE *);
+void arec_tg_cmd_unassign(const arec_tg_cmd_ctx *, const arec_tg_args *,
+                          FILE *);
+void arec_tg_cmd_stop_all(const arec_tg_cmd_ctx *, const arec_tg_args *,
+                          FILE *);
+void arec_tg_cmd_delete_agent(const arec_tg_cmd_ctx *, const arec_tg_args *,
+                              FILE *);
+/* handlers_trader.c */
+void arec_tg_cmd_balance(const arec_tg_cmd_ctx *, const arec_tg_args *,
+                         FILE *);
+void arec_tg_cmd_trades(const arec_tg_cmd_ctx *, const arec_tg_args *,
+                        FILE *);
+void arec_tg_cmd_daily(const arec_tg_cmd_ctx *, const arec_tg_args *, FILE *);
+void arec_tg_cmd_performance(const arec_tg_cmd_ctx *, const arec_tg_args *,
+                             FILE *);
+
+/* For the handlers: the sender as the service's actor; the status of an
+ * outcome (the result's, else 200/500 from rc); 1 for 2xx. */
+static inline arec_svc_actor arec_tg_actor(const arec_tg_cmd_ctx *c) {
+  arec_svc_actor a = {AREC_ACTOR_TELEGRAM, c->user_id, NULL};
+  return a;
+}
+static inline int arec_tg_status(int rc, const arec_svc_result *r) {
+  return r->status ? r->status : rc == 0 ? 200 : 500;
+}
+static inline int arec_tg_ok(int status) {
+  return status >= 200 && status < 300;
+}
 
 #endif

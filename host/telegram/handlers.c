@@ -63,8 +63,10 @@ void arec_tg_cmd_start(const arec_tg_cmd_ctx *c, const arec_tg_args *a,
     arec_tg_say_result(f, "You", &r);
     return;
   }
-  fprintf(f, "Welcome! You are registered (user %lld). Trading is in paper "
-             "mode unless the operator enabled live orders.\n\n%s",
+  fprintf(f, "Welcome! You are registered (user %lld). Agents trade on paper "
+             "unless you create them live (/create_agent <strategy> "
+             "\"<name>\" live), which pods allowed to place live orders "
+             "run.\n\n%s",
           c->user_id, arec_tg_help());
 }
 
@@ -132,12 +134,18 @@ static void strategies(const arec_tg_cmd_ctx *c, FILE *f) {
 
 void arec_tg_cmd_create_agent(const arec_tg_cmd_ctx *c, const arec_tg_args *a,
                               FILE *f) {
-  if (a->n != 3) {
-    fprintf(f, "Usage: /create_agent <strategy> \"<name>\"");
+  if (a->n != 3 && a->n != 4) {
+    fprintf(f, "Usage: /create_agent <strategy> \"<name>\" [paper|live]");
     strategies(c, f);
     return;
   }
-  arec_svc_agent_new spec = {NULL, c->user_id, a->v[1], a->v[2], NULL};
+  const char *mode = a->n == 4 ? a->v[3] : NULL;
+  if (mode && strcasecmp(mode, "paper") && strcasecmp(mode, "live")) {
+    fprintf(f, "Usage: /create_agent <strategy> \"<name>\" [paper|live]");
+    return;
+  }
+  if (mode) mode = strcasecmp(mode, "live") ? "paper" : "live";
+  arec_svc_agent_new spec = {NULL, c->user_id, a->v[1], a->v[2], NULL, mode};
   arec_svc_actor who = actor(c);
   arec_svc_result r;
   memset(&r, 0, sizeof r);
@@ -145,8 +153,13 @@ void arec_tg_cmd_create_agent(const arec_tg_cmd_ctx *c, const arec_tg_args *a,
   int rc = arec_svc_agent_create(c->svc, &who, &spec, id, sizeof id, &r);
   int st = status_of(rc, &r);
   if (ok(st) && id[0]) {
-    fprintf(f, "Agent \"%s\" created: id=%s strategy=%s. Next: /assign_agent "
-               "%s <symbol> <budget>", a->v[2], id, a->v[1], id);
+    int live = strstr(r.message, "(live)") != NULL;
+    fprintf(f, "Agent \"%s\" created: id=%s strategy=%s mode=%s. Next: "
+               "/assign_agent %s <symbol> <budget>", a->v[2], id, a->v[1],
+            live ? "live" : "paper", id);
+    if (live)
+      fprintf(f, "\nIt places live orders: only pods allowed to trade live "
+                 "run it.");
     return;
   }
   if (ok(st)) {
@@ -194,7 +207,8 @@ void arec_tg_cmd_start_agent(const arec_tg_cmd_ctx *c, const arec_tg_args *a,
   int rc = arec_svc_agent_start(c->svc, &who, id, pod, sizeof pod, &r);
   int st = status_of(rc, &r);
   if (st == 200) {
-    fprintf(f, "Agent %s started on pod %s.", id, pod[0] ? pod : c->pod);
+    fprintf(f, "Agent %s started on pod %s (%s).", id, pod[0] ? pod : c->pod,
+            strstr(r.message, "live orders") ? "live orders" : "paper trading");
   } else if (st == 202) {
     if (strstr(r.message, "lock"))
       fprintf(f, "Agent %s will start when the lock service returns: the "
@@ -268,6 +282,9 @@ static pnl sym_pnl(const arec_symbol_record *s) {
 static const char *where(const arec_agent_record *a) {
   if (a->running_on) return a->running_on;
   if (a->start_failures) return "(waiting to retry its start)";
+  if (a->is_trading && a->last_error &&
+      strstr(a->last_error, "waiting for a pod offering"))
+    return "(waiting for a pod that may run it)";
   return a->is_trading ? "(starting)" : "(stopped)";
 }
 
@@ -328,12 +345,13 @@ void arec_tg_cmd_status(const arec_tg_cmd_ctx *c, const arec_tg_args *a,
     arec_agent_records_free(x, x ? 1 : 0);
     return;
   }
-  fprintf(f, "Agent %s \"%s\" (%s)\nRuns on: %s\nWanted: %s%s", x->id,
-          x->name ? x->name : "", x->strategy ? x->strategy : "", where(x),
+  fprintf(f, "Agent %s \"%s\" (%s, %s)\nRuns on: %s\nWanted: %s%s", x->id,
+          x->name ? x->name : "", x->strategy ? x->strategy : "",
+          arec_svc_agent_is_live(x) ? "live" : "paper", where(x),
           x->is_trading ? "running" : "stopped",
           x->is_active ? "" : " (disabled)");
   if (x->start_failures || x->last_error) {
-    fprintf(f, "\nFailed starts: %u", x->start_failures);
+    if (x->start_failures) fprintf(f, "\nFailed starts: %u", x->start_failures);
     if (x->last_error) fprintf(f, "\nLast error: %s", x->last_error);
     if (x->retry_at_ms > 0) {
       char when[64];

@@ -30,3 +30,12 @@ TEST_EXTRA_test_trading_agent     := $(TRADING_OBJS)
 TEST_EXTRA_test_trading_rules     := $(TRADING_OBJS)
 TEST_EXTRA_test_trading_reconcile := $(TRADING_OBJS)
 TEST_EXTRA_test_host_trading_e2e  := $(TRADING_OBJS)
+TEST_EXTRA_test_trading_params    := $(TRADING_OBJS)
+TEST_EXTRA_test_trading_controls  := $(TRADING_OBJS)
+# The admin API's trading controls (tests/test_host_api_ctl.c): the whole
+# host archive, as test_host_api.
+TEST_EXTRA_test_host_api_ctl       = $(HOST_AR)
+# The trading controls end to end (real agentrecoverd processes).
+TEST_EXTRA_test_host_trading_ctl  := $(TRADING_OBJS)
+TEST_NOASAN += test_host_trading_ctl
+$(BUILD)/tests/test_host_trading_ctl: $(AGENTRECOVERD)

@@ -3,7 +3,8 @@
  * applied one trade at a time with their commission converted to the quote
  * asset, the bounded list of the last fills, order intents, the last
  * rejection and skip, and the JSON form (cJSON), which reads the memory of
- * older versions (missing fields take their empty value).
+ * older versions (missing fields take their empty value); the realised
+ * PnL per UTC day is days.c's.
  *
  * Pure: no I/O, no clock (times come from the caller).  Must never apply
  * one exchange trade twice, and never drop a field an older reader needs
@@ -82,6 +83,7 @@ int arec__mem_apply(arec_sym_mem *m, double *balance, const arec_fill *f,
   const char *asset = f->commission_asset ? f->commission_asset : "";
   double notional, c = f->commission > 0 ? f->commission : 0;
   double fee = 0;       /* commission in quote, for PnL and `fees` */
+  double realized0 = m->realized_pnl;
   double cash_fee = 0;  /* taken from the quote cash */
   double base_fee = 0;  /* taken in base units */
   if (!(f->qty > 0) || !(f->price >= 0)) return 0;
@@ -121,6 +123,7 @@ int arec__mem_apply(arec_sym_mem *m, double *balance, const arec_fill *f,
   m->fees += fee;
   m->trades++;
   record(m, f, fee);
+  arec__mem_day_add(m, f->t_ms, m->realized_pnl - realized0, fee);
   return 1;
 }
 
@@ -248,6 +251,20 @@ int arec__mem_to_json(const arec_sym_mem *m, char **out) {
     }
     cJSON_AddNumberToObject(j, "rejections", m->rejections);
   }
+  if (m->ndays) {
+    char d[16];
+    a = cJSON_AddArrayToObject(j, "days");
+    for (size_t i = 0; a && i < m->ndays; i++) {
+      o = cJSON_CreateObject();
+      if (!o) break;
+      arec__utc_day_text(m->days[i].day, d, sizeof d);
+      cJSON_AddStringToObject(o, "d", d);
+      cJSON_AddNumberToObject(o, "pnl", m->days[i].realized);
+      cJSON_AddNumberToObject(o, "fees", m->days[i].fees);
+      cJSON_AddNumberToObject(o, "n", m->days[i].trades);
+      cJSON_AddItemToArray(a, o);
+    }
+  }
   if (m->skip_t_ms) {
     o = cJSON_AddObjectToObject(j, "last_skip");
     if (o) {
@@ -342,6 +359,23 @@ int arec__mem_from_json(arec_sym_mem *m, const char *json) {
   if (cJSON_IsObject(e)) {
     getstr(m->skip_why, sizeof m->skip_why, e, "why");
     m->skip_t_ms = (int64_t)getnum(e, "t");
+  }
+  a = cJSON_GetObjectItemCaseSensitive(j, "days");
+  cJSON_ArrayForEach(e, a) {
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(e, "d");
+    int32_t day;
+    if (!cJSON_IsString(d) || arec__utc_day_parse(d->valuestring, &day) ||
+        (m->ndays && m->days[m->ndays - 1].day >= day))
+      continue; /* kept in order, each day once */
+    if (m->ndays == AREC_DAYS_MAX) {
+      memmove(m->days, m->days + 1, (AREC_DAYS_MAX - 1) * sizeof m->days[0]);
+      m->ndays--;
+    }
+    arec_day_pnl *b = &m->days[m->ndays++];
+    b->day = day;
+    b->realized = getnum(e, "pnl");
+    b->fees = getnum(e, "fees");
+    b->trades = (uint32_t)getnum(e, "n");
   }
   cJSON_Delete(j);
   return 0;

@@ -29,6 +29,7 @@
 #define AREC_INTENTS_MAX 4
 #define AREC_FILLS_MAX 50
 #define AREC_FEES_OTHER_MAX 4
+#define AREC_DAYS_MAX 90
 
 typedef enum arec_side { AREC_SIDE_BUY = 1, AREC_SIDE_SELL = 2 } arec_side;
 const char *arec__side_name(arec_side s); /* "BUY" / "SELL" */
@@ -52,6 +53,14 @@ typedef struct arec_fill_rec {
   long long trade_id; /* exchange trade id; 0: paper or a whole order */
   long long order_id; /* exchange order id; 0: paper */
 } arec_fill_rec;
+
+/* The realised PnL of one UTC day (the fills of that day). */
+typedef struct arec_day_pnl {
+  int32_t day;     /* days since 1970-01-01, UTC */
+  double realized; /* quote, fees included (a sell realises its buy's fee) */
+  double fees;     /* quote, converted commission paid that day */
+  uint32_t trades; /* fills that day */
+} arec_day_pnl;
 
 typedef struct arec_fee_other {
   char asset[16];
@@ -83,6 +92,10 @@ typedef struct arec_sym_mem {
   /* the last order skipped before sending (under the exchange minimum) */
   char skip_why[160];
   int64_t skip_t_ms;
+  /* realised PnL per UTC day, oldest first, the last AREC_DAYS_MAX days
+   * that had fills (memory of an older version: none) */
+  arec_day_pnl days[AREC_DAYS_MAX];
+  size_t ndays;
 } arec_sym_mem;
 
 /* One fill to apply. */
@@ -105,7 +118,7 @@ int arec__mem_has_trade(const arec_sym_mem *m, long long trade_id,
                         long long order_id);
 
 /* Applies f to position, average entry, realised PnL, fees, trade count,
- * the fill list and *balance.  base/quote: the symbol's assets;
+ * the day's bucket (by f->t_ms; none when 0), the fill list and *balance.  base/quote: the symbol's assets;
  * asset_price: quote per unit of f's commission asset when that is
  * neither (0: unknown, kept unconverted).  1 applied; 0 skipped (a trade
  * already applied, or qty <= 0). */
@@ -130,6 +143,21 @@ unsigned arec__mem_reject(arec_sym_mem *m, int code, const char *reason,
                           const char *msg, int64_t now_ms);
 /* Records a skipped order. */
 void arec__mem_skip(arec_sym_mem *m, const char *why, int64_t now_ms);
+
+/* ------------------------------------------------ per-day PnL (days.c) */
+/* The UTC day of a wall-clock time in ms (days since 1970-01-01). */
+int32_t arec__utc_day(int64_t t_ms);
+/* "YYYY-MM-DD" of a day (out: at least 11 bytes). */
+void arec__utc_day_text(int32_t day, char *out, size_t len);
+/* Parses "YYYY-MM-DD" (a valid date); 0 or -1. */
+int arec__utc_day_parse(const char *s, int32_t *out);
+/* Adds a fill's realised PnL and fee to its day's bucket (created in day
+ * order; past AREC_DAYS_MAX days the oldest goes, and a day older than
+ * every kept one is not recorded then). */
+void arec__mem_day_add(arec_sym_mem *m, int64_t t_ms, double realized,
+                       double fee);
+/* The bucket of `day`, or NULL. */
+const arec_day_pnl *arec__mem_day(const arec_sym_mem *m, int32_t day);
 
 /* JSON round trip (cJSON).  to_json: *out malloc'd, free().  from_json:
  * "{}" or NULL gives an empty memory; malformed JSON gives AREC_EINVAL and

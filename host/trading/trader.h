@@ -83,6 +83,23 @@ int arec__trade_apply_order(const arec_host_trading_config *cfg,
 int arec__trade_reconcile(const arec_host_trading_config *cfg,
                           arec_agent *agent, arec_trade_sym *s);
 
+/* ------------------------------------------------------- risk (risk.c) */
+/* The BUY quantity a symbol's max_position (quote value at `price`; 0: no
+ * limit) leaves room for: qty when it fits, less when it does not (logged
+ * "order reduced: max_position"), 0 when there is no room (the skip
+ * recorded in memory and logged). */
+double arec__risk_buy_qty(arec_agent *agent, arec_trade_sym *s,
+                          double max_position, double qty, double price);
+/* Today's (UTC day of now_ms) realised PnL of the symbols plus the open
+ * PnL of their positions at their last price, in quote. */
+double arec__risk_day_pnl(const arec_trade_sym *syms, size_t n,
+                          int64_t now_ms);
+/* The daily loss limit is reached: records last_error, logs WARN "daily
+ * loss limit reached, stopping the agent" (loss, limit, user_id: the
+ * owner) and asks the host to stop the agent (cfg->stop_agent, if any). */
+void arec__risk_halt(const arec_host_trading_config *cfg, arec_agent *agent,
+                     const char *user_id, double loss, double limit);
+
 /* The agent type `name` ("conservative", "aggressive") on cfg, as
  * arec_host_trading_register() registers it (agent.c; tests wrap it). */
 void arec__host_trading_type(arec_agent_type *t, const char *name,

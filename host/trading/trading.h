@@ -68,8 +68,29 @@
  * the intents of final orders and saves (fenced).  A fill between the
  * last save and a crash is thus neither lost nor doubled.
  *
- * Stop: AREC_STOP_USER sells every open position (recorded with a save);
- * any other reason keeps positions in memory for the next owner.
+ * Mode: each agent trades in the mode of its params ("mode": "live", else
+ * paper; params.h); a live agent is refused by a pod whose config is not
+ * live (the service creates live agents with requires = "live", so paper
+ * pods never claim them).
+ *
+ * Risk (params "risk"): a BUY that would take a symbol's position over
+ * max_position (quote value at the order's price) is reduced to fit, or
+ * skipped (recorded as the symbol's last skip); when today's (UTC)
+ * realised PnL of all symbols plus the open PnL of their positions falls
+ * to -max_daily_loss, the agent places no more orders, records
+ * last_error, logs WARN "daily loss limit reached, stopping the agent"
+ * (loss, limit, user_id) and asks the host to stop it (stop_agent): a
+ * user stop.
+ *
+ * Stop: AREC_STOP_USER sells every open position (recorded with a save;
+ * one more try even while a refusal back-off runs) and logs one line,
+ * "trading agent stopped" with reason=user and the fields closed (the
+ * symbols whose position was sold), not_closed (those still open) and why
+ * ("SYMBOL: reason; ...") and user_id (the owner, so that the message
+ * reaches them also when the agent was deleted meanwhile), WARN when
+ * something stayed open; a remainder
+ * too small to sell (dust) counts as closed and is named in `dust`.  Any
+ * other reason keeps positions in memory for the next owner.
  *
  * Accounts: at start, each symbol's exchange account (exchange, testnet,
  * API key and secret) comes from the `account` hook (the host's store:
@@ -102,14 +123,19 @@ typedef struct arec_host_trading_config {
   unsigned int version;       /* AREC_HOST_TRADING_CONFIG_VERSION */
   arec_exchange_hub *hub;     /* required: breakers and metrics; outlives
                                  the manager */
-  int live;                   /* TRADING_MODE=live (default paper: 0) */
+  int live;                   /* TRADING_MODE=live: this pod may run live
+                                 agents (default paper: 0, it refuses
+                                 them); each agent trades in the mode of
+                                 its params (params.h) */
   int allow_mainnet;          /* EXCHANGE_ALLOW_MAINNET=true */
   const char *api_base;       /* EXCHANGE_API_BASE, NULL: from the account */
   int64_t step_interval_ms;   /* between steps; default 10000 */
   int64_t request_timeout_ms; /* total per request; default 5000 */
   int64_t connect_timeout_ms; /* default 2000 */
-  int64_t order_timeout_ms;   /* per order request, keep well under the
-                                 lock TTL; default 5000 */
+  int64_t order_timeout_ms;   /* per order request; a live order is sent
+                                 only while the lease validity exceeds it:
+                                 keep it under a third of the lock TTL and
+                                 of the pod lease TTL; default 5000 */
   double fee_rate;            /* paper fills when the account's rate cannot
                                  be read; 0 = default 0.001 (0.1 %) */
   arec_trade_fn on_trade;     /* optional */
@@ -133,11 +159,18 @@ typedef struct arec_host_trading_config {
   int (*account)(void *ud, long long user_id, const char *symbol,
                  arec_host_account *out);
   void *account_userdata;
+  /* Stops an agent as its user would (the host: arec_manager_stop_agent
+   * on this pod's manager), called from inside the agent's step when its
+   * daily loss limit is reached; the runner then stops with
+   * AREC_STOP_USER and closes its positions.  NULL: the agent only stops
+   * placing orders. */
+  int (*stop_agent)(void *ud, const char *agent_id);
+  void *stop_userdata;
 } arec_host_trading_config;
 
 #define AREC_HOST_TRADING_CONFIG_INIT                                         \
   {AREC_HOST_TRADING_CONFIG_VERSION, NULL, 0, 0, NULL, 0, 0, 0, 0, 0.0, NULL, \
-   NULL, NULL, NULL, 0, NULL, NULL}
+   NULL, NULL, NULL, 0, NULL, NULL, NULL, NULL}
 
 /* Registers the agent types "conservative" and "aggressive" on mgr.  `cfg`
  * is not copied: it (and its hub) must outlive the manager, like an agent

@@ -98,8 +98,9 @@ fuzz-merge: $(FUZZ_BINS)
 # fuzz_bot links the bot's update layer and command table (not the shared
 # host objects above: the service is a double inside fuzz_bot.c).
 FUZZ_BOT_SRCS := host/telegram/update.c host/telegram/commands.c \
-                 host/telegram/handlers.c host/telegram/tg_api.c \
-                 host/trading/memory.c
+                 host/telegram/handlers.c host/telegram/handlers_admin.c \
+                 host/telegram/handlers_trader.c host/telegram/tg_api.c \
+                 host/trading/memory.c host/trading/days.c
 FUZZ_BOT_HDRS := $(wildcard host/telegram/*.h host/trading/*.h)
 
 $(FUZZ_DIR)/fuzz_bot: tests/fuzz/fuzz_bot.c $(FUZZ_DIR)/libagentrecover.a $(FUZZ_BOT_SRCS:%.c=$(FUZZ_DIR)/obj/%.o) $(FUZZ_HDRS) $(FUZZ_BOT_HDRS)

@@ -344,6 +344,122 @@ int arec_svc_agent_list(arec_svc *svc, const arec_svc_actor *who,
   return 0;
 }
 
+/* The controls and the trader reports (handlers_admin.c, handlers_trader.c):
+ * always the sender's own user, rows of fixed text. */
+int arec_svc_agent_is_live(const arec_agent_record *a) {
+  return a && a->params && strstr(a->params, "\"live\"") != NULL;
+}
+
+int arec_svc_agent_unassign(arec_svc *svc, const arec_svc_actor *who,
+                            const char *agent_id, const char *symbol,
+                            arec_svc_result *res) {
+  (void)svc, (void)symbol;
+  expect_call(who);
+  return outcome(agent_id, res, 200);
+}
+
+int arec_svc_agent_delete(arec_svc *svc, const arec_svc_actor *who,
+                          const char *agent_id, arec_svc_result *res) {
+  (void)svc;
+  expect_call(who);
+  return outcome(agent_id, res, 200);
+}
+
+int arec_svc_stop_all(arec_svc *svc, const arec_svc_actor *who,
+                      long long user_id, size_t *out_n,
+                      arec_svc_result *res) {
+  (void)svc;
+  expect_call(who);
+  if (user_id != who->user_id) die("stop_all for another user");
+  *out_n = hash("stop_all") % 3;
+  return outcome("stop_all", res, 200);
+}
+
+int arec_svc_exchange_remove(arec_svc *svc, const arec_svc_actor *who,
+                             long long user_id, long long exchange_id,
+                             arec_svc_result *res) {
+  (void)svc;
+  expect_call(who);
+  if (user_id != who->user_id) die("exchange_remove for another user");
+  char key[32];
+  snprintf(key, sizeof key, "rm-%lld", exchange_id);
+  return outcome(key, res, 200);
+}
+
+/* calloc'd rows (n may be 0) with the user checked: 0, or the outcome. */
+static int rows(const arec_svc_actor *who, long long user_id, const char *key,
+                size_t size, void **out, size_t *out_n,
+                arec_svc_result *res) {
+  expect_call(who);
+  if (user_id != who->user_id) die("a report of another user");
+  *out = NULL;
+  *out_n = 0;
+  int rc = outcome(key, res, 200);
+  if (rc) return rc;
+  size_t n = hash(key) % 4;
+  if (!(*out = calloc(n ? n : 1, size))) return AREC_ENOMEM;
+  *out_n = n;
+  return 0;
+}
+
+int arec_svc_exchange_list(arec_svc *svc, const arec_svc_actor *who,
+                           long long user_id, arec_host_exchange **out,
+                           size_t *out_n, arec_svc_result *res) {
+  (void)svc;
+  int rc = rows(who, user_id, "exchanges", sizeof **out, (void **)out, out_n,
+                res);
+  for (size_t i = 0; !rc && i < *out_n; i++) {
+    (*out)[i].id = (long long)i + 1;
+    snprintf((*out)[i].exchange, sizeof (*out)[i].exchange, "binance");
+  }
+  return rc;
+}
+
+int arec_svc_balance_list(arec_svc *svc, const arec_svc_actor *who,
+                          long long user_id, arec_svc_balance **out,
+                          size_t *out_n, arec_svc_result *res) {
+  (void)svc;
+  int rc = rows(who, user_id, "balance", sizeof **out, (void **)out, out_n,
+                res);
+  for (size_t i = 0; !rc && i < *out_n; i++) {
+    snprintf((*out)[i].agent_id, sizeof (*out)[i].agent_id, "ag%zu", i);
+    snprintf((*out)[i].quote, sizeof (*out)[i].quote, i & 1 ? "BTC" : "USDT");
+    (*out)[i].cash = 10.5 * (double)i;
+  }
+  return rc;
+}
+
+int arec_svc_trades(arec_svc *svc, const arec_svc_actor *who,
+                    long long user_id, unsigned int limit,
+                    arec_svc_fill **out, size_t *out_n,
+                    arec_svc_result *res) {
+  (void)svc;
+  if (limit < 1 || limit > 200) die("a trades limit out of range");
+  int rc = rows(who, user_id, "trades", sizeof **out, (void **)out, out_n,
+                res);
+  for (size_t i = 0; !rc && i < *out_n; i++) {
+    (*out)[i].t_ms = 1700000000000LL + (long long)i;
+    snprintf((*out)[i].side, sizeof (*out)[i].side, "BUY");
+  }
+  return rc;
+}
+
+int arec_svc_daily(arec_svc *svc, const arec_svc_actor *who,
+                   long long user_id, unsigned int days, arec_svc_day **out,
+                   size_t *out_n, arec_svc_result *res) {
+  (void)svc;
+  if (days < 1 || days > 90) die("a days count out of range");
+  return rows(who, user_id, "daily", sizeof **out, (void **)out, out_n, res);
+}
+
+int arec_svc_performance(arec_svc *svc, const arec_svc_actor *who,
+                         long long user_id, arec_svc_perf **out,
+                         size_t *out_n, arec_svc_result *res) {
+  (void)svc;
+  return rows(who, user_id, "performance", sizeof **out, (void **)out, out_n,
+              res);
+}
+
 /* ---------------------------------------------------------- the target */
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void)argc, (void)argv;

@@ -1,0 +1,147 @@
+/*
+ * handlers_admin.c -- the bot's commands that take things down or away:
+ * /exchanges (supported exchanges and the user's accounts),
+ * /remove_exchange, /unassign, /stop_all, /delete_agent.  Each calls
+ * host/service.h as the sender (the service scopes it to the sender's own
+ * objects, validates and audits it) and writes one reply.
+ *
+ * Never: echo an API key or secret (accounts are named by id, exchange
+ * and network only); promise that positions were closed (the stop
+ * notification says what was and what was not).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "telegram/commands.h"
+
+void arec_tg_cmd_exchanges(const arec_tg_cmd_ctx *c, const arec_tg_args *a,
+                           FILE *f) {
+  (void)a;
+  const char *const *ex = arec_svc_exchanges();
+  fprintf(f, "Supported exchanges:");
+  for (size_t i = 0; ex && ex[i]; i++) fprintf(f, "%s %s", i ? "," : "", ex[i]);
+  fprintf(f, ".");
+  arec_svc_actor who = arec_tg_actor(c);
+  arec_svc_result r;
+  memset(&r, 0, sizeof r);
+  arec_host_exchange *v = NULL;
+  size_t n = 0;
+  int rc = arec_svc_exchange_list(c->svc, &who, c->user_id, &v, &n, &r);
+  if (!arec_tg_ok(arec_tg_status(rc, &r))) {
+    fprintf(f, "\n");
+    arec_tg_say_result(f, "Your exchange accounts", &r);
+    free(v);
+    return;
+  }
+  if (!n)
+    fprintf(f, "\nYou have no exchange account yet: /add_exchange <exchange> "
+               "<api_key> <api_secret> [testnet]");
+  else
+    fprintf(f, "\nYour accounts:");
+  for (size_t i = 0; i < n; i++)
+    fprintf(f, "\nid=%lld %s (%s)", v[i].id, v[i].exchange,
+            v[i].testnet ? "testnet" : "mainnet");
+  if (n) fprintf(f, "\nRemove one: /remove_exchange <id>");
+  free(v);
+}
+
+void arec_tg_cmd_remove_exchange(const arec_tg_cmd_ctx *c,
+                                 const arec_tg_args *a, FILE *f) {
+  char *e = NULL;
+  long long id = strtoll(a->v[1], &e, 10);
+  if (e == a->v[1] || *e || id <= 0) {
+    fprintf(f, "Usage: /remove_exchange <account id>   (/exchanges lists "
+               "them)");
+    return;
+  }
+  arec_svc_actor who = arec_tg_actor(c);
+  arec_svc_result r;
+  memset(&r, 0, sizeof r);
+  int rc = arec_svc_exchange_remove(c->svc, &who, c->user_id, id, &r);
+  int st = arec_tg_status(rc, &r);
+  if (arec_tg_ok(st)) {
+    fprintf(f, "Exchange account %lld removed, with its pairs.", id);
+    return;
+  }
+  arec_tg_say_result(f, "The exchange account", &r);
+  if (st == 409)
+    fprintf(f, " Stop the agent first (/stop_agent <id>), or move it off the "
+               "pair (/unassign <id> <symbol>).");
+}
+
+void arec_tg_cmd_unassign(const arec_tg_cmd_ctx *c, const arec_tg_args *a,
+                          FILE *f) {
+  char what[96];
+  snprintf(what, sizeof what, "Agent %.64s", a->v[1]);
+  arec_svc_actor who = arec_tg_actor(c);
+  arec_svc_result r;
+  memset(&r, 0, sizeof r);
+  int rc = arec_svc_agent_unassign(c->svc, &who, a->v[1], a->v[2], &r);
+  int st = arec_tg_status(rc, &r);
+  if (arec_tg_ok(st)) {
+    fprintf(f, "Agent %s no longer trades %s.", a->v[1], a->v[2]);
+    return;
+  }
+  if (st == 404 && r.field[0]) { /* the agent exists, the symbol not */
+    fprintf(f, "Agent %s does not trade %s.", a->v[1], a->v[2]);
+    return;
+  }
+  arec_tg_say_result(f, what, &r);
+  if (st == 409)
+    fprintf(f, " Stop it first: /stop_agent %s", a->v[1]);
+}
+
+void arec_tg_cmd_stop_all(const arec_tg_cmd_ctx *c, const arec_tg_args *a,
+                          FILE *f) {
+  (void)a;
+  arec_svc_actor who = arec_tg_actor(c);
+  arec_svc_result r;
+  memset(&r, 0, sizeof r);
+  size_t n = 0;
+  int rc = arec_svc_stop_all(c->svc, &who, c->user_id, &n, &r);
+  if (!arec_tg_ok(arec_tg_status(rc, &r))) {
+    arec_tg_say_result(f, "Your agents", &r);
+    if (n) fprintf(f, " (%zu were stopped before that)", n);
+    return;
+  }
+  if (!n)
+    fprintf(f, "None of your agents was running.");
+  else
+    fprintf(f, "Stopping %zu agent%s: their positions are being closed. You "
+               "will get a message for each when it has stopped.", n,
+            n == 1 ? "" : "s");
+}
+
+void arec_tg_cmd_delete_agent(const arec_tg_cmd_ctx *c, const arec_tg_args *a,
+                              FILE *f) {
+  const char *id = a->v[1];
+  char what[96];
+  snprintf(what, sizeof what, "Agent %.64s", id);
+  arec_svc_actor who = arec_tg_actor(c);
+  arec_svc_result r;
+  memset(&r, 0, sizeof r);
+  arec_agent_record *rec = NULL;
+  int rc = arec_svc_agent_get(c->svc, &who, id, &rec, &r);
+  int st = arec_tg_status(rc, &r);
+  if (!arec_tg_ok(st) || !rec) {
+    if (arec_tg_ok(st)) r.status = 500;
+    arec_tg_say_result(f, what, &r);
+    arec_agent_records_free(rec, rec ? 1 : 0);
+    return;
+  }
+  int was = rec->is_trading || rec->running_on;
+  arec_agent_records_free(rec, 1);
+  memset(&r, 0, sizeof r);
+  rc = arec_svc_agent_delete(c->svc, &who, id, &r);
+  if (!arec_tg_ok(arec_tg_status(rc, &r))) {
+    arec_tg_say_result(f, what, &r);
+    return;
+  }
+  if (was)
+    fprintf(f, "Agent %s deleted: it stops and closes its positions first; "
+               "you will get a message when it has stopped. Its history is "
+               "kept.", id);
+  else
+    fprintf(f, "Agent %s deleted. Its history is kept.", id);
+}

@@ -1,0 +1,216 @@
+/*
+ * test_host_api_fixture.h -- what the admin API's test binaries share
+ * (test_host_api.c, test_host_api_ctl.c): the route table and the router
+ * over the real service layer and a real PostgreSQL 15 (harness), with a
+ * manager over the PostgreSQL repository and the in-memory lock (so a held
+ * or unreachable lock can be forced), a per-test setup and teardown, one
+ * request through the router (every error checked to be {"error",
+ * "field"?, "request_id"?} without database internals), and the seeding
+ * of a user with an exchange account, a pair and a noop agent.
+ * Header-only (static functions): each binary includes it once.
+ */
+#ifndef AREC_TEST_HOST_API_FIXTURE_H
+#define AREC_TEST_HOST_API_FIXTURE_H
+
+#include <cJSON.h>
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../host/router.h"
+#include "../host/store.h"
+#include "../host/strategies.h"
+#include "agentrecover/memory.h"
+#include "agentrecover/pg.h"
+#include "support/harness.h"
+
+#define ADMIN "api-admin-token-0123456789"
+#define READ "api-read-token-0123456789"
+
+static arec_test_pg g_pg;
+static const unsigned char g_key[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
+                                        12, 13, 14, 15, 16, 17, 18, 19, 20,
+                                        21, 22, 23, 24, 25, 26, 27, 28, 29,
+                                        30, 31, 32};
+
+/* Per-test fixture (each test runs in its own forked child). */
+static arec_pg *pg, *admin;
+static arec_memory_store *mem;
+static arec_manager *mgr;
+static arec_host_store *store;
+static arec_svc *svc;
+static arec_host_state st;
+static arec_host_strategy_ctx strategies = {50, NULL};
+static __attribute__((unused)) int role_held_answer;
+
+static __attribute__((unused)) int role_held(void *ud) { return *(int *)ud; }
+
+static __attribute__((unused)) void setup(void) {
+  arec_pg_options o = AREC_PG_OPTIONS_INIT;
+  o.conninfo = g_pg.conninfo;
+  o.pool_size = 2;
+  ck_assert_int_eq(arec_pg_new(&pg, &o), 0);
+  o.statement_timeout_ms = 2000;
+  ck_assert_int_eq(arec_pg_new(&admin, &o), 0);
+  ck_assert_int_eq(arec_memory_store_new(&mem), 0);
+  arec_repository *repo = NULL, *arepo = NULL;
+  arec_lock *lock = NULL;
+  ck_assert_int_eq(arec_pg_repository_new(&repo, pg), 0);
+  ck_assert_int_eq(arec_memory_lock_new(&lock, mem), 0);
+  arec_manager_options mo = AREC_MANAGER_OPTIONS_INIT;
+  mo.pod_name = "pod-t";
+  mo.lock_ttl_ms = 3000;
+  mo.reconcile_interval_ms = 0;
+  mo.workers = 2;
+  mo.log_level = AREC_LOG_ERROR;
+  ck_assert_int_eq(arec_manager_new(&mgr, &mo, repo, lock), 0);
+  ck_assert_int_eq(arec_host_strategies_register(mgr, &strategies), 0);
+  ck_assert_int_eq(arec_host_store_new(&store, admin, g_key, NULL, NULL,
+                                       NULL), 0);
+  ck_assert_int_eq(arec_pg_repository_new(&arepo, admin), 0);
+  arec_svc_options so;
+  memset(&so, 0, sizeof so);
+  so.pg = admin;
+  so.repo = arepo;
+  so.mgr = mgr;
+  so.store = store;
+  so.pod = "pod-t";
+  ck_assert_int_eq(arec_svc_new(&svc, &so), 0);
+  memset(&st, 0, sizeof st);
+  st.api.svc = svc;
+  st.api.mgr = mgr;
+  st.api.pod = "pod-t";
+  st.auth.admin_token = ADMIN;
+  st.auth.read_token = READ;
+}
+
+static __attribute__((unused)) void teardown(void) {
+  arec_svc_free(svc);
+  arec_manager_free(mgr);
+  arec_host_store_free(store);
+  arec_memory_store_free(mem);
+  arec_pg_free(admin);
+  arec_pg_free(pg);
+}
+
+/* One request through the router with `token` (NULL: none); the status,
+ * *out the parsed body, *allow the Allow header (static) or NULL. */
+static __attribute__((unused)) int call_as(const char *token, const char *method, const char *path,
+                   const char *body, cJSON **out, const char **allow) {
+  arec_host_request req;
+  memset(&req, 0, sizeof req);
+  char p[512];
+  snprintf(p, sizeof p, "%s", path);
+  arec_http_kv q[4];
+  char *qs = strchr(p, '?');
+  if (qs) {
+    *qs++ = 0;
+    for (char *save = NULL, *kv = strtok_r(qs, "&", &save);
+         kv && req.nquery < 4; kv = strtok_r(NULL, "&", &save)) {
+      char *eq = strchr(kv, '=');
+      if (eq) *eq++ = 0;
+      q[req.nquery].name = kv;
+      q[req.nquery++].value = eq;
+    }
+    req.query = q;
+  }
+  req.method = method;
+  req.path = p;
+  req.body = body;
+  req.body_len = body ? strlen(body) : 0;
+  char auth[128];
+  snprintf(auth, sizeof auth, "Bearer %s", token ? token : "");
+  arec_host_response r;
+  arec_host_route(&st, &req, token ? auth : NULL, &r);
+  if (out) *out = r.body ? cJSON_Parse(r.body) : NULL;
+  if (allow) *allow = r.extra[0].name && !strcmp(r.extra[0].name, "Allow")
+                          ? r.extra[0].value : NULL;
+  /* every error is {"error", "field"?, "request_id"?} and nothing else */
+  if (r.status >= 400 && (!r.content_type || strstr(r.content_type, "json"))) {
+    cJSON *e = cJSON_Parse(r.body);
+    ck_assert_msg(cJSON_IsString(cJSON_GetObjectItem(e, "error")), "%s",
+                  r.body);
+    for (cJSON *f = e->child; f; f = f->next)
+      ck_assert_msg(!strcmp(f->string, "error") ||
+                        !strcmp(f->string, "field") ||
+                        !strcmp(f->string, "request_id"),
+                    "extra key %s in %s", f->string, r.body);
+    ck_assert_msg(!strstr(r.body, "SQLSTATE") && !strstr(r.body, "pg:") &&
+                      !strstr(r.body, "relation"),
+                  "database internals: %s", r.body);
+    cJSON_Delete(e);
+  }
+  free(r.body);
+  return r.status;
+}
+
+static __attribute__((unused)) int call(const char *method, const char *path, const char *body,
+                cJSON **out) {
+  return call_as(ADMIN, method, path, body, out, NULL);
+}
+
+static __attribute__((unused)) const char *str(const cJSON *j, const char *k) {
+  const cJSON *it = cJSON_GetObjectItemCaseSensitive(j, k);
+  return cJSON_IsString(it) ? it->valuestring : NULL;
+}
+
+/* Asserts the status and that {"error"} mentions `needle` and names
+ * `field` (NULL: any). */
+static __attribute__((unused)) void expect_error(int status, const char *method, const char *path,
+                         const char *body, const char *needle,
+                         const char *field) {
+  cJSON *j = NULL;
+  int s = call(method, path, body, &j);
+  ck_assert_msg(s == status, "%s %s %s: %d, want %d", method, path,
+                body ? body : "", s, status);
+  const char *e = str(j, "error");
+  ck_assert_msg(e != NULL, "%s %s: no error field", method, path);
+  if (needle)
+    ck_assert_msg(strstr(e, needle) != NULL, "%s %s: \"%s\" lacks %s", method,
+                  path, e, needle);
+  if (field)
+    ck_assert_msg(str(j, "field") && !strcmp(str(j, "field"), field),
+                  "%s %s: field %s, want %s", method, path, str(j, "field"),
+                  field);
+  cJSON_Delete(j);
+}
+
+static __attribute__((unused)) void expect_status(int status, const char *method, const char *path,
+                          const char *body) {
+  int s = call(method, path, body, NULL);
+  ck_assert_msg(s == status, "%s %s %s: %d, want %d", method, path,
+                body ? body : "", s, status);
+}
+
+/* user `uid` with an exchange and a pair for `symbol`, agent `id` (noop)
+ * assigned it when id is not NULL. */
+static __attribute__((unused)) void seed(long long uid, const char *symbol, const char *id) {
+  char path[96], body[256];
+  snprintf(body, sizeof body, "{\"id\": %lld, \"name\": \"u%lld\"}", uid, uid);
+  expect_status(201, "POST", "/api/users", body);
+  snprintf(path, sizeof path, "/api/users/%lld/exchanges", uid);
+  cJSON *j = NULL;
+  ck_assert_int_eq(call("POST", path, "{\"exchange\": \"binance\", "
+                        "\"api_key\": \"K-visible\", \"api_secret\": "
+                        "\"S-hidden\", \"testnet\": true}", &j), 201);
+  char *txt = cJSON_PrintUnformatted(j);
+  ck_assert_ptr_null(strstr(txt, "S-hidden"));
+  ck_assert_ptr_null(strstr(txt, "K-visible"));
+  free(txt);
+  snprintf(path, sizeof path, "/api/users/%lld/pairs", uid);
+  snprintf(body, sizeof body, "{\"exchange_id\": %lld, \"symbol\": \"%s\"}",
+           (long long)cJSON_GetObjectItem(j, "id")->valuedouble, symbol);
+  cJSON_Delete(j);
+  expect_status(201, "POST", path, body);
+  if (!id) return;
+  snprintf(body, sizeof body, "{\"user_id\": %lld, \"strategy\": \"noop\", "
+           "\"name\": \"A %s\", \"id\": \"%s\"}", uid, id, id);
+  expect_status(201, "POST", "/api/agents", body);
+  snprintf(path, sizeof path, "/api/agents/%s/assign", id);
+  snprintf(body, sizeof body, "{\"symbol\": \"%s\", \"balance\": 500}", symbol);
+  expect_status(201, "POST", path, body);
+}
+
+#endif
