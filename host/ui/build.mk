@@ -1,0 +1,48 @@
+# host/ui/build.mk -- the fleet page (GET /ui): host/ui/index.html compiled
+# into the daemon as the C string arec__host_ui_html by host/ui/embed.awk,
+# served by host/ui/page.c (which is in the host's archive with every other
+# host/<dir>/*.c); its tests.  Included by the Makefile after host/build.mk.
+#   build/tests/test_host_ui  the route, its headers and the embedded bytes,
+#                             the API's fleet queries, the takeover recorder
+#                             (real PostgreSQL from the harness)
+#   make test-ui              the page in headless Chromium against a real
+#                             2-pod system (tests/ui/fleet.sh; part of make
+#                             check): a screenshot in build/ui/fleet.png
+
+UI_HTML    := host/ui/index.html
+UI_GEN     := $(BUILD)/gen/host_ui_page.c
+# into the host's archives: HOST_AR_GEN for those made after this file
+# (the fuzzing build's), an extra prerequisite for the two made by
+# host/build.mk (their recipes take every prerequisite, $^)
+HOST_AR_GEN += $(UI_GEN:%.c=%.o)
+$(HOST_AR): $(UI_GEN:%.c=%.o)
+$(HOST_AR_ASAN): $(UI_GEN:$(BUILD)/%.c=$(BUILD)/asan/%.o)
+
+$(UI_GEN): $(UI_HTML) host/ui/embed.awk host/ui/build.mk
+	@mkdir -p $(dir $@)
+	@awk -v sym=arec__host_ui_html -f host/ui/embed.awk $(UI_HTML) > $@.tmp
+	@mv $@.tmp $@
+
+# the unit test links the archive (router, API, service, store, recorder)
+override TEST_EXTRA_test_host_ui := $(HOST_AR)
+
+# ------------------------------------------------------------ headless
+# Debian's chromium (never a downloaded browser) and puppeteer-core from
+# npm, pinned by tests/ui/package-lock.json, installed into build/ui/node.
+DEB_TEST += chromium
+UI_NODE := $(BUILD)/ui/node
+
+$(UI_NODE)/node_modules/.installed: tests/ui/package.json tests/ui/package-lock.json
+	@mkdir -p $(UI_NODE)
+	@cp tests/ui/package.json tests/ui/package-lock.json $(UI_NODE)/
+	@echo "   npm ci puppeteer-core (no browser download) into $(UI_NODE)"
+	@cd $(UI_NODE) && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --ignore-scripts \
+	  --no-audit --no-fund --loglevel=error >npm.log 2>&1 || { tail -20 npm.log; exit 1; }
+	@touch $@
+
+.PHONY: test-ui
+CHECK_EXTRA += test-ui
+test-ui: $(AGENTRECOVERD) $(UI_NODE)/node_modules/.installed
+	@$(DEPS) chromium
+	@echo "== the fleet page in headless Chromium against a real 2-pod system"
+	@BUILD=$(BUILD) UI_NODE=$(UI_NODE) tests/ui/fleet.sh
