@@ -416,7 +416,9 @@ typedef struct arec_restore_result {
 
 /* The first reconcile pass, synchronous, with the restore log lines
  * ("🔄 restoring running agents from database...", "found agents to restore
- * count=N", "✅ agent restored successfully agent_id=... symbol=...",
+ * count=N", "✅ agent restored successfully agent_id=... symbol=...
+ * after=failure|handover" (failure: an owner that is no longer live still
+ * held the agent; handover: nobody did),
  * "🎯 agent restoration complete total=... restored=... skipped=...
  * failed=..."); then starts the reconcile loop (unless its interval is 0).
  * Returns 0 even when some agents failed (see `out`); AREC_EUNAVAILABLE when

@@ -389,9 +389,12 @@ START_TEST(restore_log_lines_are_exact) {
   const char *want[] = {
       " INFO 🔄 restoring running agents from database...\n",
       " INFO found agents to restore count=4\n",
-      " INFO ✅ agent restored successfully agent_id=abc0 symbol=BTC/USDT\n",
-      " INFO ✅ agent restored successfully agent_id=abc0 symbol=ETH/USDT\n",
-      " INFO ✅ agent restored successfully agent_id=abc1 symbol=BTC/USDT\n",
+      " INFO ✅ agent restored successfully agent_id=abc0 symbol=BTC/USDT "
+      "after=handover\n",
+      " INFO ✅ agent restored successfully agent_id=abc0 symbol=ETH/USDT "
+      "after=handover\n",
+      " INFO ✅ agent restored successfully agent_id=abc1 symbol=BTC/USDT "
+      "after=handover\n",
       " INFO agent already running in another pod (lock held), skipping "
       "agent_id=abc3\n",
       " INFO 🎯 agent restoration complete total=4 restored=3 skipped=1 "
@@ -418,7 +421,8 @@ START_TEST(restore_log_lines_are_exact) {
   ck_assert(logcap_has(&lc, "\"msg\":\"found agents to restore\",\"count\":2}"));
   ck_assert(logcap_has(&lc, "\"total\":2,\"restored\":2,\"skipped\":0,"
                             "\"failed\":0}"));
-  ck_assert(logcap_has(&lc, "\"agent_id\":\"j0\",\"symbol\":\"BTC/USDT\"}"));
+  ck_assert(logcap_has(&lc, "\"agent_id\":\"j0\",\"symbol\":\"BTC/USDT\","
+                            "\"after\":\"handover\"}"));
   arec_manager_free(m);
   arec_memory_store_free(st);
   logcap_free(&lc);

@@ -37,9 +37,11 @@ START_TEST(crash_then_restore_after_ttl) {
   arec_memory_store *st;
   toy_ctl ca, cb;
   toy_opts o = quiet();
+  logcap lc;
   arec_restore_result r;
   ctl_init(&ca);
   ctl_init(&cb);
+  logcap_init(&lc);
   ck_assert_int_eq(arec_memory_store_new(&st), 0);
   arec_memory_clock_set(st, 1000000);
   toy_agents(st, "c", 5);
@@ -55,7 +57,10 @@ START_TEST(crash_then_restore_after_ttl) {
   ck_assert_str_eq(agent_row(st, "c0").running_on, "pod-a");
   ck_assert(!lock_free_p(st, "c0"));
 
-  arec_manager *B = toy_manager(st, "pod-b", &cb, &o);
+  toy_opts ob = o;
+  ob.log = &lc;
+  ob.level = AREC_LOG_INFO;
+  arec_manager *B = toy_manager(st, "pod-b", &cb, &ob);
   ck_assert_int_eq(arec_manager_restore(B, &r), 0);
   ck_assert_uint_eq(r.total, 0); /* A's row and locks still live */
   ck_assert_uint_eq(toy_nrunners(B), 0);
@@ -72,6 +77,11 @@ START_TEST(crash_then_restore_after_ttl) {
     ck_assert_str_eq(a.running_on, "pod-b");
     ck_assert_uint_eq(a.fence, 2);
   }
+  /* the takeover says it followed a failure: A still owned the agents */
+  ck_assert_int_eq(logcap_count(&lc, "✅ agent restored successfully"), 5);
+  ck_assert_int_eq(logcap_count(&lc, " after=failure\n"), 5);
+  ck_assert(logcap_has(&lc, " INFO ✅ agent restored successfully "
+                            "agent_id=c0 symbol=BTC/USDT after=failure\n"));
   /* freeing the killed manager makes no backend call */
   uint64_t calls_b = arec_memory_calls(st, AREC_MEMORY_REPOSITORY |
                                                AREC_MEMORY_LOCK);
@@ -88,6 +98,7 @@ START_TEST(crash_then_restore_after_ttl) {
   ck_assert_int_eq(atomic_load(&ca.stops[AREC_STOP_LOST]), 5); /* state freed */
   ck_assert_int_eq(atomic_load(&cb.stops[AREC_STOP_HANDOVER]), 5);
   arec_memory_store_free(st);
+  logcap_free(&lc);
 }
 END_TEST
 
@@ -95,16 +106,21 @@ START_TEST(graceful_shutdown_hands_over_without_ttl_wait) {
   arec_memory_store *st;
   toy_ctl ca, cb;
   toy_opts o = quiet();
+  logcap lc;
   arec_restore_result r;
   ctl_init(&ca);
   ctl_init(&cb);
+  logcap_init(&lc);
   o.ttl = 60000; /* a TTL wait would be obvious */
   o.refresh = 20000;
   o.save = 50;
   ck_assert_int_eq(arec_memory_store_new(&st), 0);
   toy_agents(st, "g", 5);
+  toy_opts ob = o;
+  ob.log = &lc;
+  ob.level = AREC_LOG_INFO;
   arec_manager *A = toy_manager(st, "pod-a", &ca, &o);
-  arec_manager *B = toy_manager(st, "pod-b", &cb, &o);
+  arec_manager *B = toy_manager(st, "pod-b", &cb, &ob);
   ck_assert_int_eq(arec_manager_restore(A, &r), 0);
   ck_assert_uint_eq(r.restored, 5);
   ck_assert_int_eq(arec_manager_restore(B, &r), 0);
@@ -148,9 +164,14 @@ START_TEST(graceful_shutdown_hands_over_without_ttl_wait) {
   ck_assert_uint_eq(toy_nrunners(B), 5);
   /* the memory carried over */
   ck_assert_int_eq(atomic_load(&cb.max_n_at_start), final_n);
+  /* a graceful handover, not a failure: nobody owned the agents */
+  ck_assert_int_eq(logcap_count(&lc, "✅ agent restored successfully"), 5);
+  ck_assert_int_eq(logcap_count(&lc, " after=handover\n"), 5);
+  ck_assert_int_eq(logcap_count(&lc, "after=failure"), 0);
   arec_manager_free(A);
   arec_manager_free(B);
   arec_memory_store_free(st);
+  logcap_free(&lc);
 }
 END_TEST
 

@@ -62,7 +62,7 @@ START_TEST(lock_free_acquires_claims_starts) {
   WAIT_UNTIL(atomic_load(&ctl.steps) >= 3, 2000);
   ck_assert_int_ge(atomic_load(&ctl.steps), 3);
   ck_assert(logcap_has(&lc, " INFO ✅ agent restored successfully "
-                            "agent_id=a0 symbol=BTC/USDT\n"));
+                            "agent_id=a0 symbol=BTC/USDT after=handover\n"));
   arec_metrics mt = AREC_METRICS_INIT;
   ck_assert_int_eq(arec_manager_metrics(m, &mt), 0);
   ck_assert_uint_eq(mt.agents_restored_total, 1);

@@ -151,15 +151,20 @@ static void pass_free(pass *p) {
   arec_agent_list_free(p->list);
 }
 
+/* One line per symbol; `after` says whether a live owner's failure left
+ * the agent behind ("failure") or nobody owned it ("handover": a first
+ * start, a graceful handover, a release). */
 static void log_restored(arec_manager *mgr, const arec_agent_row *row) {
+  const char *after = row->orphaned ? "failure" : "handover";
   if (row->nsymbols == 0) {
     arec__logkv(mgr, AREC_LOG_INFO, "✅ agent restored successfully",
-                "agent_id", row->id, NULL);
+                "agent_id", row->id, "after", after, NULL);
     return;
   }
   for (size_t j = 0; j < row->nsymbols; j++)
     arec__logkv(mgr, AREC_LOG_INFO, "✅ agent restored successfully",
-                "agent_id", row->id, "symbol", row->symbols[j].symbol, NULL);
+                "agent_id", row->id, "symbol", row->symbols[j].symbol,
+                "after", after, NULL);
 }
 
 /* Drops the rows this pod cannot run for want of a capability (noting why

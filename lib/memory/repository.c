@@ -60,6 +60,7 @@ static int dup_opt(char **dst, const char *src) {
 static int row_fill(arec_agent_row *r, const arec__mem_agent *a) {
   r->user_id = a->user_id;
   r->start_failures = a->start_failures;
+  r->orphaned = a->running_on != NULL; /* listed only without a live owner */
   if (!(r->id = strdup(a->id)) || !(r->strategy = strdup(a->strategy)) ||
       !(r->name = strdup(a->name)) || dup_opt(&r->params, a->params) ||
       dup_opt(&r->requires, a->requires) ||

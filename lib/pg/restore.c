@@ -2,7 +2,9 @@
  * restore.c -- agents_to_restore on PostgreSQL: the wanted agents (enabled,
  * trading, not deleted, with at least one symbol) that have no live owner
  * and whose backoff wait is over, each with its parameters, its failure
- * count and all its symbols' budget, balance and memory.
+ * count, whether an owner that is no longer live still held it (orphaned:
+ * a takeover after a failure) and all its symbols' budget, balance and
+ * memory.
  *
  * How: one statement (two static texts: every agent, or one by id) over the
  * partial index of wanted agents, rows ordered by agent id then symbol and
@@ -22,7 +24,7 @@
 #define RESTORE_SELECT                                                         \
   "SELECT a.id, a.user_id, a.strategy, a.name, a.params::text, a.requires, "   \
   "       a.start_failures, a.last_error, s.symbol, s.balance::text, "         \
-  "       st.balance::text, st.memory::text "                                  \
+  "       st.balance::text, st.memory::text, a.running_on IS NOT NULL "        \
   "FROM agent_configs a "                                                      \
   "JOIN agent_symbol_assignments s ON s.agent_id = a.id "                      \
   "LEFT JOIN agent_states st ON st.agent_id = s.agent_id "                     \
@@ -39,7 +41,7 @@ static const char RESTORE_ONE_SQL[] =
     RESTORE_SELECT "AND a.id = $1 ORDER BY s.symbol COLLATE \"C\"";
 
 enum { C_ID, C_USER, C_STRATEGY, C_NAME, C_PARAMS, C_REQUIRES, C_FAILURES,
-       C_LAST_ERROR, C_SYMBOL, C_BUDGET, C_BALANCE, C_MEMORY };
+       C_LAST_ERROR, C_SYMBOL, C_BUDGET, C_BALANCE, C_MEMORY, C_ORPHANED };
 
 /* Marks a row unreadable: its symbols go, the reason stays.  0 or ENOMEM. */
 static int row_error(arec_agent_row *row, const char *why) {
@@ -64,6 +66,7 @@ static int read_agent(PGresult *r, int i, int nsym, arec_agent_row *row) {
   row->requires = arec__pg_strdup(arec__pg_val(r, i, C_REQUIRES));
   row->start_failures = (unsigned int)arec__pg_ll(r, i, C_FAILURES);
   row->last_error = arec__pg_strdup(arec__pg_val(r, i, C_LAST_ERROR));
+  row->orphaned = PQgetvalue(r, i, C_ORPHANED)[0] == 't';
   row->symbols = calloc((size_t)nsym, sizeof *row->symbols);
   if (!row->id || !row->strategy || !row->name || !row->params ||
       !row->symbols || (arec__pg_val(r, i, C_REQUIRES) && !row->requires) ||

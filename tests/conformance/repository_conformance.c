@@ -354,6 +354,53 @@ START_TEST(other_incarnation_restorable) {
 }
 END_TEST
 
+/* `orphaned` tells a takeover after a failure (an owner that is no longer
+ * live still holds the agent) from one nobody held (a first start, a
+ * release). */
+static int orphaned(arec_repository *r, const char *id) {
+  struct arec_agent_list *l = NULL;
+  ck_assert_int_eq(r->agents_to_restore(r, NULL, &l), 0);
+  const arec_agent_row *row = find_row(l, id);
+  ck_assert_msg(row != NULL, "%s not listed", id);
+  int o = row->orphaned;
+  arec_agent_list_free(l);
+  l = NULL;
+  ck_assert_int_eq(r->agents_to_restore(r, id, &l), 0); /* same by id */
+  ck_assert_uint_eq(l->n, 1);
+  ck_assert_int_eq(l->rows[0].orphaned, o);
+  arec_agent_list_free(l);
+  return o;
+}
+
+START_TEST(restore_tells_orphans) {
+  const arec_repo_fixture *f = setup(_i);
+  arec_repository *r = open_repo(f);
+  add(f, "conf-a1", 2, 1, r);
+  add(f, "conf-a2", 1, 1, r);
+  add(f, "conf-a3", 1, 1, r);
+  ck_assert_int_eq(orphaned(r, "conf-a1"), 0); /* never owned */
+  ck_assert_int_eq(r->heartbeat(r, POD_A, INC_A1, LEASE, 0), 0);
+  uint64_t f1 = claim(r, POD_A, INC_A1, "conf-a1");
+  claim(r, POD_A, INC_A1, "conf-a2");
+  claim(r, POD_A, INC_A1, "conf-a3");
+  ck_assert_int_eq(r->release(r, "conf-a1", f1), 0); /* graceful */
+  ck_assert_int_eq(orphaned(r, "conf-a1"), 0);
+  ck_assert(!restorable(r, "conf-a2"));
+  ck_assert_int_eq(f->expire_pod(f->ctx, POD_A), 0); /* A died */
+  ck_assert_int_eq(orphaned(r, "conf-a1"), 0);
+  ck_assert_int_eq(orphaned(r, "conf-a2"), 1);
+  /* a restarted A (another incarnation) does not own them either */
+  ck_assert_int_eq(r->heartbeat(r, POD_A, INC_A2, LEASE, 0), 0);
+  ck_assert_int_eq(orphaned(r, "conf-a3"), 1);
+  /* taken over and released again: nobody holds it */
+  ck_assert_int_eq(r->heartbeat(r, POD_B, INC_B, LEASE, 0), 0);
+  uint64_t f2 = claim(r, POD_B, INC_B, "conf-a2");
+  ck_assert_int_eq(r->release(r, "conf-a2", f2), 0);
+  ck_assert_int_eq(orphaned(r, "conf-a2"), 0);
+  r->free(r);
+}
+END_TEST
+
 START_TEST(heartbeat_leaving_deletes) {
   const arec_repo_fixture *f = setup(_i);
   arec_repository *r = open_repo(f);
@@ -605,6 +652,7 @@ void arec_conf_repository_add(Suite *s, const arec_repo_fixture *f) {
   tcase_add_loop_test(tc, release_fenced, i, i + 1);
   tcase_add_loop_test(tc, dead_pod_agents_restorable, i, i + 1);
   tcase_add_loop_test(tc, other_incarnation_restorable, i, i + 1);
+  tcase_add_loop_test(tc, restore_tells_orphans, i, i + 1);
   tcase_add_loop_test(tc, heartbeat_leaving_deletes, i, i + 1);
   tcase_add_loop_test(tc, unwanted_answers, i, i + 1);
   tcase_add_loop_test(tc, set_trading_rules, i, i + 1);

@@ -54,6 +54,11 @@ typedef struct arec_agent_row {
   size_t nsymbols;
   arec_symbol *symbols; /* const char * members point to malloc'd strings
                            owned by the row */
+  int orphaned;       /* 1 when the agent had an owner (running_on set) that
+                         is no longer live: a takeover after a failure; 0
+                         when nobody owned it (a first start, a graceful
+                         handover, a release).  The manager logs it as the
+                         restore line's `after` field. */
 } arec_agent_row;
 
 /* The rows agents_to_restore returns.  Written `struct arec_agent_list`
