@@ -168,7 +168,8 @@ typedef struct arec_host_audit {
 int arec_host_store_audit_add(arec_host_store *store,
                               const arec_host_audit *event);
 /* Records events in one statement, in their order (ids ascending), all or
- * none.  n == 0: nothing, 0. */
+ * none; an event with an agent_id and no user_id gets the agent's owner as
+ * its user (so its owner sees it).  n == 0: nothing, 0. */
 int arec_host_store_audit_add_many(arec_host_store *store,
                                    const arec_host_audit *events, size_t n);
 /* Events with id > after, oldest first, at most limit (1..1000); user_id

@@ -6,7 +6,8 @@
  * audit_events_user_idx, one action's through audit_events_action_idx).
  *
  * How: a batch goes as six PostgreSQL array literals (text[] / bigint[])
- * unnested WITH ORDINALITY, so the rows keep the batch's order; a listing
+ * unnested WITH ORDINALITY, so the rows keep the batch's order (an event
+ * naming an agent but no user gets the agent's owner); a listing
  * statement is put together from constant fragments, one per filter that
  * is set, every value a parameter.
  *
@@ -120,7 +121,9 @@ int arec_host_store_audit_add_many(arec_host_store *s,
         s->pg, NULL,
         "INSERT INTO audit_events (actor, action, agent_id, user_id, "
         "result, request_id) SELECT u.actor, u.action, u.agent_id, "
-        "u.user_id, u.result, u.request_id FROM unnest($1::text[], "
+        "coalesce(u.user_id, (SELECT a.user_id FROM agent_configs a "
+        "WHERE a.id = u.agent_id)), u.result, u.request_id "
+        "FROM unnest($1::text[], "
         "$2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[]) "
         "WITH ORDINALITY AS u(actor, action, agent_id, user_id, result, "
         "request_id, ord) ORDER BY u.ord",

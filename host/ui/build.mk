@@ -3,8 +3,11 @@
 # served by host/ui/page.c (which is in the host's archive with every other
 # host/<dir>/*.c); its tests.  Included by the Makefile after host/build.mk.
 #   build/tests/test_host_ui  the route, its headers and the embedded bytes,
-#                             the API's fleet queries, the takeover recorder
-#                             (real PostgreSQL from the harness)
+#                             the API's fleet queries (real PostgreSQL from
+#                             the harness)
+#   build/tests/test_host_ui_takeovers
+#                             the takeover recorder (host/takeovers.c) on
+#                             the store, the database up and down
 #   make test-ui              the page in headless Chromium against a real
 #                             2-pod system (tests/ui/fleet.sh; part of make
 #                             check): a screenshot in build/ui/fleet.png
@@ -20,11 +23,12 @@ $(HOST_AR_ASAN): $(UI_GEN:$(BUILD)/%.c=$(BUILD)/asan/%.o)
 
 $(UI_GEN): $(UI_HTML) host/ui/embed.awk host/ui/build.mk
 	@mkdir -p $(dir $@)
-	@awk -v sym=arec__host_ui_html -f host/ui/embed.awk $(UI_HTML) > $@.tmp
+	@LC_ALL=C awk -v sym=arec__host_ui_html -f host/ui/embed.awk $(UI_HTML) > $@.tmp
 	@mv $@.tmp $@
 
-# the unit test links the archive (router, API, service, store, recorder)
+# the unit tests link the archive (router, API, service, store, recorder)
 override TEST_EXTRA_test_host_ui := $(HOST_AR)
+override TEST_EXTRA_test_host_ui_takeovers := $(HOST_AR)
 
 # ------------------------------------------------------------ headless
 # Debian's chromium (never a downloaded browser) and puppeteer-core from

@@ -1,8 +1,10 @@
 # embed.awk -- turns a text file (host/ui/index.html) into a C string, the
 # way lib/pg/migrations.awk turns SQL files into C strings: every line
 # becomes one string literal ending in \n, backslashes, double quotes and
-# trigraph-looking "??" escaped, so the bytes the C string holds are the
-# file's bytes exactly.
+# the "?" of trigraph-looking "??" escaped, so the bytes the C string holds
+# are the file's bytes exactly.  It walks each line byte by byte (run it
+# with LC_ALL=C) instead of gsub(), whose backslash handling in the
+# replacement differs between awks.
 #
 #   awk -v sym=NAME -f host/ui/embed.awk FILE > out.c
 #
@@ -16,12 +18,20 @@ BEGIN {
   printf "const char %s[] =\n", sym
   n = 0
 }
+function escape(s,    out, i, c, prev) {
+  out = ""
+  prev = ""
+  for (i = 1; i <= length(s); i++) {
+    c = substr(s, i, 1)
+    if (c == "\\" || c == "\"" || (c == "?" && prev == "?"))
+      out = out "\\"
+    out = out c
+    prev = c
+  }
+  return out
+}
 {
-  s = $0
-  gsub(/\\/, "\\\\", s)
-  gsub(/"/, "\\\"", s)
-  gsub(/\?\?/, "?\\?", s)
-  printf "  \"%s\\n\"\n", s
+  printf "  \"%s\\n\"\n", escape($0)
   n++
 }
 END {
