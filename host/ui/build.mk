@@ -37,6 +37,8 @@ DEB_TEST += chromium
 UI_NODE := $(BUILD)/ui/node
 
 $(UI_NODE)/node_modules/.installed: tests/ui/package.json tests/ui/package-lock.json
+	@command -v npm >/dev/null && command -v node >/dev/null || \
+	  { echo "test-ui needs node (>= 18) and npm on the PATH"; exit 1; }
 	@mkdir -p $(UI_NODE)
 	@cp tests/ui/package.json tests/ui/package-lock.json $(UI_NODE)/
 	@echo "   npm ci puppeteer-core (no browser download) into $(UI_NODE)"
