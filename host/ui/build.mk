@@ -1,7 +1,8 @@
 # host/ui/build.mk -- the fleet page (GET /ui): host/ui/index.html compiled
 # into the daemon as the C string arec__host_ui_html by host/ui/embed.awk,
 # served by host/ui/page.c (which is in the host's archive with every other
-# host/<dir>/*.c); its tests.  Included by the Makefile after host/build.mk.
+# host/<dir>/*.c); its tests; and the man pages of the daemon and the
+# library with their check.  Included by the Makefile after host/build.mk.
 #   build/tests/test_host_ui  the route, its headers and the embedded bytes,
 #                             the API's fleet queries (real PostgreSQL from
 #                             the harness)
@@ -52,3 +53,33 @@ test-ui: $(AGENTRECOVERD) $(UI_NODE)/node_modules/.installed
 	@$(DEPS) chromium
 	@echo "== the fleet page in headless Chromium against a real 2-pod system"
 	@BUILD=$(BUILD) UI_NODE=$(UI_NODE) tests/ui/fleet.sh
+
+# ------------------------------------------------------------ man pages
+# agentrecoverd(8) and libagentrecover(3), installed by `make install`
+# (MAN_PAGES) beside agentrecoverctl(1) (host/ctl/build.mk).
+#   make test-man-pages   both format without a warning (groff -ww, man
+#                         --warnings), name this version, and the daemon's
+#                         page lists exactly the variables of
+#                         `agentrecoverd --help` (part of make check)
+HOST_MAN := docs/man/agentrecoverd.8 docs/man/libagentrecover.3
+MAN_PAGES += $(HOST_MAN)
+DEB_TEST  += $(filter-out $(DEB_TEST),man-db groff-base)
+
+.PHONY: test-man-pages
+CHECK_EXTRA += test-man-pages
+test-man-pages: $(AGENTRECOVERD)
+	@$(DEPS) man-db groff-base
+	@echo "== $(HOST_MAN): format without warnings, version $(VERSION), the daemon's environment"
+	@for m in $(HOST_MAN); do \
+	  out=$$(groff -man -ww -z $$m 2>&1); [ -z "$$out" ] || { echo "$$m: $$out"; exit 1; }; \
+	  out=$$(MANWIDTH=80 man --warnings -l $$m 2>&1 >/dev/null); [ -z "$$out" ] || { echo "$$m: $$out"; exit 1; }; \
+	  grep -q '^\.TH .*"libagentrecover $(VERSION)"' $$m || { echo "$$m: .TH does not name libagentrecover $(VERSION)"; exit 1; }; \
+	done
+	@$(AGENTRECOVERD) --help | sed -n 's/^  \([A-Z][A-Z0-9_]*\)  *default .*/\1/p' | sort > $(BUILD)/man-help-vars.txt
+	@sed -n '/^\.SH ENVIRONMENT/,/^\.SH /p' docs/man/agentrecoverd.8 | \
+	  sed -n 's/^\.B \([A-Z][A-Z0-9_]*\)$$/\1/p' | sort -u > $(BUILD)/man-page-vars.txt
+	@[ -s $(BUILD)/man-help-vars.txt ] || { echo "agentrecoverd --help lists no variable"; exit 1; }
+	@diff -u --label "agentrecoverd --help" --label "docs/man/agentrecoverd.8 ENVIRONMENT" \
+	  $(BUILD)/man-help-vars.txt $(BUILD)/man-page-vars.txt || \
+	  { echo "agentrecoverd(8): its ENVIRONMENT section must list exactly the variables of --help"; exit 1; }
+	@echo "   $(HOST_MAN) OK; $$(wc -l < $(BUILD)/man-help-vars.txt) variables, as --help lists them"
