@@ -113,11 +113,27 @@ function differences(d, t) {
   return out;
 }
 
+/* A signal (the harness stopping): Chromium closed, then exit 1; killed
+ * if it does not close within 3 s. */
+let browser = null;
+for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP']) {
+  process.on(sig, () => {
+    const b = browser;
+    setTimeout(() => {
+      const p = b && b.process();
+      if (p) p.kill('SIGKILL');
+      process.exit(1);
+    }, 3000).unref();
+    (b ? b.close() : Promise.resolve()).catch(() => {}).finally(() => process.exit(1));
+  });
+}
+
 async function main() {
   const t0 = Date.now();
-  const browser = await puppeteer.launch({
+  browser = await puppeteer.launch({
     executablePath: '/usr/bin/chromium',
     headless: false, /* the flag below: Chromium's own headless mode */
+    handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false,
     userDataDir: PROFILE,
     args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
            '--disable-component-update', '--disable-sync', '--no-first-run',

@@ -25,8 +25,11 @@ OUT=$BUILD/ui
 mkdir -p "$OUT"
 T=$(mktemp -d /tmp/arec-ui.XXXXXX)
 : >"$T/state"
+NODE_PID=
 cleanup() {
   set +e
+  # the browser's driver closes Chromium on SIGTERM
+  [ -n "$NODE_PID" ] && kill -TERM "$NODE_PID" 2>/dev/null && wait "$NODE_PID"
   stop_all "$T/state"
   rm -rf "$T"
 }
@@ -125,5 +128,8 @@ NODE_PATH="$UI_NODE/node_modules" UI_URL="http://127.0.0.1:$A/ui" UI_TOKEN="$REA
   UI_PODS="pod-a pod-b" UI_TAKEN="$on_c" UI_BACKOFF="legacy-grid" \
   UI_BACKOFF_ERROR='no agent type "retired-grid" registered on this pod' \
   UI_PROFILE="$T/chromium-profile" UI_SHOT="$OUT/fleet.png" \
-  node tests/ui/fleet.js || fail "the page in Chromium"
+  node tests/ui/fleet.js &
+NODE_PID=$!
+wait "$NODE_PID" || { NODE_PID=; fail "the page in Chromium"; }
+NODE_PID=
 echo "   test-ui passed in $(( $(now_ms) - t0 )) ms; screenshot: $OUT/fleet.png"
