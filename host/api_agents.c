@@ -1,6 +1,6 @@
 /*
  * api_agents.c -- the admin API's agent routes: create, get, list (keyset
- * pages, by owner, by running pod, by state), delete, assign, start, stop, enable, disable, migrate.
+ * pages, by owner), delete, assign, start, stop, enable, disable, migrate.
  *
  * How: each handler reads its body with the strict readers of api.c, calls
  * one service function with the caller's actor and answers with the shape

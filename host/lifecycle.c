@@ -76,7 +76,10 @@ static int start_manager(arec_host_daemon *d) {
     return 1;
   }
   arec_manager_options o;
-  arec_host_policy_manager(d->cfg, 1, &o); /* tapped: the recorder */
+  arec_host_policy_manager(d->cfg, d->cfg->telegram_bot_token != NULL, &o);
+  /* the takeover recorder's log tap needs the info lines whatever
+   * LOG_LEVEL says (the sink still filters what is written) */
+  if (o.log_level > AREC_LOG_INFO) o.log_level = AREC_LOG_INFO;
   if (o.pod_lease_ttl_ms > 0)
     hlog(AREC_LOG_INFO, "pod leases on",
          HL_S("ttl", d->pod_lease_text), HL_S("backend", d->cfg->lock_backend),

@@ -35,7 +35,7 @@ void arec_host_policy_admin_pool(const arec_host_config *cfg,
   o->log_userdata = arec_host_log_ud();
 }
 
-void arec_host_policy_manager(const arec_host_config *cfg, int tapped,
+void arec_host_policy_manager(const arec_host_config *cfg, int bot_enabled,
                               arec_manager_options *o) {
   *o = (arec_manager_options)AREC_MANAGER_OPTIONS_INIT;
   o->pod_name = cfg->pod_name;
@@ -48,9 +48,8 @@ void arec_host_policy_manager(const arec_host_config *cfg, int tapped,
   o->log = arec_host_log_sink;
   o->log_userdata = arec_host_log_ud();
   o->log_level = cfg->log_level;
-  /* the log taps (the takeover recorder, the bot) need the info lines;
-   * the sink still filters output */
-  if (tapped && o->log_level > AREC_LOG_INFO) o->log_level = AREC_LOG_INFO;
+  /* the bot's tap needs the info lines; the sink still filters output */
+  if (bot_enabled && o->log_level > AREC_LOG_INFO) o->log_level = AREC_LOG_INFO;
   if (arec_host_lock_is_pg(cfg))
     o->pod_lease_ttl_ms = cfg->pod_lease_ttl_ms > 0 ? cfg->pod_lease_ttl_ms
                                                     : 2000;

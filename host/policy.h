@@ -28,9 +28,8 @@ void arec_host_policy_admin_pool(const arec_host_config *cfg,
  * lock backend: 2 s unless AGENT_POD_LEASE_TTL), fair sharing, takeover
  * off when AGENT_RECOVERY_ENABLED=false (stops issued elsewhere still
  * reach this pod within AGENT_STOP_CHECK_INTERVAL), and a log level low
- * enough (info) for the log taps when `tapped` (the takeover recorder
- * always is; the bot when it runs). */
-void arec_host_policy_manager(const arec_host_config *cfg, int tapped,
+ * enough for the bot's tap when the bot runs. */
+void arec_host_policy_manager(const arec_host_config *cfg, int bot_enabled,
                               arec_manager_options *o);
 
 /* /healthz turns 503 when the refresher has not completed a cycle for

@@ -18,7 +18,7 @@
  * and 503 the detail is logged with `request_id`, which the message names.
  * `field` uses the admin API's JSON names ("id", "user_id", "name",
  * "strategy", "params", "exchange", "api_key", "api_secret", "exchange_id",
- * "symbol", "balance", "to", "limit", "after", "before", "action").  Every function returns 0
+ * "symbol", "balance", "to", "limit", "after").  Every function returns 0
  * when the status is 2xx, else a negative AREC_E* code (the cause;
  * AREC_EINVAL for 400 and 403).
  *
