@@ -3,7 +3,7 @@
 # against a real system.  Starts a throwaway PostgreSQL and Redis
 # (host/scripts/lib.sh: initdb as postgres when root, free loopback ports, a
 # scratch dir), three agentrecoverd pods (lock TTL 3 s, pod leases 2 s,
-# reconcile 1 s) with an admin and a read token, then through the admin API
+# reconcile 1 s, LOG_LEVEL=warn) with an admin and a read token, then through the admin API
 # a user, an exchange account, a pair and six noop agents, all started on
 # pod-a (fair sharing hands four of them over).  Once each pod runs two
 # agents, no takeover may have been recorded (handovers are not
@@ -63,8 +63,9 @@ until_ok() {
 start_servers "$T" || fail "PostgreSQL or Redis did not start"
 daemon --migrate-only >"$T/migrate.log" 2>&1 || { cat "$T/migrate.log"; fail "migrations failed"; }
 READ_TOKEN=$(od -An -tx1 -N20 /dev/urandom | tr -d ' \n')
-AGENT_POD_LEASE_TTL=2s HTTP_ADDR=127.0.0.1
-export AGENT_POD_LEASE_TTL HTTP_ADDR
+# LOG_LEVEL=warn: the takeover recorder must see the restores all the same
+AGENT_POD_LEASE_TTL=2s HTTP_ADDR=127.0.0.1 LOG_LEVEL=warn
+export AGENT_POD_LEASE_TTL HTTP_ADDR LOG_LEVEL
 for p in pod-a pod-b pod-c; do start_pod "$p" 3s 1s; done
 for port in $PORT_pod_a $PORT_pod_b $PORT_pod_c; do
   wait_ready "$port" || fail "a pod did not become ready"
