@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "api_int.h"
 
@@ -193,6 +194,12 @@ void api_runners(api_call *c) {
   api_json(c, 200, j);
 }
 
+static long long wall_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 void api_pods(api_call *c) {
   arec_pod_record *p = NULL;
   size_t n = 0;
@@ -203,6 +210,8 @@ void api_pods(api_call *c) {
     return;
   }
   cJSON *j = cJSON_CreateObject();
+  /* the serving pod's clock, to read lease_until against */
+  if (j) arec_json_add_time(j, "now", wall_ms());
   cJSON *arr = j ? cJSON_AddArrayToObject(j, "pods") : NULL;
   for (size_t i = 0; arr && i < n; i++) {
     cJSON *o = cJSON_CreateObject();
@@ -211,6 +220,7 @@ void api_pods(api_call *c) {
     cJSON_AddStringToObject(o, "incarnation",
                             p[i].incarnation ? p[i].incarnation : "");
     arec_json_add_time(o, "lease_until", p[i].lease_until_ms);
+    cJSON_AddBoolToObject(o, "leaving", p[i].leaving);
     arec_json_add_int(o, "agents", (long long)p[i].agents);
     cJSON_AddItemToArray(arr, o);
   }
@@ -235,7 +245,7 @@ void api_strategies(api_call *c) {
 }
 
 void api_audit(api_call *c) {
-  long long after = 0, limit = 100;
+  long long after = 0, before = 0, limit = 100;
   const char *q = api_query(c, "after");
   if (q && *q && arec_json_parse_int(q, 0, AREC_JSON_INT_MAX, &after) != 0) {
     api_fail(c, 400, "query \"after\": an event id (an integer >= 0)",
@@ -247,12 +257,31 @@ void api_audit(api_call *c) {
     api_fail(c, 400, "query \"limit\": an integer 1..1000", "limit");
     return;
   }
+  /* the fleet page's "recent takeovers": action, newest first, before */
+  arec_svc_audit_filter f;
+  memset(&f, 0, sizeof f);
+  q = api_query(c, "before");
+  if (q && *q && arec_json_parse_int(q, 1, AREC_JSON_INT_MAX, &before) != 0) {
+    api_fail(c, 400, "query \"before\": an event id (an integer >= 1)",
+             "before");
+    return;
+  }
+  q = api_query(c, "order");
+  if (q && strcmp(q, "asc") != 0 && strcmp(q, "desc") != 0) {
+    api_fail(c, 400, "query \"order\": asc or desc", "order");
+    return;
+  }
+  f.newest_first = q && !strcmp(q, "desc");
+  q = api_query(c, "action");
+  f.action = q && *q ? q : NULL;
+  f.after = after;
+  f.before = before;
+  f.limit = (unsigned)limit;
   arec_svc_event *ev = NULL;
   size_t n = 0;
   arec_svc_result res;
   memset(&res, 0, sizeof res);
-  arec_svc_audit_list(c->api->svc, c->who, after, (unsigned)limit, &ev, &n,
-                      &res);
+  arec_svc_audit_query(c->api->svc, c->who, &f, &ev, &n, &res);
   if (!api_failed(c, &res)) {
     cJSON *j = cJSON_CreateObject();
     cJSON *arr = j ? cJSON_AddArrayToObject(j, "events") : NULL;

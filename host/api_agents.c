@@ -71,6 +71,34 @@ void api_agent_get(api_call *c) {
   arec_agent_records_free(a, a ? 1 : 0);
 }
 
+/* ?state=wanted,unowned,backoff: the AREC_AGENTS_* flags, all of which
+ * must hold (absent or empty: any agent).  0, or -1 answered 400. */
+static int agents_state(api_call *c, const char *q, unsigned int *only) {
+  static const struct {
+    const char *name;
+    unsigned int flag;
+  } states[] = {{"wanted", AREC_AGENTS_WANTED},
+                {"unowned", AREC_AGENTS_UNOWNED},
+                {"backoff", AREC_AGENTS_BACKOFF}};
+  *only = 0;
+  for (const char *p = q; p && *p;) {
+    size_t n = strcspn(p, ",");
+    size_t i = 0;
+    while (i < sizeof states / sizeof *states &&
+           (strlen(states[i].name) != n || strncmp(states[i].name, p, n)))
+      i++;
+    if (i == sizeof states / sizeof *states) {
+      api_fail(c, 400, "query \"state\": a comma list of wanted, unowned, "
+                       "backoff", "state");
+      return -1;
+    }
+    *only |= states[i].flag;
+    p += n;
+    if (*p == ',') p++;
+  }
+  return 0;
+}
+
 void api_agents_list(api_call *c) {
   arec_agent_filter f = AREC_AGENT_FILTER_INIT;
   long long limit = 50, uid = 0;
@@ -89,9 +117,15 @@ void api_agents_list(api_call *c) {
     api_fail(c, 400, "query \"user_id\": a positive integer", "user_id");
     return;
   }
+  /* the fleet page's views: one pod's agents, and by state */
+  const char *running_on = api_query(c, "running_on");
+  unsigned int only = 0;
+  if (agents_state(c, api_query(c, "state"), &only) != 0) return;
   f.after = after && *after ? after : NULL;
   f.limit = (unsigned)limit;
   f.user_id = uid;
+  f.running_on = running_on && *running_on ? running_on : NULL;
+  f.only = only;
   f.with_symbols = 1;
   arec_svc_result res;
   memset(&res, 0, sizeof res);

@@ -1,7 +1,8 @@
 /*
  * daemon.c -- the parts of agentrecoverd beside the manager (daemon.h):
  * the exchange hub, the agent types with the trading configuration, and
- * the Telegram bot with its log tap and role gauge.
+ * the Telegram bot with its log tap and role gauge, the takeover recorder
+ * with its own.
  *
  * How: the hub and the trading agents call the bot through trampolines
  * that read the daemon's bot pointer, so they can be created before the
@@ -93,6 +94,30 @@ int arec_host_daemon_register_types(arec_host_daemon *d) {
     return 1;
   }
   return 0;
+}
+
+/* ------------------------------------------------------------ takeovers */
+int arec_host_daemon_start_takeovers(arec_host_daemon *d) {
+  arec_host_takeovers_options o;
+  memset(&o, 0, sizeof o);
+  o.store = d->store;
+  o.pod = d->cfg->pod_name;
+  o.log = arec_host_log_sink;
+  o.log_userdata = arec_host_log_ud();
+  if (arec_host_takeovers_new(&d->takeovers, &o) != 0) {
+    hlog(AREC_LOG_ERROR, "cannot start the takeover recorder", HL_END);
+    return 1;
+  }
+  arec_host_log_set_recorder(arec_host_takeovers_tap, d->takeovers,
+                             AREC_LOG_INFO);
+  return 0;
+}
+
+void arec_host_daemon_free_takeovers(arec_host_daemon *d) {
+  if (!d->takeovers) return;
+  arec_host_log_set_recorder(NULL, NULL, AREC_LOG_INFO);
+  arec_host_takeovers_free(d->takeovers);
+  d->takeovers = NULL;
 }
 
 /* ------------------------------------------------------------------ bot */

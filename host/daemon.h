@@ -1,7 +1,8 @@
 /*
  * daemon.h -- the parts of a running agentrecoverd in one struct (created
  * by lifecycle.c, stopped by shutdown.c), and the parts beside the
- * manager: the exchange hub, the agent types, the Telegram bot.
+ * manager: the exchange hub, the agent types, the Telegram bot, the
+ * takeover recorder.
  */
 #ifndef AREC_HOST_DAEMON_H
 #define AREC_HOST_DAEMON_H
@@ -17,6 +18,7 @@
 #include "service.h"
 #include "store.h"
 #include "strategies.h"
+#include "takeovers.h"
 #include "telegram/bot.h"
 #include "threads.h"
 #include "trading/trading.h"
@@ -37,6 +39,7 @@ typedef struct arec_host_daemon {
   arec_host_trading_config trading; /* outlives the manager */
   arec_host_strategy_ctx strategies; /* outlives the manager */
   _Atomic(arec_tg_bot *) bot; /* NULL: TELEGRAM_BOT_TOKEN unset */
+  arec_host_takeovers *takeovers; /* audit events of takeovers */
   arec_manager *mgr;
   arec_svc *svc;
   arec_host_http *http;
@@ -68,6 +71,11 @@ int arec_host_daemon_start_bot(arec_host_daemon *d);
 /* The bot's stop: its role released and its queue flushed, by the
  * monotonic deadline.  NULL bot ok. */
 void arec_host_daemon_stop_bot(arec_host_daemon *d, int64_t deadline_ms);
+/* The takeover recorder over the store, tapping the log (after the
+ * store, before the manager: it sees every restore).  0 or 1. */
+int arec_host_daemon_start_takeovers(arec_host_daemon *d);
+/* Unhooks and frees it (after the manager, before the store). */
+void arec_host_daemon_free_takeovers(arec_host_daemon *d);
 /* Frees the bot (after its stop) and the hub (after the manager). */
 void arec_host_daemon_free_bot(arec_host_daemon *d);
 void arec_host_daemon_free_hub(arec_host_daemon *d);

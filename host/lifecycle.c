@@ -77,6 +77,9 @@ static int start_manager(arec_host_daemon *d) {
   }
   arec_manager_options o;
   arec_host_policy_manager(d->cfg, d->cfg->telegram_bot_token != NULL, &o);
+  /* the takeover recorder's log tap needs the info lines whatever
+   * LOG_LEVEL says (the sink still filters what is written) */
+  if (o.log_level > AREC_LOG_INFO) o.log_level = AREC_LOG_INFO;
   if (o.pod_lease_ttl_ms > 0)
     hlog(AREC_LOG_INFO, "pod leases on",
          HL_S("ttl", d->pod_lease_text), HL_S("backend", d->cfg->lock_backend),
@@ -199,6 +202,7 @@ static int start(arec_host_daemon *d, int migrate) {
   if (rc) return rc;
   if (migrate && arec_host_migrate(d->pools.mgr)) return 1;
   if ((rc = start_store(d)) != 0) return rc;
+  if ((rc = arec_host_daemon_start_takeovers(d)) != 0) return rc;
   if ((rc = start_lock(d)) != 0) return rc;
   if ((rc = arec_host_daemon_start_hub(d)) != 0) return rc;
   if ((rc = arec_host_daemon_new_bot(d)) != 0) return rc;
@@ -226,6 +230,7 @@ static void teardown(void *arg) {
   arec_manager_free(d->mgr);
   arec_lock_free(d->lock);
   arec_host_daemon_free_hub(d);
+  arec_host_daemon_free_takeovers(d);
   arec_host_store_free(d->store);
   arec_host_pools_close(&d->pools);
 }

@@ -1,8 +1,9 @@
 /*
  * log.c -- the daemon's log sink (log.h).
  *
- * How: the format and level are set once at start; the tap pointer is
- * read under no lock (it changes only while no other thread logs); each
+ * How: the format and level are set once at start; the tap pointers (the
+ * bot's, and the takeover recorder's with its own minimum level) are
+ * read under no lock (they change only while no other thread logs); each
  * line goes out through the library's arec_log_stderr_text/json, one
  * write(2) per line.  hlog() turns its typed variadic fields into
  * arec_log_field entries, numbers formatted into a buffer on the stack.
@@ -22,7 +23,11 @@ static struct {
   arec_log_level min;
   arec_log_fn tap;
   void *tap_ud;
-} g = {arec_log_stderr_text, AREC_LOG_INFO, NULL, NULL};
+  arec_log_fn rec;
+  void *rec_ud;
+  arec_log_level rec_min;
+} g = {arec_log_stderr_text, AREC_LOG_INFO, NULL, NULL, NULL, NULL,
+       AREC_LOG_INFO};
 
 void arec_host_log_init(int json, arec_log_level min) {
   g.out = json ? arec_log_stderr_json : arec_log_stderr_text;
@@ -34,17 +39,26 @@ void arec_host_log_set_tap(arec_log_fn tap, void *tap_userdata) {
   g.tap = tap;
 }
 
+void arec_host_log_set_recorder(arec_log_fn tap, void *tap_userdata,
+                                arec_log_level min) {
+  g.rec_ud = tap_userdata;
+  g.rec_min = min;
+  g.rec = tap;
+}
+
 void *arec_host_log_ud(void) { return &g; }
 
 int arec_host_log_enabled(arec_log_level level) {
-  return level >= g.min || g.tap != NULL;
+  return level >= g.min || g.tap != NULL ||
+         (g.rec != NULL && level >= g.rec_min);
 }
 
 void arec_host_log_sink(void *userdata, arec_log_level level, const char *msg,
                         const arec_log_field *fields, size_t nfields) {
   (void)userdata;
-  arec_log_fn tap = g.tap;
+  arec_log_fn tap = g.tap, rec = g.rec;
   if (tap) tap(g.tap_ud, level, msg, fields, nfields);
+  if (rec && level >= g.rec_min) rec(g.rec_ud, level, msg, fields, nfields);
   if (level >= g.min) g.out(NULL, level, msg, fields, nfields);
 }
 

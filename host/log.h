@@ -1,7 +1,8 @@
 /*
  * log.h -- agentrecoverd's log sink: one line per event on stderr, text or
- * JSON (LOG_FORMAT), filtered by LOG_LEVEL, with a tap (the Telegram bot's
- * notifications) that sees every line before the filter.  Every part of
+ * JSON (LOG_FORMAT), filtered by LOG_LEVEL, with taps that see the lines
+ * before the filter: the Telegram bot's notifications (every line) and the
+ * takeover recorder (info and above).  Every part of
  * the daemon logs through it: the library (arec_host_log_sink as its
  * arec_log_fn), the backends and the host's own lines (hlog) whose fields
  * are typed, so the JSON format writes numbers and booleans as such.
@@ -19,6 +20,10 @@ void arec_host_log_init(int json, arec_log_level min);
  * only after every thread that may log has stopped or when the process
  * is about to exit. */
 void arec_host_log_set_tap(arec_log_fn tap, void *tap_userdata);
+/* A second tap, the takeover recorder's (takeovers.h), fed the lines of
+ * `min` and above; set and cleared under the same rule. */
+void arec_host_log_set_recorder(arec_log_fn tap, void *tap_userdata,
+                                arec_log_level min);
 
 /* The sink to hand to the library and the backends (userdata ignored:
  * pass arec_host_log_ud()). */

@@ -3,7 +3,8 @@
  * while the process serves and its loops tick, also during shutdown),
  * /ready (200 only after the restore and until shutdown starts), /metrics
  * (Prometheus text: the manager's metrics, the host's gauges, the exchange
- * hub's counters), and /api/... to the admin API once the caller is known.
+ * hub's counters), /api/... to the admin API once the caller is known, and
+ * /ui, the fleet page (a static document; its API calls carry the token).
  *
  * How: /healthz and /ready are also the transport's probe, answered on its
  * I/O threads; every other route runs on its worker pool.  Each /api/
@@ -26,6 +27,7 @@
 
 #include "log.h"
 #include "trading/exchange.h"
+#include "ui/page.h"
 
 #define TEXT_TYPE "text/plain; charset=utf-8"
 #define PROM_TYPE "text/plain; version=0.0.4; charset=utf-8"
@@ -230,6 +232,9 @@ void arec_host_route(arec_host_state *st, const arec_host_request *req,
     }
   } else if (!strcmp(p, "/api") || !strncmp(p, "/api/", 5)) {
     route_api(st, req, authorization, out);
+  } else if (arec_host_ui_path(p)) {
+    /* the fleet page: no data in it, so no token (its fetches send one) */
+    arec_host_ui_serve(req->method, out);
   } else {
     arec_host_api_error(out, 404, "no such endpoint", NULL, NULL);
   }

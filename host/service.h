@@ -287,6 +287,20 @@ int arec_svc_audit_list(arec_svc *svc, const arec_svc_actor *who,
                         arec_svc_event **out, size_t *out_n,
                         arec_svc_result *res);
 void arec_svc_events_free(arec_svc_event *events, size_t n);
+/* Which events arec_svc_audit_query() lists. */
+typedef struct arec_svc_audit_filter {
+  long long after;     /* id > after (>= 0) */
+  long long before;    /* > 0: id < before (0: no bound) */
+  unsigned int limit;  /* 1..1000 */
+  const char *action;  /* NULL: any; else [a-z0-9_.]{1,64} ("action") */
+  int newest_first;    /* 1: ids descending (page on with before) */
+} arec_svc_audit_filter;
+/* As audit_list with the filter (a Telegram user still sees only its own
+ * events); 400 naming "after", "before", "limit" or "action". */
+int arec_svc_audit_query(arec_svc *svc, const arec_svc_actor *who,
+                         const arec_svc_audit_filter *filter,
+                         arec_svc_event **out, size_t *out_n,
+                         arec_svc_result *res);
 
 /* ------------------------------------------------------- for the bot */
 /* The administrative repository (roles, reads).  Borrowed. */

@@ -1,6 +1,7 @@
 /*
  * service_audit.c -- the service's reads of the audit trail (keyset pages
- * by id; a Telegram user sees only its own events) and the bot's state
+ * by id, oldest or newest first, optionally of one action; a Telegram user
+ * sees only its own events) and the bot's state
  * (its update offset, written only by the current holder of its role).
  *
  * Must never: write the bot's offset for a holder that lost its role,
@@ -30,6 +31,17 @@ int arec_svc_audit_list(arec_svc *svc, const arec_svc_actor *who,
                         long long after, unsigned int limit,
                         arec_svc_event **out, size_t *out_n,
                         arec_svc_result *res) {
+  arec_svc_audit_filter f;
+  memset(&f, 0, sizeof f);
+  f.after = after;
+  f.limit = limit;
+  return arec_svc_audit_query(svc, who, &f, out, out_n, res);
+}
+
+int arec_svc_audit_query(arec_svc *svc, const arec_svc_actor *who,
+                         const arec_svc_audit_filter *f,
+                         arec_svc_event **out, size_t *out_n,
+                         arec_svc_result *res) {
   arec__svc_op o;
   arec_host_invalid e;
   if (out)
@@ -38,26 +50,42 @@ int arec_svc_audit_list(arec_svc *svc, const arec_svc_actor *who,
     *out_n = 0;
   if (arec__svc_begin(&o, svc, who, res, NULL))
     return arec__svc_end(&o);
-  if (after < 0) {
+  if (!f || !out || !out_n) {
+    arec_host_invalid_set(&e, f ? "out" : "filter", "required");
+    arec__svc_invalid(&o, &e);
+    return arec__svc_end(&o);
+  }
+  if (f->after < 0) {
     arec_host_invalid_set(&e, "after", "an event id >= 0");
     arec__svc_invalid(&o, &e);
     return arec__svc_end(&o);
   }
-  if (limit < 1 || limit > 1000) {
+  if (f->before < 0) {
+    arec_host_invalid_set(&e, "before", "an event id >= 1");
+    arec__svc_invalid(&o, &e);
+    return arec__svc_end(&o);
+  }
+  if (f->limit < 1 || f->limit > 1000) {
     arec_host_invalid_set(&e, "limit", "an integer 1..1000");
     arec__svc_invalid(&o, &e);
     return arec__svc_end(&o);
   }
-  if (!out || !out_n) {
-    arec_host_invalid_set(&e, "out", "required");
+  if (f->action && !arec_host_audit_action_valid(f->action)) {
+    arec_host_invalid_set(&e, "action", "an action name: [a-z0-9_.]{1,64}");
     arec__svc_invalid(&o, &e);
     return arec__svc_end(&o);
   }
-  long long uid = who->kind == AREC_ACTOR_TELEGRAM ? who->user_id : 0;
+  arec_host_audit_query q;
+  memset(&q, 0, sizeof q);
+  q.after = f->after;
+  q.before = f->before;
+  q.limit = f->limit;
+  q.user_id = who->kind == AREC_ACTOR_TELEGRAM ? who->user_id : 0;
+  q.action = f->action;
+  q.newest_first = f->newest_first ? 1 : 0;
   arec_host_audit *rows = NULL;
   size_t n = 0;
-  int rc = arec_host_store_audit_list(svc->store, after, limit, uid, &rows,
-                                      &n);
+  int rc = arec_host_store_audit_query(svc->store, &q, &rows, &n);
   if (rc) {
     arec__svc_fail(&o, rc, "audit events");
     return arec__svc_end(&o);

@@ -169,11 +169,31 @@ typedef struct arec_host_audit {
 /* Records one event (id and time are the database's). */
 int arec_host_store_audit_add(arec_host_store *store,
                               const arec_host_audit *event);
+/* Records events in one statement, in their order (ids ascending), all or
+ * none; an event with an agent_id and no user_id gets the agent's owner as
+ * its user (so its owner sees it).  n == 0: nothing, 0. */
+int arec_host_store_audit_add_many(arec_host_store *store,
+                                   const arec_host_audit *events, size_t n);
 /* Events with id > after, oldest first, at most limit (1..1000); user_id
  * > 0: only that user's.  Free with arec_host_audit_free(*out, *out_n). */
 int arec_host_store_audit_list(arec_host_store *store, long long after,
                                unsigned int limit, long long user_id,
                                arec_host_audit **out, size_t *out_n);
+/* Which events arec_host_store_audit_query() lists. */
+typedef struct arec_host_audit_query {
+  long long after;     /* id > after (0: from the first) */
+  long long before;    /* > 0: id < before */
+  unsigned int limit;  /* 1..1000 */
+  long long user_id;   /* > 0: only that user's */
+  const char *action;  /* NULL: any; else [a-z0-9_.]{1,64} */
+  int newest_first;    /* 1: ids descending */
+} arec_host_audit_query;
+/* As audit_list with every filter; AREC_EINVAL for a bad one. */
+int arec_host_store_audit_query(arec_host_store *store,
+                                const arec_host_audit_query *query,
+                                arec_host_audit **out, size_t *out_n);
+/* 1 when `action` is a well-formed action name: [a-z0-9_.]{1,64}. */
+int arec_host_audit_action_valid(const char *action);
 void arec_host_audit_free(arec_host_audit *events, size_t n);
 
 #endif

@@ -288,18 +288,19 @@ START_TEST(migrations_compiled_in_match_psql) {
   arec_pg *pg = open_db("mig_lib", 0);
   int applied = -1, version = -1;
   ck_assert_int_eq(arec_host_store_migrate(pg, &applied), 0);
-  ck_assert_int_eq(applied, 2);
+  ck_assert_int_eq(applied, 3);
   ck_assert_int_eq(arec_host_store_migrate(pg, &applied), 0);
   ck_assert_int_eq(applied, 0);
   ck_assert_int_eq(arec_pg_ledger_version(pg, "host_schema_migrations",
                                           &version),
                    0);
-  ck_assert_int_eq(version, 2);
+  ck_assert_int_eq(version, 3);
   /* the files as an operator runs them: psql -f, one after the other */
   arec_pg *pp = open_db("mig_psql", 0);
   static const char *const files[] = {"host/sql/001_host.sql",
-                                      "host/sql/002_audit.sql"};
-  for (size_t i = 0; i < 2; i++) {
+                                      "host/sql/002_audit.sql",
+                                      "host/sql/003_audit_action.sql"};
+  for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
     char cmd[512];
     snprintf(cmd, sizeof cmd,
              "psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p %d -U postgres "
@@ -313,6 +314,7 @@ START_TEST(migrations_compiled_in_match_psql) {
   ck_assert_str_eq(a, b);
   ck_assert_ptr_nonnull(strstr(a, "audit_events.user_id:bigint:YES"));
   ck_assert_ptr_nonnull(strstr(a, "audit_events_user_idx"));
+  ck_assert_ptr_nonnull(strstr(a, "audit_events_action_idx"));
   free(a);
   free(b);
   /* the audit table's columns as the admin API pages them */
