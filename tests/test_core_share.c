@@ -25,7 +25,7 @@
  * 30 s agent locks instead). */
 static arec_manager *make_manager(arec_memory_store *st, const char *pod,
                                   toy_ctl *ctl, int64_t reconcile,
-                                  int64_t pod_ttl) {
+                                  int64_t pod_ttl, const char *caps) {
   arec_repository *repo = NULL;
   arec_lock *lock = NULL;
   arec_manager *mgr = NULL;
@@ -42,6 +42,7 @@ static arec_manager *make_manager(arec_memory_store *st, const char *pod,
   o.workers = 4;
   o.log = toy_log_null;
   o.fair_share = pod_ttl > 0 ? 0 : 1;
+  o.capabilities = caps;
   if (pod_ttl > 0) {
     o.pod_lease_ttl_ms = pod_ttl;
     o.lock_ttl_ms = 30000;
@@ -60,7 +61,7 @@ static arec_manager *make_manager(arec_memory_store *st, const char *pod,
 
 static arec_manager *fair_manager(arec_memory_store *st, const char *pod,
                                   toy_ctl *ctl, int64_t reconcile) {
-  return make_manager(st, pod, ctl, reconcile, 0);
+  return make_manager(st, pod, ctl, reconcile, 0, NULL);
 }
 
 static void ctl_init(toy_ctl *c) {
@@ -373,6 +374,45 @@ START_TEST(migrate_hands_one_agent_to_a_named_pod) {
 }
 END_TEST
 
+/* Fair sharing counts every pod, but only some can run an agent that
+ * requires a capability: a capable pod takes such agents whatever its
+ * target and never hands them off, so none is left waiting in a fleet that
+ * mixes capable and other pods. */
+START_TEST(capable_pod_takes_required_agents_beyond_its_share) {
+  arec_memory_store *st;
+  toy_ctl ca, cb;
+  arec_restore_result r;
+  ctl_init(&ca);
+  ctl_init(&cb);
+  ck_assert_int_eq(arec_memory_store_new(&st), 0);
+  toy_agents(st, "b", 2);
+  for (int i = 0; i < 4; i++) {
+    char id[16];
+    snprintf(id, sizeof id, "live%d", i);
+    toy_agent(st, id, "toy", "live", 1);
+  }
+  arec_manager *A = make_manager(st, "pod-a", &ca, 0, 0, NULL);
+  arec_manager *B = make_manager(st, "pod-b", &cb, 0, 0, "live");
+  /* both pods live before the passes: the target is ceil(6 / 2) = 3 */
+  ck_assert_int_eq(arec_manager_reconcile(A, &r), 0);
+  for (int pass = 0; pass < 3; pass++) {
+    ck_assert_int_eq(arec_manager_reconcile(B, &r), 0);
+    ck_assert_int_eq(arec_manager_reconcile(A, &r), 0);
+  }
+  for (int i = 0; i < 4; i++) {
+    char id[16];
+    snprintf(id, sizeof id, "live%d", i);
+    ck_assert_msg(toy_has_runner(B, id), "%s not running on the capable pod",
+                  id);
+  }
+  ck_assert_int_eq(running(A) + running(B), 6);
+  ck_assert_int_eq(running(B), 4);
+  arec_manager_free(A);
+  arec_manager_free(B);
+  arec_memory_store_free(st);
+}
+END_TEST
+
 START_TEST(fair_share_is_off_by_default) {
   arec_memory_store *st;
   toy_ctl ca, cb;
@@ -411,10 +451,10 @@ START_TEST(memory_pod_lease_fails_over_before_agent_ttl) {
   ctl_init(&cb);
   ck_assert_int_eq(arec_memory_store_new(&st), 0);
   make_agents(st, 4, 1);
-  arec_manager *A = make_manager(st, "pod-a", &ca, 100, 300);
+  arec_manager *A = make_manager(st, "pod-a", &ca, 100, 300, NULL);
   ck_assert_int_eq(arec_manager_restore(A, NULL), 0);
   ck_assert_int_eq(running(A), 4);
-  arec_manager *B = make_manager(st, "pod-b", &cb, 100, 300);
+  arec_manager *B = make_manager(st, "pod-b", &cb, 100, 300, NULL);
   ck_assert_int_eq(arec_manager_restore(B, NULL), 0);
   toy_sleep_ms(600); /* two pod lease TTLs: A renews, B takes nothing */
   ck_assert_int_eq(running(B), 0);
@@ -448,6 +488,7 @@ int main(void) {
   tcase_add_test(tc, three_pods_split_300_exactly_within_3_passes);
   tcase_add_test(tc, fourth_pod_joins_then_leaves_without_gaps);
   tcase_add_test(tc, migrate_hands_one_agent_to_a_named_pod);
+  tcase_add_test(tc, capable_pod_takes_required_agents_beyond_its_share);
   tcase_add_test(tc, fair_share_is_off_by_default);
   tcase_add_test(tc, memory_pod_lease_fails_over_before_agent_ttl);
   suite_add_tcase(s, tc);

@@ -54,6 +54,8 @@ struct arec_agent {
   int lock_held;       /* lease is ours until released */
   int64_t deadline_ms; /* validity end, monotonic */
   int phase;           /* AREC__R_* */
+  int placed;          /* the agent requires a capability: fair sharing
+                          neither counts it against others nor sheds it */
 
   /* scheduling */
   int64_t next_at;

@@ -70,6 +70,7 @@ int arec__runner_launch(arec_manager *mgr, arec__launch *l) {
     return launch_failed(mgr, l, AREC_ENOMEM, 0);
   }
   r->serial = ++mgr->next_serial;
+  r->placed = row->requires != NULL;
   r->type = type;
   r->fence = l->fence;
   r->lease = *l->lease;

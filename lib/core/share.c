@@ -17,7 +17,10 @@
  * the owner sees it through unwanted() == 3 and hands the agent off.
  *
  * Capabilities: an agent created with `requires` is taken only by a pod
- * whose capabilities option lists that name.
+ * whose capabilities option lists that name -- and, since the targets count
+ * every pod while only some can run such an agent, a capable pod always
+ * takes it (like an agent migrating here) and never sheds it: otherwise a
+ * fleet mixing capable and other pods could leave it waiting forever.
  *
  * Must never: call the repository with mgr->mu held, hand off a runner that
  * is already stopping, or take an agent that is migrating to another pod.
@@ -111,7 +114,7 @@ size_t arec__share_select(arec_manager *mgr, const arec__share *p,
   size_t nf = 0, nr = 0;
   for (size_t i = 0; i < n; i++) {
     int m = migration_of(p, mgr->pod, list->rows[idx[i]].id);
-    if (m > 0)
+    if (m > 0 || (m == 0 && list->rows[idx[i]].requires))
       forced[nf++] = idx[i];
     else if (m == 0)
       rest[nr++] = idx[i];
@@ -190,7 +193,7 @@ void arec__share_shed(arec_manager *mgr, const arec__share *p,
   for (size_t b = 0; c && b < mgr->nbuckets; b++)
     for (arec_agent *r = mgr->buckets[b]; r; r = r->hnext)
       if (!atomic_load(&r->cancel) && r->phase == AREC__R_ACTIVE &&
-          n < (size_t)local) {
+          !r->placed && n < (size_t)local) {
         c[n].r = r;
         c[n].started = r->started_wall_ms;
         c[n].serial = r->serial;
