@@ -6,6 +6,9 @@ How: every process is a child started with subprocess.Popen in a scratch
 dir and stopped by its pid (never by name); PostgreSQL runs as the
 `postgres` user when we are root (initdb refuses root).  A pod slot keeps
 its proxies across pod restarts, so a replacement pod sees the same faults.
+A pod's environment is built here (PASS_ENV from the caller, then the
+chaos settings, its own admin and read tokens and extra_env), so nothing
+the caller exported configures a chaos pod.
 
 Never: kill a process we did not start, or leave one behind (close()).
 """
@@ -22,11 +25,25 @@ import urllib.request
 
 PGBIN = "/usr/lib/postgresql/15/bin"
 KEY = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
-# The pods' admin token: set here, never taken from the caller's environment.
+# The pods' admin and read tokens: set here, never taken from the caller's
+# environment.
 TOKEN = "chaos-admin-token-" + os.urandom(12).hex()
+READ_TOKEN = "chaos-read-token-" + os.urandom(12).hex()
 ADMIN_VARS = ("ADMIN_TOKEN", "ADMIN_READ_TOKEN", "ADMIN_AUTH")
+# What a pod inherits from the caller's environment: nothing that the
+# daemon reads as configuration (an exported ADMIN_TOKEN, HTTP_* limit or
+# TELEGRAM_BOT_TOKEN must not change a chaos run), only what processes
+# need to run.
+PASS_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ",
+            "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS")
+# Trading agents never reach a real exchange from a chaos pod.
+DEAD_EXCHANGE = "http://127.0.0.1:9"
 FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
 SLOT_LETTERS = "abcdefgh"
+
+
+def base_env():
+    return {k: v for k, v in os.environ.items() if k in PASS_ENV}
 
 
 def free_port():
@@ -37,14 +54,15 @@ def free_port():
     return p
 
 
-def http(method, port, path, body=None, timeout=2.0):
-    """(status, parsed JSON or text, headers); status 0 when unreachable."""
+def http(method, port, path, body=None, timeout=2.0, token=None):
+    """(status, parsed JSON or text, headers); status 0 when unreachable.
+    token: the bearer token (the admin token when None)."""
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data,
                                  method=method)
     if data is not None:
         req.add_header("Content-Type", "application/json")
-    req.add_header("Authorization", "Bearer " + TOKEN)
+    req.add_header("Authorization", "Bearer " + (token or TOKEN))
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
             raw, code, hdrs = r.read(), r.status, dict(r.headers)
@@ -95,6 +113,7 @@ class Topology:
         self.as_pg = ["runuser", "-u", "postgres", "--"] if os.getuid() == 0 else []
         self.daemon = os.path.join(root, "build/agentrecoverd")
         self.proxy_bin = os.path.join(root, "build/tools/faultproxy")
+        self.extra_env = {}      # set before start_pod: e.g. the Telegram bot
 
     # ------------------------------------------------------------ servers
     def start_pg(self):
@@ -205,7 +224,7 @@ class Topology:
 
     # --------------------------------------------------------------- pods
     def migrate(self):
-        env = {k: v for k, v in os.environ.items() if k not in ADMIN_VARS}
+        env = base_env()
         env["DATABASE_URL"] = self.db_url(self.pg_port)
         subprocess.run([self.daemon, "--migrate-only"], env=env, check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -221,11 +240,7 @@ class Topology:
         name = f"pod-{SLOT_LETTERS[slot]}{self.gen[slot]}"
         port = free_port()
         s = self.s
-        env = dict(os.environ)
-        for k in list(env):
-            if k.startswith("AGENT_") or k.startswith("REDIS_") or k.startswith("FAKETIME") \
-                    or k in ADMIN_VARS:
-                del env[k]
+        env = base_env()
         env.update({
             "DATABASE_URL": self.db_url(self.proxies[(slot, 0)][0]),
             "DATABASE_CONNECT_TIMEOUT": "10s",
@@ -238,7 +253,9 @@ class Topology:
             "AGENT_LOCK_BACKEND": s.backend,
             "AGENT_WORKERS": "4", "SHUTDOWN_TIMEOUT": "8s",
             "AGENT_SECRETS_KEY": KEY, "LOG_LEVEL": "info", "ADMIN_TOKEN": TOKEN,
+            "ADMIN_READ_TOKEN": READ_TOKEN, "EXCHANGE_API_BASE": DEAD_EXCHANGE,
         })
+        env.update(self.extra_env)
         if s.pod_lease_ttl:
             env["AGENT_POD_LEASE_TTL"] = s.pod_lease_ttl
         if faketime:
