@@ -208,9 +208,15 @@ class Poison:
                 c.chk.violation(t, f"poison: {a} fence grew by {fence - f0} with "
                                    f"{f - s0} failed attempts{' (one in flight)' if owned else ''}")
                 break
-        # attempts no closer together than the backoff
+        # attempts no closer together than the backoff: two failures seen
+        # in one sample (0.25 s apart at most) are two attempts with no
+        # backoff between them
         times, prev = [], s0
         for t, _, _, f, _, _ in mine:
+            if f > prev + 1:
+                c.chk.violation(t, f"poison: {a} failed attempts {prev - s0 + 1} to {f - s0} "
+                                   f"within one sample ({SAMPLE_S}s; backoff after "
+                                   f"attempt {prev - s0 + 1}: {backoff_s(prev - s0 + 1):.1f}s)")
             if f > prev:
                 times.append((t, f))
                 prev = f
@@ -218,7 +224,7 @@ class Poison:
         for (ta, fa), (tb, fb) in zip(times, times[1:]):
             gaps.append(round(tb - ta, 2))
             want = backoff_s(fa - s0) - 2 * SAMPLE_S
-            if fb - fa > 1 or tb - ta < want:
+            if fb - fa == 1 and tb - ta < want:
                 c.chk.violation(tb, f"poison: {a} attempt {fb - s0} came {tb - ta:.2f}s after "
                                     f"attempt {fa - s0} (backoff {backoff_s(fa - s0):.1f}s)")
         last = mine[-1] if mine else None
