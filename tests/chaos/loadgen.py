@@ -139,10 +139,13 @@ class Flood:
         stop = []
         signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
         missing = []
-        for kind, n in (("idle", a.idle), ("slow", a.slow)):
-            for _ in range(n):
-                if not self.dial(kind):
-                    missing.append(kind)
+        # interleaved, so that what the server keeps of SRC (its
+        # per-address limit) holds both kinds in proportion
+        total = a.idle + a.slow
+        for i in range(total):
+            kind = "slow" if (i + 1) * a.slow // total > i * a.slow // total else "idle"
+            if not self.dial(kind):
+                missing.append(kind)
         print(f"ready {self.st['opened']} {self.st['connect_failed']}", flush=True)
         end = time.monotonic() + a.seconds
         tick = time.monotonic()
