@@ -1,18 +1,19 @@
 #!/usr/bin/env python3
-"""chaos.py -- the chaos runner of libagentrecover (issue 6): builds the
-loopback topology (3 pods, 3 Redis masters, 1 PostgreSQL, a faultproxy per
-pod and server), runs the fault scenarios with seeded random schedules,
-checks the invariants, prints a table and "N passed, N failed", and writes
+"""chaos.py -- the chaos runner of libagentrecover: builds the loopback
+topology (3 pods, 3 Redis masters, 1 PostgreSQL, a faultproxy per pod and
+server), runs the fault scenarios with seeded random schedules, checks the
+invariants, prints a table and "N passed, N failed", and writes
 build/chaos/report.json and build/chaos/timeline.png.
 
     tests/chaos/chaos.py            every scenario with its repetitions
-    tests/chaos/chaos.py --smoke    one kill, one zombie, one PostgreSQL partition (make check)
+    tests/chaos/chaos.py --smoke    one kill, one zombie, one PostgreSQL
+                                    partition, poison (make check)
     tests/chaos/chaos.py --only s2,s5 --reps 2
 
 Environment: CHAOS_SEED (replay), CHAOS_BACKEND (redis | postgres; default
 AGENT_LOCK_BACKEND or redis), CHAOS_POD_LEASE_TTL (default
 AGENT_POD_LEASE_TTL or off), CHAOS_TTL_MS (3000), CHAOS_RECONCILE_MS (1000),
-CHAOS_AGENTS (30),
+CHAOS_AGENTS (30), CHAOS_FLOOD_S (30, the flood's duration),
 CHAOS_KEEP=1 keeps the scratch dir (logs) even when everything passed.
 
 Never: reuse a topology across scenarios (counters would mix), or leave a
@@ -23,8 +24,6 @@ import json
 import os
 import random
 import re
-import shutil
-import subprocess
 import sys
 import time
 
@@ -32,6 +31,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from checker import Checker, print_timeline  # noqa: E402
 from observe import Observer, parse_metrics  # noqa: E402
 from topo import Topology, http  # noqa: E402
+import botdown  # noqa: E402
+import flood  # noqa: E402
+import plots  # noqa: E402
+import poison  # noqa: E402
 import scenarios as sc  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -46,7 +49,15 @@ PLAN = [
     ("s6", sc.s6_pg_restart, 3, "PostgreSQL restart"),
     ("s7", sc.s7_rolling, 2, "rolling restart"),
     ("s8", None, 2, "wall clock jump (faketime)"),
+    ("s9", poison.s9_poison, 2, "poison: 2 unstartable + kill -9"),
+    ("s10", flood.s10_flood, 1, "flood: 6000 conns, wrk, 2 burners"),
+    ("s11", botdown.s11_redis_down_bot, 1, "Redis down: the bot answers"),
 ]
+SMOKE = ("s1", "s2", "s4", "s9")
+# scenarios that cut Redis: nothing to cut when the locks are in PostgreSQL
+REDIS_ONLY = ("s11",)
+# run before the topology starts its pods (the fake Bot API)
+PREPARE = {"s11": botdown.prepare}
 
 
 def duration_ms(v):
@@ -70,8 +81,9 @@ class Settings:
         self.pod_lease_ttl = e.get("CHAOS_POD_LEASE_TTL") or e.get("AGENT_POD_LEASE_TTL") or ""
         for k, v in over.items():  # a configuration of the --matrix run
             setattr(self, k, v)
-        # DESIGN.md 5.5: saves failing for longer than the TTL stop the
-        # runner and release; the others take over at their next reconcile.
+        # self-fencing on the repository: saves failing for longer than
+        # the TTL stop the runner and release; the others take over at
+        # their next reconcile.
         self.pg_partition_bound_s = (self.ttl_ms + self.save_ms + self.reconcile_ms) / 1000 + 1
         # kill -9: a dead pod's agents are free once its pod lease (pod
         # lease mode) or their lock TTL (per-agent-TTL mode) runs out.
@@ -110,7 +122,7 @@ def final_metrics(topo, obs):
                 obs.metrics[p.name] = parse_metrics(body)
 
 
-def run_scenario(name, fn, reps, title, s, seed, out):
+def run_scenario(name, fn, reps, title, s, seed, out, panels):
     rng = random.Random(f"{seed}-{name}")
     log(f"\n== {name}: {title} x{reps} (seed {seed})")
     topo = Topology(ROOT, s)
@@ -119,7 +131,10 @@ def run_scenario(name, fn, reps, title, s, seed, out):
     ctx = None
     t_start = time.monotonic()
     keep = os.environ.get("CHAOS_KEEP") == "1"
+    tg = None
     try:
+        if name in PREPARE:
+            tg = PREPARE[name](topo)
         fake = None
         jumps = []
         if name == "s8":
@@ -133,6 +148,7 @@ def run_scenario(name, fn, reps, title, s, seed, out):
         fake_slot = rng.randrange(topo.nslots) if fake else None
         agents = sc.setup(topo, s, log, fake, fake_slot)
         ctx = sc.Ctx(topo, obs, chk, rng, s, log)
+        ctx.tg = tg
         ctx.agents = agents
         ctx.fake_slot = fake_slot
         log(f"   topology up in {time.monotonic() - t_start:.1f}s: {len(agents)} agents, "
@@ -166,11 +182,17 @@ def run_scenario(name, fn, reps, title, s, seed, out):
             else:
                 fn(ctx)
                 ctx.converge()
+        for f in ctx.finishers:
+            f()
         final_metrics(topo, obs)
         time.sleep(1.0)
     except Exception as e:  # a harness failure is a failed scenario
         chk.violation(obs.now(), f"harness: {type(e).__name__}: {e}")
     finally:
+        for f in (ctx.cleanups if ctx else []):
+            f()
+        if tg:
+            tg.close()
         obs.close()
         pods = [p.name for p in topo.all_pods]
         _, events, hist, metrics = obs.snapshot()
@@ -198,9 +220,20 @@ def run_scenario(name, fn, reps, title, s, seed, out):
         "violation_list": [f"t={t:.2f}s {x}" for t, x in chk.violations[:20]],
         "duration_s": round(time.monotonic() - t_start, 1),
         "notes": ctx.notes if ctx else [],
+        "figures": ctx.figures if ctx else {},
     }
-    if name == "s2" and ctx and getattr(ctx, "zombie", None):
-        write_timeline(out, obs, ctx.zombie, events)
+    try:
+        if name == "s2" and ctx and getattr(ctx, "zombie", None):
+            panels.append(plots.zombie_panel(out, obs, ctx.zombie))
+        if name == "s9" and ctx and getattr(ctx, "poison", None):
+            panels.append(plots.poison_panel(out, ctx.poison.plot_rows(), events))
+        if name == "s10" and ctx and getattr(ctx, "plot_probes", None):
+            panels.append(plots.flood_panel(out, ctx.plot_probes, ctx.plot_probes[0][0],
+                                            flood.PROBE_P99_MS))
+        if name == "s11" and ctx and getattr(ctx, "plot_bot", None):
+            panels.append(plots.bot_panel(out, obs, ctx.plot_bot[0], events))
+    except (OSError, ValueError, KeyError) as e:
+        log(f"   no timeline panel for {name}: {e}")
     return res
 
 
@@ -212,56 +245,17 @@ def bound_of(name, s):
     ttl, rec = s.ttl_ms / 1000, s.reconcile_ms / 1000
     return {"s1": s.death_ms / 1000 + rec + 1, "s2": ttl + rec + 1, "s3": ttl + rec + 1,
             "s4": s.pg_partition_bound_s, "s5": ttl + rec + 1, "s6": ttl + rec + 1,
-            "s7": rec + 1, "s8": None}.get(name)
-
-
-def write_timeline(out, obs, zombie, events):
-    """build/chaos/timeline.png: which pod ran which agent over time in
-    the zombie scenario (one point per answer of a pod's /api/runners)."""
-    vname, t0, t1 = zombie
-    lo, hi = t0 - 5, t1 + 10
-    pods = sorted(obs.obs)
-    agents = sorted({a for seq in obs.obs.values() for _, cur in seq for a in cur})
-    aidx = {a: i for i, a in enumerate(agents)}
-    dat = os.path.join(out, "timeline.dat")
-    with open(dat, "w") as f:
-        for pi, p in enumerate(pods):
-            f.write(f"# {p}\n")
-            for t, cur in obs.obs[p]:
-                if lo <= t <= hi:
-                    for a in cur:
-                        f.write(f"{t - t0:.3f} {aidx[a]} {pi}\n")
-            f.write("\n\n")
-    gp = os.path.join(out, "timeline.gp")
-    plots = ", ".join(f"'{dat}' index {i} using 1:2 with points pt 5 ps 0.35 "
-                      f"title '{p}{' (zombie)' if p == vname else ''}'"
-                      for i, p in enumerate(pods))
-    with open(gp, "w") as f:
-        f.write(f"""set terminal pngcairo size 1200,700 noenhanced
-set output '{os.path.join(out, 'timeline.png')}'
-set title 'zombie scenario: which pod runs which agent (SIGSTOP {vname} at 0 s, SIGCONT at {t1 - t0:.1f} s)'
-set xlabel 'seconds since SIGSTOP'
-set ylabel 'agent'
-set yrange [-1:{len(agents)}]
-set arrow from 0, graph 0 to 0, graph 1 nohead lc rgb 'red' dt 2
-set arrow from {t1 - t0:.3f}, graph 0 to {t1 - t0:.3f}, graph 1 nohead lc rgb 'blue' dt 2
-set key outside right
-plot {plots}
-""")
-    if shutil.which("gnuplot"):
-        r = subprocess.run(["gnuplot", gp], capture_output=True, text=True)
-        if r.returncode != 0:
-            log(f"   gnuplot failed: {r.stderr.strip()[:200]}")
-        else:
-            log(f"   wrote {os.path.join(out, 'timeline.png')}")
+            "s7": rec + 1, "s8": None, "s9": s.death_ms / 1000 + rec + 1, "s10": None,
+            "s11": rec + 1}.get(name)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--smoke", action="store_true",
-                    help="s1, s2 and s4 once each (s4 guards the self-fencing "
-                         "of a pod cut off from PostgreSQL)")
-    ap.add_argument("--only", default="", help="comma-separated scenarios (s1..s8)")
+                    help="s1, s2, s4 and s9 once each (s4 guards the self-fencing "
+                         "of a pod cut off from PostgreSQL, s9 the backoff of agents "
+                         "that cannot start)")
+    ap.add_argument("--only", default="", help="comma-separated scenarios (s1..s11)")
     ap.add_argument("--reps", type=int, default=0, help="repetitions of each scenario")
     ap.add_argument("--out", default=os.path.join(ROOT, "build", "chaos"))
     ap.add_argument("--matrix", action="store_true",
@@ -273,7 +267,7 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     plan = PLAN
     if args.smoke:
-        plan = [(n, f, 1, t) for n, f, _, t in PLAN if n in ("s1", "s2", "s4")]
+        plan = [(n, f, 1, t) for n, f, _, t in PLAN if n in SMOKE]
     if args.only:
         want = args.only.split(",")
         plan = [p for p in plan if p[0] in want]
@@ -289,8 +283,8 @@ def main():
         return 1 if report["failed"] else 0
 
     # --matrix (make chaos): every scenario for both lock backends and both
-    # modes, then kill -9 in both modes with issue 8's short timings, side
-    # by side.
+    # modes, then kill -9 in both modes with short timings (lease 2 s,
+    # reconcile 0.5 s), side by side.
     t0 = time.monotonic()
     configs = [("redis-ttl", {}), ("redis-podlease", {"pod_lease_ttl": "2s"}),
                ("postgres", {"backend": "postgres"})]
@@ -337,9 +331,15 @@ def run_config(s, plan, seed, out):
         f"pod lease {s.pod_lease_ttl or 'off'}, TTL {s.ttl_ms} ms, refresh {s.refresh_ms} ms, "
         f"reconcile {s.reconcile_ms} ms, save {s.save_ms} ms, {s.agents} agents")
     results = {}
+    panels = []
     t0 = time.monotonic()
     for name, fn, reps, title in plan:
-        results[name] = run_scenario(name, fn, reps, title, s, seed, out)
+        if name in REDIS_ONLY and s.backend != "redis":
+            log(f"\n== {name}: {title}: not run with the {s.backend} lock backend "
+                "(no Redis to stop)")
+            continue
+        results[name] = run_scenario(name, fn, reps, title, s, seed, out, panels)
+    plots.render(out, panels, log)
     report = {"label": s.label(), "settings": s.as_dict(), "scenarios": results,
               "duration_s": round(time.monotonic() - t0, 1)}
     npass = sum(1 for r in results.values() if r["violations"] == 0)
@@ -357,8 +357,48 @@ def run_config(s, plan, seed, out):
             f"{r['fenced_writes_refused']:>6} {r['violations']:>5}  "
             f"{'PASS' if r['violations'] == 0 else 'FAIL'}")
     log("(times in ms; s5: restore after the quorum is back; s6: first accepted save after "
-        "the restart; s7: longest gap; s3 and s5 have no Redis to cut with postgres)")
+        "the restart; s7: longest gap; s9: healthy agents after the kill; s11: the agent "
+        "started through the bot, after Redis is back; s3, s5 and s11 have no Redis to cut "
+        "with postgres)")
+    for line in figure_lines(results):
+        log(line)
     return report
+
+
+def figure_lines(results):
+    """The new scenarios' own figures, one line each, under the table."""
+    out = []
+    g = lambda v: "-" if v is None else str(v)  # noqa: E731
+    r = results.get("s9", {}).get("figures", {}).get("poison")
+    if r:
+        parts = [f"{a}: {r[a]['attempts']} attempts, fence +{r[a]['fence_growth']} "
+                 f"(<= {2 * r[a]['attempts']}), retried after {r[a]['retry_gaps_s']} s"
+                 for a in (poison.BAD_TYPE, poison.BAD_CRED) if a in r]
+        out.append("s9  poisoned: " + "; ".join(parts) +
+                   f"; agents_backoff {g(r.get('agents_backoff'))}")
+    r = results.get("s10", {}).get("figures", {}).get("flood")
+    if r:
+        w = r.get("wrk") or {}
+        fl = r.get("flood") or {}
+        out.append(f"s10 flood of {r['pod']}: probes {r['probes']} p50 {g(r['probe_p50_ms'])} "
+                   f"p99 {g(r['probe_p99_ms'])} max {g(r['probe_max_ms'])} ms (bounds "
+                   f"{flood.PROBE_P99_MS:.0f} / {flood.PROBE_MAX_MS:.0f}), "
+                   f"{r['probe_failures']} failed; locks lost {r['locks_lost']}, restarts "
+                   f"{r['restarts']}; wrk {g(w.get('requests'))} requests "
+                   f"({g(w.get('rps'))}/s, {g(w.get('ok'))} 2xx, p99 {g(w.get('p99_ms'))} ms); "
+                   f"flood {g(fl.get('opened'))} connections opened, "
+                   f"{g(fl.get('refused'))} refused at once, "
+                   f"{g(fl.get('closed_after_held'))} closed after held, "
+                   f"{g(fl.get('alive_min'))}-{g(fl.get('alive_max'))} open")
+    r = results.get("s11", {}).get("figures", {}).get("bot")
+    for run in (r or {}).get("runs", []):
+        out.append(f"s11 Redis down: runners stopped in {g(run['runners_stopped_ms'])} ms; "
+                   f"bot answered /help in {g(run['help_reply_ms'])} ms, /start_agent in "
+                   f"{g(run['start_reply_ms'])} ms; the agent ran "
+                   f"{g(run['agent_after_redis_ms'])} ms after Redis was back, the others "
+                   f"within {g(run['others_restored_max_ms'])} ms; "
+                   f"{run['poll_conflicts']} poll conflicts")
+    return out
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""checker.py -- the invariant checker of the chaos suite (issue 6):
+"""checker.py -- the invariant checker of the chaos suite:
 
   (a) per agent and symbol, accepted writes (agent_state_history in id
       order) never go back to an older fence;

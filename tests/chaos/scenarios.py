@@ -1,12 +1,16 @@
-"""scenarios.py -- the eight fault scenarios of issue 6, each one repetition
-per call, on a topology that setup() built: kill -9, zombie (SIGSTOP),
-partition from Redis, partition from PostgreSQL, Redis masters down,
-PostgreSQL restart, rolling restart, wall-clock jump (faketime).
+"""scenarios.py -- the first eight fault scenarios of the chaos suite, each
+one repetition per call, on a topology that setup() built: kill -9, zombie
+(SIGSTOP), partition from Redis, partition from PostgreSQL, Redis masters
+down, PostgreSQL restart, rolling restart, wall-clock jump (faketime).
+The poison, flood and Redis-down bot scenarios live in poison.py, flood.py
+and botdown.py on the same context (Ctx).
 
 How: a scenario picks its victim with the seeded rng, injects the fault
 through the topology (signals, faultproxy commands, server restarts), logs
 it as an event, measures with the Observer and reports violations to the
-Checker with the scenario's own bound (DESIGN.md section 2 and issue 6).
+Checker with the scenario's own bound (the failover bounds of the design:
+lock TTL, or pod lease, + reconcile + 1 s; reconcile + 1 s after a
+graceful shutdown).
 Failover times go to ctx.failovers (seconds).
 
 Never: sleep where a wait for the behaviour is possible, or choose a
@@ -25,6 +29,10 @@ class Ctx:
         self.failovers = []
         self.agents = []
         self.notes = []
+        self.figures = {}      # scenario figures for the report (poison, flood, bot)
+        self.poisoned = set()  # agents that can never start: not wanted by the checks
+        self.finishers = []    # called once after the repetitions
+        self.cleanups = []     # called in the runner's finally
 
     @property
     def ttl(self):
@@ -65,7 +73,7 @@ class Ctx:
 
     def wanted(self):
         rows = self.topo.psql("SELECT id FROM agent_configs WHERE is_active AND is_trading")
-        return [r[0] for r in rows]
+        return [r[0] for r in rows if r[0] not in self.poisoned]
 
     def converge(self, timeout=None):
         if timeout is None:

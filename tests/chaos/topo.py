@@ -6,6 +6,14 @@ How: every process is a child started with subprocess.Popen in a scratch
 dir and stopped by its pid (never by name); PostgreSQL runs as the
 `postgres` user when we are root (initdb refuses root).  A pod slot keeps
 its proxies across pod restarts, so a replacement pod sees the same faults.
+Ports come from free_port() (bind to port 0, close): on a busy machine
+another process may take one before our server binds it (an outgoing
+connection's source port is enough), so a server that cannot bind its
+first port is started again on a fresh one (PORT_TRIES times) -- never a
+server that is restarted on the port the others already know.
+A pod's environment is built here (PASS_ENV from the caller, then the
+chaos settings, its own admin and read tokens and extra_env), so nothing
+the caller exported configures a chaos pod.
 
 Never: kill a process we did not start, or leave one behind (close()).
 """
@@ -22,11 +30,26 @@ import urllib.request
 
 PGBIN = "/usr/lib/postgresql/15/bin"
 KEY = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
-# The pods' admin token: set here, never taken from the caller's environment.
+# The pods' admin and read tokens: set here, never taken from the caller's
+# environment.
 TOKEN = "chaos-admin-token-" + os.urandom(12).hex()
+READ_TOKEN = "chaos-read-token-" + os.urandom(12).hex()
 ADMIN_VARS = ("ADMIN_TOKEN", "ADMIN_READ_TOKEN", "ADMIN_AUTH")
+# What a pod inherits from the caller's environment: nothing that the
+# daemon reads as configuration (an exported ADMIN_TOKEN, HTTP_* limit or
+# TELEGRAM_BOT_TOKEN must not change a chaos run), only what processes
+# need to run.
+PASS_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ",
+            "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS")
+# Trading agents never reach a real exchange from a chaos pod.
+DEAD_EXCHANGE = "http://127.0.0.1:9"
 FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
 SLOT_LETTERS = "abcdefgh"
+PORT_TRIES = 5
+
+
+def base_env():
+    return {k: v for k, v in os.environ.items() if k in PASS_ENV}
 
 
 def free_port():
@@ -37,14 +60,15 @@ def free_port():
     return p
 
 
-def http(method, port, path, body=None, timeout=2.0):
-    """(status, parsed JSON or text, headers); status 0 when unreachable."""
+def http(method, port, path, body=None, timeout=2.0, token=None):
+    """(status, parsed JSON or text, headers); status 0 when unreachable.
+    token: the bearer token (the admin token when None)."""
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data,
                                  method=method)
     if data is not None:
         req.add_header("Content-Type", "application/json")
-    req.add_header("Authorization", "Bearer " + TOKEN)
+    req.add_header("Authorization", "Bearer " + (token or TOKEN))
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
             raw, code, hdrs = r.read(), r.status, dict(r.headers)
@@ -95,18 +119,25 @@ class Topology:
         self.as_pg = ["runuser", "-u", "postgres", "--"] if os.getuid() == 0 else []
         self.daemon = os.path.join(root, "build/agentrecoverd")
         self.proxy_bin = os.path.join(root, "build/tools/faultproxy")
+        self.extra_env = {}      # set before start_pod: e.g. the Telegram bot
 
     # ------------------------------------------------------------ servers
     def start_pg(self):
         if self.as_pg:
             shutil.chown(self.dir, "postgres", "postgres")
-        self.pg_port = free_port()
         data = os.path.join(self.dir, "pg")
         subprocess.run(self.as_pg + [f"{PGBIN}/initdb", "-D", data, "-U", "postgres",
                                      "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8",
                                      "--no-sync"], check=True, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)
-        self.pg_ctl("start")
+        for attempt in range(PORT_TRIES):
+            self.pg_port = free_port()
+            try:
+                self.pg_ctl("start")
+                break
+            except subprocess.CalledProcessError:
+                if attempt + 1 == PORT_TRIES:
+                    raise
         self.psql("CREATE DATABASE arec", db="postgres")
 
     def pg_ctl(self, action, extra=()):
@@ -137,19 +168,27 @@ class Topology:
         return [ln.split("|") for ln in r.stdout.splitlines() if ln]
 
     def start_redis(self, i=None):
-        if i is None:
+        """Starts a new master (i None) or master i again on its port."""
+        fresh = i is None
+        if fresh:
             self.redis.append((free_port(), None))
             i = len(self.redis) - 1
-        port = self.redis[i][0]
-        p = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
-                              "--save", "", "--appendonly", "no", "--dir", self.dir],
-                             stdout=open(os.path.join(self.dir, f"redis{i}.log"), "a"),
-                             stderr=subprocess.STDOUT)
-        self.procs.append(p)
-        self.redis[i] = (port, p)
-        ok = wait_for(lambda: self._ping(port), 5)
-        if not ok:
-            raise RuntimeError(f"redis {i} did not start")
+        for attempt in range(PORT_TRIES if fresh else 1):
+            if attempt:
+                self.redis[i] = (free_port(), None)
+            port = self.redis[i][0]
+            p = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                                  "--save", "", "--appendonly", "no", "--dir", self.dir],
+                                 stdout=open(os.path.join(self.dir, f"redis{i}.log"), "a"),
+                                 stderr=subprocess.STDOUT)
+            self.procs.append(p)
+            self.redis[i] = (port, p)
+            # ours answers: a PONG while our process has exited is someone
+            # else's server on that port
+            wait_for(lambda: p.poll() is not None or self._ping(port), 5)
+            if p.poll() is None and self._ping(port):
+                return
+        raise RuntimeError(f"redis {i} did not start")
 
     @staticmethod
     def _ping(port):
@@ -175,20 +214,31 @@ class Topology:
     def start_proxies(self):
         for slot in range(self.nslots):
             for srv, target in enumerate(self.server_ports()):
-                lp, cp = free_port(), free_port()
-                p = subprocess.Popen([self.proxy_bin, str(lp), str(target), str(cp)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                self.procs.append(p)
-                self.proxies[(slot, srv)] = (lp, cp, p)
-        for (lp, cp, _) in self.proxies.values():
-            if not wait_for(lambda: self._connects(cp), 5):
-                raise RuntimeError("faultproxy did not start")
+                self.proxies[(slot, srv)] = self._start_proxy(target)
+
+    def _start_proxy(self, target):
+        """(listen port, control port, Popen) of a running faultproxy; it
+        exits when it cannot bind either port: then fresh ports."""
+        for _ in range(PORT_TRIES):
+            lp, cp = free_port(), free_port()
+            p = subprocess.Popen([self.proxy_bin, str(lp), str(target), str(cp)],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self.procs.append(p)
+            wait_for(lambda: p.poll() is not None or self._proxy_answers(cp), 5)
+            if p.poll() is None and self._proxy_answers(cp):
+                return lp, cp, p
+            if p.poll() is None:
+                p.kill()
+            p.wait()
+        raise RuntimeError("faultproxy did not start")
 
     @staticmethod
-    def _connects(port):
+    def _proxy_answers(port):
         try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return True
+            with socket.create_connection(("127.0.0.1", port), 0.5) as c:
+                c.settimeout(0.5)
+                c.sendall(b"pass\n")
+                return c.recv(64).startswith(b"ok")
         except OSError:
             return False
 
@@ -205,7 +255,7 @@ class Topology:
 
     # --------------------------------------------------------------- pods
     def migrate(self):
-        env = {k: v for k, v in os.environ.items() if k not in ADMIN_VARS}
+        env = base_env()
         env["DATABASE_URL"] = self.db_url(self.pg_port)
         subprocess.run([self.daemon, "--migrate-only"], env=env, check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -219,26 +269,23 @@ class Topology:
         None or (timestamp_file, start_after_seconds)."""
         self.gen[slot] += 1
         name = f"pod-{SLOT_LETTERS[slot]}{self.gen[slot]}"
-        port = free_port()
         s = self.s
-        env = dict(os.environ)
-        for k in list(env):
-            if k.startswith("AGENT_") or k.startswith("REDIS_") or k.startswith("FAKETIME") \
-                    or k in ADMIN_VARS:
-                del env[k]
+        env = base_env()
         env.update({
             "DATABASE_URL": self.db_url(self.proxies[(slot, 0)][0]),
             "DATABASE_CONNECT_TIMEOUT": "10s",
             "REDIS_ADDRS": ",".join(f"127.0.0.1:{self.proxies[(slot, 1 + i)][0]}"
                                     for i in range(len(self.redis))),
-            "POD_NAME": name, "HTTP_PORT": str(port),
+            "POD_NAME": name,
             "AGENT_LOCK_TTL": f"{s.ttl_ms}ms",
             "AGENT_RECONCILE_INTERVAL": f"{s.reconcile_ms}ms",
             "AGENT_SAVE_INTERVAL": f"{s.save_ms}ms",
             "AGENT_LOCK_BACKEND": s.backend,
             "AGENT_WORKERS": "4", "SHUTDOWN_TIMEOUT": "8s",
             "AGENT_SECRETS_KEY": KEY, "LOG_LEVEL": "info", "ADMIN_TOKEN": TOKEN,
+            "ADMIN_READ_TOKEN": READ_TOKEN, "EXCHANGE_API_BASE": DEAD_EXCHANGE,
         })
+        env.update(self.extra_env)
         if s.pod_lease_ttl:
             env["AGENT_POD_LEASE_TTL"] = s.pod_lease_ttl
         if faketime:
@@ -247,21 +294,42 @@ class Topology:
                         "FAKETIME_START_AFTER_SECONDS": str(faketime[1]),
                         "FAKETIME_NO_CACHE": "1",
                         "FAKETIME_DONT_FAKE_MONOTONIC": "1"})
-        log = os.path.join(self.dir, f"{name}.log")
-        p = subprocess.Popen([self.daemon], env=env, stdout=open(log, "a"),
-                             stderr=subprocess.STDOUT)
-        self.procs.append(p)
-        pod = Pod(slot, name, port, p, log)
-        pod.started_at = time.monotonic()
+        pod = Pod(slot, name, None, None, os.path.join(self.dir, f"{name}.log"))
+        pod.env = env
+        self._launch(pod)
         self.pods[slot] = pod
         self.all_pods.append(pod)
         return pod
 
+    def _launch(self, pod):
+        pod.port = free_port()
+        pod.env["HTTP_PORT"] = str(pod.port)
+        pod.proc = subprocess.Popen([self.daemon], env=pod.env, stdout=open(pod.log, "a"),
+                                    stderr=subprocess.STDOUT)
+        self.procs.append(pod.proc)
+        pod.started_at = time.monotonic()
+
+    @staticmethod
+    def _http_bind_failed(pod):
+        try:
+            with open(pod.log, errors="replace") as f:
+                return "HTTP server failed" in f.read()
+        except OSError:
+            return False
+
     def wait_ready(self, pod, timeout=30):
-        ok = wait_for(lambda: pod.proc.poll() is None and
-                      http("GET", pod.port, "/ready", timeout=1)[0] == 200, timeout)
-        if not ok:
-            raise RuntimeError(f"{pod.name} not ready (see {pod.log})")
+        """Until the pod answers /ready with 200; a pod that exited because
+        its HTTP port was taken meanwhile is started again on a fresh one
+        (same name, a new incarnation)."""
+        for _ in range(PORT_TRIES):
+            wait_for(lambda: pod.proc.poll() is not None or
+                     http("GET", pod.port, "/ready", timeout=1)[0] == 200, timeout)
+            if pod.proc.poll() is None and http("GET", pod.port, "/ready", timeout=1)[0] == 200:
+                return
+            if pod.proc.poll() is None or not self._http_bind_failed(pod):
+                break
+            self._launch(pod)
+        raise RuntimeError(f"{pod.name} not ready (see {pod.log})")
 
     def live_pods(self):
         return [p for p in self.pods if p and not p.dead]
