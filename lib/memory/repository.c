@@ -170,6 +170,12 @@ static int claim_one(arec_memory_store *st, const char *pod,
     return AREC_ENOTFOUND;
   if (!arec__mem_wanted(a))
     return AREC_ECONFLICT;
+  /* a pass that listed the agent before another pod's failed start put it
+   * in backoff must not claim it: one claim per attempt, fleet-wide */
+  if (a->retry_at != 0 && a->retry_at > arec__mem_now(st)) {
+    arec_error_set("memory repository: agent %s is in backoff", id);
+    return AREC_ECONFLICT;
+  }
   const char *hold = hold_of(st, a);
   if (hold && strcmp(hold, pod) != 0) {
     arec_error_set("memory repository: agent %s is migrating to %s", id, hold);

@@ -101,6 +101,9 @@ static int pg_claim_many(arec_repository *repo, const char *pod,
       "      running_incarnation = $3, migrate_to = NULL, migrate_until = NULL "
       "      FROM l WHERE a.id = l.id AND a.is_active AND a.is_trading "
       "      AND NOT (a.migrate_to IS DISTINCT FROM $2 AND " AREC__PG_HOLD("a") ") "
+      /* a pass that listed the agent before another pod's failed start put
+       * it in backoff must not claim it: one claim per attempt */
+      "      AND (a.retry_at IS NULL OR a.retry_at <= clock_timestamp()) "
       "      RETURNING a.id, a.fence) "
       "SELECT q.ord, l.id IS NOT NULL, u.fence FROM q "
       "LEFT JOIN l ON l.id = q.id LEFT JOIN u ON u.id = q.id",

@@ -147,6 +147,42 @@ START_TEST(backoff_hides_until_retry_at) {
 }
 END_TEST
 
+/* A pod that listed the agent before another pod's start failed must not
+ * claim it during the wait: one claim per attempt, fleet-wide. */
+START_TEST(claim_refused_during_the_wait) {
+  const arec_repo_fixture *f = setup(_i);
+  arec_repository *r = arec_conf_open_v3(f, CONF_ADMIN | CONF_BACKOFF);
+  if (!r)
+    return;
+  arec_conf_make(r, "conf-a1", 1, 1, 1);
+  arec_conf_make(r, "conf-a2", 1, 1, 1);
+  ck_assert_int_eq(r->heartbeat(r, POD_A, INC_A, LEASE, 0), 0);
+  uint64_t f1 = claim(r, "conf-a1");
+  ck_assert_int_eq(r->start_failed(r, "conf-a1", f1, "boom", 600000, 600000,
+                                   NULL),
+                   0);
+  uint64_t fence = 0;
+  ck_assert_int_eq(r->claim(r, POD_A, INC_A, "conf-a1", &fence),
+                   AREC_ECONFLICT);
+  if (r->claim_many) {
+    const char *ids[2] = {"conf-a1", "conf-a2"};
+    uint64_t fences[2] = {0, 0};
+    int res[2] = {0, 0};
+    ck_assert_int_eq(r->claim_many(r, POD_A, INC_A, ids, 2, fences, res), 0);
+    ck_assert_int_eq(res[0], AREC_ECONFLICT);
+    ck_assert_int_eq(res[1], 0);
+  }
+  arec_agent_record *a = arec_conf_get(r, "conf-a1");
+  ck_assert_uint_eq(a->fence, f1 + 1); /* the refused claims wrote nothing */
+  ck_assert_ptr_null(a->running_on);
+  arec_agent_records_free(a, 1);
+  /* a user's start ends the wait */
+  ck_assert_int_eq(r->set_trading(r, "conf-a1", 1), 0);
+  ck_assert_uint_eq(claim(r, "conf-a1"), f1 + 2);
+  r->free(r);
+}
+END_TEST
+
 START_TEST(start_ok_clears) {
   const arec_repo_fixture *f = setup(_i);
   arec_repository *r = arec_conf_open_v3(f, CONF_ADMIN | CONF_BACKOFF);
@@ -374,6 +410,7 @@ void arec_conf_backoff_add(Suite *s, const arec_repo_fixture *f) {
   tcase_set_timeout(tc, 30);
   tcase_add_loop_test(tc, start_failed_is_fenced, i, i + 1);
   tcase_add_loop_test(tc, backoff_hides_until_retry_at, i, i + 1);
+  tcase_add_loop_test(tc, claim_refused_during_the_wait, i, i + 1);
   tcase_add_loop_test(tc, start_ok_clears, i, i + 1);
   tcase_add_loop_test(tc, set_trading_ends_the_wait, i, i + 1);
   tcase_add_loop_test(tc, set_error_rules, i, i + 1);
