@@ -6,7 +6,9 @@
  * empty (refresh holds on the quorum and never re-creates the key; EVALSHA
  * works again; NOSCRIPT falls back to EVAL), two lock objects racing for
  * the same 1,000 keys, a value changed behind our back, bad input,
- * AUTH/SELECT, per-node detail and its debug log line.
+ * AUTH/SELECT, per-node detail and its debug log line; a master that
+ * always answers after the quorum is kept, one behind a black hole is
+ * dropped and dialled again.
  *
  * Every test starts by bringing all three servers back (a test child may
  * have killed or paused one) and flushing them.
@@ -151,7 +153,7 @@ START_TEST(paused_master_keeps_deadline_and_step) {
     char key[64];
     snprintf(key, sizeof key, "agent:lock:p3-%d", i);
     ck_assert_int_eq(l->try_acquire(l, key, "pod-a", TTL, &b), 1);
-    usleep(20000);
+    rsettle(l); /* the third master answered too */
     ck_assert_int_eq(holders(key, b.value), 3);
     ck_assert_int_eq(l->refresh(l, key, &b, TTL), 0);
     /* a reply read out of step would show as a failure here */
@@ -161,7 +163,7 @@ START_TEST(paused_master_keeps_deadline_and_step) {
                         strcmp(g_d[j].why, "pending") == 0,
                     "node %d: %s", j, g_d[j].why);
     ck_assert_int_eq(l->release(l, key, &b), 0);
-    usleep(20000);
+    rsettle(l);
     ck_assert_int_eq(holders(key, b.value), 0);
     unsigned up = 0;
     ck_assert_int_eq(arec_redis_lock_ping(l, &up), 0); /* waits for all */
@@ -234,6 +236,52 @@ START_TEST(blackholed_then_healed_master_recovers) {
 }
 END_TEST
 
+/* A healthy master that always answers after the quorum decided (here
+ * behind the fault proxy, 30 ms late) owes a reply at every round start,
+ * but the reply has arrived by then: its connection is kept however long
+ * the calls go on, and it never counts as down. */
+START_TEST(late_master_is_not_dropped) {
+  int lport = arec_test_free_port(), cport = arec_test_free_port();
+  char a[16], b[16], c[16], addr[200], key[64];
+  all_up();
+  snprintf(a, sizeof a, "%d", lport);
+  snprintf(b, sizeof b, "%d", g_srv[2].port);
+  snprintf(c, sizeof c, "%d", cport);
+  pid_t px = fork();
+  if (px == 0) {
+    execl("build/tools/faultproxy", "faultproxy", a, b, c, (char *)NULL);
+    _exit(127);
+  }
+  ck_assert_int_gt(px, 0);
+  usleep(200000);
+  proxy_cmd(cport, "delay 30");
+  arec_redis_options o = AREC_REDIS_OPTIONS_INIT;
+  snprintf(addr, sizeof addr, "127.0.0.1:%d,127.0.0.1:%d,127.0.0.1:%d",
+           g_srv[0].port, g_srv[1].port, lport);
+  o.addrs = addr;
+  o.node_timeout_ms = 500; /* the late master answers within it */
+  arec_lock *l = NULL;
+  arec_lease le;
+  ck_assert_int_eq(arec_redis_lock_new(&l, &o), 0);
+  /* longer than AREC__REDIS_STALE_DROP_MS (1 s) of calls 100 ms apart */
+  long long t0 = arec_test_now_ms();
+  for (int i = 0; arec_test_now_ms() - t0 < 2500; i++) {
+    snprintf(key, sizeof key, "agent:lock:late-%d", i);
+    ck_assert_int_eq(l->try_acquire(l, key, "pod-a", TTL, &le), 1);
+    detail(l);
+    ck_assert_msg(strncmp(g_d[2].why, "down", 4) != 0,
+                  "the late master was dropped after %lld ms: %s",
+                  arec_test_now_ms() - t0, g_d[2].why);
+    usleep(100000);
+  }
+  rsettle(l);
+  ck_assert_int_eq(holders(key, le.value), 3);
+  l->free(l);
+  kill(px, SIGKILL);
+  waitpid(px, NULL, 0);
+}
+END_TEST
+
 START_TEST(restarted_master_refresh_holds) {
   arec_lock *l = open3(), *l0 = NULL;
   arec_lease a, a0;
@@ -250,7 +298,7 @@ START_TEST(restarted_master_refresh_holds) {
   ck_assert_int_eq(l->refresh(l, KEY, &a, TTL), 0); /* broken connection */
   usleep(60000);                                    /* backoff */
   ck_assert_int_eq(l->refresh(l, KEY, &a, TTL), 0); /* re-dialled */
-  usleep(20000);
+  rsettle(l); /* the restarted master ran it too */
   ck_assert_int_eq(rpttl(&g_srv[0], KEY), -2);
   ck_assert_int_eq(holders(KEY, a.value), 2);
 
@@ -286,7 +334,7 @@ START_TEST(restarted_master_refresh_holds) {
     ck_assert(rok(rcmd(&g_srv[i], "SCRIPT FLUSH")));
   ck_assert_int_eq(l->refresh(l, KEY, &a, TTL), 0);
   ck_assert_int_eq(l->release(l, KEY, &a), 0);
-  usleep(20000);
+  rsettle(l);
   ck_assert_int_eq(holders(KEY, a.value), 0);
   l0->free(l0);
   l->free(l);
@@ -552,6 +600,7 @@ int main(void) {
   tcase_add_test(tc, paused_master_keeps_deadline_and_step);
   tcase_add_test(tc, restarted_master_refresh_holds);
   tcase_add_test(tc, blackholed_then_healed_master_recovers);
+  tcase_add_test(tc, late_master_is_not_dropped);
   tcase_add_test(tc, two_pods_race_one_owner_per_key);
   tcase_add_test(tc, one_lock_many_threads);
   tcase_add_test(tc, value_changed_behind_our_back);

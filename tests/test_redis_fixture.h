@@ -77,6 +77,24 @@ static __attribute__((unused)) int rok(redisReply *rep) {
   return ok;
 }
 
+/* Waits until every master has answered everything this lock object sent
+ * (all must be up): a call decides as soon as a quorum answered, and a
+ * master answering after it may run another connection's later commands
+ * first.  A ping goes to every master and reads what each still owes
+ * before its PONG; one that misses the ping's deadline on a loaded machine
+ * is pinged again. */
+static __attribute__((unused)) void rsettle(arec_lock *l) {
+  arec_redis_node_result d[16];
+  size_t n = 0;
+  unsigned up = 0;
+  long long until = arec_test_now_ms() + 10000;
+  do {
+    arec_redis_lock_ping(l, &up);
+    ck_assert_int_eq(arec_redis_lock_last_detail(l, d, 16, &n), 0);
+  } while (up < n && arec_test_now_ms() < until);
+  ck_assert_msg(up == n, "only %u of %zu masters answered", up, n);
+}
+
 /* ------------------------------------------------------ fixture methods */
 static __attribute__((unused)) void fx_reset(void *ctx) {
   rfix *f = ctx;

@@ -8,7 +8,9 @@
  * EUNAVAILABLE; a flushed script cache falls back to EVAL.
  *
  * Every test starts by bringing all servers back (a test child may have
- * killed one) and flushing them.
+ * killed one) and flushing them.  Before a server is looked at, or another
+ * lock object acts on what one wrote, the writer is settled (rsettle): a
+ * call returns once a quorum answered.
  */
 #include <time.h>
 #include <unistd.h>
@@ -93,6 +95,7 @@ START_TEST(takeover_only_when_holder_lease_gone) {
   arec_lock *a = open_lock(f), *b = open_lock(f);
   arec_lease la, lb;
   lease(a, A, 3000);
+  rsettle(a); /* every master applied it (rsettle: test_redis_fixture.h) */
   ck_assert_uint_eq(holders(f, LEASE_A, ""), 0);
   ck_assert_int_le(fx_ttl(f, LEASE_A), 3000);
   ck_assert_int_gt(fx_ttl(f, LEASE_A), 2000);
@@ -100,6 +103,7 @@ START_TEST(takeover_only_when_holder_lease_gone) {
   ck_assert_int_eq(strncmp(la.value, A "/", strlen(A) + 1), 0);
   ck_assert_uint_eq(strlen(la.value), strlen(A) + 33);
   check_detail(a, f->n, "OK");
+  rsettle(a);
   lease(b, B, 3000);
   /* the holder's lease is alive: held, whatever the caller */
   ck_assert_int_eq(b->try_acquire(b, KEY, B, TTL, &lb), 0);
@@ -112,6 +116,7 @@ START_TEST(takeover_only_when_holder_lease_gone) {
   ck_assert_int_eq(b->try_acquire(b, KEY, B, TTL, &lb), 1);
   check_detail(b, f->n, "taken over");
   ck_assert_int_gt(lb.validity_ms, TTL - 1000);
+  rsettle(b);
   ck_assert_uint_eq(holders(f, KEY, lb.value), f->n);
   ck_assert_int_gt(fx_ttl(f, KEY), TTL - 5000);
   /* the old holder finds it lost; the new one keeps it */
@@ -122,6 +127,7 @@ START_TEST(takeover_only_when_holder_lease_gone) {
   lease(a, A, 3000);
   ck_assert_int_eq(a->try_acquire(a, KEY, A, TTL, &la), 0);
   ck_assert_int_eq(b->release(b, KEY, &lb), 0);
+  rsettle(b);
   ck_assert_uint_eq(holders(f, KEY, ""), f->n);
   a->free(a);
   b->free(b);
@@ -195,11 +201,13 @@ START_TEST(lease_refresh_expiry_token_and_leave) {
   ck_assert_int_eq(b->try_acquire(b, KEY, B, TTL, &lb), 1);
   /* a late renewal re-creates it (a's runners were stopped by its core) */
   lease(a, A, LEASE_TTL);
+  rsettle(a);
   ck_assert_int_eq(a->refresh(a, KEY, &la, TTL), AREC_ELOST);
   /* leaving deletes it (compare-and-delete: ours only), twice is fine */
   ck_assert_int_eq(a2->pod_lease(a2, A, 600, 1, NULL), 0);
   ck_assert_uint_eq(holders(f, LEASE_A, ""), 0);
   ck_assert_int_eq(a->pod_lease(a, A, 600, 1, NULL), 0);
+  rsettle(a);
   ck_assert_uint_eq(holders(f, LEASE_A, ""), f->n);
   ck_assert_int_eq(a->pod_lease(a, A, 600, 1, NULL), 0);
   ck_assert_int_eq(a2->pod_lease(a2, A, 600, 0, &v), 0); /* free again */
@@ -235,9 +243,12 @@ START_TEST(batched_acquire_takes_over_per_key) {
   ck_assert_int_eq(fx_overwrite(f, keys[3], "pod-x/0123456789abcdef0123456789abcdef",
                                 TTL),
                    0);
+  rsettle(a);
+  rsettle(c);
   ck_assert_int_eq(fx_expire(f, LEASE_A), 0); /* A died; C lives */
   lease(b, B, 3000);
   ck_assert_int_eq(b->try_acquire_many(b, keys, 5, B, TTL, lb, res), 0);
+  rsettle(b);
   ck_assert_int_eq(res[0], 1); /* A's: taken over */
   ck_assert_int_eq(res[1], 1);
   ck_assert_int_eq(res[2], 0); /* C's: its lease is alive */
@@ -290,6 +301,7 @@ START_TEST(flushed_scripts_fall_back_to_eval) {
   arec_lease la, lb;
   lease(a, A, 3000);
   ck_assert_int_eq(a->try_acquire(a, KEY, A, TTL, &la), 1);
+  rsettle(a);
   ck_assert_int_eq(fx_expire(f, LEASE_A), 0);
   lease(b, B, 3000);
   for (size_t j = 0; j < f->n; j++)

@@ -3,7 +3,10 @@
  * Redis masters (hiredis).  Key "agent:lock:<id>" as the manager passes it;
  * value "<owner>/<32 hex from getrandom()>"; quorum N/2 + 1; every request
  * goes to all masters in parallel (non-blocking sockets, one poll loop), each
- * bounded by a per-node deadline; validity = ttl - elapsed - drift with
+ * bounded by a per-node deadline, and is decided as soon as a quorum
+ * answered -- except a release (and a pod lease's leave), which waits for
+ * every master up to the deadline, so that no reachable master still holds
+ * the value when it returns; validity = ttl - elapsed - drift with
  * drift = ttl/100 + 2 ms, on the monotonic clock.
  *
  * TLS: hiredis 0.14 (Debian 12) has none; put a TLS sidecar (stunnel,
@@ -19,9 +22,16 @@
  * before the call returns.  A master that breaks is re-dialled with
  * exponential backoff (20 ms .. 1 s); one that owes replies past an early
  * decision has them read and discarded before its next request.  Release,
- * refresh, the pod lease and the takeover acquire are Lua scripts loaded with SCRIPT LOAD on every new
- * connection and called with EVALSHA (EVAL after a NOSCRIPT).  A write to a
- * closed socket never raises SIGPIPE in the caller.  Host names are
+ * refresh, the pod lease and the takeover acquire are Lua scripts loaded
+ * with SCRIPT LOAD on every new connection and called with EVALSHA (EVAL
+ * after a NOSCRIPT, for that call on that master only).  The batched calls
+ * refresh_many, release_many and try_acquire_many with a pod-lease holder
+ * as owner send one script call per chunk of 250 keys, every chunk
+ * pipelined in one round trip per master, each answered with one result
+ * per key; try_acquire_many for any other owner pipelines SET NX PX per
+ * key (a native command costs the master less than a call from Lua).  A
+ * key of another type answers "held" / "not ours" without failing its
+ * chunk.  A write to a closed socket never raises SIGPIPE in the caller.  Host names are
  * resolved (IPv4 first) at each dial, which may block: prefer addresses.
  *
  * Pod leases (lock vtable v2 pod_lease): the lease of holder

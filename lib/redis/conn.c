@@ -2,16 +2,18 @@
  * conn.c -- one connection per Redis master: the address list, the
  * non-blocking dial (hiredis 0.14 redisConnectNonBlock; completion is seen
  * by the poll loop), the handshake queued in front of the first request
- * (AUTH, SELECT, SCRIPT LOAD of the four scripts), the command queue of a round, and dropping a
- * broken connection with exponential backoff before the next dial.
+ * (AUTH, SELECT, SCRIPT LOAD of the seven scripts: four single-key, three
+ * batched), the command queue of a round, and dropping a broken connection
+ * with exponential backoff before the next dial.
  *
  * Never blocks on the network (the DNS lookup of a host name is the one
  * exception: use IP addresses where that matters), never puts the password
  * in an error string or a log line.
  */
 #include <errno.h>
-#include <signal.h>
 #include <netdb.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,7 +158,18 @@ int arec__rnode_queue(arec__rnode *nd, const char *cmd, size_t len,
     return -1;
   nd->expect[nd->expect_n++] = tag;
   nd->want_write = 1;
+  nd->unsent += len;
   return 0;
+}
+
+void arec__rnode_flush(arec__rnode *nd) {
+  int done = 0;
+  if (nd->unsent < AREC__REDIS_FLUSH_BYTES || !nd->c ||
+      nd->state != AREC__RN_READY)
+    return;
+  nd->unsent = 0;
+  if (arec__rnode_write(nd, &done) == REDIS_OK && done)
+    nd->want_write = 0;
 }
 
 int arec__rnode_write(arec__rnode *nd, int *done) {
@@ -195,15 +208,15 @@ static int queue_argv(arec__rnode *nd, int argc, const char **argv,
 }
 
 static int queue_scripts(arec__rnode *nd) {
-  const char *rel[] = {"SCRIPT", "LOAD", AREC__LUA_RELEASE};
-  const char *ref[] = {"SCRIPT", "LOAD", AREC__LUA_REFRESH};
-  const char *acq[] = {"SCRIPT", "LOAD", AREC__LUA_ACQUIRE};
-  const char *pod[] = {"SCRIPT", "LOAD", AREC__LUA_PODLEASE};
-  if (queue_argv(nd, 3, rel, AREC__TAG_SCRIPT) ||
-      queue_argv(nd, 3, ref, AREC__TAG_SCRIPT) ||
-      queue_argv(nd, 3, acq, AREC__TAG_SCRIPT) ||
-      queue_argv(nd, 3, pod, AREC__TAG_SCRIPT))
-    return -1;
+  static const char *const scripts[] = {
+      AREC__LUA_RELEASE,       AREC__LUA_REFRESH,      AREC__LUA_ACQUIRE,
+      AREC__LUA_PODLEASE,      AREC__LUA_TAKEOVER_MANY, AREC__LUA_REFRESH_MANY,
+      AREC__LUA_RELEASE_MANY};
+  for (size_t i = 0; i < sizeof scripts / sizeof *scripts; i++) {
+    const char *argv[] = {"SCRIPT", "LOAD", scripts[i]};
+    if (queue_argv(nd, 3, argv, AREC__TAG_SCRIPT))
+      return -1;
+  }
   nd->need_load = 0;
   return 0;
 }
@@ -274,18 +287,46 @@ oom:
   return -1;
 }
 
+/* Reads and discards, without waiting, the replies owed to earlier rounds
+ * that have arrived by now.  -1 when the connection broke. */
+static int drain_stale(arec__rnode *nd, int64_t now) {
+  for (int reads = 0; nd->stale > 0;) {
+    void *r = NULL;
+    struct pollfd p = {nd->c->fd, POLLIN, 0};
+    if (redisGetReplyFromReader(nd->c, &r) != REDIS_OK)
+      return -1;
+    if (r) {
+      freeReplyObject(r);
+      nd->stale--;
+      continue;
+    }
+    if (reads++ > 64 || poll(&p, 1, 0) != 1)
+      return 0; /* nothing more there yet */
+    if (redisBufferRead(nd->c) != REDIS_OK)
+      return -1;
+    nd->last_io_ms = now;
+  }
+  return 0;
+}
+
 int arec__rnode_prepare(arec__redis_lock *L, arec__rnode *nd, int64_t now,
                         char *why, size_t whylen) {
   nd->active = 0;
   nd->timed_out = 0;
   nd->want_write = nd->c != NULL; /* a write left over by the last round */
   nd->expect_head = nd->expect_n = 0;
+  nd->unsent = 0;
   /* Owed replies that never drain mean a master that does not answer, or a
    * stream out of step (a middlebox lost what was sent, so what arrives
    * answers newer requests): drop the connection when replies have been
-   * owed at every round start for longer than AREC__REDIS_STALE_DROP_MS.
-   * (An idle connection is not judged by its idle time: the replies it owes
-   * are usually waiting in the socket and drain in this round.) */
+   * owed at every round start for longer than AREC__REDIS_STALE_DROP_MS,
+   * counting only those still missing after what has arrived was read (a
+   * healthy master that answers after every early decision owes a reply at
+   * every round start, but never for long).  An idle connection is not
+   * judged by its idle time. */
+  if (nd->c && nd->state == AREC__RN_READY && nd->stale > 0 &&
+      drain_stale(nd, now) != 0)
+    arec__rnode_drop(nd, "read failed", now);
   if (nd->stale == 0)
     nd->stale_since = 0;
   else if (!nd->stale_since)

@@ -35,10 +35,6 @@ static _Thread_local struct {
 static arec__redis_lock *LK(arec_lock *l) { return (arec__redis_lock *)l; }
 
 /* ------------------------------------------------------------- helpers */
-static int64_t batch_timeout(const arec__redis_lock *L, size_t n) {
-  return L->node_timeout_ms + (int64_t)(n / 40);
-}
-
 static int key_check(const char *key) {
   size_t len;
   if (!key || !*key)
@@ -198,7 +194,7 @@ static int r_try_acquire(arec_lock *lock, const char *key, const char *owner,
   const char *keys[1] = {key};
   const char *vals[1];
   int res = 1, rc;
-  int64_t val = 0, t0;
+  int64_t val = 0, t0, timeout;
   size_t ol = owner ? strlen(owner) : 0;
   if (!out || key_check(key) || ttl_ms <= 0 || ol == 0 ||
       ol + 34 > AREC_LOCK_VALUE_MAX) {
@@ -213,9 +209,9 @@ static int r_try_acquire(arec_lock *lock, const char *key, const char *owner,
   vals[0] = out->value;
   pthread_mutex_lock(&L->mu);
   t0 = arec__mono_ms();
+  timeout = arec__redis_batch_timeout(L, 1);
   arec__redis_op(L, acquire_kind(owner), keys, vals, 1, ttl_ms,
-                 batch_timeout(L, 1) < ttl_ms ? batch_timeout(L, 1) : ttl_ms,
-                 &res, &val, d);
+                 timeout < ttl_ms ? timeout : ttl_ms, &res, &val, d);
   single_done(L, AREC__OP_ACQUIRE, key, res, arec__mono_ms() - t0, d);
   pthread_mutex_unlock(&L->mu);
   if (res == 1)
@@ -250,7 +246,7 @@ static int r_refresh(arec_lock *lock, const char *key, arec_lease *lease,
   pthread_mutex_lock(&L->mu);
   t0 = arec__mono_ms();
   arec__redis_op(L, AREC__OP_REFRESH, keys, vals, 1, ttl_ms,
-                 batch_timeout(L, 1), &res, &val, d);
+                 arec__redis_batch_timeout(L, 1), &res, &val, d);
   single_done(L, AREC__OP_REFRESH, key, res, arec__mono_ms() - t0, d);
   pthread_mutex_unlock(&L->mu);
   if (res == 0)
@@ -273,8 +269,8 @@ static int r_release(arec_lock *lock, const char *key,
   vals[0] = lease->value;
   pthread_mutex_lock(&L->mu);
   t0 = arec__mono_ms();
-  arec__redis_op(L, AREC__OP_RELEASE, keys, vals, 1, 0, batch_timeout(L, 1),
-                 &res, NULL, d);
+  arec__redis_op(L, AREC__OP_RELEASE, keys, vals, 1, 0,
+                 arec__redis_batch_timeout(L, 1), &res, NULL, d);
   single_done(L, AREC__OP_RELEASE, key, res, arec__mono_ms() - t0, d);
   pthread_mutex_unlock(&L->mu);
   return res;
@@ -305,8 +301,9 @@ static int r_refresh_many(arec_lock *lock, const char *const *keys,
   }
   pthread_mutex_lock(&L->mu);
   t0 = arec__mono_ms();
-  arec__redis_op(L, AREC__OP_REFRESH, keys, vals, n, ttl_ms,
-                 batch_timeout(L, n), out_results, val, NULL);
+  arec__redis_op(L, AREC__OP_REFRESH | AREC__OP_F_BATCH, keys, vals, n,
+                 ttl_ms, arec__redis_batch_timeout(L, n), out_results, val,
+                 NULL);
   batch_done(L, AREC__OP_REFRESH, n, out_results, arec__mono_ms() - t0);
   pthread_mutex_unlock(&L->mu);
   for (size_t i = 0; i < n; i++)
@@ -348,13 +345,13 @@ static int r_try_acquire_many(arec_lock *lock, const char *const *keys,
     vals[i] = out_leases[i].value;
     out_leases[i].validity_ms = 0;
   }
-  timeout = batch_timeout(L, n);
+  timeout = arec__redis_batch_timeout(L, n);
   if (timeout > ttl_ms)
     timeout = ttl_ms;
   pthread_mutex_lock(&L->mu);
   t0 = arec__mono_ms();
-  arec__redis_op(L, acquire_kind(owner), keys, vals, n, ttl_ms, timeout,
-                 out_results, val, NULL);
+  arec__redis_op(L, acquire_kind(owner) | AREC__OP_F_BATCH, keys, vals, n,
+                 ttl_ms, timeout, out_results, val, NULL);
   batch_done(L, AREC__OP_ACQUIRE, n, out_results, arec__mono_ms() - t0);
   pthread_mutex_unlock(&L->mu);
   for (size_t i = 0; i < n; i++)
@@ -386,8 +383,8 @@ static int r_release_many(arec_lock *lock, const char *const *keys,
   }
   pthread_mutex_lock(&L->mu);
   t0 = arec__mono_ms();
-  arec__redis_op(L, AREC__OP_RELEASE, keys, vals, n, 0, batch_timeout(L, n),
-                 out_results, NULL, NULL);
+  arec__redis_op(L, AREC__OP_RELEASE | AREC__OP_F_BATCH, keys, vals, n, 0,
+                 arec__redis_batch_timeout(L, n), out_results, NULL, NULL);
   batch_done(L, AREC__OP_RELEASE, n, out_results, arec__mono_ms() - t0);
   pthread_mutex_unlock(&L->mu);
   free(vals);
@@ -403,7 +400,7 @@ static int r_pod_lease(arec_lock *lock, const char *holder, int64_t ttl_ms,
   const char *keys[1] = {key};
   const char *vals[1];
   int res = 1, kind = leaving ? AREC__OP_RELEASE : AREC__OP_PODLEASE;
-  int64_t val = 0, t0, timeout = batch_timeout(L, 1);
+  int64_t val = 0, t0, timeout = arec__redis_batch_timeout(L, 1);
   if (!holder || !*holder || strlen(holder) >= AREC_LOCK_VALUE_MAX - 34 ||
       (!leaving && (ttl_ms <= 0 || !out_validity_ms))) {
     arec_error_set("redis pod_lease: %s",

@@ -1,17 +1,23 @@
 /*
  * ops.c -- the Redlock decisions: one operation (acquire, refresh,
  * release, ping) over n keys on every master in one pipelined round trip.
- * Each command is formatted once and appended to every master's queue; the
- * poll loop (round.c) hands back every reply, which is counted per key
- * as yes / no / fail, and a key is decided as soon as its outcome cannot
- * change (quorum reached either way).  Validity = ttl - elapsed - drift,
- * elapsed measured from the moment the request was queued (monotonic).
+ * The keys are sent in units: one command per key for a single-key call
+ * (and a plain batched acquire), one script call per chunk of
+ * AREC__REDIS_CHUNK keys for a batched one (cmd.c formats them).  Each unit is formatted once and appended to every
+ * master's queue; the poll loop (round.c) hands back every reply, which is
+ * counted per key as yes / no / fail (a failed or unreadable unit fails
+ * each of its keys on that master), and a key is decided as soon as its
+ * outcome cannot change (quorum reached either way) -- a release only once
+ * every master answered or missed the deadline.  Validity = ttl -
+ * elapsed - drift, elapsed measured from the moment the request was queued
+ * (monotonic).
  *
- * A failed acquire is deleted again (compare-and-delete) from every master
- * that may hold it, those that timed out included.  EVALSHA answered
- * NOSCRIPT is re-sent as EVAL.  Never re-creates a key on refresh.
+ * A failed acquire is deleted again (compare-and-delete, batched like the
+ * acquire) from every master that may hold it, those that timed out
+ * included.  EVALSHA answered NOSCRIPT is re-sent as EVAL, for that unit
+ * on that master only.  Never re-creates a key on refresh.
  *
- * Pod leases: an acquire with AREC__OP_F_TAKEOVER runs AREC__LUA_ACQUIRE
+ * Pod leases: an acquire with AREC__OP_F_TAKEOVER runs the takeover script
  * (SET NX PX, or take over a value whose holder's pod lease key is gone on
  * that master) instead of SET NX PX; AREC__OP_PODLEASE renews a pod lease
  * (AREC__LUA_PODLEASE) and is decided like a refresh.
@@ -31,74 +37,32 @@ typedef struct ritem {
 
 typedef struct rop {
   int kind;
-  int takeover; /* acquire with AREC__LUA_ACQUIRE */
+  int batch;   /* the caller asked for chunks (AREC__OP_F_BATCH) */
   int cleanup; /* compare-and-delete of failed acquires: nobody decides */
+  arec__rcmd cmd;
   size_t n, ndecided;
-  const char *const *keys;
-  const char *const *values;
   char ttl[24];
   int64_t ttl_ms;
   ritem *items;
   arec_redis_node_result *detail;
+  /* The items sent to master j this round, in order: unit u covers
+   * idx[j][u * per ..], at most per of them; a reply's tag is its unit. */
+  size_t per;
+  uint32_t *idx[AREC__REDIS_MAX_NODES];
+  size_t nidx[AREC__REDIS_MAX_NODES];
 } rop;
 
-/* ------------------------------------------------------------ commands */
-static int format_cmd(const rop *op, size_t i, int eval, char **out) {
-  const char *argv[8];
-  int argc = 0;
-  int kind = op->cleanup ? AREC__OP_RELEASE : op->kind;
-  switch (kind) {
-  case AREC__OP_ACQUIRE:
-    if (op->takeover) {
-      argv[0] = eval ? "EVAL" : "EVALSHA";
-      argv[1] = eval ? AREC__LUA_ACQUIRE : AREC__LUA_ACQUIRE_SHA;
-      argv[2] = "1";
-      argv[3] = op->keys[i];
-      argv[4] = op->values[i];
-      argv[5] = op->ttl;
-      argv[6] = AREC__PODLEASE_PREFIX;
-      argc = 7;
-      break;
-    }
-    argv[0] = "SET";
-    argv[1] = op->keys[i];
-    argv[2] = op->values[i];
-    argv[3] = "NX";
-    argv[4] = "PX";
-    argv[5] = op->ttl;
-    argc = 6;
-    break;
-  case AREC__OP_RELEASE:
-    argv[0] = eval ? "EVAL" : "EVALSHA";
-    argv[1] = eval ? AREC__LUA_RELEASE : AREC__LUA_RELEASE_SHA;
-    argv[2] = "1";
-    argv[3] = op->keys[i];
-    argv[4] = op->values[i];
-    argc = 5;
-    break;
-  case AREC__OP_REFRESH:
-    argv[0] = eval ? "EVAL" : "EVALSHA";
-    argv[1] = eval ? AREC__LUA_REFRESH : AREC__LUA_REFRESH_SHA;
-    argv[2] = "1";
-    argv[3] = op->keys[i];
-    argv[4] = op->values[i];
-    argv[5] = op->ttl;
-    argc = 6;
-    break;
-  case AREC__OP_PODLEASE:
-    argv[0] = eval ? "EVAL" : "EVALSHA";
-    argv[1] = eval ? AREC__LUA_PODLEASE : AREC__LUA_PODLEASE_SHA;
-    argv[2] = "1";
-    argv[3] = op->keys[i];
-    argv[4] = op->values[i];
-    argv[5] = op->ttl;
-    argc = 6;
-    break;
-  default:
-    argv[0] = "PING";
-    argc = 1;
-  }
-  return redisFormatCommandArgv(out, argc, argv, NULL);
+int64_t arec__redis_batch_timeout(const arec__redis_lock *L, size_t n) {
+  return L->node_timeout_ms + (int64_t)(n / 40);
+}
+
+/* The commands for `kind`: chunks of keys when batched and a chunk script
+ * exists for it (a plain acquire is SET NX PX per key either way). */
+static void set_cmd(rop *op, int kind) {
+  op->cmd.kind = kind;
+  op->cmd.batch =
+      op->batch && !(kind == AREC__OP_ACQUIRE && !op->cmd.takeover);
+  op->per = op->cmd.batch ? AREC__REDIS_CHUNK : 1;
 }
 
 /* ------------------------------------------------------------ decisions */
@@ -134,12 +98,13 @@ static void decide(arec__rround *R, rop *op, ritem *it) {
     }
     break;
   case AREC__OP_RELEASE:
-    if (it->yes >= 1 && it->yes + it->no >= q) {
+    /* Every master's answer is waited for (up to the deadline): one that
+     * would answer after a quorum could still hold the value when the
+     * caller goes on -- and run another client's next command (a takeover
+     * after a pod leaves) before this delete. */
+    if (r == 0) {
       done = 1;
-      res = 0;
-    } else if (r == 0) {
-      done = 1;
-      res = it->yes + it->no < q ? AREC_EUNAVAILABLE : 1;
+      res = it->yes + it->no < q ? AREC_EUNAVAILABLE : it->yes >= 1 ? 0 : 1;
     }
     break;
   default: /* ping */
@@ -156,74 +121,10 @@ static void decide(arec__rround *R, rop *op, ritem *it) {
   }
 }
 
-/* yes / no / fail, with a short reason for the node's detail. */
-static arec_redis_answer classify(const rop *op, const redisReply *r,
-                                  const char **why) {
-  if (r->type == REDIS_REPLY_ERROR) {
-    *why = r->str;
-    return AREC_REDIS_FAIL;
-  }
-  if (op->kind == AREC__OP_PING) {
-    *why = "PONG";
-    return r->type == REDIS_REPLY_STATUS ? AREC_REDIS_YES : AREC_REDIS_FAIL;
-  }
-  if (op->kind == AREC__OP_ACQUIRE && !op->cleanup && op->takeover) {
-    if (r->type == REDIS_REPLY_INTEGER && r->integer >= 1) {
-      *why = r->integer == 2 ? "taken over" : "OK";
-      return AREC_REDIS_YES;
-    }
-    if (r->type == REDIS_REPLY_INTEGER) {
-      *why = "held";
-      return AREC_REDIS_NO;
-    }
-  } else if (op->kind == AREC__OP_ACQUIRE && !op->cleanup) {
-    if (r->type == REDIS_REPLY_STATUS) {
-      *why = "OK";
-      return AREC_REDIS_YES;
-    }
-    if (r->type == REDIS_REPLY_NIL) {
-      *why = "held";
-      return AREC_REDIS_NO;
-    }
-  } else if (r->type == REDIS_REPLY_INTEGER) {
-    if (r->integer == 1) {
-      *why = op->cleanup || op->kind == AREC__OP_RELEASE ? "deleted"
-             : op->kind == AREC__OP_PODLEASE           ? "renewed"
-                                                       : "extended";
-      return AREC_REDIS_YES;
-    }
-    *why = "not ours";
-    return AREC_REDIS_NO;
-  }
-  *why = "unexpected reply";
-  return AREC_REDIS_FAIL;
-}
-
-static void on_reply(arec__rround *R, size_t node, uint32_t tag,
-                     const redisReply *r, const char *why) {
-  rop *op = R->ud;
-  ritem *it;
-  arec_redis_answer ans = AREC_REDIS_FAIL;
-  if (tag >= op->n)
-    return;
-  it = &op->items[tag];
-  if (r && r->type == REDIS_REPLY_ERROR &&
-      strncmp(r->str, "NOSCRIPT", 8) == 0) {
-    arec__rnode *nd = &R->L->nodes[node];
-    char *cmd = NULL;
-    int len = format_cmd(op, tag, 1, &cmd);
-    nd->need_load = 1;
-    if (len >= 0 && arec__rnode_queue(nd, cmd, (size_t)len, tag) == 0) {
-      redisFreeCommand(cmd);
-      return; /* the EVAL reply decides */
-    }
-    if (len >= 0)
-      redisFreeCommand(cmd);
-    why = "out of memory";
-    r = NULL;
-  }
-  if (r)
-    ans = classify(op, r, &why);
+/* Master `node` answered `ans` for item i. */
+static void answer(arec__rround *R, rop *op, size_t node, uint32_t i,
+                   arec_redis_answer ans, const char *why) {
+  ritem *it = &op->items[i];
   if (ans == AREC_REDIS_YES)
     it->yes++;
   else if (ans == AREC_REDIS_NO) {
@@ -240,16 +141,112 @@ static void on_reply(arec__rround *R, size_t node, uint32_t tag,
     decide(R, op, it);
 }
 
+/* The items of unit `tag` on master `node`: *out, *cnt. */
+static int unit_items(const rop *op, size_t node, uint32_t tag,
+                      const uint32_t **out, size_t *cnt) {
+  size_t from = (size_t)tag * op->per;
+  if (!op->idx[node] || from >= op->nidx[node])
+    return -1;
+  *out = op->idx[node] + from;
+  *cnt = op->nidx[node] - from < op->per ? op->nidx[node] - from : op->per;
+  return 0;
+}
+
+static void on_reply(arec__rround *R, size_t node, uint32_t tag,
+                     const redisReply *r, const char *why) {
+  rop *op = R->ud;
+  const uint32_t *items;
+  size_t cnt;
+  if (unit_items(op, node, tag, &items, &cnt) != 0)
+    return;
+  if (r && r->type == REDIS_REPLY_ERROR &&
+      strncmp(r->str, "NOSCRIPT", 8) == 0) {
+    arec__rnode *nd = &R->L->nodes[node];
+    char *cmd = NULL;
+    int len = arec__rcmd_format(&op->cmd, items, cnt, 1, &cmd);
+    nd->need_load = 1;
+    if (len >= 0 && arec__rnode_queue(nd, cmd, (size_t)len, tag) == 0) {
+      free(cmd);
+      return; /* the EVAL reply decides */
+    }
+    free(cmd);
+    why = "out of memory";
+    r = NULL;
+  }
+  if (!r) {
+    for (size_t k = 0; k < cnt; k++)
+      answer(R, op, node, items[k], AREC_REDIS_FAIL, why);
+    return;
+  }
+  if (!op->cmd.batch) {
+    arec_redis_answer ans = arec__rcmd_classify(&op->cmd, r, &why);
+    answer(R, op, node, items[0], ans, why);
+    return;
+  }
+  if (r->type == REDIS_REPLY_ARRAY && r->elements == cnt) {
+    for (size_t k = 0; k < cnt; k++) {
+      arec_redis_answer ans = arec__rcmd_element(&op->cmd, r->element[k], &why);
+      answer(R, op, node, items[k], ans, why);
+    }
+    return;
+  }
+  why = r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply";
+  for (size_t k = 0; k < cnt; k++)
+    answer(R, op, node, items[k], AREC_REDIS_FAIL, why);
+}
+
 static int all_decided(arec__rround *R) {
   rop *op = R->ud;
   return !op->cleanup && op->ndecided == op->n;
 }
 
 /* --------------------------------------------------------------- rounds */
+/* Queues master j's own units (cleanup: each master has its own items);
+ * out of memory fails the unit's items there. */
+static void queue_units(arec__rround *R, rop *op, size_t j) {
+  arec__rnode *nd = &R->L->nodes[j];
+  size_t units = (op->nidx[j] + op->per - 1) / op->per;
+  for (size_t u = 0; u < units; u++) {
+    const uint32_t *items = NULL;
+    size_t cnt = 0;
+    char *cmd = NULL;
+    int len;
+    unit_items(op, j, (uint32_t)u, &items, &cnt);
+    len = arec__rcmd_format(&op->cmd, items, cnt, 0, &cmd);
+    if (len < 0 || arec__rnode_queue(nd, cmd, (size_t)len, (uint32_t)u))
+      on_reply(R, j, (uint32_t)u, NULL, "out of memory");
+    free(cmd);
+    arec__rnode_flush(nd);
+  }
+}
+
+/* The same units to every master in `ok`: formatted once. */
+static void queue_shared(arec__rround *R, rop *op, const int *ok) {
+  size_t units = (op->nidx[0] + op->per - 1) / op->per;
+  for (size_t u = 0; u < units; u++) {
+    const uint32_t *items = NULL;
+    size_t cnt = 0;
+    char *cmd = NULL;
+    int len;
+    unit_items(op, 0, (uint32_t)u, &items, &cnt);
+    len = arec__rcmd_format(&op->cmd, items, cnt, 0, &cmd);
+    for (size_t j = 0; j < R->L->n; j++) {
+      if (!ok[j])
+        continue;
+      if (len < 0 ||
+          arec__rnode_queue(&R->L->nodes[j], cmd, (size_t)len, (uint32_t)u))
+        on_reply(R, j, (uint32_t)u, NULL, "out of memory");
+      arec__rnode_flush(&R->L->nodes[j]);
+    }
+    free(cmd);
+  }
+}
+
 /* Queues every undecided item on every master (cleanup: on the masters in
- * `sendmask` that did not answer no), then runs the poll loop.  Masters in
- * `nowait` get their commands written but are not waited for (they missed
- * the last deadline): their replies are owed as stale. */
+ * `sendmask` that did not answer no; op->idx[] then lists each master's
+ * own items), then runs the poll loop.  Masters in `nowait` get their
+ * commands written but are not waited for (they missed the last deadline):
+ * their replies are owed as stale. */
 static uint16_t run_round(arec__redis_lock *L, rop *op, uint16_t sendmask,
                           uint16_t nowait, int64_t timeout_ms) {
   arec__rround R;
@@ -271,25 +268,16 @@ static uint16_t run_round(arec__redis_lock *L, rop *op, uint16_t sendmask,
       sent |= (uint16_t)(1u << j);
       continue;
     }
-    for (size_t i = 0; i < op->n; i++)
-      if (!op->items[i].decided)
-        on_reply(&R, j, (uint32_t)i, NULL, why);
+    for (size_t k = 0; k < op->nidx[j]; k++)
+      if (!op->items[op->idx[j][k]].decided)
+        answer(&R, op, j, op->idx[j][k], AREC_REDIS_FAIL, why);
   }
-  for (size_t i = 0; i < op->n; i++) {
-    char *cmd = NULL;
-    int len;
-    if (op->items[i].decided)
-      continue;
-    len = format_cmd(op, i, 0, &cmd);
-    for (size_t j = 0; j < L->n; j++) {
-      if (!ok[j] || (op->cleanup && (op->items[i].nomask & (1u << j))))
-        continue;
-      if (len < 0 ||
-          arec__rnode_queue(&L->nodes[j], cmd, (size_t)len, (uint32_t)i))
-        on_reply(&R, j, (uint32_t)i, NULL, "out of memory");
-    }
-    if (len >= 0)
-      redisFreeCommand(cmd);
+  if (op->cleanup) {
+    for (size_t j = 0; j < L->n; j++)
+      if (ok[j])
+        queue_units(&R, op, j);
+  } else {
+    queue_shared(&R, op, ok);
   }
   for (size_t j = 0; j < L->n; j++) {
     arec__rnode *nd = &L->nodes[j];
@@ -309,24 +297,58 @@ static uint16_t run_round(arec__redis_lock *L, rop *op, uint16_t sendmask,
   return sent;
 }
 
+/* Compare-and-deletes the failed acquires (items not decided) from every
+ * master in `sent` that did not answer no for them. */
+static void cleanup(arec__redis_lock *L, rop *op, uint16_t sent,
+                    size_t nfail) {
+  uint16_t late = 0;
+  uint32_t *buf = malloc(nfail * L->n * sizeof *buf);
+  if (!buf)
+    return; /* their TTL ends them */
+  for (size_t j = 0; j < L->n; j++) {
+    op->idx[j] = buf + j * nfail;
+    op->nidx[j] = 0;
+    if (!(sent & (1u << j)))
+      continue;
+    for (size_t i = 0; i < op->n; i++)
+      if (!op->items[i].decided && !(op->items[i].nomask & (1u << j)))
+        op->idx[j][op->nidx[j]++] = (uint32_t)i;
+    if (L->nodes[j].timed_out)
+      late |= (uint16_t)(1u << j);
+  }
+  op->cleanup = 1;
+  op->detail = NULL;
+  set_cmd(op, AREC__OP_RELEASE);
+  run_round(L, op, sent, late, arec__redis_batch_timeout(L, nfail));
+  free(buf);
+}
+
 void arec__redis_op(arec__redis_lock *L, int kind, const char *const *keys,
                     const char *const *values, size_t n, int64_t ttl_ms,
                     int64_t timeout_ms, int *results, int64_t *validity,
                     arec_redis_node_result *detail) {
   rop op;
   uint16_t all = (uint16_t)((1u << L->n) - 1), sent;
+  uint32_t *order;
+  size_t norder = 0;
   memset(&op, 0, sizeof op);
-  op.takeover = (kind & AREC__OP_F_TAKEOVER) != 0;
-  kind &= ~AREC__OP_F_TAKEOVER;
+  op.cmd.takeover = (kind & AREC__OP_F_TAKEOVER) != 0;
+  op.batch = (kind & AREC__OP_F_BATCH) != 0;
+  kind &= ~(AREC__OP_F_TAKEOVER | AREC__OP_F_BATCH);
   op.kind = kind;
+  set_cmd(&op, kind);
+  op.cmd.keys = keys;
+  op.cmd.values = values;
+  op.cmd.ttl = op.ttl;
   op.n = n;
-  op.keys = keys;
-  op.values = values;
   op.ttl_ms = ttl_ms;
   snprintf(op.ttl, sizeof op.ttl, "%lld", (long long)ttl_ms);
   op.detail = detail;
   op.items = calloc(n ? n : 1, sizeof *op.items);
-  if (!op.items) {
+  order = malloc((n ? n : 1) * sizeof *order);
+  if (!op.items || !order) {
+    free(op.items);
+    free(order);
     for (size_t i = 0; i < n; i++)
       results[i] = AREC_ENOMEM;
     return;
@@ -336,7 +358,13 @@ void arec__redis_op(arec__redis_lock *L, int kind, const char *const *keys,
       op.items[i].decided = 1;
       op.items[i].result = results[i];
       op.ndecided++;
+    } else {
+      order[norder++] = (uint32_t)i;
     }
+  for (size_t j = 0; j < L->n; j++) {
+    op.idx[j] = order;
+    op.nidx[j] = norder;
+  }
   if (detail)
     for (size_t j = 0; j < L->n; j++) {
       snprintf(detail[j].addr, sizeof detail[j].addr, "%s", L->nodes[j].addr);
@@ -371,15 +399,9 @@ void arec__redis_op(arec__redis_lock *L, int kind, const char *const *keys,
         it->decided = 1;
       }
     }
-    if (nfail > 0) {
-      uint16_t late = 0;
-      for (size_t j = 0; j < L->n; j++)
-        if (L->nodes[j].timed_out)
-          late |= (uint16_t)(1u << j);
-      op.cleanup = 1;
-      op.detail = NULL;
-      run_round(L, &op, sent, late, L->node_timeout_ms);
-    }
+    if (nfail > 0)
+      cleanup(L, &op, sent, nfail);
   }
+  free(order);
   free(op.items);
 }

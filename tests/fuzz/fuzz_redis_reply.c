@@ -14,13 +14,16 @@
  * Input: byte 0: bits 0-1 masters (1, 2, 3, 5), bits 2-3 calls (1-4) on the
  * same connections, bit 4 a SCRIPT LOAD handshake owed first.  Then one
  * byte per call: bits 0-1 acquire, refresh, release, ping; bits 2-3 keys
- * (1, 2, 3, 8; batched entry points above 1).  Then each master's reply
- * script, masters separated by "~~\n" ("DOWN": unreachable; missing: down).
+ * (1, 2, 3, 8; batched entry points above 1: one chunk script call, but
+ * SET NX PX per key for a plain acquire); bit 4 an acquire's owner is a
+ * pod-lease holder (takeover).  Then each master's reply script, masters
+ * separated by "~~\n" ("DOWN": unreachable; missing: down).
  *
  * The oracle is the responder's log: which reply answered which command
  * (Redis answers commands in order).  Per call and key, a master's answer
- * is its reply to the first command of the call's kind on that key not
- * answered NOSCRIPT.  Checked: results are the vtable's; acquire and
+ * is its reply to the first command of the call's kind naming that key not
+ * answered NOSCRIPT (of a chunk call: the key's element in an array of one
+ * integer per key; any other reply fails the chunk).  Checked: results are the vtable's; acquire and
  * refresh succeed only with a quorum of positive answers, release only with
  * one; refresh says AREC_ELOST only with a quorum of "not ours"; a call
  * every master answered positively succeeds; a granted lease's validity is
@@ -56,7 +59,7 @@
 #define SEP "~~\n"
 
 enum { YES = 1, NO = 0, FAIL = -1 };
-enum { C_OTHER, C_SET, C_REFRESH, C_RELEASE, C_PING, C_SCRIPT };
+enum { C_OTHER, C_SET, C_TAKEOVER, C_REFRESH, C_RELEASE, C_PING, C_SCRIPT };
 
 static const size_t node_counts[4] = {1, 2, 3, 5};
 static const size_t key_counts[4] = {1, 2, 3, 8};
@@ -64,7 +67,9 @@ static arec_lock *locks[4]; /* one lock per master count, made once */
 
 typedef struct logent {
   int kind;
-  char key[64];
+  int many;    /* a chunk script call: one array element per key */
+  size_t nkeys;
+  char key[MAX_KEYS][64];
   int reply; /* index into the script, or -1: no reply (script ran out) */
 } logent;
 
@@ -139,8 +144,18 @@ static void split_script(fnode *f) {
   redisReaderFree(rd);
 }
 
-static int command_kind(const redisReply *c, const char **key) {
-  *key = "";
+static const struct { const char *sha, *text; int kind, many; } scripts[] = {
+    {AREC__LUA_REFRESH_SHA, AREC__LUA_REFRESH, C_REFRESH, 0},
+    {AREC__LUA_RELEASE_SHA, AREC__LUA_RELEASE, C_RELEASE, 0},
+    {AREC__LUA_ACQUIRE_SHA, AREC__LUA_ACQUIRE, C_TAKEOVER, 0},
+    {AREC__LUA_REFRESH_MANY_SHA, AREC__LUA_REFRESH_MANY, C_REFRESH, 1},
+    {AREC__LUA_RELEASE_MANY_SHA, AREC__LUA_RELEASE_MANY, C_RELEASE, 1},
+    {AREC__LUA_TAKEOVER_MANY_SHA, AREC__LUA_TAKEOVER_MANY, C_TAKEOVER, 1}};
+
+/* The kind of a command and the keys it names (e->key, e->nkeys, e->many). */
+static int command_kind(const redisReply *c, logent *e) {
+  e->nkeys = 0;
+  e->many = 0;
   if (c->type != REDIS_REPLY_ARRAY || c->elements < 1 ||
       c->element[0]->type != REDIS_REPLY_STRING)
     return C_OTHER;
@@ -150,17 +165,26 @@ static int command_kind(const redisReply *c, const char **key) {
   if (!strcmp(name, "SCRIPT"))
     return C_SCRIPT;
   if (!strcmp(name, "SET") && c->elements >= 2) {
-    *key = c->element[1]->str;
+    snprintf(e->key[0], sizeof e->key[0], "%s", c->element[1]->str);
+    e->nkeys = 1;
     return C_SET;
   }
   if ((!strcmp(name, "EVALSHA") || !strcmp(name, "EVAL")) &&
       c->elements >= 4) {
     const char *s = c->element[1]->str;
-    *key = c->element[3]->str;
-    if (!strcmp(s, AREC__LUA_REFRESH_SHA) || !strcmp(s, AREC__LUA_REFRESH))
-      return C_REFRESH;
-    if (!strcmp(s, AREC__LUA_RELEASE_SHA) || !strcmp(s, AREC__LUA_RELEASE))
-      return C_RELEASE;
+    size_t nk = (size_t)atoi(c->element[2]->str);
+    int kind = C_OTHER;
+    for (size_t k = 0; k < sizeof scripts / sizeof *scripts; k++)
+      if (!strcmp(s, scripts[k].sha) || !strcmp(s, scripts[k].text)) {
+        kind = scripts[k].kind;
+        e->many = scripts[k].many;
+      }
+    if (kind == C_OTHER || nk > MAX_KEYS || 3 + nk > c->elements)
+      return C_OTHER;
+    for (size_t i = 0; i < nk; i++)
+      snprintf(e->key[i], sizeof e->key[i], "%s", c->element[3 + i]->str);
+    e->nkeys = nk;
+    return kind;
   }
   return C_OTHER;
 }
@@ -177,8 +201,8 @@ static void write_all(int fd, const char *p, size_t n) {
 
 /* One command arrived: log it and answer it from the script. */
 static void answer(fnode *f, const redisReply *cmd) {
-  const char *key;
-  int kind = command_kind(cmd, &key);
+  logent e;
+  int kind = command_kind(cmd, &e);
   int idx = -1;
   if (!f->closed) {
     if (f->next < f->nrep) {
@@ -191,10 +215,9 @@ static void answer(fnode *f, const redisReply *cmd) {
     }
   }
   if (f->nlog < MAX_LOG) {
-    logent *e = &f->log[f->nlog++];
-    e->kind = kind;
-    e->reply = idx;
-    snprintf(e->key, sizeof e->key, "%s", key);
+    e.kind = kind;
+    e.reply = idx;
+    f->log[f->nlog++] = e;
   }
 }
 
@@ -257,11 +280,17 @@ static void *responder(void *arg) {
 }
 
 /* ----------------------------------------------------------------- oracle */
-static int classify(int op, const redisReply *r) {
+/* takeover: the acquire ran the pod-lease takeover script (the owner was a
+ * holder), answered by an integer (1 set, 2 taken over, 0 held). */
+static int classify(int op, int takeover, const redisReply *r) {
   if (r->type == REDIS_REPLY_ERROR)
     return FAIL;
   if (op == AREC__OP_PING)
     return r->type == REDIS_REPLY_STATUS ? YES : FAIL;
+  if (op == AREC__OP_ACQUIRE && takeover)
+    return r->type != REDIS_REPLY_INTEGER ? FAIL
+           : r->integer >= 1              ? YES
+                                          : NO;
   if (op == AREC__OP_ACQUIRE)
     return r->type == REDIS_REPLY_STATUS ? YES
            : r->type == REDIS_REPLY_NIL  ? NO
@@ -271,24 +300,47 @@ static int classify(int op, const redisReply *r) {
   return FAIL;
 }
 
-static int op_kind(int op) {
-  return op == AREC__OP_ACQUIRE   ? C_SET
+/* Key k of a chunk call answered by r: an array of one integer per key;
+ * 0 no, 1 yes (2 yes for the takeover), anything else fail. */
+static int classify_element(int op, const logent *e, size_t k,
+                            const redisReply *r) {
+  int ok = r->type == REDIS_REPLY_ARRAY && r->elements == e->nkeys &&
+           r->element[k]->type == REDIS_REPLY_INTEGER;
+  long long v = ok ? r->element[k]->integer : -1;
+  return v == 0 ? NO
+         : v == 1 || (v == 2 && op == AREC__OP_ACQUIRE) ? YES
+                                                         : FAIL;
+}
+
+static int op_kind(int op, int takeover) {
+  return op == AREC__OP_ACQUIRE   ? (takeover ? C_TAKEOVER : C_SET)
          : op == AREC__OP_REFRESH ? C_REFRESH
          : op == AREC__OP_RELEASE ? C_RELEASE
                                   : C_PING;
 }
 
+/* Where key is among the entry's keys (a PING's is ""), or -1. */
+static int key_at(const logent *e, const char *key) {
+  for (size_t k = 0; k < e->nkeys; k++)
+    if (strcmp(e->key[k], key) == 0)
+      return (int)k;
+  return e->kind == C_PING && !*key ? 0 : -1;
+}
+
 /* The master's answer for `key` in this call (log entries from `from`). */
-static int answer_for(const fnode *f, size_t from, int op, const char *key) {
+static int answer_for(const fnode *f, size_t from, int op, int takeover,
+                      const char *key) {
   for (size_t i = from; i < f->nlog; i++) {
     const logent *e = &f->log[i];
     const redisReply *r = e->reply >= 0 ? f->rep[e->reply] : NULL;
-    if (e->kind == op_kind(op) && strcmp(e->key, key) == 0) {
+    int at = key_at(e, key);
+    if (e->kind == op_kind(op, takeover) && at >= 0) {
       if (!r)
         return FAIL;
       if (r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "NOSCRIPT", 8))
         continue;
-      return classify(op, r);
+      return e->many ? classify_element(op, e, (size_t)at, r)
+                     : classify(op, takeover, r);
     }
     /* The backend re-dials after NOAUTH / WRONGPASS to a command of this
      * call: what the master said after it was never read. */
@@ -301,7 +353,7 @@ static int answer_for(const fnode *f, size_t from, int op, const char *key) {
 
 static int released_in(const fnode *f, size_t from, const char *key) {
   for (size_t i = from; i < f->nlog; i++)
-    if (f->log[i].kind == C_RELEASE && !strcmp(f->log[i].key, key))
+    if (f->log[i].kind == C_RELEASE && key_at(&f->log[i], key) >= 0)
       return 1;
   return 0;
 }
@@ -347,14 +399,17 @@ static int attach(arec__rnode *nd, fnode *f, int need_load) {
   return 0;
 }
 
-static int call(arec_lock *lock, int op, size_t nkeys, const char **keys,
-                arec_lease *leases, int *res) {
+#define HOLDER "pod-fz/0123456789abcdef0123456789abcdef"
+
+static int call(arec_lock *lock, int op, int takeover, size_t nkeys,
+                const char **keys, arec_lease *leases, int *res) {
+  const char *owner = takeover ? HOLDER : "pod-fz";
   switch (op) {
   case AREC__OP_ACQUIRE:
     if (nkeys == 1)
-      return res[0] = lock->try_acquire(lock, keys[0], "pod-fz", TTL_MS,
+      return res[0] = lock->try_acquire(lock, keys[0], owner, TTL_MS,
                                         &leases[0]);
-    return lock->try_acquire_many(lock, keys, nkeys, "pod-fz", TTL_MS, leases,
+    return lock->try_acquire_many(lock, keys, nkeys, owner, TTL_MS, leases,
                                   res);
   case AREC__OP_REFRESH:
     if (nkeys == 1)
@@ -473,7 +528,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     ok = S->n[j].cmds && attach(&L->nodes[j], &S->n[j], need_load) == 0;
 
   for (size_t c = 0; ok && c < ncalls; c++) {
-    int op = calls[c] & 3;
+    int op = calls[c] & 3, takeover = op == AREC__OP_ACQUIRE && (calls[c] & 16);
     size_t nkeys = op == AREC__OP_PING ? 1 : key_counts[(calls[c] >> 2) & 3];
     char keybuf[MAX_KEYS][64];
     const char *keys[MAX_KEYS];
@@ -493,7 +548,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       from[j] = S->n[j].nlog;
     if (pthread_create(&th, NULL, responder, S) != 0)
       break;
-    int rc = call(lock, op, nkeys, keys, leases, res);
+    int rc = call(lock, op, takeover, nkeys, keys, leases, res);
     if (write(S->ctl[1], "x", 1) != 1)
       abort();
     pthread_join(th, NULL);
@@ -504,6 +559,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       for (size_t i = 0; i < nkeys; i++)
         ans[j][i] = S->n[j].fd < 0 ? FAIL
                                    : answer_for(&S->n[j], from[j], op,
+                                                takeover,
                                                 op == AREC__OP_PING ? ""
                                                                     : keys[i]);
     if (getenv("FUZZ_VERBOSE")) {
