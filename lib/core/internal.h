@@ -206,7 +206,7 @@ struct arec_manager {
       stop_podlease;
 
   arec__thread *workers;
-  arec__thread reconciler_th, refresher_th, saver_th, podlease_th;
+  arec__thread reconciler_th, refresher_th, watch_th, saver_th, podlease_th;
 
   /* pod lease (podlease.c), under mu */
   int64_t pod_deadline_ms; /* validity end of the pod lease, monotonic */

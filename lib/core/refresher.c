@@ -1,6 +1,7 @@
 /*
- * refresher.c -- the refresher thread: renews every held agent lock every
- * refresh interval and enforces lease validity.
+ * refresher.c -- the refresher thread, which renews every held agent lock
+ * every refresh interval, and the watch thread, which enforces lease
+ * validity.
  *
  * A cycle copies (key, lease, runner serial) of every held lock under the
  * mutex, refreshes them without it (refresh_many in one call when the
@@ -8,9 +9,12 @@
  * moves the runner's validity deadline to (return time + reported
  * validity); AREC_ELOST stops the runner at once (LOST); any other error
  * leaves the deadline alone.  On every tick (a fraction of the refresh
- * interval) runners whose deadline passed are stopped (LOST).  Every cycle
- * is timed (refresh_cycle_seconds).  No step can delay this thread: it
- * never waits for a worker.
+ * interval, at most 100 ms) the watch stops runners whose deadline passed
+ * (LOST); it has its own thread because a refresh round may wait for its
+ * answers up to a third of the TTL (validity counts from the send), and a
+ * stop must not wait for the round.  Every cycle is timed
+ * (refresh_cycle_seconds).  No step can delay either thread: they never
+ * wait for a worker.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -179,14 +183,36 @@ static void check_deadlines(arec_manager *mgr) {
     }
 }
 
-static void *refresher_main(void *arg) {
-  arec_manager *mgr = arg;
-  struct timespec ts;
+static int64_t tick_of(const arec_manager *mgr) {
   int64_t tick = mgr->refresh / 4;
   if (tick > 100)
     tick = 100;
   if (tick < 5)
     tick = 5;
+  return tick;
+}
+
+/* The watch: stops the runners whose validity ended, every tick, on a
+ * thread of its own, so that a refresh round still waiting for a slow
+ * master never delays a stop. */
+static void *watch_main(void *arg) {
+  arec_manager *mgr = arg;
+  struct timespec ts;
+  int64_t tick = tick_of(mgr);
+
+  pthread_mutex_lock(&mgr->mu);
+  while (!mgr->stop_refresher && !mgr->abandoned) {
+    check_deadlines(mgr);
+    arec__deadline_ts(&ts, arec__now_ms() + tick);
+    pthread_cond_timedwait(&mgr->tick_cv, &mgr->mu, &ts);
+  }
+  pthread_mutex_unlock(&mgr->mu);
+  return NULL;
+}
+
+static void *refresher_main(void *arg) {
+  arec_manager *mgr = arg;
+  struct timespec ts;
   int64_t next_cycle = arec__now_ms() + mgr->refresh;
 
   pthread_mutex_lock(&mgr->mu);
@@ -201,11 +227,7 @@ static void *refresher_main(void *arg) {
         next_cycle = arec__now_ms() + 1;
       continue;
     }
-    check_deadlines(mgr);
-    int64_t wake = now + tick;
-    if (wake > next_cycle)
-      wake = next_cycle;
-    arec__deadline_ts(&ts, wake);
+    arec__deadline_ts(&ts, next_cycle);
     pthread_cond_timedwait(&mgr->tick_cv, &mgr->mu, &ts);
   }
   pthread_mutex_unlock(&mgr->mu);
@@ -213,10 +235,13 @@ static void *refresher_main(void *arg) {
 }
 
 int arec__refresher_start(arec_manager *mgr) {
-  return arec__thread_start(&mgr->refresher_th, refresher_main, mgr);
+  int rc = arec__thread_start(&mgr->refresher_th, refresher_main, mgr);
+  return rc < 0 ? rc : arec__thread_start(&mgr->watch_th, watch_main, mgr);
 }
 
 void arec__refresher_join(arec_manager *mgr) {
   arec__thread_join(mgr, &mgr->stop_refresher, &mgr->tick_cv,
                     &mgr->refresher_th, 1);
+  arec__thread_join(mgr, &mgr->stop_refresher, &mgr->tick_cv, &mgr->watch_th,
+                    1);
 }
