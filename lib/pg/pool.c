@@ -12,7 +12,9 @@
  * the orphaned statement on the server side).  A failed connect makes the
  * pool fail fast for a backoff (25 ms doubling to 1 s) instead of hammering
  * a dead server.  Each connection's settings are made once, right after it
- * connects, and hold for its whole session (a session-mode pooler keeps
+ * connects (statement timeout, UTC, and no JIT: the backend's statements are
+ * short, and a batch of 100,000 ids looks costly enough to the planner to
+ * spend a quarter of a second compiling it), and hold for its whole session (a session-mode pooler keeps
  * them; nothing else relies on server state across checkouts).
  *
  * A failed statement sets arec_error_last() to its SQLSTATE and a short
@@ -158,7 +160,8 @@ static int slot_connect(arec_pg *pg, arec__pg_slot *s, int64_t deadline) {
   if (c) {
     s->conn = c;
     char sql[128]; /* from numbers of the options only */
-    snprintf(sql, sizeof sql, "SET statement_timeout = %lld; SET TIME ZONE 'UTC'",
+    snprintf(sql, sizeof sql,
+             "SET statement_timeout = %lld; SET TIME ZONE 'UTC'; SET jit = off",
              (long long)pg->statement_timeout_ms);
     err = arec__pg_exec(pg, s, deadline, sql, 0, NULL, NULL, NULL, NULL);
   }
