@@ -163,6 +163,11 @@ struct arec_manager {
    * out, instead of leaving them to a pod that cannot acquire */
   atomic_int_fast64_t lock_ok_at;
   int row_dropped; /* reconciler thread only */
+  /* under mu: the last pass fell short of its room while other pods held
+   * some of its candidates, and took some: pods racing for the same agents
+   * (a cold start, a failover) split some keys' votes so that nobody got
+   * them, so the next pass comes soon instead of a reconcile interval later */
+  int pass_again;
   int shutdown_hurry; /* under mu: stop waiting for steps (second signal) */
 
   pthread_mutex_t mu;
