@@ -18,8 +18,10 @@
  * every stop check, which also reads the fleet for the gauges) then asks which local runners are no longer wanted
  * (1: the user stopped, disabled or deleted it -> STOP_USER; 2: someone else
  * owns it -> STOP_FENCED; 3: a migration to another pod -> STOP_HANDOVER)
- * and retries releases that failed earlier.  Passes, stop checks and user
- * starts (control.c) are serialised by mgr->pass_mu.
+ * and retries releases that failed earlier.  After a pass over 1,000 rows
+ * or more, glibc's malloc_trim() returns the free pages the list left.
+ * Passes, stop checks and user starts (control.c) are serialised by
+ * mgr->pass_mu.
  *
  * Must never: call a backend with mgr->mu held, start an agent without its
  * lock and fence, or let one unreadable row keep the others from starting.
@@ -27,6 +29,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "backoff.h"
 #include "pass.h"
@@ -37,6 +42,20 @@
 #include "threads.h"
 
 #define UNWANTED_CHUNK 1000
+#define TRIM_ROWS 1000
+
+/* A pass over many rows (the restore of a fleet, a failover) leaves their
+ * memory -- the list, the repository's result buffers -- free but
+ * interleaved with the runners it launched, where the allocator does not
+ * give it back by itself: hand the free pages back to the system. */
+static void give_back(size_t rows) {
+#ifdef __GLIBC__
+  if (rows >= TRIM_ROWS)
+    malloc_trim(0);
+#else
+  (void)rows;
+#endif
+}
 
 /* ------------------------------------------------------------ stop check */
 static void check_unwanted(arec_manager *mgr) {
@@ -443,10 +462,12 @@ out:
   atomic_fetch_add(&mgr->m.passes, 1);
   if (logged && rc == 0)
     log_complete(mgr, res);
+  size_t rows = p.list ? p.list->n : 0;
   pass_free(&p);
   arec__share_free(&share);
   check_unwanted(mgr);
   arec__release_retry(mgr);
+  give_back(rows);
   return rc;
 }
 
