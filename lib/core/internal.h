@@ -213,12 +213,21 @@ struct arec_manager {
   arec__thread *workers;
   arec__thread reconciler_th, refresher_th, watch_th, saver_th, podlease_th;
 
+  /* under mu: no runner can be due (validity end, save waiting longer than
+   * the TTL) before this monotonic ms; the watch (refresher.c) looks at
+   * every runner only then, and whoever sets an earlier due time lowers it
+   * with arec__watch_at */
+  int64_t watch_next;
+
   /* pod lease (podlease.c), under mu */
   int64_t pod_deadline_ms; /* validity end of the pod lease, monotonic */
   int pod_expired_logged;
 
   arec__metrics m;
 };
+
+/* mu held: something may be due at monotonic ms `at` (refresher.c). */
+void arec__watch_at(arec_manager *mgr, int64_t at);
 
 /* ------------------------------------------------------------------ clock */
 int64_t arec__now_ms(void);       /* monotonic */
