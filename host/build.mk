@@ -54,6 +54,7 @@ $(AGENTRECOVERD): $(BUILD)/obj/host/main.o $(HOST_AR) $(BUILD)/libagentrecover.a
 # linked twice.
 override TEST_EXTRA_test_host_config := $(BUILD)/obj/host/config.o $(BUILD)/obj/host/config_usage.o
 override TEST_EXTRA_test_host_json := $(BUILD)/obj/host/json.o
+override TEST_EXTRA_test_host_noop := $(BUILD)/obj/host/noop.o
 override TEST_EXTRA_test_host_api := $(HOST_AR)
 override TEST_EXTRA_test_host_http := $(HOST_AR)
 HOST_E2E := test_host_lifecycle test_host_failover test_host_serve \

@@ -1,6 +1,8 @@
 /*
  * noop.c -- the built-in "noop" agent type: each step adds one to an
- * iteration counter and asks for the next step a second later; snapshot
+ * iteration counter and asks for the next step a second later (or after
+ * the agent's params {"step_ms": N}, 1..86400000, e.g. 10000 to load a
+ * fleet like trading agents do); snapshot
  * writes {"iterations": N} as every symbol's memory with its balance
  * unchanged, so a takeover continues from the last saved count.
  *
@@ -43,6 +45,17 @@ static void noop_free(noop_state *s) {
   free(s);
 }
 
+/* The params' "step_ms" when it is a number in 1..86400000, else 0. */
+int64_t arec_host_noop_param_step(const char *params) {
+  cJSON *j = params ? cJSON_Parse(params) : NULL;
+  const cJSON *it = j ? cJSON_GetObjectItemCaseSensitive(j, "step_ms") : NULL;
+  int64_t ms = 0;
+  if (cJSON_IsNumber(it) && it->valuedouble >= 1 && it->valuedouble <= 86400000)
+    ms = (int64_t)it->valuedouble;
+  cJSON_Delete(j);
+  return ms;
+}
+
 static int noop_start(void **out_state, arec_agent *agent,
                       const arec_agent_info *info, void *userdata) {
   (void)agent;
@@ -51,6 +64,8 @@ static int noop_start(void **out_state, arec_agent *agent,
   s->step_ms = userdata && *(const int64_t *)userdata > 0
                    ? *(const int64_t *)userdata
                    : 1000;
+  int64_t own = arec_host_noop_param_step(info->params);
+  if (own > 0) s->step_ms = own;
   if (info->nsymbols) {
     s->symbols = calloc(info->nsymbols, sizeof *s->symbols);
     if (!s->symbols) {

@@ -189,8 +189,13 @@ static void remote_changes_reach(arec_memory_store *st, arec_manager *m,
   uint64_t f = 0;
   ck_assert_int_eq(other->heartbeat(other, "pod-z", "zz", 60000, 0), 0);
   ck_assert_int_eq(other->claim(other, "pod-z", "zz", id[3], &f), 0);
-  /* the bound is the configured interval plus one step and the stop */
-  WAIT_UNTIL(toy_nrunners(m) == 0, STOP_CHECK + 1000);
+  /* the bound is the configured interval plus one step and the stop; the
+   * runners listing leaves a runner out as soon as it is told to stop,
+   * before its stop() ran, so the stops themselves are waited for */
+  WAIT_UNTIL(toy_nrunners(m) == 0 &&
+                 atomic_load(&c->stops[AREC_STOP_USER]) == 3 &&
+                 atomic_load(&c->stops[AREC_STOP_FENCED]) == 1,
+             STOP_CHECK + 1000);
   long long took = arec_test_now_ms() - t0;
   ck_assert_uint_eq(toy_nrunners(m), 0);
   ck_assert_int_le(took, STOP_CHECK + 1000);

@@ -222,6 +222,35 @@ START_TEST(lock_unreachable_runs_until_validity_ends) {
 }
 END_TEST
 
+/* A refresh that hangs (a lock service too slow to answer: a renewal may
+ * wait up to a third of the TTL, longer on a stuck connection) must not
+ * keep a runner past its validity: it is stopped (LOST) about a TTL after
+ * the last good refresh, long before the hanging call returns. */
+START_TEST(lock_refresh_hanging_stops_runner_when_validity_ends) {
+  arec_memory_store *st;
+  toy_ctl ctl;
+  toy_opts o = quiet();
+  arec_restore_result rr;
+  ctl_init(&ctl);
+  ck_assert_int_eq(arec_memory_store_new(&st), 0);
+  toy_agents(st, "a", 1);
+  arec_manager *m = toy_manager(st, "pod-a", &ctl, &o);
+  ck_assert_int_eq(arec_manager_restore(m, &rr), 0);
+  ck_assert_uint_eq(rr.restored, 1);
+  toy_sleep_ms(200); /* at least one good refresh */
+  arec_memory_delay(st, AREC_MEMORY_REFRESH, 4000);
+  long long t0 = (long long)arec_test_now_ms();
+  WAIT_UNTIL(atomic_load(&ctl.stops[AREC_STOP_LOST]) == 1, 6000);
+  long long dt = (long long)arec_test_now_ms() - t0;
+  ck_assert_int_eq(atomic_load(&ctl.stops[AREC_STOP_LOST]), 1);
+  ck_assert_msg(dt <= 600 + 400, "stopped %lld ms after the refreshes hung "
+                "(TTL 600 ms, the hanging call lasts 4000 ms)", dt);
+  arec_memory_delay(st, AREC_MEMORY_REFRESH, 0);
+  arec_manager_free(m);
+  arec_memory_store_free(st);
+}
+END_TEST
+
 /* A store with n agents "a0".. restored by pod-a, which saves every 40 ms;
  * returns once they have run for 100 ms. */
 static arec_manager *saving_pod(arec_memory_store **st, toy_ctl *ctl, int n) {
@@ -399,6 +428,7 @@ int main(void) {
   tcase_add_test(tc, lock_expired_recovers);
   tcase_add_test(tc, lock_lost_stops_runner);
   tcase_add_test(tc, lock_unreachable_runs_until_validity_ends);
+  tcase_add_test(tc, lock_refresh_hanging_stops_runner_when_validity_ends);
   tcase_add_test(tc, saves_failing_longer_than_ttl_stop_runner);
   tcase_add_test(tc, saves_hanging_longer_than_ttl_stop_runner_and_free_lock);
   tcase_add_test(tc, repository_down_longer_than_ttl_stops_every_runner);

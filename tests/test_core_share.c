@@ -5,7 +5,9 @@
  * joins -> 75 each; a pod that leaves hands its agents to the others; during
  * all of it no agent is without a runner for longer than reconcile + 1 s and
  * none runs on two pods at once; POST-like migrations hand one agent to a
- * named pod, fenced by a hold the other pods respect.
+ * named pod, fenced by a hold the other pods respect; a pass whose
+ * candidates other pods hold in part still fills its share, and one that
+ * falls short comes again soon.
  */
 #include <check.h>
 #include <stdio.h>
@@ -481,6 +483,80 @@ START_TEST(memory_pod_lease_fails_over_before_agent_ttl) {
 }
 END_TEST
 
+/* Three live pods, 300 agents, every even one locked by a pod that is not
+ * one of them (racing pods hold some of each pod's candidates): one pass
+ * still takes its whole share (100) from the free ones, going on down its
+ * list past the held ones. */
+START_TEST(a_pass_fills_its_share_past_agents_held_elsewhere) {
+  arec_memory_store *st;
+  toy_ctl c[3];
+  arec_manager *m[3];
+  const char *names[3] = {"pod-a", "pod-b", "pod-c"};
+  arec_restore_result rr;
+  ck_assert_int_eq(arec_memory_store_new(&st), 0);
+  for (int i = 0; i < 3; i++) {
+    ctl_init(&c[i]);
+    m[i] = fair_manager(st, names[i], &c[i], 0); /* passes by hand */
+    ck_assert_int_eq(arec_manager_restore(m[i], NULL), 0);
+  }
+  make_agents(st, NAGENTS, 1);
+  for (int i = 0; i < NAGENTS; i += 2) {
+    char key[32];
+    snprintf(key, sizeof key, "agent:lock:b%d", i);
+    ck_assert_int_eq(arec_memory_lock_force(st, key, "pod-x/racing", 60000), 0);
+  }
+  ck_assert_int_eq(arec_manager_reconcile(m[1], &rr), 0);
+  ck_assert_uint_eq(rr.restored, NAGENTS / 3);
+  ck_assert_int_eq(running(m[1]), NAGENTS / 3);
+  for (int i = 0; i < 3; i++)
+    arec_manager_free(m[i]);
+  arec_memory_store_free(st);
+}
+END_TEST
+
+/* A pass that falls short of its share while other pods hold some of its
+ * candidates (at a cold start, votes split between racing pods leave keys
+ * nobody got) asks for the next pass soon: once the held locks are gone,
+ * the pod has its share long before the reconcile interval (5 s) ends. */
+START_TEST(a_pass_short_of_its_share_comes_again_soon) {
+  arec_memory_store *st;
+  toy_ctl c[3];
+  arec_manager *m[3];
+  arec_restore_result rr;
+  ck_assert_int_eq(arec_memory_store_new(&st), 0);
+  ctl_init(&c[0]);
+  ctl_init(&c[2]);
+  m[0] = fair_manager(st, "pod-a", &c[0], 0);
+  m[2] = fair_manager(st, "pod-c", &c[2], 0);
+  ck_assert_int_eq(arec_manager_restore(m[0], NULL), 0);
+  ck_assert_int_eq(arec_manager_restore(m[2], NULL), 0);
+  make_agents(st, NAGENTS, 1);
+  for (int i = 0; i < 250; i++) {
+    char key[32];
+    snprintf(key, sizeof key, "agent:lock:b%d", i);
+    ck_assert_int_eq(arec_memory_lock_force(st, key, "pod-x/racing", 60000), 0);
+  }
+  ctl_init(&c[1]);
+  m[1] = fair_manager(st, "pod-b", &c[1], 5000);
+  ck_assert_int_eq(arec_manager_restore(m[1], &rr), 0);
+  ck_assert_uint_eq(rr.restored, NAGENTS - 250);
+  for (int i = 0; i < 250; i++) {
+    char key[32];
+    snprintf(key, sizeof key, "agent:lock:b%d", i);
+    ck_assert_int_eq(arec_memory_lock_drop(st, key), 0);
+  }
+  long long t0 = arec_test_now_ms();
+  WAIT_UNTIL(running(m[1]) == NAGENTS / 3, 4000);
+  long long dt = arec_test_now_ms() - t0;
+  ck_assert_int_eq(running(m[1]), NAGENTS / 3);
+  ck_assert_msg(dt < 2000, "share reached after %lld ms (reconcile 5000 ms)",
+                dt);
+  for (int i = 0; i < 3; i++)
+    arec_manager_free(m[i]);
+  arec_memory_store_free(st);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("core-share");
   TCase *tc = tcase_create("fair-share");
@@ -491,6 +567,8 @@ int main(void) {
   tcase_add_test(tc, capable_pod_takes_required_agents_beyond_its_share);
   tcase_add_test(tc, fair_share_is_off_by_default);
   tcase_add_test(tc, memory_pod_lease_fails_over_before_agent_ttl);
+  tcase_add_test(tc, a_pass_fills_its_share_past_agents_held_elsewhere);
+  tcase_add_test(tc, a_pass_short_of_its_share_comes_again_soon);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_ENV);

@@ -57,8 +57,10 @@ static arec_repository *repo(void) {
 
 /* ------------------------------------------------------------------ plans */
 /* EXPLAIN of a page statement with the planner settings the library sets
- * for it (in the same transaction). */
+ * for it (in the same transaction); with `prepare`, the statement is
+ * prepared first on that connection (and deallocated after). */
 typedef struct explain_arg {
+  const char *prepare;
   const char *sql;
   int np;
   const char *const *p;
@@ -67,45 +69,75 @@ typedef struct explain_arg {
 
 static int explain_fn(arec_pg_tx *tx, void *ud) {
   explain_arg *a = ud;
-  int rc = arec_pg_tx_query(tx, NULL, arec__pg_page_setup, 0, NULL, NULL, NULL);
-  return rc ? rc : arec_pg_tx_query(tx, &a->r, a->sql, a->np, a->p, NULL, NULL);
+  int rc = a->prepare ? arec_pg_tx_query(tx, NULL, a->prepare, 0, NULL, NULL,
+                                         NULL)
+                      : 0;
+  if (!rc)
+    rc = arec_pg_tx_query(tx, NULL, arec__pg_page_setup, 0, NULL, NULL, NULL);
+  if (!rc)
+    rc = arec_pg_tx_query(tx, &a->r, a->sql, a->np, a->p, NULL, NULL);
+  if (!rc && a->prepare)
+    rc = arec_pg_tx_query(tx, NULL, "DEALLOCATE keyset_page", 0, NULL, NULL,
+                          NULL);
+  return rc;
 }
 
+/* The plan lines of one EXPLAIN in plan[]; 1 when it walks an index of
+ * agent_configs with no sort, no sequential and no bitmap scan of it. */
+static int index_walk(const char *prepare, const char *explain, int np,
+                      const char *const *p, char *plan, size_t cap) {
+  explain_arg ea = {prepare, explain, np, p, NULL};
+  int rc = arec_pg_transaction(g_h, explain_fn, &ea);
+  ck_assert_msg(rc == 0, "%s: %s", explain, arec_error_last());
+  arec_pg_result *r = ea.r;
+  int index_scan = 0;
+  plan[0] = '\0';
+  for (size_t i = 0; i < arec_pg_result_rows(r); i++) {
+    const char *line = arec_pg_result_value(r, i, 0);
+    strncat(plan, line, cap - strlen(plan) - 2);
+    strcat(plan, "\n");
+    if (strstr(line, "Index Scan") && strstr(line, " on agent_configs"))
+      index_scan = 1;
+  }
+  arec_pg_result_free(r);
+  return index_scan && !strstr(plan, "Sort") &&
+         !strstr(plan, "Seq Scan on agent_configs") &&
+         !strstr(plan, "Bitmap Heap Scan on agent_configs");
+}
+
+/* Every shape, read with or without its symbols, walks an index in id
+ * order: planned with its values (EXPLAIN) and as the prepared statement
+ * the library runs, whose generic plan serves every later page (EXPLAIN
+ * EXECUTE under plan_cache_mode = force_generic_plan, which every pooled
+ * connection sets). */
 START_TEST(every_shape_walks_an_index_without_sort) {
-  for (unsigned int shape = 0; shape < AREC__PG_LIST_SHAPES; shape++) {
-    int np = 0;
-    const char *q = arec__pg_list_sql(shape, &np);
+  for (unsigned int v = 0; v < 2 * AREC__PG_LIST_SHAPES; v++) {
+    unsigned int shape = v % AREC__PG_LIST_SHAPES;
+    int sym = v >= AREC__PG_LIST_SHAPES, np = 0;
+    const char *q = arec__pg_list_sql(shape, sym, &np);
     ck_assert_ptr_nonnull(q);
-    char explain[4096];
+    char explain[4096], prep[4096], plan[8192], args[64];
     snprintf(explain, sizeof explain, "EXPLAIN %s", q);
     const char *p[4] = {"", "100", NULL, NULL};
     int k = 2;
-    if (shape & 1)
+    snprintf(args, sizeof args, "'', 100");
+    if (shape & 1) {
       p[k++] = "3";
-    if (shape & 2)
-      p[k++] = "pod-1";
-    ck_assert_int_eq(k, np);
-    explain_arg ea = {explain, np, p, NULL};
-    int rc = arec_pg_transaction(g_h, explain_fn, &ea);
-    ck_assert_msg(rc == 0, "shape %u: %s", shape, arec_error_last());
-    arec_pg_result *r = ea.r;
-    char plan[8192] = "";
-    int index_scan = 0;
-    for (size_t i = 0; i < arec_pg_result_rows(r); i++) {
-      const char *line = arec_pg_result_value(r, i, 0);
-      strncat(plan, line, sizeof plan - strlen(plan) - 2);
-      strcat(plan, "\n");
-      if (strstr(line, "Index Scan") && strstr(line, " on agent_configs"))
-        index_scan = 1;
+      strcat(args, ", 3");
     }
-    arec_pg_result_free(r);
-    ck_assert_msg(index_scan, "shape %u: no index scan of agent_configs:\n%s", shape, plan);
-    ck_assert_msg(!strstr(plan, "Sort"), "shape %u sorts:\n%s", shape, plan);
-    ck_assert_msg(!strstr(plan, "Seq Scan on agent_configs"), "shape %u:\n%s", shape, plan);
-    ck_assert_msg(!strstr(plan, "Bitmap Heap Scan on agent_configs"), "shape %u:\n%s", shape,
-                  plan);
+    if (shape & 2) {
+      p[k++] = "pod-1";
+      strcat(args, ", 'pod-1'");
+    }
+    ck_assert_int_eq(k, np);
+    ck_assert_msg(index_walk(NULL, explain, np, p, plan, sizeof plan),
+                  "shape %u (symbols %d), custom plan:\n%s", shape, sym, plan);
+    snprintf(prep, sizeof prep, "PREPARE keyset_page AS %s", q);
+    snprintf(explain, sizeof explain, "EXPLAIN EXECUTE keyset_page(%s)", args);
+    ck_assert_msg(index_walk(prep, explain, 0, NULL, plan, sizeof plan),
+                  "shape %u (symbols %d), generic plan:\n%s", shape, sym, plan);
   }
-  ck_assert_ptr_null(arec__pg_list_sql(AREC__PG_LIST_SHAPES, NULL));
+  ck_assert_ptr_null(arec__pg_list_sql(AREC__PG_LIST_SHAPES, 0, NULL));
 }
 END_TEST
 

@@ -215,6 +215,10 @@ START_TEST(statement_timeout_and_deadline) {
   ck_assert_int_eq(arec_pg_query(pg, &r, "SHOW statement_timeout", 0, NULL, NULL, NULL), 0);
   ck_assert_str_eq(arec_pg_result_value(r, 0, 0), "300ms");
   arec_pg_result_free(r);
+  /* and no JIT: big batches must not pay for compiling their plans */
+  ck_assert_int_eq(arec_pg_query(pg, &r, "SHOW jit", 0, NULL, NULL, NULL), 0);
+  ck_assert_str_eq(arec_pg_result_value(r, 0, 0), "off");
+  arec_pg_result_free(r);
   long long t0 = arec_test_now_ms();
   int rc = arec_pg_query(pg, NULL, "SELECT pg_sleep(2)", 0, NULL, NULL, NULL);
   long long ms = arec_test_now_ms() - t0;

@@ -66,7 +66,11 @@ typedef struct arec_redis_options {
   int db;                      /* SELECT, default 0 */
   int64_t connect_timeout_ms;  /* default 200 */
   int64_t node_timeout_ms;     /* per-node deadline for one key; grows with
-                                  the batch size; default 50 */
+                                  the batch size; default 50.  A renewal
+                                  (refresh, pod lease) waits at least a
+                                  third of its TTL: its validity counts
+                                  from the send, so a slow answer still
+                                  renews */
   arec_log_fn log;             /* per-node detail at debug level; optional */
   void *log_userdata;
 } arec_redis_options;

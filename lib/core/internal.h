@@ -165,6 +165,11 @@ struct arec_manager {
    * out, instead of leaving them to a pod that cannot acquire */
   atomic_int_fast64_t lock_ok_at;
   int row_dropped; /* reconciler thread only */
+  /* under mu: the last pass fell short of its room while other pods held
+   * some of its candidates, and took some: pods racing for the same agents
+   * (a cold start, a failover) split some keys' votes so that nobody got
+   * them, so the next pass comes soon instead of a reconcile interval later */
+  int pass_again;
   int shutdown_hurry; /* under mu: stop waiting for steps (second signal) */
 
   pthread_mutex_t mu;
@@ -208,7 +213,13 @@ struct arec_manager {
       stop_podlease;
 
   arec__thread *workers;
-  arec__thread reconciler_th, refresher_th, saver_th, podlease_th;
+  arec__thread reconciler_th, refresher_th, watch_th, saver_th, podlease_th;
+
+  /* under mu: no runner can be due (validity end, save waiting longer than
+   * the TTL) before this monotonic ms; the watch (refresher.c) looks at
+   * every runner only then, and whoever sets an earlier due time lowers it
+   * with arec__watch_at */
+  int64_t watch_next;
 
   /* pod lease (podlease.c), under mu */
   int64_t pod_deadline_ms; /* validity end of the pod lease, monotonic */
@@ -216,6 +227,9 @@ struct arec_manager {
 
   arec__metrics m;
 };
+
+/* mu held: something may be due at monotonic ms `at` (refresher.c). */
+void arec__watch_at(arec_manager *mgr, int64_t at);
 
 /* ------------------------------------------------------------------ clock */
 int64_t arec__now_ms(void);       /* monotonic */

@@ -4,17 +4,24 @@
  *
  * A pass: ask the repository for wanted agents with no live owner whose
  * backoff wait is over, skip those with a local runner and those needing a
- * capability this pod lacks (leaving a note on them once), narrow the rest
- * by fair share and migrations (share.c), take their locks
- * (try_acquire_many when present), claim them (claim_many when present) to
+ * capability this pod lacks (leaving a note on them once), order the rest
+ * by fair share and migrations (share.c), take their locks up to the
+ * pod's room (try_acquire_many when present; in rounds that go on down the
+ * list while other pods hold some of them, so pods racing for the same
+ * agents at a cold start or a failover each fill their share in one pass;
+ * when that still falls short of the room while some were held, asks
+ * for the next pass soon: mgr->pass_again), claim them (claim_many when
+ * present) to
  * get fences, and launch them; a row the repository could not read whole is
  * claimed too and put straight into backoff with the repository's reason.
  * With the option takeover off a pass takes nothing over.  Every pass (and
  * every stop check, which also reads the fleet for the gauges) then asks which local runners are no longer wanted
  * (1: the user stopped, disabled or deleted it -> STOP_USER; 2: someone else
  * owns it -> STOP_FENCED; 3: a migration to another pod -> STOP_HANDOVER)
- * and retries releases that failed earlier.  Passes, stop checks and user
- * starts (control.c) are serialised by mgr->pass_mu.
+ * and retries releases that failed earlier.  After a pass over 1,000 rows
+ * or more, glibc's malloc_trim() returns the free pages the list left.
+ * Passes, stop checks and user starts (control.c) are serialised by
+ * mgr->pass_mu.
  *
  * Must never: call a backend with mgr->mu held, start an agent without its
  * lock and fence, or let one unreadable row keep the others from starting.
@@ -22,6 +29,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "backoff.h"
 #include "pass.h"
@@ -32,6 +42,20 @@
 #include "threads.h"
 
 #define UNWANTED_CHUNK 1000
+#define TRIM_ROWS 1000
+
+/* A pass over many rows (the restore of a fleet, a failover) leaves their
+ * memory -- the list, the repository's result buffers -- free but
+ * interleaved with the runners it launched, where the allocator does not
+ * give it back by itself: hand the free pages back to the system. */
+static void give_back(size_t rows) {
+#ifdef __GLIBC__
+  if (rows >= TRIM_ROWS)
+    malloc_trim(0);
+#else
+  (void)rows;
+#endif
+}
 
 /* ------------------------------------------------------------ stop check */
 static void check_unwanted(arec_manager *mgr) {
@@ -112,6 +136,7 @@ typedef struct pass {
   arec_lease *leases;
   int *ares;                   /* try_acquire answers */
   int64_t *deadline;           /* validity ends */
+  size_t got, held;            /* locks taken / held by someone else */
   size_t nc;                   /* locked, to claim */
   const char **cids;
   size_t *cidx;                /* index into idx[] */
@@ -187,41 +212,70 @@ static size_t placement(arec_manager *mgr, pass *p, arec_restore_result *res) {
   return k;
 }
 
-/* Takes the locks of idx[0..n): fills ares, leases, deadline. */
-static void take_locks(arec_manager *mgr, pass *p) {
-  size_t n = p->n;
+/* Locks idx[from..from+n): fills ares, leases, deadline there. */
+static void lock_range(arec_manager *mgr, pass *p, size_t from, size_t n) {
+  const char **keys = p->keys + from;
+  arec_lease *leases = p->leases + from;
+  int *ares = p->ares + from;
+  int64_t *deadline = p->deadline + from;
   for (size_t i = 0; i < n; i++) {
-    arec__lock_key(p->keybuf[i], p->list->rows[p->idx[i]].id);
-    p->keys[i] = p->keybuf[i];
+    arec__lock_key(p->keybuf[from + i], p->list->rows[p->idx[from + i]].id);
+    keys[i] = p->keybuf[from + i];
   }
-  pthread_mutex_lock(&mgr->mu);
-  int pod_ok = arec__pod_valid(mgr, arec__now_ms());
-  pthread_mutex_unlock(&mgr->mu);
-  if (n && !pod_ok) { /* no pod lease: acquire nothing */
-    for (size_t i = 0; i < n; i++)
-      p->ares[i] = AREC_EUNAVAILABLE;
-  } else if (n && mgr->lock->try_acquire_many) {
+  if (n && mgr->lock->try_acquire_many) {
     /* validity is what is left when the call returns */
-    int r = mgr->lock->try_acquire_many(mgr->lock, p->keys, n, mgr->owner,
-                                        mgr->ttl, p->leases, p->ares);
+    int r = mgr->lock->try_acquire_many(mgr->lock, keys, n, mgr->owner,
+                                        mgr->ttl, leases, ares);
     int64_t t = arec__now_ms();
     for (size_t i = 0; i < n; i++) {
       if (r < 0)
-        p->ares[i] = r;
-      p->deadline[i] = t + p->leases[i].validity_ms;
+        ares[i] = r;
+      deadline[i] = t + leases[i].validity_ms;
     }
   } else {
     for (size_t i = 0; i < n; i++) {
-      p->ares[i] = mgr->lock->try_acquire(mgr->lock, p->keys[i], mgr->owner,
-                                          mgr->ttl, &p->leases[i]);
-      p->deadline[i] = arec__now_ms() + p->leases[i].validity_ms;
+      ares[i] = mgr->lock->try_acquire(mgr->lock, keys[i], mgr->owner,
+                                       mgr->ttl, &leases[i]);
+      deadline[i] = arec__now_ms() + leases[i].validity_ms;
     }
   }
-  for (size_t i = 0; i < n; i++)
-    if (p->ares[i] >= 0) { /* the lock service answered */
-      atomic_store(&mgr->lock_ok_at, arec__now_ms());
-      break;
+}
+
+/* Takes up to `take` locks from idx[0..n), in rounds: a round asks for
+ * what is still missing; when some were held by another pod (pods racing
+ * for the same agents) the next round goes on down the list.  Sets p->n to
+ * the number tried; fills ares, leases, deadline for them. */
+static void take_locks(arec_manager *mgr, pass *p, size_t take) {
+  size_t total = p->n, tried = 0, got = 0;
+  pthread_mutex_lock(&mgr->mu);
+  int pod_ok = arec__pod_valid(mgr, arec__now_ms());
+  pthread_mutex_unlock(&mgr->mu);
+  if (!pod_ok) { /* no pod lease: acquire nothing */
+    p->n = take < total ? take : total;
+    for (size_t i = 0; i < p->n; i++) {
+      arec__lock_key(p->keybuf[i], p->list->rows[p->idx[i]].id);
+      p->keys[i] = p->keybuf[i];
+      p->ares[i] = AREC_EUNAVAILABLE;
     }
+    return;
+  }
+  while (got < take && tried < total) {
+    size_t k = take - got < total - tried ? take - got : total - tried;
+    size_t held = 0;
+    lock_range(mgr, p, tried, k);
+    for (size_t i = tried; i < tried + k; i++) {
+      if (p->ares[i] >= 0) /* the lock service answered */
+        atomic_store(&mgr->lock_ok_at, arec__now_ms());
+      got += p->ares[i] == 1;
+      held += p->ares[i] == 0;
+    }
+    tried += k;
+    p->held += held;
+    if (held == 0) /* short only through errors: no use going on */
+      break;
+  }
+  p->n = tried;
+  p->got = got;
 }
 
 /* Sorts the lock answers; the locked ones go to cids for the claims. */
@@ -377,7 +431,10 @@ static int run_pass(arec_manager *mgr, int logged, arec_restore_result *res) {
    * agents on leaving is seen leaving already */
   arec__share_load(mgr, &share);
   p.n = placement(mgr, &p, res);
-  p.n = arec__share_select(mgr, &share, p.list, p.idx, p.n, &res->skipped);
+  size_t take, offered;
+  p.n = arec__share_select(mgr, &share, p.list, p.idx, p.n, &take,
+                           &res->skipped);
+  offered = p.n;
   if (logged) {
     char num[24];
     snprintf(num, sizeof num, "%zu", listed);
@@ -385,13 +442,24 @@ static int run_pass(arec_manager *mgr, int logged, arec_restore_result *res) {
                 NULL);
   }
 
-  take_locks(mgr, &p);
+  take_locks(mgr, &p, take);
   sort_locks(mgr, &p, res, logged ? AREC_LOG_INFO : AREC_LOG_DEBUG);
+  if (offered > p.n) { /* not tried: left to the other pods */
+    char a[24], b[24];
+    res->skipped += (unsigned int)(offered - p.n);
+    snprintf(a, sizeof a, "%zu", offered - p.n);
+    snprintf(b, sizeof b, "%lld", (long long)share.target);
+    arec__logkv(mgr, AREC_LOG_DEBUG, "fair share: leaving agents to other pods",
+                "#count", a, "#target", b, NULL);
+  }
   double claim_at = arec__now_s();
   claim_all(mgr, &p);
   launch_all(mgr, &p, claim_at, res);
   arec__share_shed(mgr, &share,
                    listed > res->restored ? listed - res->restored : 0);
+  pthread_mutex_lock(&mgr->mu);
+  mgr->pass_again = p.held > 0 && p.got > 0 && p.got < take;
+  pthread_mutex_unlock(&mgr->mu);
   rc = 0;
 
 out:
@@ -399,10 +467,12 @@ out:
   atomic_fetch_add(&mgr->m.passes, 1);
   if (logged && rc == 0)
     log_complete(mgr, res);
+  size_t rows = p.list ? p.list->n : 0;
   pass_free(&p);
   arec__share_free(&share);
   check_unwanted(mgr);
   arec__release_retry(mgr);
+  give_back(rows);
   return rc;
 }
 

@@ -2,8 +2,9 @@
  * reconciler.c -- the reconciler thread: renews this pod's heartbeat row
  * every refresh interval (from the start, and also when the lock service is
  * gone: then the row is removed, see lock_service_gone), runs a reconcile
- * pass every reconcile interval once arec_manager_restore() enabled them,
- * and, whenever no passes run here (reconcile interval 0, takeover off, or
+ * pass every reconcile interval once arec_manager_restore() enabled them
+ * (QUICK_PASS_MS after a pass that fell short racing other pods for agents
+ * and asked for another), and, whenever no passes run here (reconcile interval 0, takeover off, or
  * before restore), a stop check every stop_check_interval, so that stops,
  * disables and deletes issued anywhere still reach this pod's runners.
  *
@@ -14,6 +15,8 @@
 
 #include "pass.h"
 #include "threads.h"
+
+#define QUICK_PASS_MS 250
 
 /* 1 when the lock service has not answered for two refresh intervals.  An
  * idle pod (no lock held, nothing to acquire) probes it with a short-lived
@@ -31,6 +34,14 @@ static int lock_service_gone(arec_manager *mgr, int64_t now) {
   if (rc == 1)
     mgr->lock->release(mgr->lock, key, &lease);
   return arec__now_ms() - atomic_load(&mgr->lock_ok_at) > 2 * mgr->refresh;
+}
+
+/* mu held: the wait before the next pass -- the reconcile interval, or
+ * QUICK_PASS_MS after a pass that fell short racing other pods (pass.c). */
+static int64_t next_pass_in(arec_manager *mgr) {
+  if (mgr->pass_again && mgr->reconcile > QUICK_PASS_MS)
+    return QUICK_PASS_MS;
+  return mgr->reconcile;
 }
 
 /* One heartbeat (no mu held). */
@@ -67,7 +78,7 @@ static void *reconciler_main(void *arg) {
     /* passes run here when enabled, with an interval, taking over */
     int passes = mgr->passes_enabled && mgr->reconcile > 0 && mgr->takeover;
     if (passes && next_pass == 0)
-      next_pass = now + mgr->reconcile;
+      next_pass = now + next_pass_in(mgr);
     if (now >= next_hb) {
       next_hb = now + mgr->refresh;
       if (mgr->pod_ttl > 0) /* podlease.c renews the row */
@@ -86,7 +97,7 @@ static void *reconciler_main(void *arg) {
       pthread_mutex_unlock(&mgr->mu);
       arec__pass(mgr, 0, NULL);
       pthread_mutex_lock(&mgr->mu);
-      next_pass = arec__now_ms() + mgr->reconcile;
+      next_pass = arec__now_ms() + next_pass_in(mgr);
       continue;
     }
     if (!passes && now >= next_check) {

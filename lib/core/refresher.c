@@ -1,17 +1,27 @@
 /*
- * refresher.c -- the refresher thread: renews every held agent lock every
- * refresh interval and enforces lease validity.
+ * refresher.c -- the refresher thread, which renews every held agent lock
+ * every refresh interval, and the watch thread, which enforces lease
+ * validity.
  *
- * A cycle copies (key, lease, runner serial) of every held lock under the
- * mutex, refreshes them without it (refresh_many in one call when the
- * backend has it, else one refresh each), then applies the answers: success
+ * Cycles come every refresh interval, the first after a random part of it
+ * (pods started together must not refresh in step).  A cycle copies (key,
+ * lease, runner serial) of every held lock under the mutex, refreshes them
+ * without it (refresh_many in one call when the backend has it, else one
+ * refresh each), then applies the answers: success
  * moves the runner's validity deadline to (return time + reported
  * validity); AREC_ELOST stops the runner at once (LOST); any other error
  * leaves the deadline alone.  On every tick (a fraction of the refresh
- * interval) runners whose deadline passed are stopped (LOST).  Every cycle
- * is timed (refresh_cycle_seconds).  No step can delay this thread: it
- * never waits for a worker.
+ * interval, at most 100 ms) the watch stops runners whose deadline passed
+ * (LOST) -- looking at every runner only once something can be due
+ * (mgr->watch_next: the earliest validity end or save wait seen, lowered by
+ * arec__watch_at wherever one is set); it has its own thread because a
+ * refresh round may wait for its
+ * answers up to a third of the TTL (validity counts from the send), and a
+ * stop must not wait for the round.  Every cycle is timed
+ * (refresh_cycle_seconds).  No step can delay either thread: they never
+ * wait for a worker.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +98,7 @@ static void cycle(arec_manager *mgr) {
     if (res[i] == 0) {
       r->lease.validity_ms = leases[i].validity_ms;
       r->deadline_ms = ret_at[i] + leases[i].validity_ms;
+      arec__watch_at(mgr, r->deadline_ms);
     } else if (res[i] == AREC_ELOST) {
       if (!atomic_load(&r->cancel)) {
         atomic_fetch_add(&mgr->m.lost, 1);
@@ -145,6 +156,10 @@ static void check_deadlines(arec_manager *mgr) {
   int64_t live_ttl = mgr->pod_ttl > 0 ? mgr->pod_ttl : mgr->ttl;
   int repo_down = now - atomic_load(&mgr->repo_ok_at) > live_ttl;
   int logged_down = 0;
+  /* nothing is due before watch_next: no need to look at every runner */
+  if (!repo_down && now < mgr->watch_next)
+    return;
+  int64_t next = INT64_MAX;
   for (size_t b = 0; b < mgr->nbuckets; b++)
     for (arec_agent *r = mgr->buckets[b]; r; r = r->hnext) {
       if (!r->lock_held || atomic_load(&r->cancel) || r->orphaned)
@@ -168,8 +183,13 @@ static void check_deadlines(arec_manager *mgr) {
         arec__runner_mark_stop(mgr, r, AREC_STOP_LOST);
         continue;
       }
-      if (r->deadline_ms > now)
+      if (r->deadline_ms > now) {
+        if (r->deadline_ms < next)
+          next = r->deadline_ms;
+        if (r->save_wait_since && r->save_wait_since + mgr->ttl + 1 < next)
+          next = r->save_wait_since + mgr->ttl + 1;
         continue;
+      }
       atomic_fetch_add(&mgr->m.lost, 1);
       arec__logkv(mgr, AREC_LOG_WARN,
                   "agent lease validity ran out without a refresh, stopping "
@@ -177,17 +197,60 @@ static void check_deadlines(arec_manager *mgr) {
                   "agent_id", r->id, NULL);
       arec__runner_mark_stop(mgr, r, AREC_STOP_LOST);
     }
+  mgr->watch_next = next;
 }
 
-static void *refresher_main(void *arg) {
-  arec_manager *mgr = arg;
-  struct timespec ts;
+void arec__watch_at(arec_manager *mgr, int64_t at) {
+  if (at < mgr->watch_next)
+    mgr->watch_next = at;
+}
+
+static int64_t tick_of(const arec_manager *mgr) {
   int64_t tick = mgr->refresh / 4;
   if (tick > 100)
     tick = 100;
   if (tick < 5)
     tick = 5;
-  int64_t next_cycle = arec__now_ms() + mgr->refresh;
+  return tick;
+}
+
+/* The watch: stops the runners whose validity ended, every tick, on a
+ * thread of its own, so that a refresh round still waiting for a slow
+ * master never delays a stop. */
+static void *watch_main(void *arg) {
+  arec_manager *mgr = arg;
+  struct timespec ts;
+  int64_t tick = tick_of(mgr);
+
+  pthread_mutex_lock(&mgr->mu);
+  while (!mgr->stop_refresher && !mgr->abandoned) {
+    check_deadlines(mgr);
+    arec__deadline_ts(&ts, arec__now_ms() + tick);
+    pthread_cond_timedwait(&mgr->tick_cv, &mgr->mu, &ts);
+  }
+  pthread_mutex_unlock(&mgr->mu);
+  return NULL;
+}
+
+/* The first cycle comes after half a refresh interval plus a part of the
+ * other half that depends on this process's incarnation (random): pods
+ * started together would otherwise refresh at the same moments forever and
+ * queue behind each other on the lock servers. */
+static int64_t first_cycle_in(const arec_manager *mgr) {
+  uint64_t h = 1469598103934665603ULL;
+  for (const char *c = mgr->incarnation; *c; c++) {
+    h ^= (unsigned char)*c;
+    h *= 1099511628211ULL;
+  }
+  int64_t half = mgr->refresh / 2;
+  int64_t part = half > 0 ? (int64_t)(h % (uint64_t)(half + 1)) : 0;
+  return mgr->refresh - half + part;
+}
+
+static void *refresher_main(void *arg) {
+  arec_manager *mgr = arg;
+  struct timespec ts;
+  int64_t next_cycle = arec__now_ms() + first_cycle_in(mgr);
 
   pthread_mutex_lock(&mgr->mu);
   while (!mgr->stop_refresher && !mgr->abandoned) {
@@ -201,11 +264,7 @@ static void *refresher_main(void *arg) {
         next_cycle = arec__now_ms() + 1;
       continue;
     }
-    check_deadlines(mgr);
-    int64_t wake = now + tick;
-    if (wake > next_cycle)
-      wake = next_cycle;
-    arec__deadline_ts(&ts, wake);
+    arec__deadline_ts(&ts, next_cycle);
     pthread_cond_timedwait(&mgr->tick_cv, &mgr->mu, &ts);
   }
   pthread_mutex_unlock(&mgr->mu);
@@ -213,10 +272,13 @@ static void *refresher_main(void *arg) {
 }
 
 int arec__refresher_start(arec_manager *mgr) {
-  return arec__thread_start(&mgr->refresher_th, refresher_main, mgr);
+  int rc = arec__thread_start(&mgr->refresher_th, refresher_main, mgr);
+  return rc < 0 ? rc : arec__thread_start(&mgr->watch_th, watch_main, mgr);
 }
 
 void arec__refresher_join(arec_manager *mgr) {
   arec__thread_join(mgr, &mgr->stop_refresher, &mgr->tick_cv,
                     &mgr->refresher_th, 1);
+  arec__thread_join(mgr, &mgr->stop_refresher, &mgr->tick_cv, &mgr->watch_th,
+                    1);
 }

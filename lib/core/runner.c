@@ -76,6 +76,7 @@ int arec__runner_launch(arec_manager *mgr, arec__launch *l) {
   r->lease = *l->lease;
   r->lock_held = 1;
   r->deadline_ms = l->deadline;
+  arec__watch_at(mgr, r->deadline_ms);
   r->phase = AREC__R_STARTING;
   r->row_failures = row->start_failures;
   r->row_noted = row->last_error != NULL;

@@ -58,8 +58,10 @@ void arec__save_maybe(arec_manager *mgr, arec_agent *r) {
   }
   arec__snapshot_free(r->pending);
   r->pending = snap;
-  if (!r->save_wait_since)
+  if (!r->save_wait_since) {
     r->save_wait_since = now;
+    arec__watch_at(mgr, now + mgr->ttl + 1);
+  }
   pthread_mutex_unlock(&mgr->mu);
 }
 
@@ -84,6 +86,8 @@ void arec__save_result(arec_manager *mgr, arec_agent *r, int rc,
     atomic_fetch_add(&mgr->m.saves, 1);
     r->save_fail_since = 0;
     r->save_wait_since = r->pending ? arec__now_ms() : 0;
+    if (r->save_wait_since)
+      arec__watch_at(mgr, r->save_wait_since + mgr->ttl + 1);
     arec__snapshot_free(r->last);
     r->last = snap;
     return;

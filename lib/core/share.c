@@ -5,8 +5,11 @@
  *
  * How: each pass asks the repository (fleet slot) for the live pods that
  * are not leaving, the wanted agents, how many of them are in backoff, and
- * the migration holds in force.  With fair_share on, the pod's target is ceil(wanted / live pods):
- * it acquires only while below it (agents migrating here are always taken)
+ * the migration holds in force.  With fair_share on, the pod's target is
+ * ceil(wanted / live pods): it acquires only while below it (agents
+ * migrating here are always taken; the pass goes on down the candidate
+ * list, which starts at a place that depends on the pod name, while other
+ * pods hold some of them)
  * and hands runners above it off gracefully (AREC_STOP_HANDOVER: save,
  * release), oldest first, at most what the other pods have room for
  * ((live - 1) * target minus what they run minus what is still unowned) and
@@ -101,7 +104,9 @@ static size_t pod_hash(const char *s) {
 
 size_t arec__share_select(arec_manager *mgr, const arec__share *p,
                           const struct arec_agent_list *list, size_t *idx,
-                          size_t n, unsigned int *skipped) {
+                          size_t n, size_t *out_take,
+                          unsigned int *skipped) {
+  *out_take = n;
   if (!p->have || n == 0)
     return n;
   size_t *forced = malloc(n * sizeof *forced);
@@ -137,16 +142,9 @@ size_t arec__share_select(arec_manager *mgr, const arec__share *p,
   for (size_t i = 0; i < nf; i++)
     idx[k++] = forced[i];
   size_t start = nr ? pod_hash(mgr->pod) % nr : 0;
-  for (size_t i = 0; i < room; i++)
+  for (size_t i = 0; i < nr; i++)
     idx[k++] = rest[(start + i) % nr];
-  if (nr > room) {
-    char a[24], b[24];
-    *skipped += (unsigned int)(nr - room);
-    snprintf(a, sizeof a, "%zu", nr - room);
-    snprintf(b, sizeof b, "%lld", (long long)p->target);
-    arec__logkv(mgr, AREC_LOG_DEBUG, "fair share: leaving agents to other pods",
-                "#count", a, "#target", b, NULL);
-  }
+  *out_take = nf + room;
   free(forced);
   free(rest);
   return k;

@@ -19,14 +19,15 @@ typedef struct arec__share {
 void arec__share_load(arec_manager *mgr, arec__share *s);
 void arec__share_free(arec__share *s);
 /* Reorders idx[0..n) (indexes into list->rows, agents without a local
- * runner) into what this pass should try: agents migrating here first, then
- * up to the room below the target, starting at a place that depends on the
- * pod name so pods do not all race for the same agents.  Agents migrating
- * elsewhere and those above the room are dropped and counted in *skipped.
- * Returns the new count. */
+ * runner) into the order this pass should try them: agents migrating here
+ * first, then the others starting at a place that depends on the pod name,
+ * so pods do not all race for the same agents.  Agents migrating elsewhere
+ * are dropped and counted in *skipped.  Returns the new count; *out_take is
+ * how many of them to take: the forced ones plus the room below the target
+ * (all of them without sharing). */
 size_t arec__share_select(arec_manager *mgr, const arec__share *s,
                           const struct arec_agent_list *list, size_t *idx,
-                          size_t n, unsigned int *skipped);
+                          size_t n, size_t *out_take, unsigned int *skipped);
 /* After the launches: hands off (AREC_STOP_HANDOVER) the runners above the
  * target, at most what the other pods have room for; `unowned` is the number
  * of wanted agents this pass saw without a live owner and did not take. */

@@ -13,11 +13,21 @@
 #include "agentrecover/pg.h"
 #include "agentrecover/sys/repository.h"
 
+/* A statement prepared on one connection (prepared.c). */
+#define AREC__PG_PREP_MAX 64
+typedef struct arec__pg_prep {
+  char *sql;     /* its text, copied */
+  uint64_t hash; /* of the text */
+  char name[24]; /* "arec_<n>", never reused on the connection */
+} arec__pg_prep;
+
 /* One pooled connection. */
 typedef struct arec__pg_slot {
   PGconn *conn; /* NULL: not connected */
   int busy;
   char sqlstate[6]; /* of the last failed statement, "" for none/transport */
+  arec__pg_prep prep[AREC__PG_PREP_MAX]; /* prepared on conn */
+  unsigned int nprep, prep_seq;
 } arec__pg_slot;
 
 struct arec_pg {
@@ -77,6 +87,31 @@ int arec__pg_exec_planned(arec_pg *pg, arec__pg_slot *slot, int64_t deadline,
 int arec__pg_query(arec_pg *pg, const char *sql, int nparams,
                    const char *const *params, const int *lengths,
                    const int *formats, PGresult **out);
+
+/* After a statement was sent (sent: what the PQsend* call returned):
+ * flushes, reads every result within `deadline`, as arec__pg_exec. */
+int arec__pg_collect(arec_pg *pg, arec__pg_slot *slot, int64_t deadline,
+                     int sent, PGresult **out);
+
+/* Prepared statements (prepared.c), for the library's own hot reads whose
+ * plan does not depend on the size of an array parameter: the first use
+ * on a connection prepares the text (one more round trip), later ones
+ * skip parsing and, once PostgreSQL settles on a generic plan, planning.
+ * The name of `sql` on the slot's connection into *name, preparing it when
+ * needed; *name = NULL when the slot holds AREC__PG_PREP_MAX statements
+ * (then run it unprepared).  Errors as arec__pg_exec. */
+int arec__pg_prepare(arec_pg *pg, arec__pg_slot *slot, int64_t deadline,
+                     const char *sql, int nparams, const char **name);
+/* 1 when the last statement on the slot failed because its prepared plan
+ * went stale (a schema change altered its result: SQLSTATE 0A000); the
+ * statement is then forgotten, the caller runs it once unprepared. */
+int arec__pg_prep_stale(arec__pg_slot *slot, const char *sql);
+/* Forgets every statement of the slot (its connection is gone). */
+void arec__pg_prep_clear(arec__pg_slot *slot);
+/* acquire + prepared statement + release with the call deadline; params
+ * as text.  Errors as arec__pg_exec. */
+int arec__pg_query_prepared(arec_pg *pg, const char *sql, int nparams,
+                            const char *const *params, PGresult **out);
 
 /* SQLSTATE -> AREC_E*.  public_api == 0 (the repository, the lock,
  * migrations): transient server conditions (statement timeout,

@@ -12,7 +12,12 @@
  * the orphaned statement on the server side).  A failed connect makes the
  * pool fail fast for a backoff (25 ms doubling to 1 s) instead of hammering
  * a dead server.  Each connection's settings are made once, right after it
- * connects, and hold for its whole session (a session-mode pooler keeps
+ * connects (statement timeout, UTC, no JIT: the backend's statements are
+ * short, and a batch of 100,000 ids looks costly enough to the planner to
+ * spend a quarter of a second compiling it; generic plans for the named
+ * statements of prepared.c, which are planned once per connection -- the
+ * unnamed ones of every other call are always planned with their values),
+ * and hold for its whole session (a session-mode pooler keeps
  * them; nothing else relies on server state across checkouts).
  *
  * A failed statement sets arec_error_last() to its SQLSTATE and a short
@@ -157,8 +162,10 @@ static int slot_connect(arec_pg *pg, arec__pg_slot *s, int64_t deadline) {
   PGconn *c = connect_until(pg, deadline, &err);
   if (c) {
     s->conn = c;
-    char sql[128]; /* from numbers of the options only */
-    snprintf(sql, sizeof sql, "SET statement_timeout = %lld; SET TIME ZONE 'UTC'",
+    char sql[192]; /* from numbers of the options only */
+    snprintf(sql, sizeof sql,
+             "SET statement_timeout = %lld; SET TIME ZONE 'UTC'; SET jit = off; "
+             "SET plan_cache_mode = force_generic_plan",
              (long long)pg->statement_timeout_ms);
     err = arec__pg_exec(pg, s, deadline, sql, 0, NULL, NULL, NULL, NULL);
   }
@@ -181,6 +188,7 @@ static void slot_drop(arec__pg_slot *s) {
   if (s->conn)
     PQfinish(s->conn);
   s->conn = NULL;
+  arec__pg_prep_clear(s);
 }
 
 /* ------------------------------------------------------------------- pool */
@@ -315,7 +323,15 @@ int arec__pg_exec(arec_pg *pg, arec__pg_slot *slot, int64_t deadline,
                ? PQsendQuery(c, sql)
                : PQsendQueryParams(c, sql, nparams, NULL, params, lengths,
                                    formats, 0);
-  if (!ok) {
+  return arec__pg_collect(pg, slot, deadline, ok, out);
+}
+
+int arec__pg_collect(arec_pg *pg, arec__pg_slot *slot, int64_t deadline,
+                     int sent, PGresult **out) {
+  PGconn *c = slot->conn;
+  if (out)
+    *out = NULL;
+  if (!sent) {
     set_pq_error("send", PQerrorMessage(c));
     slot_drop(slot);
     return AREC_EUNAVAILABLE;
@@ -372,16 +388,20 @@ int arec__pg_exec(arec_pg *pg, arec__pg_slot *slot, int64_t deadline,
   return 0;
 }
 
-int arec__pg_exec_planned(arec_pg *pg, arec__pg_slot *slot, int64_t deadline,
-                          const char *setup, const char *sql, int nparams,
-                          const char *const *params, PGresult **out) {
+/* One setup + sql pipeline; sql through the prepared statement `name`
+ * when not NULL. */
+static int planned(arec_pg *pg, arec__pg_slot *slot, int64_t deadline,
+                   const char *setup, const char *sql, const char *name,
+                   int nparams, const char *const *params, PGresult **out) {
   if (out)
     *out = NULL;
   slot->sqlstate[0] = 0;
   PGconn *c = slot->conn;
   if (!PQenterPipelineMode(c) ||
       !PQsendQueryParams(c, setup, 0, NULL, NULL, NULL, NULL, 0) ||
-      !PQsendQueryParams(c, sql, nparams, NULL, params, NULL, NULL, 0) ||
+      !(name ? PQsendQueryPrepared(c, name, nparams, params, NULL, NULL, 0)
+             : PQsendQueryParams(c, sql, nparams, NULL, params, NULL, NULL,
+                                 0)) ||
       !PQpipelineSync(c)) {
     set_pq_error("send", PQerrorMessage(c));
     slot_drop(slot);
@@ -442,6 +462,19 @@ int arec__pg_exec_planned(arec_pg *pg, arec__pg_slot *slot, int64_t deadline,
   else
     PQclear(keep);
   return 0;
+}
+
+int arec__pg_exec_planned(arec_pg *pg, arec__pg_slot *slot, int64_t deadline,
+                          const char *setup, const char *sql, int nparams,
+                          const char *const *params, PGresult **out) {
+  const char *name = NULL;
+  int err = arec__pg_prepare(pg, slot, deadline, sql, nparams, &name);
+  if (err)
+    return err;
+  err = planned(pg, slot, deadline, setup, sql, name, nparams, params, out);
+  if (err && name && arec__pg_prep_stale(slot, sql))
+    err = planned(pg, slot, deadline, setup, sql, NULL, nparams, params, out);
+  return err;
 }
 
 int arec__pg_query(arec_pg *pg, const char *sql, int nparams,

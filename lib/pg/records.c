@@ -14,7 +14,9 @@
  * and implicit transaction, arec__pg_exec_planned): otherwise the planner
  * may read all the rows a small filter matches and sort them -- cheap, but
  * not bounded by the page.  Symbols, when asked for, come in a second
- * statement for the page's ids only and are sorted here.  Deleted agents
+ * statement for the page's ids only and are sorted here.  These reads run
+ * as prepared statements (prepared.c): an admin API serving many of them
+ * would otherwise spend most of the database's time parsing and planning.  Deleted agents
  * are never shown.  A symbol's updated_at_ms (and the agent's, their
  * latest) counts accepted saves only: 0 until the first one.
  * Must never: build SQL from data, sort or scan the whole table for a page.
@@ -29,25 +31,31 @@
 #define PG arec__pg_of
 
 /* ------------------------------------------------------------ statements */
-#define REC_COLS                                                               \
+#define REC_BASE                                                               \
   "a.id, a.user_id, a.strategy, a.name, a.params::text, a.requires, "          \
   "a.is_active, a.is_trading, a.fence, a.running_on, a.running_incarnation, "  \
   "a.start_failures, a.last_error, " AREC__PG_MS("a.retry_at") ", "            \
-  AREC__PG_MS("a.created_at") ", "                                             \
-  "(SELECT " AREC__PG_MS("max(st.updated_at)") " FROM agent_states st "        \
-  " WHERE st.agent_id = a.id AND st.fence > 0) "
+  AREC__PG_MS("a.created_at") ", "
+/* updated_at: the latest accepted save of any of its symbols (a symbol's
+ * state row goes with its assignment) */
+#define REC_COLS                                                               \
+  REC_BASE "(SELECT " AREC__PG_MS("max(st.updated_at)") " FROM agent_states "  \
+  "st WHERE st.agent_id = a.id AND st.fence > 0) "
+/* with the symbols read next: updated_at comes from theirs (to_records) */
+#define REC_COLS_SYM REC_BASE "NULL::bigint "
 
 enum { R_ID, R_USER, R_STRATEGY, R_NAME, R_PARAMS, R_REQUIRES, R_ACTIVE,
        R_TRADING, R_FENCE, R_RUNNING_ON, R_RUNNING_INC, R_FAILURES,
        R_LAST_ERROR, R_RETRY_AT, R_CREATED_AT, R_UPDATED_AT };
 
 static const char GET_SQL[] =
-    "SELECT " REC_COLS "FROM agent_configs a "
+    "SELECT " REC_COLS_SYM "FROM agent_configs a "
     "WHERE a.id = $1 AND a.deleted_at IS NULL";
 
-/* The page statements: $1 after, $2 limit, then user_id, then running_on. */
+/* The page statements: $1 after, $2 limit, then user_id, then running_on;
+ * without and with the symbols (LIST_SQL, LIST_SYM_SQL). */
 #define LIST_HEAD                                                              \
-  "SELECT " REC_COLS "FROM agent_configs a "                                   \
+  "SELECT " COLS "FROM agent_configs a "                                       \
   "WHERE a.deleted_at IS NULL AND a.id > $1"
 #define LIST_TAIL " ORDER BY a.id LIMIT $2::int"
 #define U_0 ""
@@ -69,20 +77,27 @@ static const char GET_SQL[] =
   SHAPE(0, 0, w, o, b), SHAPE(1, 0, w, o, b), SHAPE(0, 1, w, o, b),            \
       SHAPE(1, 1, w, o, b)
 
-static const char *const LIST_SQL[AREC__PG_LIST_SHAPES] = {
-    FOUR(0, 0, 0), FOUR(1, 0, 0), FOUR(0, 1, 0), FOUR(1, 1, 0),
-    FOUR(0, 0, 1), FOUR(1, 0, 1), FOUR(0, 1, 1), FOUR(1, 1, 1)};
+#define ALL_SHAPES                                                             \
+  {FOUR(0, 0, 0), FOUR(1, 0, 0), FOUR(0, 1, 0), FOUR(1, 1, 0),                 \
+   FOUR(0, 0, 1), FOUR(1, 0, 1), FOUR(0, 1, 1), FOUR(1, 1, 1)}
+#define COLS REC_COLS
+static const char *const LIST_SQL[AREC__PG_LIST_SHAPES] = ALL_SHAPES;
+#undef COLS
+#define COLS REC_COLS_SYM
+static const char *const LIST_SYM_SQL[AREC__PG_LIST_SHAPES] = ALL_SHAPES;
+#undef COLS
 
 const char arec__pg_page_setup[] =
     "SELECT set_config('enable_sort', 'off', true), "
     "set_config('enable_bitmapscan', 'off', true)";
 
-const char *arec__pg_list_sql(unsigned int shape, int *nparams) {
+const char *arec__pg_list_sql(unsigned int shape, int with_symbols,
+                              int *nparams) {
   if (shape >= AREC__PG_LIST_SHAPES)
     return NULL;
   if (nparams)
     *nparams = 2 + (int)(shape & 1) + (int)((shape >> 1) & 1);
-  return LIST_SQL[shape];
+  return with_symbols ? LIST_SYM_SQL[shape] : LIST_SQL[shape];
 }
 
 static const char SYMBOLS_SQL[] =
@@ -152,7 +167,7 @@ static int fill_symbols(arec_pg *pg, arec_agent_record *recs, size_t n) {
   }
   const char *p[1] = {arr};
   PGresult *r;
-  int err = arec__pg_query(pg, SYMBOLS_SQL, 1, p, NULL, NULL, &r);
+  int err = arec__pg_query_prepared(pg, SYMBOLS_SQL, 1, p, &r);
   arec__pg_buf_free(&b);
   if (err)
     return err;
@@ -206,6 +221,10 @@ static int to_records(arec_pg *pg, PGresult *r, int with_symbols,
     err = read_record(r, (int)done, &recs[done]);
   if (!err && with_symbols)
     err = fill_symbols(pg, recs, n);
+  for (size_t i = 0; !err && with_symbols && i < n; i++)
+    for (size_t j = 0; j < recs[i].nsymbols; j++)
+      if (recs[i].symbols[j].updated_at_ms > recs[i].updated_at_ms)
+        recs[i].updated_at_ms = recs[i].symbols[j].updated_at_ms;
   if (err) {
     arec_agent_records_free(recs, done);
     return err;
@@ -225,7 +244,7 @@ int arec__pg_agent_get(arec_repository *repo, const char *agent_id,
     return AREC_EINVAL;
   const char *p[1] = {agent_id};
   PGresult *r;
-  int err = arec__pg_query(PG(repo), GET_SQL, 1, p, NULL, NULL, &r);
+  int err = arec__pg_query_prepared(PG(repo), GET_SQL, 1, p, &r);
   if (err)
     return err;
   size_t n = 0;
@@ -273,7 +292,9 @@ int arec__pg_agent_list(arec_repository *repo, const arec_agent_filter *filter,
   if (err)
     return err;
   PGresult *r = NULL;
-  err = arec__pg_exec_planned(pg, s, dl, arec__pg_page_setup, LIST_SQL[shape],
+  err = arec__pg_exec_planned(pg, s, dl, arec__pg_page_setup,
+                              f->with_symbols ? LIST_SYM_SQL[shape]
+                                              : LIST_SQL[shape],
                               np, p, &r);
   arec__pg_release(pg, s);
   if (err)

@@ -55,12 +55,14 @@ int arec__pg_agent_list(arec_repository *repo, const arec_agent_filter *filter,
                         arec_agent_record **out, size_t *out_n);
 int arec__pg_pod_list(arec_repository *repo, arec_pod_record **out,
                       size_t *out_n);
-/* The page statement of a filter shape (for tests: EXPLAIN of each shape).
- * shape: bit 0 user_id, bit 1 running_on, bits 2..4 the AREC_AGENTS_*
- * flags (only << 2).  *nparams gets how many parameters it takes: $1 after
- * (text, "" for the start), $2 limit, then user_id, then running_on. */
+/* The page statement of a filter shape (for tests: EXPLAIN of each shape),
+ * for a page read with its symbols or without.  shape: bit 0 user_id, bit
+ * 1 running_on, bits 2..4 the AREC_AGENTS_* flags (only << 2).  *nparams
+ * gets how many parameters it takes: $1 after (text, "" for the start), $2
+ * limit, then user_id, then running_on. */
 #define AREC__PG_LIST_SHAPES 32
-const char *arec__pg_list_sql(unsigned int shape, int *nparams);
+const char *arec__pg_list_sql(unsigned int shape, int with_symbols,
+                              int *nparams);
 /* The statement run before each page in the same implicit transaction
  * (planner settings for that page only). */
 extern const char arec__pg_page_setup[];

@@ -224,6 +224,10 @@ arec_redis_answer arec__rcmd_element(const arec__rcmd *c,
 /* The per-node deadline of a call over n keys: node_timeout_ms, plus 1 ms
  * per 40 keys. */
 int64_t arec__redis_batch_timeout(const arec__redis_lock *L, size_t n);
+/* The deadline of a renewal (refresh, pod lease) of n keys to ttl_ms: the
+ * batch deadline, but at least ttl_ms / 3 and at most ttl_ms. */
+int64_t arec__redis_renew_timeout(const arec__redis_lock *L, size_t n,
+                                  int64_t ttl_ms);
 /* keys[i]/values[i] for each item; results[i] preset to 1 (send) or to an
  * error code (skip).  On return results[i] holds the per-item answer in
  * the vtable's terms and validity[i] (may be NULL) the remaining validity.

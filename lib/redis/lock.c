@@ -246,7 +246,7 @@ static int r_refresh(arec_lock *lock, const char *key, arec_lease *lease,
   pthread_mutex_lock(&L->mu);
   t0 = arec__mono_ms();
   arec__redis_op(L, AREC__OP_REFRESH, keys, vals, 1, ttl_ms,
-                 arec__redis_batch_timeout(L, 1), &res, &val, d);
+                 arec__redis_renew_timeout(L, 1, ttl_ms), &res, &val, d);
   single_done(L, AREC__OP_REFRESH, key, res, arec__mono_ms() - t0, d);
   pthread_mutex_unlock(&L->mu);
   if (res == 0)
@@ -302,8 +302,8 @@ static int r_refresh_many(arec_lock *lock, const char *const *keys,
   pthread_mutex_lock(&L->mu);
   t0 = arec__mono_ms();
   arec__redis_op(L, AREC__OP_REFRESH | AREC__OP_F_BATCH, keys, vals, n,
-                 ttl_ms, arec__redis_batch_timeout(L, n), out_results, val,
-                 NULL);
+                 ttl_ms, arec__redis_renew_timeout(L, n, ttl_ms), out_results,
+                 val, NULL);
   batch_done(L, AREC__OP_REFRESH, n, out_results, arec__mono_ms() - t0);
   pthread_mutex_unlock(&L->mu);
   for (size_t i = 0; i < n; i++)
@@ -413,8 +413,8 @@ static int r_pod_lease(arec_lock *lock, const char *holder, int64_t ttl_ms,
   }
   snprintf(key, sizeof key, "%s%s", AREC__PODLEASE_PREFIX, holder);
   vals[0] = L->pod_token;
-  if (!leaving && timeout > ttl_ms)
-    timeout = ttl_ms;
+  if (!leaving)
+    timeout = arec__redis_renew_timeout(L, 1, ttl_ms);
   pthread_mutex_lock(&L->mu);
   t0 = arec__mono_ms();
   arec__redis_op(L, kind, keys, vals, 1, leaving ? 0 : ttl_ms, timeout, &res,

@@ -10,7 +10,12 @@
  * outcome cannot change (quorum reached either way) -- a release only once
  * every master answered or missed the deadline.  Validity = ttl -
  * elapsed - drift, elapsed measured from the moment the request was queued
- * (monotonic).
+ * (monotonic) to the return of the call, for every key of a batch alike.
+ * A renewal (refresh, pod lease) waits for its answers up to a third of
+ * the TTL (arec__redis_renew_timeout), whatever the node deadline: its
+ * validity counts from the send, so a late answer still renews, while
+ * giving up after the node deadline and sending again a refresh interval
+ * later only adds work to a machine too busy to answer in time.
  *
  * A failed acquire is deleted again (compare-and-delete, batched like the
  * acquire) from every master that may hold it, those that timed out
@@ -56,6 +61,16 @@ int64_t arec__redis_batch_timeout(const arec__redis_lock *L, size_t n) {
   return L->node_timeout_ms + (int64_t)(n / 40);
 }
 
+int64_t arec__redis_renew_timeout(const arec__redis_lock *L, size_t n,
+                                  int64_t ttl_ms) {
+  int64_t t = arec__redis_batch_timeout(L, n);
+  if (t < ttl_ms / 3)
+    t = ttl_ms / 3;
+  return t < ttl_ms ? t : ttl_ms;
+}
+
+static int64_t drift_of(int64_t ttl_ms) { return ttl_ms / 100 + 2; }
+
 /* The commands for `kind`: chunks of keys when batched and a chunk script
  * exists for it (a plain acquire is SET NX PX per key either way). */
 static void set_cmd(rop *op, int kind) {
@@ -69,8 +84,7 @@ static void set_cmd(rop *op, int kind) {
 static void decide(arec__rround *R, rop *op, ritem *it) {
   size_t N = R->L->n, q = R->L->quorum;
   size_t r = N - (size_t)(it->yes + it->no + it->fail);
-  int64_t drift = op->ttl_ms / 100 + 2;
-  int64_t validity = op->ttl_ms - (R->now - R->t_start) - drift;
+  int64_t validity = op->ttl_ms - (R->now - R->t_start) - drift_of(op->ttl_ms);
   int res = 1, done = 0;
   if (op->cleanup)
     return;
@@ -329,6 +343,7 @@ void arec__redis_op(arec__redis_lock *L, int kind, const char *const *keys,
                     arec_redis_node_result *detail) {
   rop op;
   uint16_t all = (uint16_t)((1u << L->n) - 1), sent;
+  int64_t t_sent, left;
   uint32_t *order;
   size_t norder = 0;
   memset(&op, 0, sizeof op);
@@ -372,13 +387,30 @@ void arec__redis_op(arec__redis_lock *L, int kind, const char *const *keys,
       snprintf(detail[j].why, sizeof detail[j].why, "pending");
     }
 
+  t_sent = arec__mono_ms(); /* no later than the round's own start */
   sent = run_round(L, &op, all, 0, timeout_ms);
 
+  /* The validity handed back is what is left when this call returns (the
+   * caller adds it to its clock then), the same for every key of a batch
+   * however early its own answers came: a key decided in the first
+   * milliseconds of a long round would otherwise be counted valid for the
+   * rest of the round past its TTL.  Too late to count: refused. */
+  left = ttl_ms - (arec__mono_ms() - t_sent) - drift_of(ttl_ms);
   for (size_t i = 0; i < n; i++) {
     ritem *it = &op.items[i];
     if (!it->decided) { /* every node finished without a decision */
       it->decided = 1;
       it->result = AREC_EUNAVAILABLE;
+    }
+    if (kind == AREC__OP_ACQUIRE && it->result == 1) {
+      it->validity = left;
+      if (left <= 0)
+        it->result = AREC_ETIMEDOUT; /* deleted again below */
+    } else if ((kind == AREC__OP_REFRESH || kind == AREC__OP_PODLEASE) &&
+               it->result == 0) {
+      it->validity = left;
+      if (left <= 0)
+        it->result = AREC_EUNAVAILABLE;
     }
     results[i] = it->result;
     if (validity)

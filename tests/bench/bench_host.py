@@ -1,277 +1,231 @@
 #!/usr/bin/env python3
-"""bench_host.py -- `make bench-host`: agentrecoverd at scale (issue 6).
+"""bench_host.py -- `make bench-host`: agentrecoverd at scale.
 
-  1. restore of 10,000 noop agents by one pod, process start to /ready,
-     with 1 and with 3 Redis masters;
-  2. steady state with the 10,000 agents on that pod (3 masters): refresh
-     cycle (refresh_cycle_seconds sampled from /metrics), saves per second
-     after coalescing, CPU % and RSS (bytes per agent over an idle pod);
-  3. wrk on /metrics and GET /api/agents while the agents run: no lock lost;
+  1. the physical limits of this run: redis-benchmark -P 50 (SET NX PX and
+     the refresh script), pgbench -S and -N;
+  2. three pods with 1,000, 10,000 and 100,000 noop agents stepping every
+     10 s (bench_scale.py): cold start to all running (pod leases on; the
+     median of 3 starts at the largest size), steady-state CPU and RSS per
+     pod, saves/s beside pgbench -N, /metrics rendering time, the admin API
+     beside pgbench -S, kill -9 of one pod, and the refresh cycle with
+     per-agent TTLs beside the EVAL -P 50 limit for that many keys;
+  3. the admin API under load (bench_load.py): one pod with per-agent TTLs
+     of 3 s, wrk on every GET route with 50 connections and two CPU
+     burners, at 1,000 and at 10,000 agents: locks lost must be 0;
   4. the failover distribution of build/chaos/report.json when present;
-and every figure beside its physical limit from the same run
-(redis-benchmark -P 50, pgbench -S, wrk on /healthz) as a ratio, written to
-build/bench/host.json in the rows shape of tools/bench_table.sh.
+then build/bench/host.json (rows for tools/bench_table.sh, the scale curve,
+a summary) and build/bench/scale.png (gnuplot).
 
-How: servers through tests/chaos/topo.py (no fault proxies); the agents
-are inserted with SQL straight into the schema (sql/002_core.sql), not
-through the API one by one.  BENCH_HOST_AGENTS and BENCH_HOST_WRK_S scale
-it down.
+BENCH_HOST_AGENTS (largest size, default 100000), BENCH_HOST_WRK_S (the
+loaded phase, default 30 s) and BENCH_HOST_RUNS (cold starts at the
+largest size, default 3) scale it down.
 
 Never: leave a process behind (every child stopped by pid).
 """
 import json
 import os
-import re
-import signal
 import subprocess
 import sys
-import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
-sys.path.insert(0, os.path.join(ROOT, "tests", "chaos"))
-from observe import parse_metrics  # noqa: E402
-from topo import ADMIN_VARS, KEY, PGBIN, TOKEN, Topology, free_port, http, wait_for  # noqa: E402
+from bench_load import load_phase
+from bench_scale import LEASE, PER_AGENT, scale_point
+from hostlib import ROOT, Bench, log
 
-N = int(os.environ.get("BENCH_HOST_AGENTS", "10000"))
-WRK_S = int(os.environ.get("BENCH_HOST_WRK_S", "30"))  # the issue: 30 s
-SAVE_MS = 5000
-TTL_MS = 9000  # refresh every 3 s: several cycles in the window
+N = int(os.environ.get("BENCH_HOST_AGENTS", "100000"))
+WRK_S = int(os.environ.get("BENCH_HOST_WRK_S", "30"))
+RUNS = int(os.environ.get("BENCH_HOST_RUNS", "3"))
 rows = []
 
 
-def log(msg):
-    print(msg, flush=True)
-
-
-def row(what, value, unit, limit=None, limit_what="", ratio=None):
-    if ratio is None and limit:
-        ratio = (round(value / limit, 2) if value / limit >= 0.1 else round(value / limit, 4)) if limit else None
+def row(what, value, unit, limit=None, limit_what="", goal=None, goal_op="<="):
+    """One figure beside its physical limit (ratio = value / limit) and,
+    when the issue set one, its goal."""
+    ratio = None
+    if value is not None and limit:
+        r = value / limit
+        ratio = round(r, 2) if r >= 0.1 else round(r, 4)
+    ok = None
+    if goal is not None and value is not None:
+        ok = value <= goal if goal_op == "<=" else value >= goal
     rows.append({"what": what, "value": round(value, 2) if isinstance(value, float) else value,
                  "unit": unit, "limit": None if limit is None else round(limit, 2),
-                 "limit_what": limit_what, "ratio": ratio})
-    log(f"   {what}: {value:.2f} {unit}" + (f"  (limit {limit:.2f} {limit_what})" if limit else ""))
+                 "limit_what": limit_what, "ratio": ratio,
+                 "goal": None if goal is None else round(goal, 2), "goal_op": goal_op,
+                 "goal_ok": ok})
+    v = "-" if value is None else f"{value:.2f}"
+    log(f"   {what}: {v} {unit}" + (f"  (limit {limit:.2f} {limit_what})" if limit else "")
+        + (f"  goal {goal_op} {goal:.0f}: {'ok' if ok else 'MISSED'}" if goal is not None else ""))
 
 
-class Settings:
-    backend = "redis"
-    pod_lease_ttl = ""
-    ttl_ms = TTL_MS
+def limits_of(b):
+    log("== physical limits of this run")
+    lim = {"setnx_ops": b.redis_benchmark(["SET", "k:__rand_int__", "v", "NX", "PX", "30000"]),
+           "eval_ops": b.redis_benchmark([
+               "EVAL", "if redis.call('get',KEYS[1])==ARGV[1] then return "
+                       "redis.call('pexpire',KEYS[1],ARGV[2]) else return 0 end",
+               "1", "k:__rand_int__", "v", "30000"]),
+           "pgbench_select_tps": b.pgbench("-S"), "pgbench_write_tps": b.pgbench("-N")}
+    log(f"   redis-benchmark -P 50: SET NX PX {lim['setnx_ops']:.0f} ops/s, EVAL "
+        f"{lim['eval_ops']:.0f} ops/s; pgbench -S {lim['pgbench_select_tps']:.0f} TPS, -N "
+        f"{lim['pgbench_write_tps']:.0f} TPS (4 clients)")
+    return lim
 
 
-# ------------------------------------------------------------ limits
-def redis_benchmark(port, cmd):
-    r = subprocess.run(["redis-benchmark", "-p", str(port), "-P", "50", "-n", "200000",
-                        "-r", "1000000", "-q"] + cmd, capture_output=True, text=True,
-                       timeout=120)
-    m = re.findall(r"([\d.]+) requests per second", r.stdout)
-    return float(m[-1]) if m else None
+def report_point(pt, lim, top):
+    n = pt["agents"]
+    ls, st = pt["lease"], pt["lease"]["steady"]
+    floor = (n / lim["pgbench_select_tps"] + n / lim["setnx_ops"]) * 1000
+    tag = f"{n // 1000}k" if n >= 1000 else str(n)
+    row(f"{tag}: cold start, 3 pods to all running (leases)", float(ls["cold_start_ms"]), "ms",
+        floor, "ms as 1 query + 1 SET NX/agent", 5000.0 if top else None)
+    if top:
+        row(f"{tag}: cold start, per-agent TTLs", float(pt["per_agent"]["cold_start_ms"]),
+            "ms", floor, "ms as 1 query + 1 SET NX/agent")
+        row(f"{tag}: restore per takeover p50 (cold start)", ls["restore_p50_ms"], "ms")
+        row(f"{tag}: restore per takeover p99 (cold start)", ls["restore_p99_ms"], "ms")
+    row(f"{tag}: RSS per agent (max of 3 pods)", st["rss_per_agent_max"], "B", None, "",
+        2048.0 if top else None)
+    if top:
+        row(f"{tag}: CPU per pod, steady (max of 3)", st["cpu_pct_max"], "%",
+            100.0 * os.cpu_count(), f"% ({os.cpu_count()} cores)")
+        row(f"{tag}: saves/s after coalescing (3 pods)", st["saves_per_s"], "/s",
+            lim["pgbench_write_tps"], "TPS pgbench -N")
+        row(f"{tag}: steps/s (3 pods)", st["steps_per_s"], "/s", n / 10.0,
+            "/s (one per agent per 10 s)")
+        for h, short in (("agent_step_duration_seconds", "step"),
+                         ("agent_save_duration_seconds", "save batch")):
+            row(f"{tag}: {short} p50", st[h]["p50_ms"], "ms")
+            row(f"{tag}: {short} p99", st[h]["p99_ms"], "ms")
+    pa = pt["per_agent"]
+    row(f"{tag}: refresh cycle, per-agent TTLs ({pa['keys']:.0f} keys/pod)",
+        pa["refresh_cycle_ms"], "ms", pa["eval_limit_ms"], "ms EVAL -P50 for those keys",
+        2 * pa["eval_limit_ms"] if top else None)
+    if top:
+        row(f"{tag}: refresh cycle p99", pa["refresh_p99_ms"], "ms", pa["eval_limit_ms"],
+            "ms EVAL -P50 for those keys")
+    row(f"{tag}: /metrics rendering", pt["metrics_ms"], "ms", pt["healthz_ms"],
+        "ms per /healthz (one connection)")
+    if "kill9" in ls:
+        k = ls["kill9"]
+        row(f"{tag}: kill -9 of a pod: its {k['victim_running']:.0f} restored",
+            None if k["all_running_ms"] is None else float(k["all_running_ms"]), "ms",
+            float(k["bound_ms"]), "ms lease + 2 reconciles + 1 s", float(k["bound_ms"]))
+        row(f"{tag}: restore per takeover p99 (kill -9)", k["restore_p99_ms"], "ms")
+    if "api" in pt:
+        a = pt["api"]
+        row(f"{tag}: GET /api/agents page of 100", a["page_rps"], "req/s",
+            a["pgbench_select_tps"], "TPS pgbench -S", 0.05 * a["pgbench_select_tps"], ">=")
+        row(f"{tag}: GET /api/agents/{{id}}", a["get_rps"], "req/s",
+            a["pgbench_select_tps"], "TPS pgbench -S", 0.20 * a["pgbench_select_tps"], ">=")
 
 
-def pgbench_tps(topo):
-    env = dict(os.environ, PGHOST="127.0.0.1", PGPORT=str(topo.pg_port), PGUSER="postgres")
-    topo.psql("CREATE DATABASE pgbench", db="postgres")
-    subprocess.run([f"{PGBIN}/pgbench", "-i", "-q", "-s", "1", "pgbench"], env=env,
-                   capture_output=True, check=True)
-    r = subprocess.run([f"{PGBIN}/pgbench", "-S", "-n", "-c", "4", "-j", "2", "-T", "5",
-                        "pgbench"], env=env, capture_output=True, text=True)
-    m = re.search(r"tps = ([\d.]+)", r.stdout)
-    return float(m.group(1)) if m else None
+def report_load(lp):
+    n = lp["agents"]
+    hz = lp["routes"]["/healthz"]["rps"]
+    page = lp["routes"]["/api/agents?limit=100"]
+    ok_page = page["rps"] - page["non2xx"] / lp["seconds"]
+    tag = f"{n // 1000}k" if n >= 1000 else str(n)
+    row(f"{tag} loaded: locks lost (TTL {lp['ttl_ms']} ms, wrk + {lp['burners']} burners)",
+        float(lp["locks_lost"]), "", None, "", 0.0)
+    row(f"{tag} loaded: GET /api/agents pages answered", ok_page, "req/s", hz,
+        "req/s wrk /healthz, same load")
+    row(f"{tag} loaded: refresh cycle p99", None if lp["refresh_p99_s"] is None
+        else lp["refresh_p99_s"] * 1000, "ms", lp["ttl_ms"] / 3, "ms refresh interval")
 
 
-def wrk(port, path, seconds, conns=25):
-    r = subprocess.run(["wrk", "-t", "1", "-c", str(conns), "-d", f"{seconds}s",
-                        "-H", "Authorization: Bearer " + TOKEN,
-                        f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True,
-                       timeout=seconds + 30)
-    m = re.search(r"Requests/sec:\s+([\d.]+)", r.stdout)
-    return float(m.group(1)) if m else 0.0
+def chaos_rows():
+    rep = os.path.join(ROOT, "build", "chaos", "report.json")
+    if not os.path.exists(rep):
+        log("   (no build/chaos/report.json: run make chaos for the failover figures)")
+        return
+    with open(rep) as f:
+        ch = json.load(f)
+    s1, st = ch.get("scenarios", {}).get("s1"), ch.get("settings", {})
+    if s1 and s1["failover_ms"]["n"]:
+        bound = st["ttl_ms"] + st["reconcile_ms"]
+        for k in ("p50", "p99", "max"):
+            row(f"chaos kill -9 failover (n={s1['failover_ms']['n']}) {k}",
+                float(s1["failover_ms"][k]), "ms", float(bound), "ms TTL + reconcile")
 
 
-# -------------------------------------------------------------- pods
-def start_pod(topo, name, nredis, recovery=True):
-    port = free_port()
-    env = {k: v for k, v in os.environ.items()
-           if not (k.startswith("AGENT_") or k.startswith("REDIS_") or k in ADMIN_VARS)}
-    env.update({"DATABASE_URL": topo.db_url(topo.pg_port), "POD_NAME": name, "ADMIN_TOKEN": TOKEN,
-                "HTTP_PORT": str(port), "AGENT_SECRETS_KEY": KEY,
-                "REDIS_ADDRS": ",".join(f"127.0.0.1:{topo.redis[i][0]}" for i in range(nredis)),
-                "AGENT_LOCK_TTL": f"{TTL_MS}ms", "AGENT_SAVE_INTERVAL": f"{SAVE_MS}ms",
-                "AGENT_RECOVERY_ENABLED": "true" if recovery else "false",
-                "SHUTDOWN_TIMEOUT": "25s"})
-    t0 = time.monotonic()
-    p = subprocess.Popen([topo.daemon], env=env,
-                         stdout=open(os.path.join(topo.dir, f"{name}.log"), "a"),
-                         stderr=subprocess.STDOUT)
-    topo.procs.append(p)
-    ok = wait_for(lambda: http("GET", port, "/ready", timeout=2)[0] == 200, 120, 0.005)
-    if not ok:
-        raise RuntimeError(f"{name} not ready")
-    return p, port, time.monotonic() - t0
+def plot(points, out_png):
+    """scale.png: restore (cold start) and refresh cycle in ms, RSS per
+    agent in bytes, against the fleet size (log scales)."""
+    dat = out_png[:-4] + ".dat"
+    with open(dat, "w") as f:
+        f.write("# agents cold_start_ms refresh_cycle_ms rss_per_agent_B restore_p99_ms\n")
+        for p in points:
+            f.write(f"{p['agents']} {p['lease']['cold_start_ms']} "
+                    f"{p['per_agent']['refresh_cycle_ms'] or 0} "
+                    f"{p['lease']['steady']['rss_per_agent_max'] or 0} "
+                    f"{p['lease']['restore_p99_ms'] or 0}\n")
+    gp = f"""set terminal pngcairo size 900,560
+set output '{out_png}'
+set title 'agentrecoverd, 3 pods, noop agents stepping every 10 s'
+set logscale x
+set logscale y
+set xlabel 'agents (fleet)'
+set ylabel 'ms'
+set y2label 'bytes per agent'
+set y2tics
+set ytics nomirror
+set key top left
+set grid
+plot '{dat}' using 1:2 with linespoints title 'cold start to all running (ms)', \\
+     '{dat}' using 1:5 with linespoints title 'restore per takeover p99 (ms)', \\
+     '{dat}' using 1:3 with linespoints title 'refresh cycle, one pod, per-agent TTLs (ms)', \\
+     '{dat}' using 1:4 axes x1y2 with linespoints title 'RSS per agent (bytes, right)'
+"""
+    r = subprocess.run(["gnuplot"], input=gp, capture_output=True, text=True)
+    if r.returncode != 0:
+        log(f"   gnuplot failed: {r.stderr.strip()}")
+    else:
+        log(f"wrote {out_png}")
 
 
-def stop_pod(p):
-    p.send_signal(signal.SIGTERM)
-    try:
-        p.wait(timeout=40)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.wait()
-
-
-def metrics(port):
-    return parse_metrics(http("GET", port, "/metrics", timeout=5)[1])
-
-
-def proc_stat(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        parts = f.read().rsplit(")", 1)[1].split()
-    cpu = (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
-    with open(f"/proc/{pid}/status") as f:
-        rss = int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1)) * 1024
-    return cpu, rss
-
-
-def seed_agents(topo):
-    t0 = time.monotonic()
-    topo.psql(f"""
-INSERT INTO users (id, name) VALUES (1, 'bench');
-INSERT INTO agent_configs (id, user_id, strategy, name, is_active, is_trading)
-  SELECT 'b' || g, 1, 'noop', 'bench ' || g, true, true FROM generate_series(1, {N}) g;
-INSERT INTO agent_symbol_assignments (agent_id, symbol, balance)
-  SELECT 'b' || g, 'BTC/USDT', 100 FROM generate_series(1, {N}) g;
-INSERT INTO agent_states (agent_id, symbol, balance, memory)
-  SELECT 'b' || g, 'BTC/USDT', 100, '{{}}' FROM generate_series(1, {N}) g;""", timeout=120)
-    topo.psql("VACUUM ANALYZE", timeout=120)
-    log(f"   {N} agents inserted with SQL in {time.monotonic() - t0:.2f}s")
-
-
-def reset_ownership(topo):
-    topo.psql("UPDATE agent_configs SET running_on = NULL, running_incarnation = NULL; "
-              "DELETE FROM pods")
-    for port, _ in topo.redis:
-        subprocess.run(["redis-cli", "-p", str(port), "FLUSHALL"], capture_output=True)
-
-
-# -------------------------------------------------------------- main
 def main(out):
-    topo = Topology(ROOT, Settings(), nslots=0, nredis=3)
+    sizes = sorted({max(100, N // 100), max(100, N // 10), N})
+    b = Bench()
+    points, loads = [], []
     try:
-        topo.start_pg()
-        for _ in range(3):
-            topo.start_redis()
-        topo.migrate()
-        log("== bench-host: physical limits of this run")
-        setnx = redis_benchmark(topo.redis[0][0], ["SET", "k:__rand_int__", "v", "NX", "PX", "30000"])
-        evalr = redis_benchmark(topo.redis[0][0], [
-            "EVAL", "if redis.call('get',KEYS[1])==ARGV[1] then return "
-                    "redis.call('pexpire',KEYS[1],ARGV[2]) else return 0 end",
-            "1", "k:__rand_int__", "v", "30000"])
-        tps = pgbench_tps(topo)
-        log(f"   redis-benchmark -P 50: SET NX PX {setnx:.0f} ops/s, EVAL {evalr:.0f} ops/s; "
-            f"pgbench -S -c 4: {tps:.0f} TPS")
-        for port, _ in topo.redis:
-            subprocess.run(["redis-cli", "-p", str(port), "FLUSHALL"], capture_output=True)
-        seed_agents(topo)
-        # one query per agent and one SET NX PX per agent: the floor of a restore
-        restore_limit = (N / tps + N / setnx) * 1000
-
-        log(f"== restore of {N} agents by one pod, process start to /ready")
-        pod = port = None
-        for nredis in (1, 3):
-            reset_ownership(topo)
-            p, port_, secs = start_pod(topo, f"bench-{nredis}m", nredis)
-            m = metrics(port_)
-            running = m.get("agents_running", 0)
-            row(f"restore {N} agents to /ready, {nredis} master{'s' if nredis > 1 else ''}",
-                secs * 1000, "ms", restore_limit,
-                "ms as 1 query + 1 SET NX/agent")
-            if running != N:
-                log(f"   WARNING: {running:.0f} of {N} agents running after /ready")
-            rows[-1]["agents_running"] = running
-            if nredis == 1:
-                stop_pod(p)
-            else:
-                pod, port = p, port_
-
-        log(f"== steady state, {N} noop agents on one pod (3 masters), save interval "
-            f"{SAVE_MS} ms, TTL {TTL_MS} ms")
-        time.sleep(2)
-        m0, (c0, _), t0 = metrics(port), proc_stat(pod.pid), time.monotonic()
-        cycles, ncyc = [], m0.get("refresh_cycles_total", 0)
-        while time.monotonic() - t0 < 15:
-            m = metrics(port)
-            if m.get("refresh_cycles_total", 0) != ncyc:
-                ncyc = m.get("refresh_cycles_total", 0)
-                cycles.append(m.get("refresh_cycle_seconds", 0) * 1000)
-            time.sleep(0.2)
-        cycles = cycles or [0.0]
-        m1, (c1, rss), t1 = metrics(port), proc_stat(pod.pid), time.monotonic()
-        dt = t1 - t0
-        cycles.sort()
-        row(f"refresh cycle p50 ({len(cycles)} cycles)", cycles[len(cycles) // 2], "ms",
-            N / evalr * 1000, "ms EVAL -P50 for N keys")
-        row("refresh cycle max", cycles[-1], "ms", 100.0, "ms (goal)")
-        saves = (m1.get("agent_saves_total", 0) - m0.get("agent_saves_total", 0)) / dt
-        row("saves per second after coalescing", saves, "/s", N / (SAVE_MS / 1000),
-            "/s (one per agent per save interval)")
-        steps = (m1.get("agent_steps_total", 0) - m0.get("agent_steps_total", 0)) / dt
-        row("noop steps per second", steps, "/s", float(N), "/s (one per agent per s)")
-        row("CPU of the pod", (c1 - c0) / dt * 100, "%", 100.0 * os.cpu_count(),
-            f"% ({os.cpu_count()} cores)")
-        idle, iport, _ = start_pod(topo, "bench-idle", 3, recovery=False)
-        time.sleep(1)
-        _, rss_idle = proc_stat(idle.pid)
-        stop_pod(idle)
-        row("RSS per agent (over an idle pod)", (rss - rss_idle) / N, "B", 8192.0,
-            "B (goal 8 KiB)")
-        log(f"   RSS {rss / 1048576:.1f} MiB with {N} agents, idle pod {rss_idle / 1048576:.1f} MiB")
-
-        log(f"== wrk on /metrics and GET /api/agents for {WRK_S}s while the agents run")
-        lost0 = metrics(port).get("agent_lock_lost_total", 0)
-        hz = wrk(port, "/healthz", 3, 50)
-        import threading
-        res = {}
-        th = [threading.Thread(target=lambda k=k: res.__setitem__(k, wrk(port, k, WRK_S)))
-              for k in ("/metrics", "/api/agents")]
-        for t in th:
-            t.start()
-        for t in th:
-            t.join()
-        m2 = metrics(port)
-        lost = m2.get("agent_lock_lost_total", 0) - lost0
-        row("wrk /metrics (25 conns, beside /api/agents)", res["/metrics"], "req/s", hz,
-            "req/s wrk /healthz -c50")
-        row("wrk GET /api/agents (25 conns)", res["/api/agents"], "req/s", hz,
-            "req/s wrk /healthz -c50")
-        row("locks lost during the wrk load", float(lost), "", None, "", None)
-        row("agents running after the wrk load", m2.get("agents_running", 0), "", float(N),
-            "agents")
-        ok = lost == 0 and m2.get("agents_running", 0) == N
-        stop_pod(pod)
-
-        rep = os.path.join(ROOT, "build", "chaos", "report.json")
-        if os.path.exists(rep):
-            with open(rep) as f:
-                ch = json.load(f)
-            s1 = ch.get("scenarios", {}).get("s1")
-            st = ch.get("settings", {})
-            if s1 and s1["failover_ms"]["n"]:
-                bound = st["ttl_ms"] + st["reconcile_ms"]
-                for k in ("p50", "p99", "max"):
-                    row(f"failover after kill -9 (chaos, n={s1['failover_ms']['n']}) {k}",
-                        float(s1["failover_ms"][k]), "ms", float(bound), "ms TTL + reconcile")
-        else:
-            log("   (no build/chaos/report.json: run make chaos for the failover figures)")
-        doc = {"agents": N, "redis_setnx_ops": setnx, "redis_eval_ops": evalr,
-               "pgbench_select_tps": tps, "no_lock_lost_under_wrk": ok, "rows": rows}
-        os.makedirs(os.path.dirname(out), exist_ok=True)
-        with open(out, "w") as f:
-            json.dump(doc, f, indent=2)
-        log(f"wrote {out}")
-        return 0 if ok else 1
+        b.start_servers()
+        lim = limits_of(b)
+        for i, n in enumerate(sizes):
+            top = n == N
+            points.append(scale_point(b, n, lim, RUNS if top else 1, 20, api=top))
+            if i < 2 and n >= 1000:
+                log(f"== {n} agents on one pod, per-agent TTL 3 s, wrk on every GET route "
+                    f"(50 connections each) and 2 CPU burners for {WRK_S}s")
+                b.kill_all()
+                lp = load_phase(b, n, 3000, WRK_S)
+                loads.append(lp)
+                log(f"   locks lost {lp['locks_lost']:.0f}, running after {lp['agents_running_after']:.0f}, "
+                    f"refresh failures logged {lp['refresh_failed_lines']}")
+        log("== figures")
+        for pt in points:
+            report_point(pt, lim, pt["agents"] == N)
+        for lp in loads:
+            report_load(lp)
+        chaos_rows()
     finally:
-        topo.close()
+        b.close()
+    top = points[-1]
+    summary = {"agents_max": N, "cold_start_ms": top["lease"]["cold_start_ms"],
+               "rss_per_agent_bytes": top["lease"]["steady"]["rss_per_agent_max"],
+               "refresh_cycle_ms": top["per_agent"]["refresh_cycle_ms"],
+               "eval_limit_ms": top["per_agent"]["eval_limit_ms"],
+               "api_page_rps": top["api"]["page_rps"], "api_get_rps": top["api"]["get_rps"],
+               "pgbench_select_tps": top["api"]["pgbench_select_tps"]}
+    lost = sum(lp["locks_lost"] for lp in loads)
+    doc = {"agents": N, "limits": lim, "modes": {"lease": LEASE, "per_agent": PER_AGENT},
+           "scale": points, "loaded": loads, "summary": summary,
+           "no_lock_lost_under_load": lost == 0, "rows": rows}
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    with open(out, "w") as f:
+        json.dump(doc, f, indent=2)
+    log(f"wrote {out}")
+    plot(points, os.path.join(os.path.dirname(out), "scale.png"))
+    return 0 if lost == 0 else 1
 
 
 if __name__ == "__main__":

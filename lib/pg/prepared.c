@@ -1,0 +1,115 @@
+/*
+ * prepared.c -- prepared statements of the PostgreSQL backend, for its
+ * hot reads (the admin reads of an agent and of list pages): each pooled
+ * connection keeps up to AREC__PG_PREP_MAX statements, found by their
+ * text, named "arec_<n>" with n never reused on that connection.
+ *
+ * How: the first use on a connection sends Parse (PQsendPrepare) and waits
+ * for it under the call deadline like any statement; later uses send only
+ * Bind/Execute (PQsendQueryPrepared), so PostgreSQL parses the text once
+ * per connection and, when its generic plan is as good as the custom ones,
+ * plans it once too.  The cache lives and dies with the connection (a
+ * dropped slot forgets everything; the server forgets with the session).
+ * A statement whose plan went stale because a schema change altered its
+ * result (SQLSTATE 0A000) is forgotten and run once unprepared.
+ *
+ * Must never: prepare a text holding several statements, or a statement
+ * whose plan depends on the size of an array parameter (a generic plan
+ * guesses 10 elements); build SQL from data (texts are the library's own
+ * constants, parameters stay parameters).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pg/pg_internal.h"
+
+static uint64_t text_hash(const char *s) {
+  uint64_t h = 1469598103934665603ULL;
+  for (; *s; s++) {
+    h ^= (unsigned char)*s;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+static arec__pg_prep *find(arec__pg_slot *slot, const char *sql,
+                           uint64_t h) {
+  for (unsigned int i = 0; i < slot->nprep; i++)
+    if (slot->prep[i].hash == h && strcmp(slot->prep[i].sql, sql) == 0)
+      return &slot->prep[i];
+  return NULL;
+}
+
+int arec__pg_prepare(arec_pg *pg, arec__pg_slot *slot, int64_t deadline,
+                     const char *sql, int nparams, const char **name) {
+  uint64_t h = text_hash(sql);
+  arec__pg_prep *p = find(slot, sql, h);
+  *name = NULL;
+  if (p) {
+    *name = p->name;
+    return 0;
+  }
+  if (slot->nprep == AREC__PG_PREP_MAX)
+    return 0;
+  char *copy = strdup(sql);
+  if (!copy)
+    return 0; /* no memory: unprepared */
+  char nm[sizeof p->name];
+  snprintf(nm, sizeof nm, "arec_%u", ++slot->prep_seq);
+  slot->sqlstate[0] = 0;
+  int sent = PQsendPrepare(slot->conn, nm, sql, nparams, NULL);
+  int err = arec__pg_collect(pg, slot, deadline, sent, NULL);
+  if (err || !slot->conn) { /* the slot may have been dropped */
+    free(copy);
+    return err ? err : AREC_EUNAVAILABLE;
+  }
+  p = &slot->prep[slot->nprep++];
+  p->sql = copy;
+  p->hash = h;
+  memcpy(p->name, nm, sizeof p->name);
+  *name = p->name;
+  return 0;
+}
+
+int arec__pg_prep_stale(arec__pg_slot *slot, const char *sql) {
+  if (strcmp(slot->sqlstate, "0A000") != 0 || !slot->conn)
+    return 0;
+  arec__pg_prep *p = find(slot, sql, text_hash(sql));
+  if (!p)
+    return 0;
+  free(p->sql);
+  *p = slot->prep[--slot->nprep];
+  return 1;
+}
+
+void arec__pg_prep_clear(arec__pg_slot *slot) {
+  for (unsigned int i = 0; i < slot->nprep; i++)
+    free(slot->prep[i].sql);
+  slot->nprep = 0;
+}
+
+int arec__pg_query_prepared(arec_pg *pg, const char *sql, int nparams,
+                            const char *const *params, PGresult **out) {
+  if (out)
+    *out = NULL;
+  int64_t dl = arec__pg_deadline(pg);
+  arec__pg_slot *s;
+  int err = arec__pg_acquire(pg, dl, &s);
+  if (err)
+    return err;
+  const char *name = NULL;
+  err = arec__pg_prepare(pg, s, dl, sql, nparams, &name);
+  if (!err && name) {
+    s->sqlstate[0] = 0;
+    int sent = PQsendQueryPrepared(s->conn, name, nparams, params, NULL,
+                                   NULL, 0);
+    err = arec__pg_collect(pg, s, dl, sent, out);
+    if (err && arec__pg_prep_stale(s, sql))
+      err = arec__pg_exec(pg, s, dl, sql, nparams, params, NULL, NULL, out);
+  } else if (!err) {
+    err = arec__pg_exec(pg, s, dl, sql, nparams, params, NULL, NULL, out);
+  }
+  arec__pg_release(pg, s);
+  return err;
+}
