@@ -18,6 +18,7 @@
 #include "agentrecover/sys/repository.h"
 #include "support/harness.h"
 #include "support/toy_agent.h"
+#include "support/runner.h"
 
 typedef struct env {
   arec_memory_store *st;
@@ -215,17 +216,11 @@ END_TEST
 
 int main(void) {
   Suite *s = suite_create("core_admin");
-  TCase *tc = tcase_create("admin");
-  tcase_set_timeout(tc, 20);
+  TCase *tc = arec_test_tcase(s, "admin", 20);
   tcase_add_test(tc, role_arguments_are_checked);
   tcase_add_test(tc, role_lifecycle_and_validity);
   tcase_add_test(tc, role_expiry_is_final);
   tcase_add_test(tc, role_validity_counts_from_the_send);
   tcase_add_test(tc, admin_needs_version_3_slots);
-  suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? 1 : 0;
+  return arec_test_run(s);
 }

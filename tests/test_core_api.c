@@ -20,6 +20,7 @@
 #include "agentrecover/sys/repository.h"
 #include "support/harness.h"
 #include "support/toy_agent.h"
+#include "support/runner.h"
 
 static toy_opts quiet(void) {
   toy_opts o;
@@ -454,8 +455,7 @@ END_TEST
 
 int main(void) {
   Suite *s = suite_create("core_api");
-  TCase *tc = tcase_create("api");
-  tcase_set_timeout(tc, 20);
+  TCase *tc = arec_test_tcase(s, "api", 20);
   tcase_add_test(tc, options_are_validated);
   tcase_add_test(tc, register_type_checks);
   tcase_add_test(tc, start_and_stop_agent);
@@ -464,10 +464,5 @@ int main(void) {
   tcase_add_test(tc, restore_log_lines_are_exact);
   tcase_add_test(tc, errors_and_names);
   tcase_add_test(tc, version_of_the_library);
-  suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? 1 : 0;
+  return arec_test_run(s);
 }

@@ -18,6 +18,7 @@
 #include "agentrecover/sys/repository.h"
 #include "support/harness.h"
 #include "support/toy_agent.h"
+#include "support/runner.h"
 
 #define NAGENTS 300
 
@@ -483,18 +484,12 @@ END_TEST
 
 int main(void) {
   Suite *s = suite_create("core-share");
-  TCase *tc = tcase_create("fair-share");
-  tcase_set_timeout(tc, 60);
+  TCase *tc = arec_test_tcase(s, "fair-share", 60);
   tcase_add_test(tc, three_pods_split_300_exactly_within_3_passes);
   tcase_add_test(tc, fourth_pod_joins_then_leaves_without_gaps);
   tcase_add_test(tc, migrate_hands_one_agent_to_a_named_pod);
   tcase_add_test(tc, capable_pod_takes_required_agents_beyond_its_share);
   tcase_add_test(tc, fair_share_is_off_by_default);
   tcase_add_test(tc, memory_pod_lease_fails_over_before_agent_ttl);
-  suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? 1 : 0;
+  return arec_test_run(s);
 }

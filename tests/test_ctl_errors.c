@@ -7,6 +7,7 @@
  * wrong) never on stdout or stderr; --help and --version.
  */
 #include "test_ctl_fixture.h"
+#include "support/runner.h"
 
 /* ------------------------------------------------------------------ tests */
 START_TEST(request_failures_exit_1) {
@@ -116,14 +117,12 @@ END_TEST
 int main(void) {
   if (ctl_fixture_start(1) != 0) return EXIT_FAILURE;
   Suite *s = suite_create("ctl_errors");
-  TCase *tc = tcase_create("exits");
-  tcase_set_timeout(tc, 60);
+  TCase *tc = arec_test_tcase(s, "exits", 60);
   tcase_add_test(tc, request_failures_exit_1);
   tcase_add_loop_test(tc, usage_errors_exit_2, 0,
                       (int)(sizeof bad_usage / sizeof *bad_usage));
   tcase_add_test(tc, bad_token_exits_2_unprinted);
   tcase_add_test(tc, help_and_version);
   tcase_add_test(tc, silent_server_times_out_exit_1);
-  suite_add_tcase(s, tc);
   return ctl_fixture_run(s);
 }

@@ -10,6 +10,7 @@
  * without a secrets key.
  */
 #include "test_host_svc_fixture.h"
+#include "support/runner.h"
 
 /* ---------------------------------------------------------------- actors */
 START_TEST(read_actor_forbidden_everywhere) {
@@ -226,15 +227,11 @@ START_TEST(strategy_registry) {
 END_TEST
 
 int main(void) {
-  if (arec_test_pg_start_migrated(&g_pg) != 0)
-    return 1;
   Suite *s = suite_create("host-actors");
-  TCase *tc = tcase_create("actors");
-  tcase_set_timeout(tc, 60);
+  TCase *tc = arec_test_tcase(s, "actors", 60);
   tcase_add_test(tc, read_actor_forbidden_everywhere);
   tcase_add_test(tc, telegram_actor_sees_only_its_own);
   tcase_add_test(tc, bot_offset_fenced_by_the_role);
   tcase_add_test(tc, strategy_registry);
-  suite_add_tcase(s, tc);
-  return run_suite(s);
+  return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL);
 }

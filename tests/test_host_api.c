@@ -11,6 +11,7 @@
  * 409); migrate; /healthz, /ready, /metrics with the host's gauges.
  */
 #include "test_host_api_fixture.h"
+#include "support/runner.h"
 
 /* ------------------------------------------------------------------ tests */
 START_TEST(route_table_404_405_allow) {
@@ -328,11 +329,9 @@ START_TEST(probes_and_metrics) {
 END_TEST
 
 int main(void) {
-  if (arec_test_pg_start_migrated(&g_pg) != 0) return EXIT_FAILURE;
   Suite *s = suite_create("host_api");
-  TCase *tc = tcase_create("routes");
+  TCase *tc = arec_test_tcase(s, "routes", 30);
   tcase_add_checked_fixture(tc, setup, teardown);
-  tcase_set_timeout(tc, 30);
   tcase_add_test(tc, route_table_404_405_allow);
   tcase_add_test(tc, authentication_and_actors);
   tcase_add_test(tc, strict_bodies_and_exact_ids);
@@ -340,11 +339,5 @@ int main(void) {
   tcase_add_test(tc, strategies_audit_pages);
   tcase_add_test(tc, database_down_503_with_request_id);
   tcase_add_test(tc, probes_and_metrics);
-  suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  arec_test_pg_stop(&g_pg);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL);
 }

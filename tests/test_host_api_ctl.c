@@ -11,6 +11,7 @@
  * daily, performance) and the read token's 403 on the controls.
  */
 #include "test_host_api_fixture.h"
+#include "support/runner.h"
 
 /* Waits until agent id has no owner (its runner released it). */
 static void wait_unowned(const char *id) {
@@ -225,19 +226,11 @@ START_TEST(reports_of_a_user) {
 END_TEST
 
 int main(void) {
-  if (arec_test_pg_start_migrated(&g_pg) != 0) return EXIT_FAILURE;
   Suite *s = suite_create("host_api_ctl");
-  TCase *tc = tcase_create("controls");
+  TCase *tc = arec_test_tcase(s, "controls", 30);
   tcase_add_checked_fixture(tc, setup, teardown);
-  tcase_set_timeout(tc, 30);
   tcase_add_test(tc, mode_at_creation_and_in_reads);
   tcase_add_test(tc, unassign_accounts_and_stop_all);
   tcase_add_test(tc, reports_of_a_user);
-  suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  arec_test_pg_stop(&g_pg);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL);
 }

@@ -17,6 +17,7 @@
 
 #include "support/daemon.h"
 #include "support/harness.h"
+#include "support/runner.h"
 
 #define ADMIN AREC_TEST_ADMIN_TOKEN
 #define READ "e2e-read-token-Hq3Vn8Zp"
@@ -132,22 +133,10 @@ START_TEST(auth_none_serves_open) {
 END_TEST
 
 int main(void) {
-  arec_test_logdir();
-  if (arec_test_pg_start_migrated(&g_pg) != 0 ||
-      arec_test_redis_start(&g_redis) != 0)
-    return EXIT_FAILURE;
   Suite *s = suite_create("host_auth");
-  TCase *tc = tcase_create("tokens");
-  tcase_set_timeout(tc, 60);
+  TCase *tc = arec_test_tcase(s, "tokens", 60);
   tcase_add_test(tc, admin_and_read_tokens);
   tcase_add_test(tc, auth_none_serves_open);
-  suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  if (failed) arec_test_keep_logs();
-  arec_test_redis_stop(&g_redis);
-  arec_test_pg_stop(&g_pg);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED | AREC_TEST_PODS,
+                        &g_redis);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "../host/config.h"
+#include "support/runner.h"
 
 /* A fake environment: NULL-terminated name/value pairs. */
 static const char *fake_get(const char *name, void *ud) {
@@ -456,7 +457,7 @@ END_TEST
 
 int main(void) {
   Suite *s = suite_create("host_config");
-  TCase *tc = tcase_create("env");
+  TCase *tc = arec_test_tcase(s, "env", 0);
   tcase_add_test(tc, defaults);
   tcase_add_test(tc, auth_pools_and_keys);
   tcase_add_loop_test(tc, bad_combination_names_variable, 0,
@@ -472,10 +473,5 @@ int main(void) {
   tcase_add_test(tc, missing_database_url);
   tcase_add_test(tc, secret_values_not_echoed);
   tcase_add_test(tc, usage_lists_every_variable);
-  suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return arec_test_run(s);
 }

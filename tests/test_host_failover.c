@@ -20,6 +20,7 @@
 
 #include "support/daemon.h"
 #include "support/harness.h"
+#include "support/runner.h"
 
 #define TOKEN AREC_TEST_ADMIN_TOKEN
 #define TTL_MS 2000
@@ -235,23 +236,11 @@ START_TEST(pod_lease_failover) {
 END_TEST
 
 int main(void) {
-  arec_test_logdir();
-  if (arec_test_pg_start_migrated(&g_pg) != 0 ||
-      arec_test_redis_start(&g_redis) != 0)
-    return EXIT_FAILURE;
   Suite *s = suite_create("host_failover");
-  TCase *tc = tcase_create("pods");
-  tcase_set_timeout(tc, 90);
+  TCase *tc = arec_test_tcase(s, "pods", 90);
   tcase_add_test(tc, failover_and_graceful_handover);
   tcase_add_test(tc, rolling_restart_keeps_every_agent);
   tcase_add_loop_test(tc, pod_lease_failover, 0, 2);
-  suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  if (failed) arec_test_keep_logs();
-  arec_test_redis_stop(&g_redis);
-  arec_test_pg_stop(&g_pg);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED | AREC_TEST_PODS,
+                        &g_redis);
 }

@@ -155,14 +155,4 @@ static HF_UNUSED void pair(arec_host_store *s, long long uid, long long ex,
                    0);
 }
 
-/* Runs the suite against the shared database; 0 when every test passed. */
-static HF_UNUSED int run_suite(Suite *s) {
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  arec_test_pg_stop(&g_pg);
-  return failed ? 1 : 0;
-}
-
 #endif

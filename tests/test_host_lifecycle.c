@@ -19,6 +19,7 @@
 
 #include "support/daemon.h"
 #include "support/harness.h"
+#include "support/runner.h"
 
 #define TOKEN AREC_TEST_ADMIN_TOKEN
 
@@ -236,13 +237,8 @@ START_TEST(recovery_disabled_ready_at_once) {
 END_TEST
 
 int main(void) {
-  arec_test_logdir();
-  if (arec_test_pg_start_migrated(&g_pg) != 0 ||
-      arec_test_redis_start(&g_redis) != 0)
-    return EXIT_FAILURE;
   Suite *s = suite_create("host_lifecycle");
-  TCase *tc = tcase_create("process");
-  tcase_set_timeout(tc, 60);
+  TCase *tc = arec_test_tcase(s, "process", 60);
   tcase_add_loop_test(tc, invalid_env_exits_2, 0,
                       (int)(sizeof bad_env / sizeof *bad_env));
   tcase_add_test(tc, help_version_and_usage);
@@ -251,13 +247,6 @@ int main(void) {
   tcase_add_test(tc, auth_none_is_warned_at_every_start);
   tcase_add_test(tc, redis_down_at_start_then_back);
   tcase_add_test(tc, recovery_disabled_ready_at_once);
-  suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  if (failed) arec_test_keep_logs();
-  arec_test_redis_stop(&g_redis);
-  arec_test_pg_stop(&g_pg);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED | AREC_TEST_PODS,
+                        &g_redis);
 }

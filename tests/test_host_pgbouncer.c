@@ -27,6 +27,7 @@
 
 #include "support/daemon.h"
 #include "support/harness.h"
+#include "support/runner.h"
 
 #define TOKEN AREC_TEST_ADMIN_TOKEN
 #define TTL_MS 2000
@@ -259,25 +260,13 @@ START_TEST(transaction_mode_refused_at_start) {
 END_TEST
 
 int main(void) {
-  arec_test_logdir();
   if (access("/usr/sbin/pgbouncer", X_OK) != 0) {
     fprintf(stderr, "test_host_pgbouncer: pgbouncer not installed\n");
     return EXIT_FAILURE;
   }
-  if (arec_test_pg_start(&g_pg) != 0 || arec_test_redis_start(&g_redis) != 0)
-    return EXIT_FAILURE;
   Suite *s = suite_create("host_pgbouncer");
-  TCase *tc = tcase_create("pooler");
-  tcase_set_timeout(tc, 90);
+  TCase *tc = arec_test_tcase(s, "pooler", 90);
   tcase_add_test(tc, session_mode_serves_and_fails_over);
   tcase_add_loop_test(tc, transaction_mode_refused_at_start, 0, 2);
-  suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  if (failed) arec_test_keep_logs();
-  arec_test_redis_stop(&g_redis);
-  arec_test_pg_stop(&g_pg);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return arec_test_main(s, &g_pg, AREC_TEST_EMPTY | AREC_TEST_PODS, &g_redis);
 }

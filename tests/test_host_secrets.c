@@ -16,6 +16,7 @@
 #include <stdatomic.h>
 
 #include "test_host_fixture.h"
+#include "support/runner.h"
 
 static const unsigned char K1[32] = "0123456789abcdef0123456789abcdef";
 static const unsigned char K2[32] = "fedcba9876543210fedcba9876543210";
@@ -406,17 +407,13 @@ START_TEST(rotation_when_both_keys_share_their_id) {
 END_TEST
 
 int main(void) {
-  if (arec_test_pg_start_migrated(&g_pg) != 0)
-    return 1;
   Suite *s = suite_create("host-secrets");
-  TCase *tc = tcase_create("secrets");
-  tcase_set_timeout(tc, 60);
+  TCase *tc = arec_test_tcase(s, "secrets", 60);
   tcase_add_test(tc, ciphertext_bound_to_its_row);
   tcase_add_test(tc, source_row_still_decrypts);
   tcase_add_test(tc, legacy_and_previous_key_values_decrypt);
   tcase_add_test(tc, rotation_idempotent_while_reading);
   tcase_add_test(tc, rotation_reports_rows_it_cannot_read);
   tcase_add_test(tc, rotation_when_both_keys_share_their_id);
-  suite_add_tcase(s, tc);
-  return run_suite(s);
+  return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL);
 }

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "test_host_svc_fixture.h"
+#include "support/runner.h"
 
 /* ------------------------------------------------------------- statuses */
 START_TEST(statuses_of_accounts_and_agents) {
@@ -515,17 +516,13 @@ START_TEST(concurrent_callers) {
 END_TEST
 
 int main(void) {
-  if (arec_test_pg_start_migrated(&g_pg) != 0)
-    return 1;
   Suite *s = suite_create("host-service");
-  TCase *tc = tcase_create("service");
-  tcase_set_timeout(tc, 60);
+  TCase *tc = arec_test_tcase(s, "service", 60);
   tcase_add_test(tc, statuses_of_accounts_and_agents);
   tcase_add_test(tc, statuses_of_starts);
   tcase_add_test(tc, internal_errors_name_only_a_request_id);
   tcase_add_test(tc, audit_for_mutations_not_reads);
   tcase_add_test(tc, poison_credential_fails_only_its_agent);
   tcase_add_test(tc, concurrent_callers);
-  suite_add_tcase(s, tc);
-  return run_suite(s);
+  return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL);
 }

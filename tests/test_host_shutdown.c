@@ -30,6 +30,7 @@
 #include "support/daemon.h"
 #include "support/fake_exchange.h"
 #include "support/harness.h"
+#include "support/runner.h"
 
 #define TOKEN AREC_TEST_ADMIN_TOKEN
 #define SHUTDOWN_MS 3000
@@ -290,24 +291,12 @@ START_TEST(step_stuck_in_an_order) {
 END_TEST
 
 int main(void) {
-  arec_test_logdir();
-  if (arec_test_pg_start_migrated(&g_pg) != 0 ||
-      arec_test_redis_start(&g_redis) != 0)
-    return EXIT_FAILURE;
   Suite *s = suite_create("host_shutdown");
-  TCase *tc = tcase_create("budget");
-  tcase_set_timeout(tc, 90);
+  TCase *tc = arec_test_tcase(s, "budget", 90);
   tcase_add_test(tc, nothing_stuck);
   tcase_add_test(tc, postgres_blackholed);
   tcase_add_test(tc, telegram_blackholed);
   tcase_add_test(tc, step_stuck_in_an_order);
-  suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  if (failed) arec_test_keep_logs();
-  arec_test_redis_stop(&g_redis);
-  arec_test_pg_stop(&g_pg);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED | AREC_TEST_PODS,
+                        &g_redis);
 }

@@ -11,6 +11,7 @@
  * line (every line logged is searched).
  */
 #include "test_host_fixture.h"
+#include "support/runner.h"
 
 static const unsigned char K1[32] = "0123456789abcdef0123456789abcdef";
 
@@ -343,15 +344,11 @@ START_TEST(migrations_compiled_in_match_psql) {
 END_TEST
 
 int main(void) {
-  if (arec_test_pg_start_migrated(&g_pg) != 0)
-    return 1;
   Suite *s = suite_create("host-store");
-  TCase *tc = tcase_create("store");
-  tcase_set_timeout(tc, 60);
+  TCase *tc = arec_test_tcase(s, "store", 60);
   tcase_add_test(tc, users_accounts_pairs);
   tcase_add_test(tc, offset_written_only_by_the_role_holder);
   tcase_add_test(tc, audit_pages);
   tcase_add_test(tc, migrations_compiled_in_match_psql);
-  suite_add_tcase(s, tc);
-  return run_suite(s);
+  return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL);
 }

@@ -31,6 +31,7 @@
 #include "support/fake_exchange.h"
 #include "support/fake_telegram.h"
 #include "support/harness.h"
+#include "support/runner.h"
 #include "trading/memory.h"
 
 #define TOKEN "42:CTL-token"
@@ -358,33 +359,25 @@ START_TEST(only_takeovers_after_failures_are_told) {
 END_TEST
 
 int main(void) {
-  arec_test_logdir();
   if (access(arec_test_daemon_path(), X_OK) != 0) {
     fprintf(stderr, "test_host_trading_ctl: %s not built\n",
             arec_test_daemon_path());
     return 1;
   }
-  if (arec_test_pg_start_migrated(&g_pg) || arec_test_redis_start(&g_redis))
+  if (arec_test_start(&g_pg, AREC_TEST_MIGRATED | AREC_TEST_PODS, &g_redis))
     return 1;
   arec_pg_options o = AREC_PG_OPTIONS_INIT;
   o.conninfo = g_pg.conninfo;
   if (arec_pg_new(&g_db, &o) != 0 || arec_pg_repository_new(&g_repo, g_db))
     return 1;
   Suite *s = suite_create("host_trading_ctl");
-  TCase *t = tcase_create("e2e");
-  tcase_set_timeout(t, 120);
+  TCase *t = arec_test_tcase(s, "e2e", 120);
   tcase_add_test(t, live_agent_waits_for_a_live_pod);
   tcase_add_test(t, delete_stops_closes_and_forgets);
   tcase_add_test(t, only_takeovers_after_failures_are_told);
-  suite_add_tcase(s, t);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  if (failed) arec_test_keep_logs();
+  int rc = arec_test_finish(s, &g_pg, AREC_TEST_MIGRATED | AREC_TEST_PODS,
+                            &g_redis);
   arec_repository_free(g_repo);
   arec_pg_free(g_db);
-  arec_test_redis_stop(&g_redis);
-  arec_test_pg_stop(&g_pg);
-  return failed ? 1 : 0;
+  return rc;
 }

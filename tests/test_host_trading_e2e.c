@@ -29,6 +29,7 @@
 #include "support/fake_exchange.h"
 #include "support/fake_telegram.h"
 #include "support/harness.h"
+#include "support/runner.h"
 #include "trading/memory.h"
 
 #define TOKEN "42:E2E-token"
@@ -294,32 +295,24 @@ START_TEST(live_fill_after_the_last_save_survives_kill_exactly_once) {
 END_TEST
 
 int main(void) {
-  arec_test_logdir();
   if (access(arec_test_daemon_path(), X_OK) != 0) {
     fprintf(stderr, "test_host_trading_e2e: %s not built\n",
             arec_test_daemon_path());
     return 1;
   }
-  if (arec_test_pg_start_migrated(&g_pg) || arec_test_redis_start(&g_redis))
+  if (arec_test_start(&g_pg, AREC_TEST_MIGRATED | AREC_TEST_PODS, &g_redis))
     return 1;
   arec_pg_options o = AREC_PG_OPTIONS_INIT;
   o.conninfo = g_pg.conninfo;
   if (arec_pg_new(&g_db, &o) != 0 || arec_pg_repository_new(&g_repo, g_db))
     return 1;
   Suite *s = suite_create("host_trading_e2e");
-  TCase *t = tcase_create("e2e");
-  tcase_set_timeout(t, 90);
+  TCase *t = arec_test_tcase(s, "e2e", 90);
   tcase_add_test(t, agent_survives_kill_with_its_position_and_owner_is_told);
   tcase_add_test(t, live_fill_after_the_last_save_survives_kill_exactly_once);
-  suite_add_tcase(s, t);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  if (failed) arec_test_keep_logs();
+  int rc = arec_test_finish(s, &g_pg, AREC_TEST_MIGRATED | AREC_TEST_PODS,
+                            &g_redis);
   arec_repository_free(g_repo);
   arec_pg_free(g_db);
-  arec_test_redis_stop(&g_redis);
-  arec_test_pg_stop(&g_pg);
-  return failed ? 1 : 0;
+  return rc;
 }

@@ -26,6 +26,7 @@
 #include "agentrecover/memory.h"
 #include "agentrecover/pg.h"
 #include "support/harness.h"
+#include "support/runner.h"
 
 #define ADMIN "ui-admin-token-0123456789"
 #define READ "ui-read-token-0123456789"
@@ -452,20 +453,12 @@ START_TEST(audit_by_action_newest_first) {
 END_TEST
 
 int main(void) {
-  if (arec_test_pg_start_migrated(&g_pg) != 0) return EXIT_FAILURE;
   Suite *s = suite_create("host_ui");
-  TCase *tc = tcase_create("ui");
+  TCase *tc = arec_test_tcase(s, "ui", 30);
   tcase_add_checked_fixture(tc, setup, teardown);
-  tcase_set_timeout(tc, 30);
   tcase_add_test(tc, page_served_without_token_with_its_policy);
   tcase_add_test(tc, page_is_self_contained);
   tcase_add_test(tc, agents_by_pod_and_state);
   tcase_add_test(tc, audit_by_action_newest_first);
-  suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  arec_test_pg_stop(&g_pg);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL);
 }

@@ -18,6 +18,7 @@
 #include "agentrecover/sys/lock.h"
 #include "agentrecover/sys/repository.h"
 #include "conformance/conformance.h"
+#include "support/runner.h"
 
 /* ---------------------------------------------------------------- fixture */
 typedef struct mem_ctx {
@@ -617,8 +618,7 @@ int main(void) {
   arec_conf_repository_add(s, &repo_fixture);
   arec_conf_lock_add(s, &lock_fixture);
   arec_conf_lock_add(s, &podlease_fixture);
-  TCase *tc = tcase_create("memory-backend");
-  tcase_set_timeout(tc, 20);
+  TCase *tc = arec_test_tcase(s, "memory-backend", 20);
   tcase_add_test(tc, manual_clock_expires_locks_and_pods);
   tcase_add_test(tc, clock_real_until_manual);
   tcase_add_test(tc, fail_next_n_calls);
@@ -632,11 +632,7 @@ int main(void) {
   tcase_add_test(tc, lock_force_and_drop);
   tcase_add_test(tc, handles_share_store_any_free_order);
   tcase_add_test(tc, ten_thousand_agents);
-  suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
+  int rc = arec_test_run(s);
   arec_memory_store_free(ctx.st);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return rc;
 }

@@ -26,6 +26,7 @@
 #include "agentrecover/pg.h"
 #include "agentrecover/sys/repository.h"
 #include "support/harness.h"
+#include "support/runner.h"
 
 #define BIN "/usr/lib/postgresql/15/bin/"
 
@@ -513,22 +514,13 @@ START_TEST(upgrade_from_0_1_keeps_every_row) {
 END_TEST
 
 int main(void) {
-  if (arec_test_pg_start(&g_pg) != 0)
-    return 1;
   Suite *s = suite_create("pg-migrations");
-  TCase *tc = tcase_create("migrations");
-  tcase_set_timeout(tc, 120);
+  TCase *tc = arec_test_tcase(s, "migrations", 120);
   tcase_add_test(tc, fresh_apply_matches_psql);
   tcase_add_test(tc, apply_over_older_version);
   tcase_add_test(tc, concurrent_migrators);
   tcase_add_test(tc, migrate_set_rules);
   tcase_add_test(tc, migrate_set_concurrent);
   tcase_add_test(tc, upgrade_from_0_1_keeps_every_row);
-  suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  arec_test_pg_stop(&g_pg);
-  return failed ? 1 : 0;
+  return arec_test_main(s, &g_pg, AREC_TEST_EMPTY, NULL);
 }

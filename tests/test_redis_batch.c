@@ -19,6 +19,7 @@
 
 #include "redis/internal.h" /* AREC__REDIS_CHUNK */
 #include "test_redis_fixture.h"
+#include "support/runner.h"
 
 static arec_test_redis g_one[1], g_three[3];
 static rfix g_f1, g_f3;
@@ -377,22 +378,14 @@ END_TEST
 
 int main(void) {
   Suite *s = suite_create("redis-batch");
-  TCase *tc = tcase_create("redis-batch");
-  SRunner *sr;
-  int failed;
+  TCase *tc = arec_test_tcase(s, "redis-batch", 120);
   if (rfix_start(&g_f1, g_one, 1) != 0 || rfix_start(&g_f3, g_three, 3) != 0) {
     fprintf(stderr, "test_redis_batch: cannot start redis-server\n");
     return 1;
   }
-  tcase_set_timeout(tc, 120);
   tcase_add_loop_test(tc, chunk_boundaries, 0, 2);
   tcase_add_loop_test(tc, mixed_answers_inside_one_chunk, 0, 2);
   tcase_add_test(tc, one_master_of_three_killed);
   tcase_add_test(tc, batch_deadline_grows_with_keys);
-  suite_add_tcase(s, tc);
-  sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? 0 : 1;
+  return arec_test_run(s);
 }

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "test_redis_fixture.h"
+#include "support/runner.h"
 
 static arec_test_redis g_srv[3];
 static rfix g_f;
@@ -587,14 +588,11 @@ END_TEST
 
 int main(void) {
   Suite *s = suite_create("redis-faults");
-  TCase *tc = tcase_create("redis3-faults");
-  SRunner *sr;
-  int failed;
+  TCase *tc = arec_test_tcase(s, "redis3-faults", 30);
   if (rfix_start(&g_f, g_srv, 3) != 0) {
     fprintf(stderr, "test_redis_faults: cannot start redis-server\n");
     return 1;
   }
-  tcase_set_timeout(tc, 30);
   tcase_add_test(tc, one_master_killed);
   tcase_add_test(tc, two_masters_killed);
   tcase_add_test(tc, paused_master_keeps_deadline_and_step);
@@ -606,10 +604,5 @@ int main(void) {
   tcase_add_test(tc, value_changed_behind_our_back);
   tcase_add_test(tc, bad_input_clear_errors);
   tcase_add_test(tc, auth_select_and_debug_log);
-  suite_add_tcase(s, tc);
-  sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? 0 : 1;
+  return arec_test_run(s);
 }
