@@ -1,0 +1,16 @@
+# tests/support/build.mk -- test support that needs the host (its headers,
+# cJSON, its objects): tests/support/host/*.c.  Every tests/support/*.c
+# goes into every test binary (the Makefile's TEST_SUPPORT) and must not
+# need the host; these are linked only by the host's test binaries that
+# name them in TEST_EXTRA_<name>, ahead of the host's objects and archive
+# (which they call into).  Included by the Makefile after host/*/build.mk.
+
+TEST_HOST_SUP_SRCS := $(sort $(wildcard tests/support/host/*.c))
+$(TEST_HOST_SUP_SRCS:%.c=$(BUILD)/obj/%.o) $(TEST_HOST_SUP_SRCS:%.c=$(BUILD)/asan/obj/%.o): \
+  PKG_CFLAGS += $(HOST_CFLAGS) -Itests
+
+# The admin API's fixture: router, service, store over PostgreSQL.
+TEST_API_FIXTURE := $(BUILD)/obj/tests/support/host/api_fixture.o
+override TEST_EXTRA_test_host_api := $(TEST_API_FIXTURE) $(TEST_EXTRA_test_host_api)
+override TEST_EXTRA_test_host_ui := $(TEST_API_FIXTURE) $(TEST_EXTRA_test_host_ui)
+TEST_EXTRA_test_host_api_ctl := $(TEST_API_FIXTURE) $(TEST_EXTRA_test_host_api_ctl)
