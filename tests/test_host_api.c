@@ -340,8 +340,7 @@ END_TEST
 
 int main(void) {
   Suite *s = suite_create("host_api");
-  TCase *tc = arec_test_tcase(s, "routes", 30);
-  tcase_add_checked_fixture(tc, setup, teardown);
+  TCase *tc = api_tcase(s, "routes", 30);
   tcase_add_test(tc, route_table_404_405_allow);
   tcase_add_test(tc, authentication_and_actors);
   tcase_add_test(tc, strict_bodies_and_exact_ids);

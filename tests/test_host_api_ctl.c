@@ -234,8 +234,7 @@ END_TEST
 
 int main(void) {
   Suite *s = suite_create("host_api_ctl");
-  TCase *tc = arec_test_tcase(s, "controls", 30);
-  tcase_add_checked_fixture(tc, setup, teardown);
+  TCase *tc = api_tcase(s, "controls", 30);
   tcase_add_test(tc, mode_at_creation_and_in_reads);
   tcase_add_test(tc, unassign_accounts_and_stop_all);
   tcase_add_test(tc, reports_of_a_user);

@@ -17,6 +17,7 @@
 
 #include "support/daemon.h"
 #include "support/harness.h"
+#include "support/pods.h"
 #include "support/runner.h"
 
 #define ADMIN AREC_TEST_ADMIN_TOKEN
@@ -45,8 +46,7 @@ START_TEST(admin_and_read_tokens) {
   arec_test_env_set(&e, "ADMIN_READ_TOKEN=%s", READ);
   arec_test_env_set(&e, "LOG_LEVEL=debug");
   arec_test_daemon p;
-  ck_assert_int_eq(arec_test_daemon_start(&p, "pod-auth", &e, NULL), 0);
-  ck_assert(arec_test_daemon_ready(&p, 15000));
+  arec_test_pod_run(&p, "pod-auth", &e, 15000);
   const char *user = "{\"id\": 4242, \"name\": \"auth\"}";
   /* the admin token: everything */
   ck_assert_int_eq(status(&p, "POST", "/api/users", ADMIN, user, NULL), 201);
@@ -113,8 +113,7 @@ START_TEST(auth_none_serves_open) {
   arec_test_env_unset(&e, "ADMIN_TOKEN");
   arec_test_env_set(&e, "ADMIN_AUTH=none");
   arec_test_daemon p;
-  ck_assert_int_eq(arec_test_daemon_start(&p, "pod-none", &e, NULL), 0);
-  ck_assert(arec_test_daemon_ready(&p, 15000));
+  arec_test_pod_run(&p, "pod-none", &e, 15000);
   ck_assert(arec_test_log_has(&p.proc, "WARN ADMIN_AUTH=none"));
   ck_assert_int_eq(status(&p, "POST", "/api/users", NULL,
                           "{\"id\": 4343, \"name\": \"open\"}", NULL), 201);

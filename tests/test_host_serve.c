@@ -25,6 +25,7 @@
 
 #include "support/daemon.h"
 #include "support/harness.h"
+#include "support/pods.h"
 #include "support/runner.h"
 
 #define TOKEN AREC_TEST_ADMIN_TOKEN
@@ -34,13 +35,7 @@ static arec_test_redis g_redis;
 
 static void start_pod(arec_test_daemon *d, const char *name,
                       const char *const *extra) {
-  arec_test_env e;
-  arec_test_pod_env(&e, &g_pg, NULL, &g_redis, name, arec_test_port());
-  for (size_t i = 0; extra && extra[i]; i++)
-    arec_test_env_set(&e, "%s", extra[i]);
-  ck_assert_int_eq(arec_test_daemon_start(d, name, &e, NULL), 0);
-  arec_test_env_free(&e);
-  ck_assert_msg(arec_test_daemon_ready(d, 15000), "%s not ready", name);
+  arec_test_pod_start(d, &g_pg, &g_redis, name, extra);
 }
 
 static int count_rows(const char *table) {

@@ -341,8 +341,7 @@ END_TEST
 int main(void) {
   api.pod = "pod-ui";
   Suite *s = suite_create("host_ui");
-  TCase *tc = arec_test_tcase(s, "ui", 30);
-  tcase_add_checked_fixture(tc, setup, teardown);
+  TCase *tc = api_tcase(s, "ui", 30);
   tcase_add_test(tc, page_served_without_token_with_its_policy);
   tcase_add_test(tc, page_is_self_contained);
   tcase_add_test(tc, agents_by_pod_and_state);

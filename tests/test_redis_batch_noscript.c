@@ -378,6 +378,6 @@ int main(void) {
     return 1;
   }
   tcase_add_loop_test(tc, noscript_in_the_middle_of_a_batch, 0,
-                      (int)(sizeof flush_after / sizeof *flush_after));
+                      AREC_TEST_ROWS(flush_after));
   return arec_test_run(s);
 }

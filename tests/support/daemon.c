@@ -120,8 +120,8 @@ void arec_test_pod_env(arec_test_env *e, const arec_test_pg *pg,
   arec_test_env_set(e, "HTTP_ADDR=127.0.0.1");
   arec_test_env_set(e, "ADMIN_TOKEN=%s", AREC_TEST_ADMIN_TOKEN);
   arec_test_env_set(e, "AGENT_SECRETS_KEY=%s", AREC_TEST_KEY);
-  arec_test_env_set(e, "AGENT_LOCK_TTL=2s");
-  arec_test_env_set(e, "AGENT_RECONCILE_INTERVAL=1s");
+  arec_test_env_set(e, "AGENT_LOCK_TTL=%dms", AREC_TEST_LOCK_TTL_MS);
+  arec_test_env_set(e, "AGENT_RECONCILE_INTERVAL=%dms", AREC_TEST_RECONCILE_MS);
   arec_test_env_set(e, "AGENT_SAVE_INTERVAL=1s");
   arec_test_env_set(e, "AGENT_WORKERS=4");
   arec_test_env_set(e, "SHUTDOWN_TIMEOUT=5s");

@@ -45,11 +45,15 @@ void arec_test_env_free(arec_test_env *e);
 #define AREC_TEST_KEY                                                      \
   "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
 
+/* The lock TTL and reconcile interval of arec_test_pod_env's pods. */
+#define AREC_TEST_LOCK_TTL_MS 2000
+#define AREC_TEST_RECONCILE_MS 1000
+
 /* A pod's environment on the harness's servers: DATABASE_URL (pg, or
  * `database_url` when not NULL), REDIS_HOST/PORT (r may be NULL: then the
  * postgres lock backend), POD_NAME, HTTP_PORT, ADMIN_TOKEN
- * (AREC_TEST_ADMIN_TOKEN), AGENT_SECRETS_KEY, lock TTL 2 s, reconcile
- * 1 s, saves 1 s, 4 workers, SHUTDOWN_TIMEOUT 5 s, DATABASE_CONNECT_TIMEOUT
+ * (AREC_TEST_ADMIN_TOKEN), AGENT_SECRETS_KEY, lock TTL
+ * AREC_TEST_LOCK_TTL_MS, reconcile AREC_TEST_RECONCILE_MS, saves 1 s, 4 workers, SHUTDOWN_TIMEOUT 5 s, DATABASE_CONNECT_TIMEOUT
  * 5 s.  Tests override with arec_test_env_set. */
 void arec_test_pod_env(arec_test_env *e, const struct arec_test_pg *pg,
                        const char *database_url,

@@ -10,7 +10,9 @@
  */
 #include "runner.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "daemon.h"
 #include "harness.h"
@@ -31,7 +33,13 @@ int arec_test_run(Suite *s) {
 }
 
 int arec_test_start(arec_test_pg *pg, unsigned flags, arec_test_redis *r) {
-  if (flags & AREC_TEST_PODS) arec_test_logdir();
+  if (flags & AREC_TEST_PODS) {
+    if (access(arec_test_daemon_path(), X_OK) != 0) {
+      fprintf(stderr, "%s not built\n", arec_test_daemon_path());
+      return -1;
+    }
+    arec_test_logdir();
+  }
   if (pg) {
     if (arec_test_pg_start(pg) != 0) return -1;
     if ((flags & AREC_TEST_MIGRATED) &&

@@ -23,6 +23,10 @@ struct arec_test_redis;
  * default). */
 TCase *arec_test_tcase(Suite *s, const char *name, double timeout_s);
 
+/* The number of rows of a table (an array), for tcase_add_loop_test over
+ * it: _i is the row. */
+#define AREC_TEST_ROWS(a) ((int)(sizeof(a) / sizeof *(a)))
+
 /* Runs every test of s and frees the runner: the exit status. */
 int arec_test_run(Suite *s);
 
@@ -32,9 +36,10 @@ enum {
   AREC_TEST_LIBRARY = 1 << 0, /* ... the library's migrations applied */
   AREC_TEST_MIGRATED = 1 << 1, /* ... the library's and the host's, as a
                                   deployment has them */
-  AREC_TEST_PODS = 1 << 2 /* end to end: the pods' log dir made first (so
-                             every test's pods share it) and kept when a
-                             test failed (daemon.h) */
+  AREC_TEST_PODS = 1 << 2 /* end to end: agentrecoverd must be built; the
+                             pods' log dir made first (so every test's pods
+                             share it) and kept when a test failed
+                             (daemon.h) */
 };
 
 /* Starts PostgreSQL when pg is not NULL (its schema as flags say) and

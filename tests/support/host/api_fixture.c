@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "support/runner.h"
+
 arec_test_pg g_pg;
 static const unsigned char g_key[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
                                         12, 13, 14, 15, 16, 17, 18, 19, 20,
@@ -70,6 +72,12 @@ void teardown(void) {
   arec_memory_store_free(api.mem);
   arec_pg_free(api.admin);
   arec_pg_free(api.pg);
+}
+
+TCase *api_tcase(Suite *s, const char *name, double timeout_s) {
+  TCase *tc = arec_test_tcase(s, name, timeout_s);
+  tcase_add_checked_fixture(tc, setup, teardown);
+  return tc;
 }
 
 arec_host_response api_request(const char *token, const char *method,

@@ -13,6 +13,7 @@
 #define AREC_TESTS_HOST_API_FIXTURE_H
 
 #include <cJSON.h>
+#include <check.h>
 
 #include "../host/router.h"
 #include "../host/store.h"
@@ -42,6 +43,9 @@ extern api_fixture api;
 
 void setup(void);
 void teardown(void);
+/* A test case of s (runner.h's arec_test_tcase) whose tests run between
+ * setup() and teardown(). */
+TCase *api_tcase(Suite *s, const char *name, double timeout_s);
 
 /* One request through the router with `token` (NULL: none), the query
  * string of path parsed into its parameters: the whole response (its body
