@@ -83,6 +83,16 @@ static void make_agents(arec_memory_store *st, int n, int trading) {
   }
 }
 
+/* A store with 4 wanted agents, and the controls of two pods' toys. */
+static arec_memory_store *two_pods_four_agents(toy_ctl *ca, toy_ctl *cb) {
+  arec_memory_store *st;
+  ctl_init(ca);
+  ctl_init(cb);
+  ck_assert_int_eq(arec_memory_store_new(&st), 0);
+  make_agents(st, 4, 1);
+  return st;
+}
+
 static int64_t running(arec_manager *m) {
   arec_metrics mt = AREC_METRICS_INIT;
   ck_assert_int_eq(arec_manager_metrics(m, &mt), 0);
@@ -303,12 +313,8 @@ START_TEST(fourth_pod_joins_then_leaves_without_gaps) {
 END_TEST
 
 START_TEST(migrate_hands_one_agent_to_a_named_pod) {
-  arec_memory_store *st;
   toy_ctl ca, cb;
-  ctl_init(&ca);
-  ctl_init(&cb);
-  ck_assert_int_eq(arec_memory_store_new(&st), 0);
-  make_agents(st, 4, 1);
+  arec_memory_store *st = two_pods_four_agents(&ca, &cb);
   arec_manager *A = fair_manager(st, "pod-a", &ca, 0);
   arec_manager *B = fair_manager(st, "pod-b", &cb, 0);
   ck_assert_int_eq(arec_manager_restore(A, NULL), 0);
@@ -446,12 +452,8 @@ END_TEST
  * fails over within pod lease TTL + reconcile + 1 s, because the
  * dead holder's pod lease key is gone; a live holder keeps its locks. */
 START_TEST(memory_pod_lease_fails_over_before_agent_ttl) {
-  arec_memory_store *st;
   toy_ctl ca, cb;
-  ctl_init(&ca);
-  ctl_init(&cb);
-  ck_assert_int_eq(arec_memory_store_new(&st), 0);
-  make_agents(st, 4, 1);
+  arec_memory_store *st = two_pods_four_agents(&ca, &cb);
   arec_manager *A = make_manager(st, "pod-a", &ca, 100, 300, NULL);
   ck_assert_int_eq(arec_manager_restore(A, NULL), 0);
   ck_assert_int_eq(running(A), 4);

@@ -17,8 +17,6 @@
  */
 #include <arpa/inet.h>
 #include <check.h>
-#include <libgen.h>
-#include <limits.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -111,46 +109,11 @@ START_TEST(nothing_stuck) {
 END_TEST
 
 /* ------------------------------------------------- PostgreSQL blackholed */
-static const char *faultproxy_path(void) {
-  static char path[PATH_MAX];
-  char self[PATH_MAX];
-  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-  self[n > 0 ? n : 0] = 0;
-  snprintf(path, sizeof path, "%s/../tools/faultproxy", dirname(self));
-  return path;
-}
-
-static int proxy_cmd(int control, const char *cmd) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET};
-  a.sin_port = htons((uint16_t)control);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  char ans[64] = "";
-  int ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-           write(fd, cmd, strlen(cmd)) == (ssize_t)strlen(cmd) &&
-           read(fd, ans, sizeof ans - 1) > 0 && !strncmp(ans, "ok", 2);
-  close(fd);
-  return ok ? 0 : -1;
-}
-
 START_TEST(postgres_blackholed) {
   int listen = arec_test_port(), control = arec_test_port();
-  char lp[16], tp[16], cp[16];
-  snprintf(lp, sizeof lp, "%d", listen);
-  snprintf(tp, sizeof tp, "%d", g_pg.port);
-  snprintf(cp, sizeof cp, "%d", control);
-  const char *argv[] = {faultproxy_path(), lp, tp, cp, NULL};
-  arec_test_env pe;
-  arec_test_env_init(&pe);
   static arec_test_proc proxy;
-  char log[320];
-  snprintf(log, sizeof log, "%s/faultproxy.log", arec_test_logdir());
-  ck_assert_int_eq(arec_test_proc_spawn(&proxy, "faultproxy", argv, &pe, log),
-                   0);
-  arec_test_env_free(&pe);
-  long long end = arec_test_now_ms() + 5000;
-  while (proxy_cmd(control, "pass\n") != 0 && arec_test_now_ms() < end)
-    arec_test_sleep_ms(20);
+  ck_assert_int_eq(
+      arec_test_faultproxy_start(&proxy, listen, g_pg.port, control), 0);
   char url[256];
   snprintf(url, sizeof url, "host=127.0.0.1 port=%d dbname=arec "
                             "user=postgres connect_timeout=2", listen);
@@ -166,7 +129,7 @@ START_TEST(postgres_blackholed) {
                                   ids), 0);
   arec_test_pod_start_agent(&a, ids[0]);
   arec_test_pod_start_agent(&a, ids[1]);
-  ck_assert_int_eq(proxy_cmd(control, "blackhole\n"), 0);
+  ck_assert_int_eq(arec_test_faultproxy_cmd(control, "blackhole"), 0);
   arec_test_sleep_ms(200);
   int code = -1;
   term_within_budget(&a, "PostgreSQL blackholed", &code);

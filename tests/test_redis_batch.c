@@ -321,6 +321,12 @@ START_TEST(mixed_answers_inside_one_chunk) {
 }
 END_TEST
 
+/* Every key's result in k is want. */
+static void expect_all(const keyset *k, int want) {
+  for (size_t i = 0; i < k->n; i++)
+    ck_assert_int_eq(k->res[i], want);
+}
+
 /* ------------------------------------------------------- three masters */
 START_TEST(one_master_of_three_killed) {
   rfix *f = fix(1);
@@ -329,14 +335,11 @@ START_TEST(one_master_of_three_killed) {
   ck_assert_int_eq(arec_test_redis_kill(f->srv[1]), 0);
   ck_assert_int_eq(a->try_acquire_many(a, k.keys, k.n, "pod-a", TTL, k.leases,
                                        k.res), 0);
-  for (size_t i = 0; i < k.n; i++)
-    ck_assert_int_eq(k.res[i], 1);
+  expect_all(&k, 1);
   ck_assert_int_eq(a->refresh_many(a, k.keys, k.leases, k.n, TTL, k.res), 0);
-  for (size_t i = 0; i < k.n; i++)
-    ck_assert_int_eq(k.res[i], 0);
+  expect_all(&k, 0);
   ck_assert_int_eq(a->release_many(a, k.keys, k.leases, k.n, k.res), 0);
-  for (size_t i = 0; i < k.n; i++)
-    ck_assert_int_eq(k.res[i], 0);
+  expect_all(&k, 0);
   ck_assert_uint_eq(count_on(f->srv[0], &k, NULL, EXISTING, 0), 0);
   ks_free(&k);
   a->free(a);
@@ -358,19 +361,16 @@ START_TEST(batch_deadline_grows_with_keys) {
   long long t0 = arec_test_now_ms();
   ck_assert_int_eq(a->refresh_many(a, k.keys, k.leases, k.n, TTL, k.res), 0);
   long long el = arec_test_now_ms() - t0;
-  for (size_t i = 0; i < k.n; i++)
-    ck_assert_int_eq(k.res[i], AREC_EUNAVAILABLE);
+  expect_all(&k, AREC_EUNAVAILABLE);
   ck_assert_int_ge(el, deadline - 2);
   ck_assert_int_lt(el, deadline + 1000);
   ck_assert_int_eq(arec_test_redis_cont(f->srv[0]), 0);
   ck_assert_int_eq(arec_test_redis_cont(f->srv[2]), 0);
   settle(a); /* reads what the paused masters owed */
   ck_assert_int_eq(a->refresh_many(a, k.keys, k.leases, k.n, TTL, k.res), 0);
-  for (size_t i = 0; i < k.n; i++)
-    ck_assert_int_eq(k.res[i], 0);
+  expect_all(&k, 0);
   ck_assert_int_eq(a->release_many(a, k.keys, k.leases, k.n, k.res), 0);
-  for (size_t i = 0; i < k.n; i++)
-    ck_assert_int_eq(k.res[i], 0);
+  expect_all(&k, 0);
   ks_free(&k);
   a->free(a);
 }

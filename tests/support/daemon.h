@@ -119,6 +119,17 @@ int arec_test_log_has(const arec_test_proc *p, const char *needle);
 int arec_test_log_wait(const arec_test_proc *p, const char *needle,
                        long timeout_ms);
 
+/* ------------------------------------------------------------ faultproxy */
+/* build/tools/faultproxy (tests/tools/faultproxy.c) started as p: it
+ * listens on 127.0.0.1:listen, forwards to 127.0.0.1:target and takes
+ * commands on 127.0.0.1:control; waits up to 5 s for it to answer one
+ * ("pass").  0 or -1. */
+int arec_test_faultproxy_start(arec_test_proc *p, int listen, int target,
+                               int control);
+/* One command ("pass", "blackhole", "delay MS", ...) to the faultproxy on
+ * `control`: 0 once it answered ok, -1 otherwise. */
+int arec_test_faultproxy_cmd(int control, const char *cmd);
+
 /* ------------------------------------------------------------------- HTTP */
 /* One HTTP/1.0 request to 127.0.0.1:port (10 s timeouts).  headers: extra
  * "Name: value\r\n" lines or NULL; token: sent as "Authorization: Bearer
