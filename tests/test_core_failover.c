@@ -20,19 +20,9 @@
 #include "support/toy_agent.h"
 #include "support/runner.h"
 
-static toy_opts quiet(void) {
-  toy_opts o;
-  memset(&o, 0, sizeof o);
-  o.ttl = 500;
-  o.refresh = 120;
-  o.reconcile = 0;
-  return o;
-}
+static toy_opts quiet(void) { return toy_quiet(500, 120); }
 
-static void ctl_init(toy_ctl *c) {
-  memset(c, 0, sizeof *c);
-  c->delay_ms = 5;
-}
+static void ctl_init(toy_ctl *c) { toy_ctl_init(c, 5); }
 
 START_TEST(crash_then_restore_after_ttl) {
   arec_memory_store *st;

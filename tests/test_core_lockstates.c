@@ -16,19 +16,9 @@
 #include "support/toy_agent.h"
 #include "support/runner.h"
 
-static toy_opts quiet(void) {
-  toy_opts o;
-  memset(&o, 0, sizeof o);
-  o.ttl = 600;
-  o.refresh = 150;
-  o.reconcile = 0;
-  return o;
-}
+static toy_opts quiet(void) { return toy_quiet(600, 150); }
 
-static void ctl_init(toy_ctl *c) {
-  memset(c, 0, sizeof *c);
-  c->delay_ms = 10;
-}
+static void ctl_init(toy_ctl *c) { toy_ctl_init(c, 10); }
 
 /* free: acquire, claim the fence, start. */
 START_TEST(lock_free_acquires_claims_starts) {

@@ -17,14 +17,7 @@
 #include "support/toy_agent.h"
 #include "support/runner.h"
 
-static toy_opts quiet(void) {
-  toy_opts o;
-  memset(&o, 0, sizeof o);
-  o.ttl = 600;
-  o.refresh = 150;
-  o.reconcile = 0;
-  return o;
-}
+static toy_opts quiet(void) { return toy_quiet(600, 150); }
 
 static void ctl_init(toy_ctl *c) { toy_ctl_init(c, 5); }
 

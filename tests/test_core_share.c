@@ -65,10 +65,7 @@ static arec_manager *fair_manager(arec_memory_store *st, const char *pod,
   return make_manager(st, pod, ctl, reconcile, 0, NULL);
 }
 
-static void ctl_init(toy_ctl *c) {
-  memset(c, 0, sizeof *c);
-  c->delay_ms = 20;
-}
+static void ctl_init(toy_ctl *c) { toy_ctl_init(c, 20); }
 
 /* Agents b0..b<n-1> with one symbol; wanted when `trading`. */
 static void make_agents(arec_memory_store *st, int n, int trading) {

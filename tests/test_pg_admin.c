@@ -25,14 +25,7 @@
 static arec_test_pg g_pg;
 
 static PGresult *sql(const char *q, int n, const char *const *p) {
-  PGconn *c = PQconnectdb(g_pg.conninfo);
-  ck_assert_int_eq(PQstatus(c), CONNECTION_OK);
-  PGresult *r = PQexecParams(c, q, n, NULL, p, NULL, NULL, 0);
-  ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK ||
-                    PQresultStatus(r) == PGRES_COMMAND_OK,
-                "%s", PQresultErrorMessage(r));
-  PQfinish(c);
-  return r;
+  return arec_test_pg_exec(&g_pg, q, n, p);
 }
 
 /* Several statements, no parameters. */

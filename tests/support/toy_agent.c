@@ -275,6 +275,14 @@ toy_row agent_row(arec_memory_store *st, const char *id) {
 }
 
 /* --------------------------------------------------------------- managers */
+toy_opts toy_quiet(int64_t ttl, int64_t refresh) {
+  toy_opts o;
+  memset(&o, 0, sizeof o);
+  o.ttl = ttl;
+  o.refresh = refresh;
+  return o;
+}
+
 arec_manager *toy_manager(arec_memory_store *st, const char *pod,
                           toy_ctl *ctl, const toy_opts *o) {
   arec_repository *repo = NULL;

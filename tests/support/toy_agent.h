@@ -122,6 +122,10 @@ typedef struct toy_opts {
   int64_t backoff_min, backoff_max; /* 0: defaults */
 } toy_opts;
 
+/* Options with only the lock TTL and refresh interval set: no reconcile
+ * loop, every other field 0 (the manager's defaults). */
+toy_opts toy_quiet(int64_t ttl, int64_t refresh);
+
 arec_manager *toy_manager(arec_memory_store *st, const char *pod,
                           toy_ctl *ctl, const toy_opts *o);
 size_t toy_nrunners(arec_manager *mgr);
