@@ -1,6 +1,6 @@
 /*
  * test_host_actors.c -- who may do what through the host's service layer
- * (test_host_svc_fixture.h: real PostgreSQL 15, manager on the memory
+ * (tests/support/host/svc_fixture.c: real PostgreSQL 15, manager on the memory
  * lock): the read-only actor gets 403 on every mutation, is audited and
  * changes nothing; a Telegram actor sees and changes only its own users,
  * accounts, pairs, agents and audit events (404 for anyone else's, its
@@ -9,7 +9,13 @@
  * a manager gets with and without a trading config) and the 503 of a pod
  * without a secrets key.
  */
-#include "test_host_svc_fixture.h"
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "support/host/svc_fixture.h"
 #include "support/runner.h"
 
 /* ---------------------------------------------------------------- actors */

@@ -1,6 +1,6 @@
 /*
  * test_host_api_ctl.c -- the admin API's trading controls over the real
- * service and PostgreSQL (test_host_api_fixture.h): an agent's "mode" at
+ * service and PostgreSQL (tests/support/host/api_fixture.c): an agent's "mode" at
  * creation (default the pod's, refused when it is neither paper nor live
  * or contradicts the params) and in GET and lists, a live agent requiring
  * the capability "live" (this paper pod records the start and leaves it

@@ -1,7 +1,7 @@
 /*
  * test_host_service.c -- the host's service layer (host/service.h) over a
  * real PostgreSQL 15 and a manager on the memory lock
- * (test_host_svc_fixture.h):
+ * (tests/support/host/svc_fixture.c):
  *   - every status path: 200/201, 202 (held by another pod, lock service
  *     down, start failed for now), 400 naming the field, 404, 409, 422
  *     with the agent type's reason, 503 and 500 naming only a request id
@@ -17,7 +17,14 @@
  */
 #include <time.h>
 
-#include "test_host_svc_fixture.h"
+#include <check.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "support/host/svc_fixture.h"
 #include "support/runner.h"
 
 /* ------------------------------------------------------------- statuses */

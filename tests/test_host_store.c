@@ -10,39 +10,18 @@
  * one by one).  No secret ever appears in an arec_error_last() or a log
  * line (every line logged is searched).
  */
-#include "test_host_fixture.h"
+#include <check.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "support/host/store_fixture.h"
 #include "support/runner.h"
 
 static const unsigned char K1[32] = "0123456789abcdef0123456789abcdef";
 
-#define SECRET_KEY "AKIA-secret-key-7x"
-#define SECRET_VAL "s3cr3t-value-Q9"
-
-/* No secret in the error text or anything logged so far. */
-static void no_secret(void) {
-  static const char *const secrets[] = {SECRET_KEY, SECRET_VAL, "s3cr3t",
-                                        "0123456789abcdef", "fedcba98",
-                                        "a wrong key"};
-  for (size_t i = 0; i < sizeof secrets / sizeof secrets[0]; i++) {
-    ck_assert_msg(!strstr(arec_error_last(), secrets[i]), "error: %s",
-                  arec_error_last());
-    ck_assert_msg(!logged(secrets[i]), "logged: %s", secrets[i]);
-  }
-}
-
-static void expect_account(arec_host_store *s, long long uid,
-                           const char *symbol, long long ex) {
-  arec_host_account a;
-  int rc = arec_host_store_account(s, uid, symbol, &a);
-  ck_assert_msg(rc == 0, "account %lld %s: %s", uid, symbol,
-                arec_error_last());
-  ck_assert_int_eq(a.exchange_id, ex);
-  ck_assert_str_eq(a.exchange, "binance");
-  ck_assert_str_eq(a.api_key, SECRET_KEY);
-  ck_assert_str_eq(a.api_secret, SECRET_VAL);
-  arec_host_account_clear(&a);
-  ck_assert_ptr_null(a.api_key);
-}
 
 /* ------------------------------------------------------------------ CRUD */
 START_TEST(users_accounts_pairs) {

@@ -14,3 +14,16 @@ TEST_API_FIXTURE := $(BUILD)/obj/tests/support/host/api_fixture.o
 override TEST_EXTRA_test_host_api := $(TEST_API_FIXTURE) $(TEST_EXTRA_test_host_api)
 override TEST_EXTRA_test_host_ui := $(TEST_API_FIXTURE) $(TEST_EXTRA_test_host_ui)
 TEST_EXTRA_test_host_api_ctl := $(TEST_API_FIXTURE) $(TEST_EXTRA_test_host_api_ctl)
+
+# The host data layer's fixture: PostgreSQL, log capture, store helpers
+# (the store, secrets and service tests).
+TEST_STORE_FIXTURE := $(BUILD)/obj/tests/support/host/store_fixture.o
+TEST_EXTRA_test_host_store := $(TEST_STORE_FIXTURE) $(TEST_EXTRA_test_host_store)
+TEST_EXTRA_test_host_secrets := $(TEST_STORE_FIXTURE) $(TEST_EXTRA_test_host_secrets)
+TEST_EXTRA_test_host_service := $(TEST_STORE_FIXTURE) $(TEST_EXTRA_test_host_service)
+TEST_EXTRA_test_host_actors := $(TEST_STORE_FIXTURE) $(TEST_EXTRA_test_host_actors)
+
+# The host service layer's fixture (on the data layer's).
+TEST_SVC_FIXTURE := $(BUILD)/obj/tests/support/host/svc_fixture.o
+TEST_EXTRA_test_host_service := $(TEST_SVC_FIXTURE) $(TEST_EXTRA_test_host_service)
+TEST_EXTRA_test_host_actors := $(TEST_SVC_FIXTURE) $(TEST_EXTRA_test_host_actors)
