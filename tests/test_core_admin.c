@@ -168,12 +168,7 @@ END_TEST
 /* ------------------------------------------------------ admin wrappers */
 START_TEST(admin_needs_version_3_slots) {
   env e = env_new();
-  arec_agent_spec spec = AREC_AGENT_SPEC_INIT;
-  char id[AREC_AGENT_ID_MAX + 1];
-  spec.id = "a1";
-  spec.strategy = "toy";
-  spec.name = "n";
-  ck_assert_int_eq(arec_agent_create(e.r, &spec, id, sizeof id), 0);
+  ck_assert_int_eq(toy_create(e.r, "a1", 0, "toy", "n", NULL, NULL, NULL), 0);
   ck_assert_int_eq(arec_agent_assign(e.r, "a1", "BTC/USDT", 5), 0);
   e.r->version = 2;
   ck_assert_int_eq(arec_agent_assign(e.r, "a1", "ETH/USDT", 5), AREC_EINVAL);
@@ -189,7 +184,8 @@ START_TEST(admin_needs_version_3_slots) {
   /* the wish is a slot every version has */
   ck_assert_int_eq(arec_agent_set_trading(e.r, "a1", 1), 0);
   e.r->version = AREC_REPOSITORY_VERSION;
-  ck_assert_int_eq(arec_agent_create(NULL, &spec, id, sizeof id), AREC_EINVAL);
+  ck_assert_int_eq(toy_create(NULL, "a1", 0, "toy", "n", NULL, NULL, NULL),
+                   AREC_EINVAL);
   ck_assert_int_eq(arec_agent_delete(NULL, "a1"), AREC_EINVAL);
   /* a slot left NULL */
   int (*save)(arec_repository *, const char *) = e.r->agent_delete;

@@ -29,13 +29,8 @@ static void ctl_init(toy_ctl *c) { toy_ctl_init(c, 5); }
 /* An agent without symbols. */
 static void nosym_agent(arec_memory_store *st, const char *id) {
   arec_repository *repo = NULL;
-  arec_agent_spec spec = AREC_AGENT_SPEC_INIT;
-  char got[AREC_AGENT_ID_MAX + 1];
   ck_assert_int_eq(arec_memory_repository_new(&repo, st), 0);
-  spec.id = id;
-  spec.strategy = "toy";
-  spec.name = id;
-  ck_assert_int_eq(arec_agent_create(repo, &spec, got, sizeof got), 0);
+  ck_assert_int_eq(toy_create(repo, id, 0, "toy", id, NULL, NULL, NULL), 0);
   arec_repository_free(repo);
 }
 

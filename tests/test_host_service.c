@@ -26,6 +26,7 @@
 
 #include "support/host/svc_fixture.h"
 #include "support/runner.h"
+#include "support/toy_agent.h"
 
 /* ------------------------------------------------------------- statuses */
 START_TEST(statuses_of_accounts_and_agents) {
@@ -243,13 +244,8 @@ START_TEST(statuses_of_starts) {
   ck_assert_ptr_nonnull(strstr(res.message, "exchange down for now"));
 
   /* 400: a strategy this pod does not have, at start */
-  arec_agent_spec sp = AREC_AGENT_SPEC_INIT;
-  char id[AREC_AGENT_ID_MAX + 1];
-  sp.id = "st-ghost";
-  sp.user_id = 111;
-  sp.strategy = "ghost";
-  sp.name = "g";
-  ck_assert_int_eq(arec_agent_create(repo, &sp, id, sizeof id), 0);
+  ck_assert_int_eq(
+      toy_create(repo, "st-ghost", 111, "ghost", "g", NULL, NULL, NULL), 0);
   ck_assert_int_eq(arec_agent_assign(repo, "st-ghost", "BTC/USDT", 5), 0);
   EXPECT(arec_svc_agent_start(f.svc, &ADMIN, "st-ghost", pod, sizeof pod,
                               &res),

@@ -19,6 +19,7 @@
 
 #include "support/host/store_fixture.h"
 #include "support/runner.h"
+#include "support/toy_agent.h"
 
 static const unsigned char K1[32] = "0123456789abcdef0123456789abcdef";
 
@@ -92,13 +93,8 @@ START_TEST(users_accounts_pairs) {
   /* removal: refused while a wanted agent of the user trades on it */
   arec_repository *repo = NULL;
   ck_assert_int_eq(arec_pg_repository_new(&repo, pg), 0);
-  arec_agent_spec sp = AREC_AGENT_SPEC_INIT;
-  char aid[AREC_AGENT_ID_MAX + 1];
-  sp.id = "store-ag1";
-  sp.user_id = 101;
-  sp.strategy = "noop";
-  sp.name = "n";
-  ck_assert_int_eq(arec_agent_create(repo, &sp, aid, sizeof aid), 0);
+  ck_assert_int_eq(
+      toy_create(repo, "store-ag1", 101, "noop", "n", NULL, NULL, NULL), 0);
   ck_assert_int_eq(arec_agent_assign(repo, "store-ag1", "BTC/USDT", 100), 0);
   ck_assert_int_eq(arec_agent_set_trading(repo, "store-ag1", 1), 0);
   ck_assert_int_eq(arec_host_store_exchange_remove(s, 101, a2),

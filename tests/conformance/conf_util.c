@@ -18,6 +18,7 @@
 
 #include "conformance.h"
 #include "../support/runner.h"
+#include "../support/toy_agent.h"
 
 /* ------------------------------------------------------------ registry */
 #define MAX_FIXTURES 16
@@ -81,13 +82,8 @@ arec_repository *arec_conf_open_v3(const arec_repo_fixture *f, int slots) {
 
 void arec_conf_make(arec_repository *r, const char *id, long long user_id,
                     size_t nsym, int trading) {
-  arec_agent_spec spec = AREC_AGENT_SPEC_INIT;
   char got[AREC_AGENT_ID_MAX + 1];
-  spec.id = id;
-  spec.user_id = user_id;
-  spec.strategy = "toy";
-  spec.name = id;
-  int rc = arec_agent_create(r, &spec, got, sizeof got);
+  int rc = toy_create(r, id, user_id, "toy", id, NULL, NULL, got);
   ck_assert_msg(rc == 0, "create %s: %s %s", id, arec_err_name(rc),
                 arec_error_last());
   ck_assert_str_eq(got, id);
@@ -102,15 +98,7 @@ void arec_conf_make(arec_repository *r, const char *id, long long user_id,
 int arec_conf_create(arec_repository *r, const char *id, long long user_id,
                      const char *strategy, const char *name,
                      const char *params, const char *requires) {
-  arec_agent_spec spec = AREC_AGENT_SPEC_INIT;
-  char got[AREC_AGENT_ID_MAX + 1];
-  spec.id = id;
-  spec.user_id = user_id;
-  spec.strategy = strategy;
-  spec.name = name;
-  spec.params = params;
-  spec.requires = requires;
-  return arec_agent_create(r, &spec, got, sizeof got);
+  return toy_create(r, id, user_id, strategy, name, params, requires, NULL);
 }
 
 arec_agent_record *arec_conf_get(arec_repository *r, const char *id) {
