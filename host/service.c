@@ -168,6 +168,21 @@ static const char *reason_field(const char *why) {
   return "";
 }
 
+int arec__svc_done(arec__svc_op *o, int rc, const char *what, int status,
+                   const char *fmt, ...) {
+  if (rc) {
+    arec__svc_fail(o, rc, what);
+  } else {
+    char msg[sizeof o->res->message];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    arec__svc_set(o, status, NULL, "%s", msg);
+  }
+  return arec__svc_end(o);
+}
+
 void arec__svc_fail(arec__svc_op *o, int rc, const char *what) {
   o->rc = rc < 0 ? rc : AREC_EBACKEND;
   char why[200];

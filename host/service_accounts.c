@@ -30,11 +30,7 @@ int arec_svc_user_upsert(arec_svc *svc, const arec_svc_actor *who,
   if (arec__svc_own_user(&o, user_id))
     return arec__svc_end(&o);
   int rc = arec_host_store_user_upsert(svc->store, user_id, name);
-  if (rc)
-    arec__svc_fail(&o, rc, "user");
-  else
-    arec__svc_set(&o, 201, NULL, "user %lld saved", user_id);
-  return arec__svc_end(&o);
+  return arec__svc_done(&o, rc, "user", 201, "user %lld saved", user_id);
 }
 
 int arec_svc_user_get(arec_svc *svc, const arec_svc_actor *who,
@@ -53,11 +49,7 @@ int arec_svc_user_get(arec_svc *svc, const arec_svc_actor *who,
   if (arec__svc_own_user(&o, user_id))
     return arec__svc_end(&o);
   int rc = arec_host_store_user_get(svc->store, user_id, out_name);
-  if (rc)
-    arec__svc_fail(&o, rc, "user");
-  else
-    arec__svc_set(&o, 200, NULL, "user %lld", user_id);
-  return arec__svc_end(&o);
+  return arec__svc_done(&o, rc, "user", 200, "user %lld", user_id);
 }
 
 /* --------------------------------------------------- exchange accounts */
@@ -156,11 +148,8 @@ int arec_svc_exchange_list(arec_svc *svc, const arec_svc_actor *who,
     return arec__svc_end(&o);
   }
   int rc = arec_host_store_exchange_list(svc->store, user_id, out, out_n);
-  if (rc)
-    arec__svc_fail(&o, rc, "exchange accounts");
-  else
-    arec__svc_set(&o, 200, NULL, "%zu exchange accounts", *out_n);
-  return arec__svc_end(&o);
+  return arec__svc_done(&o, rc, "exchange accounts", 200,
+                        "%zu exchange accounts", *out_n);
 }
 
 /* ------------------------------------------------------------- pairs */

@@ -281,11 +281,7 @@ int arec_svc_agent_stop(arec_svc *svc, const arec_svc_actor *who,
     return arec__svc_end(&o);
   arec_agent_records_free(a, 1);
   int rc = arec_manager_stop_agent(svc->mgr, agent_id);
-  if (rc)
-    arec__svc_fail(&o, rc, "agent");
-  else
-    arec__svc_set(&o, 200, NULL, "agent %s stopped", agent_id);
-  return arec__svc_end(&o);
+  return arec__svc_done(&o, rc, "agent", 200, "agent %s stopped", agent_id);
 }
 
 int arec_svc_agent_set_active(arec_svc *svc, const arec_svc_actor *who,
@@ -300,12 +296,8 @@ int arec_svc_agent_set_active(arec_svc *svc, const arec_svc_actor *who,
     return arec__svc_end(&o);
   arec_agent_records_free(a, 1);
   int rc = arec_agent_set_active(svc->repo, agent_id, active ? 1 : 0);
-  if (rc)
-    arec__svc_fail(&o, rc, "agent");
-  else
-    arec__svc_set(&o, 200, NULL, "agent %s %s", agent_id,
-                  active ? "enabled" : "disabled");
-  return arec__svc_end(&o);
+  return arec__svc_done(&o, rc, "agent", 200, "agent %s %s", agent_id,
+                        active ? "enabled" : "disabled");
 }
 
 int arec_svc_agent_migrate(arec_svc *svc, const arec_svc_actor *who,
@@ -355,11 +347,7 @@ int arec_svc_agent_delete(arec_svc *svc, const arec_svc_actor *who,
   int rc = arec_manager_stop_agent(svc->mgr, agent_id);
   if (!rc)
     rc = arec_agent_delete(svc->repo, agent_id);
-  if (rc)
-    arec__svc_fail(&o, rc, "agent");
-  else
-    arec__svc_set(&o, 200, NULL, "agent %s deleted", agent_id);
-  return arec__svc_end(&o);
+  return arec__svc_done(&o, rc, "agent", 200, "agent %s deleted", agent_id);
 }
 
 int arec_svc_stop_all(arec_svc *svc, const arec_svc_actor *who,
@@ -407,11 +395,7 @@ int arec_svc_stop_all(arec_svc *svc, const arec_svc_actor *who,
   }
   if (out_n)
     *out_n = stopped;
-  if (rc)
-    arec__svc_fail(&o, rc, "agents");
-  else
-    arec__svc_set(&o, 200, NULL, "%zu agents stopped", stopped);
-  return arec__svc_end(&o);
+  return arec__svc_done(&o, rc, "agents", 200, "%zu agents stopped", stopped);
 }
 
 /* ------------------------------------------------------------- reads */
@@ -484,9 +468,5 @@ int arec_svc_agent_list(arec_svc *svc, const arec_svc_actor *who,
     return arec__svc_end(&o);
   }
   int rc = arec_agent_list(svc->repo, &f, out, out_n);
-  if (rc)
-    arec__svc_fail(&o, rc, "agents");
-  else
-    arec__svc_set(&o, 200, NULL, "%zu agents", *out_n);
-  return arec__svc_end(&o);
+  return arec__svc_done(&o, rc, "agents", 200, "%zu agents", *out_n);
 }

@@ -61,6 +61,10 @@ void arec__svc_invalid(arec__svc_op *o, const arec_host_invalid *e);
  * exists" / "<what>: <reason>", 400 (field from the reason), 422 with the
  * reason, 503 / 500 with the request id (the detail logged at WARN). */
 void arec__svc_fail(arec__svc_op *o, int rc, const char *what);
+/* Ends the operation on its call's outcome rc: arec__svc_fail(rc, what),
+ * else `status` with the message; arec__svc_end's value. */
+int arec__svc_done(arec__svc_op *o, int rc, const char *what, int status,
+                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /* Telegram actors act only on their own user id: 0, or 404 set. */
 int arec__svc_own_user(arec__svc_op *o, long long user_id);

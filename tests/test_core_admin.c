@@ -18,6 +18,7 @@
 #include "agentrecover/sys/repository.h"
 #include "support/harness.h"
 #include "support/toy_agent.h"
+#include "support/runner.h"
 
 typedef struct env {
   arec_memory_store *st;
@@ -167,12 +168,7 @@ END_TEST
 /* ------------------------------------------------------ admin wrappers */
 START_TEST(admin_needs_version_3_slots) {
   env e = env_new();
-  arec_agent_spec spec = AREC_AGENT_SPEC_INIT;
-  char id[AREC_AGENT_ID_MAX + 1];
-  spec.id = "a1";
-  spec.strategy = "toy";
-  spec.name = "n";
-  ck_assert_int_eq(arec_agent_create(e.r, &spec, id, sizeof id), 0);
+  ck_assert_int_eq(toy_create(e.r, "a1", 0, "toy", "n", NULL, NULL, NULL), 0);
   ck_assert_int_eq(arec_agent_assign(e.r, "a1", "BTC/USDT", 5), 0);
   e.r->version = 2;
   ck_assert_int_eq(arec_agent_assign(e.r, "a1", "ETH/USDT", 5), AREC_EINVAL);
@@ -188,7 +184,8 @@ START_TEST(admin_needs_version_3_slots) {
   /* the wish is a slot every version has */
   ck_assert_int_eq(arec_agent_set_trading(e.r, "a1", 1), 0);
   e.r->version = AREC_REPOSITORY_VERSION;
-  ck_assert_int_eq(arec_agent_create(NULL, &spec, id, sizeof id), AREC_EINVAL);
+  ck_assert_int_eq(toy_create(NULL, "a1", 0, "toy", "n", NULL, NULL, NULL),
+                   AREC_EINVAL);
   ck_assert_int_eq(arec_agent_delete(NULL, "a1"), AREC_EINVAL);
   /* a slot left NULL */
   int (*save)(arec_repository *, const char *) = e.r->agent_delete;
@@ -215,17 +212,11 @@ END_TEST
 
 int main(void) {
   Suite *s = suite_create("core_admin");
-  TCase *tc = tcase_create("admin");
-  tcase_set_timeout(tc, 20);
+  TCase *tc = arec_test_tcase(s, "admin", 20);
   tcase_add_test(tc, role_arguments_are_checked);
   tcase_add_test(tc, role_lifecycle_and_validity);
   tcase_add_test(tc, role_expiry_is_final);
   tcase_add_test(tc, role_validity_counts_from_the_send);
   tcase_add_test(tc, admin_needs_version_3_slots);
-  suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? 1 : 0;
+  return arec_test_run(s);
 }

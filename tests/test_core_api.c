@@ -20,28 +20,17 @@
 #include "agentrecover/sys/repository.h"
 #include "support/harness.h"
 #include "support/toy_agent.h"
+#include "support/runner.h"
 
-static toy_opts quiet(void) {
-  toy_opts o;
-  memset(&o, 0, sizeof o);
-  o.ttl = 600;
-  o.refresh = 150;
-  o.reconcile = 0;
-  return o;
-}
+static toy_opts quiet(void) { return toy_quiet(600, 150); }
 
 static void ctl_init(toy_ctl *c) { toy_ctl_init(c, 5); }
 
 /* An agent without symbols. */
 static void nosym_agent(arec_memory_store *st, const char *id) {
   arec_repository *repo = NULL;
-  arec_agent_spec spec = AREC_AGENT_SPEC_INIT;
-  char got[AREC_AGENT_ID_MAX + 1];
   ck_assert_int_eq(arec_memory_repository_new(&repo, st), 0);
-  spec.id = id;
-  spec.strategy = "toy";
-  spec.name = id;
-  ck_assert_int_eq(arec_agent_create(repo, &spec, got, sizeof got), 0);
+  ck_assert_int_eq(toy_create(repo, id, 0, "toy", id, NULL, NULL, NULL), 0);
   arec_repository_free(repo);
 }
 
@@ -454,8 +443,7 @@ END_TEST
 
 int main(void) {
   Suite *s = suite_create("core_api");
-  TCase *tc = tcase_create("api");
-  tcase_set_timeout(tc, 20);
+  TCase *tc = arec_test_tcase(s, "api", 20);
   tcase_add_test(tc, options_are_validated);
   tcase_add_test(tc, register_type_checks);
   tcase_add_test(tc, start_and_stop_agent);
@@ -464,10 +452,5 @@ int main(void) {
   tcase_add_test(tc, restore_log_lines_are_exact);
   tcase_add_test(tc, errors_and_names);
   tcase_add_test(tc, version_of_the_library);
-  suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? 1 : 0;
+  return arec_test_run(s);
 }

@@ -21,6 +21,7 @@
 #include "agentrecover/memory.h"
 #include "agentrecover/sys/repository.h"
 #include "support/toy_agent.h"
+#include "support/runner.h"
 
 #define MIN_MS 100
 #define MAX_MS 400
@@ -343,18 +344,12 @@ END_TEST
 
 int main(void) {
   Suite *s = suite_create("core_backoff");
-  TCase *tc = tcase_create("backoff");
-  tcase_set_timeout(tc, 30);
+  TCase *tc = arec_test_tcase(s, "backoff", 30);
   tcase_add_test(tc, unknown_type_backs_off_and_recovers);
   tcase_add_test(tc, start_refusing_backs_off_with_its_reason);
   tcase_add_test(tc, step_failing_backs_off_and_the_count_grows);
   tcase_add_test(tc, one_poisoned_row_does_not_block_thirty);
   tcase_add_test(tc, pass_that_cannot_list_keeps_the_gauges);
   tcase_add_test(tc, agents_report_their_own_error);
-  suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? 1 : 0;
+  return arec_test_run(s);
 }

@@ -19,6 +19,7 @@
 #include "agentrecover/sys/repository.h"
 #include "support/harness.h"
 #include "support/toy_agent.h"
+#include "support/runner.h"
 
 #define STOP_CHECK 100
 
@@ -261,16 +262,10 @@ END_TEST
 
 int main(void) {
   Suite *s = suite_create("core_control");
-  TCase *tc = tcase_create("control");
-  tcase_set_timeout(tc, 30);
+  TCase *tc = arec_test_tcase(s, "control", 30);
   tcase_add_test(tc, start_agent_answers);
   tcase_add_test(tc, capabilities_place_agents);
   tcase_add_test(tc, takeover_off_runs_only_user_starts);
   tcase_add_test(tc, reconcile_off_still_applies_remote_stops);
-  suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? 1 : 0;
+  return arec_test_run(s);
 }

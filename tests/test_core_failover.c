@@ -18,20 +18,11 @@
 #include "agentrecover/sys/repository.h"
 #include "support/harness.h"
 #include "support/toy_agent.h"
+#include "support/runner.h"
 
-static toy_opts quiet(void) {
-  toy_opts o;
-  memset(&o, 0, sizeof o);
-  o.ttl = 500;
-  o.refresh = 120;
-  o.reconcile = 0;
-  return o;
-}
+static toy_opts quiet(void) { return toy_quiet(500, 120); }
 
-static void ctl_init(toy_ctl *c) {
-  memset(c, 0, sizeof *c);
-  c->delay_ms = 5;
-}
+static void ctl_init(toy_ctl *c) { toy_ctl_init(c, 5); }
 
 START_TEST(crash_then_restore_after_ttl) {
   arec_memory_store *st;
@@ -401,18 +392,12 @@ END_TEST
 
 int main(void) {
   Suite *s = suite_create("core_failover");
-  TCase *tc = tcase_create("failover");
-  tcase_set_timeout(tc, 20);
+  TCase *tc = arec_test_tcase(s, "failover", 20);
   tcase_add_test(tc, crash_then_restore_after_ttl);
   tcase_add_test(tc, graceful_shutdown_hands_over_without_ttl_wait);
   tcase_add_test(tc, shutdown_frees_locks_before_waiting_on_repository);
   tcase_add_test(tc, zombie_save_after_takeover_is_fenced);
   tcase_add_test(tc, stuck_step_past_shutdown_deadline_cannot_write);
   tcase_add_test(tc, shutdown_hurry_releases_without_waiting_for_steps);
-  suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? 1 : 0;
+  return arec_test_run(s);
 }

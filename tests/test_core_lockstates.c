@@ -14,20 +14,11 @@
 #include "agentrecover/sys/repository.h"
 #include "support/harness.h"
 #include "support/toy_agent.h"
+#include "support/runner.h"
 
-static toy_opts quiet(void) {
-  toy_opts o;
-  memset(&o, 0, sizeof o);
-  o.ttl = 600;
-  o.refresh = 150;
-  o.reconcile = 0;
-  return o;
-}
+static toy_opts quiet(void) { return toy_quiet(600, 150); }
 
-static void ctl_init(toy_ctl *c) {
-  memset(c, 0, sizeof *c);
-  c->delay_ms = 10;
-}
+static void ctl_init(toy_ctl *c) { toy_ctl_init(c, 10); }
 
 /* free: acquire, claim the fence, start. */
 START_TEST(lock_free_acquires_claims_starts) {
@@ -421,8 +412,7 @@ END_TEST
 
 int main(void) {
   Suite *s = suite_create("core_lock_states");
-  TCase *tc = tcase_create("lock_state_table");
-  tcase_set_timeout(tc, 20);
+  TCase *tc = arec_test_tcase(s, "lock_state_table", 20);
   tcase_add_test(tc, lock_free_acquires_claims_starts);
   tcase_add_test(tc, lock_held_skips);
   tcase_add_test(tc, lock_expired_recovers);
@@ -432,15 +422,8 @@ int main(void) {
   tcase_add_test(tc, saves_failing_longer_than_ttl_stop_runner);
   tcase_add_test(tc, saves_hanging_longer_than_ttl_stop_runner_and_free_lock);
   tcase_add_test(tc, repository_down_longer_than_ttl_stops_every_runner);
-  suite_add_tcase(s, tc);
-  TCase *tc2 = tcase_create("two_managers");
-  tcase_set_timeout(tc2, 20);
+  TCase *tc2 = arec_test_tcase(s, "two_managers", 20);
   tcase_add_test(tc2, two_managers_skip_if_locked);
   tcase_add_test(tc2, two_managers_race_run_each_agent_once);
-  suite_add_tcase(s, tc2);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? 1 : 0;
+  return arec_test_run(s);
 }

@@ -15,15 +15,9 @@
 #include "agentrecover.h"
 #include "agentrecover/memory.h"
 #include "support/toy_agent.h"
+#include "support/runner.h"
 
-static toy_opts quiet(void) {
-  toy_opts o;
-  memset(&o, 0, sizeof o);
-  o.ttl = 600;
-  o.refresh = 150;
-  o.reconcile = 0;
-  return o;
-}
+static toy_opts quiet(void) { return toy_quiet(600, 150); }
 
 static void ctl_init(toy_ctl *c) { toy_ctl_init(c, 5); }
 
@@ -192,14 +186,8 @@ END_TEST
 
 int main(void) {
   Suite *s = suite_create("core_metrics");
-  TCase *tc = tcase_create("metrics");
-  tcase_set_timeout(tc, 20);
+  TCase *tc = arec_test_tcase(s, "metrics", 20);
   tcase_add_test(tc, metrics_render_parses_with_promtool);
   tcase_add_test(tc, metrics_versions_and_histograms);
-  suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? 1 : 0;
+  return arec_test_run(s);
 }

@@ -15,6 +15,7 @@
 #include "agentrecover/sys/repository.h"
 #include "support/harness.h"
 #include "support/toy_agent.h"
+#include "support/runner.h"
 
 #define NAGENTS 10000
 
@@ -90,13 +91,7 @@ END_TEST
 
 int main(void) {
   Suite *s = suite_create("core_scale");
-  TCase *tc = tcase_create("ten_thousand");
-  tcase_set_timeout(tc, 60);
+  TCase *tc = arec_test_tcase(s, "ten_thousand", 60);
   tcase_add_test(tc, ten_thousand_agents_on_few_workers);
-  suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? 1 : 0;
+  return arec_test_run(s);
 }

@@ -20,6 +20,7 @@
 #include "agentrecover/sys/repository.h"
 #include "support/harness.h"
 #include "support/toy_agent.h"
+#include "support/runner.h"
 
 #define NAGENTS 300
 
@@ -66,10 +67,7 @@ static arec_manager *fair_manager(arec_memory_store *st, const char *pod,
   return make_manager(st, pod, ctl, reconcile, 0, NULL);
 }
 
-static void ctl_init(toy_ctl *c) {
-  memset(c, 0, sizeof *c);
-  c->delay_ms = 20;
-}
+static void ctl_init(toy_ctl *c) { toy_ctl_init(c, 20); }
 
 /* Agents b0..b<n-1> with one symbol; wanted when `trading`. */
 static void make_agents(arec_memory_store *st, int n, int trading) {
@@ -82,6 +80,16 @@ static void make_agents(arec_memory_store *st, int n, int trading) {
     snprintf(id, sizeof id, "b%d", i);
     toy_agent(st, id, "toy", NULL, 0);
   }
+}
+
+/* A store with 4 wanted agents, and the controls of two pods' toys. */
+static arec_memory_store *two_pods_four_agents(toy_ctl *ca, toy_ctl *cb) {
+  arec_memory_store *st;
+  ctl_init(ca);
+  ctl_init(cb);
+  ck_assert_int_eq(arec_memory_store_new(&st), 0);
+  make_agents(st, 4, 1);
+  return st;
 }
 
 static int64_t running(arec_manager *m) {
@@ -304,12 +312,8 @@ START_TEST(fourth_pod_joins_then_leaves_without_gaps) {
 END_TEST
 
 START_TEST(migrate_hands_one_agent_to_a_named_pod) {
-  arec_memory_store *st;
   toy_ctl ca, cb;
-  ctl_init(&ca);
-  ctl_init(&cb);
-  ck_assert_int_eq(arec_memory_store_new(&st), 0);
-  make_agents(st, 4, 1);
+  arec_memory_store *st = two_pods_four_agents(&ca, &cb);
   arec_manager *A = fair_manager(st, "pod-a", &ca, 0);
   arec_manager *B = fair_manager(st, "pod-b", &cb, 0);
   ck_assert_int_eq(arec_manager_restore(A, NULL), 0);
@@ -447,12 +451,8 @@ END_TEST
  * fails over within pod lease TTL + reconcile + 1 s, because the
  * dead holder's pod lease key is gone; a live holder keeps its locks. */
 START_TEST(memory_pod_lease_fails_over_before_agent_ttl) {
-  arec_memory_store *st;
   toy_ctl ca, cb;
-  ctl_init(&ca);
-  ctl_init(&cb);
-  ck_assert_int_eq(arec_memory_store_new(&st), 0);
-  make_agents(st, 4, 1);
+  arec_memory_store *st = two_pods_four_agents(&ca, &cb);
   arec_manager *A = make_manager(st, "pod-a", &ca, 100, 300, NULL);
   ck_assert_int_eq(arec_manager_restore(A, NULL), 0);
   ck_assert_int_eq(running(A), 4);
@@ -559,8 +559,7 @@ END_TEST
 
 int main(void) {
   Suite *s = suite_create("core-share");
-  TCase *tc = tcase_create("fair-share");
-  tcase_set_timeout(tc, 60);
+  TCase *tc = arec_test_tcase(s, "fair-share", 60);
   tcase_add_test(tc, three_pods_split_300_exactly_within_3_passes);
   tcase_add_test(tc, fourth_pod_joins_then_leaves_without_gaps);
   tcase_add_test(tc, migrate_hands_one_agent_to_a_named_pod);
@@ -569,10 +568,5 @@ int main(void) {
   tcase_add_test(tc, memory_pod_lease_fails_over_before_agent_ttl);
   tcase_add_test(tc, a_pass_fills_its_share_past_agents_held_elsewhere);
   tcase_add_test(tc, a_pass_short_of_its_share_comes_again_soon);
-  suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? 1 : 0;
+  return arec_test_run(s);
 }

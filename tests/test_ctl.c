@@ -9,6 +9,7 @@
  * audit and strategies read GET /api/audit and GET /api/strategies.
  */
 #include "test_ctl_fixture.h"
+#include "support/runner.h"
 
 /* ------------------------------------------------------------------ tests */
 START_TEST(pods_table_and_json) {
@@ -270,17 +271,13 @@ END_TEST
 int main(void) {
   if (ctl_fixture_start(2) != 0) return EXIT_FAILURE;
   Suite *s = suite_create("ctl");
-  TCase *tc = tcase_create("cli");
-  tcase_set_timeout(tc, 120);
+  TCase *tc = arec_test_tcase(s, "cli", 120);
   tcase_add_test(tc, pods_table_and_json);
   tcase_add_test(tc, agents_and_agent);
   tcase_add_test(tc, agents_pages_through_250);
   tcase_add_test(tc, start_stop_migrate);
-  suite_add_tcase(s, tc);
-  TCase *tn = tcase_create("audit_and_strategies");
-  tcase_set_timeout(tn, 60);
+  TCase *tn = arec_test_tcase(s, "audit_and_strategies", 60);
   tcase_add_test(tn, audit_table_json_and_paging);
   tcase_add_test(tn, strategies_table_and_json);
-  suite_add_tcase(s, tn);
   return ctl_fixture_run(s);
 }

@@ -7,6 +7,8 @@
  * wrong) never on stdout or stderr; --help and --version.
  */
 #include "test_ctl_fixture.h"
+#include "support/pods.h"
+#include "support/runner.h"
 
 /* ------------------------------------------------------------------ tests */
 START_TEST(request_failures_exit_1) {
@@ -36,15 +38,9 @@ END_TEST
 /* A server that accepts the connection and never answers: the request
  * gives up after the total timeout of 30 s. */
 START_TEST(silent_server_times_out_exit_1) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET};
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t al = sizeof a;
-  ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-  ck_assert_int_eq(listen(fd, 8), 0);
-  ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &al), 0);
+  int port = 0, fd = arec_test_silent_listener(&port);
   char url[64];
-  snprintf(url, sizeof url, "http://127.0.0.1:%d", ntohs(a.sin_port));
+  snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
   long long t0 = arec_test_now_ms();
   fails(1, "timed out", url, NULL, "pods", NULL, NULL);
   long long took = arec_test_now_ms() - t0;
@@ -116,14 +112,11 @@ END_TEST
 int main(void) {
   if (ctl_fixture_start(1) != 0) return EXIT_FAILURE;
   Suite *s = suite_create("ctl_errors");
-  TCase *tc = tcase_create("exits");
-  tcase_set_timeout(tc, 60);
+  TCase *tc = arec_test_tcase(s, "exits", 60);
   tcase_add_test(tc, request_failures_exit_1);
-  tcase_add_loop_test(tc, usage_errors_exit_2, 0,
-                      (int)(sizeof bad_usage / sizeof *bad_usage));
+  tcase_add_loop_test(tc, usage_errors_exit_2, 0, AREC_TEST_ROWS(bad_usage));
   tcase_add_test(tc, bad_token_exits_2_unprinted);
   tcase_add_test(tc, help_and_version);
   tcase_add_test(tc, silent_server_times_out_exit_1);
-  suite_add_tcase(s, tc);
   return ctl_fixture_run(s);
 }

@@ -33,6 +33,7 @@
 #include "agentrecover/pg.h"
 #include "support/daemon.h"
 #include "support/harness.h"
+#include "support/runner.h"
 
 #define CTL_UNUSED __attribute__((unused))
 
@@ -377,8 +378,7 @@ static CTL_UNUSED int ctl_fixture_start(int npods) {
   }
   snprintf(g_dir, sizeof g_dir, "%s", arec_test_logdir());
   curl_global_init(CURL_GLOBAL_DEFAULT);
-  if (arec_test_pg_start_migrated(&g_pg) != 0 ||
-      arec_test_redis_start(&g_redis) != 0)
+  if (arec_test_start(&g_pg, AREC_TEST_MIGRATED | AREC_TEST_PODS, &g_redis))
     return -1;
   for (int i = 0; i < npods; i++)
     if (start_pod(i) != 0) {
@@ -393,16 +393,13 @@ static CTL_UNUSED int ctl_fixture_start(int npods) {
 
 /* Runs the suite, stops everything; the exit status. */
 static CTL_UNUSED int ctl_fixture_run(Suite *s) {
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
+  int rc = arec_test_run(s);
   for (int i = 0; i < 2; i++)
     if (g_pods[i].proc.pid > 0) arec_test_daemon_term(&g_pods[i], 10000);
-  if (failed) arec_test_keep_logs();
+  if (rc != EXIT_SUCCESS) arec_test_keep_logs();
   arec_test_redis_stop(&g_redis);
   arec_test_pg_stop(&g_pg);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return rc;
 }
 
 #endif

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "support/harness.h"
+#include "support/runner.h"
 
 static arec_test_pg g_pg;
 static arec_test_redis g_redis;
@@ -64,18 +65,8 @@ START_TEST(runs_then_continues_on_another_pod) {
 END_TEST
 
 int main(void) {
-  if (arec_test_pg_start(&g_pg) != 0 || arec_test_redis_start(&g_redis) != 0)
-    return 1;
   Suite *s = suite_create("example_embedding");
-  TCase *tc = tcase_create("pg_and_redis");
-  tcase_set_timeout(tc, 60);
+  TCase *tc = arec_test_tcase(s, "pg_and_redis", 60);
   tcase_add_test(tc, runs_then_continues_on_another_pod);
-  suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  arec_test_redis_stop(&g_redis);
-  arec_test_pg_stop(&g_pg);
-  return failed ? 1 : 0;
+  return arec_test_main(s, &g_pg, AREC_TEST_EMPTY, &g_redis);
 }

@@ -1,6 +1,6 @@
 /*
  * test_host_actors.c -- who may do what through the host's service layer
- * (test_host_svc_fixture.h: real PostgreSQL 15, manager on the memory
+ * (tests/support/host/svc_fixture.c: real PostgreSQL 15, manager on the memory
  * lock): the read-only actor gets 403 on every mutation, is audited and
  * changes nothing; a Telegram actor sees and changes only its own users,
  * accounts, pairs, agents and audit events (404 for anyone else's, its
@@ -9,7 +9,14 @@
  * a manager gets with and without a trading config) and the 503 of a pod
  * without a secrets key.
  */
-#include "test_host_svc_fixture.h"
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "support/host/svc_fixture.h"
+#include "support/runner.h"
 
 /* ---------------------------------------------------------------- actors */
 START_TEST(read_actor_forbidden_everywhere) {
@@ -226,15 +233,11 @@ START_TEST(strategy_registry) {
 END_TEST
 
 int main(void) {
-  if (arec_test_pg_start_migrated(&g_pg) != 0)
-    return 1;
   Suite *s = suite_create("host-actors");
-  TCase *tc = tcase_create("actors");
-  tcase_set_timeout(tc, 60);
+  TCase *tc = arec_test_tcase(s, "actors", 60);
   tcase_add_test(tc, read_actor_forbidden_everywhere);
   tcase_add_test(tc, telegram_actor_sees_only_its_own);
   tcase_add_test(tc, bot_offset_fenced_by_the_role);
   tcase_add_test(tc, strategy_registry);
-  suite_add_tcase(s, tc);
-  return run_suite(s);
+  return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL);
 }

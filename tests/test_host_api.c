@@ -10,7 +10,18 @@
  * pages, agents by owner); start answers (200 here, 202 lock service down,
  * 409); migrate; /healthz, /ready, /metrics with the host's gauges.
  */
-#include "test_host_api_fixture.h"
+#include <check.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "support/host/api_fixture.h"
+#include "support/runner.h"
+
+static int role_held_answer;
+static int role_held(void *ud) { return *(int *)ud; }
 
 /* ------------------------------------------------------------------ tests */
 START_TEST(route_table_404_405_allow) {
@@ -55,7 +66,7 @@ START_TEST(route_table_404_405_allow) {
   ck_assert_ptr_null(arec_host_api_route(arec_host_api_route_count()));
   arec_host_request req = {"POST", "/api/users", NULL, 0, "{", 1, 1};
   arec_host_response r;
-  arec_host_route(&st, &req, "Bearer " ADMIN, &r);
+  arec_host_route(&api.st, &req, "Bearer " ADMIN, &r);
   ck_assert_int_eq(r.status, 413);
   free(r.body);
 }
@@ -78,8 +89,8 @@ START_TEST(authentication_and_actors) {
                    403);
   expect_status(404, "GET", "/api/agents/nobody", NULL);
   /* ADMIN_AUTH=none: everyone is "api:none" */
-  st.auth.admin_token = st.auth.read_token = NULL;
-  st.auth.none = 1;
+  api.st.auth.admin_token = api.st.auth.read_token = NULL;
+  api.st.auth.none = 1;
   ck_assert_int_eq(call_as(NULL, "POST", "/api/users",
                            "{\"id\": 78, \"name\": \"o\"}", NULL, NULL), 201);
   ck_assert_int_eq(call_as(NULL, "GET", "/api/audit?limit=1000", NULL, &j,
@@ -136,7 +147,7 @@ START_TEST(strict_bodies_and_exact_ids) {
   /* ids come back digit for digit, never through a double */
   arec_host_request req = {"GET", "/api/agents/api-max", NULL, 0, NULL, 0, 0};
   arec_host_response r;
-  arec_host_route(&st, &req, "Bearer " ADMIN, &r);
+  arec_host_route(&api.st, &req, "Bearer " ADMIN, &r);
   ck_assert_int_eq(r.status, 200);
   ck_assert_msg(strstr(r.body, "\"user_id\":9007199254740991,") != NULL, "%s",
                 r.body);
@@ -203,13 +214,13 @@ START_TEST(agents_start_stop_delete) {
                " \"nope\", \"name\": \"n\"}", NULL, "strategy");
   /* the lock service down: the wish is recorded, 202 */
   seed(7003, "SOL/USDT", "api-down-1");
-  arec_memory_fail(mem, AREC_MEMORY_LOCK, -1, AREC_EUNAVAILABLE);
+  arec_memory_fail(api.mem, AREC_MEMORY_LOCK, -1, AREC_EUNAVAILABLE);
   ck_assert_int_eq(call("POST", "/api/agents/start/api-down-1", NULL, &j),
                    202);
   ck_assert(cJSON_IsNull(cJSON_GetObjectItem(j, "running_on")));
   ck_assert_ptr_nonnull(str(j, "message"));
   cJSON_Delete(j);
-  arec_memory_fail(mem, AREC_MEMORY_LOCK, 0, 0);
+  arec_memory_fail(api.mem, AREC_MEMORY_LOCK, 0, 0);
   /* DELETE: gone from get and list, the id stays taken */
   expect_status(200, "DELETE", "/api/agents/api-down-1", NULL);
   expect_status(404, "GET", "/api/agents/api-down-1", NULL);
@@ -290,23 +301,23 @@ START_TEST(probes_and_metrics) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   long long now = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-  st.healthz_stall_ms = 10000;
-  atomic_store(&st.loops_ok_at, now - 20000);
+  api.st.healthz_stall_ms = 10000;
+  atomic_store(&api.st.loops_ok_at, now - 20000);
   expect_status(503, "GET", "/healthz", NULL);
-  atomic_store(&st.loops_ok_at, now);
+  atomic_store(&api.st.loops_ok_at, now);
   expect_status(200, "GET", "/healthz", NULL);
   expect_status(503, "GET", "/ready", NULL);
-  atomic_store(&st.ready, 1);
+  atomic_store(&api.st.ready, 1);
   expect_status(200, "GET", "/ready", NULL);
-  atomic_store(&st.stopping, 1);
-  atomic_store(&st.loops_ok_at, now - 20000);
+  atomic_store(&api.st.stopping, 1);
+  atomic_store(&api.st.loops_ok_at, now - 20000);
   expect_status(503, "GET", "/ready", NULL);
   expect_status(200, "GET", "/healthz", NULL); /* stalled, but stopping */
   expect_status(405, "POST", "/ready", NULL);
-  atomic_store(&st.stopping, 0);
+  atomic_store(&api.st.stopping, 0);
   arec_host_request req = {"GET", "/metrics", NULL, 0, NULL, 0, 0};
   arec_host_response r;
-  arec_host_route(&st, &req, NULL, &r);
+  arec_host_route(&api.st, &req, NULL, &r);
   ck_assert_int_eq(r.status, 200);
   ck_assert_ptr_nonnull(strstr(r.content_type, "version=0.0.4"));
   ck_assert_ptr_nonnull(strstr(r.body, "agents_restored_total"));
@@ -314,10 +325,10 @@ START_TEST(probes_and_metrics) {
   ck_assert_ptr_nonnull(strstr(r.body, "agentrecoverd_build_info{version="));
   ck_assert_ptr_null(strstr(r.body, "agentrecoverd_role_held"));
   free(r.body);
-  st.telegram_role_held = role_held;
-  st.telegram_role_ud = &role_held_answer;
+  api.st.telegram_role_held = role_held;
+  api.st.telegram_role_ud = &role_held_answer;
   for (role_held_answer = 0; role_held_answer < 2; role_held_answer++) {
-    arec_host_route(&st, &req, NULL, &r);
+    arec_host_route(&api.st, &req, NULL, &r);
     char want[80];
     snprintf(want, sizeof want, "agentrecoverd_role_held{role=\"telegram\"} %d",
              role_held_answer);
@@ -328,11 +339,8 @@ START_TEST(probes_and_metrics) {
 END_TEST
 
 int main(void) {
-  if (arec_test_pg_start_migrated(&g_pg) != 0) return EXIT_FAILURE;
   Suite *s = suite_create("host_api");
-  TCase *tc = tcase_create("routes");
-  tcase_add_checked_fixture(tc, setup, teardown);
-  tcase_set_timeout(tc, 30);
+  TCase *tc = api_tcase(s, "routes", 30);
   tcase_add_test(tc, route_table_404_405_allow);
   tcase_add_test(tc, authentication_and_actors);
   tcase_add_test(tc, strict_bodies_and_exact_ids);
@@ -340,11 +348,5 @@ int main(void) {
   tcase_add_test(tc, strategies_audit_pages);
   tcase_add_test(tc, database_down_503_with_request_id);
   tcase_add_test(tc, probes_and_metrics);
-  suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  arec_test_pg_stop(&g_pg);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL);
 }

@@ -1,6 +1,6 @@
 /*
  * test_host_api_ctl.c -- the admin API's trading controls over the real
- * service and PostgreSQL (test_host_api_fixture.h): an agent's "mode" at
+ * service and PostgreSQL (tests/support/host/api_fixture.c): an agent's "mode" at
  * creation (default the pod's, refused when it is neither paper nor live
  * or contradicts the params) and in GET and lists, a live agent requiring
  * the capability "live" (this paper pod records the start and leaves it
@@ -10,7 +10,15 @@
  * exchanges; the read-only reports (balance with its total, trades,
  * daily, performance) and the read token's 403 on the controls.
  */
-#include "test_host_api_fixture.h"
+#include <check.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "support/host/api_fixture.h"
+#include "support/runner.h"
 
 /* Waits until agent id has no owner (its runner released it). */
 static void wait_unowned(const char *id) {
@@ -18,7 +26,7 @@ static void wait_unowned(const char *id) {
     arec_agent_record *a = NULL;
     arec_svc_result r;
     const arec_svc_actor who = {AREC_ACTOR_API_ADMIN, 0, NULL};
-    ck_assert_int_eq(arec_svc_agent_get(svc, &who, id, &a, &r), 0);
+    ck_assert_int_eq(arec_svc_agent_get(api.svc, &who, id, &a, &r), 0);
     int free_now = a->running_on == NULL;
     arec_agent_records_free(a, 1);
     if (free_now) return;
@@ -55,7 +63,7 @@ START_TEST(mode_at_creation_and_in_reads) {
   arec_agent_record *a = NULL;
   arec_svc_result r;
   const arec_svc_actor who = {AREC_ACTOR_API_ADMIN, 0, NULL};
-  ck_assert_int_eq(arec_svc_agent_get(svc, &who, "m-live", &a, &r), 0);
+  ck_assert_int_eq(arec_svc_agent_get(api.svc, &who, "m-live", &a, &r), 0);
   ck_assert_str_eq(a->requires, "live");
   /* the params keep the risk limits and say the mode */
   cJSON *p = cJSON_Parse(a->params);
@@ -66,7 +74,7 @@ START_TEST(mode_at_creation_and_in_reads) {
       25);
   cJSON_Delete(p);
   arec_agent_records_free(a, 1);
-  ck_assert_int_eq(arec_svc_agent_get(svc, &who, "m-paper", &a, &r), 0);
+  ck_assert_int_eq(arec_svc_agent_get(api.svc, &who, "m-paper", &a, &r), 0);
   ck_assert_ptr_null(a->requires);
   arec_agent_records_free(a, 1);
   /* this paper pod records the start and leaves the agent to a live pod */
@@ -75,8 +83,8 @@ START_TEST(mode_at_creation_and_in_reads) {
   ck_assert_int_eq(call("POST", "/api/agents/start/m-live", NULL, &j), 202);
   ck_assert_ptr_nonnull(strstr(field_str(j, "message"), "a pod offering it"));
   cJSON_Delete(j);
-  ck_assert_uint_eq(arec_manager_has_type(mgr, "noop"), 1);
-  ck_assert_int_eq(arec_svc_agent_get(svc, &who, "m-live", &a, &r), 0);
+  ck_assert_uint_eq(arec_manager_has_type(api.mgr, "noop"), 1);
+  ck_assert_int_eq(arec_svc_agent_get(api.svc, &who, "m-live", &a, &r), 0);
   ck_assert_int_eq(a->is_trading, 1);
   ck_assert_ptr_null(a->running_on);
   arec_agent_records_free(a, 1);
@@ -225,19 +233,10 @@ START_TEST(reports_of_a_user) {
 END_TEST
 
 int main(void) {
-  if (arec_test_pg_start_migrated(&g_pg) != 0) return EXIT_FAILURE;
   Suite *s = suite_create("host_api_ctl");
-  TCase *tc = tcase_create("controls");
-  tcase_add_checked_fixture(tc, setup, teardown);
-  tcase_set_timeout(tc, 30);
+  TCase *tc = api_tcase(s, "controls", 30);
   tcase_add_test(tc, mode_at_creation_and_in_reads);
   tcase_add_test(tc, unassign_accounts_and_stop_all);
   tcase_add_test(tc, reports_of_a_user);
-  suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  arec_test_pg_stop(&g_pg);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL);
 }

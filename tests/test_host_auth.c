@@ -17,6 +17,8 @@
 
 #include "support/daemon.h"
 #include "support/harness.h"
+#include "support/pods.h"
+#include "support/runner.h"
 
 #define ADMIN AREC_TEST_ADMIN_TOKEN
 #define READ "e2e-read-token-Hq3Vn8Zp"
@@ -38,14 +40,25 @@ static int count_users(void) {
   return n;
 }
 
+/* The pod's audit trail (read with token) names `actor` for a user.upsert. */
+static void audit_names(arec_test_daemon *p, const char *token,
+                        const char *actor) {
+  char *out = NULL, want[96];
+  ck_assert_int_eq(status(p, "GET", "/api/audit?limit=1000", token, NULL,
+                          &out), 200);
+  snprintf(want, sizeof want, "\"actor\":\"%s\",\"action\":\"user.upsert\"",
+           actor);
+  ck_assert_msg(strstr(out, want) != NULL, "%s not in %s", want, out);
+  free(out);
+}
+
 START_TEST(admin_and_read_tokens) {
   arec_test_env e;
   arec_test_pod_env(&e, &g_pg, NULL, &g_redis, "pod-auth", arec_test_port());
   arec_test_env_set(&e, "ADMIN_READ_TOKEN=%s", READ);
   arec_test_env_set(&e, "LOG_LEVEL=debug");
   arec_test_daemon p;
-  ck_assert_int_eq(arec_test_daemon_start(&p, "pod-auth", &e, NULL), 0);
-  ck_assert(arec_test_daemon_ready(&p, 15000));
+  arec_test_pod_run(&p, "pod-auth", &e, 15000);
   const char *user = "{\"id\": 4242, \"name\": \"auth\"}";
   /* the admin token: everything */
   ck_assert_int_eq(status(&p, "POST", "/api/users", ADMIN, user, NULL), 201);
@@ -93,11 +106,7 @@ START_TEST(admin_and_read_tokens) {
   ck_assert_int_eq(status(&p, "GET", "/ready", NULL, NULL, NULL), 200);
   ck_assert_int_eq(status(&p, "GET", "/metrics", NULL, NULL, NULL), 200);
   /* the audit names the actor of each write */
-  ck_assert_int_eq(status(&p, "GET", "/api/audit?limit=1000", READ, NULL,
-                          &out), 200);
-  ck_assert_ptr_nonnull(strstr(out, "\"actor\":\"api:admin\","
-                                    "\"action\":\"user.upsert\""));
-  free(out);
+  audit_names(&p, READ, "api:admin");
   ck_assert_int_eq(arec_test_daemon_term(&p, 15000), 0);
   ck_assert(!arec_test_log_has(&p.proc, ADMIN));
   ck_assert(!arec_test_log_has(&p.proc, READ));
@@ -112,42 +121,24 @@ START_TEST(auth_none_serves_open) {
   arec_test_env_unset(&e, "ADMIN_TOKEN");
   arec_test_env_set(&e, "ADMIN_AUTH=none");
   arec_test_daemon p;
-  ck_assert_int_eq(arec_test_daemon_start(&p, "pod-none", &e, NULL), 0);
-  ck_assert(arec_test_daemon_ready(&p, 15000));
+  arec_test_pod_run(&p, "pod-none", &e, 15000);
   ck_assert(arec_test_log_has(&p.proc, "WARN ADMIN_AUTH=none"));
   ck_assert_int_eq(status(&p, "POST", "/api/users", NULL,
                           "{\"id\": 4343, \"name\": \"open\"}", NULL), 201);
   /* any header at all is as good as none */
   ck_assert_int_eq(status(&p, "GET", "/api/agents", "whatever-token-value",
                           NULL, NULL), 200);
-  char *out = NULL;
-  ck_assert_int_eq(status(&p, "GET", "/api/audit?limit=1000", NULL, NULL,
-                          &out), 200);
-  ck_assert_ptr_nonnull(strstr(out, "\"actor\":\"api:none\","
-                                    "\"action\":\"user.upsert\""));
-  free(out);
+  audit_names(&p, NULL, "api:none");
   ck_assert_int_eq(arec_test_daemon_term(&p, 15000), 0);
   arec_test_env_free(&e);
 }
 END_TEST
 
 int main(void) {
-  arec_test_logdir();
-  if (arec_test_pg_start_migrated(&g_pg) != 0 ||
-      arec_test_redis_start(&g_redis) != 0)
-    return EXIT_FAILURE;
   Suite *s = suite_create("host_auth");
-  TCase *tc = tcase_create("tokens");
-  tcase_set_timeout(tc, 60);
+  TCase *tc = arec_test_tcase(s, "tokens", 60);
   tcase_add_test(tc, admin_and_read_tokens);
   tcase_add_test(tc, auth_none_serves_open);
-  suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  if (failed) arec_test_keep_logs();
-  arec_test_redis_stop(&g_redis);
-  arec_test_pg_stop(&g_pg);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED | AREC_TEST_PODS,
+                        &g_redis);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "../host/config.h"
+#include "support/runner.h"
 
 /* A fake environment: NULL-terminated name/value pairs. */
 static const char *fake_get(const char *name, void *ud) {
@@ -24,11 +25,17 @@ static int load(arec_host_config *c, const char *const *kv, char *err) {
   return arec_host_config_load(c, fake_get, (void *)kv, err, 256);
 }
 
+/* Loads kv, asserted to succeed (the error line as the message). */
+static void load_ok(arec_host_config *c, const char *const *kv) {
+  char err[256];
+  ck_assert_msg(load(c, kv, err) == 0, "%s", err);
+}
+
 START_TEST(defaults) {
   const char *env[] = {"DATABASE_URL", "host=x", "POD_NAME", "pod-a", NULL};
   arec_host_config c;
   char err[256];
-  ck_assert_int_eq(load(&c, env, err), 0);
+  load_ok(&c, env);
   ck_assert_str_eq(c.database_url, "host=x");
   ck_assert_int_eq(c.database_connect_timeout_ms, 30000);
   ck_assert_str_eq(c.redis_addrs, "localhost:6379");
@@ -88,7 +95,7 @@ START_TEST(auth_pools_and_keys) {
       NULL};
   arec_host_config c;
   char err[256];
-  ck_assert_msg(load(&c, env, err) == 0, "%s", err);
+  load_ok(&c, env);
   ck_assert_str_eq(c.admin_token, "0123456789abcdef");
   ck_assert_str_eq(c.admin_read_token, "read-token-0123456789");
   ck_assert_uint_eq(c.database_pool_size, 1);
@@ -105,14 +112,14 @@ START_TEST(auth_pools_and_keys) {
   ck_assert_int_eq(c.secrets_key_previous[0], 0);
 
   const char *none[] = {"DATABASE_URL", "x", "ADMIN_AUTH", "none", NULL};
-  ck_assert_msg(load(&c, none, err) == 0, "%s", err);
+  load_ok(&c, none);
   ck_assert_int_eq(c.admin_auth_none, 1);
   ck_assert_ptr_null(c.admin_token);
   ck_assert_int_eq(arec_host_config_check_serving(&c, err, sizeof err), 0);
   arec_host_config_free(&c);
   /* an empty token counts as unset */
   const char *empty[] = {"DATABASE_URL", "x", "ADMIN_TOKEN", "", NULL};
-  ck_assert_msg(load(&c, empty, err) == 0, "%s", err);
+  load_ok(&c, empty);
   ck_assert_ptr_null(c.admin_token);
   ck_assert_int_eq(arec_host_config_check_serving(&c, err, sizeof err), -1);
   arec_host_config_free(&c);
@@ -127,8 +134,7 @@ START_TEST(http_limits) {
                       "HTTP_MAX_CONNECTIONS_PER_IP", "0",
                       "HTTP_CONNECTION_TIMEOUT", "1m", NULL};
   arec_host_config c;
-  char err[256];
-  ck_assert_msg(load(&c, v4, err) == 0, "%s", err);
+  load_ok(&c, v4);
   ck_assert_str_eq(c.http_addr, "127.0.0.1");
   ck_assert_uint_eq(c.http_max_connections, 20000);
   ck_assert_uint_eq(c.http_max_per_ip, 0);
@@ -137,12 +143,12 @@ START_TEST(http_limits) {
   ck_assert_ptr_null(c.http_addr);
   const char *v6[] = {"DATABASE_URL", "x", "HTTP_ADDR", "::",
                       "HTTP_CONNECTION_TIMEOUT", "1500ms", NULL};
-  ck_assert_msg(load(&c, v6, err) == 0, "%s", err);
+  load_ok(&c, v6);
   ck_assert_str_eq(c.http_addr, "::");
   ck_assert_int_eq(c.http_connection_timeout_ms, 1500);
   arec_host_config_free(&c);
   const char *v6b[] = {"DATABASE_URL", "x", "HTTP_ADDR", "fd00::1", NULL};
-  ck_assert_msg(load(&c, v6b, err) == 0, "%s", err);
+  load_ok(&c, v6b);
   ck_assert_str_eq(c.http_addr, "fd00::1");
   arec_host_config_free(&c);
 }
@@ -170,8 +176,7 @@ START_TEST(postgres_lock_backend) {
                        "AGENT_LOCK_BACKEND", "postgres",
                        "AGENT_POD_LEASE_TTL", "1500ms", NULL};
   arec_host_config c;
-  char err[256];
-  ck_assert_msg(load(&c, env, err) == 0, "%s", err);
+  load_ok(&c, env);
   ck_assert_str_eq(c.lock_backend, "postgres");
   ck_assert_int_eq(c.pod_lease_ttl_ms, 1500);
   arec_host_config_free(&c);
@@ -194,8 +199,7 @@ START_TEST(full_set) {
       "TELEGRAM_ALLOWED_USERS", "1,22,333", "TELEGRAM_API_BASE",
       "http://127.0.0.1:1", "EXCHANGE_API_BASE", "https://x", NULL};
   arec_host_config c;
-  char err[256];
-  ck_assert_msg(load(&c, env, err) == 0, "%s", err);
+  load_ok(&c, env);
   ck_assert_int_eq(c.database_connect_timeout_ms, 2000);
   ck_assert_str_eq(c.redis_addrs, "a:1,b:2,c:3");
   ck_assert_str_eq(c.redis_password, "rpw");
@@ -228,8 +232,7 @@ START_TEST(redis_host_port) {
   const char *env[] = {"DATABASE_URL", "x", "REDIS_HOST", "10.0.0.5",
                        "REDIS_PORT", "6380", NULL};
   arec_host_config c;
-  char err[256];
-  ck_assert_int_eq(load(&c, env, err), 0);
+  load_ok(&c, env);
   ck_assert_str_eq(c.redis_addrs, "10.0.0.5:6380");
   ck_assert_int_eq(c.refresh_interval_ms, 10000);
   arec_host_config_free(&c);
@@ -456,11 +459,11 @@ END_TEST
 
 int main(void) {
   Suite *s = suite_create("host_config");
-  TCase *tc = tcase_create("env");
+  TCase *tc = arec_test_tcase(s, "env", 0);
   tcase_add_test(tc, defaults);
   tcase_add_test(tc, auth_pools_and_keys);
   tcase_add_loop_test(tc, bad_combination_names_variable, 0,
-                      (int)(sizeof bad_combos / sizeof *bad_combos));
+                      AREC_TEST_ROWS(bad_combos));
   tcase_add_test(tc, durations);
   tcase_add_test(tc, order_timeout_from_the_leases);
   tcase_add_test(tc, full_set);
@@ -468,14 +471,9 @@ int main(void) {
   tcase_add_test(tc, postgres_lock_backend);
   tcase_add_test(tc, redis_host_port);
   tcase_add_loop_test(tc, bad_value_names_variable, 0,
-                      (int)(sizeof bad_cases / sizeof *bad_cases));
+                      AREC_TEST_ROWS(bad_cases));
   tcase_add_test(tc, missing_database_url);
   tcase_add_test(tc, secret_values_not_echoed);
   tcase_add_test(tc, usage_lists_every_variable);
-  suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return arec_test_run(s);
 }

@@ -20,10 +20,12 @@
 
 #include "support/daemon.h"
 #include "support/harness.h"
+#include "support/pods.h"
+#include "support/runner.h"
 
 #define TOKEN AREC_TEST_ADMIN_TOKEN
-#define TTL_MS 2000
-#define RECONCILE_MS 1000
+#define TTL_MS AREC_TEST_LOCK_TTL_MS
+#define RECONCILE_MS AREC_TEST_RECONCILE_MS
 /* Slack on top of each bound, for a noisy shared machine. */
 #define SLACK_MS 1500
 
@@ -32,34 +34,12 @@ static arec_test_redis g_redis;
 
 static void start_pod(arec_test_daemon *d, const char *name,
                       const char *const *extra) {
-  arec_test_env e;
-  arec_test_pod_env(&e, &g_pg, NULL, &g_redis, name, arec_test_port());
-  for (size_t i = 0; extra && extra[i]; i++)
-    arec_test_env_set(&e, "%s", extra[i]);
-  ck_assert_int_eq(arec_test_daemon_start(d, name, &e, NULL), 0);
-  arec_test_env_free(&e);
-  ck_assert_msg(arec_test_daemon_ready(d, 15000), "%s not ready", name);
-}
-
-/* 1 if the pod's /api/runners lists agent `id`. */
-static int runs(arec_test_daemon *p, const char *id) {
-  char *body = NULL;
-  if (!arec_test_proc_alive(&p->proc) ||
-      arec_test_http(p->port, "GET", "/api/runners", TOKEN, NULL, NULL,
-                     &body) != 200) {
-    free(body);
-    return 0;
-  }
-  char needle[128];
-  snprintf(needle, sizeof needle, "\"agent_id\":\"%s\"", id);
-  int yes = strstr(body, needle) != NULL;
-  free(body);
-  return yes;
+  arec_test_pod_start(d, &g_pg, &g_redis, name, extra);
 }
 
 static int count_running(arec_test_daemon **pods, size_t n, const char *id) {
   int c = 0;
-  for (size_t i = 0; i < n; i++) c += runs(pods[i], id);
+  for (size_t i = 0; i < n; i++) c += arec_test_pod_runs(pods[i], id);
   return c;
 }
 
@@ -77,20 +57,8 @@ static long long wait_one_owner(arec_test_daemon **pods, size_t n,
 static arec_test_daemon *owner_of(arec_test_daemon **pods, size_t n,
                                   const char *id) {
   for (size_t i = 0; i < n; i++)
-    if (runs(pods[i], id)) return pods[i];
+    if (arec_test_pod_runs(pods[i], id)) return pods[i];
   return NULL;
-}
-
-/* POST path -> want; the body (malloc'd) when out. */
-static void post(arec_test_daemon *p, const char *path, int want,
-                 char **out) {
-  char *b = NULL;
-  int st = arec_test_http(p->port, "POST", path, TOKEN, NULL, NULL, &b);
-  ck_assert_msg(st == want, "POST %s -> %d %s (want %d)", path, st, b, want);
-  if (out)
-    *out = b;
-  else
-    free(b);
 }
 
 START_TEST(failover_and_graceful_handover) {
@@ -103,14 +71,14 @@ START_TEST(failover_and_graceful_handover) {
   ck_assert_int_eq(arec_test_seed(a.port, TOKEN, 9101, "BTC/USDT", "noop",
                                   ids), 0);
   char *out = NULL;
-  post(&a, "/api/agents/start/e2e-agent-1", 200, &out);
+  arec_test_pod_post(&a, "/api/agents/start/e2e-agent-1", 200, &out);
   ck_assert_ptr_nonnull(strstr(out, "\"running_on\":\"pod-a\""));
   free(out);
-  post(&b, "/api/agents/start/e2e-agent-2", 200, &out);
+  arec_test_pod_post(&b, "/api/agents/start/e2e-agent-2", 200, &out);
   ck_assert_ptr_nonnull(strstr(out, "\"running_on\":\"pod-b\""));
   free(out);
   ck_assert_int_eq(count_running(all, 3, "e2e-agent-1"), 1);
-  ck_assert(runs(&a, "e2e-agent-1"));
+  ck_assert(arec_test_pod_runs(&a, "e2e-agent-1"));
   /* a second start elsewhere says where it runs */
   ck_assert_int_eq(arec_test_http(c.port, "POST",
                                   "/api/agents/start/e2e-agent-1", TOKEN,
@@ -159,11 +127,11 @@ START_TEST(failover_and_graceful_handover) {
   free(out);
 
   /* the user's stop stops it where it runs */
-  post(other, "/api/agents/stop/e2e-agent-1", 200, NULL);
+  arec_test_pod_post(other, "/api/agents/stop/e2e-agent-1", 200, NULL);
   long long end = arec_test_now_ms() + RECONCILE_MS + 1000 + SLACK_MS;
-  while (runs(other, "e2e-agent-1") && arec_test_now_ms() < end)
+  while (arec_test_pod_runs(other, "e2e-agent-1") && arec_test_now_ms() < end)
     arec_test_sleep_ms(50);
-  ck_assert(!runs(other, "e2e-agent-1"));
+  ck_assert(!arec_test_pod_runs(other, "e2e-agent-1"));
   ck_assert_int_eq(arec_test_daemon_term(other, 15000), 0);
   (void)all;
 }
@@ -177,11 +145,7 @@ START_TEST(rolling_restart_keeps_every_agent) {
   const char *ids[] = {"roll-1", "roll-2", "roll-3", NULL};
   ck_assert_int_eq(arec_test_seed(p[0].port, TOKEN, 9102, "ETH/USDT", "noop",
                                   ids), 0);
-  for (int i = 0; i < 3; i++) {
-    char path[64];
-    snprintf(path, sizeof path, "/api/agents/start/%s", ids[i]);
-    post(&p[i], path, 200, NULL);
-  }
+  for (int i = 0; i < 3; i++) arec_test_pod_start_agent(&p[i], ids[i]);
   for (int i = 0; i < 3; i++) {
     ck_assert_int_eq(arec_test_daemon_term(&p[i], 15000), 0);
     start_pod(&p[i], names[i], NULL);
@@ -217,10 +181,8 @@ START_TEST(pod_lease_failover) {
   const char *ids[] = {_i ? "e2e-rpl-1" : "e2e-pgl-1", NULL};
   ck_assert_int_eq(arec_test_seed(a.port, TOKEN, 9301 + _i, "XRP/USDT",
                                   "noop", ids), 0);
-  char path[64];
-  snprintf(path, sizeof path, "/api/agents/start/%s", ids[0]);
-  post(&a, path, 200, NULL);
-  ck_assert(runs(&a, ids[0]));
+  arec_test_pod_start_agent(&a, ids[0]);
+  ck_assert(arec_test_pod_runs(&a, ids[0]));
   long long t0 = arec_test_now_ms();
   arec_test_proc_kill(&a.proc);
   arec_test_daemon *rest[1] = {&b};
@@ -235,23 +197,11 @@ START_TEST(pod_lease_failover) {
 END_TEST
 
 int main(void) {
-  arec_test_logdir();
-  if (arec_test_pg_start_migrated(&g_pg) != 0 ||
-      arec_test_redis_start(&g_redis) != 0)
-    return EXIT_FAILURE;
   Suite *s = suite_create("host_failover");
-  TCase *tc = tcase_create("pods");
-  tcase_set_timeout(tc, 90);
+  TCase *tc = arec_test_tcase(s, "pods", 90);
   tcase_add_test(tc, failover_and_graceful_handover);
   tcase_add_test(tc, rolling_restart_keeps_every_agent);
   tcase_add_loop_test(tc, pod_lease_failover, 0, 2);
-  suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  if (failed) arec_test_keep_logs();
-  arec_test_redis_stop(&g_redis);
-  arec_test_pg_stop(&g_pg);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED | AREC_TEST_PODS,
+                        &g_redis);
 }

@@ -32,6 +32,7 @@
 #include "../host/http.h"
 #include "../host/router.h"
 #include "support/harness.h"
+#include "support/runner.h"
 
 /* The probe bound: a probe answers within 100 ms (p99), never
  * slower than 1 s. */
@@ -629,9 +630,8 @@ END_TEST
 
 int main(void) {
   Suite *s = suite_create("host_http");
-  TCase *tc = tcase_create("transport");
+  TCase *tc = arec_test_tcase(s, "transport", 120);
   tcase_add_checked_fixture(tc, setup, NULL);
-  tcase_set_timeout(tc, 120);
   tcase_add_test(tc, probes_answer_while_handlers_block);
   tcase_add_loop_test(tc, probes_under_connection_flood, 0, 2);
   tcase_add_test(tc, per_ip_limit);
@@ -641,10 +641,5 @@ int main(void) {
   tcase_add_test(tc, slow_body_and_idle_deadlines);
   tcase_add_test(tc, request_copy_and_limits);
   tcase_add_test(tc, ipv6_bind_and_bad_address);
-  suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return arec_test_run(s);
 }

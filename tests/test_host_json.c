@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "../host/json.h"
+#include "support/runner.h"
 
 static int ok(const char *s) {
   const char *why = NULL;
@@ -158,7 +159,7 @@ END_TEST
 
 int main(void) {
   Suite *s = suite_create("host_json");
-  TCase *tc = tcase_create("strict");
+  TCase *tc = arec_test_tcase(s, "strict", 0);
   tcase_add_test(tc, accepts_rfc_8259);
   tcase_add_test(tc, refuses_everything_else);
   tcase_add_test(tc, nesting_is_bounded);
@@ -166,10 +167,5 @@ int main(void) {
   tcase_add_test(tc, integers_exact_within_2_53);
   tcase_add_test(tc, integers_in_text);
   tcase_add_test(tc, written_exactly);
-  suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return arec_test_run(s);
 }

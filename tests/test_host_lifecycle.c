@@ -19,6 +19,8 @@
 
 #include "support/daemon.h"
 #include "support/harness.h"
+#include "support/pods.h"
+#include "support/runner.h"
 
 #define TOKEN AREC_TEST_ADMIN_TOKEN
 
@@ -169,8 +171,7 @@ START_TEST(auth_none_is_warned_at_every_start) {
   arec_test_env_set(&e, "ADMIN_AUTH=none");
   for (int i = 0; i < 2; i++) {
     arec_test_daemon d;
-    ck_assert_int_eq(arec_test_daemon_start(&d, "pod-open", &e, NULL), 0);
-    ck_assert(arec_test_daemon_ready(&d, 15000));
+    arec_test_pod_run(&d, "pod-open", &e, 15000);
     ck_assert_int_eq(arec_test_daemon_term(&d, 10000), 0);
     char *log = arec_test_log(&d.proc);
     int warns = 0;
@@ -190,8 +191,7 @@ START_TEST(redis_down_at_start_then_back) {
   arec_test_env e;
   arec_test_pod_env(&e, &g_pg, NULL, &r, "pod-noredis", arec_test_port());
   arec_test_daemon d;
-  ck_assert_int_eq(arec_test_daemon_start(&d, "pod-noredis", &e, NULL), 0);
-  ck_assert(arec_test_daemon_ready(&d, 15000));
+  arec_test_pod_run(&d, "pod-noredis", &e, 15000);
   ck_assert(arec_test_log_has(&d.proc, "⚠️ Redis unavailable, agent "
                                        "recovery skipped"));
   ck_assert_int_eq(arec_test_http(d.port, "GET", "/healthz", NULL, NULL, NULL,
@@ -221,8 +221,7 @@ START_TEST(recovery_disabled_ready_at_once) {
   arec_test_env_set(&e, "AGENT_RECOVERY_ENABLED=false");
   arec_test_env_set(&e, "AGENT_POD_LEASE_TTL=5s");
   arec_test_daemon d;
-  ck_assert_int_eq(arec_test_daemon_start(&d, "pod-norecovery", &e, NULL), 0);
-  ck_assert(arec_test_daemon_ready(&d, 15000));
+  arec_test_pod_run(&d, "pod-norecovery", &e, 15000);
   ck_assert(arec_test_log_has(&d.proc, "agent recovery disabled"));
   ck_assert(arec_test_log_has(&d.proc, "pod leases on ttl=5000ms "
                                        "backend=redis"));
@@ -236,28 +235,15 @@ START_TEST(recovery_disabled_ready_at_once) {
 END_TEST
 
 int main(void) {
-  arec_test_logdir();
-  if (arec_test_pg_start_migrated(&g_pg) != 0 ||
-      arec_test_redis_start(&g_redis) != 0)
-    return EXIT_FAILURE;
   Suite *s = suite_create("host_lifecycle");
-  TCase *tc = tcase_create("process");
-  tcase_set_timeout(tc, 60);
-  tcase_add_loop_test(tc, invalid_env_exits_2, 0,
-                      (int)(sizeof bad_env / sizeof *bad_env));
+  TCase *tc = arec_test_tcase(s, "process", 60);
+  tcase_add_loop_test(tc, invalid_env_exits_2, 0, AREC_TEST_ROWS(bad_env));
   tcase_add_test(tc, help_version_and_usage);
   tcase_add_test(tc, database_down_exits_1);
   tcase_add_test(tc, migrate_only_and_rotate_need_no_token);
   tcase_add_test(tc, auth_none_is_warned_at_every_start);
   tcase_add_test(tc, redis_down_at_start_then_back);
   tcase_add_test(tc, recovery_disabled_ready_at_once);
-  suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  if (failed) arec_test_keep_logs();
-  arec_test_redis_stop(&g_redis);
-  arec_test_pg_stop(&g_pg);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED | AREC_TEST_PODS,
+                        &g_redis);
 }

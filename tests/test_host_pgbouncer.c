@@ -27,10 +27,12 @@
 
 #include "support/daemon.h"
 #include "support/harness.h"
+#include "support/pods.h"
+#include "support/runner.h"
 
 #define TOKEN AREC_TEST_ADMIN_TOKEN
-#define TTL_MS 2000
-#define RECONCILE_MS 1000
+#define TTL_MS AREC_TEST_LOCK_TTL_MS
+#define RECONCILE_MS AREC_TEST_RECONCILE_MS
 #define SLACK_MS 1500
 
 static arec_test_pg g_pg;
@@ -165,17 +167,6 @@ static void bouncer_url(const bouncer *b, char *buf, size_t len) {
                      "connect_timeout=5", b->port);
 }
 
-/* ------------------------------------------------------------------ pods */
-static int runs(arec_test_daemon *p, const char *id) {
-  char *body = NULL, needle[128];
-  int st = arec_test_http(p->port, "GET", "/api/runners", TOKEN, NULL, NULL,
-                          &body);
-  snprintf(needle, sizeof needle, "\"agent_id\":\"%s\"", id);
-  int yes = st == 200 && strstr(body, needle) != NULL;
-  free(body);
-  return yes;
-}
-
 START_TEST(session_mode_serves_and_fails_over) {
   static bouncer b;
   ck_assert_msg(bouncer_start(&b, "session") == 0, "pgbouncer did not start");
@@ -190,26 +181,20 @@ START_TEST(session_mode_serves_and_fails_over) {
   ck_assert(arec_test_log_has(&p1.proc, "migrations applied"));
   arec_test_env_set(&e, "POD_NAME=pgb-b");
   arec_test_env_set(&e, "HTTP_PORT=%d", arec_test_port());
-  ck_assert_int_eq(arec_test_daemon_start(&p2, "pgb-b", &e, NULL), 0);
-  ck_assert_msg(arec_test_daemon_ready(&p2, 20000), "pgb-b not ready");
+  arec_test_pod_run(&p2, "pgb-b", &e, 20000);
   arec_test_env_free(&e);
   const char *ids[] = {"pgb-1", "pgb-2", NULL};
   ck_assert_int_eq(arec_test_seed(p1.port, TOKEN, 9701, "BTC/USDT", "noop",
                                   ids), 0);
-  for (int i = 0; i < 2; i++) {
-    char path[64];
-    snprintf(path, sizeof path, "/api/agents/start/%s", ids[i]);
-    ck_assert_int_eq(arec_test_http(p1.port, "POST", path, TOKEN, NULL, NULL,
-                                    NULL), 200);
-  }
-  ck_assert(runs(&p1, "pgb-1") && runs(&p1, "pgb-2"));
+  for (int i = 0; i < 2; i++) arec_test_pod_start_agent(&p1, ids[i]);
+  ck_assert(arec_test_pod_runs(&p1, "pgb-1") && arec_test_pod_runs(&p1, "pgb-2"));
   long long t0 = arec_test_now_ms();
   arec_test_proc_kill(&p1.proc);
   long long bound = TTL_MS + RECONCILE_MS + 1000;
-  while ((!runs(&p2, "pgb-1") || !runs(&p2, "pgb-2")) &&
+  while ((!arec_test_pod_runs(&p2, "pgb-1") || !arec_test_pod_runs(&p2, "pgb-2")) &&
          arec_test_now_ms() - t0 < bound + SLACK_MS)
     arec_test_sleep_ms(50);
-  ck_assert_msg(runs(&p2, "pgb-1") && runs(&p2, "pgb-2"),
+  ck_assert_msg(arec_test_pod_runs(&p2, "pgb-1") && arec_test_pod_runs(&p2, "pgb-2"),
                 "not failed over through PgBouncer");
   fprintf(stderr, "pgbouncer (session): kill -9 failover in %lld ms (bound "
                   "%lld)\n", arec_test_now_ms() - t0, bound);
@@ -259,25 +244,13 @@ START_TEST(transaction_mode_refused_at_start) {
 END_TEST
 
 int main(void) {
-  arec_test_logdir();
   if (access("/usr/sbin/pgbouncer", X_OK) != 0) {
     fprintf(stderr, "test_host_pgbouncer: pgbouncer not installed\n");
     return EXIT_FAILURE;
   }
-  if (arec_test_pg_start(&g_pg) != 0 || arec_test_redis_start(&g_redis) != 0)
-    return EXIT_FAILURE;
   Suite *s = suite_create("host_pgbouncer");
-  TCase *tc = tcase_create("pooler");
-  tcase_set_timeout(tc, 90);
+  TCase *tc = arec_test_tcase(s, "pooler", 90);
   tcase_add_test(tc, session_mode_serves_and_fails_over);
   tcase_add_loop_test(tc, transaction_mode_refused_at_start, 0, 2);
-  suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  if (failed) arec_test_keep_logs();
-  arec_test_redis_stop(&g_redis);
-  arec_test_pg_stop(&g_pg);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return arec_test_main(s, &g_pg, AREC_TEST_EMPTY | AREC_TEST_PODS, &g_redis);
 }

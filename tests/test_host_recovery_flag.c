@@ -14,45 +14,34 @@
 
 #include "support/daemon.h"
 #include "support/harness.h"
+#include "support/pods.h"
+#include "support/runner.h"
 
 #define TOKEN AREC_TEST_ADMIN_TOKEN
 #define STOP_CHECK_MS 500
-#define TTL_MS 2000
-#define RECONCILE_MS 1000
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define TTL_MS AREC_TEST_LOCK_TTL_MS
+#define RECONCILE_MS AREC_TEST_RECONCILE_MS
 #define SLACK_MS 1000
 
 static arec_test_pg g_pg;
 static arec_test_redis g_redis;
 
+/* A pod with stop checks every STOP_CHECK_MS and `flag` ("NAME=value",
+ * or NULL). */
 static void start_pod(arec_test_daemon *d, const char *name,
-                      const char *const *extra) {
-  arec_test_env e;
-  arec_test_pod_env(&e, &g_pg, NULL, &g_redis, name, arec_test_port());
-  arec_test_env_set(&e, "AGENT_STOP_CHECK_INTERVAL=%dms", STOP_CHECK_MS);
-  for (size_t i = 0; extra && extra[i]; i++)
-    arec_test_env_set(&e, "%s", extra[i]);
-  ck_assert_int_eq(arec_test_daemon_start(d, name, &e, NULL), 0);
-  arec_test_env_free(&e);
-  ck_assert_msg(arec_test_daemon_ready(d, 15000), "%s not ready", name);
-}
-
-static int runs(arec_test_daemon *p, const char *id) {
-  char *body = NULL, needle[128];
-  int st = arec_test_http(p->port, "GET", "/api/runners", TOKEN, NULL, NULL,
-                          &body);
-  snprintf(needle, sizeof needle, "\"agent_id\":\"%s\"", id);
-  int yes = st == 200 && strstr(body, needle) != NULL;
-  free(body);
-  return yes;
+                      const char *flag) {
+  const char *extra[] = {"AGENT_STOP_CHECK_INTERVAL=" STR(STOP_CHECK_MS) "ms",
+                         flag, NULL};
+  arec_test_pod_start(d, &g_pg, &g_redis, name, extra);
 }
 
 static void post(arec_test_daemon *p, const char *fmt, const char *id,
                  int want) {
-  char path[128], *out = NULL;
+  char path[128];
   snprintf(path, sizeof path, fmt, id);
-  int st = arec_test_http(p->port, "POST", path, TOKEN, NULL, NULL, &out);
-  ck_assert_msg(st == want, "POST %s -> %d %s", path, st, out);
-  free(out);
+  arec_test_pod_post(p, path, want, NULL);
 }
 
 /* The time until `id` no longer runs on p, or -1 after timeout_ms. */
@@ -60,7 +49,7 @@ static long long wait_gone(arec_test_daemon *p, const char *id,
                            long timeout_ms) {
   long long t0 = arec_test_now_ms();
   while (arec_test_now_ms() - t0 < timeout_ms) {
-    if (!runs(p, id)) return arec_test_now_ms() - t0;
+    if (!arec_test_pod_runs(p, id)) return arec_test_now_ms() - t0;
     arec_test_sleep_ms(20);
   }
   return -1;
@@ -69,9 +58,8 @@ static long long wait_gone(arec_test_daemon *p, const char *id,
 /* _i: 0 AGENT_RECOVERY_ENABLED=false, 1 AGENT_RECONCILE_INTERVAL=0. */
 START_TEST(remote_stop_and_disable_reach_the_owner) {
   static arec_test_daemon a, b;
-  const char *off[] = {"AGENT_RECOVERY_ENABLED=false", NULL};
-  const char *zero[] = {"AGENT_RECONCILE_INTERVAL=0", NULL};
-  start_pod(&a, _i ? "pod-zero" : "pod-off", _i ? zero : off);
+  start_pod(&a, _i ? "pod-zero" : "pod-off",
+            _i ? "AGENT_RECONCILE_INTERVAL=0" : "AGENT_RECOVERY_ENABLED=false");
   start_pod(&b, _i ? "pod-other1" : "pod-other0", NULL);
   char s1[32], s2[32];
   snprintf(s1, sizeof s1, "flag%d-stop", _i);
@@ -81,7 +69,7 @@ START_TEST(remote_stop_and_disable_reach_the_owner) {
                                   "noop", ids), 0);
   post(&a, "/api/agents/start/%s", s1, 200);
   post(&a, "/api/agents/start/%s", s2, 200);
-  ck_assert(runs(&a, s1) && runs(&a, s2));
+  ck_assert(arec_test_pod_runs(&a, s1) && arec_test_pod_runs(&a, s2));
   /* no passes run on the owner: its stop checks find the change */
   long long bound = STOP_CHECK_MS + SLACK_MS;
   /* a stop through the other pod reaches the owner */
@@ -96,7 +84,7 @@ START_TEST(remote_stop_and_disable_reach_the_owner) {
   took = wait_gone(&a, s2, bound + SLACK_MS);
   ck_assert_msg(took >= 0, "disable did not reach %s", a.proc.name);
   ck_assert_int_le(took, bound);
-  ck_assert(!runs(&b, s1) && !runs(&b, s2));
+  ck_assert(!arec_test_pod_runs(&b, s1) && !arec_test_pod_runs(&b, s2));
   ck_assert_int_eq(arec_test_daemon_term(&a, 15000), 0);
   ck_assert_int_eq(arec_test_daemon_term(&b, 15000), 0);
 }
@@ -107,8 +95,7 @@ END_TEST
  * recovery on once one starts. */
 START_TEST(recovery_off_takes_nothing_over) {
   static arec_test_daemon off, victim, on;
-  const char *flag[] = {"AGENT_RECOVERY_ENABLED=false", NULL};
-  start_pod(&off, "pod-off2", flag);
+  start_pod(&off, "pod-off2", "AGENT_RECOVERY_ENABLED=false");
   start_pod(&victim, "pod-victim", NULL);
   const char *ids[] = {"flag-orphan", NULL};
   ck_assert_int_eq(arec_test_seed(victim.port, TOKEN, 9510, "ETH/USDT",
@@ -117,38 +104,26 @@ START_TEST(recovery_off_takes_nothing_over) {
   arec_test_proc_kill(&victim.proc);
   long long end = arec_test_now_ms() + TTL_MS + RECONCILE_MS + 1000;
   while (arec_test_now_ms() < end) {
-    ck_assert_msg(!runs(&off, "flag-orphan"), "taken over with recovery off");
+    ck_assert_msg(!arec_test_pod_runs(&off, "flag-orphan"), "taken over with recovery off");
     arec_test_sleep_ms(100);
   }
   ck_assert(!arec_test_log_has(&off.proc, "agent restored successfully"));
   start_pod(&on, "pod-on", NULL);
   end = arec_test_now_ms() + TTL_MS + RECONCILE_MS + 1000 + SLACK_MS;
-  while (!runs(&on, "flag-orphan") && arec_test_now_ms() < end)
+  while (!arec_test_pod_runs(&on, "flag-orphan") && arec_test_now_ms() < end)
     arec_test_sleep_ms(50);
-  ck_assert(runs(&on, "flag-orphan"));
-  ck_assert(!runs(&off, "flag-orphan"));
+  ck_assert(arec_test_pod_runs(&on, "flag-orphan"));
+  ck_assert(!arec_test_pod_runs(&off, "flag-orphan"));
   ck_assert_int_eq(arec_test_daemon_term(&on, 15000), 0);
   ck_assert_int_eq(arec_test_daemon_term(&off, 15000), 0);
 }
 END_TEST
 
 int main(void) {
-  arec_test_logdir();
-  if (arec_test_pg_start_migrated(&g_pg) != 0 ||
-      arec_test_redis_start(&g_redis) != 0)
-    return EXIT_FAILURE;
   Suite *s = suite_create("host_recovery_flag");
-  TCase *tc = tcase_create("flag");
-  tcase_set_timeout(tc, 60);
+  TCase *tc = arec_test_tcase(s, "flag", 60);
   tcase_add_loop_test(tc, remote_stop_and_disable_reach_the_owner, 0, 2);
   tcase_add_test(tc, recovery_off_takes_nothing_over);
-  suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  if (failed) arec_test_keep_logs();
-  arec_test_redis_stop(&g_redis);
-  arec_test_pg_stop(&g_pg);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED | AREC_TEST_PODS,
+                        &g_redis);
 }

@@ -15,40 +15,20 @@
 #include <openssl/rand.h>
 #include <stdatomic.h>
 
-#include "test_host_fixture.h"
+#include <check.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "support/host/store_fixture.h"
+#include "support/runner.h"
 
 static const unsigned char K1[32] = "0123456789abcdef0123456789abcdef";
 static const unsigned char K2[32] = "fedcba9876543210fedcba9876543210";
 static const unsigned char K3[32] = "a wrong key, of thirty-two bytes";
 
-#define SECRET_KEY "AKIA-secret-key-7x"
-#define SECRET_VAL "s3cr3t-value-Q9"
-
-/* No secret in the error text or anything logged so far. */
-static void no_secret(void) {
-  static const char *const secrets[] = {SECRET_KEY, SECRET_VAL, "s3cr3t",
-                                        "0123456789abcdef", "fedcba98",
-                                        "a wrong key"};
-  for (size_t i = 0; i < sizeof secrets / sizeof secrets[0]; i++) {
-    ck_assert_msg(!strstr(arec_error_last(), secrets[i]), "error: %s",
-                  arec_error_last());
-    ck_assert_msg(!logged(secrets[i]), "logged: %s", secrets[i]);
-  }
-}
-
-static void expect_account(arec_host_store *s, long long uid,
-                           const char *symbol, long long ex) {
-  arec_host_account a;
-  int rc = arec_host_store_account(s, uid, symbol, &a);
-  ck_assert_msg(rc == 0, "account %lld %s: %s", uid, symbol,
-                arec_error_last());
-  ck_assert_int_eq(a.exchange_id, ex);
-  ck_assert_str_eq(a.exchange, "binance");
-  ck_assert_str_eq(a.api_key, SECRET_KEY);
-  ck_assert_str_eq(a.api_secret, SECRET_VAL);
-  arec_host_account_clear(&a);
-  ck_assert_ptr_null(a.api_key);
-}
 
 /* A value in 0.1's format (nonce | ciphertext | tag, no associated data)
  * as hex, for SQL decode(..., 'hex'). */
@@ -406,17 +386,13 @@ START_TEST(rotation_when_both_keys_share_their_id) {
 END_TEST
 
 int main(void) {
-  if (arec_test_pg_start_migrated(&g_pg) != 0)
-    return 1;
   Suite *s = suite_create("host-secrets");
-  TCase *tc = tcase_create("secrets");
-  tcase_set_timeout(tc, 60);
+  TCase *tc = arec_test_tcase(s, "secrets", 60);
   tcase_add_test(tc, ciphertext_bound_to_its_row);
   tcase_add_test(tc, source_row_still_decrypts);
   tcase_add_test(tc, legacy_and_previous_key_values_decrypt);
   tcase_add_test(tc, rotation_idempotent_while_reading);
   tcase_add_test(tc, rotation_reports_rows_it_cannot_read);
   tcase_add_test(tc, rotation_when_both_keys_share_their_id);
-  suite_add_tcase(s, tc);
-  return run_suite(s);
+  return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL);
 }

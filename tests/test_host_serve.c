@@ -25,6 +25,8 @@
 
 #include "support/daemon.h"
 #include "support/harness.h"
+#include "support/pods.h"
+#include "support/runner.h"
 
 #define TOKEN AREC_TEST_ADMIN_TOKEN
 
@@ -33,13 +35,7 @@ static arec_test_redis g_redis;
 
 static void start_pod(arec_test_daemon *d, const char *name,
                       const char *const *extra) {
-  arec_test_env e;
-  arec_test_pod_env(&e, &g_pg, NULL, &g_redis, name, arec_test_port());
-  for (size_t i = 0; extra && extra[i]; i++)
-    arec_test_env_set(&e, "%s", extra[i]);
-  ck_assert_int_eq(arec_test_daemon_start(d, name, &e, NULL), 0);
-  arec_test_env_free(&e);
-  ck_assert_msg(arec_test_daemon_ready(d, 15000), "%s not ready", name);
+  arec_test_pod_start(d, &g_pg, &g_redis, name, extra);
 }
 
 static int count_rows(const char *table) {
@@ -321,24 +317,12 @@ START_TEST(http_addr_binds_one_address) {
 END_TEST
 
 int main(void) {
-  arec_test_logdir();
-  if (arec_test_pg_start_migrated(&g_pg) != 0 ||
-      arec_test_redis_start(&g_redis) != 0)
-    return EXIT_FAILURE;
   Suite *s = suite_create("host_serve");
-  TCase *tc = tcase_create("http");
-  tcase_set_timeout(tc, 90);
+  TCase *tc = arec_test_tcase(s, "http", 90);
   tcase_add_test(tc, bad_input_answers_and_writes_nothing);
   tcase_add_test(tc, metrics_parse_and_carry_host_gauges);
   tcase_add_test(tc, healthz_with_idle_flood);
   tcase_add_test(tc, http_addr_binds_one_address);
-  suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  if (failed) arec_test_keep_logs();
-  arec_test_redis_stop(&g_redis);
-  arec_test_pg_stop(&g_pg);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED | AREC_TEST_PODS,
+                        &g_redis);
 }

@@ -1,7 +1,7 @@
 /*
  * test_host_service.c -- the host's service layer (host/service.h) over a
  * real PostgreSQL 15 and a manager on the memory lock
- * (test_host_svc_fixture.h):
+ * (tests/support/host/svc_fixture.c):
  *   - every status path: 200/201, 202 (held by another pod, lock service
  *     down, start failed for now), 400 naming the field, 404, 409, 422
  *     with the agent type's reason, 503 and 500 naming only a request id
@@ -17,7 +17,16 @@
  */
 #include <time.h>
 
-#include "test_host_svc_fixture.h"
+#include <check.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "support/host/svc_fixture.h"
+#include "support/runner.h"
+#include "support/toy_agent.h"
 
 /* ------------------------------------------------------------- statuses */
 START_TEST(statuses_of_accounts_and_agents) {
@@ -235,13 +244,8 @@ START_TEST(statuses_of_starts) {
   ck_assert_ptr_nonnull(strstr(res.message, "exchange down for now"));
 
   /* 400: a strategy this pod does not have, at start */
-  arec_agent_spec sp = AREC_AGENT_SPEC_INIT;
-  char id[AREC_AGENT_ID_MAX + 1];
-  sp.id = "st-ghost";
-  sp.user_id = 111;
-  sp.strategy = "ghost";
-  sp.name = "g";
-  ck_assert_int_eq(arec_agent_create(repo, &sp, id, sizeof id), 0);
+  ck_assert_int_eq(
+      toy_create(repo, "st-ghost", 111, "ghost", "g", NULL, NULL, NULL), 0);
   ck_assert_int_eq(arec_agent_assign(repo, "st-ghost", "BTC/USDT", 5), 0);
   EXPECT(arec_svc_agent_start(f.svc, &ADMIN, "st-ghost", pod, sizeof pod,
                               &res),
@@ -515,17 +519,13 @@ START_TEST(concurrent_callers) {
 END_TEST
 
 int main(void) {
-  if (arec_test_pg_start_migrated(&g_pg) != 0)
-    return 1;
   Suite *s = suite_create("host-service");
-  TCase *tc = tcase_create("service");
-  tcase_set_timeout(tc, 60);
+  TCase *tc = arec_test_tcase(s, "service", 60);
   tcase_add_test(tc, statuses_of_accounts_and_agents);
   tcase_add_test(tc, statuses_of_starts);
   tcase_add_test(tc, internal_errors_name_only_a_request_id);
   tcase_add_test(tc, audit_for_mutations_not_reads);
   tcase_add_test(tc, poison_credential_fails_only_its_agent);
   tcase_add_test(tc, concurrent_callers);
-  suite_add_tcase(s, tc);
-  return run_suite(s);
+  return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL);
 }

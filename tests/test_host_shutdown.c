@@ -17,8 +17,6 @@
  */
 #include <arpa/inet.h>
 #include <check.h>
-#include <libgen.h>
-#include <limits.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -30,6 +28,8 @@
 #include "support/daemon.h"
 #include "support/fake_exchange.h"
 #include "support/harness.h"
+#include "support/pods.h"
+#include "support/runner.h"
 
 #define TOKEN AREC_TEST_ADMIN_TOKEN
 #define SHUTDOWN_MS 3000
@@ -48,28 +48,6 @@ static void pod_env(arec_test_env *e, const char *name, const char *db) {
   arec_test_env_set(e, "AGENT_FAIR_SHARE=false");
 }
 
-static void start(arec_test_daemon *d, const char *name, arec_test_env *e) {
-  ck_assert_int_eq(arec_test_daemon_start(d, name, e, NULL), 0);
-  ck_assert_msg(arec_test_daemon_ready(d, 20000), "%s not ready", name);
-}
-
-static int runs(arec_test_daemon *p, const char *id) {
-  char *body = NULL, needle[128];
-  int st = arec_test_http(p->port, "GET", "/api/runners", TOKEN, NULL, NULL,
-                          &body);
-  snprintf(needle, sizeof needle, "\"agent_id\":\"%s\"", id);
-  int yes = st == 200 && strstr(body, needle) != NULL;
-  free(body);
-  return yes;
-}
-
-static void start_agent(arec_test_daemon *p, const char *id) {
-  char path[128], *out = NULL;
-  snprintf(path, sizeof path, "/api/agents/start/%s", id);
-  int st = arec_test_http(p->port, "POST", path, TOKEN, NULL, NULL, &out);
-  ck_assert_msg(st == 200, "start %s: %d %s", id, st, out);
-  free(out);
-}
 
 /* SIGTERM; the time to exit, asserted within the budget; *code the exit
  * code. */
@@ -97,10 +75,10 @@ static void taken_over(arec_test_daemon *other, const char *const *ids,
                        long long exited_ms) {
   long long bound = RECONCILE_MS + 1000;
   for (size_t i = 0; ids[i]; i++) {
-    while (!runs(other, ids[i]) &&
+    while (!arec_test_pod_runs(other, ids[i]) &&
            arec_test_now_ms() - exited_ms < bound + SLACK_MS)
       arec_test_sleep_ms(20);
-    ck_assert_msg(runs(other, ids[i]), "%s not taken over within %lld ms",
+    ck_assert_msg(arec_test_pod_runs(other, ids[i]), "%s not taken over within %lld ms",
                   ids[i], bound + SLACK_MS);
   }
   fprintf(stderr, "shutdown: taken over %lld ms after the exit (bound %lld, "
@@ -112,16 +90,16 @@ START_TEST(nothing_stuck) {
   static arec_test_daemon a, b;
   arec_test_env e;
   pod_env(&e, "sd-base-a", NULL);
-  start(&a, "sd-base-a", &e);
+  arec_test_pod_run(&a, "sd-base-a", &e, 20000);
   arec_test_env_free(&e);
   pod_env(&e, "sd-base-b", NULL);
-  start(&b, "sd-base-b", &e);
+  arec_test_pod_run(&b, "sd-base-b", &e, 20000);
   arec_test_env_free(&e);
   const char *ids[] = {"sd-base-1", "sd-base-2", NULL};
   ck_assert_int_eq(arec_test_seed(a.port, TOKEN, 9601, "BTC/USDT", "noop",
                                   ids), 0);
-  start_agent(&a, ids[0]);
-  start_agent(&a, ids[1]);
+  arec_test_pod_start_agent(&a, ids[0]);
+  arec_test_pod_start_agent(&a, ids[1]);
   int code = -1;
   term_within_budget(&a, "nothing stuck", &code);
   ck_assert_int_eq(code, 0);
@@ -131,46 +109,11 @@ START_TEST(nothing_stuck) {
 END_TEST
 
 /* ------------------------------------------------- PostgreSQL blackholed */
-static const char *faultproxy_path(void) {
-  static char path[PATH_MAX];
-  char self[PATH_MAX];
-  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-  self[n > 0 ? n : 0] = 0;
-  snprintf(path, sizeof path, "%s/../tools/faultproxy", dirname(self));
-  return path;
-}
-
-static int proxy_cmd(int control, const char *cmd) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET};
-  a.sin_port = htons((uint16_t)control);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  char ans[64] = "";
-  int ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-           write(fd, cmd, strlen(cmd)) == (ssize_t)strlen(cmd) &&
-           read(fd, ans, sizeof ans - 1) > 0 && !strncmp(ans, "ok", 2);
-  close(fd);
-  return ok ? 0 : -1;
-}
-
 START_TEST(postgres_blackholed) {
   int listen = arec_test_port(), control = arec_test_port();
-  char lp[16], tp[16], cp[16];
-  snprintf(lp, sizeof lp, "%d", listen);
-  snprintf(tp, sizeof tp, "%d", g_pg.port);
-  snprintf(cp, sizeof cp, "%d", control);
-  const char *argv[] = {faultproxy_path(), lp, tp, cp, NULL};
-  arec_test_env pe;
-  arec_test_env_init(&pe);
   static arec_test_proc proxy;
-  char log[320];
-  snprintf(log, sizeof log, "%s/faultproxy.log", arec_test_logdir());
-  ck_assert_int_eq(arec_test_proc_spawn(&proxy, "faultproxy", argv, &pe, log),
-                   0);
-  arec_test_env_free(&pe);
-  long long end = arec_test_now_ms() + 5000;
-  while (proxy_cmd(control, "pass\n") != 0 && arec_test_now_ms() < end)
-    arec_test_sleep_ms(20);
+  ck_assert_int_eq(
+      arec_test_faultproxy_start(&proxy, listen, g_pg.port, control), 0);
   char url[256];
   snprintf(url, sizeof url, "host=127.0.0.1 port=%d dbname=arec "
                             "user=postgres connect_timeout=2", listen);
@@ -179,14 +122,14 @@ START_TEST(postgres_blackholed) {
   /* 9 s TTL: each database call may wait 3 s, more than the budget
    * allows for the shutdown's calls together */
   pod_env(&e, "sd-pg-a", url);
-  start(&a, "sd-pg-a", &e);
+  arec_test_pod_run(&a, "sd-pg-a", &e, 20000);
   arec_test_env_free(&e);
   const char *ids[] = {"sd-pg-1", "sd-pg-2", NULL};
   ck_assert_int_eq(arec_test_seed(a.port, TOKEN, 9602, "BTC/USDT", "noop",
                                   ids), 0);
-  start_agent(&a, ids[0]);
-  start_agent(&a, ids[1]);
-  ck_assert_int_eq(proxy_cmd(control, "blackhole\n"), 0);
+  arec_test_pod_start_agent(&a, ids[0]);
+  arec_test_pod_start_agent(&a, ids[1]);
+  ck_assert_int_eq(arec_test_faultproxy_cmd(control, "blackhole"), 0);
   arec_test_sleep_ms(200);
   int code = -1;
   term_within_budget(&a, "PostgreSQL blackholed", &code);
@@ -202,29 +145,22 @@ END_TEST
 START_TEST(telegram_blackholed) {
   /* listening, never accepting: the kernel completes the handshakes and
    * nothing ever answers */
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in sa = {.sin_family = AF_INET};
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t sl = sizeof sa;
-  ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-  ck_assert_int_eq(listen(fd, 128), 0);
-  ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+  int port = 0, fd = arec_test_silent_listener(&port);
   static arec_test_daemon a, b;
   arec_test_env e;
   pod_env(&e, "sd-tg-a", NULL);
   arec_test_env_set(&e, "TELEGRAM_BOT_TOKEN=42:blackholed-bot");
-  arec_test_env_set(&e, "TELEGRAM_API_BASE=http://127.0.0.1:%d",
-                    ntohs(sa.sin_port));
-  start(&a, "sd-tg-a", &e);
+  arec_test_env_set(&e, "TELEGRAM_API_BASE=http://127.0.0.1:%d", port);
+  arec_test_pod_run(&a, "sd-tg-a", &e, 20000);
   arec_test_env_free(&e);
   pod_env(&e, "sd-tg-b", NULL);
-  start(&b, "sd-tg-b", &e);
+  arec_test_pod_run(&b, "sd-tg-b", &e, 20000);
   arec_test_env_free(&e);
   const char *all[] = {"sd-tg-1", "sd-tg-2", "sd-tg-3", NULL};
   const char *ids[] = {"sd-tg-1", "sd-tg-2", NULL};
   ck_assert_int_eq(arec_test_seed(a.port, TOKEN, 9603, "BTC/USDT", "noop",
                                   all), 0);
-  for (int i = 0; i < 3; i++) start_agent(&a, all[i]);
+  for (int i = 0; i < 3; i++) arec_test_pod_start_agent(&a, all[i]);
   /* a user's stop: the bot queues "stop completed" for the owner, and
    * its sender hangs on the silent API -- the flush meets the deadline */
   char *out = NULL;
@@ -261,15 +197,19 @@ START_TEST(step_stuck_in_an_order) {
   arec_test_env_set(&e, "TRADING_MODE=live");
   arec_test_env_set(&e, "EXCHANGE_API_BASE=%s", arec_fx_url(fx));
   arec_test_env_set(&e, "TRADING_STEP_INTERVAL=100ms");
-  start(&a, "sd-step-a", &e);
+  /* the order's own timeout must outlive the shutdown timeout (by 2 s):
+   * its default, a third of the 9 s lock TTL, would end with it */
+  arec_test_env_set(&e, "AGENT_LOCK_TTL=18s");
+  arec_test_env_set(&e, "TRADING_ORDER_TIMEOUT=%dms", SHUTDOWN_MS + 2000);
+  arec_test_pod_run(&a, "sd-step-a", &e, 20000);
   arec_test_env_set(&e, "POD_NAME=sd-step-b");
   arec_test_env_set(&e, "HTTP_PORT=%d", arec_test_port());
-  start(&b, "sd-step-b", &e);
+  arec_test_pod_run(&b, "sd-step-b", &e, 20000);
   arec_test_env_free(&e);
   const char *ids[] = {"sd-step-1", NULL};
   ck_assert_int_eq(arec_test_seed(a.port, TOKEN, 9604, "BTC/USDT",
                                   "aggressive", ids), 0);
-  start_agent(&a, ids[0]);
+  arec_test_pod_start_agent(&a, ids[0]);
   long long end = arec_test_now_ms() + 20000;
   while (!arec_fx_order_find(fx, "sd-step-1-1-1", NULL, NULL) &&
          arec_test_now_ms() < end)
@@ -281,7 +221,7 @@ START_TEST(step_stuck_in_an_order) {
   ck_assert_int_eq(code, 0);
   ck_assert(arec_test_log_has(&a.proc, "a step missed the deadline"));
   /* the lock was released: the other pod has the agent within reconcile
-   * + 1 s, not the 9 s TTL */
+   * + 1 s, not the 18 s TTL */
   arec_fx_release(fx);
   taken_over(&b, ids, a.proc.exited_ms);
   ck_assert_int_eq(arec_test_daemon_term(&b, 15000), 0);
@@ -290,24 +230,12 @@ START_TEST(step_stuck_in_an_order) {
 END_TEST
 
 int main(void) {
-  arec_test_logdir();
-  if (arec_test_pg_start_migrated(&g_pg) != 0 ||
-      arec_test_redis_start(&g_redis) != 0)
-    return EXIT_FAILURE;
   Suite *s = suite_create("host_shutdown");
-  TCase *tc = tcase_create("budget");
-  tcase_set_timeout(tc, 90);
+  TCase *tc = arec_test_tcase(s, "budget", 90);
   tcase_add_test(tc, nothing_stuck);
   tcase_add_test(tc, postgres_blackholed);
   tcase_add_test(tc, telegram_blackholed);
   tcase_add_test(tc, step_stuck_in_an_order);
-  suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  if (failed) arec_test_keep_logs();
-  arec_test_redis_stop(&g_redis);
-  arec_test_pg_stop(&g_pg);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED | AREC_TEST_PODS,
+                        &g_redis);
 }

@@ -10,38 +10,19 @@
  * one by one).  No secret ever appears in an arec_error_last() or a log
  * line (every line logged is searched).
  */
-#include "test_host_fixture.h"
+#include <check.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "support/host/store_fixture.h"
+#include "support/runner.h"
+#include "support/toy_agent.h"
 
 static const unsigned char K1[32] = "0123456789abcdef0123456789abcdef";
 
-#define SECRET_KEY "AKIA-secret-key-7x"
-#define SECRET_VAL "s3cr3t-value-Q9"
-
-/* No secret in the error text or anything logged so far. */
-static void no_secret(void) {
-  static const char *const secrets[] = {SECRET_KEY, SECRET_VAL, "s3cr3t",
-                                        "0123456789abcdef", "fedcba98",
-                                        "a wrong key"};
-  for (size_t i = 0; i < sizeof secrets / sizeof secrets[0]; i++) {
-    ck_assert_msg(!strstr(arec_error_last(), secrets[i]), "error: %s",
-                  arec_error_last());
-    ck_assert_msg(!logged(secrets[i]), "logged: %s", secrets[i]);
-  }
-}
-
-static void expect_account(arec_host_store *s, long long uid,
-                           const char *symbol, long long ex) {
-  arec_host_account a;
-  int rc = arec_host_store_account(s, uid, symbol, &a);
-  ck_assert_msg(rc == 0, "account %lld %s: %s", uid, symbol,
-                arec_error_last());
-  ck_assert_int_eq(a.exchange_id, ex);
-  ck_assert_str_eq(a.exchange, "binance");
-  ck_assert_str_eq(a.api_key, SECRET_KEY);
-  ck_assert_str_eq(a.api_secret, SECRET_VAL);
-  arec_host_account_clear(&a);
-  ck_assert_ptr_null(a.api_key);
-}
 
 /* ------------------------------------------------------------------ CRUD */
 START_TEST(users_accounts_pairs) {
@@ -112,13 +93,8 @@ START_TEST(users_accounts_pairs) {
   /* removal: refused while a wanted agent of the user trades on it */
   arec_repository *repo = NULL;
   ck_assert_int_eq(arec_pg_repository_new(&repo, pg), 0);
-  arec_agent_spec sp = AREC_AGENT_SPEC_INIT;
-  char aid[AREC_AGENT_ID_MAX + 1];
-  sp.id = "store-ag1";
-  sp.user_id = 101;
-  sp.strategy = "noop";
-  sp.name = "n";
-  ck_assert_int_eq(arec_agent_create(repo, &sp, aid, sizeof aid), 0);
+  ck_assert_int_eq(
+      toy_create(repo, "store-ag1", 101, "noop", "n", NULL, NULL, NULL), 0);
   ck_assert_int_eq(arec_agent_assign(repo, "store-ag1", "BTC/USDT", 100), 0);
   ck_assert_int_eq(arec_agent_set_trading(repo, "store-ag1", 1), 0);
   ck_assert_int_eq(arec_host_store_exchange_remove(s, 101, a2),
@@ -343,15 +319,11 @@ START_TEST(migrations_compiled_in_match_psql) {
 END_TEST
 
 int main(void) {
-  if (arec_test_pg_start_migrated(&g_pg) != 0)
-    return 1;
   Suite *s = suite_create("host-store");
-  TCase *tc = tcase_create("store");
-  tcase_set_timeout(tc, 60);
+  TCase *tc = arec_test_tcase(s, "store", 60);
   tcase_add_test(tc, users_accounts_pairs);
   tcase_add_test(tc, offset_written_only_by_the_role_holder);
   tcase_add_test(tc, audit_pages);
   tcase_add_test(tc, migrations_compiled_in_match_psql);
-  suite_add_tcase(s, tc);
-  return run_suite(s);
+  return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL);
 }

@@ -29,6 +29,8 @@
 #include "support/fake_exchange.h"
 #include "support/fake_telegram.h"
 #include "support/harness.h"
+#include "support/pods.h"
+#include "support/runner.h"
 #include "trading/memory.h"
 
 #define TOKEN "42:E2E-token"
@@ -49,23 +51,16 @@ static void spawn_mode(int i, const char *name, const char *fx,
                        const char *tg, int live) {
   arec_test_env e;
   arec_test_pod_env(&e, &g_pg, NULL, &g_redis, name, arec_test_port());
+  arec_test_pod_env_fast(&e);
   arec_test_env_set(&e, "AGENT_LOCK_TTL=%s", live ? "9s" : "2s");
-  arec_test_env_set(&e, "AGENT_RECONCILE_INTERVAL=300ms");
-  arec_test_env_set(&e, "AGENT_SAVE_INTERVAL=200ms");
-  arec_test_env_set(&e, "AGENT_WORKERS=2");
-  arec_test_env_set(&e, "SHUTDOWN_TIMEOUT=3s");
   if (tg) {
     arec_test_env_set(&e, "TELEGRAM_BOT_TOKEN=%s", TOKEN);
     arec_test_env_set(&e, "TELEGRAM_API_BASE=%s", tg);
   }
   if (live) arec_test_env_set(&e, "TRADING_MODE=live");
   arec_test_env_set(&e, "EXCHANGE_API_BASE=%s", fx);
-  arec_test_env_set(&e, "TRADING_STEP_INTERVAL=100ms");
-  arec_test_env_set(&e, "LOG_LEVEL=%s", getenv("E2E_LOG") ? "debug" : "info");
-  ck_assert_int_eq(arec_test_daemon_start(&g_pods[i], name, &e, NULL), 0);
+  arec_test_pod_run(&g_pods[i], name, &e, 20000);
   arec_test_env_free(&e);
-  ck_assert_msg(arec_test_daemon_ready(&g_pods[i], 20000), "%s not ready",
-                name);
 }
 
 static void spawn(int i, const char *name, const char *fx, const char *tg) {
@@ -294,32 +289,9 @@ START_TEST(live_fill_after_the_last_save_survives_kill_exactly_once) {
 END_TEST
 
 int main(void) {
-  arec_test_logdir();
-  if (access(arec_test_daemon_path(), X_OK) != 0) {
-    fprintf(stderr, "test_host_trading_e2e: %s not built\n",
-            arec_test_daemon_path());
-    return 1;
-  }
-  if (arec_test_pg_start_migrated(&g_pg) || arec_test_redis_start(&g_redis))
-    return 1;
-  arec_pg_options o = AREC_PG_OPTIONS_INIT;
-  o.conninfo = g_pg.conninfo;
-  if (arec_pg_new(&g_db, &o) != 0 || arec_pg_repository_new(&g_repo, g_db))
-    return 1;
   Suite *s = suite_create("host_trading_e2e");
-  TCase *t = tcase_create("e2e");
-  tcase_set_timeout(t, 90);
+  TCase *t = arec_test_tcase(s, "e2e", 90);
   tcase_add_test(t, agent_survives_kill_with_its_position_and_owner_is_told);
   tcase_add_test(t, live_fill_after_the_last_save_survives_kill_exactly_once);
-  suite_add_tcase(s, t);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  if (failed) arec_test_keep_logs();
-  arec_repository_free(g_repo);
-  arec_pg_free(g_db);
-  arec_test_redis_stop(&g_redis);
-  arec_test_pg_stop(&g_pg);
-  return failed ? 1 : 0;
+  return arec_test_pods_main(s, &g_pg, &g_redis, &g_db, &g_repo);
 }

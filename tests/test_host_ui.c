@@ -19,125 +19,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../host/router.h"
-#include "../host/store.h"
-#include "../host/strategies.h"
 #include "../host/ui/page.h"
-#include "agentrecover/memory.h"
-#include "agentrecover/pg.h"
-#include "support/harness.h"
-
-#define ADMIN "ui-admin-token-0123456789"
-#define READ "ui-read-token-0123456789"
-
-static arec_test_pg g_pg;
-static const unsigned char g_key[32] = {7};
-
-static arec_pg *pg, *admin;
-static arec_memory_store *mem;
-static arec_manager *mgr;
-static arec_host_store *store;
-static arec_svc *svc;
-static arec_host_state st;
-static arec_host_strategy_ctx strategies = {50, NULL};
-
-static void setup(void) {
-  arec_pg_options o = AREC_PG_OPTIONS_INIT;
-  o.conninfo = g_pg.conninfo;
-  o.pool_size = 2;
-  ck_assert_int_eq(arec_pg_new(&pg, &o), 0);
-  o.statement_timeout_ms = 2000;
-  ck_assert_int_eq(arec_pg_new(&admin, &o), 0);
-  ck_assert_int_eq(arec_memory_store_new(&mem), 0);
-  arec_repository *repo = NULL, *arepo = NULL;
-  arec_lock *lock = NULL;
-  ck_assert_int_eq(arec_pg_repository_new(&repo, pg), 0);
-  ck_assert_int_eq(arec_memory_lock_new(&lock, mem), 0);
-  arec_manager_options mo = AREC_MANAGER_OPTIONS_INIT;
-  mo.pod_name = "pod-ui";
-  mo.lock_ttl_ms = 3000;
-  mo.reconcile_interval_ms = 0;
-  mo.workers = 2;
-  mo.log_level = AREC_LOG_ERROR;
-  ck_assert_int_eq(arec_manager_new(&mgr, &mo, repo, lock), 0);
-  ck_assert_int_eq(arec_host_strategies_register(mgr, &strategies), 0);
-  ck_assert_int_eq(arec_host_store_new(&store, admin, g_key, NULL, NULL,
-                                       NULL), 0);
-  ck_assert_int_eq(arec_pg_repository_new(&arepo, admin), 0);
-  arec_svc_options so;
-  memset(&so, 0, sizeof so);
-  so.pg = admin;
-  so.repo = arepo;
-  so.mgr = mgr;
-  so.store = store;
-  so.pod = "pod-ui";
-  ck_assert_int_eq(arec_svc_new(&svc, &so), 0);
-  memset(&st, 0, sizeof st);
-  st.api.svc = svc;
-  st.api.mgr = mgr;
-  st.api.pod = "pod-ui";
-  st.auth.admin_token = ADMIN;
-  st.auth.read_token = READ;
-}
-
-static void teardown(void) {
-  arec_svc_free(svc);
-  arec_manager_free(mgr);
-  arec_host_store_free(store);
-  arec_memory_store_free(mem);
-  arec_pg_free(admin);
-  arec_pg_free(pg);
-}
-
-/* One request through the router with `token` (NULL: none): the whole
- * response (body freed by the caller). */
-static arec_host_response request(const char *token, const char *method,
-                                  const char *path) {
-  arec_host_request req;
-  memset(&req, 0, sizeof req);
-  char p[512];
-  snprintf(p, sizeof p, "%s", path);
-  arec_http_kv q[8];
-  char *qs = strchr(p, '?');
-  if (qs) {
-    *qs++ = 0;
-    for (char *save = NULL, *kv = strtok_r(qs, "&", &save);
-         kv && req.nquery < 8; kv = strtok_r(NULL, "&", &save)) {
-      char *eq = strchr(kv, '=');
-      if (eq) *eq++ = 0;
-      q[req.nquery].name = kv;
-      q[req.nquery++].value = eq ? eq : "";
-    }
-    req.query = q;
-  }
-  req.method = method;
-  req.path = p;
-  char auth[128];
-  snprintf(auth, sizeof auth, "Bearer %s", token ? token : "");
-  arec_host_response r;
-  arec_host_route(&st, &req, token ? auth : NULL, &r);
-  return r;
-}
+#include "support/host/api_fixture.h"
+#include "support/runner.h"
 
 /* GET with the read token: the status, *out the parsed body. */
 static int get(const char *path, cJSON **out) {
-  arec_host_response r = request(READ, "GET", path);
-  *out = r.body ? cJSON_Parse(r.body) : NULL;
-  free(r.body);
-  return r.status;
+  return call_as(READ, "GET", path, NULL, out, NULL);
 }
 
 static int post(const char *path, const char *body) {
-  arec_host_request req;
-  memset(&req, 0, sizeof req);
-  req.method = "POST";
-  req.path = path;
-  req.body = body;
-  req.body_len = body ? strlen(body) : 0;
-  arec_host_response r;
-  arec_host_route(&st, &req, "Bearer " ADMIN, &r);
-  free(r.body);
-  return r.status;
+  return call("POST", path, body, NULL);
 }
 
 static const char *header(const arec_host_response *r, const char *name) {
@@ -145,11 +37,6 @@ static const char *header(const arec_host_response *r, const char *name) {
     if (r->extra[i].name && !strcmp(r->extra[i].name, name))
       return r->extra[i].value;
   return NULL;
-}
-
-static const char *str(const cJSON *j, const char *k) {
-  const cJSON *it = cJSON_GetObjectItemCaseSensitive(j, k);
-  return cJSON_IsString(it) ? it->valuestring : NULL;
 }
 
 static void expect_400(const char *path, const char *field) {
@@ -207,7 +94,7 @@ START_TEST(page_served_without_token_with_its_policy) {
   element_hash(file, "style", style, sizeof style);
   const char *paths[] = {"/ui", "/ui/"};
   for (int i = 0; i < 2; i++) {
-    arec_host_response r = request(NULL, "GET", paths[i]);
+    arec_host_response r = api_request(NULL, "GET", paths[i], NULL);
     ck_assert_int_eq(r.status, 200);
     ck_assert_str_eq(r.content_type, "text/html; charset=utf-8");
     ck_assert_uint_eq(strlen(r.body), flen);
@@ -230,16 +117,16 @@ START_TEST(page_served_without_token_with_its_policy) {
     free(r.body);
   }
   /* a token changes nothing; HEAD like GET; other methods and paths */
-  arec_host_response r = request(READ, "HEAD", "/ui");
+  arec_host_response r = api_request(READ, "HEAD", "/ui", NULL);
   ck_assert_int_eq(r.status, 200);
   free(r.body);
-  r = request(ADMIN, "POST", "/ui");
+  r = api_request(ADMIN, "POST", "/ui", NULL);
   ck_assert_int_eq(r.status, 405);
   ck_assert_str_eq(header(&r, "Allow"), "GET");
   free(r.body);
   const char *none[] = {"/ui/x", "/uix", "/ui//", "/UI"};
   for (int i = 0; i < 4; i++) {
-    r = request(NULL, "GET", none[i]);
+    r = api_request(NULL, "GET", none[i], NULL);
     ck_assert_msg(r.status == 404, "%s: %d", none[i], r.status);
     free(r.body);
   }
@@ -402,7 +289,7 @@ START_TEST(audit_by_action_newest_first) {
     e.action = "agent.takeover";
     e.agent_id = id;
     e.result = "after failure";
-    ck_assert_int_eq(arec_host_store_audit_add_many(store, &e, 1), 0);
+    ck_assert_int_eq(arec_host_store_audit_add_many(api.store, &e, 1), 0);
   }
   cJSON *j = NULL;
   char got[256];
@@ -452,20 +339,12 @@ START_TEST(audit_by_action_newest_first) {
 END_TEST
 
 int main(void) {
-  if (arec_test_pg_start_migrated(&g_pg) != 0) return EXIT_FAILURE;
+  api.pod = "pod-ui";
   Suite *s = suite_create("host_ui");
-  TCase *tc = tcase_create("ui");
-  tcase_add_checked_fixture(tc, setup, teardown);
-  tcase_set_timeout(tc, 30);
+  TCase *tc = api_tcase(s, "ui", 30);
   tcase_add_test(tc, page_served_without_token_with_its_policy);
   tcase_add_test(tc, page_is_self_contained);
   tcase_add_test(tc, agents_by_pod_and_state);
   tcase_add_test(tc, audit_by_action_newest_first);
-  suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  arec_test_pg_stop(&g_pg);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL);
 }

@@ -25,6 +25,7 @@
 #include "../host/takeovers.h"
 #include "agentrecover/pg.h"
 #include "support/harness.h"
+#include "support/runner.h"
 
 #define RESTORED "✅ agent restored successfully"
 
@@ -260,20 +261,12 @@ START_TEST(stop_while_down_gives_up_once) {
 END_TEST
 
 int main(void) {
-  if (arec_test_pg_start_migrated(&g_pg) != 0) return EXIT_FAILURE;
   Suite *s = suite_create("host_ui_takeovers");
-  TCase *tc = tcase_create("recorder");
+  TCase *tc = arec_test_tcase(s, "recorder", 60);
   tcase_add_checked_fixture(tc, setup, teardown);
-  tcase_set_timeout(tc, 60);
   tcase_add_test(tc, failures_recorded_once_handovers_never);
   tcase_add_test(tc, batches_keep_order);
   tcase_add_test(tc, database_down_tap_never_waits);
   tcase_add_test(tc, stop_while_down_gives_up_once);
-  suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  arec_test_pg_stop(&g_pg);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL);
 }

@@ -20,6 +20,7 @@
 #include "agentrecover.h"
 #include "agentrecover/memory.h"
 #include "validate.h"
+#include "support/runner.h"
 
 typedef int (*check_fn)(const char *field, const char *s,
                         arec_host_invalid *e);
@@ -363,7 +364,7 @@ END_TEST
 
 int main(void) {
   Suite *s = suite_create("host-validate");
-  TCase *tc = tcase_create("validate");
+  TCase *tc = arec_test_tcase(s, "validate", 0);
   tcase_add_test(tc, good_values_pass);
   tcase_add_test(tc, control_characters_refused_in_every_field);
   tcase_add_test(tc, names_counted_in_characters);
@@ -371,10 +372,5 @@ int main(void) {
   tcase_add_test(tc, symbols_normalised);
   tcase_add_test(tc, ids_credentials_exchanges_pods_params);
   tcase_add_test(tc, strategies_against_registered_types);
-  suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? 1 : 0;
+  return arec_test_run(s);
 }

@@ -18,6 +18,8 @@
 #include "agentrecover/sys/lock.h"
 #include "agentrecover/sys/repository.h"
 #include "conformance/conformance.h"
+#include "support/runner.h"
+#include "support/toy_agent.h"
 
 /* ---------------------------------------------------------------- fixture */
 typedef struct mem_ctx {
@@ -43,14 +45,8 @@ static int fx_add_agent(void *c, const char *id, long long user_id,
                         const double *budgets, size_t n) {
   arec_repository *r = NULL;
   int rc = arec_memory_repository_new(&r, ((mem_ctx *)c)->st);
-  arec_agent_spec spec = AREC_AGENT_SPEC_INIT;
-  char got[AREC_AGENT_ID_MAX + 1];
-  spec.id = id;
-  spec.user_id = user_id;
-  spec.strategy = strategy;
-  spec.name = id;
   if (rc == 0)
-    rc = arec_agent_create(r, &spec, got, sizeof got);
+    rc = toy_create(r, id, user_id, strategy, id, NULL, NULL, NULL);
   for (size_t i = 0; i < n && rc == 0; i++)
     rc = arec_agent_assign(r, id, symbols[i], budgets[i]);
   arec_repository_free(r);
@@ -170,13 +166,7 @@ static void env_free(env *e) {
 
 /* Agent id with BTC/USDT (10), wanted: three repository calls. */
 static void agent1(env *e, const char *id) {
-  arec_agent_spec spec = AREC_AGENT_SPEC_INIT;
-  char got[AREC_AGENT_ID_MAX + 1];
-  spec.id = id;
-  spec.user_id = 1;
-  spec.strategy = "toy";
-  spec.name = "n";
-  ck_assert_int_eq(arec_agent_create(e->r, &spec, got, sizeof got), 0);
+  ck_assert_int_eq(toy_create(e->r, id, 1, "toy", "n", NULL, NULL, NULL), 0);
   ck_assert_int_eq(arec_agent_assign(e->r, id, "BTC/USDT", 10), 0);
   ck_assert_int_eq(arec_agent_set_trading(e->r, id, 1), 0);
 }
@@ -456,12 +446,7 @@ START_TEST(faults_reach_the_new_slots) {
   env e = env_new();
   agent1(&e, "a1");
   arec_memory_fail(e.st, AREC_MEMORY_REPOSITORY, -1, AREC_EUNAVAILABLE);
-  arec_agent_spec spec = AREC_AGENT_SPEC_INIT;
-  char got[AREC_AGENT_ID_MAX + 1];
-  spec.id = "a2";
-  spec.strategy = "toy";
-  spec.name = "n";
-  ck_assert_int_eq(arec_agent_create(e.r, &spec, got, sizeof got),
+  ck_assert_int_eq(toy_create(e.r, "a2", 0, "toy", "n", NULL, NULL, NULL),
                    AREC_EUNAVAILABLE);
   ck_assert_int_eq(arec_agent_assign(e.r, "a1", "ETH/USDT", 1),
                    AREC_EUNAVAILABLE);
@@ -481,7 +466,7 @@ START_TEST(faults_reach_the_new_slots) {
   ck_assert_int_eq(arec_agent_get(e.r, "a1", &a), 0); /* nothing changed */
   ck_assert_uint_eq(a->nsymbols, 1);
   arec_agent_records_free(a, 1);
-  ck_assert_int_eq(arec_agent_create(e.r, &spec, got, sizeof got), 0);
+  ck_assert_int_eq(toy_create(e.r, "a2", 0, "toy", "n", NULL, NULL, NULL), 0);
   env_free(&e);
 }
 END_TEST
@@ -548,12 +533,7 @@ START_TEST(handles_share_store_any_free_order) {
   ck_assert_int_eq(arec_memory_repository_new(&r2, st), 0);
   ck_assert_int_eq(arec_memory_lock_new(&l1, st), 0);
   ck_assert_int_eq(arec_memory_lock_new(&l2, st), 0);
-  arec_agent_spec spec = AREC_AGENT_SPEC_INIT;
-  char got[AREC_AGENT_ID_MAX + 1];
-  spec.id = "a1";
-  spec.strategy = "toy";
-  spec.name = "n";
-  ck_assert_int_eq(arec_agent_create(r2, &spec, got, sizeof got), 0);
+  ck_assert_int_eq(toy_create(r2, "a1", 0, "toy", "n", NULL, NULL, NULL), 0);
   ck_assert_int_eq(arec_agent_assign(r1, "a1", "BTC/USDT", 1), 0);
   ck_assert_int_eq(r1->set_trading(r1, "a1", 1), 0);
   uint64_t f1, f2;
@@ -617,8 +597,7 @@ int main(void) {
   arec_conf_repository_add(s, &repo_fixture);
   arec_conf_lock_add(s, &lock_fixture);
   arec_conf_lock_add(s, &podlease_fixture);
-  TCase *tc = tcase_create("memory-backend");
-  tcase_set_timeout(tc, 20);
+  TCase *tc = arec_test_tcase(s, "memory-backend", 20);
   tcase_add_test(tc, manual_clock_expires_locks_and_pods);
   tcase_add_test(tc, clock_real_until_manual);
   tcase_add_test(tc, fail_next_n_calls);
@@ -632,11 +611,7 @@ int main(void) {
   tcase_add_test(tc, lock_force_and_drop);
   tcase_add_test(tc, handles_share_store_any_free_order);
   tcase_add_test(tc, ten_thousand_agents);
-  suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
+  int rc = arec_test_run(s);
   arec_memory_store_free(ctx.st);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return rc;
 }

@@ -20,18 +20,12 @@
 #include "agentrecover/pg.h"
 #include "agentrecover/sys/repository.h"
 #include "support/harness.h"
+#include "support/runner.h"
 
 static arec_test_pg g_pg;
 
 static PGresult *sql(const char *q, int n, const char *const *p) {
-  PGconn *c = PQconnectdb(g_pg.conninfo);
-  ck_assert_int_eq(PQstatus(c), CONNECTION_OK);
-  PGresult *r = PQexecParams(c, q, n, NULL, p, NULL, NULL, 0);
-  ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK ||
-                    PQresultStatus(r) == PGRES_COMMAND_OK,
-                "%s", PQresultErrorMessage(r));
-  PQfinish(c);
-  return r;
+  return arec_test_pg_exec(&g_pg, q, n, p);
 }
 
 /* Several statements, no parameters. */
@@ -357,21 +351,12 @@ START_TEST(restore_lists_unreadable_rows) {
 END_TEST
 
 int main(void) {
-  if (arec_test_pg_start_migrated(&g_pg) != 0)
-    return 1;
   Suite *s = suite_create("pg-admin");
-  TCase *tc = tcase_create("pg-admin");
-  tcase_set_timeout(tc, 60);
+  TCase *tc = arec_test_tcase(s, "pg-admin", 60);
   tcase_add_test(tc, create_checks_params_and_ids);
   tcase_add_test(tc, assign_unassign_rules);
   tcase_add_test(tc, delete_is_soft);
   tcase_add_test(tc, pods_with_their_agents);
   tcase_add_test(tc, restore_lists_unreadable_rows);
-  suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  arec_test_pg_stop(&g_pg);
-  return failed ? 1 : 0;
+  return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL);
 }

@@ -25,18 +25,12 @@
 #include "agentrecover/pg.h"
 #include "agentrecover/sys/repository.h"
 #include "support/harness.h"
+#include "support/runner.h"
 
 static arec_test_pg g_pg;
 
 static PGresult *sql(const char *q, int n, const char *const *p) {
-  PGconn *c = PQconnectdb(g_pg.conninfo);
-  ck_assert_int_eq(PQstatus(c), CONNECTION_OK);
-  PGresult *r = PQexecParams(c, q, n, NULL, p, NULL, NULL, 0);
-  ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK ||
-                    PQresultStatus(r) == PGRES_COMMAND_OK,
-                "%s", PQresultErrorMessage(r));
-  PQfinish(c);
-  return r;
+  return arec_test_pg_exec(&g_pg, q, n, p);
 }
 
 static char *val(const char *q) {
@@ -303,19 +297,10 @@ START_TEST(roles_lease_on_the_database_clock) {
 END_TEST
 
 int main(void) {
-  if (arec_test_pg_start_migrated(&g_pg) != 0)
-    return 1;
   Suite *s = suite_create("pg-backoff-roles");
-  TCase *tc = tcase_create("pg-backoff-roles");
-  tcase_set_timeout(tc, 60);
+  TCase *tc = arec_test_tcase(s, "pg-backoff-roles", 60);
   tcase_add_test(tc, start_failed_backs_off);
   tcase_add_test(tc, error_texts_and_set_error);
   tcase_add_test(tc, roles_lease_on_the_database_clock);
-  suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  arec_test_pg_stop(&g_pg);
-  return failed ? 1 : 0;
+  return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL);
 }

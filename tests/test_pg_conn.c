@@ -17,6 +17,7 @@
 #include "agentrecover/pg.h"
 #include "agentrecover/sys/repository.h"
 #include "support/harness.h"
+#include "support/runner.h"
 
 static arec_test_pg g_pg;
 #define CALL_MS 1000
@@ -149,18 +150,9 @@ START_TEST(blackholed_server_costs_the_deadline) {
 END_TEST
 
 int main(void) {
-  if (arec_test_pg_start_migrated(&g_pg) != 0)
-    return 1;
   Suite *s = suite_create("pg-connection");
-  TCase *tc = tcase_create("connection-loss");
-  tcase_set_timeout(tc, 60);
+  TCase *tc = arec_test_tcase(s, "connection-loss", 60);
   tcase_add_test(tc, stopped_server_fails_fast_then_recovers);
   tcase_add_test(tc, blackholed_server_costs_the_deadline);
-  suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  arec_test_pg_stop(&g_pg);
-  return failed ? 1 : 0;
+  return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL);
 }

@@ -20,6 +20,7 @@
 #include "agentrecover/sys/repository.h"
 #include "pg/repository.h"
 #include "support/harness.h"
+#include "support/runner.h"
 
 #define AGENTS 20000
 
@@ -260,16 +261,11 @@ int main(void) {
   if (arec_pg_new(&g_h, &o) != 0)
     return 1;
   Suite *s = suite_create("pg-keyset");
-  TCase *tc = tcase_create("pg-keyset");
-  tcase_set_timeout(tc, 120);
+  TCase *tc = arec_test_tcase(s, "pg-keyset", 120);
   tcase_add_test(tc, every_shape_walks_an_index_without_sort);
   tcase_add_test(tc, hundred_pages_no_duplicates_no_gaps);
-  suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
+  int rc = arec_test_run(s);
   arec_pg_free(g_h);
   arec_test_pg_stop(&g_pg);
-  return failed ? 1 : 0;
+  return rc;
 }

@@ -20,19 +20,12 @@
 #include "agentrecover/sys/lock.h"
 #include "conformance/conformance.h"
 #include "support/harness.h"
+#include "support/runner.h"
 
 static arec_test_pg g_pg;
 
-/* ---------------------------------------------------------------- helpers */
 static PGresult *sql(const char *q, int n, const char *const *p) {
-  PGconn *c = PQconnectdb(g_pg.conninfo);
-  ck_assert_int_eq(PQstatus(c), CONNECTION_OK);
-  PGresult *r = PQexecParams(c, q, n, NULL, p, NULL, NULL, 0);
-  ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK ||
-                    PQresultStatus(r) == PGRES_COMMAND_OK,
-                "%s", PQresultErrorMessage(r));
-  PQfinish(c);
-  return r;
+  return arec_test_pg_exec(&g_pg, q, n, p);
 }
 
 static arec_lock *open_lock(void) {
@@ -206,21 +199,12 @@ START_TEST(one_holder_one_session) {
 END_TEST
 
 int main(void) {
-  if (arec_test_pg_start_migrated(&g_pg) != 0)
-    return 1;
   Suite *s = suite_create("pg-lock");
   arec_conf_lock_add(s, &FIXTURE);
   arec_conf_lock_add(s, &PODLEASE_FIXTURE);
-  TCase *tc = tcase_create("pg-pod-lease");
-  tcase_set_timeout(tc, 30);
+  TCase *tc = arec_test_tcase(s, "pg-pod-lease", 30);
   tcase_add_test(tc, dead_holder_taken_over_after_pod_lease);
   tcase_add_test(tc, renewing_holder_kept_across_connection_kill);
   tcase_add_test(tc, one_holder_one_session);
-  suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  arec_test_pg_stop(&g_pg);
-  return failed ? 1 : 0;
+  return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL);
 }

@@ -13,6 +13,7 @@
 #include "agentrecover/pg.h"
 #include "support/harness.h"
 #include "support/toy_agent.h"
+#include "support/runner.h"
 
 static arec_test_pg g_pg;
 
@@ -107,18 +108,9 @@ START_TEST(database_down_stops_runners_then_resumes) {
 END_TEST
 
 int main(void) {
-  if (arec_test_pg_start_migrated(&g_pg) != 0)
-    return 1;
   Suite *s = suite_create("pg-lock-core");
-  TCase *tc = tcase_create("pg-pod-lease-manager");
-  tcase_set_timeout(tc, 30);
+  TCase *tc = arec_test_tcase(s, "pg-pod-lease-manager", 30);
   tcase_add_test(tc, kill9_failover_within_pod_lease);
   tcase_add_test(tc, database_down_stops_runners_then_resumes);
-  suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  arec_test_pg_stop(&g_pg);
-  return failed ? 1 : 0;
+  return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL);
 }

@@ -9,8 +9,8 @@
  *     versions checked, a body that does not record its version or fails is
  *     rolled back, concurrent migrators (separate processes' handles) apply
  *     each version once, and no advisory lock outlives a migration;
- *   - an upgrade from the 0.1 schema (tests/fixtures/sql-0.1, applied with
- *     psql -f, with users, exchange accounts, pairs, agents, states,
+ *   - an upgrade from the 0.1 schema (tests/fixtures/sql-0.1.tar.gz,
+ *     unpacked into the server's temp dir and applied with psql -f, with users, exchange accounts, pairs, agents, states,
  *     history, roles and host_kv rows) through arec_pg_migrate() and the
  *     host's migrations (host/sql) keeps every row, the agents are still
  *     restorable, and the schema ends up identical to a fresh database made
@@ -26,6 +26,7 @@
 #include "agentrecover/pg.h"
 #include "agentrecover/sys/repository.h"
 #include "support/harness.h"
+#include "support/runner.h"
 
 #define BIN "/usr/lib/postgresql/15/bin/"
 
@@ -414,6 +415,18 @@ static const char SEED_0_1[] =
     "INSERT INTO agent_locks (key, value, holder, expires_at) VALUES "
     "  ('agent:lock:a-alice', 'pod-1/abc', NULL, now())";
 
+/* The 0.1 migrations are kept as a gzip'd tar of the files, byte for byte
+ * (tests/fixtures/README); tar and gzip, which every Debian has, unpack
+ * them into the server's temp dir.  The glob pattern of the files. */
+static const char *unpack_0_1(char *pattern, size_t len) {
+  char cmd[512];
+  snprintf(cmd, sizeof cmd, "tar -xzf tests/fixtures/sql-0.1.tar.gz -C '%s'",
+           g_pg.dir);
+  ck_assert_msg(system(cmd) == 0, "%s failed", cmd);
+  snprintf(pattern, len, "%s/sql-0.1/[0-9][0-9][0-9]_*.sql", g_pg.dir);
+  return pattern;
+}
+
 static void digests(const char *db, char **out) {
   for (size_t i = 0; i < NDIGESTS; i++)
     out[i] = value(db, DIGESTS[i]);
@@ -423,7 +436,8 @@ START_TEST(upgrade_from_0_1_keeps_every_row) {
   mkdb("u_old");
   mkdb("u_psql");
   mkdb("u_lib");
-  ck_assert_uint_eq(psql_apply("u_old", "tests/fixtures/sql-0.1/[0-9][0-9][0-9]_*.sql", 1000), 5);
+  char old[400];
+  ck_assert_uint_eq(psql_apply("u_old", unpack_0_1(old, sizeof old), 1000), 5);
   psql_run("u_old", SEED_0_1);
   char *before[NDIGESTS], *after[NDIGESTS];
   digests("u_old", before);
@@ -513,22 +527,13 @@ START_TEST(upgrade_from_0_1_keeps_every_row) {
 END_TEST
 
 int main(void) {
-  if (arec_test_pg_start(&g_pg) != 0)
-    return 1;
   Suite *s = suite_create("pg-migrations");
-  TCase *tc = tcase_create("migrations");
-  tcase_set_timeout(tc, 120);
+  TCase *tc = arec_test_tcase(s, "migrations", 120);
   tcase_add_test(tc, fresh_apply_matches_psql);
   tcase_add_test(tc, apply_over_older_version);
   tcase_add_test(tc, concurrent_migrators);
   tcase_add_test(tc, migrate_set_rules);
   tcase_add_test(tc, migrate_set_concurrent);
   tcase_add_test(tc, upgrade_from_0_1_keeps_every_row);
-  suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  arec_test_pg_stop(&g_pg);
-  return failed ? 1 : 0;
+  return arec_test_main(s, &g_pg, AREC_TEST_EMPTY, NULL);
 }

@@ -20,6 +20,7 @@
 #include "agentrecover/pg.h"
 #include "agentrecover/sys/repository.h"
 #include "support/harness.h"
+#include "support/runner.h"
 
 static arec_test_pg g_pg;
 
@@ -383,21 +384,12 @@ START_TEST(check_session_and_application_name) {
 END_TEST
 
 int main(void) {
-  if (arec_test_pg_start_migrated(&g_pg) != 0)
-    return 1;
   Suite *s = suite_create("pg-query");
-  TCase *tc = tcase_create("query");
-  tcase_set_timeout(tc, 60);
+  TCase *tc = arec_test_tcase(s, "query", 60);
   tcase_add_test(tc, statements_and_results);
   tcase_add_test(tc, sqlstates_mapped_without_values);
   tcase_add_test(tc, statement_timeout_and_deadline);
   tcase_add_test(tc, transactions);
   tcase_add_test(tc, check_session_and_application_name);
-  suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  arec_test_pg_stop(&g_pg);
-  return failed ? 1 : 0;
+  return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL);
 }

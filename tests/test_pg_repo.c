@@ -22,6 +22,7 @@
 #include "agentrecover/sys/repository.h"
 #include "conformance/conformance.h"
 #include "support/harness.h"
+#include "support/runner.h"
 
 static arec_test_pg g_pg;
 
@@ -36,16 +37,8 @@ static arec_pg *open_pg(unsigned int keep) {
   return pg;
 }
 
-/* One statement through a direct libpq connection; returns the result. */
 static PGresult *sql(const char *q, int n, const char *const *p) {
-  PGconn *c = PQconnectdb(g_pg.conninfo);
-  ck_assert_int_eq(PQstatus(c), CONNECTION_OK);
-  PGresult *r = PQexecParams(c, q, n, NULL, p, NULL, NULL, 0);
-  ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK ||
-                    PQresultStatus(r) == PGRES_COMMAND_OK,
-                "%s", PQresultErrorMessage(r));
-  PQfinish(c);
-  return r;
+  return arec_test_pg_exec(&g_pg, q, n, p);
 }
 
 /* -------------------------------------------------------------- fixture */
@@ -332,19 +325,10 @@ START_TEST(history_trimmed_in_batches) {
 END_TEST
 
 int main(void) {
-  if (arec_test_pg_start(&g_pg) != 0 || arec_test_pg_migrate(&g_pg, "arec", 0) != 0)
-    return 1;
   Suite *s = suite_create("pg-repository");
   arec_conf_repository_add(s, &FIXTURE);
-  TCase *tc = tcase_create("pg-repository");
-  tcase_set_timeout(tc, 60);
+  TCase *tc = arec_test_tcase(s, "pg-repository", 60);
   tcase_add_test(tc, fencing_thousands_of_rounds);
   tcase_add_test(tc, history_trimmed_in_batches);
-  suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  arec_test_pg_stop(&g_pg);
-  return failed ? 1 : 0;
+  return arec_test_main(s, &g_pg, AREC_TEST_LIBRARY, NULL);
 }

@@ -19,6 +19,7 @@
 
 #include "redis/internal.h" /* AREC__REDIS_CHUNK */
 #include "test_redis_fixture.h"
+#include "support/runner.h"
 
 static arec_test_redis g_one[1], g_three[3];
 static rfix g_f1, g_f3;
@@ -320,6 +321,12 @@ START_TEST(mixed_answers_inside_one_chunk) {
 }
 END_TEST
 
+/* Every key's result in k is want. */
+static void expect_all(const keyset *k, int want) {
+  for (size_t i = 0; i < k->n; i++)
+    ck_assert_int_eq(k->res[i], want);
+}
+
 /* ------------------------------------------------------- three masters */
 START_TEST(one_master_of_three_killed) {
   rfix *f = fix(1);
@@ -328,14 +335,11 @@ START_TEST(one_master_of_three_killed) {
   ck_assert_int_eq(arec_test_redis_kill(f->srv[1]), 0);
   ck_assert_int_eq(a->try_acquire_many(a, k.keys, k.n, "pod-a", TTL, k.leases,
                                        k.res), 0);
-  for (size_t i = 0; i < k.n; i++)
-    ck_assert_int_eq(k.res[i], 1);
+  expect_all(&k, 1);
   ck_assert_int_eq(a->refresh_many(a, k.keys, k.leases, k.n, TTL, k.res), 0);
-  for (size_t i = 0; i < k.n; i++)
-    ck_assert_int_eq(k.res[i], 0);
+  expect_all(&k, 0);
   ck_assert_int_eq(a->release_many(a, k.keys, k.leases, k.n, k.res), 0);
-  for (size_t i = 0; i < k.n; i++)
-    ck_assert_int_eq(k.res[i], 0);
+  expect_all(&k, 0);
   ck_assert_uint_eq(count_on(f->srv[0], &k, NULL, EXISTING, 0), 0);
   ks_free(&k);
   a->free(a);
@@ -361,23 +365,20 @@ START_TEST(batch_deadline_grows_with_keys) {
   ck_assert_int_eq(
       a->refresh_many(a, k.keys, k.leases, k.n, renew_ttl, k.res), 0);
   long long el = arec_test_now_ms() - t0;
-  for (size_t i = 0; i < k.n; i++)
-    ck_assert_int_eq(k.res[i], AREC_EUNAVAILABLE);
+  expect_all(&k, AREC_EUNAVAILABLE);
   ck_assert_int_ge(el, renew - 2);
   ck_assert_int_lt(el, renew + 1000);
   ck_assert_int_eq(arec_test_redis_cont(f->srv[0]), 0);
   ck_assert_int_eq(arec_test_redis_cont(f->srv[2]), 0);
   settle(a); /* reads what the paused masters owed */
   ck_assert_int_eq(a->refresh_many(a, k.keys, k.leases, k.n, TTL, k.res), 0);
-  for (size_t i = 0; i < k.n; i++)
-    ck_assert_int_eq(k.res[i], 0);
+  expect_all(&k, 0);
   ck_assert_int_eq(arec_test_redis_pause(f->srv[0]), 0);
   ck_assert_int_eq(arec_test_redis_pause(f->srv[2]), 0);
   t0 = arec_test_now_ms();
   ck_assert_int_eq(a->release_many(a, k.keys, k.leases, k.n, k.res), 0);
   el = arec_test_now_ms() - t0;
-  for (size_t i = 0; i < k.n; i++)
-    ck_assert_int_eq(k.res[i], AREC_EUNAVAILABLE);
+  expect_all(&k, AREC_EUNAVAILABLE);
   ck_assert_int_ge(el, deadline - 2);
   ck_assert_int_lt(el, deadline + 1000);
   ck_assert_int_eq(arec_test_redis_cont(f->srv[0]), 0);
@@ -385,8 +386,7 @@ START_TEST(batch_deadline_grows_with_keys) {
   settle(a);
   /* the paused masters ran the delete when they went on: gone everywhere */
   ck_assert_int_eq(a->release_many(a, k.keys, k.leases, k.n, k.res), 0);
-  for (size_t i = 0; i < k.n; i++)
-    ck_assert_int_eq(k.res[i], 1);
+  expect_all(&k, 1);
   ks_free(&k);
   a->free(a);
 }
@@ -394,22 +394,14 @@ END_TEST
 
 int main(void) {
   Suite *s = suite_create("redis-batch");
-  TCase *tc = tcase_create("redis-batch");
-  SRunner *sr;
-  int failed;
+  TCase *tc = arec_test_tcase(s, "redis-batch", 120);
   if (rfix_start(&g_f1, g_one, 1) != 0 || rfix_start(&g_f3, g_three, 3) != 0) {
     fprintf(stderr, "test_redis_batch: cannot start redis-server\n");
     return 1;
   }
-  tcase_set_timeout(tc, 120);
   tcase_add_loop_test(tc, chunk_boundaries, 0, 2);
   tcase_add_loop_test(tc, mixed_answers_inside_one_chunk, 0, 2);
   tcase_add_test(tc, one_master_of_three_killed);
   tcase_add_test(tc, batch_deadline_grows_with_keys);
-  suite_add_tcase(s, tc);
-  sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? 0 : 1;
+  return arec_test_run(s);
 }

@@ -23,6 +23,7 @@
 
 #include "redis/internal.h" /* AREC__REDIS_CHUNK and the script SHAs */
 #include "test_redis_fixture.h"
+#include "support/runner.h"
 
 static arec_test_redis g_srv[1];
 static rfix g_f;
@@ -371,20 +372,12 @@ END_TEST
 
 int main(void) {
   Suite *s = suite_create("redis-batch-noscript");
-  TCase *tc = tcase_create("redis-batch-noscript");
-  SRunner *sr;
-  int failed;
+  TCase *tc = arec_test_tcase(s, "redis-batch-noscript", 60);
   if (rfix_start(&g_f, g_srv, 1) != 0) {
     fprintf(stderr, "test_redis_batch_noscript: cannot start redis-server\n");
     return 1;
   }
-  tcase_set_timeout(tc, 60);
   tcase_add_loop_test(tc, noscript_in_the_middle_of_a_batch, 0,
-                      (int)(sizeof flush_after / sizeof *flush_after));
-  suite_add_tcase(s, tc);
-  sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? 0 : 1;
+                      AREC_TEST_ROWS(flush_after));
+  return arec_test_run(s);
 }

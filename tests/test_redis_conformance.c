@@ -6,6 +6,7 @@
  * pod-lease holders, plus the pod-lease rules of podlease_conformance.c).
  */
 #include "test_redis_fixture.h"
+#include "support/runner.h"
 
 static arec_test_redis g_one[1], g_three[3];
 static rfix g_f1, g_f3;
@@ -13,8 +14,6 @@ static arec_lock_fixture g_lf1, g_lf3, g_pl1, g_pl3;
 
 int main(void) {
   Suite *s = suite_create("redis-conformance");
-  SRunner *sr;
-  int failed;
   if (rfix_start(&g_f1, g_one, 1) != 0 || rfix_start(&g_f3, g_three, 3) != 0) {
     fprintf(stderr, "test_redis_conformance: cannot start redis-server\n");
     return 1;
@@ -29,9 +28,5 @@ int main(void) {
   arec_conf_lock_add(s, &g_lf3);
   arec_conf_lock_add(s, &g_pl1);
   arec_conf_lock_add(s, &g_pl3);
-  sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? 0 : 1;
+  return arec_test_run(s);
 }

@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #include "test_redis_fixture.h"
+#include "support/daemon.h"
+#include "support/runner.h"
 
 static arec_test_redis g_srv[3];
 static rfix g_f;
@@ -186,27 +188,15 @@ END_TEST
  * never come; once it passes traffic again the lock must not stay out of
  * step: the connection is dropped and dialled again, and calls succeed. */
 static void proxy_cmd(int port, const char *cmd) {
-  char sh[256];
-  snprintf(sh, sizeof sh,
-           "bash -c 'exec 3<>/dev/tcp/127.0.0.1/%d; echo %s >&3; "
-           "head -c 8 <&3 >/dev/null'",
-           port, cmd);
-  ck_assert_int_eq(system(sh), 0);
+  ck_assert_int_eq(arec_test_faultproxy_cmd(port, cmd), 0);
 }
 
 START_TEST(blackholed_then_healed_master_recovers) {
   int lport = arec_test_free_port(), cport = arec_test_free_port();
-  char a[16], b[16], c[16], addr[64];
-  snprintf(a, sizeof a, "%d", lport);
-  snprintf(b, sizeof b, "%d", g_srv[0].port);
-  snprintf(c, sizeof c, "%d", cport);
-  pid_t px = fork();
-  if (px == 0) {
-    execl("build/tools/faultproxy", "faultproxy", a, b, c, (char *)NULL);
-    _exit(127);
-  }
-  ck_assert_int_gt(px, 0);
-  usleep(200000);
+  char addr[64];
+  static arec_test_proc px;
+  ck_assert_int_eq(
+      arec_test_faultproxy_start(&px, lport, g_srv[0].port, cport), 0);
   arec_redis_options o = AREC_REDIS_OPTIONS_INIT;
   snprintf(addr, sizeof addr, "127.0.0.1:%d", lport);
   o.addrs = addr;
@@ -232,8 +222,7 @@ START_TEST(blackholed_then_healed_master_recovers) {
   ck_assert_int_lt(arec_test_now_ms() - t0, 3000);
   ck_assert_int_eq(l->release(l, "agent:lock:bh2", &le), 0);
   l->free(l);
-  kill(px, SIGKILL);
-  waitpid(px, NULL, 0);
+  arec_test_proc_kill(&px);
 }
 END_TEST
 
@@ -243,18 +232,11 @@ END_TEST
  * the calls go on, and it never counts as down. */
 START_TEST(late_master_is_not_dropped) {
   int lport = arec_test_free_port(), cport = arec_test_free_port();
-  char a[16], b[16], c[16], addr[200], key[64];
+  char addr[200], key[64];
   all_up();
-  snprintf(a, sizeof a, "%d", lport);
-  snprintf(b, sizeof b, "%d", g_srv[2].port);
-  snprintf(c, sizeof c, "%d", cport);
-  pid_t px = fork();
-  if (px == 0) {
-    execl("build/tools/faultproxy", "faultproxy", a, b, c, (char *)NULL);
-    _exit(127);
-  }
-  ck_assert_int_gt(px, 0);
-  usleep(200000);
+  static arec_test_proc px;
+  ck_assert_int_eq(
+      arec_test_faultproxy_start(&px, lport, g_srv[2].port, cport), 0);
   proxy_cmd(cport, "delay 30");
   arec_redis_options o = AREC_REDIS_OPTIONS_INIT;
   snprintf(addr, sizeof addr, "127.0.0.1:%d,127.0.0.1:%d,127.0.0.1:%d",
@@ -278,8 +260,7 @@ START_TEST(late_master_is_not_dropped) {
   rsettle(l);
   ck_assert_int_eq(holders(key, le.value), 3);
   l->free(l);
-  kill(px, SIGKILL);
-  waitpid(px, NULL, 0);
+  arec_test_proc_kill(&px);
 }
 END_TEST
 
@@ -588,14 +569,11 @@ END_TEST
 
 int main(void) {
   Suite *s = suite_create("redis-faults");
-  TCase *tc = tcase_create("redis3-faults");
-  SRunner *sr;
-  int failed;
+  TCase *tc = arec_test_tcase(s, "redis3-faults", 30);
   if (rfix_start(&g_f, g_srv, 3) != 0) {
     fprintf(stderr, "test_redis_faults: cannot start redis-server\n");
     return 1;
   }
-  tcase_set_timeout(tc, 30);
   tcase_add_test(tc, one_master_killed);
   tcase_add_test(tc, two_masters_killed);
   tcase_add_test(tc, paused_master_keeps_deadline_and_step);
@@ -607,10 +585,5 @@ int main(void) {
   tcase_add_test(tc, value_changed_behind_our_back);
   tcase_add_test(tc, bad_input_clear_errors);
   tcase_add_test(tc, auth_select_and_debug_log);
-  suite_add_tcase(s, tc);
-  sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? 0 : 1;
+  return arec_test_run(s);
 }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "test_redis_fixture.h"
+#include "support/runner.h"
 
 static arec_test_redis g_one[1], g_three[3];
 static rfix g_f1, g_f3;
@@ -319,24 +320,16 @@ END_TEST
 
 int main(void) {
   Suite *s = suite_create("redis-podlease");
-  TCase *tc = tcase_create("redis-podlease");
-  SRunner *sr;
-  int failed;
+  TCase *tc = arec_test_tcase(s, "redis-podlease", 30);
   if (rfix_start(&g_f1, g_one, 1) != 0 || rfix_start(&g_f3, g_three, 3) != 0) {
     fprintf(stderr, "test_redis_podlease: cannot start redis-server\n");
     return 1;
   }
-  tcase_set_timeout(tc, 30);
   tcase_add_loop_test(tc, takeover_only_when_holder_lease_gone, 0, 2);
   tcase_add_loop_test(tc, plain_value_never_taken_over_before_ttl, 0, 2);
   tcase_add_loop_test(tc, lease_refresh_expiry_token_and_leave, 0, 2);
   tcase_add_loop_test(tc, batched_acquire_takes_over_per_key, 0, 2);
   tcase_add_test(tc, one_master_down_still_ok);
   tcase_add_loop_test(tc, flushed_scripts_fall_back_to_eval, 0, 2);
-  suite_add_tcase(s, tc);
-  sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? 0 : 1;
+  return arec_test_run(s);
 }

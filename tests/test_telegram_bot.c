@@ -12,6 +12,7 @@
  * backoff.
  */
 #include "test_telegram_fixture.h"
+#include "support/runner.h"
 
 #define U1 111
 #define U2 222
@@ -482,8 +483,7 @@ END_TEST
 int main(void) {
   if (servers_start()) return 1;
   Suite *s = suite_create("telegram_bot");
-  TCase *t = tcase_create("bot");
-  tcase_set_timeout(t, 120);
+  TCase *t = arec_test_tcase(s, "bot", 120);
   tcase_add_test(t, flow_by_chat);
   tcase_add_test(t, backoff_told_once_per_change);
   tcase_add_test(t, help_lists_every_command);
@@ -493,11 +493,5 @@ int main(void) {
   tcase_add_test(t, out_of_range_numbers_skipped);
   tcase_add_test(t, allowlist_and_its_warning);
   tcase_add_test(t, long_replies_cut_into_pieces);
-  suite_add_tcase(s, t);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  servers_stop();
-  return failed ? 1 : 0;
+  return arec_test_finish(s, &g_pg, AREC_TEST_MIGRATED, &g_redis);
 }

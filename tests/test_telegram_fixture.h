@@ -26,6 +26,7 @@
 #include "strategies.h"
 #include "support/fake_telegram.h"
 #include "support/harness.h"
+#include "support/runner.h"
 #include "telegram/bot.h"
 #include "telegram/commands.h"
 #include "telegram/outbox.h"
@@ -203,15 +204,10 @@ static inline void sleep_ms(long ms) {
 
 /* Starts PostgreSQL (migrated) and redis-server for the whole binary. */
 static int servers_start(void) {
-  if (arec_test_pg_start_migrated(&g_pg) || arec_test_redis_start(&g_redis))
+  if (arec_test_start(&g_pg, AREC_TEST_MIGRATED, &g_redis))
     return -1;
   snprintf(g_redis_addr, sizeof g_redis_addr, "127.0.0.1:%d", g_redis.port);
   return 0;
-}
-
-static void servers_stop(void) {
-  arec_test_redis_stop(&g_redis);
-  arec_test_pg_stop(&g_pg);
 }
 
 #endif

@@ -10,6 +10,7 @@
  * recorded); a bounded stop while the Bot API never answers.
  */
 #include "test_telegram_fixture.h"
+#include "support/runner.h"
 
 /* ------------------------------------------------------------ failover */
 START_TEST(poller_failover_continues_from_stored_offset) {
@@ -206,17 +207,10 @@ END_TEST
 int main(void) {
   if (servers_start()) return 1;
   Suite *s = suite_create("telegram_role");
-  TCase *t = tcase_create("role");
-  tcase_set_timeout(t, 120);
+  TCase *t = arec_test_tcase(s, "role", 120);
   tcase_add_test(t, poller_failover_continues_from_stored_offset);
   tcase_add_test(t, fenced_offset_holder_handles_nothing);
   tcase_add_test(t, works_without_redis);
   tcase_add_test(t, bounded_stop_when_the_api_never_answers);
-  suite_add_tcase(s, t);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  servers_stop();
-  return failed ? 1 : 0;
+  return arec_test_finish(s, &g_pg, AREC_TEST_MIGRATED, &g_redis);
 }

@@ -18,6 +18,7 @@
 
 #include "agentrecover/sys/repository.h"
 #include "trading/memory.h"
+#include "support/runner.h"
 
 #define UA 1201 /* two agents */
 #define UB 1202 /* another user */
@@ -433,17 +434,10 @@ END_TEST
 int main(void) {
   if (servers_start()) return 1;
   Suite *s = suite_create("telegram_trader");
-  TCase *t = tcase_create("trader");
-  tcase_set_timeout(t, 120);
+  TCase *t = arec_test_tcase(s, "trader", 120);
   tcase_add_test(t, reports_show_my_two_agents_only);
   tcase_add_test(t, controls_by_chat);
   tcase_add_test(t, notifications_say_what_happened);
   tcase_add_test(t, a_held_chat_does_not_hold_another);
-  suite_add_tcase(s, t);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  servers_stop();
-  return failed ? 1 : 0;
+  return arec_test_finish(s, &g_pg, AREC_TEST_MIGRATED, &g_redis);
 }

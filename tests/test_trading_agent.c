@@ -13,6 +13,7 @@
  * in BNB converted or kept) in live and paper mode.
  */
 #include "test_trading_fixture.h"
+#include "support/runner.h"
 
 /* ------------------------------------------------------------- tests */
 START_TEST(paper_position_survives_kill_and_is_not_bought_twice) {
@@ -580,8 +581,7 @@ END_TEST
 
 int main(void) {
   Suite *s = suite_create("trading_agent");
-  TCase *tc = tcase_create("agents");
-  tcase_set_timeout(tc, 30);
+  TCase *tc = arec_test_tcase(s, "agents", 30);
   tcase_add_test(tc, paper_position_survives_kill_and_is_not_bought_twice);
   tcase_add_test(tc, user_stop_closes_position_handover_keeps_it);
   tcase_add_test(tc, live_lost_answer_found_by_client_id_not_resent);
@@ -595,10 +595,5 @@ int main(void) {
   tcase_add_test(tc, live_fills_with_commission_give_position_and_pnl);
   tcase_add_test(tc, bnb_commission_converted_or_kept_unconverted);
   tcase_add_test(tc, paper_fills_at_the_account_fee_rate);
-  suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return arec_test_run(s);
 }

@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 
 #include "test_trading_fixture.h"
+#include "support/runner.h"
 
 /* The manager a risk stop goes to (the host's hook: the pod's manager). */
 static arec_manager *_Atomic g_mgr;
@@ -246,17 +247,11 @@ END_TEST
 
 int main(void) {
   Suite *s = suite_create("trading_controls");
-  TCase *tc = tcase_create("controls");
-  tcase_set_timeout(tc, 30);
+  TCase *tc = arec_test_tcase(s, "controls", 30);
   tcase_add_test(tc, paper_agent_on_a_live_pod_sends_nothing);
   tcase_add_test(tc, live_agent_refused_by_a_paper_pod);
   tcase_add_test(tc, max_position_reduces_the_buy);
   tcase_add_test(tc, daily_loss_stops_the_agent_and_closes);
   tcase_add_test(tc, user_stop_says_what_it_could_not_close);
-  suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return arec_test_run(s);
 }

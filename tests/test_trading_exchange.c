@@ -19,6 +19,7 @@
 #include <stdio.h>
 
 #include "support/fake_exchange.h"
+#include "support/runner.h"
 #include "trading/exchange.h"
 #include "trading/rules.h"
 
@@ -577,15 +578,14 @@ START_TEST(fills_with_commissions_and_the_lists) {
 }
 END_TEST
 
-static Suite *suite(void) {
+int main(void) {
   Suite *s = suite_create("trading_exchange");
-  TCase *pure = tcase_create("pure");
-  TCase *http = tcase_create("http");
+  TCase *pure = arec_test_tcase(s, "pure", 0);
+  TCase *http = arec_test_tcase(s, "http", 20);
   tcase_add_test(pure, signature_matches_binance_example);
   tcase_add_test(pure, symbols_and_endpoints);
   tcase_add_test(pure, client_order_ids_fit_binance_rule);
   tcase_add_test(pure, breaker_state_machine);
-  tcase_set_timeout(http, 20);
   tcase_add_test(http, public_and_signed_calls);
   tcase_add_test(http, bad_secret_is_refused_and_never_echoed);
   tcase_add_test(http, timed_out_order_is_found_not_resent);
@@ -595,16 +595,5 @@ static Suite *suite(void) {
   tcase_add_test(http, rules_cached_refreshed_and_kept_when_refresh_fails);
   tcase_add_test(http, refused_orders_counted_by_reason_not_as_failures);
   tcase_add_test(http, fills_with_commissions_and_the_lists);
-  suite_add_tcase(s, pure);
-  suite_add_tcase(s, http);
-  return s;
-}
-
-int main(void) {
-  SRunner *sr = srunner_create(suite());
-  int failed;
-  srunner_run_all(sr, CK_ENV);
-  failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return arec_test_run(s);
 }

@@ -13,6 +13,7 @@
 
 #include "trading/params.h"
 #include "trading/trader.h"
+#include "support/runner.h"
 
 #define DAY_MS 86400000LL
 /* 2026-03-01T12:00:00Z */
@@ -250,17 +251,12 @@ END_TEST
 
 int main(void) {
   Suite *s = suite_create("trading_params");
-  TCase *tc = tcase_create("params");
+  TCase *tc = arec_test_tcase(s, "params", 0);
   tcase_add_test(tc, params_read_mode_and_risk);
   tcase_add_test(tc, params_get_the_mode_written);
   tcase_add_test(tc, days_calendar);
   tcase_add_test(tc, days_follow_the_fills);
   tcase_add_test(tc, days_are_bounded);
   tcase_add_test(tc, risk_room_and_day_pnl);
-  suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? 1 : 0;
+  return arec_test_run(s);
 }

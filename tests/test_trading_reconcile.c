@@ -15,6 +15,7 @@
  *     at prices nor orders until a later step's reconcile succeeds.
  */
 #include "test_trading_fixture.h"
+#include "support/runner.h"
 
 #define WAIT 8000
 
@@ -210,15 +211,9 @@ END_TEST
 
 int main(void) {
   Suite *s = suite_create("trading_reconcile");
-  TCase *tc = tcase_create("takeover");
-  tcase_set_timeout(tc, 30);
+  TCase *tc = arec_test_tcase(s, "takeover", 30);
   tcase_add_test(tc, fill_lost_with_its_pod_is_applied_once_by_the_next);
   tcase_add_test(tc, orders_while_away_fill_once_rest_cancelled_others_untouched);
   tcase_add_test(tc, no_order_before_the_reconcile_succeeded);
-  suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return arec_test_run(s);
 }

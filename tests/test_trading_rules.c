@@ -15,6 +15,7 @@
 #include "trading/exchange.h"
 #include "trading/rules.h"
 #include "trading/strategy.h"
+#include "support/runner.h"
 
 /* rules with LOT_SIZE step/min/max, PRICE_FILTER tick, min notional */
 static arec_xrules R(const char *step, const char *minq, const char *maxq,
@@ -425,7 +426,7 @@ END_TEST
 
 int main(void) {
   Suite *s = suite_create("trading_rules");
-  TCase *tc = tcase_create("pure");
+  TCase *tc = arec_test_tcase(s, "pure", 0);
   tcase_add_test(tc, decimal_parse_and_format);
   tcase_add_test(tc, step_rounding_is_exact);
   tcase_add_test(tc, tiny_steps_and_huge_quantities);
@@ -440,10 +441,5 @@ int main(void) {
   tcase_add_test(tc, client_order_ids_matched_exactly);
   tcase_add_test(tc, memory_round_trip_with_fills);
   tcase_add_test(tc, memory_of_the_previous_version_loads);
-  suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return arec_test_run(s);
 }

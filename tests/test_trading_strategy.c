@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "trading/strategy.h"
+#include "support/runner.h"
 
 #define FEE 0.001
 
@@ -195,17 +196,12 @@ END_TEST
 
 int main(void) {
   Suite *s = suite_create("trading_strategy");
-  TCase *tc = tcase_create("rules");
+  TCase *tc = arec_test_tcase(s, "rules", 0);
   tcase_add_test(tc, aggressive_crossover_then_trend_exit);
   tcase_add_test(tc, aggressive_stop_loss);
   tcase_add_test(tc, conservative_needs_its_longer_window);
   tcase_add_test(tc, no_buy_without_balance);
   tcase_add_test(tc, memory_round_trip);
   tcase_add_test(tc, restored_mid_position_continues_without_second_buy);
-  suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return arec_test_run(s);
 }

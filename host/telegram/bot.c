@@ -306,17 +306,6 @@ int arec_tg_bot_start(arec_tg_bot *b, arec_svc *svc) {
   return 0;
 }
 
-static int join_by(pthread_t th, int64_t deadline_ms) {
-  int64_t left = deadline_ms - arec_tg_now_ms();
-  if (left < 0) left = 0;
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  ts.tv_sec += left / 1000;
-  ts.tv_nsec += (left % 1000) * 1000000L;
-  if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
-  return pthread_timedjoin_np(th, NULL, &ts) == 0;
-}
-
 static void stop(arec_tg_bot *b, int64_t deadline_ms, int abandon) {
   pthread_mutex_lock(&b->mu);
   b->stopping = 1;
@@ -330,7 +319,7 @@ static void stop(arec_tg_bot *b, int64_t deadline_ms, int abandon) {
       pthread_join(b->poller, NULL);
       b->poller_joined = 1;
     } else {
-      b->poller_joined = join_by(b->poller, deadline_ms);
+      b->poller_joined = arec_tg_join_by(b->poller, deadline_ms);
     }
   }
   arec_tg_outbox_stop(b->out, deadline_ms, abandon);

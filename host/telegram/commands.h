@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "agentrecover.h"
 #include "service.h"
@@ -120,6 +121,16 @@ void arec_tg_cmd_daily(const arec_tg_cmd_ctx *, const arec_tg_args *, FILE *);
 void arec_tg_cmd_performance(const arec_tg_cmd_ctx *, const arec_tg_args *,
                              FILE *);
 
+/* For the handlers: agent id as the sender sees it, or NULL when the
+ * service did not give it (its answer, about `what`, said to f); free it
+ * with arec_agent_records_free(rec, 1). */
+arec_agent_record *arec_tg_agent_get(const arec_tg_cmd_ctx *c, const char *id,
+                                     const char *what, FILE *f);
+/* For the handlers: whether agent id is wanted or running (1, else 0) as
+ * the sender sees it, or -1 when the service did not give it (said to f);
+ * what gets "Agent <id>" for the replies. */
+int arec_tg_agent_running(const arec_tg_cmd_ctx *c, const char *id,
+                          char *what, size_t len, FILE *f);
 /* For the handlers: the sender as the service's actor; the status of an
  * outcome (the result's, else 200/500 from rc); 1 for 2xx. */
 static inline arec_svc_actor arec_tg_actor(const arec_tg_cmd_ctx *c) {
@@ -131,6 +142,25 @@ static inline int arec_tg_status(int rc, const arec_svc_result *r) {
 }
 static inline int arec_tg_ok(int status) {
   return status >= 200 && status < 300;
+}
+/* One call of the service for the sender: its actor and a zeroed result. */
+typedef struct arec_tg_svc_call {
+  arec_svc_actor who;
+  arec_svc_result r;
+} arec_tg_svc_call;
+static inline arec_tg_svc_call arec_tg_svc_call_of(const arec_tg_cmd_ctx *c) {
+  arec_tg_svc_call k;
+  memset(&k, 0, sizeof k);
+  k.who = arec_tg_actor(c);
+  return k;
+}
+/* 1, with the service's answer about `what` said to f, when the outcome
+ * (rc, r) is not a 2xx. */
+static inline int arec_tg_failed(FILE *f, const char *what, int rc,
+                                 const arec_svc_result *r) {
+  if (arec_tg_ok(arec_tg_status(rc, r))) return 0;
+  arec_tg_say_result(f, what, r);
+  return 1;
 }
 
 #endif

@@ -23,18 +23,28 @@
 #define PAGE 100
 #define MAX_PAGES 20
 
-static arec_svc_actor actor(const arec_tg_cmd_ctx *c) {
-  arec_svc_actor a = {AREC_ACTOR_TELEGRAM, c->user_id, NULL};
-  return a;
+int arec_tg_agent_running(const arec_tg_cmd_ctx *c, const char *id,
+                           char *what, size_t len, FILE *f) {
+  snprintf(what, len, "Agent %.64s", id);
+  arec_agent_record *rec = arec_tg_agent_get(c, id, what, f);
+  if (!rec) return -1;
+  int was = rec->is_trading || rec->running_on;
+  arec_agent_records_free(rec, 1);
+  return was;
 }
 
-/* The status of an outcome: the result's, else 200/500 from rc. */
-static int status_of(int rc, const arec_svc_result *r) {
-  if (r->status) return r->status;
-  return rc == 0 ? 200 : 500;
+arec_agent_record *arec_tg_agent_get(const arec_tg_cmd_ctx *c, const char *id,
+                                     const char *what, FILE *f) {
+  arec_tg_svc_call k = arec_tg_svc_call_of(c);
+  arec_agent_record *rec = NULL;
+  int rc = arec_svc_agent_get(c->svc, &k.who, id, &rec, &k.r);
+  int st = arec_tg_status(rc, &k.r);
+  if (arec_tg_ok(st) && rec) return rec;
+  if (arec_tg_ok(st)) k.r.status = 500;
+  arec_tg_say_result(f, what, &k.r);
+  arec_agent_records_free(rec, rec ? 1 : 0);
+  return NULL;
 }
-
-static int ok(int st) { return st >= 200 && st < 300; }
 
 /* --------------------------------------------------------------- plain */
 void arec_tg_cmd_help(const arec_tg_cmd_ctx *c, const arec_tg_args *a,
@@ -54,13 +64,11 @@ void arec_tg_cmd_start(const arec_tg_cmd_ctx *c, const arec_tg_args *a,
   size_t n = strlen(name);
   while (n && name[n - 1] == ' ') name[--n] = 0;
   if (!n) snprintf(name, sizeof name, "user %lld", c->user_id);
-  arec_svc_actor who = actor(c);
-  arec_svc_result r;
-  memset(&r, 0, sizeof r);
-  int rc = arec_svc_user_upsert(c->svc, &who, c->user_id, name, &r);
-  int st = status_of(rc, &r);
-  if (!ok(st)) {
-    arec_tg_say_result(f, "You", &r);
+  arec_tg_svc_call k = arec_tg_svc_call_of(c);
+  int rc = arec_svc_user_upsert(c->svc, &k.who, c->user_id, name, &k.r);
+  int st = arec_tg_status(rc, &k.r);
+  if (!arec_tg_ok(st)) {
+    arec_tg_say_result(f, "You", &k.r);
     return;
   }
   fprintf(f, "Welcome! You are registered (user %lld). Agents trade on paper "
@@ -81,20 +89,18 @@ void arec_tg_cmd_add_exchange(const arec_tg_cmd_ctx *c, const arec_tg_args *a,
       return;
     }
   }
-  arec_svc_actor who = actor(c);
-  arec_svc_result r;
-  memset(&r, 0, sizeof r);
+  arec_tg_svc_call k = arec_tg_svc_call_of(c);
   long long id = 0;
-  int rc = arec_svc_exchange_add(c->svc, &who, c->user_id, a->v[1], a->v[2],
-                                 a->v[3], testnet, &id, &r);
-  int st = status_of(rc, &r);
-  if (ok(st)) {
+  int rc = arec_svc_exchange_add(c->svc, &k.who, c->user_id, a->v[1], a->v[2],
+                                 a->v[3], testnet, &id, &k.r);
+  int st = arec_tg_status(rc, &k.r);
+  if (arec_tg_ok(st)) {
     fprintf(f, "Exchange %s added (id=%lld, %s).", a->v[1], id,
             testnet ? "testnet" : "mainnet");
     return;
   }
-  arec_tg_say_result(f, "The exchange account", &r);
-  if (st == 400 && !strcmp(r.field, "exchange")) {
+  arec_tg_say_result(f, "The exchange account", &k.r);
+  if (st == 400 && !strcmp(k.r.field, "exchange")) {
     const char *const *ex = arec_svc_exchanges();
     fprintf(f, " Supported:");
     for (size_t i = 0; ex && ex[i]; i++) fprintf(f, "%s %s", i ? "," : "", ex[i]);
@@ -105,18 +111,16 @@ void arec_tg_cmd_add_exchange(const arec_tg_cmd_ctx *c, const arec_tg_args *a,
 
 void arec_tg_cmd_add_pair(const arec_tg_cmd_ctx *c, const arec_tg_args *a,
                           FILE *f) {
-  arec_svc_actor who = actor(c);
-  arec_svc_result r;
-  memset(&r, 0, sizeof r);
+  arec_tg_svc_call k = arec_tg_svc_call_of(c);
   long long id = 0;
-  int rc = arec_svc_pair_add(c->svc, &who, c->user_id, 0, a->v[1], &id, &r);
-  int st = status_of(rc, &r);
-  if (ok(st)) {
+  int rc = arec_svc_pair_add(c->svc, &k.who, c->user_id, 0, a->v[1], &id, &k.r);
+  int st = arec_tg_status(rc, &k.r);
+  if (arec_tg_ok(st)) {
     fprintf(f, "Pair %s added (id=%lld). Let an agent trade it: "
                "/assign_agent <id> %s <budget>", a->v[1], id, a->v[1]);
     return;
   }
-  arec_tg_say_result(f, "The pair", &r);
+  arec_tg_say_result(f, "The pair", &k.r);
   if (st == 404)
     fprintf(f, " You need an exchange account first: /add_exchange <exchange> "
                "<api_key> <api_secret> [testnet] (and /start before that).");
@@ -146,14 +150,12 @@ void arec_tg_cmd_create_agent(const arec_tg_cmd_ctx *c, const arec_tg_args *a,
   }
   if (mode) mode = strcasecmp(mode, "live") ? "paper" : "live";
   arec_svc_agent_new spec = {NULL, c->user_id, a->v[1], a->v[2], NULL, mode};
-  arec_svc_actor who = actor(c);
-  arec_svc_result r;
-  memset(&r, 0, sizeof r);
+  arec_tg_svc_call k = arec_tg_svc_call_of(c);
   char id[AREC_AGENT_ID_MAX + 1] = "";
-  int rc = arec_svc_agent_create(c->svc, &who, &spec, id, sizeof id, &r);
-  int st = status_of(rc, &r);
-  if (ok(st) && id[0]) {
-    int live = strstr(r.message, "(live)") != NULL;
+  int rc = arec_svc_agent_create(c->svc, &k.who, &spec, id, sizeof id, &k.r);
+  int st = arec_tg_status(rc, &k.r);
+  if (arec_tg_ok(st) && id[0]) {
+    int live = strstr(k.r.message, "(live)") != NULL;
     fprintf(f, "Agent \"%s\" created: id=%s strategy=%s mode=%s. Next: "
                "/assign_agent %s <symbol> <budget>", a->v[2], id, a->v[1],
             live ? "live" : "paper", id);
@@ -162,12 +164,12 @@ void arec_tg_cmd_create_agent(const arec_tg_cmd_ctx *c, const arec_tg_args *a,
                  "run it.");
     return;
   }
-  if (ok(st)) {
+  if (arec_tg_ok(st)) {
     fprintf(f, "Agent created, but no id came back: see /agents.");
     return;
   }
-  arec_tg_say_result(f, "The agent", &r);
-  if (st == 400 && !strcmp(r.field, "strategy")) strategies(c, f);
+  arec_tg_say_result(f, "The agent", &k.r);
+  if (st == 400 && !strcmp(k.r.field, "strategy")) strategies(c, f);
   if (st == 404) fprintf(f, " Send /start first.");
 }
 
@@ -182,17 +184,16 @@ void arec_tg_cmd_assign(const arec_tg_cmd_ctx *c, const arec_tg_args *a,
   }
   char what[96];
   snprintf(what, sizeof what, "Agent %.64s", a->v[1]);
-  arec_svc_actor who = actor(c);
-  arec_svc_result r;
-  memset(&r, 0, sizeof r);
-  int rc = arec_svc_agent_assign(c->svc, &who, a->v[1], a->v[2], budget, &r);
-  int st = status_of(rc, &r);
-  if (ok(st)) {
+  arec_tg_svc_call k = arec_tg_svc_call_of(c);
+  int rc =
+      arec_svc_agent_assign(c->svc, &k.who, a->v[1], a->v[2], budget, &k.r);
+  int st = arec_tg_status(rc, &k.r);
+  if (arec_tg_ok(st)) {
     fprintf(f, "Agent %s trades %s with a budget of %.2f. Start it: "
                "/start_agent %s", a->v[1], a->v[2], budget, a->v[1]);
     return;
   }
-  arec_tg_say_result(f, what, &r);
+  arec_tg_say_result(f, what, &k.r);
   if (st == 409) fprintf(f, " (Do you have the pair? /add_pair %s)", a->v[2]);
 }
 
@@ -201,16 +202,15 @@ void arec_tg_cmd_start_agent(const arec_tg_cmd_ctx *c, const arec_tg_args *a,
   const char *id = a->v[1];
   char what[96], pod[160] = "";
   snprintf(what, sizeof what, "Agent %.64s", id);
-  arec_svc_actor who = actor(c);
-  arec_svc_result r;
-  memset(&r, 0, sizeof r);
-  int rc = arec_svc_agent_start(c->svc, &who, id, pod, sizeof pod, &r);
-  int st = status_of(rc, &r);
+  arec_tg_svc_call k = arec_tg_svc_call_of(c);
+  int rc = arec_svc_agent_start(c->svc, &k.who, id, pod, sizeof pod, &k.r);
+  int st = arec_tg_status(rc, &k.r);
   if (st == 200) {
     fprintf(f, "Agent %s started on pod %s (%s).", id, pod[0] ? pod : c->pod,
-            strstr(r.message, "live orders") ? "live orders" : "paper trading");
+            strstr(k.r.message, "live orders") ? "live orders"
+                                                : "paper trading");
   } else if (st == 202) {
-    if (strstr(r.message, "lock"))
+    if (strstr(k.r.message, "lock"))
       fprintf(f, "Agent %s will start when the lock service returns: the "
                  "lock service is unavailable right now, your wish is "
                  "recorded.", id);
@@ -218,12 +218,13 @@ void arec_tg_cmd_start_agent(const arec_tg_cmd_ctx *c, const arec_tg_args *a,
       fprintf(f, "Agent %s runs on pod %s (your wish is recorded).", id, pod);
     else
       fprintf(f, "Agent %s: your wish is recorded%s%s.", id,
-              r.message[0] ? ": " : "", r.message);
+              k.r.message[0] ? ": " : "", k.r.message);
   } else if (st == 422) {
     fprintf(f, "Agent %s was refused by its strategy: %s. Your wish is "
-               "unchanged.", id, r.message[0] ? r.message : "no reason given");
+               "unchanged.",
+            id, k.r.message[0] ? k.r.message : "no reason given");
   } else {
-    arec_tg_say_result(f, what, &r);
+    arec_tg_say_result(f, what, &k.r);
     if (st == 409)
       fprintf(f, " An agent needs a symbol (/assign_agent %s <symbol> "
                  "<budget>) and must be enabled.", id);
@@ -234,25 +235,12 @@ void arec_tg_cmd_stop_agent(const arec_tg_cmd_ctx *c, const arec_tg_args *a,
                             FILE *f) {
   const char *id = a->v[1];
   char what[96];
-  snprintf(what, sizeof what, "Agent %.64s", id);
-  arec_svc_actor who = actor(c);
-  arec_svc_result r;
-  memset(&r, 0, sizeof r);
-  arec_agent_record *rec = NULL;
-  int rc = arec_svc_agent_get(c->svc, &who, id, &rec, &r);
-  int st = status_of(rc, &r);
-  if (!ok(st) || !rec) {
-    if (ok(st)) r.status = 500;
-    arec_tg_say_result(f, what, &r);
-    arec_agent_records_free(rec, rec ? 1 : 0);
-    return;
-  }
-  int was = rec->is_trading || rec->running_on;
-  arec_agent_records_free(rec, 1);
-  memset(&r, 0, sizeof r);
-  rc = arec_svc_agent_stop(c->svc, &who, id, &r);
-  st = status_of(rc, &r);
-  if (!ok(st)) arec_tg_say_result(f, what, &r);
+  int was = arec_tg_agent_running(c, id, what, sizeof what, f);
+  if (was < 0) return;
+  arec_tg_svc_call k = arec_tg_svc_call_of(c);
+  int rc = arec_svc_agent_stop(c->svc, &k.who, id, &k.r);
+  int st = arec_tg_status(rc, &k.r);
+  if (!arec_tg_ok(st)) arec_tg_say_result(f, what, &k.r);
   else if (!was) fprintf(f, "Agent %s is not running.", id);
   else fprintf(f, "Stopping agent %s: its positions are being closed. You "
                   "will get a message when it has stopped.", id);
@@ -295,15 +283,13 @@ void arec_tg_cmd_agents(const arec_tg_cmd_ctx *c, const arec_tg_args *a,
   flt.limit = PAGE;
   flt.user_id = c->user_id;
   flt.with_symbols = 1;
-  arec_svc_actor who = actor(c);
-  arec_svc_result r;
-  memset(&r, 0, sizeof r);
+  arec_tg_svc_call k = arec_tg_svc_call_of(c);
   arec_agent_record *as = NULL;
   size_t n = 0;
-  int rc = arec_svc_agent_list(c->svc, &who, &flt, &as, &n, &r);
-  int st = status_of(rc, &r);
-  if (!ok(st)) {
-    arec_tg_say_result(f, "Your agents", &r);
+  int rc = arec_svc_agent_list(c->svc, &k.who, &flt, &as, &n, &k.r);
+  int st = arec_tg_status(rc, &k.r);
+  if (!arec_tg_ok(st)) {
+    arec_tg_say_result(f, "Your agents", &k.r);
     arec_agent_records_free(as, n);
     return;
   }
@@ -333,18 +319,8 @@ void arec_tg_cmd_status(const arec_tg_cmd_ctx *c, const arec_tg_args *a,
   const char *id = a->v[1];
   char what[96];
   snprintf(what, sizeof what, "Agent %.64s", id);
-  arec_svc_actor who = actor(c);
-  arec_svc_result r;
-  memset(&r, 0, sizeof r);
-  arec_agent_record *x = NULL;
-  int rc = arec_svc_agent_get(c->svc, &who, id, &x, &r);
-  int st = status_of(rc, &r);
-  if (!ok(st) || !x) {
-    if (ok(st)) r.status = 500;
-    arec_tg_say_result(f, what, &r);
-    arec_agent_records_free(x, x ? 1 : 0);
-    return;
-  }
+  arec_agent_record *x = arec_tg_agent_get(c, id, what, f);
+  if (!x) return;
   fprintf(f, "Agent %s \"%s\" (%s, %s)\nRuns on: %s\nWanted: %s%s", x->id,
           x->name ? x->name : "", x->strategy ? x->strategy : "",
           arec_svc_agent_is_live(x) ? "live" : "paper", where(x),
@@ -375,7 +351,7 @@ void arec_tg_cmd_status(const arec_tg_cmd_ctx *c, const arec_tg_args *a,
 void arec_tg_cmd_profit(const arec_tg_cmd_ctx *c, const arec_tg_args *a,
                         FILE *f) {
   (void)a;
-  arec_svc_actor who = actor(c);
+  arec_svc_actor who = arec_tg_actor(c);
   double real = 0, open = 0;
   unsigned long long trades = 0;
   size_t agents = 0;
@@ -391,8 +367,8 @@ void arec_tg_cmd_profit(const arec_tg_cmd_ctx *c, const arec_tg_args *a,
     arec_agent_record *as = NULL;
     size_t n = 0;
     int rc = arec_svc_agent_list(c->svc, &who, &flt, &as, &n, &r);
-    int st = status_of(rc, &r);
-    if (!ok(st)) {
+    int st = arec_tg_status(rc, &r);
+    if (!arec_tg_ok(st)) {
       arec_tg_say_result(f, "Your agents", &r);
       arec_agent_records_free(as, n);
       return;

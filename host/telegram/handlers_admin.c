@@ -22,15 +22,13 @@ void arec_tg_cmd_exchanges(const arec_tg_cmd_ctx *c, const arec_tg_args *a,
   fprintf(f, "Supported exchanges:");
   for (size_t i = 0; ex && ex[i]; i++) fprintf(f, "%s %s", i ? "," : "", ex[i]);
   fprintf(f, ".");
-  arec_svc_actor who = arec_tg_actor(c);
-  arec_svc_result r;
-  memset(&r, 0, sizeof r);
+  arec_tg_svc_call k = arec_tg_svc_call_of(c);
   arec_host_exchange *v = NULL;
   size_t n = 0;
-  int rc = arec_svc_exchange_list(c->svc, &who, c->user_id, &v, &n, &r);
-  if (!arec_tg_ok(arec_tg_status(rc, &r))) {
+  int rc = arec_svc_exchange_list(c->svc, &k.who, c->user_id, &v, &n, &k.r);
+  if (!arec_tg_ok(arec_tg_status(rc, &k.r))) {
     fprintf(f, "\n");
-    arec_tg_say_result(f, "Your exchange accounts", &r);
+    arec_tg_say_result(f, "Your exchange accounts", &k.r);
     free(v);
     return;
   }
@@ -55,16 +53,14 @@ void arec_tg_cmd_remove_exchange(const arec_tg_cmd_ctx *c,
                "them)");
     return;
   }
-  arec_svc_actor who = arec_tg_actor(c);
-  arec_svc_result r;
-  memset(&r, 0, sizeof r);
-  int rc = arec_svc_exchange_remove(c->svc, &who, c->user_id, id, &r);
-  int st = arec_tg_status(rc, &r);
+  arec_tg_svc_call k = arec_tg_svc_call_of(c);
+  int rc = arec_svc_exchange_remove(c->svc, &k.who, c->user_id, id, &k.r);
+  int st = arec_tg_status(rc, &k.r);
   if (arec_tg_ok(st)) {
     fprintf(f, "Exchange account %lld removed, with its pairs.", id);
     return;
   }
-  arec_tg_say_result(f, "The exchange account", &r);
+  arec_tg_say_result(f, "The exchange account", &k.r);
   if (st == 409)
     fprintf(f, " Stop the agent first (/stop_agent <id>), or move it off the "
                "pair (/unassign <id> <symbol>).");
@@ -74,20 +70,18 @@ void arec_tg_cmd_unassign(const arec_tg_cmd_ctx *c, const arec_tg_args *a,
                           FILE *f) {
   char what[96];
   snprintf(what, sizeof what, "Agent %.64s", a->v[1]);
-  arec_svc_actor who = arec_tg_actor(c);
-  arec_svc_result r;
-  memset(&r, 0, sizeof r);
-  int rc = arec_svc_agent_unassign(c->svc, &who, a->v[1], a->v[2], &r);
-  int st = arec_tg_status(rc, &r);
+  arec_tg_svc_call k = arec_tg_svc_call_of(c);
+  int rc = arec_svc_agent_unassign(c->svc, &k.who, a->v[1], a->v[2], &k.r);
+  int st = arec_tg_status(rc, &k.r);
   if (arec_tg_ok(st)) {
     fprintf(f, "Agent %s no longer trades %s.", a->v[1], a->v[2]);
     return;
   }
-  if (st == 404 && r.field[0]) { /* the agent exists, the symbol not */
+  if (st == 404 && k.r.field[0]) { /* the agent exists, the symbol not */
     fprintf(f, "Agent %s does not trade %s.", a->v[1], a->v[2]);
     return;
   }
-  arec_tg_say_result(f, what, &r);
+  arec_tg_say_result(f, what, &k.r);
   if (st == 409)
     fprintf(f, " Stop it first: /stop_agent %s", a->v[1]);
 }
@@ -95,13 +89,10 @@ void arec_tg_cmd_unassign(const arec_tg_cmd_ctx *c, const arec_tg_args *a,
 void arec_tg_cmd_stop_all(const arec_tg_cmd_ctx *c, const arec_tg_args *a,
                           FILE *f) {
   (void)a;
-  arec_svc_actor who = arec_tg_actor(c);
-  arec_svc_result r;
-  memset(&r, 0, sizeof r);
+  arec_tg_svc_call k = arec_tg_svc_call_of(c);
   size_t n = 0;
-  int rc = arec_svc_stop_all(c->svc, &who, c->user_id, &n, &r);
-  if (!arec_tg_ok(arec_tg_status(rc, &r))) {
-    arec_tg_say_result(f, "Your agents", &r);
+  int rc = arec_svc_stop_all(c->svc, &k.who, c->user_id, &n, &k.r);
+  if (arec_tg_failed(f, "Your agents", rc, &k.r)) {
     if (n) fprintf(f, " (%zu were stopped before that)", n);
     return;
   }
@@ -117,25 +108,11 @@ void arec_tg_cmd_delete_agent(const arec_tg_cmd_ctx *c, const arec_tg_args *a,
                               FILE *f) {
   const char *id = a->v[1];
   char what[96];
-  snprintf(what, sizeof what, "Agent %.64s", id);
-  arec_svc_actor who = arec_tg_actor(c);
-  arec_svc_result r;
-  memset(&r, 0, sizeof r);
-  arec_agent_record *rec = NULL;
-  int rc = arec_svc_agent_get(c->svc, &who, id, &rec, &r);
-  int st = arec_tg_status(rc, &r);
-  if (!arec_tg_ok(st) || !rec) {
-    if (arec_tg_ok(st)) r.status = 500;
-    arec_tg_say_result(f, what, &r);
-    arec_agent_records_free(rec, rec ? 1 : 0);
-    return;
-  }
-  int was = rec->is_trading || rec->running_on;
-  arec_agent_records_free(rec, 1);
-  memset(&r, 0, sizeof r);
-  rc = arec_svc_agent_delete(c->svc, &who, id, &r);
-  if (!arec_tg_ok(arec_tg_status(rc, &r))) {
-    arec_tg_say_result(f, what, &r);
+  int was = arec_tg_agent_running(c, id, what, sizeof what, f);
+  if (was < 0) return;
+  arec_tg_svc_call k = arec_tg_svc_call_of(c);
+  int rc = arec_svc_agent_delete(c->svc, &k.who, id, &k.r);
+  if (arec_tg_failed(f, what, rc, &k.r)) {
     return;
   }
   if (was)

@@ -33,14 +33,11 @@ static int count_arg(const arec_tg_args *a, long def, long max, long *out,
 void arec_tg_cmd_balance(const arec_tg_cmd_ctx *c, const arec_tg_args *a,
                          FILE *f) {
   (void)a;
-  arec_svc_actor who = arec_tg_actor(c);
-  arec_svc_result r;
-  memset(&r, 0, sizeof r);
+  arec_tg_svc_call k = arec_tg_svc_call_of(c);
   arec_svc_balance *v = NULL;
   size_t n = 0;
-  int rc = arec_svc_balance_list(c->svc, &who, c->user_id, &v, &n, &r);
-  if (!arec_tg_ok(arec_tg_status(rc, &r))) {
-    arec_tg_say_result(f, "Your balance", &r);
+  int rc = arec_svc_balance_list(c->svc, &k.who, c->user_id, &v, &n, &k.r);
+  if (arec_tg_failed(f, "Your balance", rc, &k.r)) {
     free(v);
     return;
   }
@@ -81,15 +78,12 @@ void arec_tg_cmd_trades(const arec_tg_cmd_ctx *c, const arec_tg_args *a,
                         FILE *f) {
   long limit;
   if (count_arg(a, 10, 50, &limit, f)) return;
-  arec_svc_actor who = arec_tg_actor(c);
-  arec_svc_result r;
-  memset(&r, 0, sizeof r);
+  arec_tg_svc_call k = arec_tg_svc_call_of(c);
   arec_svc_fill *v = NULL;
   size_t n = 0;
-  int rc = arec_svc_trades(c->svc, &who, c->user_id, (unsigned)limit, &v, &n,
-                           &r);
-  if (!arec_tg_ok(arec_tg_status(rc, &r))) {
-    arec_tg_say_result(f, "Your trades", &r);
+  int rc = arec_svc_trades(c->svc, &k.who, c->user_id, (unsigned)limit, &v, &n,
+                           &k.r);
+  if (arec_tg_failed(f, "Your trades", rc, &k.r)) {
     free(v);
     return;
   }
@@ -108,15 +102,12 @@ void arec_tg_cmd_daily(const arec_tg_cmd_ctx *c, const arec_tg_args *a,
                        FILE *f) {
   long days;
   if (count_arg(a, 7, 90, &days, f)) return;
-  arec_svc_actor who = arec_tg_actor(c);
-  arec_svc_result r;
-  memset(&r, 0, sizeof r);
+  arec_tg_svc_call k = arec_tg_svc_call_of(c);
   arec_svc_day *v = NULL;
   size_t n = 0;
-  int rc = arec_svc_daily(c->svc, &who, c->user_id, (unsigned)days, &v, &n,
-                          &r);
-  if (!arec_tg_ok(arec_tg_status(rc, &r))) {
-    arec_tg_say_result(f, "Your daily PnL", &r);
+  int rc = arec_svc_daily(c->svc, &k.who, c->user_id, (unsigned)days, &v, &n,
+                          &k.r);
+  if (arec_tg_failed(f, "Your daily PnL", rc, &k.r)) {
     free(v);
     return;
   }
@@ -136,14 +127,11 @@ void arec_tg_cmd_daily(const arec_tg_cmd_ctx *c, const arec_tg_args *a,
 void arec_tg_cmd_performance(const arec_tg_cmd_ctx *c, const arec_tg_args *a,
                              FILE *f) {
   (void)a;
-  arec_svc_actor who = arec_tg_actor(c);
-  arec_svc_result r;
-  memset(&r, 0, sizeof r);
+  arec_tg_svc_call k = arec_tg_svc_call_of(c);
   arec_svc_perf *v = NULL;
   size_t n = 0;
-  int rc = arec_svc_performance(c->svc, &who, c->user_id, &v, &n, &r);
-  if (!arec_tg_ok(arec_tg_status(rc, &r))) {
-    arec_tg_say_result(f, "Your performance", &r);
+  int rc = arec_svc_performance(c->svc, &k.who, c->user_id, &v, &n, &k.r);
+  if (arec_tg_failed(f, "Your performance", rc, &k.r)) {
     free(v);
     return;
   }

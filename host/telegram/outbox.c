@@ -316,17 +316,6 @@ int arec_tg_outbox_start(arec_tg_outbox *o, arec_tg_owners_fn owners,
   return 0;
 }
 
-static int join_by(pthread_t th, int64_t deadline_ms) {
-  int64_t left = deadline_ms - arec_tg_now_ms();
-  if (left < 0) left = 0;
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  ts.tv_sec += left / 1000;
-  ts.tv_nsec += (left % 1000) * 1000000L;
-  if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
-  return pthread_timedjoin_np(th, NULL, &ts) == 0;
-}
-
 void arec_tg_outbox_stop(arec_tg_outbox *o, int64_t deadline_ms, int abandon) {
   if (!o) return;
   pthread_mutex_lock(&o->mu);
@@ -343,7 +332,7 @@ void arec_tg_outbox_stop(arec_tg_outbox *o, int64_t deadline_ms, int abandon) {
       pthread_join(o->th, NULL);
       o->joined = 1;
     } else {
-      o->joined = join_by(o->th, deadline_ms);
+      o->joined = arec_tg_join_by(o->th, deadline_ms);
     }
   }
 }

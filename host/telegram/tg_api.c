@@ -37,6 +37,17 @@ int64_t arec_tg_now_ms(void) {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int arec_tg_join_by(pthread_t th, int64_t deadline_ms) {
+  int64_t left = deadline_ms - arec_tg_now_ms();
+  if (left < 0) left = 0;
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  ts.tv_sec += left / 1000;
+  ts.tv_nsec += (left % 1000) * 1000000L;
+  if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+  return pthread_timedjoin_np(th, NULL, &ts) == 0;
+}
+
 int arec_tg_api_new(arec_tg_api **out, const char *base, const char *token,
                     int64_t connect_timeout_ms, _Atomic int64_t *abort_at) {
   if (!out) return AREC_EINVAL;

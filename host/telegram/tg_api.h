@@ -15,6 +15,7 @@
 #ifndef AREC_HOST_TG_API_H
 #define AREC_HOST_TG_API_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -31,6 +32,8 @@ typedef struct arec_tg_api arec_tg_api;
 
 /* Monotonic milliseconds (the clock of every deadline here). */
 int64_t arec_tg_now_ms(void);
+/* Joins th by deadline_ms (arec_tg_now_ms()): 1 joined, 0 still running. */
+int arec_tg_join_by(pthread_t th, int64_t deadline_ms);
 
 /* base NULL or "": the public Bot API.  Copies both (the token is wiped on
  * free).  `abort_at` (may be NULL): a call in flight ends with

@@ -51,11 +51,10 @@ static void agent_drop(arec__mem_agent *a) {
 
 int arec__mem_agent_create(arec_repository *repo, const arec_agent_spec *spec,
                            char *out_id, size_t out_len) {
-  if (!spec || !spec->strategy || !spec->name || !out_id ||
-      out_len < AREC_AGENT_ID_MAX + 1)
-    return AREC_EINVAL;
-  arec_memory_store *st = arec__mem_repo_store(repo);
-  int rc = arec__mem_enter(st, M_REPO);
+  arec_memory_store *st;
+  int rc = arec__mem_repo_enter(repo, M_REPO, &st,
+                                !spec || !spec->strategy || !spec->name ||
+                                    !out_id || out_len < AREC_AGENT_ID_MAX + 1);
   if (rc)
     return rc;
   char gen[13];
@@ -110,10 +109,10 @@ out:
 /* ---------------------------------------------------------------- symbols */
 int arec__mem_agent_assign(arec_repository *repo, const char *agent_id,
                            const char *symbol, double budget) {
-  if (!agent_id || !symbol || !*symbol || !(budget > 0))
-    return AREC_EINVAL;
-  arec_memory_store *st = arec__mem_repo_store(repo);
-  int rc = arec__mem_enter(st, M_REPO);
+  arec_memory_store *st;
+  int rc = arec__mem_repo_enter(repo, M_REPO, &st,
+                                !agent_id || !symbol || !*symbol ||
+                                    !(budget > 0));
   if (rc)
     return rc;
   arec__mem_agent *a = arec__mem_agent_live(st, agent_id);
@@ -169,10 +168,8 @@ out:
 
 int arec__mem_agent_unassign(arec_repository *repo, const char *agent_id,
                              const char *symbol) {
-  if (!agent_id || !symbol)
-    return AREC_EINVAL;
-  arec_memory_store *st = arec__mem_repo_store(repo);
-  int rc = arec__mem_enter(st, M_REPO);
+  arec_memory_store *st;
+  int rc = arec__mem_repo_enter(repo, M_REPO, &st, !agent_id || !symbol);
   if (rc)
     return rc;
   arec__mem_agent *a = arec__mem_agent_live(st, agent_id);
@@ -195,10 +192,8 @@ int arec__mem_agent_unassign(arec_repository *repo, const char *agent_id,
 /* ------------------------------------------------------- active / delete */
 int arec__mem_set_active(arec_repository *repo, const char *agent_id,
                          int active) {
-  if (!agent_id)
-    return AREC_EINVAL;
-  arec_memory_store *st = arec__mem_repo_store(repo);
-  int rc = arec__mem_enter(st, M_REPO);
+  arec_memory_store *st;
+  int rc = arec__mem_repo_enter(repo, M_REPO, &st, !agent_id);
   if (rc)
     return rc;
   arec__mem_agent *a = arec__mem_agent_live(st, agent_id);
@@ -209,10 +204,8 @@ int arec__mem_set_active(arec_repository *repo, const char *agent_id,
 }
 
 int arec__mem_agent_delete(arec_repository *repo, const char *agent_id) {
-  if (!agent_id)
-    return AREC_EINVAL;
-  arec_memory_store *st = arec__mem_repo_store(repo);
-  int rc = arec__mem_enter(st, M_REPO);
+  arec_memory_store *st;
+  int rc = arec__mem_repo_enter(repo, M_REPO, &st, !agent_id);
   if (rc)
     return rc;
   arec__mem_agent *a = arec__mem_agent_live(st, agent_id);
@@ -294,9 +287,7 @@ int arec__mem_agent_get(arec_repository *repo, const char *agent_id,
   pthread_mutex_unlock(&st->mu);
   if (rc) {
     arec_agent_records_free(r, 1);
-    if (rc == AREC_ENOTFOUND)
-      arec_error_set("memory repository: agent %s not found", agent_id);
-    return rc;
+    return rc == AREC_ENOTFOUND ? arec__mem_agent_missing(agent_id) : rc;
   }
   *out = r;
   return 0;

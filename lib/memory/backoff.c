@@ -28,10 +28,8 @@ static int64_t wait_ms(unsigned int failures, int64_t min_ms, int64_t max_ms) {
 static int fenced(arec_memory_store *st, const char *id, uint64_t fence,
                   arec__mem_agent **out) {
   arec__mem_agent *a = arec__mem_agent_live(st, id);
-  if (!a) {
-    arec_error_set("memory repository: agent %s not found", id);
-    return AREC_ENOTFOUND;
-  }
+  if (!a)
+    return arec__mem_agent_missing(id);
   if (fence == 0 || fence != a->fence) {
     arec_error_set("memory repository: agent %s: fence %llu is not current",
                    id, (unsigned long long)fence);
@@ -44,10 +42,9 @@ static int fenced(arec_memory_store *st, const char *id, uint64_t fence,
 int arec__mem_start_failed(arec_repository *repo, const char *agent_id,
                            uint64_t fence, const char *error, int64_t min_ms,
                            int64_t max_ms, unsigned int *out_failures) {
-  if (!agent_id || min_ms < 0 || max_ms < min_ms)
-    return AREC_EINVAL;
-  arec_memory_store *st = arec__mem_repo_store(repo);
-  int rc = arec__mem_enter(st, M_REPO);
+  arec_memory_store *st;
+  int rc = arec__mem_repo_enter(repo, M_REPO, &st,
+                                !agent_id || min_ms < 0 || max_ms < min_ms);
   if (rc)
     return rc;
   arec__mem_agent *a = NULL;
@@ -73,10 +70,8 @@ int arec__mem_start_failed(arec_repository *repo, const char *agent_id,
 
 int arec__mem_start_ok(arec_repository *repo, const char *agent_id,
                        uint64_t fence) {
-  if (!agent_id)
-    return AREC_EINVAL;
-  arec_memory_store *st = arec__mem_repo_store(repo);
-  int rc = arec__mem_enter(st, M_REPO);
+  arec_memory_store *st;
+  int rc = arec__mem_repo_enter(repo, M_REPO, &st, !agent_id);
   if (rc)
     return rc;
   arec__mem_agent *a = NULL;
@@ -91,17 +86,14 @@ int arec__mem_start_ok(arec_repository *repo, const char *agent_id,
 
 int arec__mem_set_error(arec_repository *repo, const char *agent_id,
                         uint64_t fence, const char *error) {
-  if (!agent_id)
-    return AREC_EINVAL;
-  arec_memory_store *st = arec__mem_repo_store(repo);
-  int rc = arec__mem_enter(st, M_REPO);
+  arec_memory_store *st;
+  int rc = arec__mem_repo_enter(repo, M_REPO, &st, !agent_id);
   if (rc)
     return rc;
   arec__mem_agent *a = arec__mem_agent_live(st, agent_id);
   char *text = NULL;
   if (!a) {
-    rc = AREC_ENOTFOUND;
-    arec_error_set("memory repository: agent %s not found", agent_id);
+    rc = arec__mem_agent_missing(agent_id);
   } else if (fence == 0 ? arec__mem_owner_alive(st, a) : fence != a->fence) {
     rc = AREC_EFENCED;
     arec_error_set("memory repository: agent %s is owned by another runner",

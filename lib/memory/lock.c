@@ -165,11 +165,10 @@ static int lock_try_acquire(arec_lock *lock, const char *key,
 
 static int lock_refresh(arec_lock *lock, const char *key, arec_lease *lease,
                         int64_t ttl_ms) {
-  if (!key || !*key || !lease || ttl_ms <= 0)
-    return AREC_EINVAL;
   int64_t sent_at = arec__mem_mono_ms();
   arec_memory_store *st = LST(lock);
-  int rc = arec__mem_enter(st, M_REF);
+  int rc = arec__mem_enter_checked(st, M_REF,
+                                    !key || !*key || !lease || ttl_ms <= 0);
   if (rc)
     return rc;
   rc = refresh_one(st, key, lease, ttl_ms, sent_at);
@@ -179,10 +178,8 @@ static int lock_refresh(arec_lock *lock, const char *key, arec_lease *lease,
 
 static int lock_release(arec_lock *lock, const char *key,
                         const arec_lease *lease) {
-  if (!key || !*key || !lease)
-    return AREC_EINVAL;
   arec_memory_store *st = LST(lock);
-  int rc = arec__mem_enter(st, M_LOCK);
+  int rc = arec__mem_enter_checked(st, M_LOCK, !key || !*key || !lease);
   if (rc)
     return rc;
   rc = release_one(st, key, lease);
@@ -193,11 +190,10 @@ static int lock_release(arec_lock *lock, const char *key,
 static int lock_refresh_many(arec_lock *lock, const char *const *keys,
                              arec_lease *leases, size_t n, int64_t ttl_ms,
                              int *out_results) {
-  if (ttl_ms <= 0 || (n && (!keys || !leases || !out_results)))
-    return AREC_EINVAL;
   int64_t sent_at = arec__mem_mono_ms();
   arec_memory_store *st = LST(lock);
-  int rc = arec__mem_enter(st, M_REF);
+  int rc = arec__mem_enter_checked(
+      st, M_REF, ttl_ms <= 0 || (n && (!keys || !leases || !out_results)));
   if (rc)
     return rc;
   for (size_t i = 0; i < n; i++)
@@ -234,10 +230,9 @@ static int lock_try_acquire_many(arec_lock *lock, const char *const *keys,
 static int lock_release_many(arec_lock *lock, const char *const *keys,
                              const arec_lease *leases, size_t n,
                              int *out_results) {
-  if (n && (!keys || !leases || !out_results))
-    return AREC_EINVAL;
   arec_memory_store *st = LST(lock);
-  int rc = arec__mem_enter(st, M_LOCK);
+  int rc = arec__mem_enter_checked(st, M_LOCK,
+                                    n && (!keys || !leases || !out_results));
   if (rc)
     return rc;
   for (size_t i = 0; i < n; i++)

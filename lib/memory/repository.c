@@ -37,6 +37,12 @@ arec_memory_store *arec__mem_repo_store(arec_repository *repo) {
   return REPO(repo);
 }
 
+int arec__mem_repo_enter(arec_repository *repo, int mask,
+                         arec_memory_store **st, int bad) {
+  *st = REPO(repo);
+  return arec__mem_enter_checked(*st, mask, bad);
+}
+
 /* A live pod row that is not leaving? mutex held. */
 static int pod_live(const arec_memory_store *st, const char *name) {
   const arec__mem_pod *p = arec__mem_pod_find(st, name);
@@ -138,10 +144,10 @@ out:
 static int repo_unwanted(arec_repository *repo, const char *pod,
                          const char *incarnation, const char *const *ids,
                          size_t n, unsigned char *out_unwanted) {
-  if (!pod || !incarnation || (n && (!ids || !out_unwanted)))
-    return AREC_EINVAL;
-  arec_memory_store *st = REPO(repo);
-  int rc = arec__mem_enter(st, M_REPO);
+  arec_memory_store *st;
+  int rc = arec__mem_repo_enter(repo, M_REPO, &st,
+                                !pod || !incarnation ||
+                                    (n && (!ids || !out_unwanted)));
   if (rc)
     return rc;
   for (size_t i = 0; i < n; i++) {
@@ -199,10 +205,10 @@ static int claim_one(arec_memory_store *st, const char *pod,
 static int repo_claim(arec_repository *repo, const char *pod,
                       const char *incarnation, const char *agent_id,
                       uint64_t *out_fence) {
-  if (!pod || !*pod || !incarnation || !agent_id || !out_fence)
-    return AREC_EINVAL;
-  arec_memory_store *st = REPO(repo);
-  int rc = arec__mem_enter(st, M_REPO);
+  arec_memory_store *st;
+  int rc = arec__mem_repo_enter(repo, M_REPO, &st,
+                                !pod || !*pod || !incarnation || !agent_id ||
+                                    !out_fence);
   if (rc)
     return rc;
   rc = claim_one(st, pod, incarnation, agent_id, out_fence);
@@ -213,11 +219,11 @@ static int repo_claim(arec_repository *repo, const char *pod,
 static int repo_claim_many(arec_repository *repo, const char *pod,
                            const char *incarnation, const char *const *ids,
                            size_t n, uint64_t *out_fences, int *out_results) {
-  if (!pod || !*pod || !incarnation ||
-      (n && (!ids || !out_fences || !out_results)))
-    return AREC_EINVAL;
-  arec_memory_store *st = REPO(repo);
-  int rc = arec__mem_enter(st, M_REPO);
+  arec_memory_store *st;
+  int rc = arec__mem_repo_enter(
+      repo, M_REPO, &st,
+      !pod || !*pod || !incarnation ||
+          (n && (!ids || !out_fences || !out_results)));
   if (rc)
     return rc;
   for (size_t i = 0; i < n; i++) {
@@ -282,10 +288,9 @@ static int repo_save_state(arec_repository *repo, const arec_save *save) {
 
 static int repo_save_many(arec_repository *repo, const arec_save *saves,
                           size_t n, int *out_results) {
-  if (n && (!saves || !out_results))
-    return AREC_EINVAL;
-  arec_memory_store *st = REPO(repo);
-  int rc = arec__mem_enter(st, M_SAVE);
+  arec_memory_store *st;
+  int rc = arec__mem_repo_enter(repo, M_SAVE, &st,
+                                n && (!saves || !out_results));
   if (rc)
     return rc;
   for (size_t i = 0; i < n; i++)
@@ -311,10 +316,8 @@ static int release_one(arec_memory_store *st, const char *id, uint64_t fence) {
 
 static int repo_release(arec_repository *repo, const char *agent_id,
                         uint64_t fence) {
-  if (!agent_id)
-    return AREC_EINVAL;
-  arec_memory_store *st = REPO(repo);
-  int rc = arec__mem_enter(st, M_REPO);
+  arec_memory_store *st;
+  int rc = arec__mem_repo_enter(repo, M_REPO, &st, !agent_id);
   if (rc)
     return rc;
   rc = release_one(st, agent_id, fence);
@@ -325,10 +328,9 @@ static int repo_release(arec_repository *repo, const char *agent_id,
 static int repo_release_many(arec_repository *repo, const char *const *ids,
                              const uint64_t *fences, size_t n,
                              int *out_results) {
-  if (n && (!ids || !fences || !out_results))
-    return AREC_EINVAL;
-  arec_memory_store *st = REPO(repo);
-  int rc = arec__mem_enter(st, M_REPO);
+  arec_memory_store *st;
+  int rc = arec__mem_repo_enter(repo, M_REPO, &st,
+                                n && (!ids || !fences || !out_results));
   if (rc)
     return rc;
   for (size_t i = 0; i < n; i++)
@@ -341,10 +343,10 @@ static int repo_release_many(arec_repository *repo, const char *const *ids,
 static int repo_heartbeat(arec_repository *repo, const char *pod,
                           const char *incarnation, int64_t lease_ms,
                           int leaving) {
-  if (!pod || !*pod || (!leaving && (!incarnation || lease_ms < 0)))
-    return AREC_EINVAL;
-  arec_memory_store *st = REPO(repo);
-  int rc = arec__mem_enter(st, M_REPO);
+  arec_memory_store *st;
+  int rc = arec__mem_repo_enter(
+      repo, M_REPO, &st,
+      !pod || !*pod || (!leaving && (!incarnation || lease_ms < 0)));
   if (rc)
     return rc;
   arec__mem_pod **pp = &st->pods;
@@ -395,16 +397,13 @@ out:
 /* ------------------------------------------------------------ set_trading */
 static int repo_set_trading(arec_repository *repo, const char *agent_id,
                             int want) {
-  if (!agent_id)
-    return AREC_EINVAL;
-  arec_memory_store *st = REPO(repo);
-  int rc = arec__mem_enter(st, M_REPO);
+  arec_memory_store *st;
+  int rc = arec__mem_repo_enter(repo, M_REPO, &st, !agent_id);
   if (rc)
     return rc;
   arec__mem_agent *a = arec__mem_agent_live(st, agent_id);
   if (!a) {
-    rc = AREC_ENOTFOUND;
-    arec_error_set("memory repository: agent %s not found", agent_id);
+    rc = arec__mem_agent_missing(agent_id);
   } else if (want && (arec__mem_nassigned(a) == 0 || !a->is_active)) {
     rc = AREC_ECONFLICT;
     arec_error_set("memory repository: agent %s has no symbol or is disabled",
@@ -459,10 +458,8 @@ static int repo_fleet(arec_repository *repo, arec_fleet *out) {
 
 static int repo_pod_leaving(arec_repository *repo, const char *pod,
                             const char *incarnation) {
-  if (!pod || !incarnation)
-    return AREC_EINVAL;
-  arec_memory_store *st = REPO(repo);
-  int rc = arec__mem_enter(st, M_REPO);
+  arec_memory_store *st;
+  int rc = arec__mem_repo_enter(repo, M_REPO, &st, !pod || !incarnation);
   if (rc)
     return rc;
   for (arec__mem_pod *p = st->pods; p; p = p->next)
@@ -474,16 +471,15 @@ static int repo_pod_leaving(arec_repository *repo, const char *pod,
 
 static int repo_migrate(arec_repository *repo, const char *agent_id,
                         const char *to_pod, int64_t hold_ms) {
-  if (!agent_id || !to_pod || !*to_pod || hold_ms <= 0)
-    return AREC_EINVAL;
-  arec_memory_store *st = REPO(repo);
-  int rc = arec__mem_enter(st, M_REPO);
+  arec_memory_store *st;
+  int rc = arec__mem_repo_enter(repo, M_REPO, &st,
+                                !agent_id || !to_pod || !*to_pod ||
+                                    hold_ms <= 0);
   if (rc)
     return rc;
   arec__mem_agent *a = arec__mem_agent_live(st, agent_id);
   if (!a) {
-    rc = AREC_ENOTFOUND;
-    arec_error_set("memory repository: agent %s not found", agent_id);
+    rc = arec__mem_agent_missing(agent_id);
   } else if (!arec__mem_wanted(a)) {
     rc = AREC_ECONFLICT;
     arec_error_set("memory repository: agent %s is not trading", agent_id);

@@ -28,10 +28,10 @@ static arec__mem_role *match(arec_memory_store *st, const char *name,
 int arec__mem_role_claim(arec_repository *repo, const char *name,
                          const char *holder, int64_t ttl_ms,
                          uint64_t *out_fence) {
-  if (!name || !holder || !*holder || ttl_ms <= 0 || !out_fence)
-    return AREC_EINVAL;
-  arec_memory_store *st = arec__mem_repo_store(repo);
-  int rc = arec__mem_enter(st, M_REPO);
+  arec_memory_store *st;
+  int rc = arec__mem_repo_enter(repo, M_REPO, &st,
+                                !name || !holder || !*holder || ttl_ms <= 0 ||
+                                    !out_fence);
   if (rc)
     return rc;
   int64_t now = arec__mem_now(st);
@@ -62,54 +62,44 @@ out:
   return rc;
 }
 
-int arec__mem_role_keep(arec_repository *repo, const char *name,
-                        const char *holder, uint64_t fence, int64_t ttl_ms) {
-  if (!name || !holder || ttl_ms <= 0)
-    return AREC_EINVAL;
-  arec_memory_store *st = arec__mem_repo_store(repo);
-  int rc = arec__mem_enter(st, M_REPO);
+/* keep, release and check: what they do to a matching lease (mutex
+ * held) after the same entry and match. */
+enum { KEEP, RELEASE, CHECK };
+
+static int on_match(arec_repository *repo, const char *name,
+                    const char *holder, uint64_t fence, int op,
+                    int64_t ttl_ms) {
+  arec_memory_store *st;
+  int bad = !name || !holder || (op == KEEP && ttl_ms <= 0);
+  int rc = arec__mem_repo_enter(repo, M_REPO, &st, bad);
   if (rc)
     return rc;
   int64_t now = arec__mem_now(st);
   arec__mem_role *r = match(st, name, holder, fence);
-  if (r && r->lease_until > now)
+  int live = r && r->lease_until > now;
+  if (op == KEEP && live) {
     r->lease_until = now + ttl_ms;
-  else
-    rc = AREC_ELOST;
-  pthread_mutex_unlock(&st->mu);
-  return rc;
-}
-
-int arec__mem_role_release(arec_repository *repo, const char *name,
-                           const char *holder, uint64_t fence) {
-  if (!name || !holder)
-    return AREC_EINVAL;
-  arec_memory_store *st = arec__mem_repo_store(repo);
-  int rc = arec__mem_enter(st, M_REPO);
-  if (rc)
-    return rc;
-  arec__mem_role *r = match(st, name, holder, fence);
-  if (r) {
+  } else if (op == RELEASE && r) {
     arec__mem_set_str(&r->holder, NULL);
     r->fence++;
-  } else {
-    rc = AREC_ELOST;
+  } else if (op != CHECK || !live) {
+    rc = op == CHECK ? AREC_EFENCED : AREC_ELOST;
   }
   pthread_mutex_unlock(&st->mu);
   return rc;
 }
 
+int arec__mem_role_keep(arec_repository *repo, const char *name,
+                        const char *holder, uint64_t fence, int64_t ttl_ms) {
+  return on_match(repo, name, holder, fence, KEEP, ttl_ms);
+}
+
+int arec__mem_role_release(arec_repository *repo, const char *name,
+                           const char *holder, uint64_t fence) {
+  return on_match(repo, name, holder, fence, RELEASE, 0);
+}
+
 int arec__mem_role_check(arec_repository *repo, const char *name,
                          const char *holder, uint64_t fence) {
-  if (!name || !holder)
-    return AREC_EINVAL;
-  arec_memory_store *st = arec__mem_repo_store(repo);
-  int rc = arec__mem_enter(st, M_REPO);
-  if (rc)
-    return rc;
-  arec__mem_role *r = match(st, name, holder, fence);
-  if (!r || r->lease_until <= arec__mem_now(st))
-    rc = AREC_EFENCED;
-  pthread_mutex_unlock(&st->mu);
-  return rc;
+  return on_match(repo, name, holder, fence, CHECK, 0);
 }

@@ -244,6 +244,10 @@ int arec__mem_enter(arec_memory_store *st, int mask) {
   return 0;
 }
 
+int arec__mem_enter_checked(arec_memory_store *st, int mask, int bad) {
+  return bad ? AREC_EINVAL : arec__mem_enter(st, mask);
+}
+
 /* ---------------------------------------------------------------- lookups */
 arec__mem_agent *arec__mem_agent_find(arec_memory_store *st, const char *id) {
   return id ? arec__mem_map_get(&st->agent_index, id) : NULL;
@@ -252,6 +256,11 @@ arec__mem_agent *arec__mem_agent_find(arec_memory_store *st, const char *id) {
 arec__mem_agent *arec__mem_agent_live(arec_memory_store *st, const char *id) {
   arec__mem_agent *a = arec__mem_agent_find(st, id);
   return a && !a->deleted ? a : NULL;
+}
+
+int arec__mem_agent_missing(const char *id) {
+  arec_error_set("memory repository: agent %s not found", id);
+  return AREC_ENOTFOUND;
 }
 
 arec__mem_symbol *arec__mem_symbol_any(arec__mem_agent *a, const char *sym) {

@@ -151,6 +151,12 @@ void arec__mem_unref(arec_memory_store *st);
  * matching delay (unlocked), then locks the store.  Returns 0 with the mutex
  * HELD, or an injected error code with the mutex released. */
 int arec__mem_enter(arec_memory_store *st, int mask);
+/* The same for a slot whose arguments were checked: AREC_EINVAL when `bad`
+ * (nothing counted, the mutex not taken). */
+int arec__mem_enter_checked(arec_memory_store *st, int mask, int bad);
+
+/* Sets the error "agent <id> not found": AREC_ENOTFOUND. */
+int arec__mem_agent_missing(const char *id);
 
 /* Lookups; mutex held.  agent_find sees deleted agents too; agent_live
  * does not.  symbol_find sees assigned symbols only. */
@@ -212,6 +218,12 @@ int arec__mem_role_check(arec_repository *repo, const char *name,
 
 /* The store behind a memory repository handle. */
 arec_memory_store *arec__mem_repo_store(arec_repository *repo);
+/* Entry of a repository slot: AREC_EINVAL when `bad` (its arguments are
+ * refused before the call is counted), else arec__mem_enter(mask) on the
+ * repository's store: 0 with the mutex HELD and *st set, or an injected
+ * error code with the mutex released. */
+int arec__mem_repo_enter(arec_repository *repo, int mask,
+                         arec_memory_store **st, int bad);
 
 /* The live lock key (expired ones are deleted on the way); mutex held. */
 arec__mem_key *arec__mem_key_live(arec_memory_store *st, const char *key);

@@ -115,10 +115,8 @@ int arec__pg_agent_assign(arec_repository *repo, const char *agent_id,
     return err;
   long long na = arec__pg_ll(r, 0, 0), nins = arec__pg_ll(r, 0, 1);
   PQclear(r);
-  if (!na) {
-    arec_error_set("pg: agent %s not found", agent_id);
-    return AREC_ENOTFOUND;
-  }
+  if (!na)
+    return arec__pg_not_found(agent_id);
   if (!nins) {
     arec_error_set("pg: %s is already assigned to %s", symbol, agent_id);
     return AREC_EEXIST;
@@ -158,10 +156,8 @@ int arec__pg_agent_unassign(arec_repository *repo, const char *agent_id,
   long long na = arec__pg_ll(r, 0, 0), nx = arec__pg_ll(r, 0, 1),
             nd = arec__pg_ll(r, 0, 2);
   PQclear(r);
-  if (!na) {
-    arec_error_set("pg: agent %s not found", agent_id);
-    return AREC_ENOTFOUND;
-  }
+  if (!na)
+    return arec__pg_not_found(agent_id);
   if (!nx && !nd) {
     arec_error_set("pg: %s is not assigned to %s", symbol, agent_id);
     return AREC_ENOTFOUND;
@@ -184,10 +180,8 @@ static int update_one(arec_repository *repo, const char *sql, int nparams,
     return err;
   int n = PQntuples(r);
   PQclear(r);
-  if (!n) {
-    arec_error_set("pg: agent %s not found", p[0]);
-    return AREC_ENOTFOUND;
-  }
+  if (!n)
+    return arec__pg_not_found(p[0]);
   return 0;
 }
 

@@ -24,6 +24,19 @@
 
 #define PG arec__pg_of
 
+/* The answer of a fenced write whose statement returns one row: (the
+ * fence was current, NULL when there is no agent; rows written): 0,
+ * AREC_ENOTFOUND, or AREC_EFENCED with arec__pg_stale's error.  Clears r. */
+static int fenced_answer(PGresult *r, const char *what, const char *agent_id,
+                         uint64_t fence) {
+  int found = arec__pg_val(r, 0, 0) != NULL;
+  int ok = arec__pg_bool(r, 0, 0) || arec__pg_ll(r, 0, 1) > 0;
+  PQclear(r);
+  if (!found)
+    return arec__pg_not_found(agent_id);
+  return ok ? 0 : arec__pg_stale(what, agent_id, fence);
+}
+
 int arec__pg_start_failed(arec_repository *repo, const char *agent_id,
                           uint64_t fence, const char *error, int64_t min_ms,
                           int64_t max_ms, unsigned int *out_failures) {
@@ -55,15 +68,10 @@ int arec__pg_start_failed(arec_repository *repo, const char *agent_id,
   if (n && out_failures)
     *out_failures = (unsigned int)arec__pg_ll(r, 0, 0);
   PQclear(r);
-  if (!found) {
-    arec_error_set("pg: agent %s not found", agent_id);
-    return AREC_ENOTFOUND;
-  }
-  if (!n) {
-    arec_error_set("pg: failed start of %s not recorded: fence %llu is stale",
-                   agent_id, (unsigned long long)fence);
-    return AREC_EFENCED;
-  }
+  if (!found)
+    return arec__pg_not_found(agent_id);
+  if (!n)
+    return arec__pg_stale("failed start", agent_id, fence);
   return 0;
 }
 
@@ -86,21 +94,7 @@ int arec__pg_start_ok(arec_repository *repo, const char *agent_id,
       "      RETURNING 1) "
       "SELECT (SELECT cur FROM a), (SELECT count(*) FROM u)",
       2, p, NULL, NULL, &r);
-  if (err)
-    return err;
-  int found = arec__pg_val(r, 0, 0) != NULL;
-  int ok = arec__pg_bool(r, 0, 0) || arec__pg_ll(r, 0, 1) > 0;
-  PQclear(r);
-  if (!found) {
-    arec_error_set("pg: agent %s not found", agent_id);
-    return AREC_ENOTFOUND;
-  }
-  if (!ok) {
-    arec_error_set("pg: start of %s not recorded: fence %llu is stale",
-                   agent_id, (unsigned long long)fence);
-    return AREC_EFENCED;
-  }
-  return 0;
+  return err ? err : fenced_answer(r, "start", agent_id, fence);
 }
 
 /* $1 id, $2 fence, $3 error: the row must hold the fence ... */
@@ -138,20 +132,8 @@ int arec__pg_set_error(arec_repository *repo, const char *agent_id,
                            NULL, NULL, &r);
   if (err)
     return err;
-  int found = arec__pg_val(r, 0, 0) != NULL;
-  int ok = arec__pg_bool(r, 0, 0) || arec__pg_ll(r, 0, 1) > 0;
-  PQclear(r);
-  if (!found) {
-    arec_error_set("pg: agent %s not found", agent_id);
-    return AREC_ENOTFOUND;
-  }
-  if (!ok) {
-    if (fence)
-      arec_error_set("pg: error of %s not recorded: fence %llu is stale",
-                     agent_id, (unsigned long long)fence);
-    else
-      arec_error_set("pg: error of %s not recorded: a pod owns it", agent_id);
-    return AREC_EFENCED;
-  }
-  return 0;
+  err = fenced_answer(r, "error", agent_id, fence);
+  if (err == AREC_EFENCED && !fence)
+    arec_error_set("pg: error of %s not recorded: a pod owns it", agent_id);
+  return err;
 }

@@ -113,10 +113,8 @@ int arec__pg_migrate(arec_repository *repo, const char *agent_id,
   long long found = arec__pg_ll(r, 0, 0), live = arec__pg_ll(r, 0, 1),
             done = arec__pg_ll(r, 0, 2);
   PQclear(r);
-  if (!found) {
-    arec_error_set("pg: agent %s not found", agent_id);
-    return AREC_ENOTFOUND;
-  }
+  if (!found)
+    return arec__pg_not_found(agent_id);
   if (!live) {
     arec_error_set("pg: pod %s is not a live pod", to_pod);
     return AREC_ECONFLICT;

@@ -196,23 +196,41 @@ static int batch_open(arrays *a, idx_key **t, const char *const *keys,
   return 0;
 }
 
+/* The arguments of a batch: AREC_EINVAL when `bad` or one of keys is not a
+ * key, else 0. */
+static int batch_check(const char *const *keys, size_t n, int bad) {
+  if (bad)
+    return AREC_EINVAL;
+  for (size_t i = 0; i < n; i++)
+    if (!key_ok(keys[i]))
+      return AREC_EINVAL;
+  return 0;
+}
+
+/* batch_check, then (n > 0) batch_open: 0, or the error with nothing left
+ * allocated; nothing is allocated when n is 0. */
+static int batch_start(arrays *a, idx_key **t, const char *const *keys,
+                       const arec_lease *leases, size_t n, int bad) {
+  int rc = batch_check(keys, n, bad);
+  if (rc || n == 0)
+    return rc;
+  return batch_open(a, t, keys, leases, n);
+}
+
 /* ---------------------------------------------------------------- batches */
 static int acquire_many(arec_lock *lock, const char *const *keys, size_t n,
                         const char *owner, int64_t ttl_ms,
                         arec_lease *out_leases, int *out_results) {
   pg_lock *L = PL(lock);
-  if (!keys || !owner || !*owner || ttl_ms <= 0 || !out_leases || !out_results)
-    return AREC_EINVAL;
-  for (size_t i = 0; i < n; i++)
-    if (!key_ok(keys[i]))
-      return AREC_EINVAL;
-  if (n == 0)
-    return 0;
+  int rc = batch_check(keys, n,
+                       !keys || !owner || !*owner || ttl_ms <= 0 ||
+                           !out_leases || !out_results);
+  if (rc || n == 0)
+    return rc;
   for (size_t i = 0; i < n; i++) {
     out_results[i] = 0;
     out_leases[i].validity_ms = 0;
-    int rc = make_value(out_leases[i].value, owner);
-    if (rc)
+    if ((rc = make_value(out_leases[i].value, owner)) != 0)
       return rc;
   }
   arrays a;
@@ -225,7 +243,7 @@ static int acquire_many(arec_lock *lock, const char *const *keys, size_t n,
   const char *p[4] = {a.k.p, a.v.p, has_holder ? holder : NULL, ttl};
   PGresult *r = NULL;
   int64_t sent = arec__pg_now_ms();
-  int rc = arec__pg_query(L->pg, SQL_ACQUIRE, 4, p, NULL, NULL, &r);
+  rc = arec__pg_query(L->pg, SQL_ACQUIRE, 4, p, NULL, NULL, &r);
   int64_t now = arec__pg_now_ms();
   if (rc == 0) {
     int64_t val = validity(ttl_ms, sent, now);
@@ -255,23 +273,18 @@ static int refresh_many(arec_lock *lock, const char *const *keys,
                         arec_lease *leases, size_t n, int64_t ttl_ms,
                         int *out_results) {
   pg_lock *L = PL(lock);
-  if (!keys || !leases || ttl_ms <= 0 || !out_results)
-    return AREC_EINVAL;
-  for (size_t i = 0; i < n; i++)
-    if (!key_ok(keys[i]))
-      return AREC_EINVAL;
-  if (n == 0)
-    return 0;
   arrays a;
   idx_key *t;
-  if (batch_open(&a, &t, keys, leases, n))
-    return AREC_ENOMEM;
+  int rc = batch_start(&a, &t, keys, leases, n,
+                       !keys || !leases || ttl_ms <= 0 || !out_results);
+  if (rc || n == 0)
+    return rc;
   char ttl[24];
   snprintf(ttl, sizeof ttl, "%lld", (long long)ttl_ms);
   const char *p[3] = {a.k.p, a.v.p, ttl};
   PGresult *r = NULL;
   int64_t sent = arec__pg_now_ms();
-  int rc = arec__pg_query(L->pg, SQL_REFRESH, 3, p, NULL, NULL, &r);
+  rc = arec__pg_query(L->pg, SQL_REFRESH, 3, p, NULL, NULL, &r);
   int64_t now = arec__pg_now_ms();
   if (rc == 0) {
     int64_t val = validity(ttl_ms, sent, now);
@@ -295,20 +308,15 @@ static int refresh_many(arec_lock *lock, const char *const *keys,
 static int release_many(arec_lock *lock, const char *const *keys,
                         const arec_lease *leases, size_t n, int *out_results) {
   pg_lock *L = PL(lock);
-  if (!keys || !leases || !out_results)
-    return AREC_EINVAL;
-  for (size_t i = 0; i < n; i++)
-    if (!key_ok(keys[i]))
-      return AREC_EINVAL;
-  if (n == 0)
-    return 0;
   arrays a;
   idx_key *t;
-  if (batch_open(&a, &t, keys, leases, n))
-    return AREC_ENOMEM;
+  int rc = batch_start(&a, &t, keys, leases, n,
+                       !keys || !leases || !out_results);
+  if (rc || n == 0)
+    return rc;
   const char *p[2] = {a.k.p, a.v.p};
   PGresult *r = NULL;
-  int rc = arec__pg_query(L->pg, SQL_RELEASE, 2, p, NULL, NULL, &r);
+  rc = arec__pg_query(L->pg, SQL_RELEASE, 2, p, NULL, NULL, &r);
   if (rc == 0) {
     for (size_t i = 0; i < n; i++)
       out_results[i] = 1;

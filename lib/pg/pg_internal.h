@@ -171,6 +171,12 @@ const char *arec__pg_arr_close(arec__pg_buf *b);
 const char *arec__pg_arr_strings(arec__pg_buf *b, const char *const *s,
                                  size_t n);
 
+/* Sets the error "pg: agent <id> not found": AREC_ENOTFOUND. */
+int arec__pg_not_found(const char *agent_id);
+/* Sets the error "pg: <what> of <id> not recorded: fence N is stale":
+ * AREC_EFENCED. */
+int arec__pg_stale(const char *what, const char *agent_id, uint64_t fence);
+
 /* A timestamptz column as ms since the epoch (SQL fragment). */
 #define AREC__PG_MS(col) "floor(extract(epoch FROM " col ") * 1000)::bigint"
 

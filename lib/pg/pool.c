@@ -312,6 +312,18 @@ static int flush_out(arec__pg_slot *slot, int64_t deadline) {
   return 0;
 }
 
+/* After sending on the slot's connection: a failed send (ok 0) drops the
+ * connection (AREC_EUNAVAILABLE); else what libpq buffered is written
+ * (flush_out). */
+static int sent(arec__pg_slot *slot, int ok, int64_t deadline) {
+  if (!ok) {
+    set_pq_error("send", PQerrorMessage(slot->conn));
+    slot_drop(slot);
+    return AREC_EUNAVAILABLE;
+  }
+  return flush_out(slot, deadline);
+}
+
 int arec__pg_exec(arec_pg *pg, arec__pg_slot *slot, int64_t deadline,
                   const char *sql, int nparams, const char *const *params,
                   const int *lengths, const int *formats, PGresult **out) {
@@ -327,16 +339,11 @@ int arec__pg_exec(arec_pg *pg, arec__pg_slot *slot, int64_t deadline,
 }
 
 int arec__pg_collect(arec_pg *pg, arec__pg_slot *slot, int64_t deadline,
-                     int sent, PGresult **out) {
+                     int ok, PGresult **out) {
   PGconn *c = slot->conn;
   if (out)
     *out = NULL;
-  if (!sent) {
-    set_pq_error("send", PQerrorMessage(c));
-    slot_drop(slot);
-    return AREC_EUNAVAILABLE;
-  }
-  int err = flush_out(slot, deadline);
+  int err = sent(slot, ok, deadline);
   if (err)
     return err;
   PGresult *keep = NULL;
@@ -397,17 +404,15 @@ static int planned(arec_pg *pg, arec__pg_slot *slot, int64_t deadline,
     *out = NULL;
   slot->sqlstate[0] = 0;
   PGconn *c = slot->conn;
-  if (!PQenterPipelineMode(c) ||
-      !PQsendQueryParams(c, setup, 0, NULL, NULL, NULL, NULL, 0) ||
-      !(name ? PQsendQueryPrepared(c, name, nparams, params, NULL, NULL, 0)
-             : PQsendQueryParams(c, sql, nparams, NULL, params, NULL, NULL,
-                                 0)) ||
-      !PQpipelineSync(c)) {
-    set_pq_error("send", PQerrorMessage(c));
-    slot_drop(slot);
-    return AREC_EUNAVAILABLE;
-  }
-  int err = flush_out(slot, deadline);
+  int err = sent(slot,
+                 PQenterPipelineMode(c) &&
+                     PQsendQueryParams(c, setup, 0, NULL, NULL, NULL, NULL, 0) &&
+                     (name ? PQsendQueryPrepared(c, name, nparams, params, NULL,
+                                                 NULL, 0)
+                           : PQsendQueryParams(c, sql, nparams, NULL, params,
+                                               NULL, NULL, 0)) &&
+                     PQpipelineSync(c),
+                 deadline);
   if (err)
     return err;
   PGresult *keep = NULL;

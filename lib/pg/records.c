@@ -253,10 +253,8 @@ int arec__pg_agent_get(arec_repository *repo, const char *agent_id,
   PQclear(r);
   if (err)
     return err;
-  if (n == 0) {
-    arec_error_set("pg: agent %s not found", agent_id);
-    return AREC_ENOTFOUND;
-  }
+  if (n == 0)
+    return arec__pg_not_found(agent_id);
   *out = a;
   return 0;
 }

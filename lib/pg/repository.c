@@ -27,6 +27,18 @@
 
 #define PG arec__pg_of
 
+/* Runs sql with $1 the text[] of ids[0..n), $2 pod and $3 incarnation. */
+static int query_ids(arec_repository *repo, const char *sql,
+                     const char *const *ids, size_t n, const char *pod,
+                     const char *incarnation, PGresult **r) {
+  arec__pg_buf b;
+  const char *p[3] = {arec__pg_arr_strings(&b, ids, n), pod, incarnation};
+  int err = p[0] ? arec__pg_query(PG(repo), sql, 3, p, NULL, NULL, r)
+                 : AREC_ENOMEM;
+  arec__pg_buf_free(&b);
+  return err;
+}
+
 /* ---------------------------------------------------------------- unwanted */
 static int pg_unwanted(arec_repository *repo, const char *pod,
                        const char *incarnation, const char *const *ids,
@@ -35,20 +47,9 @@ static int pg_unwanted(arec_repository *repo, const char *pod,
     return 0;
   if (!ids || !out || !pod || !incarnation)
     return AREC_EINVAL;
-  arec__pg_buf b;
-  arec__pg_buf_init(&b);
-  arec__pg_arr_open(&b);
-  for (size_t i = 0; i < n; i++)
-    arec__pg_arr_str(&b, ids[i]);
-  const char *arr = arec__pg_arr_close(&b);
-  if (!arr) {
-    arec__pg_buf_free(&b);
-    return AREC_ENOMEM;
-  }
-  const char *p[3] = {arr, pod, incarnation};
   PGresult *r;
-  int err = arec__pg_query(
-      PG(repo),
+  int err = query_ids(
+      repo,
       "SELECT q.ord, CASE WHEN a.id IS NULL OR a.deleted_at IS NOT NULL "
       "  OR NOT (a.is_active AND a.is_trading) THEN 1 "
       "  WHEN NOT (a.running_on IS NOT DISTINCT FROM $2 "
@@ -57,8 +58,7 @@ static int pg_unwanted(arec_repository *repo, const char *pod,
       "  ELSE 0 END "
       "FROM unnest($1::text[]) WITH ORDINALITY AS q(id, ord) "
       "LEFT JOIN agent_configs a ON a.id = q.id",
-      3, p, NULL, NULL, &r);
-  arec__pg_buf_free(&b);
+      ids, n, pod, incarnation, &r);
   if (err)
     return err;
   for (size_t i = 0; i < n; i++)
@@ -80,20 +80,9 @@ static int pg_claim_many(arec_repository *repo, const char *pod,
     return 0;
   if (!ids || !out_fences || !out_results || !pod || !incarnation)
     return AREC_EINVAL;
-  arec__pg_buf b;
-  arec__pg_buf_init(&b);
-  arec__pg_arr_open(&b);
-  for (size_t i = 0; i < n; i++)
-    arec__pg_arr_str(&b, ids[i]);
-  const char *arr = arec__pg_arr_close(&b);
-  if (!arr) {
-    arec__pg_buf_free(&b);
-    return AREC_ENOMEM;
-  }
-  const char *p[3] = {arr, pod, incarnation};
   PGresult *r;
-  int err = arec__pg_query(
-      PG(repo),
+  int err = query_ids(
+      repo,
       "WITH q AS (SELECT * FROM unnest($1::text[]) WITH ORDINALITY AS q(id, ord)), "
       "l AS (SELECT a.id FROM agent_configs a WHERE a.id IN (SELECT id FROM q) "
       "      AND a.deleted_at IS NULL ORDER BY a.id FOR UPDATE), "
@@ -107,8 +96,7 @@ static int pg_claim_many(arec_repository *repo, const char *pod,
       "      RETURNING a.id, a.fence) "
       "SELECT q.ord, l.id IS NOT NULL, u.fence FROM q "
       "LEFT JOIN l ON l.id = q.id LEFT JOIN u ON u.id = q.id",
-      3, p, NULL, NULL, &r);
-  arec__pg_buf_free(&b);
+      ids, n, pod, incarnation, &r);
   if (err)
     return err;
   for (size_t i = 0; i < n; i++) {
@@ -267,10 +255,8 @@ static int pg_set_trading(arec_repository *repo, const char *agent_id,
     return err;
   long long found = arec__pg_ll(r, 0, 0), updated = arec__pg_ll(r, 0, 1);
   PQclear(r);
-  if (!found) {
-    arec_error_set("pg: agent %s not found", agent_id);
-    return AREC_ENOTFOUND;
-  }
+  if (!found)
+    return arec__pg_not_found(agent_id);
   if (!updated) {
     arec_error_set("pg: agent %s cannot trade: disabled or without symbols",
                    agent_id);

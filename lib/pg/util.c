@@ -219,3 +219,14 @@ const char *arec__pg_arr_strings(arec__pg_buf *b, const char *const *s,
     arec__pg_arr_str(b, s[i]);
   return arec__pg_arr_close(b);
 }
+
+int arec__pg_not_found(const char *agent_id) {
+  arec_error_set("pg: agent %s not found", agent_id);
+  return AREC_ENOTFOUND;
+}
+
+int arec__pg_stale(const char *what, const char *agent_id, uint64_t fence) {
+  arec_error_set("pg: %s of %s not recorded: fence %llu is stale", what,
+                 agent_id, (unsigned long long)fence);
+  return AREC_EFENCED;
+}

@@ -22,21 +22,11 @@
 
 #include "conformance.h"
 
-#define MAX_FIXTURES 8
-static const arec_repo_fixture *fixtures[MAX_FIXTURES];
-static int nfixtures;
-
 #define POD_A "conf-pod-a"
 #define POD_B "conf-pod-b"
 #define INC_A "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1"
 #define INC_B "b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0"
 #define LEASE 60000
-
-static const arec_repo_fixture *setup(int i) {
-  const arec_repo_fixture *f = fixtures[i];
-  f->reset(f->ctx);
-  return f;
-}
 
 static uint64_t claim(arec_repository *r, const char *pod, const char *inc,
                       const char *id) {
@@ -59,20 +49,12 @@ static size_t count_all(arec_repository *r) {
 static int create_rc(arec_repository *r, const char *id, const char *strategy,
                      const char *name, const char *params,
                      const char *requires) {
-  arec_agent_spec spec = AREC_AGENT_SPEC_INIT;
-  char got[AREC_AGENT_ID_MAX + 1];
-  spec.id = id;
-  spec.user_id = 3;
-  spec.strategy = strategy;
-  spec.name = name;
-  spec.params = params;
-  spec.requires = requires;
-  return arec_agent_create(r, &spec, got, sizeof got);
+  return arec_conf_create(r, id, 3, strategy, name, params, requires);
 }
 
 /* ------------------------------------------------------------------ create */
 START_TEST(create_with_and_without_id) {
-  const arec_repo_fixture *f = setup(_i);
+  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
   arec_repository *r = arec_conf_open_v3(f, CONF_ADMIN);
   if (!r)
     return;
@@ -132,7 +114,7 @@ START_TEST(create_with_and_without_id) {
 END_TEST
 
 START_TEST(create_refuses_bad_arguments) {
-  const arec_repo_fixture *f = setup(_i);
+  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
   arec_repository *r = arec_conf_open_v3(f, CONF_ADMIN);
   if (!r)
     return;
@@ -194,7 +176,7 @@ START_TEST(create_refuses_bad_arguments) {
 END_TEST
 
 START_TEST(duplicates_are_refused) {
-  const arec_repo_fixture *f = setup(_i);
+  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
   arec_repository *r = arec_conf_open_v3(f, CONF_ADMIN);
   if (!r)
     return;
@@ -211,7 +193,7 @@ END_TEST
 
 /* ------------------------------------------------------------------ assign */
 START_TEST(assign_and_unassign_rules) {
-  const arec_repo_fixture *f = setup(_i);
+  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
   arec_repository *r = arec_conf_open_v3(f, CONF_ADMIN);
   if (!r)
     return;
@@ -276,7 +258,7 @@ END_TEST
 
 /* ------------------------------------------------------- active / trading */
 START_TEST(active_and_trading) {
-  const arec_repo_fixture *f = setup(_i);
+  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
   arec_repository *r = arec_conf_open_v3(f, CONF_ADMIN);
   if (!r)
     return;
@@ -303,7 +285,7 @@ END_TEST
 
 /* ------------------------------------------------------------------ delete */
 START_TEST(delete_hides_and_keeps_id) {
-  const arec_repo_fixture *f = setup(_i);
+  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
   arec_repository *r = arec_conf_open_v3(f, CONF_ADMIN);
   if (!r)
     return;
@@ -361,7 +343,7 @@ static void paged_id(char *out, size_t len, int i) {
 }
 
 START_TEST(list_pages_in_byte_order) {
-  const arec_repo_fixture *f = setup(_i);
+  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
   arec_repository *r = arec_conf_open_v3(f, CONF_ADMIN);
   if (!r)
     return;
@@ -451,7 +433,7 @@ static size_t list_n(arec_repository *r, const arec_agent_filter *flt,
 }
 
 START_TEST(list_filters) {
-  const arec_repo_fixture *f = setup(_i);
+  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
   arec_repository *r = arec_conf_open_v3(f, CONF_ADMIN | CONF_BACKOFF);
   if (!r)
     return;
@@ -518,7 +500,7 @@ END_TEST
 
 /* --------------------------------------------------------------------- get */
 START_TEST(get_shows_symbols_and_saves) {
-  const arec_repo_fixture *f = setup(_i);
+  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
   arec_repository *r = arec_conf_open_v3(f, CONF_ADMIN);
   if (!r)
     return;
@@ -550,7 +532,7 @@ END_TEST
 
 /* -------------------------------------------------------------------- pods */
 START_TEST(pod_list_shows_live_pods) {
-  const arec_repo_fixture *f = setup(_i);
+  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
   arec_repository *r = arec_conf_open_v3(f, CONF_ADMIN);
   if (!r)
     return;
@@ -593,23 +575,11 @@ END_TEST
 
 /* ------------------------------------------------------------ registration */
 void arec_conf_admin_add(Suite *s, const arec_repo_fixture *f) {
-  if (nfixtures >= MAX_FIXTURES)
-    return;
-  int i = nfixtures;
-  fixtures[nfixtures++] = f;
-  static char names[MAX_FIXTURES][128]; /* Check keeps the pointer */
-  snprintf(names[i], sizeof names[i], "%s-admin-conformance", f->name);
-  TCase *tc = tcase_create(names[i]);
-  tcase_set_timeout(tc, 60);
-  tcase_add_loop_test(tc, create_with_and_without_id, i, i + 1);
-  tcase_add_loop_test(tc, create_refuses_bad_arguments, i, i + 1);
-  tcase_add_loop_test(tc, duplicates_are_refused, i, i + 1);
-  tcase_add_loop_test(tc, assign_and_unassign_rules, i, i + 1);
-  tcase_add_loop_test(tc, active_and_trading, i, i + 1);
-  tcase_add_loop_test(tc, delete_hides_and_keeps_id, i, i + 1);
-  tcase_add_loop_test(tc, list_pages_in_byte_order, i, i + 1);
-  tcase_add_loop_test(tc, list_filters, i, i + 1);
-  tcase_add_loop_test(tc, get_shows_symbols_and_saves, i, i + 1);
-  tcase_add_loop_test(tc, pod_list_shows_live_pods, i, i + 1);
-  suite_add_tcase(s, tc);
+  const TTest *tests[] = {
+      create_with_and_without_id, create_refuses_bad_arguments,
+      duplicates_are_refused, assign_and_unassign_rules, active_and_trading,
+      delete_hides_and_keeps_id, list_pages_in_byte_order, list_filters,
+      get_shows_symbols_and_saves, pod_list_shows_live_pods};
+  arec_conf_add_tests(s, f, f->name, "admin-conformance", 60, tests,
+                      sizeof tests / sizeof *tests);
 }

@@ -21,21 +21,11 @@
 
 #include "conformance.h"
 
-#define MAX_FIXTURES 8
-static const arec_repo_fixture *fixtures[MAX_FIXTURES];
-static int nfixtures;
-
 #define POD_A "conf-pod-a"
 #define INC_A "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1"
 #define LEASE 60000
 #define MIN_MS 50
 #define MAX_MS 200
-
-static const arec_repo_fixture *setup(int i) {
-  const arec_repo_fixture *f = fixtures[i];
-  f->reset(f->ctx);
-  return f;
-}
 
 static uint64_t claim(arec_repository *r, const char *id) {
   uint64_t fence = 0;
@@ -46,7 +36,7 @@ static uint64_t claim(arec_repository *r, const char *id) {
 
 /* ------------------------------------------------------------ start_failed */
 START_TEST(start_failed_is_fenced) {
-  const arec_repo_fixture *f = setup(_i);
+  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
   arec_repository *r = arec_conf_open_v3(f, CONF_ADMIN | CONF_BACKOFF);
   if (!r)
     return;
@@ -98,7 +88,7 @@ END_TEST
 
 /* The wait doubles from MIN_MS to MAX_MS; the agent is hidden until then. */
 START_TEST(backoff_hides_until_retry_at) {
-  const arec_repo_fixture *f = setup(_i);
+  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
   arec_repository *r = arec_conf_open_v3(f, CONF_ADMIN | CONF_BACKOFF);
   if (!r)
     return;
@@ -150,7 +140,7 @@ END_TEST
 /* A pod that listed the agent before another pod's start failed must not
  * claim it during the wait: one claim per attempt, fleet-wide. */
 START_TEST(claim_refused_during_the_wait) {
-  const arec_repo_fixture *f = setup(_i);
+  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
   arec_repository *r = arec_conf_open_v3(f, CONF_ADMIN | CONF_BACKOFF);
   if (!r)
     return;
@@ -184,7 +174,7 @@ START_TEST(claim_refused_during_the_wait) {
 END_TEST
 
 START_TEST(start_ok_clears) {
-  const arec_repo_fixture *f = setup(_i);
+  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
   arec_repository *r = arec_conf_open_v3(f, CONF_ADMIN | CONF_BACKOFF);
   if (!r)
     return;
@@ -216,7 +206,7 @@ END_TEST
 
 /* set_trading(1) ends the wait, the count stays until a start succeeds. */
 START_TEST(set_trading_ends_the_wait) {
-  const arec_repo_fixture *f = setup(_i);
+  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
   arec_repository *r = arec_conf_open_v3(f, CONF_ADMIN | CONF_BACKOFF);
   if (!r)
     return;
@@ -250,7 +240,7 @@ static int utf8_whole(const char *s) {
 }
 
 START_TEST(set_error_rules) {
-  const arec_repo_fixture *f = setup(_i);
+  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
   arec_repository *r = arec_conf_open_v3(f, CONF_ADMIN | CONF_BACKOFF);
   if (!r)
     return;
@@ -308,19 +298,13 @@ END_TEST
 
 /* --------------------------------------------------------------------- rows */
 START_TEST(rows_carry_the_new_fields) {
-  const arec_repo_fixture *f = setup(_i);
+  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
   arec_repository *r = arec_conf_open_v3(f, CONF_ADMIN | CONF_BACKOFF);
   if (!r)
     return;
-  arec_agent_spec spec = AREC_AGENT_SPEC_INIT;
-  char id[AREC_AGENT_ID_MAX + 1];
-  spec.id = "conf-a1";
-  spec.user_id = 5;
-  spec.strategy = "grid";
-  spec.name = "n";
-  spec.params = "{\"step\": 0.5}";
-  spec.requires = "gpu";
-  ck_assert_int_eq(arec_agent_create(r, &spec, id, sizeof id), 0);
+  ck_assert_int_eq(
+      arec_conf_create(r, "conf-a1", 5, "grid", "n", "{\"step\": 0.5}", "gpu"),
+      0);
   ck_assert_int_eq(arec_agent_assign(r, "conf-a1", "BTC/USDT", 10), 0);
   ck_assert_int_eq(arec_agent_set_trading(r, "conf-a1", 1), 0);
   arec_conf_make(r, "conf-a2", 1, 1, 1);
@@ -359,7 +343,7 @@ START_TEST(rows_carry_the_new_fields) {
 END_TEST
 
 START_TEST(unreadable_row_is_listed_with_its_error) {
-  const arec_repo_fixture *f = setup(_i);
+  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
   if (!f->poison)
     return;
   arec_repository *r = arec_conf_open_v3(f, CONF_ADMIN | CONF_BACKOFF);
@@ -400,21 +384,11 @@ END_TEST
 
 /* ------------------------------------------------------------ registration */
 void arec_conf_backoff_add(Suite *s, const arec_repo_fixture *f) {
-  if (nfixtures >= MAX_FIXTURES)
-    return;
-  int i = nfixtures;
-  fixtures[nfixtures++] = f;
-  static char names[MAX_FIXTURES][128]; /* Check keeps the pointer */
-  snprintf(names[i], sizeof names[i], "%s-backoff-conformance", f->name);
-  TCase *tc = tcase_create(names[i]);
-  tcase_set_timeout(tc, 30);
-  tcase_add_loop_test(tc, start_failed_is_fenced, i, i + 1);
-  tcase_add_loop_test(tc, backoff_hides_until_retry_at, i, i + 1);
-  tcase_add_loop_test(tc, claim_refused_during_the_wait, i, i + 1);
-  tcase_add_loop_test(tc, start_ok_clears, i, i + 1);
-  tcase_add_loop_test(tc, set_trading_ends_the_wait, i, i + 1);
-  tcase_add_loop_test(tc, set_error_rules, i, i + 1);
-  tcase_add_loop_test(tc, rows_carry_the_new_fields, i, i + 1);
-  tcase_add_loop_test(tc, unreadable_row_is_listed_with_its_error, i, i + 1);
-  suite_add_tcase(s, tc);
+  const TTest *tests[] = {
+      start_failed_is_fenced, backoff_hides_until_retry_at,
+      claim_refused_during_the_wait, start_ok_clears,
+      set_trading_ends_the_wait, set_error_rules, rows_carry_the_new_fields,
+      unreadable_row_is_listed_with_its_error};
+  arec_conf_add_tests(s, f, f->name, "backoff-conformance", 30, tests,
+                      sizeof tests / sizeof *tests);
 }

@@ -1,8 +1,11 @@
 /*
- * conf_util.c -- helpers shared by the version-3 conformance suites
- * (admin, backoff, roles): opening a repository that must have the slots
- * of version 3, making agents through the administration API, reading them
- * back, and moving the repository's clock through the fixture.
+ * conf_util.c -- helpers shared by the conformance suites: the registry of
+ * the fixtures the backends' tests add (one index per fixture, whatever
+ * suites it is added to, handed to every test as _i) with the TCases it
+ * makes; and for the version-3 suites (admin, backoff, roles) opening a
+ * repository that must have the slots of version 3, making agents through
+ * the administration API, reading them back, and moving the repository's
+ * clock through the fixture.
  *
  * A repository older than version 3 makes arec_conf_open_v3 answer NULL
  * (the test then passes: those slots do not exist there); a version-3 one
@@ -14,7 +17,44 @@
 #include <time.h>
 
 #include "conformance.h"
+#include "../support/runner.h"
+#include "../support/toy_agent.h"
 
+/* ------------------------------------------------------------ registry */
+#define MAX_FIXTURES 16
+#define MAX_CASES 64
+static const void *fixtures[MAX_FIXTURES];
+static int nfixtures;
+
+void arec_conf_add_tests(Suite *s, const void *fixture,
+                         const char *fixture_name, const char *suite,
+                         double timeout_s, const TTest *const *tests,
+                         size_t n) {
+  static char names[MAX_CASES][128]; /* Check keeps the pointer */
+  static int nnames;
+  int i = 0;
+  while (i < nfixtures && fixtures[i] != fixture)
+    i++;
+  if (i == MAX_FIXTURES || nnames == MAX_CASES)
+    return;
+  if (i == nfixtures)
+    fixtures[nfixtures++] = fixture;
+  char *name = names[nnames++];
+  snprintf(name, sizeof names[0], "%s-%s", fixture_name, suite);
+  TCase *tc = arec_test_tcase(s, name, timeout_s);
+  for (size_t k = 0; k < n; k++)
+    tcase_add_loop_test(tc, tests[k], i, i + 1);
+}
+
+const void *arec_conf_fixture(int i) { return fixtures[i]; }
+
+const arec_repo_fixture *arec_conf_repo_setup(int i) {
+  const arec_repo_fixture *f = arec_conf_fixture(i);
+  f->reset(f->ctx);
+  return f;
+}
+
+/* ------------------------------------------------------- version 3 */
 arec_repository *arec_conf_open_v3(const arec_repo_fixture *f, int slots) {
   arec_repository *r = NULL;
   ck_assert_int_eq(f->open(f->ctx, &r), 0);
@@ -42,13 +82,8 @@ arec_repository *arec_conf_open_v3(const arec_repo_fixture *f, int slots) {
 
 void arec_conf_make(arec_repository *r, const char *id, long long user_id,
                     size_t nsym, int trading) {
-  arec_agent_spec spec = AREC_AGENT_SPEC_INIT;
   char got[AREC_AGENT_ID_MAX + 1];
-  spec.id = id;
-  spec.user_id = user_id;
-  spec.strategy = "toy";
-  spec.name = id;
-  int rc = arec_agent_create(r, &spec, got, sizeof got);
+  int rc = toy_create(r, id, user_id, "toy", id, NULL, NULL, got);
   ck_assert_msg(rc == 0, "create %s: %s %s", id, arec_err_name(rc),
                 arec_error_last());
   ck_assert_str_eq(got, id);
@@ -58,6 +93,12 @@ void arec_conf_make(arec_repository *r, const char *id, long long user_id,
     ck_assert_int_eq(arec_agent_assign(r, id, "ETH/USDT", 50.0), 0);
   if (trading)
     ck_assert_int_eq(arec_agent_set_trading(r, id, 1), 0);
+}
+
+int arec_conf_create(arec_repository *r, const char *id, long long user_id,
+                     const char *strategy, const char *name,
+                     const char *params, const char *requires) {
+  return toy_create(r, id, user_id, strategy, name, params, requires, NULL);
 }
 
 arec_agent_record *arec_conf_get(arec_repository *r, const char *id) {
@@ -76,6 +117,33 @@ int arec_conf_restorable(arec_repository *r, const char *id) {
   int found = l->n == 1;
   arec_agent_list_free(l);
   return found;
+}
+
+void arec_conf_add(const arec_repo_fixture *f, arec_repository *r,
+                   const char *id, size_t nsym, int trading) {
+  static const char *const syms[] = {"BTC/USDT", "ETH/USDT"};
+  static const double budgets[] = {100.0, 50.0};
+  ck_assert_int_eq(f->add_agent(f->ctx, id, 7, "toy", syms, budgets, nsym),
+                   0);
+  if (trading)
+    ck_assert_int_eq(r->set_trading(r, id, 1), 0);
+}
+
+arec_conf_agent arec_conf_read(const arec_repo_fixture *f, const char *id) {
+  arec_conf_agent a;
+  memset(&a, 0, sizeof a);
+  ck_assert_int_eq(f->get_agent(f->ctx, id, &a), 0);
+  return a;
+}
+
+int64_t arec_conf_pod_lease(arec_lock *l, const char *holder, int64_t ttl) {
+  int64_t v = -1;
+  int rc = l->pod_lease(l, holder, ttl, 0, &v);
+  ck_assert_msg(rc == 0, "pod_lease(%s): %s %s", holder, arec_err_name(rc),
+                arec_error_last());
+  ck_assert_int_gt(v, 0);
+  ck_assert_int_le(v, ttl);
+  return v;
 }
 
 void arec_conf_advance(const arec_repo_fixture *f, int64_t ms) {

@@ -131,7 +131,22 @@ void arec_conf_backoff_add(Suite *s, const arec_repo_fixture *f);
 void arec_conf_roles_add(Suite *s, const arec_repo_fixture *f);
 void arec_conf_podlease_add(Suite *s, const arec_lock_fixture *f);
 
-/* Shared by the version-3 suites (conf_util.c). */
+/* ------------------------------------------- shared helpers (conf_util.c) */
+/* Registers a fixture (once, whatever suites it is added to) and adds a
+ * TCase "<fixture_name>-<suite>" to s, timeout_s seconds per test, that runs
+ * each of tests[0..n) for that fixture: _i is its index for
+ * arec_conf_fixture. */
+void arec_conf_add_tests(Suite *s, const void *fixture,
+                         const char *fixture_name, const char *suite,
+                         double timeout_s, const TTest *const *tests,
+                         size_t n);
+/* The fixture of index i (an arec_repo_fixture or arec_lock_fixture, as its
+ * suite registered it). */
+const void *arec_conf_fixture(int i);
+/* The repository fixture of index i, reset (every test starts with it). */
+const arec_repo_fixture *arec_conf_repo_setup(int i);
+
+/* Shared by the version-3 suites. */
 /* The repository when it is version 3 (checked to have every slot in
  * `slots`, a bitmask of CONF_*), else NULL (freed): the test passes. */
 enum {
@@ -145,8 +160,22 @@ arec_repository *arec_conf_open_v3(const arec_repo_fixture *f, int slots);
  * API; wanted when trading. */
 void arec_conf_make(arec_repository *r, const char *id, long long user_id,
                     size_t nsym, int trading);
+/* arec_agent_create of agent id with these fields: its return code. */
+int arec_conf_create(arec_repository *r, const char *id, long long user_id,
+                     const char *strategy, const char *name,
+                     const char *params, const char *requires);
 /* arec_agent_get, asserted to succeed; free with arec_agent_records_free. */
 arec_agent_record *arec_conf_get(arec_repository *r, const char *id);
+/* Agent id of user 7, strategy "toy", through the fixture's add_agent, with
+ * the symbols BTC/USDT (100) and, nsym 2, ETH/USDT (50); wanted when
+ * trading (r->set_trading). */
+void arec_conf_add(const arec_repo_fixture *f, arec_repository *r,
+                   const char *id, size_t nsym, int trading);
+/* What the fixture reads back about agent id (asserted to succeed). */
+arec_conf_agent arec_conf_read(const arec_repo_fixture *f, const char *id);
+/* Takes or renews holder's pod lease of ttl ms on l, asserted to succeed
+ * with a validity in (0, ttl]; the validity. */
+int64_t arec_conf_pod_lease(arec_lock *l, const char *holder, int64_t ttl);
 /* 1 when id is in agents_to_restore(id). */
 int arec_conf_restorable(arec_repository *r, const char *id);
 /* Moves the repository's clock by ms (fixture advance, else sleeps). */

@@ -23,10 +23,6 @@
 
 #include "conformance.h"
 
-#define MAX_FIXTURES 8
-static const arec_repo_fixture *fixtures[MAX_FIXTURES];
-static int nfixtures;
-
 #define POD_A "conf-pod-a"
 #define POD_B "conf-pod-b"
 #define POD_C "conf-pod-c"
@@ -38,12 +34,6 @@ static int nfixtures;
 #define HOLD 60000
 
 /* ---------------------------------------------------------------- helpers */
-static const arec_repo_fixture *setup(int i) {
-  const arec_repo_fixture *f = fixtures[i];
-  f->reset(f->ctx);
-  return f;
-}
-
 /* The repository; NULL (freed) when it lacks the version-2 slots. */
 static arec_repository *open_v2(const arec_repo_fixture *f) {
   arec_repository *r = NULL;
@@ -54,16 +44,6 @@ static arec_repository *open_v2(const arec_repo_fixture *f) {
     return NULL;
   }
   return r;
-}
-
-static void add(const arec_repo_fixture *f, arec_repository *r,
-                const char *id, size_t nsym, int trading) {
-  static const char *const syms[] = {"BTC/USDT", "ETH/USDT"};
-  static const double budgets[] = {100.0, 50.0};
-  ck_assert_int_eq(f->add_agent(f->ctx, id, 7, "toy", syms, budgets, nsym),
-                   0);
-  if (trading)
-    ck_assert_int_eq(r->set_trading(r, id, 1), 0);
 }
 
 static void beat(arec_repository *r, const char *pod, const char *inc) {
@@ -83,13 +63,6 @@ static int claim_rc(arec_repository *r, const char *pod, const char *inc,
                     const char *id) {
   uint64_t fence = 0;
   return r->claim(r, pod, inc, id, &fence);
-}
-
-static arec_conf_agent agent(const arec_repo_fixture *f, const char *id) {
-  arec_conf_agent a;
-  memset(&a, 0, sizeof a);
-  ck_assert_int_eq(f->get_agent(f->ctx, id, &a), 0);
-  return a;
 }
 
 static int unwanted1(arec_repository *r, const char *pod, const char *inc,
@@ -125,16 +98,6 @@ static size_t holds(arec_repository *r) {
   return n;
 }
 
-/* 1 when `id` is in agents_to_restore(id). */
-static int restorable(arec_repository *r, const char *id) {
-  struct arec_agent_list *l = NULL;
-  ck_assert_int_eq(r->agents_to_restore(r, id, &l), 0);
-  ck_assert_ptr_nonnull(l);
-  int found = l->n == 1;
-  arec_agent_list_free(l);
-  return found;
-}
-
 static void sleep_ms(long ms) {
   struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
   nanosleep(&ts, NULL);
@@ -142,7 +105,7 @@ static void sleep_ms(long ms) {
 
 /* ------------------------------------------------------------------- fleet */
 START_TEST(fleet_counts) {
-  const arec_repo_fixture *f = setup(_i);
+  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
   arec_repository *r = open_v2(f);
   if (!r)
     return;
@@ -156,12 +119,12 @@ START_TEST(fleet_counts) {
   ck_assert_uint_eq(b.nmigrations, 0);
   arec_fleet_clear(NULL);
 
-  add(f, r, "conf-a1", 1, 1);
-  add(f, r, "conf-a2", 2, 1);
-  add(f, r, "conf-a3", 1, 0); /* not trading */
-  add(f, r, "conf-a4", 1, 1); /* disabled below */
+  arec_conf_add(f, r, "conf-a1", 1, 1);
+  arec_conf_add(f, r, "conf-a2", 2, 1);
+  arec_conf_add(f, r, "conf-a3", 1, 0); /* not trading */
+  arec_conf_add(f, r, "conf-a4", 1, 1); /* disabled below */
   ck_assert_int_eq(f->set_active(f->ctx, "conf-a4", 0), 0);
-  add(f, r, "conf-a5", 0, 0); /* no symbols */
+  arec_conf_add(f, r, "conf-a5", 0, 0); /* no symbols */
   beat(r, POD_A, INC_A1);
   beat(r, POD_B, INC_B);
   claim(r, POD_A, INC_A1, "conf-a1"); /* owned agents are still wanted */
@@ -217,11 +180,11 @@ END_TEST
 
 /* ------------------------------------------------------------- pod_leaving */
 START_TEST(pod_leaving_rules) {
-  const arec_repo_fixture *f = setup(_i);
+  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
   arec_repository *r = open_v2(f);
   if (!r)
     return;
-  add(f, r, "conf-a1", 1, 1);
+  arec_conf_add(f, r, "conf-a1", 1, 1);
   beat(r, POD_A, INC_A1);
   beat(r, POD_B, INC_B);
   claim(r, POD_A, INC_A1, "conf-a1");
@@ -230,13 +193,13 @@ START_TEST(pod_leaving_rules) {
   ck_assert_int_eq(r->pod_leaving(r, POD_A, INC_A1), 0);
   ck_assert_uint_eq(live_pods(r), 1);
   /* still live for its agents */
-  ck_assert(!restorable(r, "conf-a1"));
+  ck_assert(!arec_conf_restorable(r, "conf-a1"));
   ck_assert_int_eq(unwanted1(r, POD_A, INC_A1, "conf-a1"), 0);
   ck_assert_int_eq(r->pod_leaving(r, POD_A, INC_A1), 0); /* twice: fine */
   /* a heartbeat of the same incarnation keeps the mark */
   beat(r, POD_A, INC_A1);
   ck_assert_uint_eq(live_pods(r), 1);
-  ck_assert(!restorable(r, "conf-a1"));
+  ck_assert(!arec_conf_restorable(r, "conf-a1"));
   /* another incarnation's mark does not touch B */
   ck_assert_int_eq(r->pod_leaving(r, POD_B, INC_A2), 0);
   ck_assert_uint_eq(live_pods(r), 1);
@@ -249,7 +212,7 @@ START_TEST(pod_leaving_rules) {
   /* a new incarnation clears the mark */
   beat(r, POD_A, INC_A2);
   ck_assert_uint_eq(live_pods(r), 1);
-  ck_assert(restorable(r, "conf-a1")); /* its old incarnation is dead */
+  ck_assert(arec_conf_restorable(r, "conf-a1")); /* its old incarnation is dead */
   beat(r, POD_B, INC_B);
   ck_assert_uint_eq(live_pods(r), 1); /* B's mark stays */
   /* leaving = 1 deletes the row */
@@ -261,12 +224,12 @@ END_TEST
 
 /* ------------------------------------------------------------------ migrate */
 START_TEST(migrate_hold) {
-  const arec_repo_fixture *f = setup(_i);
+  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
   arec_repository *r = open_v2(f);
   if (!r)
     return;
-  add(f, r, "conf-a1", 1, 1);
-  add(f, r, "conf-a2", 1, 1);
+  arec_conf_add(f, r, "conf-a1", 1, 1);
+  arec_conf_add(f, r, "conf-a2", 1, 1);
   beat(r, POD_A, INC_A1);
   beat(r, POD_B, INC_B);
   beat(r, POD_C, INC_C);
@@ -304,7 +267,7 @@ START_TEST(migrate_hold) {
     ck_assert_int_eq(res[1], 0); /* no hold on a2 */
     claim(r, POD_A, INC_A1, "conf-a2");
   }
-  arec_conf_agent a = agent(f, "conf-a1");
+  arec_conf_agent a = arec_conf_read(f, "conf-a1");
   ck_assert_uint_eq(a.fence, fa);
   ck_assert_str_eq(a.running_on, POD_A);
 
@@ -321,7 +284,7 @@ START_TEST(migrate_hold) {
   ck_assert_uint_eq(fb, fa + 2);
   ck_assert_uint_eq(holds(r), 0);
   ck_assert_int_eq(unwanted1(r, POD_B, INC_B, "conf-a1"), 0);
-  ck_assert_str_eq(agent(f, "conf-a1").running_on, POD_B);
+  ck_assert_str_eq(arec_conf_read(f, "conf-a1").running_on, POD_B);
   /* afterwards any pod claims as before */
   ck_assert_uint_eq(claim(r, POD_C, INC_C, "conf-a1"), fb + 1);
   r->free(r);
@@ -329,18 +292,18 @@ START_TEST(migrate_hold) {
 END_TEST
 
 START_TEST(migrate_refused) {
-  const arec_repo_fixture *f = setup(_i);
+  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
   arec_repository *r = open_v2(f);
   if (!r)
     return;
-  add(f, r, "conf-a1", 1, 1);
-  add(f, r, "conf-a2", 1, 0); /* not trading */
-  add(f, r, "conf-a3", 1, 1); /* disabled below */
+  arec_conf_add(f, r, "conf-a1", 1, 1);
+  arec_conf_add(f, r, "conf-a2", 1, 0); /* not trading */
+  arec_conf_add(f, r, "conf-a3", 1, 1); /* disabled below */
   ck_assert_int_eq(f->set_active(f->ctx, "conf-a3", 0), 0);
   beat(r, POD_A, INC_A1);
   beat(r, POD_B, INC_B);
   claim(r, POD_A, INC_A1, "conf-a1");
-  uint64_t f0 = agent(f, "conf-a1").fence;
+  uint64_t f0 = arec_conf_read(f, "conf-a1").fence;
 
   ck_assert_int_eq(r->migrate(r, "conf-missing", POD_B, HOLD),
                    AREC_ENOTFOUND);
@@ -356,7 +319,7 @@ START_TEST(migrate_refused) {
   /* nothing was recorded */
   ck_assert_uint_eq(holds(r), 0);
   ck_assert_int_eq(unwanted1(r, POD_A, INC_A1, "conf-a1"), 0);
-  ck_assert_uint_eq(agent(f, "conf-a1").fence, f0);
+  ck_assert_uint_eq(arec_conf_read(f, "conf-a1").fence, f0);
 
   /* to the pod that already owns it: 0, nothing recorded */
   ck_assert_int_eq(r->migrate(r, "conf-a1", POD_A, HOLD), 0);
@@ -380,12 +343,12 @@ END_TEST
  * a hand-off (1 before 3). */
 START_TEST(hold_ends) {
   enum { SHORT = 300 };
-  const arec_repo_fixture *f = setup(_i);
+  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
   arec_repository *r = open_v2(f);
   if (!r)
     return;
-  add(f, r, "conf-a1", 1, 1);
-  add(f, r, "conf-a2", 1, 1);
+  arec_conf_add(f, r, "conf-a1", 1, 1);
+  arec_conf_add(f, r, "conf-a2", 1, 1);
   beat(r, POD_A, INC_A1);
   beat(r, POD_B, INC_B);
   beat(r, POD_C, INC_C);
@@ -427,18 +390,9 @@ END_TEST
 
 /* ------------------------------------------------------------ registration */
 void arec_conf_fleet_add(Suite *s, const arec_repo_fixture *f) {
-  if (nfixtures >= MAX_FIXTURES)
-    return;
-  int i = nfixtures;
-  fixtures[nfixtures++] = f;
-  static char names[MAX_FIXTURES][128]; /* Check keeps the pointer */
-  snprintf(names[i], sizeof names[i], "%s-fleet-conformance", f->name);
-  TCase *tc = tcase_create(names[i]);
-  tcase_set_timeout(tc, 30);
-  tcase_add_loop_test(tc, fleet_counts, i, i + 1);
-  tcase_add_loop_test(tc, pod_leaving_rules, i, i + 1);
-  tcase_add_loop_test(tc, migrate_hold, i, i + 1);
-  tcase_add_loop_test(tc, migrate_refused, i, i + 1);
-  tcase_add_loop_test(tc, hold_ends, i, i + 1);
-  suite_add_tcase(s, tc);
+  const TTest *tests[] = {
+      fleet_counts, pod_leaving_rules, migrate_hold, migrate_refused,
+      hold_ends};
+  arec_conf_add_tests(s, f, f->name, "fleet-conformance", 30, tests,
+                      sizeof tests / sizeof *tests);
 }

@@ -21,10 +21,6 @@
 
 #include "conformance.h"
 
-#define MAX_FIXTURES 8
-static const arec_lock_fixture *fixtures[MAX_FIXTURES];
-static int nfixtures;
-
 #define KEY "agent:lock:conf-1"
 #define TTL 10000
 #define POD_LEASE_TTL 60000
@@ -38,7 +34,7 @@ static arec_lock *g_keeper; /* holds OTHER's pod lease in pod-lease mode */
 
 /* ---------------------------------------------------------------- helpers */
 static const arec_lock_fixture *setup(int i) {
-  const arec_lock_fixture *f = fixtures[i];
+  const arec_lock_fixture *f = arec_conf_fixture(i);
   g_pod_mode = f->pod_lease_mode;
   snprintf(g_owner, sizeof g_owner, "%s",
            g_pod_mode ? "conf-pod-a/0123456789abcdef0123456789abcdef"
@@ -55,12 +51,7 @@ static int has_pod_lease(const arec_lock *l) {
 }
 
 static void take_pod_lease(arec_lock *l, const char *holder) {
-  int64_t v = -1;
-  int rc = l->pod_lease(l, holder, POD_LEASE_TTL, 0, &v);
-  ck_assert_msg(rc == 0, "pod_lease(%s): %s %s", holder, arec_err_name(rc),
-                arec_error_last());
-  ck_assert_int_gt(v, 0);
-  ck_assert_int_le(v, POD_LEASE_TTL);
+  arec_conf_pod_lease(l, holder, POD_LEASE_TTL);
 }
 
 /* The lock under test; NULL when the mode does not apply to this backend
@@ -385,25 +376,12 @@ END_TEST
 
 /* ------------------------------------------------------------ registration */
 void arec_conf_lock_add(Suite *s, const arec_lock_fixture *f) {
-  if (nfixtures >= MAX_FIXTURES)
-    return;
-  int i = nfixtures;
-  fixtures[nfixtures++] = f;
-  static char names[MAX_FIXTURES][128]; /* Check keeps the pointer */
-  char *name = names[i];
-  snprintf(name, sizeof names[i], "%s-lock-conformance", f->name);
-  TCase *tc = tcase_create(name);
-  tcase_set_timeout(tc, 30);
-  tcase_add_loop_test(tc, acquire_free_then_held, i, i + 1);
-  tcase_add_loop_test(tc, values_unique, i, i + 1);
-  tcase_add_loop_test(tc, refresh_extends, i, i + 1);
-  tcase_add_loop_test(tc, refresh_after_expire_lost, i, i + 1);
-  tcase_add_loop_test(tc, refresh_after_overwrite_lost, i, i + 1);
-  tcase_add_loop_test(tc, release_deletes_once, i, i + 1);
-  tcase_add_loop_test(tc, bad_input, i, i + 1);
-  tcase_add_loop_test(tc, batch_slots, i, i + 1);
-  tcase_add_loop_test(tc, batch_bad_input, i, i + 1);
-  suite_add_tcase(s, tc);
+  const TTest *tests[] = {
+      acquire_free_then_held, values_unique, refresh_extends,
+      refresh_after_expire_lost, refresh_after_overwrite_lost,
+      release_deletes_once, bad_input, batch_slots, batch_bad_input};
+  arec_conf_add_tests(s, f, f->name, "lock-conformance", 30, tests,
+                      sizeof tests / sizeof *tests);
   if (f->pod_lease_mode)
     arec_conf_podlease_add(s, f);
 }

@@ -24,10 +24,6 @@
 
 #include "conformance.h"
 
-#define MAX_FIXTURES 8
-static const arec_lock_fixture *fixtures[MAX_FIXTURES];
-static int nfixtures;
-
 #define K1 "agent:lock:conf-pl-1"
 #define K2 "agent:lock:conf-pl-2"
 #define K3 "agent:lock:conf-pl-3"
@@ -50,7 +46,7 @@ static void sleep_ms(long ms) {
 }
 
 static const arec_lock_fixture *setup(int i) {
-  const arec_lock_fixture *f = fixtures[i];
+  const arec_lock_fixture *f = arec_conf_fixture(i);
   f->reset(f->ctx);
   return f;
 }
@@ -65,17 +61,6 @@ static arec_lock *open_pl(const arec_lock_fixture *f) {
     return NULL;
   }
   return l;
-}
-
-/* Takes or renews `holder`'s pod lease; returns its validity. */
-static int64_t lease(arec_lock *l, const char *holder, int64_t ttl) {
-  int64_t v = -1;
-  int rc = l->pod_lease(l, holder, ttl, 0, &v);
-  ck_assert_msg(rc == 0, "pod_lease(%s): %s %s", holder, arec_err_name(rc),
-                arec_error_last());
-  ck_assert_int_gt(v, 0);
-  ck_assert_int_le(v, ttl);
-  return v;
 }
 
 static void leave(arec_lock *l, const char *holder) {
@@ -110,8 +95,8 @@ START_TEST(takeover_when_holder_leaves) {
   if (!a)
     return;
   b = open_pl(f);
-  lease(a, HOLDER_A, LONG_LEASE);
-  lease(b, HOLDER_B, LONG_LEASE);
+  arec_conf_pod_lease(a, HOLDER_A, LONG_LEASE);
+  arec_conf_pod_lease(b, HOLDER_B, LONG_LEASE);
   arec_lease la1, la2, lp, lb;
   ck_assert_int_eq(try1(a, K1, HOLDER_A, &la1), 1);
   assert_owned_by(&la1, HOLDER_A);
@@ -164,9 +149,9 @@ START_TEST(takeover_when_lease_expires) {
   if (!a)
     return;
   b = open_pl(f);
-  lease(b, HOLDER_B, LONG_LEASE);
+  arec_conf_pod_lease(b, HOLDER_B, LONG_LEASE);
   long long renewed = now_ms();
-  lease(a, HOLDER_A, PL);
+  arec_conf_pod_lease(a, HOLDER_A, PL);
   arec_lease la, lb;
   ck_assert_int_eq(try1(a, K1, HOLDER_A, &la), 1);
   a->free(a); /* kill -9 */
@@ -196,14 +181,14 @@ START_TEST(never_while_lease_live) {
   if (!a)
     return;
   b = open_pl(f);
-  lease(a, HOLDER_A, PL);
-  lease(b, HOLDER_B, LONG_LEASE);
+  arec_conf_pod_lease(a, HOLDER_A, PL);
+  arec_conf_pod_lease(b, HOLDER_B, LONG_LEASE);
   arec_lease la, lb;
   ck_assert_int_eq(try1(a, K1, HOLDER_A, &la), 1);
   long long t0 = now_ms();
   int rounds = 0;
   while (now_ms() - t0 < RUN) {
-    lease(a, HOLDER_A, PL);
+    arec_conf_pod_lease(a, HOLDER_A, PL);
     ck_assert_int_eq(try1(b, K1, HOLDER_B, &lb), 0);
     if (b->try_acquire_many) {
       const char *keys[1] = {K1};
@@ -231,7 +216,7 @@ START_TEST(plain_value_only_after_ttl) {
   if (!p)
     return;
   b = open_pl(f);
-  lease(b, HOLDER_B, LONG_LEASE);
+  arec_conf_pod_lease(b, HOLDER_B, LONG_LEASE);
   arec_lease lp, lb;
   long long t0 = now_ms();
   memset(&lp, 0, sizeof lp);
@@ -276,9 +261,9 @@ START_TEST(renew_and_leave) {
   ck_assert_int_eq(a->pod_lease(a, HOLDER_A, 0, 0, &v), AREC_EINVAL);
   ck_assert_int_eq(a->pod_lease(a, HOLDER_A, -1, 0, &v), AREC_EINVAL);
   ck_assert_int_eq(a->pod_lease(a, HOLDER_A, 2000, 0, NULL), AREC_EINVAL);
-  lease(a, HOLDER_A, 2000);
-  ck_assert_int_gt(lease(a, HOLDER_A, 8000), 2000); /* extended */
-  lease(b, HOLDER_B, LONG_LEASE);
+  arec_conf_pod_lease(a, HOLDER_A, 2000);
+  ck_assert_int_gt(arec_conf_pod_lease(a, HOLDER_A, 8000), 2000); /* extended */
+  arec_conf_pod_lease(b, HOLDER_B, LONG_LEASE);
   arec_lease la, lb;
   ck_assert_int_eq(try1(a, K1, HOLDER_A, &la), 1);
   ck_assert_int_eq(try1(b, K1, HOLDER_B, &lb), 0);
@@ -289,7 +274,7 @@ START_TEST(renew_and_leave) {
   ck_assert_int_eq(try1(b, K1, HOLDER_B, &lb), 1);
   ck_assert_int_eq(a->refresh(a, K1, &la, AGENT_TTL), AREC_ELOST);
   /* taken again: its new agent locks are safe again */
-  lease(a, HOLDER_A, LONG_LEASE);
+  arec_conf_pod_lease(a, HOLDER_A, LONG_LEASE);
   ck_assert_int_eq(try1(a, K2, HOLDER_A, &la), 1);
   ck_assert_int_eq(try1(b, K2, HOLDER_B, &lb), 0);
   a->free(a);
@@ -307,23 +292,23 @@ START_TEST(same_holder_other_object_lost) {
     return;
   a2 = open_pl(f);
   b = open_pl(f);
-  lease(a, HOLDER_A, LONG_LEASE);
+  arec_conf_pod_lease(a, HOLDER_A, LONG_LEASE);
   int64_t v = 0;
   ck_assert_int_eq(a2->pod_lease(a2, HOLDER_A, LONG_LEASE, 0, &v),
                    AREC_ELOST);
-  lease(a, HOLDER_A, LONG_LEASE); /* not stolen */
-  lease(b, HOLDER_B, LONG_LEASE);
+  arec_conf_pod_lease(a, HOLDER_A, LONG_LEASE); /* not stolen */
+  arec_conf_pod_lease(b, HOLDER_B, LONG_LEASE);
   arec_lease la, lb;
   ck_assert_int_eq(try1(a, K1, HOLDER_A, &la), 1);
   int rc = a2->pod_lease(a2, HOLDER_A, 0, 1, NULL);
   ck_assert_msg(rc == 0 || rc == AREC_ELOST, "leave by another object: %s",
                 arec_err_name(rc));
   ck_assert_int_eq(try1(b, K1, HOLDER_B, &lb), 0); /* a's lease holds */
-  lease(a, HOLDER_A, LONG_LEASE);
+  arec_conf_pod_lease(a, HOLDER_A, LONG_LEASE);
   ck_assert_int_eq(try1(b, K1, HOLDER_B, &lb), 0);
   /* a leaves; a new process of the same holder takes the lease over */
   leave(a, HOLDER_A);
-  lease(a2, HOLDER_A, LONG_LEASE);
+  arec_conf_pod_lease(a2, HOLDER_A, LONG_LEASE);
   ck_assert_int_eq(try1(b, K1, HOLDER_B, &lb), 0);
   ck_assert_int_eq(a->refresh(a, K1, &la, AGENT_TTL), 0);
   a->free(a);
@@ -334,19 +319,10 @@ END_TEST
 
 /* ------------------------------------------------------------ registration */
 void arec_conf_podlease_add(Suite *s, const arec_lock_fixture *f) {
-  if (nfixtures >= MAX_FIXTURES)
-    return;
-  int i = nfixtures;
-  fixtures[nfixtures++] = f;
-  static char names[MAX_FIXTURES][128]; /* Check keeps the pointer */
-  snprintf(names[i], sizeof names[i], "%s-lock-rules", f->name);
-  TCase *tc = tcase_create(names[i]);
-  tcase_set_timeout(tc, 30);
-  tcase_add_loop_test(tc, takeover_when_holder_leaves, i, i + 1);
-  tcase_add_loop_test(tc, takeover_when_lease_expires, i, i + 1);
-  tcase_add_loop_test(tc, never_while_lease_live, i, i + 1);
-  tcase_add_loop_test(tc, plain_value_only_after_ttl, i, i + 1);
-  tcase_add_loop_test(tc, renew_and_leave, i, i + 1);
-  tcase_add_loop_test(tc, same_holder_other_object_lost, i, i + 1);
-  suite_add_tcase(s, tc);
+  const TTest *tests[] = {
+      takeover_when_holder_leaves, takeover_when_lease_expires,
+      never_while_lease_live, plain_value_only_after_ttl, renew_and_leave,
+      same_holder_other_object_lost};
+  arec_conf_add_tests(s, f, f->name, "lock-rules", 30, tests,
+                      sizeof tests / sizeof *tests);
 }

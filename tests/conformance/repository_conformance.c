@@ -18,10 +18,6 @@
 
 #include "conformance.h"
 
-#define MAX_FIXTURES 8
-static const arec_repo_fixture *fixtures[MAX_FIXTURES];
-static int nfixtures;
-
 #define POD_A "conf-pod-a"
 #define POD_B "conf-pod-b"
 #define INC_A1 "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1"
@@ -30,28 +26,11 @@ static int nfixtures;
 #define LEASE 60000
 
 /* ---------------------------------------------------------------- helpers */
-static const arec_repo_fixture *setup(int i) {
-  const arec_repo_fixture *f = fixtures[i];
-  f->reset(f->ctx);
-  return f;
-}
-
 static arec_repository *open_repo(const arec_repo_fixture *f) {
   arec_repository *r = NULL;
   ck_assert_int_eq(f->open(f->ctx, &r), 0);
   ck_assert_ptr_nonnull(r);
   return r;
-}
-
-/* An agent with symbols BTC/USDT (100) and, when two, ETH/USDT (50). */
-static void add(const arec_repo_fixture *f, const char *id, size_t nsym,
-                int trading, arec_repository *r) {
-  static const char *const syms[] = {"BTC/USDT", "ETH/USDT"};
-  static const double budgets[] = {100.0, 50.0};
-  ck_assert_int_eq(f->add_agent(f->ctx, id, 7, "toy", syms, budgets, nsym),
-                   0);
-  if (trading)
-    ck_assert_int_eq(r->set_trading(r, id, 1), 0);
 }
 
 static const arec_agent_row *find_row(const struct arec_agent_list *l,
@@ -70,13 +49,6 @@ static int restorable(arec_repository *r, const char *id) {
   int found = find_row(l, id) != NULL;
   arec_agent_list_free(l);
   return found;
-}
-
-static arec_conf_agent agent(const arec_repo_fixture *f, const char *id) {
-  arec_conf_agent a;
-  memset(&a, 0, sizeof a);
-  ck_assert_int_eq(f->get_agent(f->ctx, id, &a), 0);
-  return a;
 }
 
 static uint64_t claim(arec_repository *r, const char *pod, const char *inc,
@@ -103,16 +75,16 @@ static size_t history(const arec_repo_fixture *f, const char *id,
 
 /* ------------------------------------------------------- agents_to_restore */
 START_TEST(restore_lists_wanted_unowned) {
-  const arec_repo_fixture *f = setup(_i);
+  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
   arec_repository *r = open_repo(f);
-  add(f, "conf-a1", 2, 1, r);             /* wanted, unowned */
-  add(f, "conf-a2", 1, 0, r);             /* not trading */
-  add(f, "conf-a3", 1, 1, r);             /* disabled below */
+  arec_conf_add(f, r, "conf-a1", 2, 1);             /* wanted, unowned */
+  arec_conf_add(f, r, "conf-a2", 1, 0);             /* not trading */
+  arec_conf_add(f, r, "conf-a3", 1, 1);             /* disabled below */
   ck_assert_int_eq(f->set_active(f->ctx, "conf-a3", 0), 0);
-  add(f, "conf-a4", 1, 1, r);             /* owned by a live pod */
+  arec_conf_add(f, r, "conf-a4", 1, 1);             /* owned by a live pod */
   ck_assert_int_eq(r->heartbeat(r, POD_A, INC_A1, LEASE, 0), 0);
   claim(r, POD_A, INC_A1, "conf-a4");
-  add(f, "conf-a5", 0, 0, r);             /* no symbols */
+  arec_conf_add(f, r, "conf-a5", 0, 0);             /* no symbols */
 
   struct arec_agent_list *l = NULL;
   ck_assert_int_eq(r->agents_to_restore(r, NULL, &l), 0);
@@ -144,11 +116,11 @@ START_TEST(restore_lists_wanted_unowned) {
 END_TEST
 
 START_TEST(restore_only_id) {
-  const arec_repo_fixture *f = setup(_i);
+  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
   arec_repository *r = open_repo(f);
-  add(f, "conf-a1", 1, 1, r);
-  add(f, "conf-a2", 1, 1, r);
-  add(f, "conf-a3", 1, 0, r);
+  arec_conf_add(f, r, "conf-a1", 1, 1);
+  arec_conf_add(f, r, "conf-a2", 1, 1);
+  arec_conf_add(f, r, "conf-a3", 1, 0);
   ck_assert_int_eq(r->heartbeat(r, POD_A, INC_A1, LEASE, 0), 0);
   claim(r, POD_A, INC_A1, "conf-a2");
 
@@ -172,9 +144,9 @@ END_TEST
 
 /* The next owner starts from the last accepted state, budgets unchanged. */
 START_TEST(restore_carries_saved_state) {
-  const arec_repo_fixture *f = setup(_i);
+  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
   arec_repository *r = open_repo(f);
-  add(f, "conf-a1", 2, 1, r);
+  arec_conf_add(f, r, "conf-a1", 2, 1);
   uint64_t f1 = claim(r, POD_A, INC_A1, "conf-a1");
   arec_symbol_state st[2] = {{"BTC/USDT", 77.25, "{\"pos\": 3}"},
                              {"ETH/USDT", 33.5, "{\"pos\": 4}"}};
@@ -199,19 +171,19 @@ END_TEST
 
 /* ------------------------------------------------------------------- claim */
 START_TEST(claim_bumps_fence) {
-  const arec_repo_fixture *f = setup(_i);
+  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
   arec_repository *r = open_repo(f);
-  add(f, "conf-a1", 1, 1, r);
-  uint64_t f0 = agent(f, "conf-a1").fence;
+  arec_conf_add(f, r, "conf-a1", 1, 1);
+  uint64_t f0 = arec_conf_read(f, "conf-a1").fence;
   uint64_t f1 = claim(r, POD_A, INC_A1, "conf-a1");
   ck_assert_uint_eq(f1, f0 + 1);
-  arec_conf_agent a = agent(f, "conf-a1");
+  arec_conf_agent a = arec_conf_read(f, "conf-a1");
   ck_assert_uint_eq(a.fence, f1);
   ck_assert_str_eq(a.running_on, POD_A);
   ck_assert_str_eq(a.running_incarnation, INC_A1);
   uint64_t f2 = claim(r, POD_B, INC_B, "conf-a1");
   ck_assert_uint_eq(f2, f1 + 1);
-  a = agent(f, "conf-a1");
+  a = arec_conf_read(f, "conf-a1");
   ck_assert_uint_eq(a.fence, f2);
   ck_assert_str_eq(a.running_on, POD_B);
   ck_assert_str_eq(a.running_incarnation, INC_B);
@@ -221,12 +193,12 @@ START_TEST(claim_bumps_fence) {
 END_TEST
 
 START_TEST(claim_refused) {
-  const arec_repo_fixture *f = setup(_i);
+  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
   arec_repository *r = open_repo(f);
-  add(f, "conf-a1", 1, 0, r); /* not trading */
-  add(f, "conf-a2", 1, 1, r);
+  arec_conf_add(f, r, "conf-a1", 1, 0); /* not trading */
+  arec_conf_add(f, r, "conf-a2", 1, 1);
   ck_assert_int_eq(f->set_active(f->ctx, "conf-a2", 0), 0);
-  uint64_t f1 = agent(f, "conf-a1").fence, f2 = agent(f, "conf-a2").fence;
+  uint64_t f1 = arec_conf_read(f, "conf-a1").fence, f2 = arec_conf_read(f, "conf-a2").fence;
   uint64_t fence = 99;
   ck_assert_int_eq(r->claim(r, POD_A, INC_A1, "conf-a1", &fence),
                    AREC_ECONFLICT);
@@ -234,10 +206,10 @@ START_TEST(claim_refused) {
                    AREC_ECONFLICT);
   ck_assert_int_eq(r->claim(r, POD_A, INC_A1, "conf-missing", &fence),
                    AREC_ENOTFOUND);
-  arec_conf_agent a = agent(f, "conf-a1");
+  arec_conf_agent a = arec_conf_read(f, "conf-a1");
   ck_assert_uint_eq(a.fence, f1);
   ck_assert_str_eq(a.running_on, "");
-  a = agent(f, "conf-a2");
+  a = arec_conf_read(f, "conf-a2");
   ck_assert_uint_eq(a.fence, f2);
   ck_assert_str_eq(a.running_on, "");
   r->free(r);
@@ -246,9 +218,9 @@ END_TEST
 
 /* -------------------------------------------------------------------- save */
 START_TEST(save_fenced) {
-  const arec_repo_fixture *f = setup(_i);
+  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
   arec_repository *r = open_repo(f);
-  add(f, "conf-a1", 1, 1, r);
+  arec_conf_add(f, r, "conf-a1", 1, 1);
   uint64_t f1 = claim(r, POD_A, INC_A1, "conf-a1");
   ck_assert_int_eq(save(r, "conf-a1", f1, 90.5, "{\"pos\": 1}"), 0);
   double bal = 0;
@@ -290,15 +262,15 @@ END_TEST
 
 /* ----------------------------------------------------------------- release */
 START_TEST(release_fenced) {
-  const arec_repo_fixture *f = setup(_i);
+  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
   arec_repository *r = open_repo(f);
-  add(f, "conf-a1", 1, 1, r);
-  add(f, "conf-a2", 1, 1, r);
+  arec_conf_add(f, r, "conf-a1", 1, 1);
+  arec_conf_add(f, r, "conf-a2", 1, 1);
   ck_assert_int_eq(r->heartbeat(r, POD_A, INC_A1, LEASE, 0), 0);
   uint64_t f1 = claim(r, POD_A, INC_A1, "conf-a1");
   ck_assert(!restorable(r, "conf-a1"));
   ck_assert_int_eq(r->release(r, "conf-a1", f1), 0);
-  arec_conf_agent a = agent(f, "conf-a1");
+  arec_conf_agent a = arec_conf_read(f, "conf-a1");
   ck_assert_str_eq(a.running_on, "");
   ck_assert_str_eq(a.running_incarnation, "");
   ck_assert_uint_eq(a.fence, f1 + 1);
@@ -312,7 +284,7 @@ START_TEST(release_fenced) {
   uint64_t g1 = claim(r, POD_A, INC_A1, "conf-a2");
   uint64_t g2 = claim(r, POD_B, INC_B, "conf-a2");
   ck_assert_int_eq(r->release(r, "conf-a2", g1), AREC_EFENCED);
-  a = agent(f, "conf-a2");
+  a = arec_conf_read(f, "conf-a2");
   ck_assert_str_eq(a.running_on, POD_B);
   ck_assert_uint_eq(a.fence, g2);
   r->free(r);
@@ -321,10 +293,10 @@ END_TEST
 
 /* ----------------------------------------------------------- pod liveness */
 START_TEST(dead_pod_agents_restorable) {
-  const arec_repo_fixture *f = setup(_i);
+  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
   arec_repository *r = open_repo(f);
-  add(f, "conf-a1", 1, 1, r);
-  add(f, "conf-a2", 1, 1, r);
+  arec_conf_add(f, r, "conf-a1", 1, 1);
+  arec_conf_add(f, r, "conf-a2", 1, 1);
   ck_assert_int_eq(r->heartbeat(r, POD_A, INC_A1, LEASE, 0), 0);
   ck_assert_int_eq(r->heartbeat(r, POD_B, INC_B, LEASE, 0), 0);
   claim(r, POD_A, INC_A1, "conf-a1");
@@ -342,9 +314,9 @@ START_TEST(dead_pod_agents_restorable) {
 END_TEST
 
 START_TEST(other_incarnation_restorable) {
-  const arec_repo_fixture *f = setup(_i);
+  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
   arec_repository *r = open_repo(f);
-  add(f, "conf-a1", 1, 1, r);
+  arec_conf_add(f, r, "conf-a1", 1, 1);
   ck_assert_int_eq(r->heartbeat(r, POD_A, INC_A1, LEASE, 0), 0);
   claim(r, POD_A, INC_A1, "conf-a1");
   ck_assert(!restorable(r, "conf-a1"));
@@ -373,11 +345,11 @@ static int orphaned(arec_repository *r, const char *id) {
 }
 
 START_TEST(restore_tells_orphans) {
-  const arec_repo_fixture *f = setup(_i);
+  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
   arec_repository *r = open_repo(f);
-  add(f, "conf-a1", 2, 1, r);
-  add(f, "conf-a2", 1, 1, r);
-  add(f, "conf-a3", 1, 1, r);
+  arec_conf_add(f, r, "conf-a1", 2, 1);
+  arec_conf_add(f, r, "conf-a2", 1, 1);
+  arec_conf_add(f, r, "conf-a3", 1, 1);
   ck_assert_int_eq(orphaned(r, "conf-a1"), 0); /* never owned */
   ck_assert_int_eq(r->heartbeat(r, POD_A, INC_A1, LEASE, 0), 0);
   uint64_t f1 = claim(r, POD_A, INC_A1, "conf-a1");
@@ -402,10 +374,10 @@ START_TEST(restore_tells_orphans) {
 END_TEST
 
 START_TEST(heartbeat_leaving_deletes) {
-  const arec_repo_fixture *f = setup(_i);
+  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
   arec_repository *r = open_repo(f);
-  add(f, "conf-a1", 1, 1, r);
-  add(f, "conf-a2", 1, 1, r);
+  arec_conf_add(f, r, "conf-a1", 1, 1);
+  arec_conf_add(f, r, "conf-a2", 1, 1);
   /* claimed by a pod that never had a row: restorable */
   claim(r, POD_B, INC_B, "conf-a2");
   ck_assert(restorable(r, "conf-a2"));
@@ -430,10 +402,10 @@ static int unwanted1(arec_repository *r, const char *pod, const char *inc,
 }
 
 START_TEST(unwanted_answers) {
-  const arec_repo_fixture *f = setup(_i);
+  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
   arec_repository *r = open_repo(f);
-  add(f, "conf-a1", 1, 1, r);
-  add(f, "conf-a2", 1, 1, r);
+  arec_conf_add(f, r, "conf-a1", 1, 1);
+  arec_conf_add(f, r, "conf-a2", 1, 1);
   claim(r, POD_A, INC_A1, "conf-a1");
   claim(r, POD_A, INC_A1, "conf-a2");
   const char *ids[] = {"conf-a1", "conf-missing", "conf-a2"};
@@ -461,32 +433,32 @@ END_TEST
 
 /* ------------------------------------------------------------- set_trading */
 START_TEST(set_trading_rules) {
-  const arec_repo_fixture *f = setup(_i);
+  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
   arec_repository *r = open_repo(f);
-  add(f, "conf-nosym", 0, 0, r);
-  add(f, "conf-a1", 1, 0, r);
-  add(f, "conf-off", 1, 0, r);
+  arec_conf_add(f, r, "conf-nosym", 0, 0);
+  arec_conf_add(f, r, "conf-a1", 1, 0);
+  arec_conf_add(f, r, "conf-off", 1, 0);
   ck_assert_int_eq(f->set_active(f->ctx, "conf-off", 0), 0);
   ck_assert_int_eq(r->set_trading(r, "conf-nosym", 1), AREC_ECONFLICT);
   ck_assert_int_eq(r->set_trading(r, "conf-off", 1), AREC_ECONFLICT);
   ck_assert_int_eq(r->set_trading(r, "conf-missing", 1), AREC_ENOTFOUND);
-  ck_assert_int_eq(agent(f, "conf-nosym").is_trading, 0);
-  ck_assert_int_eq(agent(f, "conf-off").is_trading, 0);
+  ck_assert_int_eq(arec_conf_read(f, "conf-nosym").is_trading, 0);
+  ck_assert_int_eq(arec_conf_read(f, "conf-off").is_trading, 0);
   ck_assert_int_eq(r->set_trading(r, "conf-a1", 1), 0);
-  ck_assert_int_eq(agent(f, "conf-a1").is_trading, 1);
+  ck_assert_int_eq(arec_conf_read(f, "conf-a1").is_trading, 1);
   ck_assert_int_eq(r->set_trading(r, "conf-a1", 0), 0);
-  ck_assert_int_eq(agent(f, "conf-a1").is_trading, 0);
+  ck_assert_int_eq(arec_conf_read(f, "conf-a1").is_trading, 0);
   r->free(r);
 }
 END_TEST
 
 /* ------------------------------------------------------------------ batches */
 START_TEST(batch_slots) {
-  const arec_repo_fixture *f = setup(_i);
+  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
   arec_repository *r = open_repo(f);
-  add(f, "conf-a1", 1, 1, r);
-  add(f, "conf-a2", 1, 0, r);
-  add(f, "conf-a3", 1, 1, r);
+  arec_conf_add(f, r, "conf-a1", 1, 1);
+  arec_conf_add(f, r, "conf-a2", 1, 0);
+  arec_conf_add(f, r, "conf-a3", 1, 1);
   uint64_t a3old = claim(r, POD_B, INC_B, "conf-a3");
   uint64_t a3cur = claim(r, POD_B, INC_B, "conf-a3");
   uint64_t a1fence = 0;
@@ -499,7 +471,7 @@ START_TEST(batch_slots) {
     ck_assert_int_eq(res[1], AREC_ECONFLICT);
     ck_assert_int_eq(res[2], AREC_ENOTFOUND);
     a1fence = fences[0];
-    arec_conf_agent a = agent(f, "conf-a1");
+    arec_conf_agent a = arec_conf_read(f, "conf-a1");
     ck_assert_uint_eq(a.fence, a1fence);
     ck_assert_str_eq(a.running_on, POD_A);
     ck_assert_int_eq(r->claim_many(r, POD_A, INC_A1, ids, 0, fences, res), 0);
@@ -533,9 +505,9 @@ START_TEST(batch_slots) {
     ck_assert_int_eq(r->release_many(r, ids, fences, 2, res), 0);
     ck_assert_int_eq(res[0], 0);
     ck_assert_int_eq(res[1], AREC_EFENCED);
-    ck_assert_str_eq(agent(f, "conf-a1").running_on, "");
-    ck_assert_uint_eq(agent(f, "conf-a1").fence, a1fence + 1);
-    ck_assert_str_eq(agent(f, "conf-a3").running_on, POD_B);
+    ck_assert_str_eq(arec_conf_read(f, "conf-a1").running_on, "");
+    ck_assert_uint_eq(arec_conf_read(f, "conf-a1").fence, a1fence + 1);
+    ck_assert_str_eq(arec_conf_read(f, "conf-a3").running_on, POD_B);
   }
   r->free(r);
 }
@@ -598,9 +570,9 @@ static void *saver(void *p) {
 }
 
 START_TEST(saves_race_claims) {
-  const arec_repo_fixture *f = setup(_i);
+  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
   arec_repository *r = open_repo(f);
-  add(f, "conf-race", 1, 1, r);
+  arec_conf_add(f, r, "conf-race", 1, 1);
   race rc;
   memset(&rc, 0, sizeof rc);
   rc.f = f;
@@ -625,7 +597,7 @@ START_TEST(saves_race_claims) {
   uint64_t sf = 0;
   ck_assert_int_eq(
       f->get_state(f->ctx, "conf-race", "BTC/USDT", NULL, NULL, &sf), 0);
-  ck_assert_uint_le(sf, agent(f, "conf-race").fence);
+  ck_assert_uint_le(sf, arec_conf_read(f, "conf-race").fence);
   ck_assert_uint_eq(sf, h[(n < MAXH ? n : MAXH) - 1]);
   free(h);
   r->free(r);
@@ -634,31 +606,15 @@ END_TEST
 
 /* ------------------------------------------------------------ registration */
 void arec_conf_repository_add(Suite *s, const arec_repo_fixture *f) {
-  if (nfixtures >= MAX_FIXTURES)
-    return;
-  int i = nfixtures;
-  fixtures[nfixtures++] = f;
-  static char names[MAX_FIXTURES][128]; /* Check keeps the pointer */
-  char *name = names[i];
-  snprintf(name, sizeof names[i], "%s-repository-conformance", f->name);
-  TCase *tc = tcase_create(name);
-  tcase_set_timeout(tc, 30);
-  tcase_add_loop_test(tc, restore_lists_wanted_unowned, i, i + 1);
-  tcase_add_loop_test(tc, restore_only_id, i, i + 1);
-  tcase_add_loop_test(tc, restore_carries_saved_state, i, i + 1);
-  tcase_add_loop_test(tc, claim_bumps_fence, i, i + 1);
-  tcase_add_loop_test(tc, claim_refused, i, i + 1);
-  tcase_add_loop_test(tc, save_fenced, i, i + 1);
-  tcase_add_loop_test(tc, release_fenced, i, i + 1);
-  tcase_add_loop_test(tc, dead_pod_agents_restorable, i, i + 1);
-  tcase_add_loop_test(tc, other_incarnation_restorable, i, i + 1);
-  tcase_add_loop_test(tc, restore_tells_orphans, i, i + 1);
-  tcase_add_loop_test(tc, heartbeat_leaving_deletes, i, i + 1);
-  tcase_add_loop_test(tc, unwanted_answers, i, i + 1);
-  tcase_add_loop_test(tc, set_trading_rules, i, i + 1);
-  tcase_add_loop_test(tc, batch_slots, i, i + 1);
-  tcase_add_loop_test(tc, saves_race_claims, i, i + 1);
-  suite_add_tcase(s, tc);
+  const TTest *tests[] = {
+      restore_lists_wanted_unowned, restore_only_id,
+      restore_carries_saved_state, claim_bumps_fence, claim_refused,
+      save_fenced, release_fenced, dead_pod_agents_restorable,
+      other_incarnation_restorable, restore_tells_orphans,
+      heartbeat_leaving_deletes, unwanted_answers, set_trading_rules,
+      batch_slots, saves_race_claims};
+  arec_conf_add_tests(s, f, f->name, "repository-conformance", 30, tests,
+                      sizeof tests / sizeof *tests);
   arec_conf_fleet_add(s, f);
   arec_conf_admin_add(s, f);
   arec_conf_backoff_add(s, f);

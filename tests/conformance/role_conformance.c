@@ -18,21 +18,11 @@
 
 #include "conformance.h"
 
-#define MAX_FIXTURES 8
-static const arec_repo_fixture *fixtures[MAX_FIXTURES];
-static int nfixtures;
-
 #define ROLE "conf.bot:poller-1"
 #define H1 "conf-pod-a/0123456789abcdef"
 #define H2 "conf-pod-b/fedcba9876543210"
 #define LONG 60000
 #define SHORT 100
-
-static const arec_repo_fixture *setup(int i) {
-  const arec_repo_fixture *f = fixtures[i];
-  f->reset(f->ctx);
-  return f;
-}
 
 static uint64_t claim1(arec_repository *r, const char *role, const char *h,
                        int64_t ttl) {
@@ -45,7 +35,7 @@ static uint64_t claim1(arec_repository *r, const char *role, const char *h,
 }
 
 START_TEST(claim_free_held_and_renewed) {
-  const arec_repo_fixture *f = setup(_i);
+  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
   arec_repository *r = arec_conf_open_v3(f, CONF_ROLES);
   if (!r)
     return;
@@ -65,7 +55,7 @@ START_TEST(claim_free_held_and_renewed) {
 END_TEST
 
 START_TEST(keep_only_by_the_holder) {
-  const arec_repo_fixture *f = setup(_i);
+  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
   arec_repository *r = arec_conf_open_v3(f, CONF_ROLES);
   if (!r)
     return;
@@ -80,7 +70,7 @@ START_TEST(keep_only_by_the_holder) {
 END_TEST
 
 START_TEST(expired_lease_is_taken_over) {
-  const arec_repo_fixture *f = setup(_i);
+  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
   arec_repository *r = arec_conf_open_v3(f, CONF_ROLES);
   if (!r)
     return;
@@ -108,7 +98,7 @@ START_TEST(expired_lease_is_taken_over) {
 END_TEST
 
 START_TEST(release_is_fenced_and_bumps) {
-  const arec_repo_fixture *f = setup(_i);
+  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
   arec_repository *r = arec_conf_open_v3(f, CONF_ROLES);
   if (!r)
     return;
@@ -130,17 +120,9 @@ END_TEST
 
 /* ------------------------------------------------------------ registration */
 void arec_conf_roles_add(Suite *s, const arec_repo_fixture *f) {
-  if (nfixtures >= MAX_FIXTURES)
-    return;
-  int i = nfixtures;
-  fixtures[nfixtures++] = f;
-  static char names[MAX_FIXTURES][128]; /* Check keeps the pointer */
-  snprintf(names[i], sizeof names[i], "%s-roles-conformance", f->name);
-  TCase *tc = tcase_create(names[i]);
-  tcase_set_timeout(tc, 30);
-  tcase_add_loop_test(tc, claim_free_held_and_renewed, i, i + 1);
-  tcase_add_loop_test(tc, keep_only_by_the_holder, i, i + 1);
-  tcase_add_loop_test(tc, expired_lease_is_taken_over, i, i + 1);
-  tcase_add_loop_test(tc, release_is_fenced_and_bumps, i, i + 1);
-  suite_add_tcase(s, tc);
+  const TTest *tests[] = {
+      claim_free_held_and_renewed, keep_only_by_the_holder,
+      expired_lease_is_taken_over, release_is_fenced_and_bumps};
+  arec_conf_add_tests(s, f, f->name, "roles-conformance", 30, tests,
+                      sizeof tests / sizeof *tests);
 }

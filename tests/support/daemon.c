@@ -120,8 +120,8 @@ void arec_test_pod_env(arec_test_env *e, const arec_test_pg *pg,
   arec_test_env_set(e, "HTTP_ADDR=127.0.0.1");
   arec_test_env_set(e, "ADMIN_TOKEN=%s", AREC_TEST_ADMIN_TOKEN);
   arec_test_env_set(e, "AGENT_SECRETS_KEY=%s", AREC_TEST_KEY);
-  arec_test_env_set(e, "AGENT_LOCK_TTL=2s");
-  arec_test_env_set(e, "AGENT_RECONCILE_INTERVAL=1s");
+  arec_test_env_set(e, "AGENT_LOCK_TTL=%dms", AREC_TEST_LOCK_TTL_MS);
+  arec_test_env_set(e, "AGENT_RECONCILE_INTERVAL=%dms", AREC_TEST_RECONCILE_MS);
   arec_test_env_set(e, "AGENT_SAVE_INTERVAL=1s");
   arec_test_env_set(e, "AGENT_WORKERS=4");
   arec_test_env_set(e, "SHUTDOWN_TIMEOUT=5s");
@@ -301,6 +301,57 @@ int arec_test_daemon_term(arec_test_daemon *d, long timeout_ms) {
   arec_test_proc_signal(&d->proc, SIGTERM);
   int rc = arec_test_proc_wait(&d->proc, timeout_ms);
   if (rc == -2) arec_test_proc_kill(&d->proc);
+  return rc;
+}
+
+/* ------------------------------------------------------------ faultproxy */
+/* tools/faultproxy of this build: next to the test binary's directory
+ * (build/tests/..), or one further up (build/asan/tests/..). */
+static const char *faultproxy_path(void) {
+  static char path[PATH_MAX];
+  char self[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  self[n > 0 ? n : 0] = 0;
+  const char *dir = dirname(self);
+  snprintf(path, sizeof path, "%s/../tools/faultproxy", dir);
+  if (access(path, X_OK) != 0)
+    snprintf(path, sizeof path, "%s/../../tools/faultproxy", dir);
+  return path;
+}
+
+int arec_test_faultproxy_cmd(int control, const char *cmd) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  struct sockaddr_in a = {.sin_family = AF_INET};
+  a.sin_port = htons((uint16_t)control);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  char line[64], ans[64] = "";
+  int len = snprintf(line, sizeof line, "%s\n", cmd);
+  int ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+           write(fd, line, (size_t)len) == len &&
+           read(fd, ans, sizeof ans - 1) > 0 && !strncmp(ans, "ok", 2);
+  close(fd);
+  return ok ? 0 : -1;
+}
+
+int arec_test_faultproxy_start(arec_test_proc *p, int listen, int target,
+                               int control) {
+  char lp[16], tp[16], cp[16], log[320];
+  snprintf(lp, sizeof lp, "%d", listen);
+  snprintf(tp, sizeof tp, "%d", target);
+  snprintf(cp, sizeof cp, "%d", control);
+  snprintf(log, sizeof log, "%s/faultproxy.log", arec_test_logdir());
+  const char *argv[] = {faultproxy_path(), lp, tp, cp, NULL};
+  arec_test_env e;
+  arec_test_env_init(&e);
+  int rc = arec_test_proc_spawn(p, "faultproxy", argv, &e, log);
+  arec_test_env_free(&e);
+  long long end = arec_test_now_ms() + 5000;
+  while (rc == 0 && arec_test_faultproxy_cmd(control, "pass") != 0)
+    if (!arec_test_proc_alive(p) || arec_test_now_ms() >= end)
+      rc = -1;
+    else
+      arec_test_sleep_ms(20);
   return rc;
 }
 

@@ -45,11 +45,15 @@ void arec_test_env_free(arec_test_env *e);
 #define AREC_TEST_KEY                                                      \
   "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
 
+/* The lock TTL and reconcile interval of arec_test_pod_env's pods. */
+#define AREC_TEST_LOCK_TTL_MS 2000
+#define AREC_TEST_RECONCILE_MS 1000
+
 /* A pod's environment on the harness's servers: DATABASE_URL (pg, or
  * `database_url` when not NULL), REDIS_HOST/PORT (r may be NULL: then the
  * postgres lock backend), POD_NAME, HTTP_PORT, ADMIN_TOKEN
- * (AREC_TEST_ADMIN_TOKEN), AGENT_SECRETS_KEY, lock TTL 2 s, reconcile
- * 1 s, saves 1 s, 4 workers, SHUTDOWN_TIMEOUT 5 s, DATABASE_CONNECT_TIMEOUT
+ * (AREC_TEST_ADMIN_TOKEN), AGENT_SECRETS_KEY, lock TTL
+ * AREC_TEST_LOCK_TTL_MS, reconcile AREC_TEST_RECONCILE_MS, saves 1 s, 4 workers, SHUTDOWN_TIMEOUT 5 s, DATABASE_CONNECT_TIMEOUT
  * 5 s.  Tests override with arec_test_env_set. */
 void arec_test_pod_env(arec_test_env *e, const struct arec_test_pg *pg,
                        const char *database_url,
@@ -114,6 +118,17 @@ int arec_test_log_has(const arec_test_proc *p, const char *needle);
 /* Waits until it does: 1, or 0 after timeout_ms. */
 int arec_test_log_wait(const arec_test_proc *p, const char *needle,
                        long timeout_ms);
+
+/* ------------------------------------------------------------ faultproxy */
+/* build/tools/faultproxy (tests/tools/faultproxy.c) started as p: it
+ * listens on 127.0.0.1:listen, forwards to 127.0.0.1:target and takes
+ * commands on 127.0.0.1:control; waits up to 5 s for it to answer one
+ * ("pass").  0 or -1. */
+int arec_test_faultproxy_start(arec_test_proc *p, int listen, int target,
+                               int control);
+/* One command ("pass", "blackhole", "delay MS", ...) to the faultproxy on
+ * `control`: 0 once it answered ok, -1 otherwise. */
+int arec_test_faultproxy_cmd(int control, const char *cmd);
 
 /* ------------------------------------------------------------------- HTTP */
 /* One HTTP/1.0 request to 127.0.0.1:port (10 s timeouts).  headers: extra

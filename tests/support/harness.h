@@ -40,6 +40,11 @@ int arec_test_pg_resume(arec_test_pg *pg);
 int arec_test_pg_sql(const arec_test_pg *pg, const char *sql, char **out);
 /* Stops the server and removes the dir. */
 void arec_test_pg_stop(arec_test_pg *pg);
+/* One statement with parameters $1..$n through a connection of its own
+ * (libpq), asserted with Check to succeed: the result, for PQclear. */
+struct pg_result;
+struct pg_result *arec_test_pg_exec(const arec_test_pg *pg, const char *sql,
+                                    int n, const char *const *params);
 
 /* ------------------------------------- PostgreSQL migrations (harness_pgmig.c)
  * These link the library (agentrecover/pg.h). */

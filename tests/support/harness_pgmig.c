@@ -2,8 +2,9 @@
  * harness_pgmig.c -- the migration helpers of tests/support/harness.h: a
  * throwaway PostgreSQL migrated as a deployment is (the library's
  * migrations, then the host's from host/sql with the ledger
- * host_schema_migrations), and the loader that reads a directory of
- * NNN_name.sql files the way lib/pg/migrations.awk compiles them.
+ * host_schema_migrations), the loader that reads a directory of
+ * NNN_name.sql files the way lib/pg/migrations.awk compiles them, and one
+ * statement with parameters over a connection of its own.
  *
  * How: glob + read + drop the lines that hold only `BEGIN;` or `COMMIT;`
  * (the same rule as the awk script), then arec_pg_migrate() and
@@ -16,6 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <check.h>
+#include <libpq-fe.h>
 
 #include "agentrecover/pg.h"
 #include "harness.h"
@@ -155,4 +159,16 @@ int arec_test_pg_start_migrated(arec_test_pg *pg) {
   if (arec_test_pg_start(pg) != 0)
     return -1;
   return arec_test_pg_migrate(pg, "arec", 1);
+}
+
+PGresult *arec_test_pg_exec(const arec_test_pg *pg, const char *sql, int n,
+                            const char *const *params) {
+  PGconn *c = PQconnectdb(pg->conninfo);
+  ck_assert_int_eq(PQstatus(c), CONNECTION_OK);
+  PGresult *r = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
+  ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK ||
+                    PQresultStatus(r) == PGRES_COMMAND_OK,
+                "%s", PQresultErrorMessage(r));
+  PQfinish(c);
+  return r;
 }

@@ -211,17 +211,24 @@ static arec_repository *repo_of(arec_memory_store *st) {
   return repo;
 }
 
+int toy_create(arec_repository *r, const char *id, long long user_id,
+               const char *strategy, const char *name, const char *params,
+               const char *requires, char *got) {
+  arec_agent_spec spec = AREC_AGENT_SPEC_INIT;
+  char buf[AREC_AGENT_ID_MAX + 1];
+  spec.id = id;
+  spec.user_id = user_id;
+  spec.strategy = strategy;
+  spec.name = name;
+  spec.params = params;
+  spec.requires = requires;
+  return arec_agent_create(r, &spec, got ? got : buf, sizeof buf);
+}
+
 void toy_agent(arec_memory_store *st, const char *id, const char *strategy,
                const char *requires, int trading) {
   arec_repository *repo = repo_of(st);
-  arec_agent_spec spec = AREC_AGENT_SPEC_INIT;
-  char got[AREC_AGENT_ID_MAX + 1];
-  spec.id = id;
-  spec.user_id = 1;
-  spec.strategy = strategy;
-  spec.name = id;
-  spec.requires = requires;
-  int rc = arec_agent_create(repo, &spec, got, sizeof got);
+  int rc = toy_create(repo, id, 1, strategy, id, NULL, requires, NULL);
   ck_assert_msg(rc == 0, "create %s: %s %s", id, arec_err_name(rc),
                 arec_error_last());
   ck_assert_int_eq(arec_agent_assign(repo, id, "BTC/USDT", 1000.0), 0);
@@ -275,6 +282,14 @@ toy_row agent_row(arec_memory_store *st, const char *id) {
 }
 
 /* --------------------------------------------------------------- managers */
+toy_opts toy_quiet(int64_t ttl, int64_t refresh) {
+  toy_opts o;
+  memset(&o, 0, sizeof o);
+  o.ttl = ttl;
+  o.refresh = refresh;
+  return o;
+}
+
 arec_manager *toy_manager(arec_memory_store *st, const char *pod,
                           toy_ctl *ctl, const toy_opts *o) {
   arec_repository *repo = NULL;

@@ -20,6 +20,7 @@
 
 #include "agentrecover.h"
 #include "agentrecover/memory.h"
+#include "agentrecover/sys/repository.h"
 
 typedef struct toy_ctl {
   atomic_int starts; /* successful starts */
@@ -89,6 +90,12 @@ void logcap_free(logcap *lc);
  * wanted when `trading`. */
 void toy_agent(arec_memory_store *st, const char *id, const char *strategy,
                const char *requires, int trading);
+/* arec_agent_create through r of agent id (user_id, strategy, name; params
+ * and requires may be NULL): its return code; *got (AREC_AGENT_ID_MAX + 1
+ * bytes, may be NULL) the agent's id. */
+int toy_create(arec_repository *r, const char *id, long long user_id,
+               const char *strategy, const char *name, const char *params,
+               const char *requires, char *got);
 /* Creates agents <prefix>0..n-1 (strategy "toy", one symbol), wanted. */
 void toy_agents(arec_memory_store *st, const char *prefix, int n);
 /* Another symbol for an existing agent. */
@@ -121,6 +128,10 @@ typedef struct toy_opts {
   int64_t stop_check;       /* 0: default */
   int64_t backoff_min, backoff_max; /* 0: defaults */
 } toy_opts;
+
+/* Options with only the lock TTL and refresh interval set: no reconcile
+ * loop, every other field 0 (the manager's defaults). */
+toy_opts toy_quiet(int64_t ttl, int64_t refresh);
 
 arec_manager *toy_manager(arec_memory_store *st, const char *pod,
                           toy_ctl *ctl, const toy_opts *o);

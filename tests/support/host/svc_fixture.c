@@ -1,75 +1,58 @@
 /*
- * test_host_svc_fixture.h -- shared by the tests of the host's service
- * layer (test_host_service.c, test_host_actors.c): a service over a real
- * PostgreSQL 15 (the administrative pool, a pg repository, the host's
- * store with a secrets key or without) and a manager on its own pool whose
- * lock is the memory lock (so the lock service can fail or be held by
- * another pod), with the host's strategies (the trading ones on a fake
- * exchange, credentials through the store's account hook) and two test
- * types: "refuser" (start refuses for good) and "flaky" (start fails for
- * now).  Actors, an EXPECT(call, status) check and audit readers.
- * Header-only (static functions): each binary includes it once.
+ * svc_fixture.c -- the host service layer's test fixture (svc_fixture.h).
+ *
+ * How: fix_init opens the administrative pool and the manager's pool on
+ * the binary's database (store_fixture.h), the memory lock, the host's
+ * store (with the test key or without), a fake exchange and its hub for
+ * the trading strategies, the manager with the host's strategies and the
+ * two test types, and the service; fix_free frees them in reverse.  The
+ * audit helpers read through the service as an admin does.
+ *
+ * Never: share a fixture between tests (each test is a forked child), or
+ * let the test types do anything but refuse or fail to start.
  */
-#ifndef AREC_TEST_HOST_SVC_FIXTURE_H
-#define AREC_TEST_HOST_SVC_FIXTURE_H
+#include "svc_fixture.h"
 
-#include "agentrecover/memory.h"
-#include "service.h"
-#include "strategies.h"
-#include "support/fake_exchange.h"
-#include "test_host_fixture.h"
-#include "trading/trading.h"
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 static const unsigned char KEY[32] = "0123456789abcdef0123456789abcdef";
-#define FX_KEY "fx-key-Z1"
-#define FX_SECRET "fx-secret-Z2"
-#define SECRET_WORD "sekr3t"
 
-/* ------------------------------------------------------------ fixture */
-typedef struct fix {
-  arec_pg *pg;        /* the administrative pool */
-  arec_pg *mpg;       /* the manager's pool */
-  arec_memory_store *mst;
-  arec_host_store *store;
-  arec_manager *mgr;
-  arec_svc *svc;
-  arec_fx *fx;
-  arec_exchange_hub *hub;
-  arec_host_trading_config tc;
-  arec_host_strategy_ctx ctx;
-  arec_agent_type extra[2];
-} fix;
+const arec_svc_actor ADMIN = {AREC_ACTOR_API_ADMIN, 0, "req-admin"};
+const arec_svc_actor READER = {AREC_ACTOR_API_READ, 0, NULL};
+const arec_svc_actor OPEN = {AREC_ACTOR_API_OPEN, 0, NULL};
 
 /* "refuser": start refuses for good; "flaky": start fails for now. */
-static HF_UNUSED int refuse_start(void **st, arec_agent *a,
-                                  const arec_agent_info *i, void *ud) {
+static int refuse_start(void **st, arec_agent *a,
+                        const arec_agent_info *i, void *ud) {
   (void)st, (void)a, (void)i, (void)ud;
   arec_error_set("this agent refuses: no can do");
   return AREC_EINVAL;
 }
-static HF_UNUSED int flaky_start(void **st, arec_agent *a,
-                                 const arec_agent_info *i, void *ud) {
+static int flaky_start(void **st, arec_agent *a,
+                       const arec_agent_info *i, void *ud) {
   (void)st, (void)a, (void)i, (void)ud;
   arec_error_set("exchange down for now");
   return AREC_EUNAVAILABLE;
 }
-static HF_UNUSED int x_step(void *st, arec_agent *a, int64_t *d, void *ud) {
+static int x_step(void *st, arec_agent *a, int64_t *d, void *ud) {
   (void)st, (void)a, (void)ud;
   *d = 1000;
   return 0;
 }
-static HF_UNUSED int x_snap(void *st, arec_agent *a, arec_snapshot *s,
-                            void *ud) {
+static int x_snap(void *st, arec_agent *a, arec_snapshot *s,
+                  void *ud) {
   (void)st, (void)a, (void)s, (void)ud;
   return 0;
 }
-static HF_UNUSED void x_stop(void *st, arec_agent *a, arec_stop_reason r,
-                             void *ud) {
+static void x_stop(void *st, arec_agent *a, arec_stop_reason r,
+                   void *ud) {
   (void)st, (void)a, (void)r, (void)ud;
 }
 
-
-static HF_UNUSED void fix_init(fix *f, int with_key) {
+void fix_init(fix *f, int with_key) {
   memset(f, 0, sizeof *f);
   f->pg = open_pg();
   f->mpg = open_pg();
@@ -131,7 +114,7 @@ static HF_UNUSED void fix_init(fix *f, int with_key) {
   ck_assert_int_eq(arec_svc_new(&f->svc, &so), 0);
 }
 
-static HF_UNUSED void fix_free(fix *f) {
+void fix_free(fix *f) {
   arec_svc_free(f->svc);
   arec_manager_free(f->mgr);
   arec_host_store_free(f->store);
@@ -142,28 +125,13 @@ static HF_UNUSED void fix_free(fix *f) {
   arec_pg_free(f->pg);
 }
 
-static const arec_svc_actor ADMIN = {AREC_ACTOR_API_ADMIN, 0, "req-admin"};
-static const arec_svc_actor READER = {AREC_ACTOR_API_READ, 0, NULL};
-static const arec_svc_actor OPEN = {AREC_ACTOR_API_OPEN, 0, NULL};
-
-
-
-static HF_UNUSED long long audit_rows(void) {
+long long audit_rows(void) {
   return sql_ll("SELECT count(*) FROM audit_events");
 }
 
-#define EXPECT(call, st)                                                       \
-  do {                                                                         \
-    arec_svc_result *r_ = &res;                                                \
-    int rc_ = (call);                                                          \
-    ck_assert_msg(r_->status == (st), "%s: %d %s (field %s)", #call,           \
-                  r_->status, r_->message, r_->field);                         \
-    ck_assert_int_eq(rc_ == 0, r_->status >= 200 && r_->status < 300);         \
-  } while (0)
-
 /* The newest audit event (through the service, as an admin reads it). */
-static HF_UNUSED arec_svc_event *last_event(fix *f, arec_svc_event **all,
-                                            size_t *n) {
+arec_svc_event *last_event(fix *f, arec_svc_event **all,
+                           size_t *n) {
   arec_svc_result res;
   long long newest = sql_ll("SELECT coalesce(max(id), 1) FROM audit_events");
   ck_assert_int_eq(arec_svc_audit_list(f->svc, &ADMIN, newest - 1, 10, all, n,
@@ -173,9 +141,9 @@ static HF_UNUSED arec_svc_event *last_event(fix *f, arec_svc_event **all,
   return &(*all)[0];
 }
 
-static HF_UNUSED void expect_event(fix *f, const char *actor,
-                                   const char *action, const char *agent,
-                                   long long uid, const char *result_prefix) {
+void expect_event(fix *f, const char *actor,
+                  const char *action, const char *agent,
+                  long long uid, const char *result_prefix) {
   arec_svc_event *all = NULL;
   size_t n = 0;
   arec_svc_event *e = last_event(f, &all, &n);
@@ -192,8 +160,8 @@ static HF_UNUSED void expect_event(fix *f, const char *actor,
 }
 
 /* A user with an account and a pair for `symbol` (admin). */
-static HF_UNUSED long long setup_user(fix *f, long long uid,
-                                      const char *symbol) {
+long long setup_user(fix *f, long long uid,
+                     const char *symbol) {
   arec_svc_result res;
   long long ex = 0, pid = 0;
   EXPECT(arec_svc_user_upsert(f->svc, &ADMIN, uid, "User", &res), 201);
@@ -206,14 +174,12 @@ static HF_UNUSED long long setup_user(fix *f, long long uid,
   return ex;
 }
 
-static HF_UNUSED void create_agent(fix *f, const arec_svc_actor *who,
-                                   const char *id, long long uid,
-                                   const char *strategy) {
+void create_agent(fix *f, const arec_svc_actor *who,
+                  const char *id, long long uid,
+                  const char *strategy) {
   arec_svc_result res;
   char out[AREC_AGENT_ID_MAX + 1];
   arec_svc_agent_new a = {id, uid, strategy, "An agent", NULL, NULL};
   EXPECT(arec_svc_agent_create(f->svc, who, &a, out, sizeof out, &res), 201);
   ck_assert_str_eq(out, id);
 }
-
-#endif

@@ -1,114 +1,97 @@
 /*
- * test_host_api_fixture.h -- what the admin API's test binaries share
- * (test_host_api.c, test_host_api_ctl.c): the route table and the router
- * over the real service layer and a real PostgreSQL 15 (harness), with a
- * manager over the PostgreSQL repository and the in-memory lock (so a held
- * or unreachable lock can be forced), a per-test setup and teardown, one
- * request through the router (every error checked to be {"error",
- * "field"?, "request_id"?} without database internals), and the seeding
- * of a user with an exchange account, a pair and a noop agent.
- * Header-only (static functions): each binary includes it once.
+ * api_fixture.c -- the admin API's test fixture (api_fixture.h).
+ *
+ * How: setup() opens two pools on the harness's database (the manager's
+ * and the admin's, which has a statement timeout), the in-memory lock, a
+ * manager that reconciles only when told, the host's store and the
+ * service, and fills the router's state; teardown() frees them in reverse.
+ * Requests go to arec_host_route directly, no socket.
+ *
+ * Never: start a server itself (the binary's main does), or share a
+ * handle between tests (each test is a forked child with its own).
  */
-#ifndef AREC_TEST_HOST_API_FIXTURE_H
-#define AREC_TEST_HOST_API_FIXTURE_H
+#include "api_fixture.h"
 
-#include <cJSON.h>
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "../host/router.h"
-#include "../host/store.h"
-#include "../host/strategies.h"
-#include "agentrecover/memory.h"
-#include "agentrecover/pg.h"
-#include "support/harness.h"
+#include "support/runner.h"
 
-#define ADMIN "api-admin-token-0123456789"
-#define READ "api-read-token-0123456789"
-
-static arec_test_pg g_pg;
+arec_test_pg g_pg;
 static const unsigned char g_key[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
                                         12, 13, 14, 15, 16, 17, 18, 19, 20,
                                         21, 22, 23, 24, 25, 26, 27, 28, 29,
                                         30, 31, 32};
+api_fixture api = {.pod = "pod-t", .strategies = {50, NULL}};
 
-/* Per-test fixture (each test runs in its own forked child). */
-static arec_pg *pg, *admin;
-static arec_memory_store *mem;
-static arec_manager *mgr;
-static arec_host_store *store;
-static arec_svc *svc;
-static arec_host_state st;
-static arec_host_strategy_ctx strategies = {50, NULL};
-static __attribute__((unused)) int role_held_answer;
-
-static __attribute__((unused)) int role_held(void *ud) { return *(int *)ud; }
-
-static __attribute__((unused)) void setup(void) {
+void setup(void) {
   arec_pg_options o = AREC_PG_OPTIONS_INIT;
   o.conninfo = g_pg.conninfo;
   o.pool_size = 2;
-  ck_assert_int_eq(arec_pg_new(&pg, &o), 0);
+  ck_assert_int_eq(arec_pg_new(&api.pg, &o), 0);
   o.statement_timeout_ms = 2000;
-  ck_assert_int_eq(arec_pg_new(&admin, &o), 0);
-  ck_assert_int_eq(arec_memory_store_new(&mem), 0);
+  ck_assert_int_eq(arec_pg_new(&api.admin, &o), 0);
+  ck_assert_int_eq(arec_memory_store_new(&api.mem), 0);
   arec_repository *repo = NULL, *arepo = NULL;
   arec_lock *lock = NULL;
-  ck_assert_int_eq(arec_pg_repository_new(&repo, pg), 0);
-  ck_assert_int_eq(arec_memory_lock_new(&lock, mem), 0);
+  ck_assert_int_eq(arec_pg_repository_new(&repo, api.pg), 0);
+  ck_assert_int_eq(arec_memory_lock_new(&lock, api.mem), 0);
   arec_manager_options mo = AREC_MANAGER_OPTIONS_INIT;
-  mo.pod_name = "pod-t";
+  mo.pod_name = api.pod;
   mo.lock_ttl_ms = 3000;
   mo.reconcile_interval_ms = 0;
   mo.workers = 2;
   mo.log_level = AREC_LOG_ERROR;
-  ck_assert_int_eq(arec_manager_new(&mgr, &mo, repo, lock), 0);
-  ck_assert_int_eq(arec_host_strategies_register(mgr, &strategies), 0);
-  ck_assert_int_eq(arec_host_store_new(&store, admin, g_key, NULL, NULL,
+  ck_assert_int_eq(arec_manager_new(&api.mgr, &mo, repo, lock), 0);
+  ck_assert_int_eq(arec_host_strategies_register(api.mgr, &api.strategies), 0);
+  ck_assert_int_eq(arec_host_store_new(&api.store, api.admin, g_key, NULL, NULL,
                                        NULL), 0);
-  ck_assert_int_eq(arec_pg_repository_new(&arepo, admin), 0);
+  ck_assert_int_eq(arec_pg_repository_new(&arepo, api.admin), 0);
   arec_svc_options so;
   memset(&so, 0, sizeof so);
-  so.pg = admin;
+  so.pg = api.admin;
   so.repo = arepo;
-  so.mgr = mgr;
-  so.store = store;
-  so.pod = "pod-t";
-  ck_assert_int_eq(arec_svc_new(&svc, &so), 0);
-  memset(&st, 0, sizeof st);
-  st.api.svc = svc;
-  st.api.mgr = mgr;
-  st.api.pod = "pod-t";
-  st.auth.admin_token = ADMIN;
-  st.auth.read_token = READ;
+  so.mgr = api.mgr;
+  so.store = api.store;
+  so.pod = api.pod;
+  ck_assert_int_eq(arec_svc_new(&api.svc, &so), 0);
+  memset(&api.st, 0, sizeof api.st);
+  api.st.api.svc = api.svc;
+  api.st.api.mgr = api.mgr;
+  api.st.api.pod = api.pod;
+  api.st.auth.admin_token = ADMIN;
+  api.st.auth.read_token = READ;
 }
 
-static __attribute__((unused)) void teardown(void) {
-  arec_svc_free(svc);
-  arec_manager_free(mgr);
-  arec_host_store_free(store);
-  arec_memory_store_free(mem);
-  arec_pg_free(admin);
-  arec_pg_free(pg);
+void teardown(void) {
+  arec_svc_free(api.svc);
+  arec_manager_free(api.mgr);
+  arec_host_store_free(api.store);
+  arec_memory_store_free(api.mem);
+  arec_pg_free(api.admin);
+  arec_pg_free(api.pg);
 }
 
-/* One request through the router with `token` (NULL: none); the status,
- * *out the parsed body, *allow the Allow header (static) or NULL. */
-static __attribute__((unused)) int call_as(const char *token, const char *method, const char *path,
-                   const char *body, cJSON **out, const char **allow) {
+TCase *api_tcase(Suite *s, const char *name, double timeout_s) {
+  TCase *tc = arec_test_tcase(s, name, timeout_s);
+  tcase_add_checked_fixture(tc, setup, teardown);
+  return tc;
+}
+
+arec_host_response api_request(const char *token, const char *method,
+                               const char *path, const char *body) {
   arec_host_request req;
   memset(&req, 0, sizeof req);
   char p[512];
   snprintf(p, sizeof p, "%s", path);
-  arec_http_kv q[4];
+  arec_http_kv q[8];
   char *qs = strchr(p, '?');
   if (qs) {
     *qs++ = 0;
     for (char *save = NULL, *kv = strtok_r(qs, "&", &save);
-         kv && req.nquery < 4; kv = strtok_r(NULL, "&", &save)) {
+         kv && req.nquery < 8; kv = strtok_r(NULL, "&", &save)) {
       char *eq = strchr(kv, '=');
       if (eq) *eq++ = 0;
       q[req.nquery].name = kv;
@@ -123,7 +106,13 @@ static __attribute__((unused)) int call_as(const char *token, const char *method
   char auth[128];
   snprintf(auth, sizeof auth, "Bearer %s", token ? token : "");
   arec_host_response r;
-  arec_host_route(&st, &req, token ? auth : NULL, &r);
+  arec_host_route(&api.st, &req, token ? auth : NULL, &r);
+  return r;
+}
+
+int call_as(const char *token, const char *method, const char *path,
+            const char *body, cJSON **out, const char **allow) {
+  arec_host_response r = api_request(token, method, path, body);
   if (out) *out = r.body ? cJSON_Parse(r.body) : NULL;
   if (allow) *allow = r.extra[0].name && !strcmp(r.extra[0].name, "Allow")
                           ? r.extra[0].value : NULL;
@@ -146,21 +135,18 @@ static __attribute__((unused)) int call_as(const char *token, const char *method
   return r.status;
 }
 
-static __attribute__((unused)) int call(const char *method, const char *path, const char *body,
-                cJSON **out) {
+int call(const char *method, const char *path, const char *body,
+         cJSON **out) {
   return call_as(ADMIN, method, path, body, out, NULL);
 }
 
-static __attribute__((unused)) const char *str(const cJSON *j, const char *k) {
+const char *str(const cJSON *j, const char *k) {
   const cJSON *it = cJSON_GetObjectItemCaseSensitive(j, k);
   return cJSON_IsString(it) ? it->valuestring : NULL;
 }
 
-/* Asserts the status and that {"error"} mentions `needle` and names
- * `field` (NULL: any). */
-static __attribute__((unused)) void expect_error(int status, const char *method, const char *path,
-                         const char *body, const char *needle,
-                         const char *field) {
+void expect_error(int status, const char *method, const char *path,
+                  const char *body, const char *needle, const char *field) {
   cJSON *j = NULL;
   int s = call(method, path, body, &j);
   ck_assert_msg(s == status, "%s %s %s: %d, want %d", method, path,
@@ -177,16 +163,14 @@ static __attribute__((unused)) void expect_error(int status, const char *method,
   cJSON_Delete(j);
 }
 
-static __attribute__((unused)) void expect_status(int status, const char *method, const char *path,
-                          const char *body) {
+void expect_status(int status, const char *method, const char *path,
+                   const char *body) {
   int s = call(method, path, body, NULL);
   ck_assert_msg(s == status, "%s %s %s: %d, want %d", method, path,
                 body ? body : "", s, status);
 }
 
-/* user `uid` with an exchange and a pair for `symbol`, agent `id` (noop)
- * assigned it when id is not NULL. */
-static __attribute__((unused)) void seed(long long uid, const char *symbol, const char *id) {
+void seed(long long uid, const char *symbol, const char *id) {
   char path[96], body[256];
   snprintf(body, sizeof body, "{\"id\": %lld, \"name\": \"u%lld\"}", uid, uid);
   expect_status(201, "POST", "/api/users", body);
@@ -212,5 +196,3 @@ static __attribute__((unused)) void seed(long long uid, const char *symbol, cons
   snprintf(body, sizeof body, "{\"symbol\": \"%s\", \"balance\": 500}", symbol);
   expect_status(201, "POST", path, body);
 }
-
-#endif

@@ -1,38 +1,31 @@
 /*
- * test_host_fixture.h -- shared by the tests of the host's data layer
- * (test_host_store.c, test_host_secrets.c, and through
- * test_host_svc_fixture.h the service tests): one PostgreSQL 15 migrated
- * as a deployment is, a log capture (JSON lines, searched for secrets),
- * SQL helpers, fresh databases for tests that must see only their own
- * rows, and store helpers (users, accounts, pairs).  Header-only (static
- * functions): each binary includes it once.
+ * store_fixture.c -- the host data layer's test fixture (store_fixture.h).
+ *
+ * How: one PostgreSQL of the binary (g_pg, started by its main), pools
+ * with a log sink that keeps every line (JSON) in a buffer under a mutex,
+ * so that a test can search it for secrets; fresh databases migrated by
+ * the harness for tests that must see only their own rows.
+ *
+ * Never: print a captured line unless HOST_TEST_LOG is set, or share a
+ * pool between tests (each test is a forked child).
  */
-#ifndef AREC_TEST_HOST_FIXTURE_H
-#define AREC_TEST_HOST_FIXTURE_H
+#include "store_fixture.h"
 
 #include <check.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "agentrecover.h"
-#include "agentrecover/pg.h"
-#include "store.h"
-#include "support/harness.h"
-
-#define HF_UNUSED __attribute__((unused))
-
-static arec_test_pg g_pg;
+arec_test_pg g_pg;
 
 /* ------------------------------------------------------------ log sink */
 static pthread_mutex_t g_log_mu = PTHREAD_MUTEX_INITIALIZER;
 static char g_log[1 << 18];
 static size_t g_log_n;
 
-static HF_UNUSED void sink(void *ud, arec_log_level level, const char *msg,
-                           const arec_log_field *f, size_t n) {
+void sink(void *ud, arec_log_level level, const char *msg,
+          const arec_log_field *f, size_t n) {
   (void)ud;
   char line[2048];
   size_t len = arec_log_format(line, sizeof line, 1, level, msg, f, n);
@@ -49,7 +42,7 @@ static HF_UNUSED void sink(void *ud, arec_log_level level, const char *msg,
     fputs(line, stderr);
 }
 
-static HF_UNUSED int logged(const char *s) {
+int logged(const char *s) {
   pthread_mutex_lock(&g_log_mu);
   int r = strstr(g_log, s) != NULL;
   pthread_mutex_unlock(&g_log_mu);
@@ -57,7 +50,7 @@ static HF_UNUSED int logged(const char *s) {
 }
 
 /* Where the capture is now (for counts of what a test logged itself). */
-static HF_UNUSED size_t log_mark(void) {
+size_t log_mark(void) {
   pthread_mutex_lock(&g_log_mu);
   size_t n = g_log_n;
   pthread_mutex_unlock(&g_log_mu);
@@ -65,7 +58,7 @@ static HF_UNUSED size_t log_mark(void) {
 }
 
 /* How often `s` was logged since `mark`. */
-static HF_UNUSED int logged_count(size_t mark, const char *s) {
+int logged_count(size_t mark, const char *s) {
   int n = 0;
   pthread_mutex_lock(&g_log_mu);
   for (const char *p = g_log + mark; (p = strstr(p, s)); p++)
@@ -75,11 +68,11 @@ static HF_UNUSED int logged_count(size_t mark, const char *s) {
 }
 
 /* ------------------------------------------------------------------ SQL */
-static HF_UNUSED void sql(const char *q) {
+void sql(const char *q) {
   ck_assert_msg(arec_test_pg_sql(&g_pg, q, NULL) == 0, "%s", q);
 }
 
-static HF_UNUSED long long sql_ll(const char *q) {
+long long sql_ll(const char *q) {
   char *out = NULL;
   ck_assert_msg(arec_test_pg_sql(&g_pg, q, &out) == 0, "%s", q);
   long long v = atoll(out ? out : "0");
@@ -87,7 +80,7 @@ static HF_UNUSED long long sql_ll(const char *q) {
   return v;
 }
 
-static HF_UNUSED long long count(arec_pg *pg, const char *q) {
+long long count(arec_pg *pg, const char *q) {
   arec_pg_result *r = NULL;
   ck_assert_int_eq(arec_pg_query(pg, &r, q, 0, NULL, NULL, NULL), 0);
   long long v = atoll(arec_pg_result_value(r, 0, 0));
@@ -95,7 +88,7 @@ static HF_UNUSED long long count(arec_pg *pg, const char *q) {
   return v;
 }
 
-static HF_UNUSED arec_pg *open_conninfo(const char *ci) {
+arec_pg *open_conninfo(const char *ci) {
   arec_pg_options o = AREC_PG_OPTIONS_INIT;
   o.conninfo = ci;
   o.pool_size = 4;
@@ -108,12 +101,12 @@ static HF_UNUSED arec_pg *open_conninfo(const char *ci) {
 }
 
 /* A pool on the shared database. */
-static HF_UNUSED arec_pg *open_pg(void) { return open_conninfo(g_pg.conninfo); }
+arec_pg *open_pg(void) { return open_conninfo(g_pg.conninfo); }
 
 /* A pool on a fresh database `db`, migrated as a deployment is (library
  * and host, or the library only), for tests that must see only their own
  * rows. */
-static HF_UNUSED arec_pg *open_db(const char *db, int host) {
+arec_pg *open_db(const char *db, int host) {
   char q[128], ci[600];
   snprintf(q, sizeof q, "DROP DATABASE IF EXISTS %s", db);
   sql(q);
@@ -125,21 +118,21 @@ static HF_UNUSED arec_pg *open_db(const char *db, int host) {
 }
 
 /* ---------------------------------------------------------------- store */
-static HF_UNUSED arec_host_store *open_store(arec_pg *pg,
-                                             const unsigned char *key,
-                                             const unsigned char *prev) {
+arec_host_store *open_store(arec_pg *pg,
+                            const unsigned char *key,
+                            const unsigned char *prev) {
   arec_host_store *s = NULL;
   ck_assert_int_eq(arec_host_store_new(&s, pg, key, prev, sink, NULL), 0);
   return s;
 }
 
-static HF_UNUSED void user(arec_host_store *s, long long id) {
+void user(arec_host_store *s, long long id) {
   ck_assert_int_eq(arec_host_store_user_upsert(s, id, "someone"), 0);
 }
 
-static HF_UNUSED long long account(arec_host_store *s, long long uid,
-                                   const char *key, const char *secret,
-                                   int testnet) {
+long long account(arec_host_store *s, long long uid,
+                  const char *key, const char *secret,
+                  int testnet) {
   long long id = 0;
   int rc = arec_host_store_exchange_create(s, uid, "binance", key, secret,
                                            testnet, &id);
@@ -148,21 +141,35 @@ static HF_UNUSED long long account(arec_host_store *s, long long uid,
   return id;
 }
 
-static HF_UNUSED void pair(arec_host_store *s, long long uid, long long ex,
-                           const char *symbol) {
+void pair(arec_host_store *s, long long uid, long long ex,
+          const char *symbol) {
   long long id = 0;
   ck_assert_int_eq(arec_host_store_pair_create(s, uid, ex, symbol, &id, NULL),
                    0);
 }
 
-/* Runs the suite against the shared database; 0 when every test passed. */
-static HF_UNUSED int run_suite(Suite *s) {
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  arec_test_pg_stop(&g_pg);
-  return failed ? 1 : 0;
+/* ------------------------------------------------------------- secrets */
+void no_secret(void) {
+  static const char *const secrets[] = {SECRET_KEY, SECRET_VAL, "s3cr3t",
+                                        "0123456789abcdef", "fedcba98",
+                                        "a wrong key"};
+  for (size_t i = 0; i < sizeof secrets / sizeof secrets[0]; i++) {
+    ck_assert_msg(!strstr(arec_error_last(), secrets[i]), "error: %s",
+                  arec_error_last());
+    ck_assert_msg(!logged(secrets[i]), "logged: %s", secrets[i]);
+  }
 }
 
-#endif
+void expect_account(arec_host_store *s, long long uid, const char *symbol,
+                    long long ex) {
+  arec_host_account a;
+  int rc = arec_host_store_account(s, uid, symbol, &a);
+  ck_assert_msg(rc == 0, "account %lld %s: %s", uid, symbol,
+                arec_error_last());
+  ck_assert_int_eq(a.exchange_id, ex);
+  ck_assert_str_eq(a.exchange, "binance");
+  ck_assert_str_eq(a.api_key, SECRET_KEY);
+  ck_assert_str_eq(a.api_secret, SECRET_VAL);
+  arec_host_account_clear(&a);
+  ck_assert_ptr_null(a.api_key);
+}
