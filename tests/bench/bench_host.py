@@ -38,8 +38,8 @@ rows = []
 
 
 def row(what, value, unit, limit=None, limit_what="", goal=None, goal_op="<="):
-    """One figure beside its physical limit (ratio = value / limit) and,
-    when the issue set one, its goal."""
+    """One figure beside its physical limit (ratio = value / limit) and
+    its goal where the project set one."""
     ratio = None
     if value is not None and limit:
         r = value / limit
