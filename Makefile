@@ -133,14 +133,14 @@ $(BUILD)/examples/embedding: examples/embedding.c $(BUILD)/libagentrecover.a
 .SECONDEXPANSION:
 $(BUILD)/tests/%: tests/%.c $(SUP_OBJS) $(BUILD)/libagentrecover.a $$(TEST_EXTRA_$$*) $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS_ALL) -Itests $(PKG_CFLAGS) $(TEST_CFLAGS) $(HOST_CFLAGS) $< $(SUP_OBJS) $(TEST_EXTRA_$*) \
-	  -o $@ $(BUILD)/libagentrecover.a $(HOST_LIBS) $(PKG_LIBS) $(TEST_LIBS) -lpthread -lm
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS_ALL) -Itests $(PKG_CFLAGS) $(TEST_CFLAGS) $(TEST_HOST_CFLAGS) $< $(SUP_OBJS) $(TEST_EXTRA_$*) \
+	  -o $@ $(BUILD)/libagentrecover.a $(TEST_HOST_LIBS) $(PKG_LIBS) $(TEST_LIBS) -lpthread -lm
 
 $(BUILD)/asan/tests/%: tests/%.c $(SUP_OBJS_ASAN) $(BUILD)/asan/libagentrecover.a $$(subst $(BUILD)/obj/,$(BUILD)/asan/obj/,$$(TEST_EXTRA_$$*)) $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) -O1 -g $(SANFLAGS) $(CPPFLAGS_ALL) -Itests $(PKG_CFLAGS) $(TEST_CFLAGS) $(HOST_CFLAGS) $< $(SUP_OBJS_ASAN) \
+	$(CC) $(WARN) -O1 -g $(SANFLAGS) $(CPPFLAGS_ALL) -Itests $(PKG_CFLAGS) $(TEST_CFLAGS) $(TEST_HOST_CFLAGS) $< $(SUP_OBJS_ASAN) \
 	  $(subst $(BUILD)/obj/,$(BUILD)/asan/obj/,$(TEST_EXTRA_$*)) \
-	  -o $@ $(BUILD)/asan/libagentrecover.a $(HOST_LIBS) $(PKG_LIBS) $(TEST_LIBS) -lpthread -lm
+	  -o $@ $(BUILD)/asan/libagentrecover.a $(TEST_HOST_LIBS) $(PKG_LIBS) $(TEST_LIBS) -lpthread -lm
 
 # ------------------------------------------------------------------- check
 check:

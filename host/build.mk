@@ -59,7 +59,7 @@ override TEST_EXTRA_test_host_api := $(HOST_AR)
 override TEST_EXTRA_test_host_http := $(HOST_AR)
 HOST_E2E := test_host_lifecycle test_host_failover test_host_serve \
             test_host_auth test_host_shutdown test_host_recovery_flag \
-            test_host_pgbouncer
+            test_host_pgbouncer test_host_rotate_e2e
 TEST_NOASAN += $(HOST_E2E)
 $(HOST_E2E:%=$(BUILD)/tests/%): $(AGENTRECOVERD) $(BUILD)/tools/faultproxy
 # agentrecoverctl's exit codes (its tables: test_ctl, host/ctl/build.mk)

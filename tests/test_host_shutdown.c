@@ -26,7 +26,7 @@
 #include <unistd.h>
 
 #include "support/daemon.h"
-#include "support/fake_exchange.h"
+#include "support/host/fake_exchange.h"
 #include "support/harness.h"
 #include "support/pods.h"
 #include "support/runner.h"

@@ -24,7 +24,7 @@
 #include "service.h"
 #include "store.h"
 #include "strategies.h"
-#include "support/fake_telegram.h"
+#include "support/host/fake_telegram.h"
 #include "support/harness.h"
 #include "support/runner.h"
 #include "telegram/bot.h"

@@ -1,6 +1,6 @@
 /*
  * test_trading_exchange.c -- the exchange client of host/trading against
- * the fake exchange (tests/support/fake_exchange.c): signing as Binance
+ * the fake exchange (tests/support/host/fake_exchange.c): signing as Binance
  * defines it, symbol and endpoint mapping, client order ids, error bodies,
  * Retry-After, the circuit breaker (pure and over HTTP) and its metrics,
  * a timed-out order found again by origClientOrderId, the symbol rules
@@ -18,7 +18,7 @@
 
 #include <stdio.h>
 
-#include "support/fake_exchange.h"
+#include "support/host/fake_exchange.h"
 #include "support/runner.h"
 #include "trading/exchange.h"
 #include "trading/rules.h"

@@ -19,7 +19,7 @@
 
 #include "agentrecover.h"
 #include "agentrecover/memory.h"
-#include "support/fake_exchange.h"
+#include "support/host/fake_exchange.h"
 #include "trading/strategy.h"
 #include "trading/trader.h"
 #include "trading/trading.h"

@@ -16,9 +16,6 @@ $(TELEGRAM_OBJS) $(TELEGRAM_OBJS_ASAN): $(wildcard host/telegram/*.h host/tradin
 HOST_DAEMON_OBJS += $(TG_TRADING_OBJS) $(TELEGRAM_OBJS)
 $(AGENTRECOVERD): $(TG_TRADING_OBJS) $(TELEGRAM_OBJS)
 
-# The fake Bot API of tests/support parses JSON with cJSON.
-$(BUILD)/obj/tests/support/fake_telegram.o $(BUILD)/asan/obj/tests/support/fake_telegram.o: PKG_CFLAGS += $(shell pkg-config --cflags libcjson 2>/dev/null)
-
 # status.c renders the exchange hub's metrics: its tests link trading too.
 TEST_EXTRA_test_host_api += $(TG_TRADING_OBJS)
 TEST_NOASAN += test_host_trading_e2e

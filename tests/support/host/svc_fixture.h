@@ -16,7 +16,7 @@
 #include "agentrecover/memory.h"
 #include "service.h"
 #include "strategies.h"
-#include "support/fake_exchange.h"
+#include "support/host/fake_exchange.h"
 #include "support/host/store_fixture.h"
 #include "trading/trading.h"
 
