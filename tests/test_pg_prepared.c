@@ -11,12 +11,19 @@
  *   and the text is prepared again afterwards;
  * - a connection keeps at most AREC__PG_PREP_MAX statements; texts past
  *   that run unprepared, with the same answers;
- * - a dropped connection forgets them (a new session prepares again).
+ * - a dropped connection forgets them (a new session prepares again);
+ * - a name the session holds already (prepared by another process that
+ *   shares it) is never trusted: the call runs unprepared and answers
+ *   right, the next one prepares under a new name;
+ * - children forked after the parent used the pool, one after another,
+ *   each prepare and read on the shared session without a conflict.
  */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "agentrecover.h"
 #include "agentrecover/pg.h"
@@ -178,6 +185,61 @@ START_TEST(cache_bounded_and_forgotten_with_the_connection) {
 }
 END_TEST
 
+START_TEST(name_held_by_another_process_is_not_trusted) {
+  arec_pg *pg = open_pg();
+  char q[160];
+  /* the next name this process would give, taken with another text */
+  snprintf(q, sizeof q, "PREPARE arec_%ld_1 AS SELECT 'wrong'::text",
+           (long)getpid() % 10000000);
+  ck_assert_int_eq(arec_pg_query(pg, NULL, q, 0, NULL, NULL, NULL), 0);
+  long long before = prepared_count(pg);
+  for (int i = 0; i < 3; i++) {
+    const char *p[1] = {"1000"};
+    PGresult *r = NULL;
+    ck_assert_int_eq(
+        arec__pg_query_prepared(pg, "SELECT $1::int + 5", 1, p, &r), 0);
+    ck_assert_str_eq(PQgetvalue(r, 0, 0), "1005");
+    PQclear(r);
+  }
+  /* the first call ran unprepared, the second prepared as arec_<pid>_2 */
+  ck_assert_int_eq(prepared_count(pg), before + 1);
+  arec_pg_free(pg);
+}
+END_TEST
+
+/* What a forked child does on the parent's pool: read an agent twice. */
+static int child_reads(arec_repository *repo) {
+  for (int i = 0; i < 2; i++) {
+    arec_agent_record *a = NULL;
+    if (arec_agent_get(repo, "prep-02", &a) != 0) {
+      fprintf(stderr, "child %d: %s\n", (int)getpid(), arec_error_last());
+      return 1;
+    }
+    arec_agent_records_free(a, 1);
+  }
+  return 0;
+}
+
+START_TEST(forked_children_share_the_session_one_after_another) {
+  arec_pg *pg = open_pg();
+  arec_repository *repo = NULL;
+  ck_assert_int_eq(arec_pg_repository_new(&repo, pg), 0);
+  ck_assert_int_eq(prepared_count(pg), 0); /* connected, nothing prepared */
+  for (int k = 0; k < 3; k++) {
+    pid_t c = fork();
+    ck_assert_int_ne(c, -1);
+    if (c == 0)
+      _exit(child_reads(repo));
+    int st = 0;
+    ck_assert_int_eq(waitpid(c, &st, 0), c);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child %d failed",
+                  k);
+  }
+  arec_repository_free(repo);
+  arec_pg_free(pg);
+}
+END_TEST
+
 int main(void) {
   if (arec_test_pg_start_migrated(&g_pg) != 0)
     return 1;
@@ -187,6 +249,8 @@ int main(void) {
   tcase_add_test(tc, admin_reads_are_prepared_once);
   tcase_add_test(tc, stale_plan_after_a_schema_change);
   tcase_add_test(tc, cache_bounded_and_forgotten_with_the_connection);
+  tcase_add_test(tc, name_held_by_another_process_is_not_trusted);
+  tcase_add_test(tc, forked_children_share_the_session_one_after_another);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_set_fork_status(sr, CK_NOFORK);

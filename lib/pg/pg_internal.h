@@ -18,7 +18,7 @@
 typedef struct arec__pg_prep {
   char *sql;     /* its text, copied */
   uint64_t hash; /* of the text */
-  char name[24]; /* "arec_<n>", never reused on the connection */
+  char name[24]; /* "arec_<pid>_<n>", never reused on the connection */
 } arec__pg_prep;
 
 /* One pooled connection. */

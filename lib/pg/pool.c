@@ -278,7 +278,7 @@ static int statement_failed(arec_pg *pg, arec__pg_slot *slot,
       if (*p == '\n' || *p == '\r')
         *p = ' ';
     int expected = st && (!strncmp(st, "22", 2) || !strncmp(st, "23", 2) ||
-                          !strncmp(st, "40", 2) || !strcmp(st, "55P03") ||
+                          !strncmp(st, "40", 2) || !strcmp(st, "55P03") || !strcmp(st, "42P05") ||
                           !strcmp(st, "57014"));
     arec_log_field f[2] = {{"sqlstate", slot->sqlstate, AREC_LOG_STRING},
                            {"message", buf, AREC_LOG_STRING}};

@@ -2,7 +2,13 @@
  * prepared.c -- prepared statements of the PostgreSQL backend, for its
  * hot reads (the admin reads of an agent and of list pages): each pooled
  * connection keeps up to AREC__PG_PREP_MAX statements, found by their
- * text, named "arec_<n>" with n never reused on that connection.
+ * text, named "arec_<pid>_<n>" with n never reused on that connection:
+ * a child forked after the parent used the pool shares the parent's
+ * sessions but not its cache (Check's fork mode does that), and the pid
+ * keeps the names of parent and children apart.  A name the session holds
+ * already (SQLSTATE 42P05, a statement prepared by a process that shared
+ * the session) is never trusted to mean the same text: that call runs
+ * unprepared and the next attempt takes a new name.
  *
  * How: the first use on a connection sends Parse (PQsendPrepare) and waits
  * for it under the call deadline like any statement; later uses send only
@@ -21,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pg/pg_internal.h"
 
@@ -56,10 +63,16 @@ int arec__pg_prepare(arec_pg *pg, arec__pg_slot *slot, int64_t deadline,
   if (!copy)
     return 0; /* no memory: unprepared */
   char nm[sizeof p->name];
-  snprintf(nm, sizeof nm, "arec_%u", ++slot->prep_seq);
+  snprintf(nm, sizeof nm, "arec_%ld_%u", (long)getpid() % 10000000,
+           ++slot->prep_seq);
   slot->sqlstate[0] = 0;
   int sent = PQsendPrepare(slot->conn, nm, sql, nparams, NULL);
   int err = arec__pg_collect(pg, slot, deadline, sent, NULL);
+  if (err && slot->conn && strcmp(slot->sqlstate, "42P05") == 0) {
+    free(copy); /* taken by a process sharing the session: unprepared */
+    arec_error_clear();
+    return 0;
+  }
   if (err || !slot->conn) { /* the slot may have been dropped */
     free(copy);
     return err ? err : AREC_EUNAVAILABLE;
