@@ -166,8 +166,8 @@ START_TEST(rotate_a_live_fleet_without_a_failed_restore) {
                      0);
   }
   for (int a = 0; a < NAGENTS; a++) {
-    char path[96];
-    snprintf(path, sizeof path, "/api/agents/start/%s", g_ids[a]);
+    char path[128];
+    snprintf(path, sizeof path, "/api/agents/start/%.31s", g_ids[a]);
     int st = arec_test_http(g_pods[a % 2].port, "POST", path, TOKEN, NULL,
                             NULL, NULL);
     ck_assert_msg(st == 200 || st == 202, "start %s: %d", g_ids[a], st);

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "harness.h"
+#include "support/harness.h"
 
 #define FTG_MAX 1024
 
