@@ -5,7 +5,11 @@
  * (liveness session gone, pod lease unrenewed) is taken over after the pod
  * lease TTL, long before the agent TTL; a holder that keeps renewing is never
  * taken over, even when its liveness connection is killed (it re-takes its
- * advisory lock); one holder cannot hold its pod lease twice.  The lock
+ * advisory lock); a renewal slower than the call deadline (its row locked
+ * by another session) times out without ending the liveness session: the
+ * advisory lock stays with the same backend throughout, and the next
+ * renewal after the row is free succeeds on that session; one holder
+ * cannot hold its pod lease twice.  The lock
  * suite also runs in pod-lease mode ("pg-podlease"), whose rules cover the
  * plain owner taken over by expiry only.
  */
@@ -174,6 +178,61 @@ START_TEST(renewing_holder_kept_across_connection_kill) {
 }
 END_TEST
 
+/* The backend pid holding A's advisory lock ("" when none does). */
+static void liveness_pid(char *out, size_t len) {
+  PGresult *r = sql("SELECT pid FROM pg_locks WHERE locktype = 'advisory' "
+                    "AND classid = 1095910723::oid AND granted",
+                    0, NULL);
+  snprintf(out, len, "%s", PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "");
+  PQclear(r);
+}
+
+START_TEST(slow_renewal_keeps_the_liveness_session) {
+  fx_reset(NULL);
+  arec_pg_options o = AREC_PG_OPTIONS_INIT;
+  o.conninfo = g_pg.conninfo;
+  o.pool_size = 2;
+  o.call_timeout_ms = 300;
+  o.statement_timeout_ms = 10000; /* the server answers late, never cancels */
+  arec_pg *pg = NULL;
+  ck_assert_int_eq(arec_pg_new(&pg, &o), 0);
+  arec_lock *a = NULL;
+  ck_assert_int_eq(arec_pg_lock_new(&a, pg, NULL), 0);
+  arec_pg_free(pg);
+  int64_t v = 0;
+  ck_assert_int_eq(a->pod_lease(a, A, 5000, 0, &v), 0);
+  char pid[32], now[32];
+  liveness_pid(pid, sizeof pid);
+  ck_assert_str_ne(pid, "");
+  /* another session holds the pod's row: renewals wait on it */
+  PGconn *blocker = PQconnectdb(g_pg.conninfo);
+  ck_assert_int_eq(PQstatus(blocker), CONNECTION_OK);
+  PQclear(PQexec(blocker, "BEGIN"));
+  const char *p[1] = {A};
+  PGresult *r = PQexecParams(blocker,
+                             "SELECT 1 FROM lock_pods WHERE holder = $1 "
+                             "FOR UPDATE",
+                             1, NULL, p, NULL, NULL, 0);
+  ck_assert_int_eq(PQntuples(r), 1);
+  PQclear(r);
+  for (int i = 0; i < 2; i++) { /* timed out, then still owed */
+    long long t0 = arec_test_now_ms();
+    ck_assert_int_eq(a->pod_lease(a, A, 5000, 0, &v), AREC_ETIMEDOUT);
+    ck_assert_int_lt(arec_test_now_ms() - t0, 300 + 1000);
+    liveness_pid(now, sizeof now);
+    ck_assert_str_eq(now, pid); /* the advisory lock never went */
+  }
+  PQclear(PQexec(blocker, "COMMIT"));
+  PQfinish(blocker);
+  ck_assert_int_eq(a->pod_lease(a, A, 5000, 0, &v), 0);
+  ck_assert_int_gt(v, 0);
+  liveness_pid(now, sizeof now);
+  ck_assert_str_eq(now, pid);
+  ck_assert_int_eq(a->pod_lease(a, A, 0, 1, NULL), 0);
+  a->free(a);
+}
+END_TEST
+
 START_TEST(one_holder_one_session) {
   fx_reset(NULL);
   arec_lock *a = open_lock(), *a2 = open_lock();
@@ -205,6 +264,7 @@ int main(void) {
   TCase *tc = arec_test_tcase(s, "pg-pod-lease", 30);
   tcase_add_test(tc, dead_holder_taken_over_after_pod_lease);
   tcase_add_test(tc, renewing_holder_kept_across_connection_kill);
+  tcase_add_test(tc, slow_renewal_keeps_the_liveness_session);
   tcase_add_test(tc, one_holder_one_session);
   return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL);
 }

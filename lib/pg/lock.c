@@ -15,7 +15,11 @@
  * dedicated connection (a one-slot arec_pg): it re-takes the advisory lock
  * if the session lost it (reconnect) and renews lease_until in the same
  * statement, so a pod whose liveness connection is gone cannot renew, and
- * the manager stops its runners before anyone may take them over.  Agent
+ * the manager stops its runners before anyone may take them over.  A
+ * renewal slower than the call deadline (a server starved of CPU) leaves
+ * that session open, its answer read and dropped before the next renewal:
+ * dropping it would free the advisory lock and make the next renewal wait
+ * for a new backend on the same starved server.  Agent
  * leases carry a holder only when this handle holds the pod lease of
  * exactly that owner; plain owners are taken over by expiry only.
  *
@@ -396,7 +400,10 @@ static int live_open(pg_lock *L) {
   o.application_name = L->pg->application_name;
   o.log = L->pg->log;
   o.log_userdata = L->pg->log_userdata;
-  return arec_pg_new(&L->live, &o);
+  int rc = arec_pg_new(&L->live, &o);
+  if (rc == 0)
+    L->live->keep_late = 1; /* a slow renewal must not end the session */
+  return rc;
 }
 
 static int pod_lease(arec_lock *lock, const char *holder, int64_t ttl_ms,

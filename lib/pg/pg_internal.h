@@ -28,6 +28,7 @@ typedef struct arec__pg_slot {
   char sqlstate[6]; /* of the last failed statement, "" for none/transport */
   arec__pg_prep prep[AREC__PG_PREP_MAX]; /* prepared on conn */
   unsigned int nprep, prep_seq;
+  int owed; /* keep_late: a timed-out statement's results are still due */
 } arec__pg_slot;
 
 struct arec_pg {
@@ -37,6 +38,11 @@ struct arec_pg {
   int64_t connect_timeout_ms;
   int64_t call_timeout_ms;
   int64_t statement_timeout_ms; /* > 0 as configured, else call_timeout_ms */
+  /* A statement (outside a pipeline) that outlives its call's deadline
+   * leaves the session open with its results owed (read and discarded at
+   * the next acquire) instead of dropping the connection: for sessions
+   * whose identity matters, e.g. the one holding a pod's advisory lock. */
+  int keep_late;
   unsigned int history_keep;
   arec_log_fn log;
   void *log_userdata;

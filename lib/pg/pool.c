@@ -9,7 +9,13 @@
  * at most the call deadline: on timeout the connection is dropped (PQcancel
  * is not used: it blocks on an unreachable server; the statement_timeout
  * every connection sets -- the configured one, else the call timeout -- ends
- * the orphaned statement on the server side).  A failed connect makes the
+ * the orphaned statement on the server side) -- unless the handle keeps
+ * late sessions (keep_late, the PostgreSQL lock's liveness session, whose
+ * advisory lock must not end with a slow answer): then a statement that
+ * outlived its deadline leaves the session open with its results owed,
+ * read and discarded when the slot is next taken (within that call's
+ * deadline; still owed then: that call times out too, the session stays).
+ * A failed connect makes the
  * pool fail fast for a backoff (25 ms doubling to 1 s) instead of hammering
  * a dead server.  Each connection's settings are made once, right after it
  * connects (statement timeout, UTC, no JIT: the backend's statements are
@@ -188,7 +194,42 @@ static void slot_drop(arec__pg_slot *s) {
   if (s->conn)
     PQfinish(s->conn);
   s->conn = NULL;
+  s->owed = 0;
   arec__pg_prep_clear(s);
+}
+
+/* Reads and discards the results a timed-out statement still owed, within
+ * the deadline: 0 (the session is free again), AREC_ETIMEDOUT (still owed;
+ * the session stays) or AREC_EUNAVAILABLE (broken: dropped). */
+static int drain_owed(arec__pg_slot *s, int64_t deadline) {
+  PGconn *c = s->conn;
+  for (;;) {
+    while (PQisBusy(c)) {
+      int w = wait_fd(PQsocket(c), POLLIN, deadline, NULL);
+      if (w == 0) {
+        arec_error_set("pg: the session is still busy with a statement that "
+                       "timed out earlier");
+        return AREC_ETIMEDOUT;
+      }
+      if (w < 0 || !PQconsumeInput(c)) {
+        set_pq_error("connection lost", PQerrorMessage(c));
+        slot_drop(s);
+        return AREC_EUNAVAILABLE;
+      }
+    }
+    PGresult *r = PQgetResult(c);
+    if (!r)
+      break;
+    PQclear(r);
+  }
+  if (PQstatus(c) != CONNECTION_OK ||
+      PQtransactionStatus(c) != PQTRANS_IDLE) {
+    set_pq_error("connection lost", PQerrorMessage(c));
+    slot_drop(s);
+    return AREC_EUNAVAILABLE;
+  }
+  s->owed = 0;
+  return 0;
 }
 
 /* ------------------------------------------------------------------- pool */
@@ -233,6 +274,13 @@ int arec__pg_acquire(arec_pg *pg, int64_t deadline, arec__pg_slot **out) {
     else if (PQstatus(s->conn) != CONNECTION_OK)
       slot_drop(s);
   }
+  if (s->conn && s->owed) {
+    int err = drain_owed(s, deadline);
+    if (err == AREC_ETIMEDOUT) {
+      arec__pg_release(pg, s);
+      return err;
+    }
+  }
   if (!s->conn) {
     int err = slot_connect(pg, s, deadline);
     if (err) {
@@ -248,7 +296,7 @@ void arec__pg_release(arec_pg *pg, arec__pg_slot *s) {
   if (!s)
     return;
   if (s->conn && (PQstatus(s->conn) != CONNECTION_OK ||
-                  PQtransactionStatus(s->conn) != PQTRANS_IDLE))
+                  (!s->owed && PQtransactionStatus(s->conn) != PQTRANS_IDLE)))
     slot_drop(s);
   pthread_mutex_lock(&pg->mu);
   s->busy = 0;
@@ -354,6 +402,11 @@ int arec__pg_collect(arec_pg *pg, arec__pg_slot *slot, int64_t deadline,
         PQclear(keep);
         arec_error_set(w == 0 ? "pg: statement timed out (client deadline)"
                               : "pg: poll failed");
+        if (w == 0 && pg->keep_late &&
+            PQpipelineStatus(c) == PQ_PIPELINE_OFF) {
+          slot->owed = 1; /* the session stays; its results come later */
+          return AREC_ETIMEDOUT;
+        }
         slot_drop(slot);
         return w == 0 ? AREC_ETIMEDOUT : AREC_EUNAVAILABLE;
       }
