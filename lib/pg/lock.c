@@ -15,7 +15,9 @@
  * dedicated connection (a one-slot arec_pg): it re-takes the advisory lock
  * if the session lost it (reconnect) and renews lease_until in the same
  * statement, so a pod whose liveness connection is gone cannot renew, and
- * the manager stops its runners before anyone may take them over.  A
+ * the manager stops its runners before anyone may take them over; leaving
+ * unlocks it before the session ends, so a taker never waits for the
+ * server to notice a closed session.  A
  * renewal slower than the call deadline (a server starved of CPU) leaves
  * that session open, its answer read and dropped before the next renewal:
  * dropping it would free the advisory lock and make the next renewal wait
@@ -418,7 +420,12 @@ static int pod_lease(arec_lock *lock, const char *holder, int64_t ttl_ms,
     L->holder[0] = 0;
     const char *p[1] = {holder};
     rc = arec__pg_query(L->pg, SQL_POD_LEAVE, 1, p, NULL, NULL, NULL);
-    arec_pg_free(L->live); /* ends the session: the advisory lock goes */
+    /* the advisory lock goes now, not when the server gets round to ending
+     * the session: a taker right after the leave must find it free */
+    if (L->live)
+      arec__pg_query(L->live, "SELECT pg_advisory_unlock_all()", 0, NULL,
+                     NULL, NULL, NULL);
+    arec_pg_free(L->live); /* ends the session (the lock goes with it) */
     L->live = NULL;
     pthread_mutex_unlock(&L->mu);
     return rc;
