@@ -24,7 +24,8 @@
 
 #include "api_int.h"
 
-void api_buf_put(api_buf *b, const char *s, size_t n) {
+/* The slow path of put: grow (doubling) and append. */
+static void grow_put(api_buf *b, const char *s, size_t n) {
   if (b->oom) return;
   if (b->len + n + 1 > b->cap) {
     size_t cap = b->cap ? b->cap : 4096;
@@ -42,16 +43,31 @@ void api_buf_put(api_buf *b, const char *s, size_t n) {
   b->p[b->len] = 0;
 }
 
+/* Appends n bytes: a bounds check and a copy while the buffer has room. */
+static inline void put(api_buf *b, const char *s, size_t n) {
+  if (b->len + n < b->cap) {
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = 0;
+  } else {
+    grow_put(b, s, n);
+  }
+}
+/* A string literal, its length known at compile time. */
+#define PUT(b, lit) put((b), (lit), sizeof(lit) - 1)
+
+void api_buf_put(api_buf *b, const char *s, size_t n) { put(b, s, n); }
+
 void api_buf_str(api_buf *b, const char *s) { api_buf_put(b, s, strlen(s)); }
 
 /* A JSON string, escaped like cJSON's printer does. */
 void api_buf_quoted(api_buf *b, const char *s) {
-  api_buf_put(b, "\"", 1);
+  PUT(b, "\"");
   const char *run = s;
   for (; *s; s++) {
     unsigned char ch = (unsigned char)*s;
     if (ch >= 0x20 && ch != '"' && ch != '\\') continue;
-    api_buf_put(b, run, (size_t)(s - run));
+    put(b, run, (size_t)(s - run));
     char esc[8];
     switch (ch) {
     case '"': memcpy(esc, "\\\"", 3); break;
@@ -66,26 +82,20 @@ void api_buf_quoted(api_buf *b, const char *s) {
     api_buf_str(b, esc);
     run = s + 1;
   }
-  api_buf_put(b, run, (size_t)(s - run));
-  api_buf_put(b, "\"", 1);
-}
-
-static void key(api_buf *b, const char *k, int first) {
-  if (!first) api_buf_put(b, ",", 1);
-  api_buf_quoted(b, k);
-  api_buf_put(b, ":", 1);
+  put(b, run, (size_t)(s - run));
+  PUT(b, "\"");
 }
 
 static void str_or_null(api_buf *b, const char *s) {
   if (s)
     api_buf_quoted(b, s);
   else
-    api_buf_put(b, "null", 4);
+    PUT(b, "null");
 }
 
 static void integer(api_buf *b, long long v) {
   char t[24];
-  api_buf_put(b, t, (size_t)snprintf(t, sizeof t, "%lld", v));
+  put(b, t, (size_t)snprintf(t, sizeof t, "%lld", v));
 }
 
 /* cJSON's test that a printed number reads back as the same double. */
@@ -106,7 +116,7 @@ static void number(api_buf *b, double d) {
     if (sscanf(t, "%lg", &back) != 1 || !same_double(back, d))
       n = snprintf(t, sizeof t, "%1.17g", d);
   }
-  api_buf_put(b, t, (size_t)n);
+  put(b, t, (size_t)n);
 }
 
 static void when(api_buf *b, long long ms) {
@@ -114,7 +124,7 @@ static void when(api_buf *b, long long ms) {
   struct tm tm;
   char s[48];
   if (ms <= 0 || !gmtime_r(&t, &tm)) {
-    api_buf_put(b, "null", 4);
+    PUT(b, "null");
     return;
   }
   size_t n = strftime(s, sizeof s, "%Y-%m-%dT%H:%M:%S", &tm);
@@ -124,7 +134,7 @@ static void when(api_buf *b, long long ms) {
 
 static void memory(api_buf *b, const char *text) {
   if (!text) {
-    api_buf_put(b, "null", 4);
+    PUT(b, "null");
     return;
   }
   cJSON *v = arec_json_parse(text, strlen(text), NULL);
@@ -139,55 +149,58 @@ static void memory(api_buf *b, const char *text) {
 }
 
 void api_agent_write(api_buf *b, const arec_agent_record *a) {
-  api_buf_put(b, "{", 1);
-  key(b, "id", 1);
+  PUT(b, "{\"id\":");
   api_buf_quoted(b, a->id ? a->id : "");
-  key(b, "user_id", 0);
+  PUT(b, ",\"user_id\":");
   integer(b, a->user_id);
-  key(b, "name", 0);
+  PUT(b, ",\"name\":");
   api_buf_quoted(b, a->name ? a->name : "");
-  key(b, "strategy", 0);
+  PUT(b, ",\"strategy\":");
   api_buf_quoted(b, a->strategy ? a->strategy : "");
-  key(b, "mode", 0);
+  PUT(b, ",\"mode\":");
   api_buf_quoted(b, arec_svc_agent_is_live(a) ? "live" : "paper");
-  key(b, "symbols", 0);
-  api_buf_put(b, "[", 1);
+  PUT(b, ",\"symbols\":[");
   for (size_t i = 0; i < a->nsymbols; i++) {
     const arec_symbol_record *s = &a->symbols[i];
-    if (i) api_buf_put(b, ",", 1);
-    api_buf_put(b, "{", 1);
-    key(b, "symbol", 1);
+    if (i) PUT(b, ",");
+    PUT(b, "{\"symbol\":");
     api_buf_quoted(b, s->symbol ? s->symbol : "");
-    key(b, "budget", 0);
+    PUT(b, ",\"budget\":");
     number(b, s->budget);
-    key(b, "balance", 0);
+    PUT(b, ",\"balance\":");
     number(b, s->balance);
-    key(b, "memory", 0);
+    PUT(b, ",\"memory\":");
     memory(b, s->memory);
-    key(b, "fence", 0);
+    PUT(b, ",\"fence\":");
     integer(b, (long long)s->fence);
-    key(b, "updated_at", 0);
+    PUT(b, ",\"updated_at\":");
     when(b, s->updated_at_ms);
-    api_buf_put(b, "}", 1);
+    PUT(b, "}");
   }
-  api_buf_put(b, "]", 1);
-  key(b, "is_active", 0);
-  api_buf_str(b, a->is_active ? "true" : "false");
-  key(b, "is_trading", 0);
-  api_buf_str(b, a->is_trading ? "true" : "false");
-  key(b, "running_on", 0);
+  PUT(b, "]");
+  PUT(b, ",\"is_active\":");
+  if (a->is_active)
+    PUT(b, "true");
+  else
+    PUT(b, "false");
+  PUT(b, ",\"is_trading\":");
+  if (a->is_trading)
+    PUT(b, "true");
+  else
+    PUT(b, "false");
+  PUT(b, ",\"running_on\":");
   str_or_null(b, a->running_on);
-  key(b, "fence", 0);
+  PUT(b, ",\"fence\":");
   integer(b, (long long)a->fence);
-  key(b, "created_at", 0);
+  PUT(b, ",\"created_at\":");
   when(b, a->created_at_ms);
-  key(b, "updated_at", 0);
+  PUT(b, ",\"updated_at\":");
   when(b, a->updated_at_ms);
-  key(b, "start_failures", 0);
+  PUT(b, ",\"start_failures\":");
   integer(b, a->start_failures);
-  key(b, "last_error", 0);
+  PUT(b, ",\"last_error\":");
   str_or_null(b, a->last_error);
-  key(b, "retry_at", 0);
+  PUT(b, ",\"retry_at\":");
   when(b, a->retry_at_ms);
-  api_buf_put(b, "}", 1);
+  PUT(b, "}");
 }
