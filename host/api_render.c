@@ -111,9 +111,8 @@ static void number(api_buf *b, double d) {
   if (isnan(d) || isinf(d)) {
     n = snprintf(t, sizeof t, "null");
   } else {
-    double back = 0;
     n = snprintf(t, sizeof t, "%1.15g", d);
-    if (sscanf(t, "%lg", &back) != 1 || !same_double(back, d))
+    if (!same_double(strtod(t, NULL), d)) /* reads back as cJSON's sscanf */
       n = snprintf(t, sizeof t, "%1.17g", d);
   }
   put(b, t, (size_t)n);
