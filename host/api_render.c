@@ -93,9 +93,25 @@ static void str_or_null(api_buf *b, const char *s) {
     PUT(b, "null");
 }
 
+/* The decimal digits of v into the end of t[24]; returns where they
+ * start (printf's "%lld" without its machinery: this runs for every
+ * field of every agent of a page). */
+static char *digits(char t[24], long long v) {
+  unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v
+                               : (unsigned long long)v;
+  char *p = t + 24;
+  do {
+    *--p = (char)('0' + u % 10);
+    u /= 10;
+  } while (u);
+  if (v < 0) *--p = '-';
+  return p;
+}
+
 static void integer(api_buf *b, long long v) {
   char t[24];
-  put(b, t, (size_t)snprintf(t, sizeof t, "%lld", v));
+  char *p = digits(t, v);
+  put(b, p, (size_t)(t + 24 - p));
 }
 
 /* cJSON's test that a printed number reads back as the same double. */
@@ -104,12 +120,19 @@ static int same_double(double a, double b) {
   return fabs(a - b) <= m * DBL_EPSILON;
 }
 
-/* As cJSON prints a number. */
+/* As cJSON prints a number.  A whole number below 10^15 in magnitude is
+ * what %1.15g prints for it: its digits (and "-0" for minus zero). */
 static void number(api_buf *b, double d) {
   char t[32];
   int n;
   if (isnan(d) || isinf(d)) {
     n = snprintf(t, sizeof t, "null");
+  } else if (fabs(d) < 1e15 && d == trunc(d)) {
+    if (d == 0 && signbit(d))
+      PUT(b, "-0");
+    else
+      integer(b, (long long)d);
+    return;
   } else {
     n = snprintf(t, sizeof t, "%1.15g", d);
     if (!same_double(strtod(t, NULL), d)) /* reads back as cJSON's sscanf */
@@ -118,12 +141,30 @@ static void number(api_buf *b, double d) {
   put(b, t, (size_t)n);
 }
 
+/* n as exactly `w` digits at p. */
+static void fixed(char *p, int n, int w) {
+  for (int i = w - 1; i >= 0; i--, n /= 10) p[i] = (char)('0' + n % 10);
+}
+
+/* "YYYY-MM-DDTHH:MM:SS.mmmZ" (UTC), or null for no time. */
 static void when(api_buf *b, long long ms) {
   time_t t = (time_t)(ms / 1000);
   struct tm tm;
   char s[48];
   if (ms <= 0 || !gmtime_r(&t, &tm)) {
     PUT(b, "null");
+    return;
+  }
+  if (tm.tm_year + 1900 >= 1000 && tm.tm_year + 1900 <= 9999) {
+    memcpy(s, "\"0000-00-00T00:00:00.000Z\"", 27);
+    fixed(s + 1, tm.tm_year + 1900, 4);
+    fixed(s + 6, tm.tm_mon + 1, 2);
+    fixed(s + 9, tm.tm_mday, 2);
+    fixed(s + 12, tm.tm_hour, 2);
+    fixed(s + 15, tm.tm_min, 2);
+    fixed(s + 18, tm.tm_sec, 2);
+    fixed(s + 21, (int)(ms % 1000), 3);
+    put(b, s, 26);
     return;
   }
   size_t n = strftime(s, sizeof s, "%Y-%m-%dT%H:%M:%S", &tm);

@@ -379,14 +379,17 @@ static char *agent_by_cjson(const arec_agent_record *a) {
 
 /* Escapes, control characters, non-ASCII, numbers cJSON prints as ints,
  * with 15 and with 17 digits, NaN and infinities, huge and negative ones,
- * memory that is JSON (normalised), not JSON (a string) or absent, times
- * absent and present, nulls and 64-bit fences: the text writer's bytes
- * equal the cJSON tree's. */
+ * whole ones just below and at 10^15, memory that is JSON (normalised),
+ * not JSON (a string) or absent, times absent, present, in the years 1970
+ * and 10000, nulls and 64-bit fences: the text writer's bytes equal the
+ * cJSON tree's. */
 START_TEST(agent_text_equals_cjson_tree) {
   static const double nums[] = {0,       -0.0,   100,     -3,     0.1,
                                 1.0 / 3, 1e20,   -2.5e-9, 2147483647.0,
                                 -2147483648.0, 2147483648.5, 1e308, NAN,
-                                INFINITY, -INFINITY, 123456789.123456789};
+                                INFINITY, -INFINITY, 123456789.123456789,
+                                999999999999999.0, 1e15, -999999999999999.0,
+                                123456.0, 4503599627370497.0, -7.0};
   static char *mems[] = {"{}", "{\"a\": [1, 2.50, {\"b\": null}]}",
                                "not json", "\"x\"", NULL};
   char odd[] = "E\xc3\xa9/\"q\"\\\x01\x1f\n\t\b\f\r", plain[] = "BTC/USDT";
@@ -420,6 +423,10 @@ START_TEST(agent_text_equals_cjson_tree) {
     a.start_failures = (unsigned)k;
     a.last_error = k % 3 ? NULL : err;
     a.retry_at_ms = k % 5 ? 0 : 1764400000500LL;
+    if (k % 7 == 1) /* years 10000 and 1970 */
+      a.retry_at_ms = 253402300800000LL + 7;
+    if (k % 7 == 2)
+      a.retry_at_ms = 1;
     char *want = agent_by_cjson(&a);
     api_buf b = {NULL, 0, 0, 0};
     api_agent_write(&b, &a);
