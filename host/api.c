@@ -97,6 +97,19 @@ void arec_host_api_error(arec_host_response *out, int status, const char *msg,
 
 void api_json(api_call *c, int status, cJSON *j) { respond(c->out, status, j); }
 
+void api_json_text(api_call *c, int status, api_buf *b) {
+  if (b->oom || !b->p) {
+    free(b->p);
+    memset(b, 0, sizeof *b);
+    respond(c->out, 500, NULL);
+    return;
+  }
+  c->out->status = status;
+  c->out->content_type = JSON_TYPE;
+  c->out->body = b->p;
+  memset(b, 0, sizeof *b);
+}
+
 void api_fail(api_call *c, int status, const char *msg, const char *field) {
   arec_host_api_error(c->out, status, msg, field, c->who->request_id);
 }

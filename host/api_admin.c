@@ -7,11 +7,13 @@
  * How: as api_agents.c -- strict body, one service call, the API's shape.
  * The pods come from the service's administrative repository; the runners
  * are the one read of the manager the API makes (they are this process's
- * own state).
+ * own state), at most RUNNERS_AT_ONCE of them at a time (503 with
+ * Retry-After beyond).
  *
  * Never: echo an exchange key or secret (the answer names the account by
  * id, exchange and testnet only), or print an integer through a double.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,7 +168,28 @@ void api_pair_add(api_call *c) {
 }
 
 /* ------------------------------------------------------- runners, pods */
+/* A list of every runner costs the pod in proportion to its agents (a copy
+ * of the table, its JSON, its sending): at most this many are made at
+ * once in this process; the others are told to come back. */
+#define RUNNERS_AT_ONCE 2
+static atomic_uint runners_busy;
+
+static void runners_answer(api_call *c);
+
 void api_runners(api_call *c) {
+  if (atomic_fetch_add(&runners_busy, 1) >= RUNNERS_AT_ONCE) {
+    atomic_fetch_sub(&runners_busy, 1);
+    api_fail(c, 503, "the runners are being listed for other requests; retry",
+             NULL);
+    c->out->extra[0].name = "Retry-After";
+    c->out->extra[0].value = "1";
+    return;
+  }
+  runners_answer(c);
+  atomic_fetch_sub(&runners_busy, 1);
+}
+
+static void runners_answer(api_call *c) {
   arec_runner_info *r = NULL;
   size_t n = 0;
   if (arec_manager_runners(c->api->mgr, &r, &n) != 0) {

@@ -6,8 +6,8 @@
  * How: each handler reads its body with the strict readers of api.c, calls
  * one service function with the caller's actor and answers with the shape
  * the API has always had ({"id": ..., "running_on": ...}, the agent
- * record, {"agents": [...], "next": ...}); the service's error, if any, is
- * answered as it is.
+ * record, {"agents": [...], "next": ...}; records are written as text by
+ * api_render.c); the service's error, if any, is answered as it is.
  *
  * Never: call the store, the PostgreSQL query API or the manager; print an
  * integer through a double (user ids and fences are written exactly).
@@ -27,47 +27,17 @@ static cJSON *id_object(const char *id) {
   return j;
 }
 
-static cJSON *agent_json(const arec_agent_record *a) {
-  cJSON *o = cJSON_CreateObject();
-  if (!o) return NULL;
-  cJSON_AddStringToObject(o, "id", a->id ? a->id : "");
-  arec_json_add_int(o, "user_id", a->user_id);
-  cJSON_AddStringToObject(o, "name", a->name ? a->name : "");
-  cJSON_AddStringToObject(o, "strategy", a->strategy ? a->strategy : "");
-  cJSON_AddStringToObject(o, "mode", arec_svc_agent_is_live(a) ? "live"
-                                                               : "paper");
-  cJSON *syms = cJSON_AddArrayToObject(o, "symbols");
-  for (size_t i = 0; syms && i < a->nsymbols; i++) {
-    const arec_symbol_record *s = &a->symbols[i];
-    cJSON *so = cJSON_CreateObject();
-    if (!so) break;
-    cJSON_AddStringToObject(so, "symbol", s->symbol ? s->symbol : "");
-    cJSON_AddNumberToObject(so, "budget", s->budget);
-    cJSON_AddNumberToObject(so, "balance", s->balance);
-    arec_json_add_json_text(so, "memory", s->memory);
-    arec_json_add_int(so, "fence", (long long)s->fence);
-    arec_json_add_time(so, "updated_at", s->updated_at_ms);
-    cJSON_AddItemToArray(syms, so);
-  }
-  cJSON_AddBoolToObject(o, "is_active", a->is_active);
-  cJSON_AddBoolToObject(o, "is_trading", a->is_trading);
-  arec_json_add_string_or_null(o, "running_on", a->running_on);
-  arec_json_add_int(o, "fence", (long long)a->fence);
-  arec_json_add_time(o, "created_at", a->created_at_ms);
-  arec_json_add_time(o, "updated_at", a->updated_at_ms);
-  arec_json_add_int(o, "start_failures", a->start_failures);
-  arec_json_add_string_or_null(o, "last_error", a->last_error);
-  arec_json_add_time(o, "retry_at", a->retry_at_ms);
-  return o;
-}
-
 /* ------------------------------------------------------------------ reads */
 void api_agent_get(api_call *c) {
   arec_svc_result res;
   memset(&res, 0, sizeof res);
   arec_agent_record *a = NULL;
   arec_svc_agent_get(c->api->svc, c->who, c->id, &a, &res);
-  if (!api_failed(c, &res)) api_json(c, 200, a ? agent_json(a) : NULL);
+  if (!api_failed(c, &res)) {
+    api_buf b = {NULL, 0, 0, 0};
+    if (a) api_agent_write(&b, a);
+    api_json_text(c, 200, &b);
+  }
   arec_agent_records_free(a, a ? 1 : 0);
 }
 
@@ -133,18 +103,20 @@ void api_agents_list(api_call *c) {
   size_t n = 0;
   arec_svc_agent_list(c->api->svc, c->who, &f, &list, &n, &res);
   if (!api_failed(c, &res)) {
-    cJSON *j = cJSON_CreateObject();
-    cJSON *arr = j ? cJSON_AddArrayToObject(j, "agents") : NULL;
-    for (size_t i = 0; arr && i < n; i++)
-      cJSON_AddItemToArray(arr, agent_json(&list[i]));
-    if (j)
-      arec_json_add_string_or_null(
-          j, "next", n == (size_t)limit && n ? list[n - 1].id : NULL);
-    if (!arr) {
-      cJSON_Delete(j);
-      j = NULL;
+    /* {"agents":[...],"next":id|null}, written without a cJSON tree */
+    api_buf b = {NULL, 0, 0, 0};
+    api_buf_str(&b, "{\"agents\":[");
+    for (size_t i = 0; i < n; i++) {
+      if (i) api_buf_put(&b, ",", 1);
+      api_agent_write(&b, &list[i]);
     }
-    api_json(c, 200, j);
+    api_buf_str(&b, "],\"next\":");
+    if (n == (size_t)limit && n)
+      api_buf_quoted(&b, list[n - 1].id);
+    else
+      api_buf_str(&b, "null");
+    api_buf_put(&b, "}", 1);
+    api_json_text(c, 200, &b);
   }
   arec_agent_records_free(list, n);
 }

@@ -47,6 +47,22 @@ int api_opt_str(api_call *c, const cJSON *b, const char *key, size_t max,
 /* A query argument (NULL when absent). */
 const char *api_query(const api_call *c, const char *name);
 
+/* A growing text buffer (api_render.c); oom set once an allocation
+ * failed (the text is then incomplete). */
+typedef struct api_buf {
+  char *p;
+  size_t len, cap;
+  int oom;
+} api_buf;
+void api_buf_put(api_buf *b, const char *s, size_t n);
+void api_buf_str(api_buf *b, const char *s);
+/* s as a JSON string, escaped as cJSON escapes it. */
+void api_buf_quoted(api_buf *b, const char *s);
+/* The agent record as the API's JSON object (api_render.c). */
+void api_agent_write(api_buf *b, const arec_agent_record *a);
+/* Responds with the JSON text in b (taken; 500 when b->oom). */
+void api_json_text(api_call *c, int status, api_buf *b);
+
 /* Handlers (api_agents.c). */
 void api_agents_list(api_call *c);
 void api_agent_create(api_call *c);

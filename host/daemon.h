@@ -27,6 +27,10 @@
  * handler stuck on the database would not finish within any wait that
  * fits the shutdown budget; quick ones finish within this). */
 #define AREC_HOST_HTTP_STOP_MS 300
+/* The HTTP handler threads run at this nice value: when the CPU is scarce
+ * (a busy host, a container's CPU limit) the admin API waits, not the lock
+ * refresher, the validity watch or the agents' steps. */
+#define AREC_HOST_HTTP_WORKER_NICE 10
 
 typedef struct arec_host_daemon {
   arec_host_config *cfg;

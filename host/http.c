@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -213,6 +214,10 @@ static void *worker_main(void *arg) {
   worker_arg wa = *(worker_arg *)arg;
   free(arg);
   arec_host_http *s = wa.s;
+  /* this thread only (Linux: a thread id is a PRIO_PROCESS target); a
+   * refusal leaves it at the process's priority */
+  if (s->o.worker_nice > 0)
+    (void)setpriority(PRIO_PROCESS, (id_t)gettid(), s->o.worker_nice);
   pthread_mutex_lock(&s->mu);
   for (;;) {
     while (!s->stopping && !s->q_head) pthread_cond_wait(&s->work, &s->mu);
@@ -449,6 +454,8 @@ static int start_workers(arec_host_http *s) {
 static const char *check_options(const arec_http_options *o) {
   if (!o->handler) return "no handler";
   if (o->port < 1 || o->port > 65535) return "port out of range";
+  if (o->worker_nice < 0 || o->worker_nice > 19)
+    return "worker nice value out of 0..19";
   if (!o->io_threads || !o->workers || !o->queue_max || !o->timeout_s ||
       !o->backlog || !o->body_max)
     return "a zero thread count, queue, timeout, backlog or body limit";

@@ -72,11 +72,14 @@ typedef struct arec_http_options {
   arec_http_probe probe;    /* may be NULL */
   arec_http_handler handler;
   void *ud;
+  int worker_nice;          /* each handler thread's nice value (0..19): the
+                               handlers yield the CPU to the process's
+                               other threads when it is scarce */
 } arec_http_options;
 
 #define AREC_HTTP_OPTIONS_INIT                                              \
   {NULL, 8080, 4, 8, 256, 4096, 64, 10, 4096, 2000, 64 * 1024, NULL, NULL, \
-   NULL}
+   NULL, 0}
 
 /* Counters of a running server (a snapshot). */
 typedef struct arec_http_stats {

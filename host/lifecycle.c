@@ -143,6 +143,7 @@ static int start_http(arec_host_daemon *d) {
   o.timeout_s = (unsigned)((c->http_connection_timeout_ms + 999) / 1000);
   o.body_max = AREC_HOST_BODY_MAX;
   o.stop_wait_ms = AREC_HOST_HTTP_STOP_MS;
+  o.worker_nice = AREC_HOST_HTTP_WORKER_NICE;
   o.probe = arec_host_probe;
   o.handler = arec_host_http_route;
   o.ud = st;

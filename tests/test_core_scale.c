@@ -64,9 +64,17 @@ START_TEST(ten_thousand_agents_on_few_workers) {
   ck_assert_uint_eq(n, NAGENTS);
   ck_assert_str_eq(v[0].agent_id, "agent-0"); /* sorted */
   uint64_t steps7 = 0;
-  for (size_t i = 0; i < n; i++)
+  for (size_t i = 0; i < n; i++) {
     if (strcmp(v[i].agent_id, "agent-7") == 0)
       steps7 = v[i].steps;
+    /* each record's own strings and figures (copied in one block) */
+    ck_assert_str_eq(v[i].strategy, "toy");
+    ck_assert(i == 0 || strcmp(v[i - 1].agent_id, v[i].agent_id) < 0);
+    ck_assert_uint_gt(v[i].fence, 0);
+    ck_assert_int_gt(v[i].validity_ms, 0);
+    ck_assert_int_le(v[i].validity_ms, o.ttl);
+    ck_assert_int_gt(v[i].started_at_ms, 0);
+  }
   arec_runner_info_free(v, n);
   ck_assert_uint_lt(hist, steps7 + 1);
 

@@ -16,7 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <math.h>
 
+#include "../host/api_int.h"
 #include "support/host/api_fixture.h"
 #include "support/runner.h"
 
@@ -338,8 +340,109 @@ START_TEST(probes_and_metrics) {
 }
 END_TEST
 
+/* ---------------------------------------------------------------- render */
+/* The record as a cJSON tree printed unformatted: the shape the API has
+ * always answered, which the text writer must reproduce byte for byte. */
+static char *agent_by_cjson(const arec_agent_record *a) {
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "id", a->id ? a->id : "");
+  arec_json_add_int(o, "user_id", a->user_id);
+  cJSON_AddStringToObject(o, "name", a->name ? a->name : "");
+  cJSON_AddStringToObject(o, "strategy", a->strategy ? a->strategy : "");
+  cJSON_AddStringToObject(o, "mode",
+                          arec_svc_agent_is_live(a) ? "live" : "paper");
+  cJSON *syms = cJSON_AddArrayToObject(o, "symbols");
+  for (size_t i = 0; i < a->nsymbols; i++) {
+    const arec_symbol_record *s = &a->symbols[i];
+    cJSON *so = cJSON_CreateObject();
+    cJSON_AddStringToObject(so, "symbol", s->symbol ? s->symbol : "");
+    cJSON_AddNumberToObject(so, "budget", s->budget);
+    cJSON_AddNumberToObject(so, "balance", s->balance);
+    arec_json_add_json_text(so, "memory", s->memory);
+    arec_json_add_int(so, "fence", (long long)s->fence);
+    arec_json_add_time(so, "updated_at", s->updated_at_ms);
+    cJSON_AddItemToArray(syms, so);
+  }
+  cJSON_AddBoolToObject(o, "is_active", a->is_active);
+  cJSON_AddBoolToObject(o, "is_trading", a->is_trading);
+  arec_json_add_string_or_null(o, "running_on", a->running_on);
+  arec_json_add_int(o, "fence", (long long)a->fence);
+  arec_json_add_time(o, "created_at", a->created_at_ms);
+  arec_json_add_time(o, "updated_at", a->updated_at_ms);
+  arec_json_add_int(o, "start_failures", a->start_failures);
+  arec_json_add_string_or_null(o, "last_error", a->last_error);
+  arec_json_add_time(o, "retry_at", a->retry_at_ms);
+  char *t = cJSON_PrintUnformatted(o);
+  cJSON_Delete(o);
+  return t;
+}
+
+/* Escapes, control characters, non-ASCII, numbers cJSON prints as ints,
+ * with 15 and with 17 digits, NaN and infinities, huge and negative ones,
+ * whole ones just below and at 10^15, memory that is JSON (normalised),
+ * not JSON (a string) or absent, times absent, present, in the years 1970
+ * and 10000, nulls and 64-bit fences: the text writer's bytes equal the
+ * cJSON tree's. */
+START_TEST(agent_text_equals_cjson_tree) {
+  static const double nums[] = {0,       -0.0,   100,     -3,     0.1,
+                                1.0 / 3, 1e20,   -2.5e-9, 2147483647.0,
+                                -2147483648.0, 2147483648.5, 1e308, NAN,
+                                INFINITY, -INFINITY, 123456789.123456789,
+                                999999999999999.0, 1e15, -999999999999999.0,
+                                123456.0, 4503599627370497.0, -7.0};
+  static char *mems[] = {"{}", "{\"a\": [1, 2.50, {\"b\": null}]}",
+                               "not json", "\"x\"", NULL};
+  char odd[] = "E\xc3\xa9/\"q\"\\\x01\x1f\n\t\b\f\r", plain[] = "BTC/USDT";
+  char id[] = "b42", name1[] = "na\"me\x7f</script>", name0[] = "";
+  char strategy[] = "noop", pod[] = "pod-a", err[] = "boom\n\"quoted\"";
+  arec_symbol_record syms[3];
+  for (size_t k = 0; k < sizeof nums / sizeof *nums; k++) {
+    memset(syms, 0, sizeof syms);
+    for (size_t j = 0; j < 3; j++) {
+      syms[j].symbol = j == 1 ? odd : plain;
+      syms[j].budget = nums[k];
+      syms[j].balance = nums[(k + j + 1) % (sizeof nums / sizeof *nums)];
+      syms[j].memory = mems[(k + j) % (sizeof mems / sizeof *mems)];
+      syms[j].fence = j ? UINT64_MAX >> 1 : 0;
+      syms[j].updated_at_ms = j ? 1764400000123LL + (long long)k : 0;
+    }
+    arec_agent_record a;
+    memset(&a, 0, sizeof a);
+    a.id = id;
+    a.user_id = 9007199254740991LL;
+    a.name = k % 2 ? name1 : name0;
+    a.strategy = strategy;
+    a.symbols = syms;
+    a.nsymbols = k % 4;
+    a.is_active = (int)(k % 2);
+    a.is_trading = (int)(k % 3 == 0);
+    a.running_on = k % 2 ? pod : NULL;
+    a.fence = (uint64_t)k * 1000000007ULL;
+    a.created_at_ms = k % 3 ? 1700000000999LL : 0;
+    a.updated_at_ms = 1764400000001LL;
+    a.start_failures = (unsigned)k;
+    a.last_error = k % 3 ? NULL : err;
+    a.retry_at_ms = k % 5 ? 0 : 1764400000500LL;
+    if (k % 7 == 1) /* years 10000 and 1970 */
+      a.retry_at_ms = 253402300800000LL + 7;
+    if (k % 7 == 2)
+      a.retry_at_ms = 1;
+    char *want = agent_by_cjson(&a);
+    api_buf b = {NULL, 0, 0, 0};
+    api_agent_write(&b, &a);
+    ck_assert(!b.oom);
+    ck_assert_msg(strcmp(want, b.p) == 0, "case %zu:\n cjson %s\n text  %s",
+                  k, want, b.p);
+    free(want);
+    free(b.p);
+  }
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("host_api");
+  TCase *tr = arec_test_tcase(s, "render", 30);
+  tcase_add_test(tr, agent_text_equals_cjson_tree);
   TCase *tc = api_tcase(s, "routes", 30);
   tcase_add_test(tc, route_table_404_405_allow);
   tcase_add_test(tc, authentication_and_actors);

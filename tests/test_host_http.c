@@ -63,10 +63,12 @@ static void handler(void *ud, const arec_http_request *req,
   const char *lim = arec_http_query(req, "limit");
   snprintf(buf, sizeof buf,
            "{\"method\":\"%s\",\"path\":\"%s\",\"peer\":\"%s\",\"auth\":\"%s\","
-           "\"limit\":\"%s\",\"flag\":%d,\"len\":%zu,\"too_large\":%d}",
+           "\"limit\":\"%s\",\"flag\":%d,\"len\":%zu,\"too_large\":%d,"
+           "\"nice\":%d}",
            req->method, req->path, req->peer, auth ? auth : "-",
            lim ? lim : "-", arec_http_query(req, "flag") != NULL,
-           req->body_len, req->body_too_large);
+           req->body_len, req->body_too_large,
+           getpriority(PRIO_PROCESS, (id_t)gettid()));
   out->status = 200;
   out->body = strdup(buf);
   out->extra[0].name = "X-Handled";
@@ -628,6 +630,44 @@ START_TEST(ipv6_bind_and_bad_address) {
 }
 END_TEST
 
+/* The handler threads run at worker_nice (this thread of the test keeps
+ * its own priority); the default leaves them at the process's; a value
+ * outside 0..19 is refused. */
+START_TEST(handler_threads_run_at_worker_nice) {
+  int base = getpriority(PRIO_PROCESS, 0);
+  ck_assert_msg(base <= 10, "the test runs at nice %d already", base);
+  char want[32];
+  for (int k = 0; k < 2; k++) {
+    arec_http_options o = AREC_HTTP_OPTIONS_INIT;
+    o.worker_nice = k ? 10 : 0;
+    arec_host_http *h = start(&o);
+    char *r = NULL;
+    for (int i = 0; i < 16; i++) { /* reaches several of the 8 workers */
+      ck_assert_int_eq(request("127.0.0.1", "GET", "/echo", NULL, NULL, &r,
+                               NULL), 200);
+      snprintf(want, sizeof want, "\"nice\":%d}", k ? 10 : base);
+      ck_assert_msg(strstr(r, want) != NULL, "want %s in %s", want, r);
+      free(r);
+      r = NULL;
+    }
+    ck_assert_int_eq(getpriority(PRIO_PROCESS, (id_t)gettid()), base);
+    ck_assert_int_eq(arec_host_http_stop(h), 0);
+  }
+  int bad_values[2] = {-1, 20};
+  for (int i = 0; i < 2; i++) {
+    arec_http_options bad = AREC_HTTP_OPTIONS_INIT;
+    bad.addr = "127.0.0.1";
+    bad.port = arec_test_free_port();
+    bad.handler = handler;
+    bad.worker_nice = bad_values[i];
+    arec_host_http *h = NULL;
+    char err[160];
+    ck_assert_int_eq(arec_host_http_start(&h, &bad, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "nice"));
+  }
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("host_http");
   TCase *tc = arec_test_tcase(s, "transport", 120);
@@ -641,5 +681,6 @@ int main(void) {
   tcase_add_test(tc, slow_body_and_idle_deadlines);
   tcase_add_test(tc, request_copy_and_limits);
   tcase_add_test(tc, ipv6_bind_and_bad_address);
+  tcase_add_test(tc, handler_threads_run_at_worker_nice);
   return arec_test_run(s);
 }

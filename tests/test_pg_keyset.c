@@ -61,6 +61,7 @@ static arec_repository *repo(void) {
  * for it (in the same transaction); with `prepare`, the statement is
  * prepared first on that connection (and deallocated after). */
 typedef struct explain_arg {
+  const char *setup;
   const char *prepare;
   const char *sql;
   int np;
@@ -74,7 +75,7 @@ static int explain_fn(arec_pg_tx *tx, void *ud) {
                                          NULL)
                       : 0;
   if (!rc)
-    rc = arec_pg_tx_query(tx, NULL, arec__pg_page_setup, 0, NULL, NULL, NULL);
+    rc = arec_pg_tx_query(tx, NULL, a->setup, 0, NULL, NULL, NULL);
   if (!rc)
     rc = arec_pg_tx_query(tx, &a->r, a->sql, a->np, a->p, NULL, NULL);
   if (!rc && a->prepare)
@@ -87,7 +88,7 @@ static int explain_fn(arec_pg_tx *tx, void *ud) {
  * agent_configs with no sort, no sequential and no bitmap scan of it. */
 static int index_walk(const char *prepare, const char *explain, int np,
                       const char *const *p, char *plan, size_t cap) {
-  explain_arg ea = {prepare, explain, np, p, NULL};
+  explain_arg ea = {arec__pg_page_setup, prepare, explain, np, p, NULL};
   int rc = arec_pg_transaction(g_h, explain_fn, &ea);
   ck_assert_msg(rc == 0, "%s: %s", explain, arec_error_last());
   arec_pg_result *r = ea.r;
@@ -139,6 +140,45 @@ START_TEST(every_shape_walks_an_index_without_sort) {
                   "shape %u (symbols %d), generic plan:\n%s", shape, sym, plan);
   }
   ck_assert_ptr_null(arec__pg_list_sql(AREC__PG_LIST_SHAPES, 0, NULL));
+}
+END_TEST
+
+/* The symbols of an unfiltered page: both (agent_id, symbol) indexes read
+ * over the page's id range and merged -- no nested loop (a descent per
+ * agent), no sort, no hash, no sequential or bitmap scan -- planned with
+ * its values and as the generic plan of the prepared statement. */
+START_TEST(page_symbols_merge_two_index_ranges) {
+  const char *q = arec__pg_symbols_range_sql();
+  const char *p[2] = {"0", "3"};
+  char sql[2048], prep[2048];
+  for (int generic = 0; generic < 2; generic++) {
+    if (generic) {
+      snprintf(prep, sizeof prep, "PREPARE keyset_page AS %s", q);
+      snprintf(sql, sizeof sql, "EXPLAIN EXECUTE keyset_page('0', '3')");
+    } else {
+      snprintf(sql, sizeof sql, "EXPLAIN %s", q);
+    }
+    explain_arg ea = {arec__pg_symbols_range_setup, generic ? prep : NULL,
+                      sql, generic ? 0 : 2, generic ? NULL : p, NULL};
+    int rc = arec_pg_transaction(g_h, explain_fn, &ea);
+    ck_assert_msg(rc == 0, "%s: %s", sql, arec_error_last());
+    char plan[8192] = "";
+    for (size_t i = 0; i < arec_pg_result_rows(ea.r); i++) {
+      strncat(plan, arec_pg_result_value(ea.r, i, 0),
+              sizeof plan - strlen(plan) - 2);
+      strcat(plan, "\n");
+    }
+    arec_pg_result_free(ea.r);
+    ck_assert_msg(strstr(plan, "Merge Left Join") &&
+                      strstr(plan, "Index Scan using "
+                                   "agent_symbol_assignments_agent_id_symbol_key") &&
+                      strstr(plan, "Index Scan using "
+                                   "agent_states_agent_id_symbol_key") &&
+                      !strstr(plan, "Nested Loop") && !strstr(plan, "Sort") &&
+                      !strstr(plan, "Hash") && !strstr(plan, "Seq Scan") &&
+                      !strstr(plan, "Bitmap"),
+                  "%s plan:\n%s", generic ? "generic" : "custom", plan);
+  }
 }
 END_TEST
 
@@ -204,6 +244,14 @@ START_TEST(hundred_pages_no_duplicates_no_gaps) {
   char *want = expected("", 100 * 150);
   ck_assert_msg(strcmp(got, want) == 0, "the pages differ from the ids in byte order");
   free(got);
+  /* the same pages with their symbols (each page's id range holds deleted
+   * agents' symbols too: they are left out) */
+  f.with_symbols = 1;
+  got = walk(r, &f, 100, &pages);
+  ck_assert_int_eq(pages, 100);
+  ck_assert_msg(strcmp(got, want) == 0, "pages with symbols differ");
+  f.with_symbols = 0;
+  free(got);
   free(want);
   /* one owner's wanted agents with symbols, to the end */
   f.limit = 37;
@@ -263,6 +311,7 @@ int main(void) {
   Suite *s = suite_create("pg-keyset");
   TCase *tc = arec_test_tcase(s, "pg-keyset", 120);
   tcase_add_test(tc, every_shape_walks_an_index_without_sort);
+  tcase_add_test(tc, page_symbols_merge_two_index_ranges);
   tcase_add_test(tc, hundred_pages_no_duplicates_no_gaps);
   int rc = arec_test_run(s);
   arec_pg_free(g_h);

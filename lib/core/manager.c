@@ -381,6 +381,58 @@ static int cmp_info(const void *a, const void *b) {
                 ((const arec_runner_info *)b)->agent_id);
 }
 
+/* One runner as copied under mgr->mu: its strings sit in the same block,
+ * right after the records, so the copy makes one allocation in all. */
+typedef struct runner_rec {
+  size_t id_off, strategy_off;
+  uint64_t fence;
+  int64_t validity_ms;
+  int64_t started_at_ms;
+  uint64_t steps;
+} runner_rec;
+
+static int listed(const arec_agent *r) {
+  return r->phase == AREC__R_ACTIVE && !atomic_load(&r->cancel);
+}
+
+/* mu held: the listed runners into one block of records and strings (one
+ * malloc, two walks of the table, no per-runner allocation), so that the
+ * refresher and the watch never wait behind thousands of allocations. */
+static runner_rec *runners_copy(arec_manager *mgr, size_t *out_n) {
+  size_t n = 0, bytes = 0;
+  for (size_t b = 0; b < mgr->nbuckets; b++)
+    for (arec_agent *r = mgr->buckets[b]; r; r = r->hnext)
+      if (listed(r)) {
+        n++;
+        bytes += strlen(r->id) + strlen(r->strategy) + 2;
+      }
+  runner_rec *v = malloc(n * sizeof *v + bytes + 1);
+  if (!v)
+    return NULL;
+  char *str = (char *)(v + n);
+  size_t i = 0, off = 0;
+  int64_t now = arec__now_ms();
+  for (size_t b = 0; b < mgr->nbuckets; b++)
+    for (arec_agent *r = mgr->buckets[b]; r; r = r->hnext) {
+      if (!listed(r))
+        continue;
+      size_t il = strlen(r->id) + 1, sl = strlen(r->strategy) + 1;
+      v[i].id_off = off;
+      memcpy(str + off, r->id, il);
+      off += il;
+      v[i].strategy_off = off;
+      memcpy(str + off, r->strategy, sl);
+      off += sl;
+      v[i].fence = r->fence;
+      v[i].validity_ms = r->lock_held ? r->deadline_ms - now : 0;
+      v[i].started_at_ms = r->started_wall_ms;
+      v[i].steps = r->steps;
+      i++;
+    }
+  *out_n = n;
+  return v;
+}
+
 int arec_manager_runners(arec_manager *mgr, arec_runner_info **out,
                          size_t *out_n) {
   if (!out || !out_n)
@@ -389,32 +441,33 @@ int arec_manager_runners(arec_manager *mgr, arec_runner_info **out,
   *out_n = 0;
   if (!mgr)
     return AREC_EINVAL;
+  size_t n = 0;
   pthread_mutex_lock(&mgr->mu);
-  size_t cap = mgr->nrunners, n = 0;
-  arec_runner_info *v = calloc(cap ? cap : 1, sizeof *v);
+  runner_rec *recs = runners_copy(mgr, &n);
+  pthread_mutex_unlock(&mgr->mu);
+  if (!recs)
+    return AREC_ENOMEM;
+  /* the caller's copies, made without the mutex */
+  const char *str = (const char *)(recs + n);
+  arec_runner_info *v = calloc(n ? n : 1, sizeof *v);
   if (!v) {
-    pthread_mutex_unlock(&mgr->mu);
+    free(recs);
     return AREC_ENOMEM;
   }
-  int64_t now = arec__now_ms();
-  for (size_t b = 0; b < mgr->nbuckets; b++)
-    for (arec_agent *r = mgr->buckets[b]; r; r = r->hnext) {
-      if (r->phase != AREC__R_ACTIVE || atomic_load(&r->cancel) || n == cap)
-        continue;
-      v[n].agent_id = strdup(r->id);
-      v[n].strategy = strdup(r->strategy);
-      if (!v[n].agent_id || !v[n].strategy) {
-        pthread_mutex_unlock(&mgr->mu);
-        arec_runner_info_free(v, n + 1);
-        return AREC_ENOMEM;
-      }
-      v[n].fence = r->fence;
-      v[n].validity_ms = r->lock_held ? r->deadline_ms - now : 0;
-      v[n].started_at_ms = r->started_wall_ms;
-      v[n].steps = r->steps;
-      n++;
+  for (size_t i = 0; i < n; i++) {
+    v[i].agent_id = strdup(str + recs[i].id_off);
+    v[i].strategy = strdup(str + recs[i].strategy_off);
+    if (!v[i].agent_id || !v[i].strategy) {
+      free(recs);
+      arec_runner_info_free(v, i + 1);
+      return AREC_ENOMEM;
     }
-  pthread_mutex_unlock(&mgr->mu);
+    v[i].fence = recs[i].fence;
+    v[i].validity_ms = recs[i].validity_ms;
+    v[i].started_at_ms = recs[i].started_at_ms;
+    v[i].steps = recs[i].steps;
+  }
+  free(recs);
   qsort(v, n, sizeof *v, cmp_info);
   *out = v;
   *out_n = n;

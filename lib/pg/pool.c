@@ -451,15 +451,19 @@ int arec__pg_collect(arec_pg *pg, arec__pg_slot *slot, int64_t deadline,
 /* One setup + sql pipeline; sql through the prepared statement `name`
  * when not NULL. */
 static int planned(arec_pg *pg, arec__pg_slot *slot, int64_t deadline,
-                   const char *setup, const char *sql, const char *name,
-                   int nparams, const char *const *params, PGresult **out) {
+                   const char *setup, const char *setup_name, const char *sql,
+                   const char *name, int nparams, const char *const *params,
+                   PGresult **out) {
   if (out)
     *out = NULL;
   slot->sqlstate[0] = 0;
   PGconn *c = slot->conn;
   int err = sent(slot,
                  PQenterPipelineMode(c) &&
-                     PQsendQueryParams(c, setup, 0, NULL, NULL, NULL, NULL, 0) &&
+                     (setup_name ? PQsendQueryPrepared(c, setup_name, 0, NULL,
+                                                       NULL, NULL, 0)
+                                 : PQsendQueryParams(c, setup, 0, NULL, NULL,
+                                                     NULL, NULL, 0)) &&
                      (name ? PQsendQueryPrepared(c, name, nparams, params, NULL,
                                                  NULL, 0)
                            : PQsendQueryParams(c, sql, nparams, NULL, params,
@@ -525,13 +529,18 @@ static int planned(arec_pg *pg, arec__pg_slot *slot, int64_t deadline,
 int arec__pg_exec_planned(arec_pg *pg, arec__pg_slot *slot, int64_t deadline,
                           const char *setup, const char *sql, int nparams,
                           const char *const *params, PGresult **out) {
-  const char *name = NULL;
+  const char *name = NULL, *setup_name = NULL;
+  /* the setup too: constant, parsed and planned once per connection */
   int err = arec__pg_prepare(pg, slot, deadline, sql, nparams, &name);
+  if (!err && name)
+    err = arec__pg_prepare(pg, slot, deadline, setup, 0, &setup_name);
   if (err)
     return err;
-  err = planned(pg, slot, deadline, setup, sql, name, nparams, params, out);
+  err = planned(pg, slot, deadline, setup, setup_name, sql, name, nparams,
+                params, out);
   if (err && name && arec__pg_prep_stale(slot, sql))
-    err = planned(pg, slot, deadline, setup, sql, NULL, nparams, params, out);
+    err = planned(pg, slot, deadline, setup, setup_name, sql, NULL, nparams,
+                  params, out);
   return err;
 }
 

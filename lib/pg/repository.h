@@ -66,6 +66,10 @@ const char *arec__pg_list_sql(unsigned int shape, int with_symbols,
 /* The statement run before each page in the same implicit transaction
  * (planner settings for that page only). */
 extern const char arec__pg_page_setup[];
+/* The symbols statement of an unfiltered page ($1 its first id, $2 its
+ * last) and the planner settings sent with it (tests: its plans). */
+const char *arec__pg_symbols_range_sql(void);
+extern const char arec__pg_symbols_range_setup[];
 
 /* roles.c */
 int arec__pg_role_claim(arec_repository *repo, const char *name,
