@@ -19,6 +19,7 @@ Never: kill a process we did not start, or leave one behind (close()).
 """
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -52,7 +53,35 @@ def base_env():
     return {k: v for k, v in os.environ.items() if k in PASS_ENV}
 
 
+def _ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            lo = int(f.read().split()[0])
+            return lo if lo > 1024 else 32768
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+_rng = random.Random(os.getpid() ^ int(time.time()))
+
+
 def free_port():
+    """A free loopback port below the kernel's ephemeral range: a port from
+    that range can be taken by an outgoing connection's local end while a
+    server that had it is restarted on it (PostgreSQL and Redis restarts
+    reuse their port), and the restart then fails to bind."""
+    low = _ephemeral_low()
+    base = low - 11000 if low > 12000 else 1025
+    for _ in range(200):
+        p = _rng.randrange(base, low)
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", p))
+            return p
+        except OSError:
+            continue
+        finally:
+            s.close()
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     p = s.getsockname()[1]

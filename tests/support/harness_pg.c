@@ -32,7 +32,24 @@
 #include "harness.h"
 
 /* ------------------------------------------------------------ shared bits */
-int arec_test_free_port(void) {
+/* Ports come from below the kernel's ephemeral range: a port from that
+ * range can be taken by any outgoing connection's local end (this
+ * process's clients, another program's) while a server that had it is
+ * being restarted on it, and the restart then fails to bind.  A random
+ * start per process keeps parallel test processes apart; each candidate is
+ * checked free by binding it. */
+static void ephemeral_low(int *low) {
+  *low = 32768;
+  FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+  if (f) {
+    int lo = 0, hi = 0;
+    if (fscanf(f, "%d %d", &lo, &hi) == 2 && lo > 1024)
+      *low = lo;
+    fclose(f);
+  }
+}
+
+static int bind_free(int port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0)
     return -1;
@@ -40,13 +57,30 @@ int arec_test_free_port(void) {
   memset(&a, 0, sizeof a);
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons((unsigned short)port);
   socklen_t len = sizeof a;
-  int port = -1;
+  int got = -1;
   if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
       getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-    port = ntohs(a.sin_port);
+    got = ntohs(a.sin_port);
   close(fd);
-  return port;
+  return got;
+}
+
+int arec_test_free_port(void) {
+  static unsigned int seed;
+  int low = 0;
+  ephemeral_low(&low);
+  int base = low > 12000 ? low - 11000 : 1025, span = low - base;
+  if (!seed)
+    seed = (unsigned int)getpid() * 2654435761u ^ (unsigned int)time(NULL);
+  for (int i = 0; span > 0 && i < 200; i++) {
+    seed = seed * 1103515245u + 12345u;
+    int p = bind_free(base + (int)((seed >> 8) % (unsigned int)span));
+    if (p > 0)
+      return p;
+  }
+  return bind_free(0); /* no room below the range: the kernel's choice */
 }
 
 long long arec_test_now_ms(void) {
