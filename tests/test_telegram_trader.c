@@ -82,14 +82,8 @@ static void store_memory(fix *f, const char *id, const char *sym,
 
 static void fill(arec_sym_mem *m, double *bal, int64_t t, arec_side side,
                  double qty, double price, long long trade) {
-  arec_fill x;
-  memset(&x, 0, sizeof x);
-  x.t_ms = t;
-  x.side = side;
-  x.qty = qty;
-  x.price = price;
-  x.commission = qty * price * 0.001;
-  x.trade_id = trade;
+  arec_fill x = {.t_ms = t, .side = side, .qty = qty, .price = price,
+                 .commission = qty * price * 0.001, .trade_id = trade};
   ck_assert_int_eq(arec__mem_apply(m, bal, &x, NULL, NULL, 0), 1);
 }
 
@@ -433,11 +427,9 @@ END_TEST
 
 int main(void) {
   if (servers_start()) return 1;
-  Suite *s = suite_create("telegram_trader");
-  TCase *t = arec_test_tcase(s, "trader", 120);
-  tcase_add_test(t, reports_show_my_two_agents_only);
-  tcase_add_test(t, controls_by_chat);
-  tcase_add_test(t, notifications_say_what_happened);
-  tcase_add_test(t, a_held_chat_does_not_hold_another);
+  const TTest *tests[] = {reports_show_my_two_agents_only, controls_by_chat,
+      notifications_say_what_happened, a_held_chat_does_not_hold_another};
+  Suite *s = arec_test_suite("telegram_trader", "trader", 120, tests,
+                             AREC_TEST_ROWS(tests));
   return arec_test_finish(s, &g_pg, AREC_TEST_MIGRATED, &g_redis);
 }
