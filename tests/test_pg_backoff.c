@@ -25,6 +25,7 @@
 #include "agentrecover/pg.h"
 #include "agentrecover/sys/repository.h"
 #include "support/harness.h"
+#include "support/pods.h"
 #include "support/runner.h"
 
 static arec_test_pg g_pg;
@@ -52,16 +53,7 @@ static void sleep_ms(long ms) {
   nanosleep(&ts, NULL);
 }
 
-static arec_repository *open_repo(void) {
-  arec_pg_options o = AREC_PG_OPTIONS_INIT;
-  o.conninfo = g_pg.conninfo;
-  arec_pg *pg = NULL;
-  ck_assert_int_eq(arec_pg_new(&pg, &o), 0);
-  arec_repository *r = NULL;
-  ck_assert_int_eq(arec_pg_repository_new(&r, pg), 0);
-  arec_pg_free(pg);
-  return r;
-}
+static arec_repository *open_repo(void) { return arec_test_repo_new(&g_pg); }
 
 static void add_wanted(arec_repository *r, const char *id) {
   ck_assert_int_eq(arec_test_pg_sql(&g_pg, "INSERT INTO users (id) VALUES (1) "

@@ -97,6 +97,14 @@ int arec_test_repo_open(const arec_test_pg *pg, arec_pg **db,
   return arec_pg_repository_new(repo, *db) == 0 ? 0 : -1;
 }
 
+arec_repository *arec_test_repo_new(const arec_test_pg *pg) {
+  arec_pg *db = NULL;
+  arec_repository *repo = NULL;
+  ck_assert_int_eq(arec_test_repo_open(pg, &db, &repo), 0);
+  arec_pg_free(db); /* the repository holds its own reference */
+  return repo;
+}
+
 void arec_test_repo_close(arec_pg *db, arec_repository *repo) {
   arec_repository_free(repo);
   arec_pg_free(db);

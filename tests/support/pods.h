@@ -58,5 +58,8 @@ int arec_test_pods_main(Suite *s, arec_test_pg *pg, arec_test_redis *r,
 int arec_test_repo_open(const arec_test_pg *pg, arec_pg **db,
                         arec_repository **repo);
 void arec_test_repo_close(arec_pg *db, arec_repository *repo);
+/* A repository alone on the database of pg (asserted to open); free it
+ * with repo->free. */
+arec_repository *arec_test_repo_new(const arec_test_pg *pg);
 
 #endif
