@@ -100,11 +100,10 @@ static int64_t running(arec_manager *m) {
 
 /* ------------------------------------------------------------------ tests */
 START_TEST(three_pods_split_300_exactly_within_3_passes) {
-  arec_memory_store *st;
   toy_ctl c[3];
   arec_manager *m[3];
   const char *names[3] = {"pod-a", "pod-b", "pod-c"};
-  ck_assert_int_eq(arec_memory_store_new(&st), 0);
+  arec_memory_store *st = toy_store(NULL, 0);
   for (int i = 0; i < 3; i++) {
     ctl_init(&c[i]);
     m[i] = fair_manager(st, names[i], &c[i], 0); /* passes by hand */
@@ -235,13 +234,12 @@ static int split_is(fleet *f, int n, int64_t want) {
 #define RECONCILE_MS 150
 
 START_TEST(fourth_pod_joins_then_leaves_without_gaps) {
-  arec_memory_store *st;
   static toy_ctl c[4];
   static fleet f;
   const char *names[4] = {"pod-a", "pod-b", "pod-c", "pod-d"};
   memset(&f, 0, sizeof f);
   pthread_mutex_init(&f.mu, NULL);
-  ck_assert_int_eq(arec_memory_store_new(&st), 0);
+  arec_memory_store *st = toy_store(NULL, 0);
   make_agents(st, NAGENTS, 1);
   arec_manager *m[4];
   for (int i = 0; i < 3; i++) {
@@ -385,13 +383,11 @@ END_TEST
  * target and never hands them off, so none is left waiting in a fleet that
  * mixes capable and other pods. */
 START_TEST(capable_pod_takes_required_agents_beyond_its_share) {
-  arec_memory_store *st;
   toy_ctl ca, cb;
   arec_restore_result r;
   ctl_init(&ca);
   ctl_init(&cb);
-  ck_assert_int_eq(arec_memory_store_new(&st), 0);
-  toy_agents(st, "b", 2);
+  arec_memory_store *st = toy_store("b", 2);
   for (int i = 0; i < 4; i++) {
     char id[16];
     snprintf(id, sizeof id, "live%d", i);
@@ -420,13 +416,12 @@ START_TEST(capable_pod_takes_required_agents_beyond_its_share) {
 END_TEST
 
 START_TEST(fair_share_is_off_by_default) {
-  arec_memory_store *st;
   toy_ctl ca, cb;
   toy_opts o;
   ctl_init(&ca);
   ctl_init(&cb);
   memset(&o, 0, sizeof o);
-  ck_assert_int_eq(arec_memory_store_new(&st), 0);
+  arec_memory_store *st = toy_store(NULL, 0);
   make_agents(st, 6, 1);
   /* without the option the first pod still takes everything */
   arec_manager *A = toy_manager(st, "pod-a", &ca, &o);
@@ -488,12 +483,11 @@ END_TEST
  * still takes its whole share (100) from the free ones, going on down its
  * list past the held ones. */
 START_TEST(a_pass_fills_its_share_past_agents_held_elsewhere) {
-  arec_memory_store *st;
   toy_ctl c[3];
   arec_manager *m[3];
   const char *names[3] = {"pod-a", "pod-b", "pod-c"};
   arec_restore_result rr;
-  ck_assert_int_eq(arec_memory_store_new(&st), 0);
+  arec_memory_store *st = toy_store(NULL, 0);
   for (int i = 0; i < 3; i++) {
     ctl_init(&c[i]);
     m[i] = fair_manager(st, names[i], &c[i], 0); /* passes by hand */
@@ -519,11 +513,10 @@ END_TEST
  * nobody got) asks for the next pass soon: once the held locks are gone,
  * the pod has its share long before the reconcile interval (5 s) ends. */
 START_TEST(a_pass_short_of_its_share_comes_again_soon) {
-  arec_memory_store *st;
   toy_ctl c[3];
   arec_manager *m[3];
   arec_restore_result rr;
-  ck_assert_int_eq(arec_memory_store_new(&st), 0);
+  arec_memory_store *st = toy_store(NULL, 0);
   ctl_init(&c[0]);
   ctl_init(&c[2]);
   m[0] = fair_manager(st, "pod-a", &c[0], 0);

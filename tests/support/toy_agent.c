@@ -245,6 +245,13 @@ void toy_agents(arec_memory_store *st, const char *prefix, int n) {
   }
 }
 
+arec_memory_store *toy_store(const char *prefix, int n) {
+  arec_memory_store *st = NULL;
+  ck_assert_int_eq(arec_memory_store_new(&st), 0);
+  toy_agents(st, prefix, n);
+  return st;
+}
+
 void toy_assign(arec_memory_store *st, const char *id, const char *symbol,
                 double budget) {
   arec_repository *repo = repo_of(st);

@@ -98,6 +98,9 @@ int toy_create(arec_repository *r, const char *id, long long user_id,
                const char *requires, char *got);
 /* Creates agents <prefix>0..n-1 (strategy "toy", one symbol), wanted. */
 void toy_agents(arec_memory_store *st, const char *prefix, int n);
+/* A new memory store (asserted) with toy_agents(prefix, n) in it (none
+ * when n is 0). */
+arec_memory_store *toy_store(const char *prefix, int n);
 /* Another symbol for an existing agent. */
 void toy_assign(arec_memory_store *st, const char *id, const char *symbol,
                 double budget);
