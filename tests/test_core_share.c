@@ -69,6 +69,20 @@ static arec_manager *fair_manager(arec_memory_store *st, const char *pod,
 
 static void ctl_init(toy_ctl *c) { toy_ctl_init(c, 20); }
 
+/* A store and the fair managers of pod-a, pod-b and pod-c on it, reconcile
+ * passes run by hand, each restored once (nothing to restore yet). */
+static const char *const PODS[3] = {"pod-a", "pod-b", "pod-c"};
+
+static arec_memory_store *three_pods(toy_ctl c[3], arec_manager *m[3]) {
+  arec_memory_store *st = toy_store(NULL, 0);
+  for (int i = 0; i < 3; i++) {
+    ctl_init(&c[i]);
+    m[i] = fair_manager(st, PODS[i], &c[i], 0);
+    ck_assert_int_eq(arec_manager_restore(m[i], NULL), 0);
+  }
+  return st;
+}
+
 /* Agents b0..b<n-1> with one symbol; wanted when `trading`. */
 static void make_agents(arec_memory_store *st, int n, int trading) {
   if (trading) {
@@ -102,13 +116,7 @@ static int64_t running(arec_manager *m) {
 START_TEST(three_pods_split_300_exactly_within_3_passes) {
   toy_ctl c[3];
   arec_manager *m[3];
-  const char *names[3] = {"pod-a", "pod-b", "pod-c"};
-  arec_memory_store *st = toy_store(NULL, 0);
-  for (int i = 0; i < 3; i++) {
-    ctl_init(&c[i]);
-    m[i] = fair_manager(st, names[i], &c[i], 0); /* passes by hand */
-    ck_assert_int_eq(arec_manager_restore(m[i], NULL), 0);
-  }
+  arec_memory_store *st = three_pods(c, m);
   make_agents(st, NAGENTS, 0);
   /* every agent started through pod-a: user starts always run here */
   for (int i = 0; i < NAGENTS; i++) {
@@ -143,7 +151,7 @@ START_TEST(three_pods_split_300_exactly_within_3_passes) {
     for (int k = 0; k < 3; k++)
       if (toy_has_runner(m[k], id)) {
         owners++;
-        ck_assert_str_eq(agent_row(st, id).running_on, names[k]);
+        ck_assert_str_eq(agent_row(st, id).running_on, PODS[k]);
       }
     ck_assert_int_eq(owners, 1);
   }
@@ -485,14 +493,8 @@ END_TEST
 START_TEST(a_pass_fills_its_share_past_agents_held_elsewhere) {
   toy_ctl c[3];
   arec_manager *m[3];
-  const char *names[3] = {"pod-a", "pod-b", "pod-c"};
   arec_restore_result rr;
-  arec_memory_store *st = toy_store(NULL, 0);
-  for (int i = 0; i < 3; i++) {
-    ctl_init(&c[i]);
-    m[i] = fair_manager(st, names[i], &c[i], 0); /* passes by hand */
-    ck_assert_int_eq(arec_manager_restore(m[i], NULL), 0);
-  }
+  arec_memory_store *st = three_pods(c, m);
   make_agents(st, NAGENTS, 1);
   for (int i = 0; i < NAGENTS; i += 2) {
     char key[32];
@@ -551,15 +553,15 @@ START_TEST(a_pass_short_of_its_share_comes_again_soon) {
 END_TEST
 
 int main(void) {
-  Suite *s = suite_create("core-share");
-  TCase *tc = arec_test_tcase(s, "fair-share", 60);
-  tcase_add_test(tc, three_pods_split_300_exactly_within_3_passes);
-  tcase_add_test(tc, fourth_pod_joins_then_leaves_without_gaps);
-  tcase_add_test(tc, migrate_hands_one_agent_to_a_named_pod);
-  tcase_add_test(tc, capable_pod_takes_required_agents_beyond_its_share);
-  tcase_add_test(tc, fair_share_is_off_by_default);
-  tcase_add_test(tc, memory_pod_lease_fails_over_before_agent_ttl);
-  tcase_add_test(tc, a_pass_fills_its_share_past_agents_held_elsewhere);
-  tcase_add_test(tc, a_pass_short_of_its_share_comes_again_soon);
+  const TTest *tests[] = {three_pods_split_300_exactly_within_3_passes,
+      fourth_pod_joins_then_leaves_without_gaps,
+      migrate_hands_one_agent_to_a_named_pod,
+      capable_pod_takes_required_agents_beyond_its_share,
+      fair_share_is_off_by_default,
+      memory_pod_lease_fails_over_before_agent_ttl,
+      a_pass_fills_its_share_past_agents_held_elsewhere,
+      a_pass_short_of_its_share_comes_again_soon};
+  Suite *s = arec_test_suite("core-share", "fair-share", 60, tests,
+                             AREC_TEST_ROWS(tests));
   return arec_test_run(s);
 }
