@@ -190,17 +190,10 @@ END_TEST
 /* ------------------------------------------------------------------ fees */
 static arec_fill F(arec_side side, double qty, double price, double c,
                    const char *asset, long long trade) {
-  arec_fill f;
-  memset(&f, 0, sizeof f);
-  f.t_ms = 1700000000000LL + trade;
-  f.side = side;
-  f.qty = qty;
-  f.price = price;
-  f.commission = c;
-  f.commission_asset = asset;
-  f.trade_id = trade;
-  f.order_id = 900 + trade;
-  f.coid = "ag-1-1";
+  arec_fill f = {.t_ms = 1700000000000LL + trade, .side = side, .qty = qty,
+                 .price = price, .commission = c, .commission_asset = asset,
+                 .trade_id = trade, .order_id = 900 + trade,
+                 .coid = "ag-1-1"};
   return f;
 }
 
@@ -425,13 +418,22 @@ START_TEST(memory_of_the_previous_version_loads) {
 END_TEST
 
 int main(void) {
-  const TTest *tests[] = {decimal_parse_and_format, step_rounding_is_exact,
-      tiny_steps_and_huge_quantities, market_lot_size_and_minimums,
-      price_to_tick, exchange_info_parse, commission_in_the_quote_asset,
-      commission_in_the_base_asset, commission_in_bnb_converted_or_kept,
-      trades_applied_once_and_list_bounded, rejections_recorded,
-      client_order_ids_matched_exactly, memory_round_trip_with_fills,
-      memory_of_the_previous_version_loads};
+  const TTest *tests[] = {
+      decimal_parse_and_format,
+      step_rounding_is_exact,
+      tiny_steps_and_huge_quantities,
+      market_lot_size_and_minimums,
+      price_to_tick,
+      exchange_info_parse,
+      commission_in_the_quote_asset,
+      commission_in_the_base_asset,
+      commission_in_bnb_converted_or_kept,
+      trades_applied_once_and_list_bounded,
+      rejections_recorded,
+      client_order_ids_matched_exactly,
+      memory_round_trip_with_fills,
+      memory_of_the_previous_version_loads,
+  };
   Suite *s = arec_test_suite("trading_rules", "pure", 0, tests,
                              AREC_TEST_ROWS(tests));
   return arec_test_run(s);
