@@ -233,10 +233,11 @@ START_TEST(strategy_registry) {
 END_TEST
 
 int main(void) {
-  const TTest *tests[] = {read_actor_forbidden_everywhere,
-      telegram_actor_sees_only_its_own, bot_offset_fenced_by_the_role,
-      strategy_registry};
-  Suite *s = arec_test_suite("host-actors", "actors", 60, tests,
-                             AREC_TEST_ROWS(tests));
+  Suite *s = suite_create("host-actors");
+  TCase *tc = arec_test_tcase(s, "actors", 60);
+  tcase_add_test(tc, read_actor_forbidden_everywhere);
+  tcase_add_test(tc, telegram_actor_sees_only_its_own);
+  tcase_add_test(tc, bot_offset_fenced_by_the_role);
+  tcase_add_test(tc, strategy_registry);
   return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL);
 }

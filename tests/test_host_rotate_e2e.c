@@ -212,8 +212,8 @@ START_TEST(rotate_a_live_fleet_without_a_failed_restore) {
 END_TEST
 
 int main(void) {
-  const TTest *tests[] = {rotate_a_live_fleet_without_a_failed_restore};
-  Suite *s = arec_test_suite("host-rotate-e2e", "rotate-live-fleet", 150, tests,
-                             AREC_TEST_ROWS(tests));
+  Suite *s = suite_create("host-rotate-e2e");
+  TCase *tc = arec_test_tcase(s, "rotate-live-fleet", 150);
+  tcase_add_test(tc, rotate_a_live_fleet_without_a_failed_restore);
   return arec_test_pods_main(s, &g_pg, &g_redis, &g_db, &g_repo);
 }

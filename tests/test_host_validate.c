@@ -363,12 +363,14 @@ START_TEST(strategies_against_registered_types) {
 END_TEST
 
 int main(void) {
-  const TTest *tests[] = {good_values_pass,
-      control_characters_refused_in_every_field, names_counted_in_characters,
-      user_ids_and_budgets, symbols_normalised,
-      ids_credentials_exchanges_pods_params,
-      strategies_against_registered_types};
-  Suite *s = arec_test_suite("host-validate", "validate", 0, tests,
-                             AREC_TEST_ROWS(tests));
+  Suite *s = suite_create("host-validate");
+  TCase *tc = arec_test_tcase(s, "validate", 0);
+  tcase_add_test(tc, good_values_pass);
+  tcase_add_test(tc, control_characters_refused_in_every_field);
+  tcase_add_test(tc, names_counted_in_characters);
+  tcase_add_test(tc, user_ids_and_budgets);
+  tcase_add_test(tc, symbols_normalised);
+  tcase_add_test(tc, ids_credentials_exchanges_pods_params);
+  tcase_add_test(tc, strategies_against_registered_types);
   return arec_test_run(s);
 }

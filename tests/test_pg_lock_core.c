@@ -108,9 +108,9 @@ START_TEST(database_down_stops_runners_then_resumes) {
 END_TEST
 
 int main(void) {
-  const TTest *tests[] = {kill9_failover_within_pod_lease,
-      database_down_stops_runners_then_resumes};
-  Suite *s = arec_test_suite("pg-lock-core", "pg-pod-lease-manager", 30, tests,
-                             AREC_TEST_ROWS(tests));
+  Suite *s = suite_create("pg-lock-core");
+  TCase *tc = arec_test_tcase(s, "pg-pod-lease-manager", 30);
+  tcase_add_test(tc, kill9_failover_within_pod_lease);
+  tcase_add_test(tc, database_down_stops_runners_then_resumes);
   return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL);
 }

@@ -24,14 +24,6 @@ TCase *arec_test_tcase(Suite *s, const char *name, double timeout_s) {
   return tc;
 }
 
-Suite *arec_test_suite(const char *suite, const char *tcase, double timeout_s,
-                       const TTest *const *tests, size_t n) {
-  Suite *s = suite_create(suite);
-  TCase *tc = arec_test_tcase(s, tcase, timeout_s);
-  for (size_t i = 0; i < n; i++) tcase_add_test(tc, tests[i]);
-  return s;
-}
-
 int arec_test_run(Suite *s) {
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_ENV);

@@ -23,11 +23,6 @@ struct arec_test_redis;
  * default). */
 TCase *arec_test_tcase(Suite *s, const char *name, double timeout_s);
 
-/* A suite `suite` of one test case `tcase` (timeout_s seconds per test)
- * holding tests[0..n) in that order. */
-Suite *arec_test_suite(const char *suite, const char *tcase, double timeout_s,
-                       const TTest *const *tests, size_t n);
-
 /* The number of rows of a table (an array), for tcase_add_loop_test over
  * it: _i is the row. */
 #define AREC_TEST_ROWS(a) ((int)(sizeof(a) / sizeof *(a)))
