@@ -136,8 +136,13 @@ typedef struct toy_opts {
  * loop, every other field 0 (the manager's defaults). */
 toy_opts toy_quiet(int64_t ttl, int64_t refresh);
 
+/* A manager of pod on st as o says, the toy type registered for ctl. */
 arec_manager *toy_manager(arec_memory_store *st, const char *pod,
                           toy_ctl *ctl, const toy_opts *o);
+/* A manager of options opts on st, with a repository and a lock of its own
+ * on st (asserted to start); no agent type registered. */
+arec_manager *toy_manager_on(arec_memory_store *st,
+                             const arec_manager_options *opts);
 size_t toy_nrunners(arec_manager *mgr);
 int toy_has_runner(arec_manager *mgr, const char *id);
 /* 1 when agent id's lock key is free. */
