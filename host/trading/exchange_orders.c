@@ -132,24 +132,27 @@ int arec_exchange_order_place(arec_exchange *x, const char *symbol,
   return rc;
 }
 
-int arec_exchange_order_query(arec_exchange *x, const char *symbol,
-                              const char *client_id, arec_order *out) {
+/* The order of symbol with origClientOrderId client_id, by method (GET:
+ * look it up, DELETE: cancel it). */
+static int by_client_id(arec_exchange *x, const char *method,
+                        const char *symbol, const char *client_id,
+                        arec_order *out) {
   char s[64], p[160];
   int rc = arec__xsym_param(s, sizeof s, symbol);
   if (rc) return rc;
   if (!arec__client_order_id_valid(client_id)) return AREC_EINVAL;
   snprintf(p, sizeof p, "%s&origClientOrderId=%s", s, client_id);
-  return order_call(x, "GET", p, out);
+  return order_call(x, method, p, out);
+}
+
+int arec_exchange_order_query(arec_exchange *x, const char *symbol,
+                              const char *client_id, arec_order *out) {
+  return by_client_id(x, "GET", symbol, client_id, out);
 }
 
 int arec_exchange_order_cancel(arec_exchange *x, const char *symbol,
                                const char *client_id, arec_order *out) {
-  char s[64], p[160];
-  int rc = arec__xsym_param(s, sizeof s, symbol);
-  if (rc) return rc;
-  if (!arec__client_order_id_valid(client_id)) return AREC_EINVAL;
-  snprintf(p, sizeof p, "%s&origClientOrderId=%s", s, client_id);
-  return order_call(x, "DELETE", p, out);
+  return by_client_id(x, "DELETE", symbol, client_id, out);
 }
 
 /* ------------------------------------------------------------------ lists */
