@@ -136,6 +136,14 @@ arec_conf_agent arec_conf_read(const arec_repo_fixture *f, const char *id) {
   return a;
 }
 
+int arec_conf_unwanted1(arec_repository *r, const char *pod, const char *inc,
+                        const char *id) {
+  unsigned char u = 42;
+  const char *ids[] = {id};
+  ck_assert_int_eq(r->unwanted(r, pod, inc, ids, 1, &u), 0);
+  return u;
+}
+
 int64_t arec_conf_pod_lease(arec_lock *l, const char *holder, int64_t ttl) {
   int64_t v = -1;
   int rc = l->pod_lease(l, holder, ttl, 0, &v);

@@ -176,6 +176,10 @@ arec_conf_agent arec_conf_read(const arec_repo_fixture *f, const char *id);
 /* Takes or renews holder's pod lease of ttl ms on l, asserted to succeed
  * with a validity in (0, ttl]; the validity. */
 int64_t arec_conf_pod_lease(arec_lock *l, const char *holder, int64_t ttl);
+/* What unwanted() answers for agent id alone, as pod's incarnation inc
+ * (asserted to succeed). */
+int arec_conf_unwanted1(arec_repository *r, const char *pod, const char *inc,
+                        const char *id);
 /* 1 when id is in agents_to_restore(id). */
 int arec_conf_restorable(arec_repository *r, const char *id);
 /* Moves the repository's clock by ms (fixture advance, else sleeps). */

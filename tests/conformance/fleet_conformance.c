@@ -65,14 +65,6 @@ static int claim_rc(arec_repository *r, const char *pod, const char *inc,
   return r->claim(r, pod, inc, id, &fence);
 }
 
-static int unwanted1(arec_repository *r, const char *pod, const char *inc,
-                     const char *id) {
-  unsigned char u = 42;
-  const char *ids[] = {id};
-  ck_assert_int_eq(r->unwanted(r, pod, inc, ids, 1, &u), 0);
-  return u;
-}
-
 /* fleet() into *b (cleared first); the caller clears it. */
 static void bal(arec_repository *r, arec_fleet *b) {
   memset(b, 0, sizeof *b);
@@ -194,7 +186,7 @@ START_TEST(pod_leaving_rules) {
   ck_assert_uint_eq(live_pods(r), 1);
   /* still live for its agents */
   ck_assert(!arec_conf_restorable(r, "conf-a1"));
-  ck_assert_int_eq(unwanted1(r, POD_A, INC_A1, "conf-a1"), 0);
+  ck_assert_int_eq(arec_conf_unwanted1(r, POD_A, INC_A1, "conf-a1"), 0);
   ck_assert_int_eq(r->pod_leaving(r, POD_A, INC_A1), 0); /* twice: fine */
   /* a heartbeat of the same incarnation keeps the mark */
   beat(r, POD_A, INC_A1);
@@ -254,7 +246,7 @@ START_TEST(migrate_hold) {
   ck_assert_int_eq(r->unwanted(r, POD_A, INC_A1, ids, 2, u), 0);
   ck_assert_int_eq(u[0], 3);
   ck_assert_int_eq(u[1], 0);
-  ck_assert_int_eq(unwanted1(r, POD_B, INC_B, "conf-a1"), 2);
+  ck_assert_int_eq(arec_conf_unwanted1(r, POD_B, INC_B, "conf-a1"), 2);
 
   /* only the target may claim */
   ck_assert_int_eq(claim_rc(r, POD_A, INC_A1, "conf-a1"), AREC_ECONFLICT);
@@ -283,7 +275,7 @@ START_TEST(migrate_hold) {
   uint64_t fb = claim(r, POD_B, INC_B, "conf-a1");
   ck_assert_uint_eq(fb, fa + 2);
   ck_assert_uint_eq(holds(r), 0);
-  ck_assert_int_eq(unwanted1(r, POD_B, INC_B, "conf-a1"), 0);
+  ck_assert_int_eq(arec_conf_unwanted1(r, POD_B, INC_B, "conf-a1"), 0);
   ck_assert_str_eq(arec_conf_read(f, "conf-a1").running_on, POD_B);
   /* afterwards any pod claims as before */
   ck_assert_uint_eq(claim(r, POD_C, INC_C, "conf-a1"), fb + 1);
@@ -318,13 +310,13 @@ START_TEST(migrate_refused) {
   ck_assert_int_eq(r->migrate(r, "conf-a1", POD_B, HOLD), AREC_ECONFLICT);
   /* nothing was recorded */
   ck_assert_uint_eq(holds(r), 0);
-  ck_assert_int_eq(unwanted1(r, POD_A, INC_A1, "conf-a1"), 0);
+  ck_assert_int_eq(arec_conf_unwanted1(r, POD_A, INC_A1, "conf-a1"), 0);
   ck_assert_uint_eq(arec_conf_read(f, "conf-a1").fence, f0);
 
   /* to the pod that already owns it: 0, nothing recorded */
   ck_assert_int_eq(r->migrate(r, "conf-a1", POD_A, HOLD), 0);
   ck_assert_uint_eq(holds(r), 0);
-  ck_assert_int_eq(unwanted1(r, POD_A, INC_A1, "conf-a1"), 0);
+  ck_assert_int_eq(arec_conf_unwanted1(r, POD_A, INC_A1, "conf-a1"), 0);
   /* owned by the target's previous incarnation: that is not "already
    * there", the hold is recorded and only the target may claim */
   beat(r, POD_C, INC_C);
@@ -356,23 +348,23 @@ START_TEST(hold_ends) {
   claim(r, POD_A, INC_A1, "conf-a2");
 
   ck_assert_int_eq(r->migrate(r, "conf-a1", POD_B, HOLD), 0);
-  ck_assert_int_eq(unwanted1(r, POD_A, INC_A1, "conf-a1"), 3);
+  ck_assert_int_eq(arec_conf_unwanted1(r, POD_A, INC_A1, "conf-a1"), 3);
   ck_assert_int_eq(r->set_trading(r, "conf-a1", 0), 0);
-  ck_assert_int_eq(unwanted1(r, POD_A, INC_A1, "conf-a1"), 1);
+  ck_assert_int_eq(arec_conf_unwanted1(r, POD_A, INC_A1, "conf-a1"), 1);
   ck_assert_int_eq(r->set_trading(r, "conf-a1", 1), 0);
   /* the target dies: the hold no longer binds anyone */
   ck_assert_int_eq(f->expire_pod(f->ctx, POD_B), 0);
   ck_assert_uint_eq(holds(r), 0);
-  ck_assert_int_eq(unwanted1(r, POD_A, INC_A1, "conf-a1"), 0);
+  ck_assert_int_eq(arec_conf_unwanted1(r, POD_A, INC_A1, "conf-a1"), 0);
   claim(r, POD_C, INC_C, "conf-a1");
 
   /* a target that starts leaving no longer binds anyone either */
   ck_assert_int_eq(r->migrate(r, "conf-a2", POD_B, HOLD), AREC_ECONFLICT);
   ck_assert_int_eq(r->migrate(r, "conf-a1", POD_A, HOLD), 0);
-  ck_assert_int_eq(unwanted1(r, POD_C, INC_C, "conf-a1"), 3);
+  ck_assert_int_eq(arec_conf_unwanted1(r, POD_C, INC_C, "conf-a1"), 3);
   ck_assert_int_eq(r->pod_leaving(r, POD_A, INC_A1), 0);
   ck_assert_uint_eq(holds(r), 0);
-  ck_assert_int_eq(unwanted1(r, POD_C, INC_C, "conf-a1"), 0);
+  ck_assert_int_eq(arec_conf_unwanted1(r, POD_C, INC_C, "conf-a1"), 0);
   claim(r, POD_C, INC_C, "conf-a1"); /* any claim ends the suspended hold */
   ck_assert_int_eq(r->heartbeat(r, POD_A, INC_A2, LEASE, 0), 0); /* restart */
   ck_assert_uint_eq(holds(r), 0);
@@ -380,7 +372,7 @@ START_TEST(hold_ends) {
   /* a short hold runs out */
   ck_assert_int_eq(r->migrate(r, "conf-a2", POD_C, SHORT), 0);
   ck_assert_int_eq(claim_rc(r, POD_A, INC_A2, "conf-a2"), AREC_ECONFLICT);
-  ck_assert_int_eq(unwanted1(r, POD_A, INC_A1, "conf-a2"), 3);
+  ck_assert_int_eq(arec_conf_unwanted1(r, POD_A, INC_A1, "conf-a2"), 3);
   sleep_ms(SHORT + 200);
   ck_assert_uint_eq(holds(r), 0);
   claim(r, POD_A, INC_A2, "conf-a2");

@@ -393,14 +393,6 @@ START_TEST(heartbeat_leaving_deletes) {
 END_TEST
 
 /* ---------------------------------------------------------------- unwanted */
-static int unwanted1(arec_repository *r, const char *pod, const char *inc,
-                     const char *id) {
-  unsigned char u = 42;
-  const char *ids[] = {id};
-  ck_assert_int_eq(r->unwanted(r, pod, inc, ids, 1, &u), 0);
-  return u;
-}
-
 START_TEST(unwanted_answers) {
   const arec_repo_fixture *f = arec_conf_repo_setup(_i);
   arec_repository *r = open_repo(f);
@@ -415,18 +407,18 @@ START_TEST(unwanted_answers) {
   ck_assert_int_eq(u[1], 1);
   ck_assert_int_eq(u[2], 0);
   ck_assert_int_eq(r->set_trading(r, "conf-a1", 0), 0);
-  ck_assert_int_eq(unwanted1(r, POD_A, INC_A1, "conf-a1"), 1);
+  ck_assert_int_eq(arec_conf_unwanted1(r, POD_A, INC_A1, "conf-a1"), 1);
   ck_assert_int_eq(r->set_trading(r, "conf-a1", 1), 0);
-  ck_assert_int_eq(unwanted1(r, POD_A, INC_A1, "conf-a1"), 0);
+  ck_assert_int_eq(arec_conf_unwanted1(r, POD_A, INC_A1, "conf-a1"), 0);
   ck_assert_int_eq(f->set_active(f->ctx, "conf-a1", 0), 0);
-  ck_assert_int_eq(unwanted1(r, POD_A, INC_A1, "conf-a1"), 1);
+  ck_assert_int_eq(arec_conf_unwanted1(r, POD_A, INC_A1, "conf-a1"), 1);
   ck_assert_int_eq(f->set_active(f->ctx, "conf-a1", 1), 0);
-  ck_assert_int_eq(unwanted1(r, POD_A, INC_A1, "conf-a1"), 0);
+  ck_assert_int_eq(arec_conf_unwanted1(r, POD_A, INC_A1, "conf-a1"), 0);
   /* another owner now; also our own pod name in another incarnation */
   claim(r, POD_B, INC_B, "conf-a1");
-  ck_assert_int_eq(unwanted1(r, POD_A, INC_A1, "conf-a1"), 2);
-  ck_assert_int_eq(unwanted1(r, POD_B, INC_B, "conf-a1"), 0);
-  ck_assert_int_eq(unwanted1(r, POD_A, INC_A2, "conf-a2"), 2);
+  ck_assert_int_eq(arec_conf_unwanted1(r, POD_A, INC_A1, "conf-a1"), 2);
+  ck_assert_int_eq(arec_conf_unwanted1(r, POD_B, INC_B, "conf-a1"), 0);
+  ck_assert_int_eq(arec_conf_unwanted1(r, POD_A, INC_A2, "conf-a2"), 2);
   r->free(r);
 }
 END_TEST
