@@ -7,6 +7,11 @@
  * the administration API, reading them back, and moving the repository's
  * clock through the fixture.
  *
+ * The repository suites' tests (CONF_REPO_TEST) run through one runner
+ * here: it resets the fixture, opens the repository a test needs (a
+ * repository without it passes the test), runs the body and frees the
+ * repository.
+ *
  * A repository older than version 3 makes arec_conf_open_v3 answer NULL
  * (the test then passes: those slots do not exist there); a version-3 one
  * missing a slot fails the test.
@@ -26,24 +31,84 @@
 static const void *fixtures[MAX_FIXTURES];
 static int nfixtures;
 
+/* A TCase "<fixture_name>-<suite>" in s (Check keeps the name's pointer). */
+static TCase *fixture_tcase(Suite *s, const char *fixture_name,
+                          const char *suite, double timeout_s) {
+  static char names[MAX_CASES][128];
+  static int nnames;
+  if (nnames == MAX_CASES)
+    return NULL;
+  char *name = names[nnames++];
+  snprintf(name, sizeof names[0], "%s-%s", fixture_name, suite);
+  return arec_test_tcase(s, name, timeout_s);
+}
+
 void arec_conf_add_tests(Suite *s, const void *fixture,
                          const char *fixture_name, const char *suite,
                          double timeout_s, const TTest *const *tests,
                          size_t n) {
-  static char names[MAX_CASES][128]; /* Check keeps the pointer */
-  static int nnames;
   int i = 0;
   while (i < nfixtures && fixtures[i] != fixture)
     i++;
-  if (i == MAX_FIXTURES || nnames == MAX_CASES)
+  if (i == MAX_FIXTURES)
+    return;
+  TCase *tc = fixture_tcase(s, fixture_name, suite, timeout_s);
+  if (!tc)
     return;
   if (i == nfixtures)
     fixtures[nfixtures++] = fixture;
-  char *name = names[nnames++];
-  snprintf(name, sizeof names[0], "%s-%s", fixture_name, suite);
-  TCase *tc = arec_test_tcase(s, name, timeout_s);
   for (size_t k = 0; k < n; k++)
     tcase_add_loop_test(tc, tests[k], i, i + 1);
+}
+
+/* ------------------------------------------------------ repository tests */
+/* One test for one fixture; its index is the test's _i. */
+#define MAX_RUNS 512
+static struct repo_run {
+  const arec_repo_fixture *f;
+  const arec_conf_repo_test *t;
+} runs[MAX_RUNS];
+static TTest run_ttests[MAX_RUNS];
+static int nruns;
+
+/* The repository for a test that needs `need`, NULL when it lacks that. */
+static arec_repository *open_for(const arec_repo_fixture *f, int need) {
+  if (need & (CONF_ADMIN | CONF_BACKOFF | CONF_ROLES))
+    return arec_conf_open_v3(f, need);
+  arec_repository *r = NULL;
+  ck_assert_int_eq(f->open(f->ctx, &r), 0);
+  ck_assert_ptr_nonnull(r);
+  if ((need & CONF_FLEET) &&
+      (r->version < 2 || !r->fleet || !r->pod_leaving || !r->migrate)) {
+    r->free(r);
+    return NULL;
+  }
+  return r;
+}
+
+static void run_repo_test(int k) {
+  const struct repo_run *x = &runs[k];
+  x->f->reset(x->f->ctx);
+  arec_repository *r = open_for(x->f, x->t->need);
+  if (!r)
+    return;
+  x->t->fn(x->f, r);
+  r->free(r);
+}
+
+void arec_conf_add_repo_tests(Suite *s, const arec_repo_fixture *f,
+                              const char *suite, double timeout_s,
+                              const arec_conf_repo_test *const *tests,
+                              size_t n) {
+  TCase *tc = fixture_tcase(s, f->name, suite, timeout_s);
+  for (size_t k = 0; tc && k < n && nruns < MAX_RUNS; k++) {
+    int i = nruns++;
+    runs[i].f = f;
+    runs[i].t = tests[k];
+    TTest t = {tests[k]->name, run_repo_test, tests[k]->file, tests[k]->line};
+    run_ttests[i] = t;
+    tcase_add_loop_test(tc, &run_ttests[i], i, i + 1);
+  }
 }
 
 const void *arec_conf_fixture(int i) { return fixtures[i]; }

@@ -140,6 +140,33 @@ void arec_conf_add_tests(Suite *s, const void *fixture,
                          const char *fixture_name, const char *suite,
                          double timeout_s, const TTest *const *tests,
                          size_t n);
+/* A test of the repository suites, declared like START_TEST with what it
+ * needs (0: any repository; CONF_FLEET; or CONF_ADMIN / CONF_BACKOFF /
+ * CONF_ROLES, as arec_conf_open_v3 checks them) and written as a body that
+ * sees the fixture f and the repository r:
+ *     CONF_REPO_TEST(claim_bumps_fence, 0) { ... r->claim(r, ...) ... }
+ * The runner resets the fixture, opens r (a repository without what the
+ * test needs passes it), runs the body and frees r. */
+typedef struct arec_conf_repo_test {
+  const char *name;
+  int need;
+  void (*fn)(const arec_repo_fixture *f, arec_repository *r);
+  const char *file;
+  int line;
+} arec_conf_repo_test;
+#define CONF_REPO_TEST(name, need_)                                          \
+  static void name##_body(const arec_repo_fixture *f, arec_repository *r);    \
+  static const arec_conf_repo_test name##_test = {#name, need_, name##_body, \
+                                                  __FILE__, __LINE__};       \
+  static const arec_conf_repo_test *const name = &name##_test;               \
+  static void name##_body(const arec_repo_fixture *f __attribute__((unused)), \
+                          arec_repository *r)
+/* Adds a TCase "<f->name>-<suite>" to s, timeout_s seconds per test, that
+ * runs tests[0..n) for f. */
+void arec_conf_add_repo_tests(Suite *s, const arec_repo_fixture *f,
+                              const char *suite, double timeout_s,
+                              const arec_conf_repo_test *const *tests,
+                              size_t n);
 /* The fixture of index i (an arec_repo_fixture or arec_lock_fixture, as its
  * suite registered it). */
 const void *arec_conf_fixture(int i);
@@ -152,7 +179,8 @@ const arec_repo_fixture *arec_conf_repo_setup(int i);
 enum {
   CONF_ADMIN = 1,   /* agent_create .. pod_list */
   CONF_BACKOFF = 2, /* start_failed, start_ok, set_error */
-  CONF_ROLES = 4    /* role_claim .. role_check */
+  CONF_ROLES = 4,   /* role_claim .. role_check */
+  CONF_FLEET = 8    /* version 2: fleet, pod_leaving, migrate */
 };
 arec_repository *arec_conf_open_v3(const arec_repo_fixture *f, int slots);
 /* Creates agent id (user_id, strategy "toy", name = id) with the symbols

@@ -34,18 +34,6 @@
 #define HOLD 60000
 
 /* ---------------------------------------------------------------- helpers */
-/* The repository; NULL (freed) when it lacks the version-2 slots. */
-static arec_repository *open_v2(const arec_repo_fixture *f) {
-  arec_repository *r = NULL;
-  ck_assert_int_eq(f->open(f->ctx, &r), 0);
-  ck_assert_ptr_nonnull(r);
-  if (r->version < 2 || !r->fleet || !r->pod_leaving || !r->migrate) {
-    r->free(r);
-    return NULL;
-  }
-  return r;
-}
-
 static void beat(arec_repository *r, const char *pod, const char *inc) {
   ck_assert_int_eq(r->heartbeat(r, pod, inc, LEASE, 0), 0);
 }
@@ -96,11 +84,7 @@ static void sleep_ms(long ms) {
 }
 
 /* ------------------------------------------------------------------- fleet */
-START_TEST(fleet_counts) {
-  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
-  arec_repository *r = open_v2(f);
-  if (!r)
-    return;
+CONF_REPO_TEST(fleet_counts, CONF_FLEET) {
   arec_fleet b;
   bal(r, &b);
   ck_assert_uint_eq(b.live_pods, 0);
@@ -166,16 +150,10 @@ START_TEST(fleet_counts) {
     ck_assert_uint_eq(b.backoff, 0);
     arec_fleet_clear(&b);
   }
-  r->free(r);
 }
-END_TEST
 
 /* ------------------------------------------------------------- pod_leaving */
-START_TEST(pod_leaving_rules) {
-  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
-  arec_repository *r = open_v2(f);
-  if (!r)
-    return;
+CONF_REPO_TEST(pod_leaving_rules, CONF_FLEET) {
   arec_conf_add(f, r, "conf-a1", 1, 1);
   beat(r, POD_A, INC_A1);
   beat(r, POD_B, INC_B);
@@ -210,16 +188,10 @@ START_TEST(pod_leaving_rules) {
   /* leaving = 1 deletes the row */
   ck_assert_int_eq(r->heartbeat(r, POD_A, INC_A2, LEASE, 1), 0);
   ck_assert_uint_eq(live_pods(r), 0);
-  r->free(r);
 }
-END_TEST
 
 /* ------------------------------------------------------------------ migrate */
-START_TEST(migrate_hold) {
-  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
-  arec_repository *r = open_v2(f);
-  if (!r)
-    return;
+CONF_REPO_TEST(migrate_hold, CONF_FLEET) {
   arec_conf_add(f, r, "conf-a1", 1, 1);
   arec_conf_add(f, r, "conf-a2", 1, 1);
   beat(r, POD_A, INC_A1);
@@ -279,15 +251,9 @@ START_TEST(migrate_hold) {
   ck_assert_str_eq(arec_conf_read(f, "conf-a1").running_on, POD_B);
   /* afterwards any pod claims as before */
   ck_assert_uint_eq(claim(r, POD_C, INC_C, "conf-a1"), fb + 1);
-  r->free(r);
 }
-END_TEST
 
-START_TEST(migrate_refused) {
-  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
-  arec_repository *r = open_v2(f);
-  if (!r)
-    return;
+CONF_REPO_TEST(migrate_refused, CONF_FLEET) {
   arec_conf_add(f, r, "conf-a1", 1, 1);
   arec_conf_add(f, r, "conf-a2", 1, 0); /* not trading */
   arec_conf_add(f, r, "conf-a3", 1, 1); /* disabled below */
@@ -327,18 +293,12 @@ START_TEST(migrate_refused) {
   ck_assert_int_eq(claim_rc(r, POD_A, INC_A1, "conf-a1"), AREC_ECONFLICT);
   claim(r, POD_C, INC_A2, "conf-a1");
   ck_assert_uint_eq(holds(r), 0);
-  r->free(r);
 }
-END_TEST
 
 /* A hold ends with its time and when its target dies; a user's stop beats
  * a hand-off (1 before 3). */
-START_TEST(hold_ends) {
+CONF_REPO_TEST(hold_ends, CONF_FLEET) {
   enum { SHORT = 300 };
-  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
-  arec_repository *r = open_v2(f);
-  if (!r)
-    return;
   arec_conf_add(f, r, "conf-a1", 1, 1);
   arec_conf_add(f, r, "conf-a2", 1, 1);
   beat(r, POD_A, INC_A1);
@@ -376,15 +336,13 @@ START_TEST(hold_ends) {
   sleep_ms(SHORT + 200);
   ck_assert_uint_eq(holds(r), 0);
   claim(r, POD_A, INC_A2, "conf-a2");
-  r->free(r);
 }
-END_TEST
 
 /* ------------------------------------------------------------ registration */
 void arec_conf_fleet_add(Suite *s, const arec_repo_fixture *f) {
-  const TTest *tests[] = {
+  const arec_conf_repo_test *tests[] = {
       fleet_counts, pod_leaving_rules, migrate_hold, migrate_refused,
       hold_ends};
-  arec_conf_add_tests(s, f, f->name, "fleet-conformance", 30, tests,
-                      sizeof tests / sizeof *tests);
+  arec_conf_add_repo_tests(s, f, "fleet-conformance", 30, tests,
+                           sizeof tests / sizeof *tests);
 }
