@@ -1,16 +1,13 @@
 /*
- * conf_util.c -- helpers shared by the conformance suites: the registry of
- * the fixtures the backends' tests add (one index per fixture, whatever
- * suites it is added to, handed to every test as _i) with the TCases it
- * makes; and for the version-3 suites (admin, backoff, roles) opening a
- * repository that must have the slots of version 3, making agents through
- * the administration API, reading them back, and moving the repository's
- * clock through the fixture.
- *
- * The repository suites' tests (CONF_REPO_TEST) run through one runner
- * here: it resets the fixture, opens the repository a test needs (a
- * repository without it passes the test), runs the body and frees the
- * repository.
+ * conf_util.c -- helpers shared by the conformance suites: the runners of
+ * their tests (CONF_REPO_TEST, CONF_LOCK_TEST; one entry per test and
+ * fixture, whose index is the test's _i, in a TCase per fixture and
+ * suite), which reset the fixture, open the repository a test needs (a
+ * repository without it passes the test) or the suite's lock, run the body
+ * and free what they opened; and for the version-3 suites (admin, backoff,
+ * roles) opening a repository that must have the slots of version 3,
+ * making agents through the administration API, reading them back, and
+ * moving the repository's clock through the fixture.
  *
  * A repository older than version 3 makes arec_conf_open_v3 answer NULL
  * (the test then passes: those slots do not exist there); a version-3 one
@@ -26,14 +23,11 @@
 #include "../support/toy_agent.h"
 
 /* ------------------------------------------------------------ registry */
-#define MAX_FIXTURES 16
 #define MAX_CASES 64
-static const void *fixtures[MAX_FIXTURES];
-static int nfixtures;
 
 /* A TCase "<fixture_name>-<suite>" in s (Check keeps the name's pointer). */
 static TCase *fixture_tcase(Suite *s, const char *fixture_name,
-                          const char *suite, double timeout_s) {
+                            const char *suite, double timeout_s) {
   static char names[MAX_CASES][128];
   static int nnames;
   if (nnames == MAX_CASES)
@@ -43,30 +37,16 @@ static TCase *fixture_tcase(Suite *s, const char *fixture_name,
   return arec_test_tcase(s, name, timeout_s);
 }
 
-void arec_conf_add_tests(Suite *s, const void *fixture,
-                         const char *fixture_name, const char *suite,
-                         double timeout_s, const TTest *const *tests,
-                         size_t n) {
-  int i = 0;
-  while (i < nfixtures && fixtures[i] != fixture)
-    i++;
-  if (i == MAX_FIXTURES)
-    return;
-  TCase *tc = fixture_tcase(s, fixture_name, suite, timeout_s);
-  if (!tc)
-    return;
-  if (i == nfixtures)
-    fixtures[nfixtures++] = fixture;
-  for (size_t k = 0; k < n; k++)
-    tcase_add_loop_test(tc, tests[k], i, i + 1);
-}
-
-/* ------------------------------------------------------ repository tests */
+/* --------------------------------------------- repository and lock tests */
 /* One test for one fixture; its index is the test's _i. */
 #define MAX_RUNS 512
-static struct repo_run {
-  const arec_repo_fixture *f;
-  const arec_conf_repo_test *t;
+static struct conf_run {
+  const arec_repo_fixture *rf; /* a repository test, or */
+  const arec_conf_repo_test *rt;
+  const arec_lock_fixture *lf; /* a lock test */
+  const arec_conf_lock_test *lt;
+  arec_lock *(*open)(const arec_lock_fixture *f);
+  void (*close)(arec_lock *l);
 } runs[MAX_RUNS];
 static TTest run_ttests[MAX_RUNS];
 static int nruns;
@@ -87,13 +67,36 @@ static arec_repository *open_for(const arec_repo_fixture *f, int need) {
 }
 
 static void run_repo_test(int k) {
-  const struct repo_run *x = &runs[k];
-  x->f->reset(x->f->ctx);
-  arec_repository *r = open_for(x->f, x->t->need);
+  const struct conf_run *x = &runs[k];
+  x->rf->reset(x->rf->ctx);
+  arec_repository *r = open_for(x->rf, x->rt->need);
   if (!r)
     return;
-  x->t->fn(x->f, r);
+  x->rt->fn(x->rf, r);
   r->free(r);
+}
+
+static void run_lock_test(int k) {
+  const struct conf_run *x = &runs[k];
+  x->lf->reset(x->lf->ctx);
+  arec_lock *l = x->open(x->lf);
+  if (!l)
+    return;
+  x->lt->fn(x->lf, l);
+  if (x->close)
+    x->close(l);
+}
+
+/* A new run of fn for the test's name and place in TCase tc: its index. */
+static int add_run(TCase *tc, const char *name, TFun fn, const char *file,
+                   int line) {
+  if (!tc || nruns == MAX_RUNS)
+    return -1;
+  int i = nruns++;
+  TTest t = {name, fn, file, line};
+  run_ttests[i] = t;
+  tcase_add_loop_test(tc, &run_ttests[i], i, i + 1);
+  return i;
 }
 
 void arec_conf_add_repo_tests(Suite *s, const arec_repo_fixture *f,
@@ -101,22 +104,33 @@ void arec_conf_add_repo_tests(Suite *s, const arec_repo_fixture *f,
                               const arec_conf_repo_test *const *tests,
                               size_t n) {
   TCase *tc = fixture_tcase(s, f->name, suite, timeout_s);
-  for (size_t k = 0; tc && k < n && nruns < MAX_RUNS; k++) {
-    int i = nruns++;
-    runs[i].f = f;
-    runs[i].t = tests[k];
-    TTest t = {tests[k]->name, run_repo_test, tests[k]->file, tests[k]->line};
-    run_ttests[i] = t;
-    tcase_add_loop_test(tc, &run_ttests[i], i, i + 1);
+  for (size_t k = 0; k < n; k++) {
+    int i = add_run(tc, tests[k]->name, run_repo_test, tests[k]->file,
+                    tests[k]->line);
+    if (i < 0)
+      return;
+    runs[i].rf = f;
+    runs[i].rt = tests[k];
   }
 }
 
-const void *arec_conf_fixture(int i) { return fixtures[i]; }
-
-const arec_repo_fixture *arec_conf_repo_setup(int i) {
-  const arec_repo_fixture *f = arec_conf_fixture(i);
-  f->reset(f->ctx);
-  return f;
+void arec_conf_add_lock_tests(Suite *s, const arec_lock_fixture *f,
+                              const char *suite, double timeout_s,
+                              arec_lock *(*open)(const arec_lock_fixture *f),
+                              void (*close)(arec_lock *l),
+                              const arec_conf_lock_test *const *tests,
+                              size_t n) {
+  TCase *tc = fixture_tcase(s, f->name, suite, timeout_s);
+  for (size_t k = 0; k < n; k++) {
+    int i = add_run(tc, tests[k]->name, run_lock_test, tests[k]->file,
+                    tests[k]->line);
+    if (i < 0)
+      return;
+    runs[i].lf = f;
+    runs[i].lt = tests[k];
+    runs[i].open = open;
+    runs[i].close = close;
+  }
 }
 
 /* ------------------------------------------------------- version 3 */

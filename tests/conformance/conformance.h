@@ -132,14 +132,6 @@ void arec_conf_roles_add(Suite *s, const arec_repo_fixture *f);
 void arec_conf_podlease_add(Suite *s, const arec_lock_fixture *f);
 
 /* ------------------------------------------- shared helpers (conf_util.c) */
-/* Registers a fixture (once, whatever suites it is added to) and adds a
- * TCase "<fixture_name>-<suite>" to s, timeout_s seconds per test, that runs
- * each of tests[0..n) for that fixture: _i is its index for
- * arec_conf_fixture. */
-void arec_conf_add_tests(Suite *s, const void *fixture,
-                         const char *fixture_name, const char *suite,
-                         double timeout_s, const TTest *const *tests,
-                         size_t n);
 /* A test of the repository suites, declared like START_TEST with what it
  * needs (0: any repository; CONF_FLEET; or CONF_ADMIN / CONF_BACKOFF /
  * CONF_ROLES, as arec_conf_open_v3 checks them) and written as a body that
@@ -167,11 +159,29 @@ void arec_conf_add_repo_tests(Suite *s, const arec_repo_fixture *f,
                               const char *suite, double timeout_s,
                               const arec_conf_repo_test *const *tests,
                               size_t n);
-/* The fixture of index i (an arec_repo_fixture or arec_lock_fixture, as its
- * suite registered it). */
-const void *arec_conf_fixture(int i);
-/* The repository fixture of index i, reset (every test starts with it). */
-const arec_repo_fixture *arec_conf_repo_setup(int i);
+/* A test of the lock suites, likewise: the body sees the fixture f and the
+ * lock l the suite's open function gave (reset first; NULL from open: the
+ * test passes), and the suite's close function (when it has one) frees l
+ * after the body; without one the body frees it. */
+typedef struct arec_conf_lock_test {
+  const char *name;
+  void (*fn)(const arec_lock_fixture *f, arec_lock *l);
+  const char *file;
+  int line;
+} arec_conf_lock_test;
+#define CONF_LOCK_TEST(name)                                                 \
+  static void name##_body(const arec_lock_fixture *f, arec_lock *l);          \
+  static const arec_conf_lock_test name##_test = {#name, name##_body,        \
+                                                  __FILE__, __LINE__};       \
+  static const arec_conf_lock_test *const name = &name##_test;               \
+  static void name##_body(const arec_lock_fixture *f __attribute__((unused)), \
+                          arec_lock *l)
+void arec_conf_add_lock_tests(Suite *s, const arec_lock_fixture *f,
+                              const char *suite, double timeout_s,
+                              arec_lock *(*open)(const arec_lock_fixture *f),
+                              void (*close)(arec_lock *l),
+                              const arec_conf_lock_test *const *tests,
+                              size_t n);
 
 /* Shared by the version-3 suites. */
 /* The repository when it is version 3 (checked to have every slot in

@@ -7,8 +7,8 @@
  * checks the answers of the vtable and what the fixture reads back: restore
  * listing, claim and fence, fenced save and release, pod liveness, unwanted,
  * set_trading, the batch slots, and saves racing claims from two threads.
- * Fixtures are kept in a small table and each test is a loop test over its
- * fixture's index, so one binary can run several fixtures.
+ * Each test is a CONF_REPO_TEST body that conf_util's runner runs once per
+ * fixture, so one binary can run several fixtures.
  */
 #include <pthread.h>
 #include <stdatomic.h>
