@@ -515,7 +515,7 @@ CONF_REPO_TEST(pod_list_shows_live_pods, CONF_ADMIN) {
 
 /* ------------------------------------------------------------ registration */
 void arec_conf_admin_add(Suite *s, const arec_repo_fixture *f) {
-  const arec_conf_repo_test *tests[] = {
+  const arec_conf_test *tests[] = {
       create_with_and_without_id, create_refuses_bad_arguments,
       duplicates_are_refused, assign_and_unassign_rules, active_and_trading,
       delete_hides_and_keeps_id, list_pages_in_byte_order, list_filters,

@@ -336,7 +336,7 @@ CONF_REPO_TEST(unreadable_row_is_listed_with_its_error, CONF_ADMIN | CONF_BACKOF
 
 /* ------------------------------------------------------------ registration */
 void arec_conf_backoff_add(Suite *s, const arec_repo_fixture *f) {
-  const arec_conf_repo_test *tests[] = {
+  const arec_conf_test *tests[] = {
       start_failed_is_fenced, backoff_hides_until_retry_at,
       claim_refused_during_the_wait, start_ok_clears,
       set_trading_ends_the_wait, set_error_rules, rows_carry_the_new_fields,

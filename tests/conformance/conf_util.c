@@ -41,11 +41,9 @@ static TCase *fixture_tcase(Suite *s, const char *fixture_name,
 /* One test for one fixture; its index is the test's _i. */
 #define MAX_RUNS 512
 static struct conf_run {
-  const arec_repo_fixture *rf; /* a repository test, or */
-  const arec_conf_repo_test *rt;
-  const arec_lock_fixture *lf; /* a lock test */
-  const arec_conf_lock_test *lt;
-  arec_lock *(*open)(const arec_lock_fixture *f);
+  const void *fixture; /* an arec_repo_fixture or an arec_lock_fixture */
+  const arec_conf_test *t;
+  arec_lock *(*open)(const arec_lock_fixture *f); /* lock tests */
   void (*close)(arec_lock *l);
 } runs[MAX_RUNS];
 static TTest run_ttests[MAX_RUNS];
@@ -67,70 +65,55 @@ static arec_repository *open_for(const arec_repo_fixture *f, int need) {
 }
 
 static void run_repo_test(int k) {
-  const struct conf_run *x = &runs[k];
-  x->rf->reset(x->rf->ctx);
-  arec_repository *r = open_for(x->rf, x->rt->need);
+  const arec_repo_fixture *f = runs[k].fixture;
+  f->reset(f->ctx);
+  arec_repository *r = open_for(f, runs[k].t->need);
   if (!r)
     return;
-  x->rt->fn(x->rf, r);
+  runs[k].t->repo_fn(f, r);
   r->free(r);
 }
 
 static void run_lock_test(int k) {
-  const struct conf_run *x = &runs[k];
-  x->lf->reset(x->lf->ctx);
-  arec_lock *l = x->open(x->lf);
+  const arec_lock_fixture *f = runs[k].fixture;
+  f->reset(f->ctx);
+  arec_lock *l = runs[k].open(f);
   if (!l)
     return;
-  x->lt->fn(x->lf, l);
-  if (x->close)
-    x->close(l);
+  runs[k].t->lock_fn(f, l);
+  if (runs[k].close)
+    runs[k].close(l);
 }
 
-/* A new run of fn for the test's name and place in TCase tc: its index. */
-static int add_run(TCase *tc, const char *name, TFun fn, const char *file,
-                   int line) {
-  if (!tc || nruns == MAX_RUNS)
-    return -1;
-  int i = nruns++;
-  TTest t = {name, fn, file, line};
-  run_ttests[i] = t;
-  tcase_add_loop_test(tc, &run_ttests[i], i, i + 1);
-  return i;
+/* A TCase of tests[0..n) for one fixture, each run by fn. */
+static void add_runs(Suite *s, struct conf_run proto, const char *fixture_name,
+                     const char *suite, double timeout_s, TFun fn,
+                     const arec_conf_test *const *tests, size_t n) {
+  TCase *tc = fixture_tcase(s, fixture_name, suite, timeout_s);
+  for (size_t k = 0; tc && k < n && nruns < MAX_RUNS; k++) {
+    int i = nruns++;
+    runs[i] = proto;
+    runs[i].t = tests[k];
+    TTest t = {tests[k]->name, fn, tests[k]->file, tests[k]->line};
+    run_ttests[i] = t;
+    tcase_add_loop_test(tc, &run_ttests[i], i, i + 1);
+  }
 }
 
 void arec_conf_add_repo_tests(Suite *s, const arec_repo_fixture *f,
                               const char *suite, double timeout_s,
-                              const arec_conf_repo_test *const *tests,
-                              size_t n) {
-  TCase *tc = fixture_tcase(s, f->name, suite, timeout_s);
-  for (size_t k = 0; k < n; k++) {
-    int i = add_run(tc, tests[k]->name, run_repo_test, tests[k]->file,
-                    tests[k]->line);
-    if (i < 0)
-      return;
-    runs[i].rf = f;
-    runs[i].rt = tests[k];
-  }
+                              const arec_conf_test *const *tests, size_t n) {
+  struct conf_run proto = {f, NULL, NULL, NULL};
+  add_runs(s, proto, f->name, suite, timeout_s, run_repo_test, tests, n);
 }
 
 void arec_conf_add_lock_tests(Suite *s, const arec_lock_fixture *f,
                               const char *suite, double timeout_s,
                               arec_lock *(*open)(const arec_lock_fixture *f),
                               void (*close)(arec_lock *l),
-                              const arec_conf_lock_test *const *tests,
-                              size_t n) {
-  TCase *tc = fixture_tcase(s, f->name, suite, timeout_s);
-  for (size_t k = 0; k < n; k++) {
-    int i = add_run(tc, tests[k]->name, run_lock_test, tests[k]->file,
-                    tests[k]->line);
-    if (i < 0)
-      return;
-    runs[i].lf = f;
-    runs[i].lt = tests[k];
-    runs[i].open = open;
-    runs[i].close = close;
-  }
+                              const arec_conf_test *const *tests, size_t n) {
+  struct conf_run proto = {f, NULL, open, close};
+  add_runs(s, proto, f->name, suite, timeout_s, run_lock_test, tests, n);
 }
 
 /* ------------------------------------------------------- version 3 */

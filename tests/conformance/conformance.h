@@ -132,56 +132,47 @@ void arec_conf_roles_add(Suite *s, const arec_repo_fixture *f);
 void arec_conf_podlease_add(Suite *s, const arec_lock_fixture *f);
 
 /* ------------------------------------------- shared helpers (conf_util.c) */
-/* A test of the repository suites, declared like START_TEST with what it
- * needs (0: any repository; CONF_FLEET; or CONF_ADMIN / CONF_BACKOFF /
- * CONF_ROLES, as arec_conf_open_v3 checks them) and written as a body that
- * sees the fixture f and the repository r:
+/* A test of the conformance suites, declared like START_TEST and written
+ * as a body that sees the fixture f and what the runner opened on it:
  *     CONF_REPO_TEST(claim_bumps_fence, 0) { ... r->claim(r, ...) ... }
- * The runner resets the fixture, opens r (a repository without what the
- * test needs passes it), runs the body and frees r. */
-typedef struct arec_conf_repo_test {
+ *     CONF_LOCK_TEST(refresh_extends) { ... l->refresh(l, ...) ... }
+ * A repository test says what it needs (0: any repository; CONF_FLEET; or
+ * CONF_ADMIN / CONF_BACKOFF / CONF_ROLES, as arec_conf_open_v3 checks
+ * them); the runner resets the fixture, opens r (a repository without what
+ * the test needs passes it), runs the body and frees r.  A lock test runs
+ * on the lock the suite's open function gives (after the reset; NULL: the
+ * test passes), freed after the body by the suite's close function, or by
+ * the body itself when the suite has none. */
+typedef struct arec_conf_test {
   const char *name;
   int need;
-  void (*fn)(const arec_repo_fixture *f, arec_repository *r);
+  void (*repo_fn)(const arec_repo_fixture *f, arec_repository *r);
+  void (*lock_fn)(const arec_lock_fixture *f, arec_lock *l);
   const char *file;
   int line;
-} arec_conf_repo_test;
-#define CONF_REPO_TEST(name, need_)                                          \
-  static void name##_body(const arec_repo_fixture *f, arec_repository *r);    \
-  static const arec_conf_repo_test name##_test = {#name, need_, name##_body, \
-                                                  __FILE__, __LINE__};       \
-  static const arec_conf_repo_test *const name = &name##_test;               \
-  static void name##_body(const arec_repo_fixture *f __attribute__((unused)), \
-                          arec_repository *r)
-/* Adds a TCase "<f->name>-<suite>" to s, timeout_s seconds per test, that
- * runs tests[0..n) for f. */
+} arec_conf_test;
+#define CONF_TEST_(id, need_, slot, fixture_t, backend_t, b)                  \
+  static void id##_body(const fixture_t *f, backend_t *b);                    \
+  static const arec_conf_test id##_test = {                                   \
+      .name = #id, .need = need_, .slot = id##_body, .file = __FILE__,        \
+      .line = __LINE__};                                                      \
+  static const arec_conf_test *const id = &id##_test;                         \
+  static void id##_body(const fixture_t *f __attribute__((unused)),           \
+                        backend_t *b)
+#define CONF_REPO_TEST(id, need)                                              \
+  CONF_TEST_(id, need, repo_fn, arec_repo_fixture, arec_repository, r)
+#define CONF_LOCK_TEST(id)                                                    \
+  CONF_TEST_(id, 0, lock_fn, arec_lock_fixture, arec_lock, l)
+/* Add a TCase "<f->name>-<suite>" to s, timeout_s seconds per test, that
+ * runs tests[0..n) for f (the lock tests with open and close). */
 void arec_conf_add_repo_tests(Suite *s, const arec_repo_fixture *f,
                               const char *suite, double timeout_s,
-                              const arec_conf_repo_test *const *tests,
-                              size_t n);
-/* A test of the lock suites, likewise: the body sees the fixture f and the
- * lock l the suite's open function gave (reset first; NULL from open: the
- * test passes), and the suite's close function (when it has one) frees l
- * after the body; without one the body frees it. */
-typedef struct arec_conf_lock_test {
-  const char *name;
-  void (*fn)(const arec_lock_fixture *f, arec_lock *l);
-  const char *file;
-  int line;
-} arec_conf_lock_test;
-#define CONF_LOCK_TEST(name)                                                 \
-  static void name##_body(const arec_lock_fixture *f, arec_lock *l);          \
-  static const arec_conf_lock_test name##_test = {#name, name##_body,        \
-                                                  __FILE__, __LINE__};       \
-  static const arec_conf_lock_test *const name = &name##_test;               \
-  static void name##_body(const arec_lock_fixture *f __attribute__((unused)), \
-                          arec_lock *l)
+                              const arec_conf_test *const *tests, size_t n);
 void arec_conf_add_lock_tests(Suite *s, const arec_lock_fixture *f,
                               const char *suite, double timeout_s,
                               arec_lock *(*open)(const arec_lock_fixture *f),
                               void (*close)(arec_lock *l),
-                              const arec_conf_lock_test *const *tests,
-                              size_t n);
+                              const arec_conf_test *const *tests, size_t n);
 
 /* Shared by the version-3 suites. */
 /* The repository when it is version 3 (checked to have every slot in

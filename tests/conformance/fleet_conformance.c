@@ -340,7 +340,7 @@ CONF_REPO_TEST(hold_ends, CONF_FLEET) {
 
 /* ------------------------------------------------------------ registration */
 void arec_conf_fleet_add(Suite *s, const arec_repo_fixture *f) {
-  const arec_conf_repo_test *tests[] = {
+  const arec_conf_test *tests[] = {
       fleet_counts, pod_leaving_rules, migrate_hold, migrate_refused,
       hold_ends};
   arec_conf_add_repo_tests(s, f, "fleet-conformance", 30, tests,

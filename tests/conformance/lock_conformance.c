@@ -322,7 +322,7 @@ CONF_LOCK_TEST(batch_bad_input) {
 
 /* ------------------------------------------------------------ registration */
 void arec_conf_lock_add(Suite *s, const arec_lock_fixture *f) {
-  const arec_conf_lock_test *tests[] = {
+  const arec_conf_test *tests[] = {
       acquire_free_then_held, values_unique, refresh_extends,
       refresh_after_expire_lost, refresh_after_overwrite_lost,
       release_deletes_once, bad_input, batch_slots, batch_bad_input};

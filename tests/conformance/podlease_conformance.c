@@ -284,7 +284,7 @@ CONF_LOCK_TEST(same_holder_other_object_lost) {
 
 /* ------------------------------------------------------------ registration */
 void arec_conf_podlease_add(Suite *s, const arec_lock_fixture *f) {
-  const arec_conf_lock_test *tests[] = {
+  const arec_conf_test *tests[] = {
       takeover_when_holder_leaves, takeover_when_lease_expires,
       never_while_lease_live, plain_value_only_after_ttl, renew_and_leave,
       same_holder_other_object_lost};

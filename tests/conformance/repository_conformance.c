@@ -531,7 +531,7 @@ CONF_REPO_TEST(saves_race_claims, 0) {
 
 /* ------------------------------------------------------------ registration */
 void arec_conf_repository_add(Suite *s, const arec_repo_fixture *f) {
-  const arec_conf_repo_test *tests[] = {
+  const arec_conf_test *tests[] = {
       restore_lists_wanted_unowned, restore_only_id,
       restore_carries_saved_state, claim_bumps_fence, claim_refused,
       save_fenced, release_fenced, dead_pod_agents_restorable,

@@ -96,7 +96,7 @@ CONF_REPO_TEST(release_is_fenced_and_bumps, CONF_ROLES) {
 
 /* ------------------------------------------------------------ registration */
 void arec_conf_roles_add(Suite *s, const arec_repo_fixture *f) {
-  const arec_conf_repo_test *tests[] = {
+  const arec_conf_test *tests[] = {
       claim_free_held_and_renewed, keep_only_by_the_holder,
       expired_lease_is_taken_over, release_is_fenced_and_bumps};
   arec_conf_add_repo_tests(s, f, "roles-conformance", 30, tests,
