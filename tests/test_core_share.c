@@ -29,13 +29,7 @@
 static arec_manager *make_manager(arec_memory_store *st, const char *pod,
                                   toy_ctl *ctl, int64_t reconcile,
                                   int64_t pod_ttl, const char *caps) {
-  arec_repository *repo = NULL;
-  arec_lock *lock = NULL;
-  arec_manager *mgr = NULL;
   arec_manager_options o = AREC_MANAGER_OPTIONS_INIT;
-  arec_agent_type type = AREC_AGENT_TYPE_INIT;
-  ck_assert_int_eq(arec_memory_repository_new(&repo, st), 0);
-  ck_assert_int_eq(arec_memory_lock_new(&lock, st), 0);
   o.pod_name = pod;
   o.lock_ttl_ms = 3000;
   o.refresh_interval_ms = 500;
@@ -51,13 +45,8 @@ static arec_manager *make_manager(arec_memory_store *st, const char *pod,
     o.lock_ttl_ms = 30000;
     o.refresh_interval_ms = 10000;
   }
-  ck_assert_int_eq(arec_manager_new(&mgr, &o, repo, lock), 0);
-  type.name = "toy";
-  type.userdata = ctl;
-  type.start = toy_start;
-  type.step = toy_step;
-  type.snapshot = toy_snapshot;
-  type.stop = toy_stop;
+  arec_manager *mgr = toy_manager_on(st, &o);
+  arec_agent_type type = toy_type("toy", ctl);
   ck_assert_int_eq(arec_manager_register_type(mgr, &type), 0);
   return mgr;
 }
