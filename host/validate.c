@@ -123,6 +123,15 @@ int arec_host_valid_name(const char *field, const char *s,
   return arec_host_valid_text(field, s, AREC_HOST_NAME_MAX, e);
 }
 
+/* present(), with out (when given) cleared first: a refused value leaves
+ * "" there. */
+static int present_into(const char *field, const char *s, char *out,
+                        size_t out_len, arec_host_invalid *e) {
+  if (out && out_len)
+    out[0] = '\0';
+  return present(field, s, NULL, e);
+}
+
 static int alnum(unsigned char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
          (c >= '0' && c <= '9');
@@ -130,9 +139,7 @@ static int alnum(unsigned char c) {
 
 int arec_host_valid_symbol(const char *field, const char *s, char *out,
                            size_t out_len, arec_host_invalid *e) {
-  if (out && out_len)
-    out[0] = '\0';
-  int rc = present(field, s, NULL, e);
+  int rc = present_into(field, s, out, out_len, e);
   if (rc)
     return rc;
   const char *slash = strchr(s, '/');
@@ -178,9 +185,7 @@ int arec_host_valid_strategy(const char *field, const char *s,
 
 int arec_host_valid_exchange(const char *field, const char *s, char *out,
                              size_t out_len, arec_host_invalid *e) {
-  if (out && out_len)
-    out[0] = '\0';
-  int rc = present(field, s, NULL, e);
+  int rc = present_into(field, s, out, out_len, e);
   if (rc)
     return rc;
   for (size_t i = 0; EXCHANGES[i]; i++) {

@@ -26,8 +26,7 @@ typedef struct env {
 } env;
 
 static env env_new(void) {
-  env e;
-  ck_assert_int_eq(arec_memory_store_new(&e.st), 0);
+  env e = {toy_store(NULL, 0), NULL};
   ck_assert_int_eq(arec_memory_repository_new(&e.r, e.st), 0);
   return e;
 }

@@ -50,8 +50,7 @@ static int try_new(arec_memory_store *st, arec_manager_options *o) {
 }
 
 START_TEST(options_are_validated) {
-  arec_memory_store *st;
-  ck_assert_int_eq(arec_memory_store_new(&st), 0);
+  arec_memory_store *st = toy_store(NULL, 0);
   arec_manager_options o = AREC_MANAGER_OPTIONS_INIT;
   o.log_level = AREC_LOG_ERROR;
 
@@ -154,11 +153,10 @@ START_TEST(options_are_validated) {
 END_TEST
 
 START_TEST(register_type_checks) {
-  arec_memory_store *st;
   toy_ctl c;
   toy_opts o = quiet();
   ctl_init(&c);
-  ck_assert_int_eq(arec_memory_store_new(&st), 0);
+  arec_memory_store *st = toy_store(NULL, 0);
   arec_manager *m = toy_manager(st, "pod-a", &c, &o);
   arec_agent_type t = AREC_AGENT_TYPE_INIT;
   t.name = "toy";
@@ -199,12 +197,11 @@ END_TEST
 
 /* -------------------------------------------------------- start / stop */
 START_TEST(start_and_stop_agent) {
-  arec_memory_store *st;
   toy_ctl ca, cb;
   toy_opts o = quiet();
   ctl_init(&ca);
   ctl_init(&cb);
-  ck_assert_int_eq(arec_memory_store_new(&st), 0);
+  arec_memory_store *st = toy_store(NULL, 0);
   toy_agent(st, "u1", "toy", NULL, 0);
   nosym_agent(st, "nosym");
   toy_agent(st, "weird", "nope", NULL, 0);
@@ -269,14 +266,12 @@ END_TEST
 
 /* a repository down at restore: EUNAVAILABLE, and the loop retries */
 START_TEST(restore_with_repository_down_retries) {
-  arec_memory_store *st;
   toy_ctl c;
   toy_opts o = quiet();
   arec_restore_result r;
   ctl_init(&c);
   o.reconcile = 100;
-  ck_assert_int_eq(arec_memory_store_new(&st), 0);
-  toy_agents(st, "d", 2);
+  arec_memory_store *st = toy_store("d", 2);
   arec_manager *m = toy_manager(st, "pod-a", &c, &o);
   arec_memory_fail(st, AREC_MEMORY_REPOSITORY, 1, AREC_EUNAVAILABLE);
   ck_assert_int_eq(arec_manager_restore(m, &r), AREC_EUNAVAILABLE);

@@ -25,7 +25,6 @@ static toy_opts quiet(void) { return toy_quiet(500, 120); }
 static void ctl_init(toy_ctl *c) { toy_ctl_init(c, 5); }
 
 START_TEST(crash_then_restore_after_ttl) {
-  arec_memory_store *st;
   toy_ctl ca, cb;
   toy_opts o = quiet();
   logcap lc;
@@ -33,7 +32,7 @@ START_TEST(crash_then_restore_after_ttl) {
   ctl_init(&ca);
   ctl_init(&cb);
   logcap_init(&lc);
-  ck_assert_int_eq(arec_memory_store_new(&st), 0);
+  arec_memory_store *st = toy_store(NULL, 0);
   arec_memory_clock_set(st, 1000000);
   toy_agents(st, "c", 5);
   arec_manager *A = toy_manager(st, "pod-a", &ca, &o);
@@ -94,7 +93,6 @@ START_TEST(crash_then_restore_after_ttl) {
 END_TEST
 
 START_TEST(graceful_shutdown_hands_over_without_ttl_wait) {
-  arec_memory_store *st;
   toy_ctl ca, cb;
   toy_opts o = quiet();
   logcap lc;
@@ -105,8 +103,7 @@ START_TEST(graceful_shutdown_hands_over_without_ttl_wait) {
   o.ttl = 60000; /* a TTL wait would be obvious */
   o.refresh = 20000;
   o.save = 50;
-  ck_assert_int_eq(arec_memory_store_new(&st), 0);
-  toy_agents(st, "g", 5);
+  arec_memory_store *st = toy_store("g", 5);
   toy_opts ob = o;
   ob.log = &lc;
   ob.level = AREC_LOG_INFO;
@@ -181,7 +178,6 @@ static void *shutdown_thread(void *p) {
 }
 
 START_TEST(shutdown_frees_locks_before_waiting_on_repository) {
-  arec_memory_store *st;
   toy_ctl ca;
   toy_opts o = quiet();
   arec_restore_result r;
@@ -189,8 +185,7 @@ START_TEST(shutdown_frees_locks_before_waiting_on_repository) {
   ctl_init(&ca);
   o.ttl = 60000;
   o.refresh = 20000;
-  ck_assert_int_eq(arec_memory_store_new(&st), 0);
-  toy_agents(st, "d", 3);
+  arec_memory_store *st = toy_store("d", 3);
   arec_manager *A = toy_manager(st, "pod-a", &ca, &o);
   ck_assert_int_eq(arec_manager_restore(A, &r), 0);
   ck_assert_uint_eq(r.restored, 3);
@@ -220,7 +215,6 @@ START_TEST(shutdown_frees_locks_before_waiting_on_repository) {
 END_TEST
 
 START_TEST(zombie_save_after_takeover_is_fenced) {
-  arec_memory_store *st;
   toy_ctl ca, cb;
   toy_opts o = quiet();
   arec_restore_result r;
@@ -229,8 +223,7 @@ START_TEST(zombie_save_after_takeover_is_fenced) {
   o.ttl = 20000; /* the zombie's refresher must not notice first */
   o.refresh = 15000;
   o.save = 60000;
-  ck_assert_int_eq(arec_memory_store_new(&st), 0);
-  toy_agents(st, "z", 1);
+  arec_memory_store *st = toy_store("z", 1);
   arec_manager *A = toy_manager(st, "pod-a", &ca, &o);
   ck_assert_int_eq(arec_manager_restore(A, &r), 0);
   ck_assert_uint_eq(r.restored, 1);
@@ -284,15 +277,13 @@ START_TEST(zombie_save_after_takeover_is_fenced) {
 END_TEST
 
 START_TEST(stuck_step_past_shutdown_deadline_cannot_write) {
-  arec_memory_store *st;
   toy_ctl ca, cb;
   toy_opts o = quiet();
   arec_restore_result r;
   ctl_init(&ca);
   ctl_init(&cb);
   o.save = 60000;
-  ck_assert_int_eq(arec_memory_store_new(&st), 0);
-  toy_agents(st, "s", 2);
+  arec_memory_store *st = toy_store("s", 2);
   arec_manager *A = toy_manager(st, "pod-a", &ca, &o);
   snprintf(ca.block_id, sizeof ca.block_id, "s0");
   atomic_store(&ca.block, 1);
@@ -357,14 +348,12 @@ static void *shut_main(void *p) {
 }
 
 START_TEST(shutdown_hurry_releases_without_waiting_for_steps) {
-  arec_memory_store *st;
   toy_ctl ca;
   toy_opts o = quiet();
   arec_restore_result r;
   ctl_init(&ca);
   o.save = 60000;
-  ck_assert_int_eq(arec_memory_store_new(&st), 0);
-  toy_agents(st, "h", 2);
+  arec_memory_store *st = toy_store("h", 2);
   arec_manager *A = toy_manager(st, "pod-a", &ca, &o);
   snprintf(ca.block_id, sizeof ca.block_id, "h0");
   atomic_store(&ca.block, 1);

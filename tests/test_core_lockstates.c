@@ -22,7 +22,6 @@ static void ctl_init(toy_ctl *c) { toy_ctl_init(c, 10); }
 
 /* free: acquire, claim the fence, start. */
 START_TEST(lock_free_acquires_claims_starts) {
-  arec_memory_store *st;
   toy_ctl ctl;
   logcap lc;
   toy_opts o = quiet();
@@ -31,8 +30,7 @@ START_TEST(lock_free_acquires_claims_starts) {
   logcap_init(&lc);
   o.log = &lc;
   o.level = AREC_LOG_INFO;
-  ck_assert_int_eq(arec_memory_store_new(&st), 0);
-  toy_agents(st, "a", 1);
+  arec_memory_store *st = toy_store("a", 1);
   arec_manager *m = toy_manager(st, "pod-a", &ctl, &o);
   ck_assert_int_eq(arec_manager_restore(m, &rr), 0);
   ck_assert_uint_eq(rr.total, 1);
@@ -70,7 +68,6 @@ END_TEST
 
 /* held: another pod holds the lock -> skip, logged, nothing started. */
 START_TEST(lock_held_skips) {
-  arec_memory_store *st;
   toy_ctl ctl;
   logcap lc;
   toy_opts o = quiet();
@@ -79,8 +76,7 @@ START_TEST(lock_held_skips) {
   logcap_init(&lc);
   o.log = &lc;
   o.level = AREC_LOG_INFO;
-  ck_assert_int_eq(arec_memory_store_new(&st), 0);
-  toy_agents(st, "a", 2);
+  arec_memory_store *st = toy_store("a", 2);
   ck_assert_int_eq(arec_memory_lock_force(st, "agent:lock:a1",
                                           "other-pod/0123", 60000),
                    0);
@@ -111,12 +107,11 @@ END_TEST
 
 /* expired: the holder died and its TTL ran out -> same as free. */
 START_TEST(lock_expired_recovers) {
-  arec_memory_store *st;
   toy_ctl ctl;
   toy_opts o = quiet();
   arec_restore_result rr;
   ctl_init(&ctl);
-  ck_assert_int_eq(arec_memory_store_new(&st), 0);
+  arec_memory_store *st = toy_store(NULL, 0);
   arec_memory_clock_set(st, 1000000);
   toy_agents(st, "a", 1);
   ck_assert_int_eq(
@@ -138,13 +133,11 @@ END_TEST
 
 /* lost: a refresh finds another value -> stop now (LOST), count it. */
 START_TEST(lock_lost_stops_runner) {
-  arec_memory_store *st;
   toy_ctl ctl;
   toy_opts o = quiet();
   arec_restore_result rr;
   ctl_init(&ctl);
-  ck_assert_int_eq(arec_memory_store_new(&st), 0);
-  toy_agents(st, "a", 1);
+  arec_memory_store *st = toy_store("a", 1);
   arec_manager *m = toy_manager(st, "pod-a", &ctl, &o);
   ck_assert_int_eq(arec_manager_restore(m, &rr), 0);
   ck_assert_uint_eq(rr.restored, 1);
@@ -178,13 +171,11 @@ END_TEST
 /* unreachable: refreshes fail -> keep running until the lease validity
  * ends, then stop (LOST). */
 START_TEST(lock_unreachable_runs_until_validity_ends) {
-  arec_memory_store *st;
   toy_ctl ctl;
   toy_opts o = quiet();
   arec_restore_result rr;
   ctl_init(&ctl);
-  ck_assert_int_eq(arec_memory_store_new(&st), 0);
-  toy_agents(st, "a", 1);
+  arec_memory_store *st = toy_store("a", 1);
   arec_manager *m = toy_manager(st, "pod-a", &ctl, &o);
   ck_assert_int_eq(arec_manager_restore(m, &rr), 0);
   ck_assert_uint_eq(rr.restored, 1);
@@ -218,13 +209,11 @@ END_TEST
  * keep a runner past its validity: it is stopped (LOST) about a TTL after
  * the last good refresh, long before the hanging call returns. */
 START_TEST(lock_refresh_hanging_stops_runner_when_validity_ends) {
-  arec_memory_store *st;
   toy_ctl ctl;
   toy_opts o = quiet();
   arec_restore_result rr;
   ctl_init(&ctl);
-  ck_assert_int_eq(arec_memory_store_new(&st), 0);
-  toy_agents(st, "a", 1);
+  arec_memory_store *st = toy_store("a", 1);
   arec_manager *m = toy_manager(st, "pod-a", &ctl, &o);
   ck_assert_int_eq(arec_manager_restore(m, &rr), 0);
   ck_assert_uint_eq(rr.restored, 1);
@@ -336,14 +325,12 @@ END_TEST
  * heartbeats) but A still holds the lock -> B skips; and two managers
  * restoring at once never run one agent twice. */
 START_TEST(two_managers_skip_if_locked) {
-  arec_memory_store *st;
   toy_ctl ca, cb;
   toy_opts o = quiet();
   arec_restore_result ra, rb;
   ctl_init(&ca);
   ctl_init(&cb);
-  ck_assert_int_eq(arec_memory_store_new(&st), 0);
-  toy_agents(st, "a", 3);
+  arec_memory_store *st = toy_store("a", 3);
   arec_manager *A = toy_manager(st, "pod-a", &ca, &o);
   arec_manager *B = toy_manager(st, "pod-b", &cb, &o);
   ck_assert_int_eq(arec_manager_restore(A, &ra), 0);
@@ -377,13 +364,11 @@ static void *race_restore(void *p) {
 }
 
 START_TEST(two_managers_race_run_each_agent_once) {
-  arec_memory_store *st;
   toy_ctl ca, cb;
   toy_opts o = quiet();
   ctl_init(&ca);
   ctl_init(&cb);
-  ck_assert_int_eq(arec_memory_store_new(&st), 0);
-  toy_agents(st, "r", 60);
+  arec_memory_store *st = toy_store("r", 60);
   race_arg a = {toy_manager(st, "pod-a", &ca, &o), {0, 0, 0, 0}, -1};
   race_arg b = {toy_manager(st, "pod-b", &cb, &o), {0, 0, 0, 0}, -1};
   pthread_t ta, tb;

@@ -41,12 +41,10 @@ static int promtool(const char *text, char *out, size_t len) {
 }
 
 START_TEST(metrics_render_parses_with_promtool) {
-  arec_memory_store *st;
   toy_ctl c;
   toy_opts o = quiet();
   ctl_init(&c);
-  ck_assert_int_eq(arec_memory_store_new(&st), 0);
-  toy_agents(st, "p", 3);
+  arec_memory_store *st = toy_store("p", 3);
   arec_manager *m = toy_manager(st, "pod-a", &c, &o);
   ck_assert_int_eq(arec_manager_restore(m, NULL), 0);
   WAIT_UNTIL(atomic_load(&c.steps) > 10, 2000);
@@ -113,13 +111,11 @@ static void check_hist(const arec_histogram *h, uint64_t count) {
 }
 
 START_TEST(metrics_versions_and_histograms) {
-  arec_memory_store *st;
   toy_ctl c;
   toy_opts o = quiet();
   ctl_init(&c);
   c.delay_ms = 20;
-  ck_assert_int_eq(arec_memory_store_new(&st), 0);
-  toy_agents(st, "h", 3);
+  arec_memory_store *st = toy_store("h", 3);
   arec_manager *m = toy_manager(st, "pod-a", &c, &o);
 
   const double *b = arec_histogram_bounds();

@@ -29,13 +29,7 @@
 static arec_manager *make_manager(arec_memory_store *st, const char *pod,
                                   toy_ctl *ctl, int64_t reconcile,
                                   int64_t pod_ttl, const char *caps) {
-  arec_repository *repo = NULL;
-  arec_lock *lock = NULL;
-  arec_manager *mgr = NULL;
   arec_manager_options o = AREC_MANAGER_OPTIONS_INIT;
-  arec_agent_type type = AREC_AGENT_TYPE_INIT;
-  ck_assert_int_eq(arec_memory_repository_new(&repo, st), 0);
-  ck_assert_int_eq(arec_memory_lock_new(&lock, st), 0);
   o.pod_name = pod;
   o.lock_ttl_ms = 3000;
   o.refresh_interval_ms = 500;
@@ -51,13 +45,8 @@ static arec_manager *make_manager(arec_memory_store *st, const char *pod,
     o.lock_ttl_ms = 30000;
     o.refresh_interval_ms = 10000;
   }
-  ck_assert_int_eq(arec_manager_new(&mgr, &o, repo, lock), 0);
-  type.name = "toy";
-  type.userdata = ctl;
-  type.start = toy_start;
-  type.step = toy_step;
-  type.snapshot = toy_snapshot;
-  type.stop = toy_stop;
+  arec_manager *mgr = toy_manager_on(st, &o);
+  arec_agent_type type = toy_type("toy", ctl);
   ck_assert_int_eq(arec_manager_register_type(mgr, &type), 0);
   return mgr;
 }
@@ -68,6 +57,20 @@ static arec_manager *fair_manager(arec_memory_store *st, const char *pod,
 }
 
 static void ctl_init(toy_ctl *c) { toy_ctl_init(c, 20); }
+
+/* A store and the fair managers of pod-a, pod-b and pod-c on it, reconcile
+ * passes run by hand, each restored once (nothing to restore yet). */
+static const char *const PODS[3] = {"pod-a", "pod-b", "pod-c"};
+
+static arec_memory_store *three_pods(toy_ctl c[3], arec_manager *m[3]) {
+  arec_memory_store *st = toy_store(NULL, 0);
+  for (int i = 0; i < 3; i++) {
+    ctl_init(&c[i]);
+    m[i] = fair_manager(st, PODS[i], &c[i], 0);
+    ck_assert_int_eq(arec_manager_restore(m[i], NULL), 0);
+  }
+  return st;
+}
 
 /* Agents b0..b<n-1> with one symbol; wanted when `trading`. */
 static void make_agents(arec_memory_store *st, int n, int trading) {
@@ -100,16 +103,9 @@ static int64_t running(arec_manager *m) {
 
 /* ------------------------------------------------------------------ tests */
 START_TEST(three_pods_split_300_exactly_within_3_passes) {
-  arec_memory_store *st;
   toy_ctl c[3];
   arec_manager *m[3];
-  const char *names[3] = {"pod-a", "pod-b", "pod-c"};
-  ck_assert_int_eq(arec_memory_store_new(&st), 0);
-  for (int i = 0; i < 3; i++) {
-    ctl_init(&c[i]);
-    m[i] = fair_manager(st, names[i], &c[i], 0); /* passes by hand */
-    ck_assert_int_eq(arec_manager_restore(m[i], NULL), 0);
-  }
+  arec_memory_store *st = three_pods(c, m);
   make_agents(st, NAGENTS, 0);
   /* every agent started through pod-a: user starts always run here */
   for (int i = 0; i < NAGENTS; i++) {
@@ -144,7 +140,7 @@ START_TEST(three_pods_split_300_exactly_within_3_passes) {
     for (int k = 0; k < 3; k++)
       if (toy_has_runner(m[k], id)) {
         owners++;
-        ck_assert_str_eq(agent_row(st, id).running_on, names[k]);
+        ck_assert_str_eq(agent_row(st, id).running_on, PODS[k]);
       }
     ck_assert_int_eq(owners, 1);
   }
@@ -235,13 +231,12 @@ static int split_is(fleet *f, int n, int64_t want) {
 #define RECONCILE_MS 150
 
 START_TEST(fourth_pod_joins_then_leaves_without_gaps) {
-  arec_memory_store *st;
   static toy_ctl c[4];
   static fleet f;
   const char *names[4] = {"pod-a", "pod-b", "pod-c", "pod-d"};
   memset(&f, 0, sizeof f);
   pthread_mutex_init(&f.mu, NULL);
-  ck_assert_int_eq(arec_memory_store_new(&st), 0);
+  arec_memory_store *st = toy_store(NULL, 0);
   make_agents(st, NAGENTS, 1);
   arec_manager *m[4];
   for (int i = 0; i < 3; i++) {
@@ -385,13 +380,11 @@ END_TEST
  * target and never hands them off, so none is left waiting in a fleet that
  * mixes capable and other pods. */
 START_TEST(capable_pod_takes_required_agents_beyond_its_share) {
-  arec_memory_store *st;
   toy_ctl ca, cb;
   arec_restore_result r;
   ctl_init(&ca);
   ctl_init(&cb);
-  ck_assert_int_eq(arec_memory_store_new(&st), 0);
-  toy_agents(st, "b", 2);
+  arec_memory_store *st = toy_store("b", 2);
   for (int i = 0; i < 4; i++) {
     char id[16];
     snprintf(id, sizeof id, "live%d", i);
@@ -420,13 +413,12 @@ START_TEST(capable_pod_takes_required_agents_beyond_its_share) {
 END_TEST
 
 START_TEST(fair_share_is_off_by_default) {
-  arec_memory_store *st;
   toy_ctl ca, cb;
   toy_opts o;
   ctl_init(&ca);
   ctl_init(&cb);
   memset(&o, 0, sizeof o);
-  ck_assert_int_eq(arec_memory_store_new(&st), 0);
+  arec_memory_store *st = toy_store(NULL, 0);
   make_agents(st, 6, 1);
   /* without the option the first pod still takes everything */
   arec_manager *A = toy_manager(st, "pod-a", &ca, &o);
@@ -488,17 +480,10 @@ END_TEST
  * still takes its whole share (100) from the free ones, going on down its
  * list past the held ones. */
 START_TEST(a_pass_fills_its_share_past_agents_held_elsewhere) {
-  arec_memory_store *st;
   toy_ctl c[3];
   arec_manager *m[3];
-  const char *names[3] = {"pod-a", "pod-b", "pod-c"};
   arec_restore_result rr;
-  ck_assert_int_eq(arec_memory_store_new(&st), 0);
-  for (int i = 0; i < 3; i++) {
-    ctl_init(&c[i]);
-    m[i] = fair_manager(st, names[i], &c[i], 0); /* passes by hand */
-    ck_assert_int_eq(arec_manager_restore(m[i], NULL), 0);
-  }
+  arec_memory_store *st = three_pods(c, m);
   make_agents(st, NAGENTS, 1);
   for (int i = 0; i < NAGENTS; i += 2) {
     char key[32];
@@ -519,11 +504,10 @@ END_TEST
  * nobody got) asks for the next pass soon: once the held locks are gone,
  * the pod has its share long before the reconcile interval (5 s) ends. */
 START_TEST(a_pass_short_of_its_share_comes_again_soon) {
-  arec_memory_store *st;
   toy_ctl c[3];
   arec_manager *m[3];
   arec_restore_result rr;
-  ck_assert_int_eq(arec_memory_store_new(&st), 0);
+  arec_memory_store *st = toy_store(NULL, 0);
   ctl_init(&c[0]);
   ctl_init(&c[2]);
   m[0] = fair_manager(st, "pod-a", &c[0], 0);

@@ -17,6 +17,7 @@
 
 #include "support/host/svc_fixture.h"
 #include "support/runner.h"
+#include "support/toy_agent.h"
 
 /* ---------------------------------------------------------------- actors */
 START_TEST(read_actor_forbidden_everywhere) {
@@ -199,17 +200,11 @@ START_TEST(strategy_registry) {
   arec_strings_free(names, n);
   ck_assert_int_eq(arec_host_strategies_register(f.mgr, &f.ctx), AREC_EEXIST);
   /* without a trading config: noop only */
-  arec_memory_store *ms = NULL;
-  arec_repository *r = NULL;
-  arec_lock *l = NULL;
-  arec_manager *m = NULL;
-  ck_assert_int_eq(arec_memory_store_new(&ms), 0);
-  ck_assert_int_eq(arec_memory_repository_new(&r, ms), 0);
-  ck_assert_int_eq(arec_memory_lock_new(&l, ms), 0);
+  arec_memory_store *ms = toy_store(NULL, 0);
   arec_manager_options mo = AREC_MANAGER_OPTIONS_INIT;
   mo.pod_name = "pod-m";
   mo.log = sink;
-  ck_assert_int_eq(arec_manager_new(&m, &mo, r, l), 0);
+  arec_manager *m = toy_manager_on(ms, &mo);
   arec_host_strategy_ctx c = {0, NULL};
   ck_assert_int_eq(arec_host_strategies_register(m, &c), 0);
   ck_assert_int_eq(arec_manager_has_type(m, "noop"), 1);

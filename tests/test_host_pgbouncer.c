@@ -30,9 +30,6 @@
 #include "support/pods.h"
 #include "support/runner.h"
 
-#define TOKEN AREC_TEST_ADMIN_TOKEN
-#define TTL_MS AREC_TEST_LOCK_TTL_MS
-#define RECONCILE_MS AREC_TEST_RECONCILE_MS
 #define SLACK_MS 1500
 
 static arec_test_pg g_pg;
@@ -184,13 +181,13 @@ START_TEST(session_mode_serves_and_fails_over) {
   arec_test_pod_run(&p2, "pgb-b", &e, 20000);
   arec_test_env_free(&e);
   const char *ids[] = {"pgb-1", "pgb-2", NULL};
-  ck_assert_int_eq(arec_test_seed(p1.port, TOKEN, 9701, "BTC/USDT", "noop",
-                                  ids), 0);
+  ck_assert_int_eq(arec_test_seed(p1.port, AREC_TEST_ADMIN_TOKEN, 9701,
+                                  "BTC/USDT", "noop", ids), 0);
   for (int i = 0; i < 2; i++) arec_test_pod_start_agent(&p1, ids[i]);
   ck_assert(arec_test_pod_runs(&p1, "pgb-1") && arec_test_pod_runs(&p1, "pgb-2"));
   long long t0 = arec_test_now_ms();
   arec_test_proc_kill(&p1.proc);
-  long long bound = TTL_MS + RECONCILE_MS + 1000;
+  long long bound = AREC_TEST_LOCK_TTL_MS + AREC_TEST_RECONCILE_MS + 1000;
   while ((!arec_test_pod_runs(&p2, "pgb-1") || !arec_test_pod_runs(&p2, "pgb-2")) &&
          arec_test_now_ms() - t0 < bound + SLACK_MS)
     arec_test_sleep_ms(50);
@@ -200,8 +197,9 @@ START_TEST(session_mode_serves_and_fails_over) {
                   "%lld)\n", arec_test_now_ms() - t0, bound);
   /* the saves went through PgBouncer too */
   char *out = NULL;
-  ck_assert_int_eq(arec_test_http(p2.port, "GET", "/api/agents/pgb-1", TOKEN,
-                                  NULL, NULL, &out), 200);
+  ck_assert_int_eq(arec_test_http(p2.port, "GET", "/api/agents/pgb-1",
+                                  AREC_TEST_ADMIN_TOKEN, NULL, NULL, &out),
+                   200);
   ck_assert_ptr_nonnull(strstr(out, "\"running_on\":\"pgb-b\""));
   free(out);
   ck_assert_int_eq(arec_test_daemon_term(&p2, 15000), 0);

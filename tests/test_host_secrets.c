@@ -74,20 +74,29 @@ static long long legacy_account(arec_pg *pg, long long uid,
 }
 
 /* --------------------------------------------------------------- binding */
+/* User uid with two accounts, a (SECRET_KEY, SECRET_VAL; pair BTC/USDT)
+ * and b (pair ETH/USDT); then b's column col overwritten with a's. */
+static void copied_column(arec_host_store *s, long long uid, const char *col,
+                          long long *a, long long *b) {
+  user(s, uid);
+  *a = account(s, uid, SECRET_KEY, SECRET_VAL, 1);
+  *b = account(s, uid, "other-key", "other-secret", 1);
+  pair(s, uid, *a, "BTC/USDT");
+  pair(s, uid, *b, "ETH/USDT");
+  char q[300];
+  snprintf(q, sizeof q,
+           "UPDATE user_exchanges SET %s = (SELECT %s FROM user_exchanges "
+           "WHERE id = %lld) WHERE id = %lld",
+           col, col, *a, *b);
+  sql(q);
+}
+
 START_TEST(ciphertext_bound_to_its_row) {
   arec_pg *pg = open_pg();
   arec_host_store *s = open_store(pg, K1, NULL);
-  user(s, 201);
-  long long a = account(s, 201, SECRET_KEY, SECRET_VAL, 1);
-  long long b = account(s, 201, "other-key", "other-secret", 1);
-  pair(s, 201, a, "BTC/USDT");
-  pair(s, 201, b, "ETH/USDT");
+  long long a, b;
+  copied_column(s, 201, "api_key", &a, &b);
   char q[300];
-  snprintf(q, sizeof q,
-           "UPDATE user_exchanges SET api_key = (SELECT api_key FROM "
-           "user_exchanges WHERE id = %lld) WHERE id = %lld",
-           a, b);
-  sql(q);
   arec_host_account acc;
   ck_assert_int_eq(arec_host_store_account(s, 201, "ETH/USDT", &acc),
                    AREC_ECRYPTO);
@@ -125,17 +134,8 @@ END_TEST
 START_TEST(source_row_still_decrypts) {
   arec_pg *pg = open_pg();
   arec_host_store *s = open_store(pg, K1, NULL);
-  user(s, 211);
-  long long a = account(s, 211, SECRET_KEY, SECRET_VAL, 1);
-  long long b = account(s, 211, "other-key", "other-secret", 1);
-  pair(s, 211, a, "BTC/USDT");
-  pair(s, 211, b, "ETH/USDT");
-  char q[300];
-  snprintf(q, sizeof q,
-           "UPDATE user_exchanges SET api_secret = (SELECT api_secret FROM "
-           "user_exchanges WHERE id = %lld) WHERE id = %lld",
-           a, b);
-  sql(q);
+  long long a, b;
+  copied_column(s, 211, "api_secret", &a, &b);
   expect_account(s, 211, "BTC/USDT", a);
   arec_host_account acc;
   ck_assert_int_eq(arec_host_store_account(s, 211, "ETH/USDT", &acc),

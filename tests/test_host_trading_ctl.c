@@ -83,16 +83,7 @@ static arec_agent_record *get(const char *id) {
 }
 
 /* Nothing of an earlier test runs: the database is shared. */
-static void all_stopped(void) {
-  arec_agent_filter f = AREC_AGENT_FILTER_INIT;
-  f.limit = 1000;
-  arec_agent_record *all = NULL;
-  size_t n = 0;
-  ck_assert_int_eq(arec_agent_list(g_repo, &f, &all, &n), 0);
-  for (size_t i = 0; i < n; i++)
-    ck_assert_int_eq(arec_agent_set_trading(g_repo, all[i].id, 0), 0);
-  arec_agent_records_free(all, n);
-}
+static void all_stopped(void) { arec_test_stop_all(g_repo); }
 
 /* One value of a query on the test's pool, as a number (-1: none). */
 static double sql_num(const char *sql, const char *arg) {

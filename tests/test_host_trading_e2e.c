@@ -182,17 +182,8 @@ START_TEST(live_fill_after_the_last_save_survives_kill_exactly_once) {
   ck_assert_int_eq(arec_fx_start(&fx, "k", "s"), 0);
   arec_fx_set_prices(fx, "BTCUSDT", rise, sizeof rise / sizeof rise[0]);
   arec_fx_order_lose(fx, 1); /* the order fills; its answer never comes */
-  {
-    /* the database is shared with the other test: only this agent trades */
-    arec_agent_filter f = AREC_AGENT_FILTER_INIT;
-    f.limit = 1000;
-    arec_agent_record *all = NULL;
-    size_t na = 0;
-    ck_assert_int_eq(arec_agent_list(g_repo, &f, &all, &na), 0);
-    for (size_t i = 0; i < na; i++)
-      ck_assert_int_eq(arec_agent_set_trading(g_repo, all[i].id, 0), 0);
-    arec_agent_records_free(all, na);
-  }
+  /* the database is shared with the other test: only this agent trades */
+  arec_test_stop_all(g_repo);
   spawn_mode(0, "pod-a", arec_fx_url(fx), NULL, 1);
   spawn_mode(1, "pod-b", arec_fx_url(fx), NULL, 1);
   /* a user with a testnet account ("k"/"s", as the fake exchange wants)

@@ -21,6 +21,7 @@
 #include "agentrecover/memory.h"
 #include "validate.h"
 #include "support/runner.h"
+#include "support/toy_agent.h"
 
 typedef int (*check_fn)(const char *field, const char *s,
                         arec_host_invalid *e);
@@ -328,17 +329,11 @@ static void s_stop(void *st, arec_agent *a, arec_stop_reason r, void *ud) {
 }
 
 START_TEST(strategies_against_registered_types) {
-  arec_memory_store *st = NULL;
-  arec_repository *repo = NULL;
-  arec_lock *lock = NULL;
-  arec_manager *m = NULL;
-  ck_assert_int_eq(arec_memory_store_new(&st), 0);
-  ck_assert_int_eq(arec_memory_repository_new(&repo, st), 0);
-  ck_assert_int_eq(arec_memory_lock_new(&lock, st), 0);
+  arec_memory_store *st = toy_store(NULL, 0);
   arec_manager_options o = AREC_MANAGER_OPTIONS_INIT;
   o.pod_name = "pod-v";
   o.log_level = AREC_LOG_ERROR;
-  ck_assert_int_eq(arec_manager_new(&m, &o, repo, lock), 0);
+  arec_manager *m = toy_manager_on(st, &o);
   arec_agent_type t = AREC_AGENT_TYPE_INIT;
   t.name = "registered";
   t.start = s_start; /* never called */

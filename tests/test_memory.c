@@ -525,10 +525,9 @@ END_TEST
 
 /* ------------------------------------------------------ handles & lifetime */
 START_TEST(handles_share_store_any_free_order) {
-  arec_memory_store *st;
   arec_repository *r1, *r2;
   arec_lock *l1, *l2;
-  ck_assert_int_eq(arec_memory_store_new(&st), 0);
+  arec_memory_store *st = toy_store(NULL, 0);
   ck_assert_int_eq(arec_memory_repository_new(&r1, st), 0);
   ck_assert_int_eq(arec_memory_repository_new(&r2, st), 0);
   ck_assert_int_eq(arec_memory_lock_new(&l1, st), 0);

@@ -20,6 +20,7 @@
 #include "agentrecover/pg.h"
 #include "agentrecover/sys/repository.h"
 #include "support/harness.h"
+#include "support/pods.h"
 #include "support/runner.h"
 
 static arec_test_pg g_pg;
@@ -41,16 +42,7 @@ static char *val(const char *q, int n, const char *const *p) {
   return v;
 }
 
-static arec_repository *open_repo(void) {
-  arec_pg_options o = AREC_PG_OPTIONS_INIT;
-  o.conninfo = g_pg.conninfo;
-  arec_pg *pg = NULL;
-  ck_assert_int_eq(arec_pg_new(&pg, &o), 0);
-  arec_repository *r = NULL;
-  ck_assert_int_eq(arec_pg_repository_new(&r, pg), 0);
-  arec_pg_free(pg);
-  return r;
-}
+static arec_repository *open_repo(void) { return arec_test_repo_new(&g_pg); }
 
 static void reset(void) {
   sql_ok("TRUNCATE agent_configs, pods, agent_symbol_assignments, agent_states, "

@@ -25,6 +25,7 @@
 #include "agentrecover/pg.h"
 #include "agentrecover/sys/repository.h"
 #include "support/harness.h"
+#include "support/pods.h"
 #include "support/runner.h"
 
 static arec_test_pg g_pg;
@@ -47,25 +48,21 @@ static long long val_ll(const char *q) {
   return x;
 }
 
+/* Several statements, no parameters. */
+static void sql_ok(const char *q) {
+  ck_assert_int_eq(arec_test_pg_sql(&g_pg, q, NULL), 0);
+}
+
 static void sleep_ms(long ms) {
   struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
   nanosleep(&ts, NULL);
 }
 
-static arec_repository *open_repo(void) {
-  arec_pg_options o = AREC_PG_OPTIONS_INIT;
-  o.conninfo = g_pg.conninfo;
-  arec_pg *pg = NULL;
-  ck_assert_int_eq(arec_pg_new(&pg, &o), 0);
-  arec_repository *r = NULL;
-  ck_assert_int_eq(arec_pg_repository_new(&r, pg), 0);
-  arec_pg_free(pg);
-  return r;
-}
+static arec_repository *open_repo(void) { return arec_test_repo_new(&g_pg); }
 
 static void add_wanted(arec_repository *r, const char *id) {
-  ck_assert_int_eq(arec_test_pg_sql(&g_pg, "INSERT INTO users (id) VALUES (1) "
-                                           "ON CONFLICT DO NOTHING", NULL), 0);
+  sql_ok("INSERT INTO users (id) VALUES (1) "
+         "ON CONFLICT DO NOTHING");
   arec_agent_spec s = AREC_AGENT_SPEC_INIT;
   s.id = id;
   s.user_id = 1;
@@ -105,7 +102,7 @@ static int retry_between(const char *id, const char *before, const char *after,
 #define MAX_MS 700
 
 START_TEST(start_failed_backs_off) {
-  ck_assert_int_eq(arec_test_pg_sql(&g_pg, "TRUNCATE agent_configs CASCADE", NULL), 0);
+  sql_ok("TRUNCATE agent_configs CASCADE");
   arec_repository *r = open_repo();
   add_wanted(r, "b1");
   uint64_t f = 0;
@@ -184,7 +181,7 @@ START_TEST(start_failed_backs_off) {
 END_TEST
 
 START_TEST(error_texts_and_set_error) {
-  ck_assert_int_eq(arec_test_pg_sql(&g_pg, "TRUNCATE agent_configs CASCADE", NULL), 0);
+  sql_ok("TRUNCATE agent_configs CASCADE");
   arec_repository *r = open_repo();
   add_wanted(r, "e1");
   ck_assert_int_eq(r->heartbeat(r, "pod", "inc", 60000, 0), 0);
@@ -233,7 +230,7 @@ END_TEST
 #define TTL_MS 1000
 
 START_TEST(roles_lease_on_the_database_clock) {
-  ck_assert_int_eq(arec_test_pg_sql(&g_pg, "TRUNCATE singleton_roles", NULL), 0);
+  sql_ok("TRUNCATE singleton_roles");
   arec_repository *r = open_repo();
   uint64_t f1 = 0, f2 = 0, f = 0;
   ck_assert_int_eq(r->role_claim(r, "bot", "pod-a/1", TTL_MS, &f1), 1);
@@ -275,18 +272,14 @@ START_TEST(roles_lease_on_the_database_clock) {
   ck_assert_int_eq(r->role_claim(r, "bot", "pod-a/1", TTL_MS, &f), 1);
   ck_assert_uint_eq(f, f2 + 2);
   /* the same holder after its own lease expired: a new fence */
-  ck_assert_int_eq(arec_test_pg_sql(&g_pg, "UPDATE singleton_roles SET lease_until = "
-                                           "clock_timestamp() - interval '1 ms'",
-                                   NULL),
-                   0);
+  sql_ok("UPDATE singleton_roles SET lease_until = "
+         "clock_timestamp() - interval '1 ms'");
   uint64_t g = 0;
   ck_assert_int_eq(r->role_claim(r, "bot", "pod-a/1", TTL_MS, &g), 1);
   ck_assert_uint_eq(g, f + 1);
   /* a row from before leases existed (holder set, no lease) is free */
-  ck_assert_int_eq(arec_test_pg_sql(&g_pg, "INSERT INTO singleton_roles (name, fence, holder, "
-                                           "claimed_at) VALUES ('old', 7, 'pod-x', now())",
-                                   NULL),
-                   0);
+  sql_ok("INSERT INTO singleton_roles (name, fence, holder, "
+         "claimed_at) VALUES ('old', 7, 'pod-x', now())");
   ck_assert_int_eq(r->role_check(r, "old", "pod-x", 7), AREC_EFENCED);
   ck_assert_int_eq(r->role_claim(r, "old", "pod-a/1", TTL_MS, &g), 1);
   ck_assert_uint_eq(g, 8);

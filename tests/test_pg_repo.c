@@ -147,15 +147,21 @@ static int fx_get_history(void *ctx, const char *id, const char *symbol,
   return 0;
 }
 
-static int fx_expire_pod(void *ctx, const char *pod) {
-  (void)ctx;
-  const char *p[1] = {pod};
-  PGresult *r = sql("UPDATE pods SET lease_until = clock_timestamp() - interval '1 s' "
-                    "WHERE name = $1 RETURNING 1",
-                    1, p);
+/* An UPDATE ... RETURNING 1 of the rows of key $1: 0, or AREC_ENOTFOUND
+ * when it touched none. */
+static int update_one(const char *q, const char *key) {
+  const char *p[1] = {key};
+  PGresult *r = sql(q, 1, p);
   int e = PQntuples(r) ? 0 : AREC_ENOTFOUND;
   PQclear(r);
   return e;
+}
+
+static int fx_expire_pod(void *ctx, const char *pod) {
+  (void)ctx;
+  return update_one("UPDATE pods SET lease_until = clock_timestamp() - "
+                    "interval '1 s' WHERE name = $1 RETURNING 1",
+                    pod);
 }
 
 /* A stored state that does not convert: a balance that is not a finite
@@ -163,13 +169,9 @@ static int fx_expire_pod(void *ctx, const char *pod) {
 static int fx_poison(void *ctx, const char *id, const char *reason) {
   (void)ctx;
   (void)reason;
-  const char *p[1] = {id};
-  PGresult *r = sql("UPDATE agent_states SET balance = 'NaN' WHERE agent_id = $1 "
-                    "RETURNING 1",
-                    1, p);
-  int e = PQntuples(r) ? 0 : AREC_ENOTFOUND;
-  PQclear(r);
-  return e;
+  return update_one("UPDATE agent_states SET balance = 'NaN' "
+                    "WHERE agent_id = $1 RETURNING 1",
+                    id);
 }
 
 static const arec_repo_fixture FIXTURE = {

@@ -38,25 +38,9 @@ static void sleep_ms(long ms) {
 }
 
 /* _i = 0: one master, 1: three masters; all servers up and empty. */
-static rfix *fix(int i) {
-  rfix *f = i ? &g_f3 : &g_f1;
-  for (size_t j = 0; j < f->n; j++) {
-    arec_test_redis_cont(f->srv[j]);
-    redisReply *rep = rcmd(f->srv[j], "PING");
-    if (!rep)
-      ck_assert_int_eq(arec_test_redis_restart(f->srv[j]), 0);
-    else
-      freeReplyObject(rep);
-  }
-  fx_reset(f);
-  return f;
-}
+static rfix *fix(int i) { return rfix_ready(i ? &g_f3 : &g_f1); }
 
-static arec_lock *open_lock(rfix *f) {
-  arec_lock *l = NULL;
-  ck_assert_int_eq(fx_open(f, &l), 0);
-  return l;
-}
+static arec_lock *open_lock(rfix *f) { return rfix_lock(f); }
 
 /* Every master has answered everything sent so far. */
 static void settle(arec_lock *l) { rsettle(l); }

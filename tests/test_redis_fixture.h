@@ -110,6 +110,28 @@ static __attribute__((unused)) int fx_open(void *ctx, arec_lock **out) {
   return arec_redis_lock_new(out, &o);
 }
 
+/* f with every server up (resumed; restarted when it does not answer) and
+ * empty: where each test starts. */
+static __attribute__((unused)) rfix *rfix_ready(rfix *f) {
+  for (size_t j = 0; j < f->n; j++) {
+    arec_test_redis_cont(f->srv[j]);
+    redisReply *rep = rcmd(f->srv[j], "PING");
+    if (!rep)
+      ck_assert_int_eq(arec_test_redis_restart(f->srv[j]), 0);
+    else
+      freeReplyObject(rep);
+  }
+  fx_reset(f);
+  return f;
+}
+
+/* A lock on f's servers, asserted to open. */
+static __attribute__((unused)) arec_lock *rfix_lock(rfix *f) {
+  arec_lock *l = NULL;
+  ck_assert_int_eq(fx_open(f, &l), 0);
+  return l;
+}
+
 static __attribute__((unused)) int fx_expire(void *ctx, const char *key) {
   rfix *f = ctx;
   for (size_t i = 0; i < f->n; i++)
@@ -155,15 +177,9 @@ static __attribute__((unused)) int rfix_start(rfix *f, arec_test_redis *srv, siz
 }
 
 static __attribute__((unused)) arec_lock_fixture rfix_conf(rfix *f, const char *name) {
-  arec_lock_fixture lf;
-  memset(&lf, 0, sizeof lf);
-  lf.name = name;
-  lf.ctx = f;
-  lf.reset = fx_reset;
-  lf.open = fx_open;
-  lf.expire = fx_expire;
-  lf.overwrite = fx_overwrite;
-  lf.ttl = fx_ttl;
+  arec_lock_fixture lf = {.name = name, .ctx = f, .reset = fx_reset,
+                          .open = fx_open, .expire = fx_expire,
+                          .overwrite = fx_overwrite, .ttl = fx_ttl};
   return lf;
 }
 

@@ -35,22 +35,10 @@ static void sleep_ms(long ms) {
 }
 
 /* _i = 0: one master, 1: three masters; all servers up and empty. */
-static rfix *fix(int i) {
-  rfix *f = i ? &g_f3 : &g_f1;
-  for (size_t j = 0; j < f->n; j++) {
-    redisReply *rep = rcmd(f->srv[j], "PING");
-    if (!rep)
-      ck_assert_int_eq(arec_test_redis_restart(f->srv[j]), 0);
-    else
-      freeReplyObject(rep);
-  }
-  fx_reset(f);
-  return f;
-}
+static rfix *fix(int i) { return rfix_ready(i ? &g_f3 : &g_f1); }
 
 static arec_lock *open_lock(rfix *f) {
-  arec_lock *l = NULL;
-  ck_assert_int_eq(fx_open(f, &l), 0);
+  arec_lock *l = rfix_lock(f);
   ck_assert_uint_ge(l->version, 2);
   ck_assert_ptr_nonnull(l->pod_lease);
   return l;

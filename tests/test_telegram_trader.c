@@ -82,14 +82,8 @@ static void store_memory(fix *f, const char *id, const char *sym,
 
 static void fill(arec_sym_mem *m, double *bal, int64_t t, arec_side side,
                  double qty, double price, long long trade) {
-  arec_fill x;
-  memset(&x, 0, sizeof x);
-  x.t_ms = t;
-  x.side = side;
-  x.qty = qty;
-  x.price = price;
-  x.commission = qty * price * 0.001;
-  x.trade_id = trade;
+  arec_fill x = {.t_ms = t, .side = side, .qty = qty, .price = price,
+                 .commission = qty * price * 0.001, .trade_id = trade};
   ck_assert_int_eq(arec__mem_apply(m, bal, &x, NULL, NULL, 0), 1);
 }
 

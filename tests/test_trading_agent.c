@@ -20,9 +20,7 @@ START_TEST(paper_position_survives_kill_and_is_not_bought_twice) {
   fix f;
   arec_fx_stats st;
   fix_init(&f, 0);
-  arec_fx_set_prices(f.fx, "BTCUSDT", RISE, sizeof RISE / sizeof RISE[0]);
-  arec_manager *A = manager(&f, "pod-a");
-  ck_assert_int_eq(arec_manager_start_agent(A, AGENT), 0);
+  arec_manager *A = start_on_rise(&f, "pod-a");
   arec_sym_mem *m = wait_trades(&f, 1, 8000);
   ck_assert_uint_eq(m->trades, 1);
   ck_assert_double_eq_tol(m->position, 2.97029702, 1e-9);
@@ -63,9 +61,7 @@ START_TEST(user_stop_closes_position_handover_keeps_it) {
   fix f;
   double bal;
   fix_init(&f, 0);
-  arec_fx_set_prices(f.fx, "BTCUSDT", RISE, sizeof RISE / sizeof RISE[0]);
-  arec_manager *A = manager(&f, "pod-a");
-  ck_assert_int_eq(arec_manager_start_agent(A, AGENT), 0);
+  arec_manager *A = start_on_rise(&f, "pod-a");
   arec_sym_mem *m = wait_trades(&f, 1, 8000);
   ck_assert(m->position > 0);
   /* graceful shutdown = handover: the position stays */
@@ -210,9 +206,7 @@ START_TEST(live_order_rounded_to_the_step_never_raw) {
   fix_init(&f, 1);
   arec_fx_filters ff = FILTERS("0.001", "10");
   arec_fx_set_filters(f.fx, "BTCUSDT", &ff);
-  arec_fx_set_prices(f.fx, "BTCUSDT", RISE, NRISE);
-  arec_manager *A = manager(&f, "pod-a");
-  ck_assert_int_eq(arec_manager_start_agent(A, AGENT), 0);
+  arec_manager *A = start_on_rise(&f, "pod-a");
   arec_sym_mem *m = wait_trades(&f, 1, 8000);
   arec_manager_free(A);
   /* 2.97029702 rounded DOWN to the step, with the step's decimals */
@@ -247,9 +241,7 @@ START_TEST(order_under_the_minimum_is_skipped_and_recorded) {
   fix_init(&f, 1);
   arec_fx_filters ff = FILTERS("0.00001", "1000"); /* the buy is ~300 */
   arec_fx_set_filters(f.fx, "BTCUSDT", &ff);
-  arec_fx_set_prices(f.fx, "BTCUSDT", RISE, NRISE);
-  arec_manager *A = manager(&f, "pod-a");
-  ck_assert_int_eq(arec_manager_start_agent(A, AGENT), 0);
+  arec_manager *A = start_on_rise(&f, "pod-a");
   for (int t = 0; t < 8000; t += 10) {
     free(m);
     m = stored(&f, NULL);
@@ -283,9 +275,7 @@ START_TEST(refused_three_times_the_step_fails_with_the_reason) {
   arec_fx_stats st0, st;
   arec_exchange_counters c;
   fix_init(&f, 1);
-  arec_fx_set_prices(f.fx, "BTCUSDT", RISE, NRISE);
-  arec_manager *A = manager(&f, "pod-a");
-  ck_assert_int_eq(arec_manager_start_agent(A, AGENT), 0);
+  arec_manager *A = start_on_rise(&f, "pod-a");
   arec_sym_mem *m = wait_trades(&f, 1, 8000);
   free(m);
   /* the exchange now trades whole units; the agent's rules are cached for
@@ -329,9 +319,7 @@ START_TEST(refusals_then_a_fill_reset_the_count) {
   fix f;
   arec_exchange_counters c;
   fix_init(&f, 1);
-  arec_fx_set_prices(f.fx, "BTCUSDT", RISE, NRISE);
-  arec_manager *A = manager(&f, "pod-a");
-  ck_assert_int_eq(arec_manager_start_agent(A, AGENT), 0);
+  arec_manager *A = start_on_rise(&f, "pod-a");
   arec_sym_mem *m = wait_trades(&f, 1, 8000);
   free(m);
   arec_fx_reject_next(f.fx, 2, -2010, "Account has insufficient balance for requested action.");
@@ -364,9 +352,7 @@ START_TEST(live_fills_with_commission_give_position_and_pnl) {
    * buy, USDT on a sell), each order filled in two trades */
   arec_fx_set_commission(f.fx, 0.001, "RECEIVED", 0);
   arec_fx_set_fill_split(f.fx, 2);
-  arec_fx_set_prices(f.fx, "BTCUSDT", RISE, NRISE);
-  arec_manager *A = manager(&f, "pod-a");
-  ck_assert_int_eq(arec_manager_start_agent(A, AGENT), 0);
+  arec_manager *A = start_on_rise(&f, "pod-a");
   arec_sym_mem *m = wait_trades(&f, 2, 8000);
   ck_assert_uint_eq(m->trades, 2); /* one order, two trades */
   ck_assert_uint_eq(m->nfills, 2);
@@ -408,9 +394,7 @@ START_TEST(bnb_commission_converted_or_kept_unconverted) {
     fix_init(&f, 1);
     arec_fx_set_commission(f.fx, 0.00075, listed ? "BNB" : "XYZ", 250);
     if (listed) arec_fx_set_prices(f.fx, "BNBUSDT", BNB, 1);
-    arec_fx_set_prices(f.fx, "BTCUSDT", RISE, NRISE);
-    arec_manager *A = manager(&f, "pod-a");
-    ck_assert_int_eq(arec_manager_start_agent(A, AGENT), 0);
+    arec_manager *A = start_on_rise(&f, "pod-a");
     arec_sym_mem *m = wait_trades(&f, 1, 8000);
     double notional = 2.97029702 * 101;
     ck_assert_double_eq_tol(m->position, 2.97029702, 1e-12); /* not BTC */
@@ -447,9 +431,7 @@ START_TEST(paper_fills_at_the_account_fee_rate) {
     arec_fx_set_commission(f.fx, 0.002, NULL, 0);
     arec_fx_filters ff = FILTERS("0.001", "10");
     arec_fx_set_filters(f.fx, "BTCUSDT", &ff);
-    arec_fx_set_prices(f.fx, "BTCUSDT", RISE, NRISE);
-    arec_manager *A = manager(&f, "pod-a");
-    ck_assert_int_eq(arec_manager_start_agent(A, AGENT), 0);
+    arec_manager *A = start_on_rise(&f, "pod-a");
     arec_sym_mem *m = wait_trades(&f, 1, 8000);
     arec_manager_free(A);
     double rate = keys ? 0.002 : 0.001; /* the account's, else the default */
@@ -508,9 +490,7 @@ START_TEST(account_hook_credentials_and_refusals) {
     f.cfg.allow_mainnet = 0; /* the account is a testnet one */
     f.cfg.account = account_hook;
     f.cfg.account_userdata = &h;
-    arec_fx_set_prices(f.fx, "BTCUSDT", RISE, NRISE);
-    arec_manager *A = manager(&f, "pod-a");
-    ck_assert_int_eq(arec_manager_start_agent(A, AGENT), 0);
+    arec_manager *A = start_on_rise(&f, "pod-a");
     arec_sym_mem *m = wait_trades(&f, 1, 8000);
     ck_assert_uint_eq(m->trades, 1);
     arec_manager_free(A);
@@ -564,9 +544,7 @@ START_TEST(account_hook_credentials_and_refusals) {
     f.cfg.default_api_key = f.cfg.default_api_secret = NULL;
     f.cfg.account = account_hook;
     f.cfg.account_userdata = &h;
-    arec_fx_set_prices(f.fx, "BTCUSDT", RISE, NRISE);
-    arec_manager *A = manager(&f, "pod-a");
-    ck_assert_int_eq(arec_manager_start_agent(A, AGENT), 0);
+    arec_manager *A = start_on_rise(&f, "pod-a");
     arec_sym_mem *m = wait_trades(&f, 1, 8000);
     ck_assert_uint_eq(m->trades, 1);
     arec_manager_free(A);

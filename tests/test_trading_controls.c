@@ -77,9 +77,7 @@ START_TEST(paper_agent_on_a_live_pod_sends_nothing) {
   fix f;
   arec_fx_stats st;
   fix_init_p(&f, 1, "{\"mode\":\"paper\"}");
-  arec_fx_set_prices(f.fx, "BTCUSDT", RISE, NRISE);
-  arec_manager *A = manager(&f, "pod-a");
-  ck_assert_int_eq(arec_manager_start_agent(A, AGENT), 0);
+  arec_manager *A = start_on_rise(&f, "pod-a");
   arec_sym_mem *m = wait_trades(&f, 1, 8000);
   ck_assert_uint_eq(m->trades, 1);
   ck_assert(m->position > 0);
@@ -116,9 +114,7 @@ END_TEST
 START_TEST(max_position_reduces_the_buy) {
   fix f;
   fix_init_p(&f, 0, "{\"risk\":{\"max_position\":150}}");
-  arec_fx_set_prices(f.fx, "BTCUSDT", RISE, NRISE);
-  arec_manager *A = manager(&f, "pod-a");
-  ck_assert_int_eq(arec_manager_start_agent(A, AGENT), 0);
+  arec_manager *A = start_on_rise(&f, "pod-a");
   arec_sym_mem *m = wait_trades(&f, 1, 8000);
   ck_assert_uint_eq(m->trades, 1);
   /* 30 % of 1000 would be 2.97 BTC at 101; the limit allows 150 USDT */
@@ -191,9 +187,7 @@ END_TEST
 START_TEST(user_stop_says_what_it_could_not_close) {
   fix f;
   fix_init(&f, 1);
-  arec_fx_set_prices(f.fx, "BTCUSDT", RISE, NRISE);
-  arec_manager *A = manager(&f, "pod-a");
-  ck_assert_int_eq(arec_manager_start_agent(A, AGENT), 0);
+  arec_manager *A = start_on_rise(&f, "pod-a");
   arec_sym_mem *m = wait_trades(&f, 1, 8000);
   ck_assert(m->position > 0);
   free(m);

@@ -441,30 +441,39 @@ START_TEST(refused_orders_counted_by_reason_not_as_failures) {
   char *text, out[4096];
   setup_f(&f, SECRET, 2000);
   arec_fx_set_filters(f.fx, "BTCUSDT", &ff);
-  /* a quantity off the step: Binance's exact answer */
-  ck_assert_int_eq(arec_exchange_order_place(f.x, "BTC/USDT", "BUY", "0.0015", NULL, "ab-1-1", &o),
-                   AREC_EBACKEND);
-  ck_assert_int_eq(arec_exchange_last_error(f.x, &msg), -1013);
-  ck_assert_str_eq(msg, "Filter failure: LOT_SIZE");
-  /* under the minimum notional (0.05 x 100 = 5 < 10) */
-  ck_assert_int_eq(arec_exchange_order_place(f.x, "BTC/USDT", "BUY", "0.05", NULL, "ab-1-2", &o),
-                   AREC_EBACKEND);
-  ck_assert_str_eq(msg, "Filter failure: NOTIONAL");
-  /* more than the balance (10000 USDT) */
-  ck_assert_int_eq(arec_exchange_order_place(f.x, "BTC/USDT", "BUY", "500", NULL, "ab-1-3", &o),
-                   AREC_EBACKEND);
-  ck_assert_int_eq(arec_exchange_last_error(f.x, &msg), -2010);
-  ck_assert_str_eq(msg, "Account has insufficient balance for requested action.");
-  /* a sell of what the account does not hold */
-  ck_assert_int_eq(arec_exchange_order_place(f.x, "BTC/USDT", "SELL", "1", NULL, "ab-1-4", &o),
-                   AREC_EBACKEND);
-  /* too many decimals for the exchange: refused, "other" */
-  ck_assert_int_eq(arec_exchange_order_place(f.x, "BTC/USDT", "BUY", "0.123456789", NULL, "ab-1-5", &o),
-                   AREC_EBACKEND);
-  ck_assert_int_eq(arec_exchange_last_error(f.x, NULL), -1111);
-  /* refused locally, never sent: not counted */
-  ck_assert_int_eq(arec_exchange_order_place(f.x, "BTC/USDT", "BUY", "1e-3", NULL, "ab-1-6", &o),
-                   AREC_EINVAL);
+  /* each order the exchange refuses (or the client, before sending) */
+  static const struct {
+    const char *side, *qty, *coid;
+    int rc;          /* what order_place answers */
+    long code;       /* the exchange's error code (0: not read) */
+    const char *msg; /* its message (NULL: not compared) */
+  } refused[] = {
+      /* a quantity off the step: Binance's exact answer */
+      {"BUY", "0.0015", "ab-1-1", AREC_EBACKEND, -1013,
+       "Filter failure: LOT_SIZE"},
+      /* under the minimum notional (0.05 x 100 = 5 < 10) */
+      {"BUY", "0.05", "ab-1-2", AREC_EBACKEND, 0, "Filter failure: NOTIONAL"},
+      /* more than the balance (10000 USDT) */
+      {"BUY", "500", "ab-1-3", AREC_EBACKEND, -2010,
+       "Account has insufficient balance for requested action."},
+      /* a sell of what the account does not hold */
+      {"SELL", "1", "ab-1-4", AREC_EBACKEND, 0, NULL},
+      /* too many decimals for the exchange: refused, "other" */
+      {"BUY", "0.123456789", "ab-1-5", AREC_EBACKEND, -1111, NULL},
+      /* refused locally, never sent: not counted */
+      {"BUY", "1e-3", "ab-1-6", AREC_EINVAL, 0, NULL},
+  };
+  for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+    ck_assert_msg(arec_exchange_order_place(f.x, "BTC/USDT", refused[i].side,
+                                            refused[i].qty, NULL,
+                                            refused[i].coid, &o) ==
+                      refused[i].rc,
+                  "order %s", refused[i].coid);
+    if (refused[i].code)
+      ck_assert_int_eq(arec_exchange_last_error(f.x, &msg), refused[i].code);
+    if (refused[i].msg) /* the last error read */
+      ck_assert_str_eq(msg, refused[i].msg);
+  }
   /* the exchange is up: refusals never open the breaker */
   for (int i = 0; i < 6; i++)
     ck_assert_int_eq(arec_exchange_order_place(f.x, "BTC/USDT", "BUY", "0.0015", NULL, "ab-2-1", &o),

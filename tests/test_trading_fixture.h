@@ -257,6 +257,15 @@ static TF_UNUSED void wait_no_runner(arec_manager *m, int ms) {
 static TF_UNUSED const double RISE[] = {100, 100, 100, 100, 100, 100, 100,
                               100, 100, 101, 102, 103, 104};
 #define NRISE (sizeof RISE / sizeof RISE[0])
+/* The rise above on BTCUSDT, a manager of pod on f and the agent started
+ * there (asserted): the start of most tests. */
+static TF_UNUSED arec_manager *start_on_rise(fix *f, const char *pod) {
+  arec_fx_set_prices(f->fx, "BTCUSDT", RISE, NRISE);
+  arec_manager *m = manager(f, pod);
+  ck_assert_int_eq(arec_manager_start_agent(m, AGENT), 0);
+  return m;
+}
+
 static TF_UNUSED const double FALL[] = {104, 103, 102, 101, 100, 99, 98, 97, 96, 95};
 #define NFALL (sizeof FALL / sizeof FALL[0])
 

@@ -122,14 +122,8 @@ END_TEST
 
 static void fill(arec_sym_mem *m, double *bal, int64_t t, arec_side side,
                  double qty, double price, long long trade) {
-  arec_fill f;
-  memset(&f, 0, sizeof f);
-  f.t_ms = t;
-  f.side = side;
-  f.qty = qty;
-  f.price = price;
-  f.commission = qty * price * 0.001;
-  f.trade_id = trade;
+  arec_fill f = {.t_ms = t, .side = side, .qty = qty, .price = price,
+                 .commission = qty * price * 0.001, .trade_id = trade};
   ck_assert_int_eq(arec__mem_apply(m, bal, &f, "BTC", "USDT", 0), 1);
 }
 

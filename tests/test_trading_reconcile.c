@@ -113,9 +113,7 @@ START_TEST(orders_while_away_fill_once_rest_cancelled_others_untouched) {
   arec_order o;
   char status[16];
   fix_init(&f, 1);
-  arec_fx_set_prices(f.fx, "BTCUSDT", RISE, NRISE);
-  arec_manager *A = manager(&f, "pod-a");
-  ck_assert_int_eq(arec_manager_start_agent(A, AGENT), 0);
+  arec_manager *A = start_on_rise(&f, "pod-a");
   arec_sym_mem *m = wait_trades(&f, 1, WAIT);
   double avg = m->avg_entry;
   free(m);

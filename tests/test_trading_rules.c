@@ -190,17 +190,10 @@ END_TEST
 /* ------------------------------------------------------------------ fees */
 static arec_fill F(arec_side side, double qty, double price, double c,
                    const char *asset, long long trade) {
-  arec_fill f;
-  memset(&f, 0, sizeof f);
-  f.t_ms = 1700000000000LL + trade;
-  f.side = side;
-  f.qty = qty;
-  f.price = price;
-  f.commission = c;
-  f.commission_asset = asset;
-  f.trade_id = trade;
-  f.order_id = 900 + trade;
-  f.coid = "ag-1-1";
+  arec_fill f = {.t_ms = 1700000000000LL + trade, .side = side, .qty = qty,
+                 .price = price, .commission = c, .commission_asset = asset,
+                 .trade_id = trade, .order_id = 900 + trade,
+                 .coid = "ag-1-1"};
   return f;
 }
 

@@ -131,6 +131,14 @@ arec_agent_record *arec_tg_agent_get(const arec_tg_cmd_ctx *c, const char *id,
  * what gets "Agent <id>" for the replies. */
 int arec_tg_agent_running(const arec_tg_cmd_ctx *c, const char *id,
                           char *what, size_t len, FILE *f);
+/* For the handlers: a service operation on agent id (stop, delete) for
+ * the sender, after arec_tg_agent_running: whether it was wanted or
+ * running before (1, else 0), or -1 when the service did not give it or
+ * refused the operation (its answer said to f). */
+typedef int (*arec_tg_agent_op)(arec_svc *svc, const arec_svc_actor *who,
+                                const char *agent_id, arec_svc_result *res);
+int arec_tg_agent_act(const arec_tg_cmd_ctx *c, const char *id,
+                      arec_tg_agent_op op, FILE *f);
 /* For the handlers: the sender as the service's actor; the status of an
  * outcome (the result's, else 200/500 from rc); 1 for 2xx. */
 static inline arec_svc_actor arec_tg_actor(const arec_tg_cmd_ctx *c) {

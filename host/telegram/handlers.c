@@ -33,6 +33,17 @@ int arec_tg_agent_running(const arec_tg_cmd_ctx *c, const char *id,
   return was;
 }
 
+int arec_tg_agent_act(const arec_tg_cmd_ctx *c, const char *id,
+                      arec_tg_agent_op op, FILE *f) {
+  char what[96];
+  int was = arec_tg_agent_running(c, id, what, sizeof what, f);
+  if (was < 0) return -1;
+  arec_tg_svc_call k = arec_tg_svc_call_of(c);
+  int rc = op(c->svc, &k.who, id, &k.r);
+  if (arec_tg_failed(f, what, rc, &k.r)) return -1;
+  return was;
+}
+
 arec_agent_record *arec_tg_agent_get(const arec_tg_cmd_ctx *c, const char *id,
                                      const char *what, FILE *f) {
   arec_tg_svc_call k = arec_tg_svc_call_of(c);
@@ -234,14 +245,9 @@ void arec_tg_cmd_start_agent(const arec_tg_cmd_ctx *c, const arec_tg_args *a,
 void arec_tg_cmd_stop_agent(const arec_tg_cmd_ctx *c, const arec_tg_args *a,
                             FILE *f) {
   const char *id = a->v[1];
-  char what[96];
-  int was = arec_tg_agent_running(c, id, what, sizeof what, f);
+  int was = arec_tg_agent_act(c, id, arec_svc_agent_stop, f);
   if (was < 0) return;
-  arec_tg_svc_call k = arec_tg_svc_call_of(c);
-  int rc = arec_svc_agent_stop(c->svc, &k.who, id, &k.r);
-  int st = arec_tg_status(rc, &k.r);
-  if (!arec_tg_ok(st)) arec_tg_say_result(f, what, &k.r);
-  else if (!was) fprintf(f, "Agent %s is not running.", id);
+  if (!was) fprintf(f, "Agent %s is not running.", id);
   else fprintf(f, "Stopping agent %s: its positions are being closed. You "
                   "will get a message when it has stopped.", id);
 }

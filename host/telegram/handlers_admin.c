@@ -107,14 +107,8 @@ void arec_tg_cmd_stop_all(const arec_tg_cmd_ctx *c, const arec_tg_args *a,
 void arec_tg_cmd_delete_agent(const arec_tg_cmd_ctx *c, const arec_tg_args *a,
                               FILE *f) {
   const char *id = a->v[1];
-  char what[96];
-  int was = arec_tg_agent_running(c, id, what, sizeof what, f);
+  int was = arec_tg_agent_act(c, id, arec_svc_agent_delete, f);
   if (was < 0) return;
-  arec_tg_svc_call k = arec_tg_svc_call_of(c);
-  int rc = arec_svc_agent_delete(c->svc, &k.who, id, &k.r);
-  if (arec_tg_failed(f, what, rc, &k.r)) {
-    return;
-  }
   if (was)
     fprintf(f, "Agent %s deleted: it stops and closes its positions first; "
                "you will get a message when it has stopped. Its history is "

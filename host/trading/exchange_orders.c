@@ -132,33 +132,89 @@ int arec_exchange_order_place(arec_exchange *x, const char *symbol,
   return rc;
 }
 
-int arec_exchange_order_query(arec_exchange *x, const char *symbol,
-                              const char *client_id, arec_order *out) {
+/* The order of symbol with origClientOrderId client_id, by method (GET:
+ * look it up, DELETE: cancel it). */
+static int by_client_id(arec_exchange *x, const char *method,
+                        const char *symbol, const char *client_id,
+                        arec_order *out) {
   char s[64], p[160];
   int rc = arec__xsym_param(s, sizeof s, symbol);
   if (rc) return rc;
   if (!arec__client_order_id_valid(client_id)) return AREC_EINVAL;
   snprintf(p, sizeof p, "%s&origClientOrderId=%s", s, client_id);
-  return order_call(x, "GET", p, out);
+  return order_call(x, method, p, out);
+}
+
+int arec_exchange_order_query(arec_exchange *x, const char *symbol,
+                              const char *client_id, arec_order *out) {
+  return by_client_id(x, "GET", symbol, client_id, out);
 }
 
 int arec_exchange_order_cancel(arec_exchange *x, const char *symbol,
                                const char *client_id, arec_order *out) {
-  char s[64], p[160];
-  int rc = arec__xsym_param(s, sizeof s, symbol);
-  if (rc) return rc;
-  if (!arec__client_order_id_valid(client_id)) return AREC_EINVAL;
-  snprintf(p, sizeof p, "%s&origClientOrderId=%s", s, client_id);
-  return order_call(x, "DELETE", p, out);
+  return by_client_id(x, "DELETE", symbol, client_id, out);
 }
 
 /* ------------------------------------------------------------------ lists */
+/* One element of a list answer into dst: 0, or nonzero when it is
+ * unreadable (skipped, never half-applied). */
+typedef int (*list_el)(const cJSON *e, void *dst);
+
+static int order_el(const cJSON *e, void *dst) { return parse_order(e, dst); }
+
+static int trade_el(const cJSON *e, void *dst) {
+  arec_xtrade *t = dst;
+  memset(t, 0, sizeof *t);
+  t->id = ll_field(e, "id");
+  t->order_id = ll_field(e, "orderId");
+  t->time_ms = ll_field(e, "time");
+  t->is_buyer = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "isBuyer"));
+  if (arec__xnum(e, "price", &t->price) != 0 ||
+      arec__xnum(e, "qty", &t->qty) != 0 || t->id <= 0)
+    return -1;
+  arec__xnum(e, "quoteQty", &t->quote_qty);
+  arec__xnum(e, "commission", &t->commission);
+  str_field(t->commission_asset, sizeof t->commission_asset, e,
+            "commissionAsset");
+  return 0;
+}
+
+/* GET path?params (signed), whose answer must be a JSON array of `what`:
+ * its readable elements, `size` bytes each, in a new array (*n of them;
+ * NULL, with *rc set, when the call failed). */
+static void *get_list(arec_exchange *x, const char *path, const char *params,
+                      const char *what, size_t size, list_el parse, size_t *n,
+                      int *rc) {
+  cJSON *j, *e;
+  size_t k = 0;
+  *n = 0;
+  *rc = arec__xrequest(x, "GET", path, params, 1, &j);
+  if (*rc) return NULL;
+  if (!cJSON_IsArray(j)) {
+    cJSON_Delete(j);
+    arec_error_set("exchange %s list answer malformed", what);
+    *rc = AREC_EBACKEND;
+    return NULL;
+  }
+  size_t cap = (size_t)cJSON_GetArraySize(j);
+  char *v = calloc(cap ? cap : 1, size);
+  if (!v) {
+    cJSON_Delete(j);
+    *rc = AREC_ENOMEM;
+    return NULL;
+  }
+  cJSON_ArrayForEach(e, j) {
+    if (k < cap && parse(e, v + k * size) == 0) k++;
+  }
+  cJSON_Delete(j);
+  *n = k;
+  return v;
+}
+
 int arec_exchange_orders(arec_exchange *x, const char *symbol, int which,
                          long long from_order_id, long long start_ms,
                          arec_order **out, size_t *n) {
   char s[64], p[256];
-  cJSON *j, *e;
-  size_t k = 0, cap;
   int rc = arec__xsym_param(s, sizeof s, symbol);
   *out = NULL;
   *n = 0;
@@ -170,34 +226,15 @@ int arec_exchange_orders(arec_exchange *x, const char *symbol, int which,
   else
     snprintf(p, sizeof p, "%s&startTime=%lld&endTime=%lld&limit=1000", s,
              start_ms, start_ms + DAY_MS - 1);
-  rc = arec__xrequest(x, "GET", which ? "/api/v3/allOrders" : "/api/v3/openOrders",
-                      p, 1, &j);
-  if (rc) return rc;
-  if (!cJSON_IsArray(j)) {
-    cJSON_Delete(j);
-    arec_error_set("exchange order list answer malformed");
-    return AREC_EBACKEND;
-  }
-  cap = (size_t)cJSON_GetArraySize(j);
-  *out = calloc(cap ? cap : 1, sizeof **out);
-  if (!*out) {
-    cJSON_Delete(j);
-    return AREC_ENOMEM;
-  }
-  cJSON_ArrayForEach(e, j) {
-    if (k < cap && parse_order(e, &(*out)[k]) == 0) k++;
-  }
-  cJSON_Delete(j);
-  *n = k;
-  return 0;
+  *out = get_list(x, which ? "/api/v3/allOrders" : "/api/v3/openOrders", p,
+                  "order", sizeof **out, order_el, n, &rc);
+  return rc;
 }
 
 int arec_exchange_my_trades(arec_exchange *x, const char *symbol,
                             long long order_id, long long start_ms,
                             arec_xtrade **out, size_t *n) {
   char s[64], p[256];
-  cJSON *j, *e;
-  size_t k = 0, cap;
   int rc = arec__xsym_param(s, sizeof s, symbol);
   *out = NULL;
   *n = 0;
@@ -207,37 +244,7 @@ int arec_exchange_my_trades(arec_exchange *x, const char *symbol,
   else
     snprintf(p, sizeof p, "%s&startTime=%lld&endTime=%lld&limit=1000", s,
              start_ms, start_ms + DAY_MS - 1);
-  rc = arec__xrequest(x, "GET", "/api/v3/myTrades", p, 1, &j);
-  if (rc) return rc;
-  if (!cJSON_IsArray(j)) {
-    cJSON_Delete(j);
-    arec_error_set("exchange trade list answer malformed");
-    return AREC_EBACKEND;
-  }
-  cap = (size_t)cJSON_GetArraySize(j);
-  *out = calloc(cap ? cap : 1, sizeof **out);
-  if (!*out) {
-    cJSON_Delete(j);
-    return AREC_ENOMEM;
-  }
-  cJSON_ArrayForEach(e, j) {
-    arec_xtrade *t = &(*out)[k];
-    if (k >= cap) break;
-    memset(t, 0, sizeof *t);
-    t->id = ll_field(e, "id");
-    t->order_id = ll_field(e, "orderId");
-    t->time_ms = ll_field(e, "time");
-    t->is_buyer = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "isBuyer"));
-    if (arec__xnum(e, "price", &t->price) != 0 ||
-        arec__xnum(e, "qty", &t->qty) != 0 || t->id <= 0)
-      continue; /* unreadable: skipped, never half-applied */
-    arec__xnum(e, "quoteQty", &t->quote_qty);
-    arec__xnum(e, "commission", &t->commission);
-    str_field(t->commission_asset, sizeof t->commission_asset, e,
-              "commissionAsset");
-    k++;
-  }
-  cJSON_Delete(j);
-  *n = k;
-  return 0;
+  *out = get_list(x, "/api/v3/myTrades", p, "trade", sizeof **out, trade_el,
+                  n, &rc);
+  return rc;
 }

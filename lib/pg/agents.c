@@ -174,12 +174,9 @@ int arec__pg_agent_unassign(arec_repository *repo, const char *agent_id,
  * row. */
 static int update_one(arec_repository *repo, const char *sql, int nparams,
                       const char *const *p) {
-  PGresult *r;
-  int err = arec__pg_query(PG(repo), sql, nparams, p, NULL, NULL, &r);
-  if (err)
-    return err;
-  int n = PQntuples(r);
-  PQclear(r);
+  int n = arec__pg_matched(PG(repo), sql, nparams, p);
+  if (n < 0)
+    return n;
   if (!n)
     return arec__pg_not_found(p[0]);
   return 0;

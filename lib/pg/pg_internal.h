@@ -139,6 +139,11 @@ char *arec__pg_strdup(const char *s); /* NULL stays NULL */
 const char *arec__pg_val(const PGresult *r, int row, int col);
 uint64_t arec__pg_u64(const PGresult *r, int row, int col);
 long long arec__pg_ll(const PGresult *r, int row, int col);
+/* arec__pg_query of sql with params p, for a statement whose rows only
+ * count (UPDATE ... RETURNING 1): how many it returned, or a negative
+ * AREC_E* code. */
+int arec__pg_matched(arec_pg *pg, const char *sql, int nparams,
+                     const char *const *p);
 double arec__pg_dbl(const PGresult *r, int row, int col);
 int arec__pg_bool(const PGresult *r, int row, int col);
 /* Strict conversion of a numeric's text to a finite double: 0, or -1 when

@@ -68,12 +68,9 @@ static int role_match(arec_repository *repo, const char *sql, int nparams,
   char f[24], ttl[24];
   const char *p[4] = {name, holder, arec__pg_u64s(f, fence),
                       arec__pg_i64(ttl, ttl_ms)};
-  PGresult *r;
-  int err = arec__pg_query(PG(repo), sql, nparams, p, NULL, NULL, &r);
-  if (err)
-    return err;
-  int n = PQntuples(r);
-  PQclear(r);
+  int n = arec__pg_matched(PG(repo), sql, nparams, p);
+  if (n < 0)
+    return n;
   if (!n) {
     arec_error_set("pg: role %s: %s (fence %llu is not the holder's current "
                    "lease)",

@@ -1,10 +1,11 @@
 /*
  * util.c -- small helpers of the PostgreSQL backend: reading result values
  * (strictly, where a value that does not convert must be noticed), random
- * bytes, error texts cut to what the repository keeps, and building array
- * literals ("{\"a\",\"b\"}") that are passed as ONE text parameter of a
- * statement (so batches stay parameterised: no SQL is ever built from
- * data).  Must never print or abort.
+ * bytes, error texts cut to what the repository keeps, counting the rows a
+ * statement matched, and building array literals ("{\"a\",\"b\"}") that
+ * are passed as ONE text parameter of a statement (so batches stay
+ * parameterised: no SQL is ever built from data).  Must never print or
+ * abort.
  */
 #include <errno.h>
 #include <math.h>
@@ -16,6 +17,17 @@
 #include "pg/pg_internal.h"
 
 char *arec__pg_strdup(const char *s) { return s ? strdup(s) : NULL; }
+
+int arec__pg_matched(arec_pg *pg, const char *sql, int nparams,
+                     const char *const *p) {
+  PGresult *r;
+  int err = arec__pg_query(pg, sql, nparams, p, NULL, NULL, &r);
+  if (err)
+    return err;
+  int n = PQntuples(r);
+  PQclear(r);
+  return n;
+}
 
 const char *arec__pg_val(const PGresult *r, int row, int col) {
   return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);

@@ -53,11 +53,7 @@ static int create_rc(arec_repository *r, const char *id, const char *strategy,
 }
 
 /* ------------------------------------------------------------------ create */
-START_TEST(create_with_and_without_id) {
-  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
-  arec_repository *r = arec_conf_open_v3(f, CONF_ADMIN);
-  if (!r)
-    return;
+CONF_REPO_TEST(create_with_and_without_id, CONF_ADMIN) {
   int64_t t0 = arec_conf_wall_ms();
   arec_agent_spec spec = AREC_AGENT_SPEC_INIT;
   char id[AREC_AGENT_ID_MAX + 1];
@@ -109,15 +105,9 @@ START_TEST(create_with_and_without_id) {
   ck_assert_uint_eq(a->fence, fence0);
   arec_agent_records_free(a, 1);
   ck_assert_uint_eq(count_all(r), 3);
-  r->free(r);
 }
-END_TEST
 
-START_TEST(create_refuses_bad_arguments) {
-  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
-  arec_repository *r = arec_conf_open_v3(f, CONF_ADMIN);
-  if (!r)
-    return;
+CONF_REPO_TEST(create_refuses_bad_arguments, CONF_ADMIN) {
   const char *bad_ids[] = {"bad id!", "start", "stop", "",
                            "x12345678901234567890123456789012345678901234567890"
                            "12345678901234"};
@@ -171,15 +161,9 @@ START_TEST(create_refuses_bad_arguments) {
                              " {\"a\": {\"b\": [true, null, -1e3]}} ", "eu-1"),
                    0);
   ck_assert_uint_eq(count_all(r), 1);
-  r->free(r);
 }
-END_TEST
 
-START_TEST(duplicates_are_refused) {
-  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
-  arec_repository *r = arec_conf_open_v3(f, CONF_ADMIN);
-  if (!r)
-    return;
+CONF_REPO_TEST(duplicates_are_refused, CONF_ADMIN) {
   arec_conf_make(r, "conf-a1", 1, 1, 0);
   ck_assert_int_eq(create_rc(r, "conf-a1", "toy", "again", NULL, NULL),
                    AREC_EEXIST);
@@ -187,16 +171,10 @@ START_TEST(duplicates_are_refused) {
   ck_assert_int_eq(create_rc(r, "conf-a1", "toy", "again", NULL, NULL),
                    AREC_EEXIST);
   ck_assert_uint_eq(count_all(r), 0);
-  r->free(r);
 }
-END_TEST
 
 /* ------------------------------------------------------------------ assign */
-START_TEST(assign_and_unassign_rules) {
-  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
-  arec_repository *r = arec_conf_open_v3(f, CONF_ADMIN);
-  if (!r)
-    return;
+CONF_REPO_TEST(assign_and_unassign_rules, CONF_ADMIN) {
   arec_conf_make(r, "conf-a1", 1, 0, 0);
   ck_assert_int_eq(arec_agent_assign(r, "conf-missing", "BTC/USDT", 1),
                    AREC_ENOTFOUND);
@@ -252,16 +230,10 @@ START_TEST(assign_and_unassign_rules) {
   ck_assert_uint_eq(a->nsymbols, 2);
   ck_assert_double_eq_tol(a->symbols[1].balance, 9, 1e-9);
   arec_agent_records_free(a, 1);
-  r->free(r);
 }
-END_TEST
 
 /* ------------------------------------------------------- active / trading */
-START_TEST(active_and_trading) {
-  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
-  arec_repository *r = arec_conf_open_v3(f, CONF_ADMIN);
-  if (!r)
-    return;
+CONF_REPO_TEST(active_and_trading, CONF_ADMIN) {
   arec_conf_make(r, "conf-a1", 1, 1, 1);
   ck_assert(arec_conf_restorable(r, "conf-a1"));
   ck_assert_int_eq(arec_agent_set_active(r, "conf-a1", 0), 0);
@@ -279,16 +251,10 @@ START_TEST(active_and_trading) {
                    AREC_ENOTFOUND);
   ck_assert_int_eq(arec_agent_set_active(r, "bad id", 1), AREC_EINVAL);
   ck_assert_int_eq(arec_agent_set_trading(NULL, "conf-a1", 1), AREC_EINVAL);
-  r->free(r);
 }
-END_TEST
 
 /* ------------------------------------------------------------------ delete */
-START_TEST(delete_hides_and_keeps_id) {
-  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
-  arec_repository *r = arec_conf_open_v3(f, CONF_ADMIN);
-  if (!r)
-    return;
+CONF_REPO_TEST(delete_hides_and_keeps_id, CONF_ADMIN) {
   arec_conf_make(r, "conf-a1", 1, 1, 1);
   arec_conf_make(r, "conf-a2", 1, 1, 1);
   ck_assert_int_eq(r->heartbeat(r, POD_A, INC_A, LEASE, 0), 0);
@@ -328,9 +294,7 @@ START_TEST(delete_hides_and_keeps_id) {
   a = arec_conf_get(r, "conf-a2"); /* the other agent is untouched */
   ck_assert_int_eq(a->is_trading, 1);
   arec_agent_records_free(a, 1);
-  r->free(r);
 }
-END_TEST
 
 /* -------------------------------------------------------------------- list */
 #define NPAGED 250
@@ -342,11 +306,7 @@ static void paged_id(char *out, size_t len, int i) {
            (i * 7) % 1000);
 }
 
-START_TEST(list_pages_in_byte_order) {
-  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
-  arec_repository *r = arec_conf_open_v3(f, CONF_ADMIN);
-  if (!r)
-    return;
+CONF_REPO_TEST(list_pages_in_byte_order, CONF_ADMIN) {
   char id[32];
   for (int i = 0; i < NPAGED; i++) {
     paged_id(id, sizeof id, i);
@@ -415,9 +375,7 @@ START_TEST(list_pages_in_byte_order) {
   flt.version = 9;
   ck_assert_int_eq(arec_agent_list(r, &flt, &v, &n), AREC_EVERSION);
   ck_assert_int_eq(arec_agent_list(r, NULL, NULL, &n), AREC_EINVAL);
-  r->free(r);
 }
-END_TEST
 
 static size_t list_n(arec_repository *r, const arec_agent_filter *flt,
                      const char *first) {
@@ -432,11 +390,7 @@ static size_t list_n(arec_repository *r, const arec_agent_filter *flt,
   return n;
 }
 
-START_TEST(list_filters) {
-  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
-  arec_repository *r = arec_conf_open_v3(f, CONF_ADMIN | CONF_BACKOFF);
-  if (!r)
-    return;
+CONF_REPO_TEST(list_filters, CONF_ADMIN | CONF_BACKOFF) {
   arec_conf_make(r, "conf-a1", 1, 2, 1); /* user 1, wanted, runs on A */
   arec_conf_make(r, "conf-a2", 1, 1, 0); /* user 1, not wanted */
   arec_conf_make(r, "conf-b1", 2, 1, 1); /* user 2, wanted, unowned */
@@ -494,16 +448,10 @@ START_TEST(list_filters) {
   ck_assert_str_eq(v[3].last_error, "boom");
   ck_assert_int_gt(v[3].retry_at_ms, 0);
   arec_agent_records_free(v, n);
-  r->free(r);
 }
-END_TEST
 
 /* --------------------------------------------------------------------- get */
-START_TEST(get_shows_symbols_and_saves) {
-  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
-  arec_repository *r = arec_conf_open_v3(f, CONF_ADMIN);
-  if (!r)
-    return;
+CONF_REPO_TEST(get_shows_symbols_and_saves, CONF_ADMIN) {
   arec_conf_make(r, "conf-a1", 1, 2, 1);
   int64_t t0 = arec_conf_wall_ms();
   uint64_t fence = claim(r, POD_A, INC_A, "conf-a1");
@@ -526,16 +474,10 @@ START_TEST(get_shows_symbols_and_saves) {
   ck_assert_int_eq(arec_agent_get(r, "conf-missing", &a), AREC_ENOTFOUND);
   ck_assert_int_eq(arec_agent_get(r, "bad id", &a), AREC_EINVAL);
   ck_assert_int_eq(arec_agent_get(r, "conf-a1", NULL), AREC_EINVAL);
-  r->free(r);
 }
-END_TEST
 
 /* -------------------------------------------------------------------- pods */
-START_TEST(pod_list_shows_live_pods) {
-  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
-  arec_repository *r = arec_conf_open_v3(f, CONF_ADMIN);
-  if (!r)
-    return;
+CONF_REPO_TEST(pod_list_shows_live_pods, CONF_ADMIN) {
   arec_pod_record *p = NULL;
   size_t n = 9;
   ck_assert_int_eq(arec_pod_list(r, &p, &n), 0);
@@ -569,17 +511,15 @@ START_TEST(pod_list_shows_live_pods) {
   arec_pod_records_free(p, n);
   ck_assert_int_eq(arec_pod_list(r, NULL, &n), AREC_EINVAL);
   arec_pod_records_free(NULL, 0);
-  r->free(r);
 }
-END_TEST
 
 /* ------------------------------------------------------------ registration */
 void arec_conf_admin_add(Suite *s, const arec_repo_fixture *f) {
-  const TTest *tests[] = {
+  const arec_conf_test *tests[] = {
       create_with_and_without_id, create_refuses_bad_arguments,
       duplicates_are_refused, assign_and_unassign_rules, active_and_trading,
       delete_hides_and_keeps_id, list_pages_in_byte_order, list_filters,
       get_shows_symbols_and_saves, pod_list_shows_live_pods};
-  arec_conf_add_tests(s, f, f->name, "admin-conformance", 60, tests,
-                      sizeof tests / sizeof *tests);
+  arec_conf_add_repo_tests(s, f, "admin-conformance", 60, tests,
+                           sizeof tests / sizeof *tests);
 }

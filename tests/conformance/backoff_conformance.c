@@ -35,11 +35,7 @@ static uint64_t claim(arec_repository *r, const char *id) {
 }
 
 /* ------------------------------------------------------------ start_failed */
-START_TEST(start_failed_is_fenced) {
-  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
-  arec_repository *r = arec_conf_open_v3(f, CONF_ADMIN | CONF_BACKOFF);
-  if (!r)
-    return;
+CONF_REPO_TEST(start_failed_is_fenced, CONF_ADMIN | CONF_BACKOFF) {
   arec_conf_make(r, "conf-a1", 1, 1, 1);
   ck_assert_int_eq(r->heartbeat(r, POD_A, INC_A, LEASE, 0), 0);
   uint64_t f1 = claim(r, "conf-a1");
@@ -82,16 +78,10 @@ START_TEST(start_failed_is_fenced) {
   arec_symbol_state st = {"BTC/USDT", 1, "{}"};
   arec_save sv = {"conf-a1", f1, POD_A, 1, &st};
   ck_assert_int_eq(r->save_state(r, &sv), AREC_EFENCED);
-  r->free(r);
 }
-END_TEST
 
 /* The wait doubles from MIN_MS to MAX_MS; the agent is hidden until then. */
-START_TEST(backoff_hides_until_retry_at) {
-  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
-  arec_repository *r = arec_conf_open_v3(f, CONF_ADMIN | CONF_BACKOFF);
-  if (!r)
-    return;
+CONF_REPO_TEST(backoff_hides_until_retry_at, CONF_ADMIN | CONF_BACKOFF) {
   arec_conf_make(r, "conf-a1", 1, 1, 1);
   arec_conf_make(r, "conf-a2", 1, 1, 1); /* never fails */
   for (unsigned int n = 1; n <= 4; n++) {
@@ -133,17 +123,11 @@ START_TEST(backoff_hides_until_retry_at) {
     ck_assert_msg(arec_conf_restorable(r, "conf-a1"),
                   "still hidden after its wait (failure %u)", n);
   }
-  r->free(r);
 }
-END_TEST
 
 /* A pod that listed the agent before another pod's start failed must not
  * claim it during the wait: one claim per attempt, fleet-wide. */
-START_TEST(claim_refused_during_the_wait) {
-  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
-  arec_repository *r = arec_conf_open_v3(f, CONF_ADMIN | CONF_BACKOFF);
-  if (!r)
-    return;
+CONF_REPO_TEST(claim_refused_during_the_wait, CONF_ADMIN | CONF_BACKOFF) {
   arec_conf_make(r, "conf-a1", 1, 1, 1);
   arec_conf_make(r, "conf-a2", 1, 1, 1);
   ck_assert_int_eq(r->heartbeat(r, POD_A, INC_A, LEASE, 0), 0);
@@ -169,15 +153,9 @@ START_TEST(claim_refused_during_the_wait) {
   /* a user's start ends the wait */
   ck_assert_int_eq(r->set_trading(r, "conf-a1", 1), 0);
   ck_assert_uint_eq(claim(r, "conf-a1"), f1 + 2);
-  r->free(r);
 }
-END_TEST
 
-START_TEST(start_ok_clears) {
-  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
-  arec_repository *r = arec_conf_open_v3(f, CONF_ADMIN | CONF_BACKOFF);
-  if (!r)
-    return;
+CONF_REPO_TEST(start_ok_clears, CONF_ADMIN | CONF_BACKOFF) {
   arec_conf_make(r, "conf-a1", 1, 1, 1);
   uint64_t f1 = claim(r, "conf-a1");
   ck_assert_int_eq(
@@ -200,16 +178,10 @@ START_TEST(start_ok_clears) {
   ck_assert_str_eq(a->running_on, POD_A);
   arec_agent_records_free(a, 1);
   ck_assert_int_eq(r->start_ok(r, "conf-a1", f2), 0); /* nothing to clear */
-  r->free(r);
 }
-END_TEST
 
 /* set_trading(1) ends the wait, the count stays until a start succeeds. */
-START_TEST(set_trading_ends_the_wait) {
-  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
-  arec_repository *r = arec_conf_open_v3(f, CONF_ADMIN | CONF_BACKOFF);
-  if (!r)
-    return;
+CONF_REPO_TEST(set_trading_ends_the_wait, CONF_ADMIN | CONF_BACKOFF) {
   arec_conf_make(r, "conf-a1", 1, 1, 1);
   uint64_t f1 = claim(r, "conf-a1");
   ck_assert_int_eq(
@@ -224,9 +196,7 @@ START_TEST(set_trading_ends_the_wait) {
   ck_assert_str_eq(a->last_error, "boom");
   ck_assert_int_eq(a->retry_at_ms, 0);
   arec_agent_records_free(a, 1);
-  r->free(r);
 }
-END_TEST
 
 /* --------------------------------------------------------------- set_error */
 static int utf8_whole(const char *s) {
@@ -239,11 +209,7 @@ static int utf8_whole(const char *s) {
   return 1;
 }
 
-START_TEST(set_error_rules) {
-  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
-  arec_repository *r = arec_conf_open_v3(f, CONF_ADMIN | CONF_BACKOFF);
-  if (!r)
-    return;
+CONF_REPO_TEST(set_error_rules, CONF_ADMIN | CONF_BACKOFF) {
   arec_conf_make(r, "conf-a1", 1, 1, 1);
   /* fence 0: only while the agent has no live owner */
   ck_assert_int_eq(r->set_error(r, "conf-a1", 0, "waiting for gpu"), 0);
@@ -292,16 +258,10 @@ START_TEST(set_error_rules) {
   ck_assert_uint_le(strlen(a->last_error), 500);
   ck_assert(utf8_whole(a->last_error));
   arec_agent_records_free(a, 1);
-  r->free(r);
 }
-END_TEST
 
 /* --------------------------------------------------------------------- rows */
-START_TEST(rows_carry_the_new_fields) {
-  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
-  arec_repository *r = arec_conf_open_v3(f, CONF_ADMIN | CONF_BACKOFF);
-  if (!r)
-    return;
+CONF_REPO_TEST(rows_carry_the_new_fields, CONF_ADMIN | CONF_BACKOFF) {
   ck_assert_int_eq(
       arec_conf_create(r, "conf-a1", 5, "grid", "n", "{\"step\": 0.5}", "gpu"),
       0);
@@ -338,16 +298,10 @@ START_TEST(rows_carry_the_new_fields) {
     }
   }
   arec_agent_list_free(l);
-  r->free(r);
 }
-END_TEST
 
-START_TEST(unreadable_row_is_listed_with_its_error) {
-  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
+CONF_REPO_TEST(unreadable_row_is_listed_with_its_error, CONF_ADMIN | CONF_BACKOFF) {
   if (!f->poison)
-    return;
-  arec_repository *r = arec_conf_open_v3(f, CONF_ADMIN | CONF_BACKOFF);
-  if (!r)
     return;
   arec_conf_make(r, "conf-a1", 1, 1, 1);
   arec_conf_make(r, "conf-a2", 1, 1, 1);
@@ -378,17 +332,15 @@ START_TEST(unreadable_row_is_listed_with_its_error) {
                    0);
   ck_assert(!arec_conf_restorable(r, "conf-a2"));
   ck_assert(arec_conf_restorable(r, "conf-a1"));
-  r->free(r);
 }
-END_TEST
 
 /* ------------------------------------------------------------ registration */
 void arec_conf_backoff_add(Suite *s, const arec_repo_fixture *f) {
-  const TTest *tests[] = {
+  const arec_conf_test *tests[] = {
       start_failed_is_fenced, backoff_hides_until_retry_at,
       claim_refused_during_the_wait, start_ok_clears,
       set_trading_ends_the_wait, set_error_rules, rows_carry_the_new_fields,
       unreadable_row_is_listed_with_its_error};
-  arec_conf_add_tests(s, f, f->name, "backoff-conformance", 30, tests,
-                      sizeof tests / sizeof *tests);
+  arec_conf_add_repo_tests(s, f, "backoff-conformance", 30, tests,
+                           sizeof tests / sizeof *tests);
 }

@@ -1,11 +1,13 @@
 /*
- * conf_util.c -- helpers shared by the conformance suites: the registry of
- * the fixtures the backends' tests add (one index per fixture, whatever
- * suites it is added to, handed to every test as _i) with the TCases it
- * makes; and for the version-3 suites (admin, backoff, roles) opening a
- * repository that must have the slots of version 3, making agents through
- * the administration API, reading them back, and moving the repository's
- * clock through the fixture.
+ * conf_util.c -- helpers shared by the conformance suites: the runners of
+ * their tests (CONF_REPO_TEST, CONF_LOCK_TEST; one entry per test and
+ * fixture, whose index is the test's _i, in a TCase per fixture and
+ * suite), which reset the fixture, open the repository a test needs (a
+ * repository without it passes the test) or the suite's lock, run the body
+ * and free what they opened; and for the version-3 suites (admin, backoff,
+ * roles) opening a repository that must have the slots of version 3,
+ * making agents through the administration API, reading them back, and
+ * moving the repository's clock through the fixture.
  *
  * A repository older than version 3 makes arec_conf_open_v3 answer NULL
  * (the test then passes: those slots do not exist there); a version-3 one
@@ -21,37 +23,97 @@
 #include "../support/toy_agent.h"
 
 /* ------------------------------------------------------------ registry */
-#define MAX_FIXTURES 16
 #define MAX_CASES 64
-static const void *fixtures[MAX_FIXTURES];
-static int nfixtures;
 
-void arec_conf_add_tests(Suite *s, const void *fixture,
-                         const char *fixture_name, const char *suite,
-                         double timeout_s, const TTest *const *tests,
-                         size_t n) {
-  static char names[MAX_CASES][128]; /* Check keeps the pointer */
+/* A TCase "<fixture_name>-<suite>" in s (Check keeps the name's pointer). */
+static TCase *fixture_tcase(Suite *s, const char *fixture_name,
+                            const char *suite, double timeout_s) {
+  static char names[MAX_CASES][128];
   static int nnames;
-  int i = 0;
-  while (i < nfixtures && fixtures[i] != fixture)
-    i++;
-  if (i == MAX_FIXTURES || nnames == MAX_CASES)
-    return;
-  if (i == nfixtures)
-    fixtures[nfixtures++] = fixture;
+  if (nnames == MAX_CASES)
+    return NULL;
   char *name = names[nnames++];
   snprintf(name, sizeof names[0], "%s-%s", fixture_name, suite);
-  TCase *tc = arec_test_tcase(s, name, timeout_s);
-  for (size_t k = 0; k < n; k++)
-    tcase_add_loop_test(tc, tests[k], i, i + 1);
+  return arec_test_tcase(s, name, timeout_s);
 }
 
-const void *arec_conf_fixture(int i) { return fixtures[i]; }
+/* --------------------------------------------- repository and lock tests */
+/* One test for one fixture; its index is the test's _i. */
+#define MAX_RUNS 512
+static struct conf_run {
+  const void *fixture; /* an arec_repo_fixture or an arec_lock_fixture */
+  const arec_conf_test *t;
+  arec_lock *(*open)(const arec_lock_fixture *f); /* lock tests */
+  void (*close)(arec_lock *l);
+} runs[MAX_RUNS];
+static TTest run_ttests[MAX_RUNS];
+static int nruns;
 
-const arec_repo_fixture *arec_conf_repo_setup(int i) {
-  const arec_repo_fixture *f = arec_conf_fixture(i);
+/* The repository for a test that needs `need`, NULL when it lacks that. */
+static arec_repository *open_for(const arec_repo_fixture *f, int need) {
+  if (need & (CONF_ADMIN | CONF_BACKOFF | CONF_ROLES))
+    return arec_conf_open_v3(f, need);
+  arec_repository *r = NULL;
+  ck_assert_int_eq(f->open(f->ctx, &r), 0);
+  ck_assert_ptr_nonnull(r);
+  if ((need & CONF_FLEET) &&
+      (r->version < 2 || !r->fleet || !r->pod_leaving || !r->migrate)) {
+    r->free(r);
+    return NULL;
+  }
+  return r;
+}
+
+static void run_repo_test(int k) {
+  const arec_repo_fixture *f = runs[k].fixture;
   f->reset(f->ctx);
-  return f;
+  arec_repository *r = open_for(f, runs[k].t->need);
+  if (!r)
+    return;
+  runs[k].t->repo_fn(f, r);
+  r->free(r);
+}
+
+static void run_lock_test(int k) {
+  const arec_lock_fixture *f = runs[k].fixture;
+  f->reset(f->ctx);
+  arec_lock *l = runs[k].open(f);
+  if (!l)
+    return;
+  runs[k].t->lock_fn(f, l);
+  if (runs[k].close)
+    runs[k].close(l);
+}
+
+/* A TCase of tests[0..n) for one fixture, each run by fn. */
+static void add_runs(Suite *s, struct conf_run proto, const char *fixture_name,
+                     const char *suite, double timeout_s, TFun fn,
+                     const arec_conf_test *const *tests, size_t n) {
+  TCase *tc = fixture_tcase(s, fixture_name, suite, timeout_s);
+  for (size_t k = 0; tc && k < n && nruns < MAX_RUNS; k++) {
+    int i = nruns++;
+    runs[i] = proto;
+    runs[i].t = tests[k];
+    TTest t = {tests[k]->name, fn, tests[k]->file, tests[k]->line};
+    run_ttests[i] = t;
+    tcase_add_loop_test(tc, &run_ttests[i], i, i + 1);
+  }
+}
+
+void arec_conf_add_repo_tests(Suite *s, const arec_repo_fixture *f,
+                              const char *suite, double timeout_s,
+                              const arec_conf_test *const *tests, size_t n) {
+  struct conf_run proto = {f, NULL, NULL, NULL};
+  add_runs(s, proto, f->name, suite, timeout_s, run_repo_test, tests, n);
+}
+
+void arec_conf_add_lock_tests(Suite *s, const arec_lock_fixture *f,
+                              const char *suite, double timeout_s,
+                              arec_lock *(*open)(const arec_lock_fixture *f),
+                              void (*close)(arec_lock *l),
+                              const arec_conf_test *const *tests, size_t n) {
+  struct conf_run proto = {f, NULL, open, close};
+  add_runs(s, proto, f->name, suite, timeout_s, run_lock_test, tests, n);
 }
 
 /* ------------------------------------------------------- version 3 */
@@ -134,6 +196,14 @@ arec_conf_agent arec_conf_read(const arec_repo_fixture *f, const char *id) {
   memset(&a, 0, sizeof a);
   ck_assert_int_eq(f->get_agent(f->ctx, id, &a), 0);
   return a;
+}
+
+int arec_conf_unwanted1(arec_repository *r, const char *pod, const char *inc,
+                        const char *id) {
+  unsigned char u = 42;
+  const char *ids[] = {id};
+  ck_assert_int_eq(r->unwanted(r, pod, inc, ids, 1, &u), 0);
+  return u;
 }
 
 int64_t arec_conf_pod_lease(arec_lock *l, const char *holder, int64_t ttl) {

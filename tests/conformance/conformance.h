@@ -132,19 +132,47 @@ void arec_conf_roles_add(Suite *s, const arec_repo_fixture *f);
 void arec_conf_podlease_add(Suite *s, const arec_lock_fixture *f);
 
 /* ------------------------------------------- shared helpers (conf_util.c) */
-/* Registers a fixture (once, whatever suites it is added to) and adds a
- * TCase "<fixture_name>-<suite>" to s, timeout_s seconds per test, that runs
- * each of tests[0..n) for that fixture: _i is its index for
- * arec_conf_fixture. */
-void arec_conf_add_tests(Suite *s, const void *fixture,
-                         const char *fixture_name, const char *suite,
-                         double timeout_s, const TTest *const *tests,
-                         size_t n);
-/* The fixture of index i (an arec_repo_fixture or arec_lock_fixture, as its
- * suite registered it). */
-const void *arec_conf_fixture(int i);
-/* The repository fixture of index i, reset (every test starts with it). */
-const arec_repo_fixture *arec_conf_repo_setup(int i);
+/* A test of the conformance suites, declared like START_TEST and written
+ * as a body that sees the fixture f and what the runner opened on it:
+ *     CONF_REPO_TEST(claim_bumps_fence, 0) { ... r->claim(r, ...) ... }
+ *     CONF_LOCK_TEST(refresh_extends) { ... l->refresh(l, ...) ... }
+ * A repository test says what it needs (0: any repository; CONF_FLEET; or
+ * CONF_ADMIN / CONF_BACKOFF / CONF_ROLES, as arec_conf_open_v3 checks
+ * them); the runner resets the fixture, opens r (a repository without what
+ * the test needs passes it), runs the body and frees r.  A lock test runs
+ * on the lock the suite's open function gives (after the reset; NULL: the
+ * test passes), freed after the body by the suite's close function, or by
+ * the body itself when the suite has none. */
+typedef struct arec_conf_test {
+  const char *name;
+  int need;
+  void (*repo_fn)(const arec_repo_fixture *f, arec_repository *r);
+  void (*lock_fn)(const arec_lock_fixture *f, arec_lock *l);
+  const char *file;
+  int line;
+} arec_conf_test;
+#define CONF_TEST_(id, need_, slot, fixture_t, backend_t, b)                  \
+  static void id##_body(const fixture_t *f, backend_t *b);                    \
+  static const arec_conf_test id##_test = {                                   \
+      .name = #id, .need = need_, .slot = id##_body, .file = __FILE__,        \
+      .line = __LINE__};                                                      \
+  static const arec_conf_test *const id = &id##_test;                         \
+  static void id##_body(const fixture_t *f __attribute__((unused)),           \
+                        backend_t *b)
+#define CONF_REPO_TEST(id, need)                                              \
+  CONF_TEST_(id, need, repo_fn, arec_repo_fixture, arec_repository, r)
+#define CONF_LOCK_TEST(id)                                                    \
+  CONF_TEST_(id, 0, lock_fn, arec_lock_fixture, arec_lock, l)
+/* Add a TCase "<f->name>-<suite>" to s, timeout_s seconds per test, that
+ * runs tests[0..n) for f (the lock tests with open and close). */
+void arec_conf_add_repo_tests(Suite *s, const arec_repo_fixture *f,
+                              const char *suite, double timeout_s,
+                              const arec_conf_test *const *tests, size_t n);
+void arec_conf_add_lock_tests(Suite *s, const arec_lock_fixture *f,
+                              const char *suite, double timeout_s,
+                              arec_lock *(*open)(const arec_lock_fixture *f),
+                              void (*close)(arec_lock *l),
+                              const arec_conf_test *const *tests, size_t n);
 
 /* Shared by the version-3 suites. */
 /* The repository when it is version 3 (checked to have every slot in
@@ -152,7 +180,8 @@ const arec_repo_fixture *arec_conf_repo_setup(int i);
 enum {
   CONF_ADMIN = 1,   /* agent_create .. pod_list */
   CONF_BACKOFF = 2, /* start_failed, start_ok, set_error */
-  CONF_ROLES = 4    /* role_claim .. role_check */
+  CONF_ROLES = 4,   /* role_claim .. role_check */
+  CONF_FLEET = 8    /* version 2: fleet, pod_leaving, migrate */
 };
 arec_repository *arec_conf_open_v3(const arec_repo_fixture *f, int slots);
 /* Creates agent id (user_id, strategy "toy", name = id) with the symbols
@@ -176,6 +205,10 @@ arec_conf_agent arec_conf_read(const arec_repo_fixture *f, const char *id);
 /* Takes or renews holder's pod lease of ttl ms on l, asserted to succeed
  * with a validity in (0, ttl]; the validity. */
 int64_t arec_conf_pod_lease(arec_lock *l, const char *holder, int64_t ttl);
+/* What unwanted() answers for agent id alone, as pod's incarnation inc
+ * (asserted to succeed). */
+int arec_conf_unwanted1(arec_repository *r, const char *pod, const char *inc,
+                        const char *id);
 /* 1 when id is in agents_to_restore(id). */
 int arec_conf_restorable(arec_repository *r, const char *id);
 /* Moves the repository's clock by ms (fixture advance, else sleeps). */

@@ -34,18 +34,6 @@
 #define HOLD 60000
 
 /* ---------------------------------------------------------------- helpers */
-/* The repository; NULL (freed) when it lacks the version-2 slots. */
-static arec_repository *open_v2(const arec_repo_fixture *f) {
-  arec_repository *r = NULL;
-  ck_assert_int_eq(f->open(f->ctx, &r), 0);
-  ck_assert_ptr_nonnull(r);
-  if (r->version < 2 || !r->fleet || !r->pod_leaving || !r->migrate) {
-    r->free(r);
-    return NULL;
-  }
-  return r;
-}
-
 static void beat(arec_repository *r, const char *pod, const char *inc) {
   ck_assert_int_eq(r->heartbeat(r, pod, inc, LEASE, 0), 0);
 }
@@ -63,14 +51,6 @@ static int claim_rc(arec_repository *r, const char *pod, const char *inc,
                     const char *id) {
   uint64_t fence = 0;
   return r->claim(r, pod, inc, id, &fence);
-}
-
-static int unwanted1(arec_repository *r, const char *pod, const char *inc,
-                     const char *id) {
-  unsigned char u = 42;
-  const char *ids[] = {id};
-  ck_assert_int_eq(r->unwanted(r, pod, inc, ids, 1, &u), 0);
-  return u;
 }
 
 /* fleet() into *b (cleared first); the caller clears it. */
@@ -104,11 +84,7 @@ static void sleep_ms(long ms) {
 }
 
 /* ------------------------------------------------------------------- fleet */
-START_TEST(fleet_counts) {
-  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
-  arec_repository *r = open_v2(f);
-  if (!r)
-    return;
+CONF_REPO_TEST(fleet_counts, CONF_FLEET) {
   arec_fleet b;
   bal(r, &b);
   ck_assert_uint_eq(b.live_pods, 0);
@@ -174,16 +150,10 @@ START_TEST(fleet_counts) {
     ck_assert_uint_eq(b.backoff, 0);
     arec_fleet_clear(&b);
   }
-  r->free(r);
 }
-END_TEST
 
 /* ------------------------------------------------------------- pod_leaving */
-START_TEST(pod_leaving_rules) {
-  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
-  arec_repository *r = open_v2(f);
-  if (!r)
-    return;
+CONF_REPO_TEST(pod_leaving_rules, CONF_FLEET) {
   arec_conf_add(f, r, "conf-a1", 1, 1);
   beat(r, POD_A, INC_A1);
   beat(r, POD_B, INC_B);
@@ -194,7 +164,7 @@ START_TEST(pod_leaving_rules) {
   ck_assert_uint_eq(live_pods(r), 1);
   /* still live for its agents */
   ck_assert(!arec_conf_restorable(r, "conf-a1"));
-  ck_assert_int_eq(unwanted1(r, POD_A, INC_A1, "conf-a1"), 0);
+  ck_assert_int_eq(arec_conf_unwanted1(r, POD_A, INC_A1, "conf-a1"), 0);
   ck_assert_int_eq(r->pod_leaving(r, POD_A, INC_A1), 0); /* twice: fine */
   /* a heartbeat of the same incarnation keeps the mark */
   beat(r, POD_A, INC_A1);
@@ -218,16 +188,10 @@ START_TEST(pod_leaving_rules) {
   /* leaving = 1 deletes the row */
   ck_assert_int_eq(r->heartbeat(r, POD_A, INC_A2, LEASE, 1), 0);
   ck_assert_uint_eq(live_pods(r), 0);
-  r->free(r);
 }
-END_TEST
 
 /* ------------------------------------------------------------------ migrate */
-START_TEST(migrate_hold) {
-  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
-  arec_repository *r = open_v2(f);
-  if (!r)
-    return;
+CONF_REPO_TEST(migrate_hold, CONF_FLEET) {
   arec_conf_add(f, r, "conf-a1", 1, 1);
   arec_conf_add(f, r, "conf-a2", 1, 1);
   beat(r, POD_A, INC_A1);
@@ -254,7 +218,7 @@ START_TEST(migrate_hold) {
   ck_assert_int_eq(r->unwanted(r, POD_A, INC_A1, ids, 2, u), 0);
   ck_assert_int_eq(u[0], 3);
   ck_assert_int_eq(u[1], 0);
-  ck_assert_int_eq(unwanted1(r, POD_B, INC_B, "conf-a1"), 2);
+  ck_assert_int_eq(arec_conf_unwanted1(r, POD_B, INC_B, "conf-a1"), 2);
 
   /* only the target may claim */
   ck_assert_int_eq(claim_rc(r, POD_A, INC_A1, "conf-a1"), AREC_ECONFLICT);
@@ -283,19 +247,13 @@ START_TEST(migrate_hold) {
   uint64_t fb = claim(r, POD_B, INC_B, "conf-a1");
   ck_assert_uint_eq(fb, fa + 2);
   ck_assert_uint_eq(holds(r), 0);
-  ck_assert_int_eq(unwanted1(r, POD_B, INC_B, "conf-a1"), 0);
+  ck_assert_int_eq(arec_conf_unwanted1(r, POD_B, INC_B, "conf-a1"), 0);
   ck_assert_str_eq(arec_conf_read(f, "conf-a1").running_on, POD_B);
   /* afterwards any pod claims as before */
   ck_assert_uint_eq(claim(r, POD_C, INC_C, "conf-a1"), fb + 1);
-  r->free(r);
 }
-END_TEST
 
-START_TEST(migrate_refused) {
-  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
-  arec_repository *r = open_v2(f);
-  if (!r)
-    return;
+CONF_REPO_TEST(migrate_refused, CONF_FLEET) {
   arec_conf_add(f, r, "conf-a1", 1, 1);
   arec_conf_add(f, r, "conf-a2", 1, 0); /* not trading */
   arec_conf_add(f, r, "conf-a3", 1, 1); /* disabled below */
@@ -318,13 +276,13 @@ START_TEST(migrate_refused) {
   ck_assert_int_eq(r->migrate(r, "conf-a1", POD_B, HOLD), AREC_ECONFLICT);
   /* nothing was recorded */
   ck_assert_uint_eq(holds(r), 0);
-  ck_assert_int_eq(unwanted1(r, POD_A, INC_A1, "conf-a1"), 0);
+  ck_assert_int_eq(arec_conf_unwanted1(r, POD_A, INC_A1, "conf-a1"), 0);
   ck_assert_uint_eq(arec_conf_read(f, "conf-a1").fence, f0);
 
   /* to the pod that already owns it: 0, nothing recorded */
   ck_assert_int_eq(r->migrate(r, "conf-a1", POD_A, HOLD), 0);
   ck_assert_uint_eq(holds(r), 0);
-  ck_assert_int_eq(unwanted1(r, POD_A, INC_A1, "conf-a1"), 0);
+  ck_assert_int_eq(arec_conf_unwanted1(r, POD_A, INC_A1, "conf-a1"), 0);
   /* owned by the target's previous incarnation: that is not "already
    * there", the hold is recorded and only the target may claim */
   beat(r, POD_C, INC_C);
@@ -335,18 +293,12 @@ START_TEST(migrate_refused) {
   ck_assert_int_eq(claim_rc(r, POD_A, INC_A1, "conf-a1"), AREC_ECONFLICT);
   claim(r, POD_C, INC_A2, "conf-a1");
   ck_assert_uint_eq(holds(r), 0);
-  r->free(r);
 }
-END_TEST
 
 /* A hold ends with its time and when its target dies; a user's stop beats
  * a hand-off (1 before 3). */
-START_TEST(hold_ends) {
+CONF_REPO_TEST(hold_ends, CONF_FLEET) {
   enum { SHORT = 300 };
-  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
-  arec_repository *r = open_v2(f);
-  if (!r)
-    return;
   arec_conf_add(f, r, "conf-a1", 1, 1);
   arec_conf_add(f, r, "conf-a2", 1, 1);
   beat(r, POD_A, INC_A1);
@@ -356,23 +308,23 @@ START_TEST(hold_ends) {
   claim(r, POD_A, INC_A1, "conf-a2");
 
   ck_assert_int_eq(r->migrate(r, "conf-a1", POD_B, HOLD), 0);
-  ck_assert_int_eq(unwanted1(r, POD_A, INC_A1, "conf-a1"), 3);
+  ck_assert_int_eq(arec_conf_unwanted1(r, POD_A, INC_A1, "conf-a1"), 3);
   ck_assert_int_eq(r->set_trading(r, "conf-a1", 0), 0);
-  ck_assert_int_eq(unwanted1(r, POD_A, INC_A1, "conf-a1"), 1);
+  ck_assert_int_eq(arec_conf_unwanted1(r, POD_A, INC_A1, "conf-a1"), 1);
   ck_assert_int_eq(r->set_trading(r, "conf-a1", 1), 0);
   /* the target dies: the hold no longer binds anyone */
   ck_assert_int_eq(f->expire_pod(f->ctx, POD_B), 0);
   ck_assert_uint_eq(holds(r), 0);
-  ck_assert_int_eq(unwanted1(r, POD_A, INC_A1, "conf-a1"), 0);
+  ck_assert_int_eq(arec_conf_unwanted1(r, POD_A, INC_A1, "conf-a1"), 0);
   claim(r, POD_C, INC_C, "conf-a1");
 
   /* a target that starts leaving no longer binds anyone either */
   ck_assert_int_eq(r->migrate(r, "conf-a2", POD_B, HOLD), AREC_ECONFLICT);
   ck_assert_int_eq(r->migrate(r, "conf-a1", POD_A, HOLD), 0);
-  ck_assert_int_eq(unwanted1(r, POD_C, INC_C, "conf-a1"), 3);
+  ck_assert_int_eq(arec_conf_unwanted1(r, POD_C, INC_C, "conf-a1"), 3);
   ck_assert_int_eq(r->pod_leaving(r, POD_A, INC_A1), 0);
   ck_assert_uint_eq(holds(r), 0);
-  ck_assert_int_eq(unwanted1(r, POD_C, INC_C, "conf-a1"), 0);
+  ck_assert_int_eq(arec_conf_unwanted1(r, POD_C, INC_C, "conf-a1"), 0);
   claim(r, POD_C, INC_C, "conf-a1"); /* any claim ends the suspended hold */
   ck_assert_int_eq(r->heartbeat(r, POD_A, INC_A2, LEASE, 0), 0); /* restart */
   ck_assert_uint_eq(holds(r), 0);
@@ -380,19 +332,17 @@ START_TEST(hold_ends) {
   /* a short hold runs out */
   ck_assert_int_eq(r->migrate(r, "conf-a2", POD_C, SHORT), 0);
   ck_assert_int_eq(claim_rc(r, POD_A, INC_A2, "conf-a2"), AREC_ECONFLICT);
-  ck_assert_int_eq(unwanted1(r, POD_A, INC_A1, "conf-a2"), 3);
+  ck_assert_int_eq(arec_conf_unwanted1(r, POD_A, INC_A1, "conf-a2"), 3);
   sleep_ms(SHORT + 200);
   ck_assert_uint_eq(holds(r), 0);
   claim(r, POD_A, INC_A2, "conf-a2");
-  r->free(r);
 }
-END_TEST
 
 /* ------------------------------------------------------------ registration */
 void arec_conf_fleet_add(Suite *s, const arec_repo_fixture *f) {
-  const TTest *tests[] = {
+  const arec_conf_test *tests[] = {
       fleet_counts, pod_leaving_rules, migrate_hold, migrate_refused,
       hold_ends};
-  arec_conf_add_tests(s, f, f->name, "fleet-conformance", 30, tests,
-                      sizeof tests / sizeof *tests);
+  arec_conf_add_repo_tests(s, f, "fleet-conformance", 30, tests,
+                           sizeof tests / sizeof *tests);
 }

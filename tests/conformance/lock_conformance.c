@@ -7,11 +7,12 @@
  * the fixture sees on the server(s): value format and uniqueness, held vs
  * free, refresh after expiry or overwrite, compare-and-delete release,
  * validity bounds, the batch slots over 1,000 keys, and bad input.
- * Fixtures are kept in a small table and each test is a loop test over its
- * fixture's index, so one binary can run several fixtures.  In pod-lease
- * mode (fixture->pod_lease_mode) the same tests run with owners that are
- * pod-lease holders "<pod>/<32 hex>": the lock under test holds OWNER's pod
- * lease and a second lock (the keeper) holds OTHER's, so no value here is
+ * Each test is a CONF_LOCK_TEST body that conf_util's runner runs once per
+ * fixture on the lock open_lock() gives, so one binary can run several
+ * fixtures.  In pod-lease mode (fixture->pod_lease_mode) the same tests run
+ * with owners that are pod-lease holders "<pod>/<32 hex>": the lock under
+ * test holds OWNER's pod lease and a second lock (the keeper) holds
+ * OTHER's, so no value here is
  * ever taken over; the pod-lease rules themselves are in
  * podlease_conformance.c.  A lock without the pod_lease slot skips the mode.
  */
@@ -25,7 +26,7 @@
 #define TTL 10000
 #define POD_LEASE_TTL 60000
 
-/* The owners of the running test (setup() picks them for the mode). */
+/* The owners of the running test (open_lock() picks them for the mode). */
 static char g_owner[96], g_other[96];
 #define OWNER ((const char *)g_owner)
 #define OTHER ((const char *)g_other)
@@ -33,19 +34,6 @@ static int g_pod_mode;
 static arec_lock *g_keeper; /* holds OTHER's pod lease in pod-lease mode */
 
 /* ---------------------------------------------------------------- helpers */
-static const arec_lock_fixture *setup(int i) {
-  const arec_lock_fixture *f = arec_conf_fixture(i);
-  g_pod_mode = f->pod_lease_mode;
-  snprintf(g_owner, sizeof g_owner, "%s",
-           g_pod_mode ? "conf-pod-a/0123456789abcdef0123456789abcdef"
-                      : "conf-pod-a");
-  snprintf(g_other, sizeof g_other, "%s",
-           g_pod_mode ? "conf-pod-b/fedcba9876543210fedcba9876543210"
-                      : "conf-pod-b");
-  f->reset(f->ctx);
-  return f;
-}
-
 static int has_pod_lease(const arec_lock *l) {
   return l->version >= 2 && l->pod_lease != NULL;
 }
@@ -54,9 +42,21 @@ static void take_pod_lease(arec_lock *l, const char *holder) {
   arec_conf_pod_lease(l, holder, POD_LEASE_TTL);
 }
 
+/* The owners of the test about to run, as f's mode wants them. */
+static void pick_owners(const arec_lock_fixture *f) {
+  g_pod_mode = f->pod_lease_mode;
+  snprintf(g_owner, sizeof g_owner, "%s",
+           g_pod_mode ? "conf-pod-a/0123456789abcdef0123456789abcdef"
+                      : "conf-pod-a");
+  snprintf(g_other, sizeof g_other, "%s",
+           g_pod_mode ? "conf-pod-b/fedcba9876543210fedcba9876543210"
+                      : "conf-pod-b");
+}
+
 /* The lock under test; NULL when the mode does not apply to this backend
  * (pod-lease mode and no pod_lease slot): the test then passes at once. */
 static arec_lock *open_lock(const arec_lock_fixture *f) {
+  pick_owners(f);
   arec_lock *l = NULL;
   ck_assert_int_eq(f->open(f->ctx, &l), 0);
   ck_assert_ptr_nonnull(l);
@@ -103,11 +103,7 @@ static void acquire(arec_lock *l, const char *key, const char *owner,
 }
 
 /* ------------------------------------------------------------------ tests */
-START_TEST(acquire_free_then_held) {
-  const arec_lock_fixture *f = setup(_i);
-  arec_lock *l = open_lock(f);
-  if (!l)
-    return;
+CONF_LOCK_TEST(acquire_free_then_held) {
   arec_lease a, b;
   acquire(l, KEY, OWNER, TTL, &a);
   assert_value(a.value, OWNER);
@@ -121,15 +117,9 @@ START_TEST(acquire_free_then_held) {
   ck_assert_int_eq(l->try_acquire(l, KEY, OWNER, TTL, &b), 0);
   /* still ours */
   ck_assert_int_eq(l->refresh(l, KEY, &a, TTL), 0);
-  close_lock(l);
 }
-END_TEST
 
-START_TEST(values_unique) {
-  const arec_lock_fixture *f = setup(_i);
-  arec_lock *l = open_lock(f);
-  if (!l)
-    return;
+CONF_LOCK_TEST(values_unique) {
   enum { N = 40 };
   char vals[2 * N][AREC_LOCK_VALUE_MAX];
   for (int i = 0; i < N; i++) { /* same key, again and again */
@@ -148,15 +138,9 @@ START_TEST(values_unique) {
   for (int i = 0; i < 2 * N; i++)
     for (int j = i + 1; j < 2 * N; j++)
       ck_assert_str_ne(vals[i], vals[j]);
-  close_lock(l);
 }
-END_TEST
 
-START_TEST(refresh_extends) {
-  const arec_lock_fixture *f = setup(_i);
-  arec_lock *l = open_lock(f);
-  if (!l)
-    return;
+CONF_LOCK_TEST(refresh_extends) {
   arec_lease a;
   acquire(l, KEY, OWNER, 2000, &a);
   ck_assert_int_le(f->ttl(f->ctx, KEY), 2000);
@@ -165,15 +149,9 @@ START_TEST(refresh_extends) {
   ck_assert_int_gt(f->ttl(f->ctx, KEY), 5000);
   ck_assert_int_gt(a.validity_ms, 2000);
   ck_assert_int_le(a.validity_ms, TTL);
-  close_lock(l);
 }
-END_TEST
 
-START_TEST(refresh_after_expire_lost) {
-  const arec_lock_fixture *f = setup(_i);
-  arec_lock *l = open_lock(f);
-  if (!l)
-    return;
+CONF_LOCK_TEST(refresh_after_expire_lost) {
   arec_lease a, b;
   acquire(l, KEY, OWNER, TTL, &a);
   ck_assert_int_eq(f->expire(f->ctx, KEY), 0);
@@ -186,15 +164,9 @@ START_TEST(refresh_after_expire_lost) {
   ck_assert_int_eq(l->release(l, KEY, &a), 1);
   ck_assert_int_gt(f->ttl(f->ctx, KEY), 0); /* b's value survived */
   ck_assert_int_eq(l->refresh(l, KEY, &b, TTL), 0);
-  close_lock(l);
 }
-END_TEST
 
-START_TEST(refresh_after_overwrite_lost) {
-  const arec_lock_fixture *f = setup(_i);
-  arec_lock *l = open_lock(f);
-  if (!l)
-    return;
+CONF_LOCK_TEST(refresh_after_overwrite_lost) {
   arec_lease a, b;
   acquire(l, KEY, OWNER, TTL, &a);
   char ov[AREC_LOCK_VALUE_MAX];
@@ -209,15 +181,9 @@ START_TEST(refresh_after_overwrite_lost) {
   ck_assert_int_gt(f->ttl(f->ctx, KEY), 0);
   memset(&b, 0, sizeof b);
   ck_assert_int_eq(l->try_acquire(l, KEY, OWNER, TTL, &b), 0);
-  close_lock(l);
 }
-END_TEST
 
-START_TEST(release_deletes_once) {
-  const arec_lock_fixture *f = setup(_i);
-  arec_lock *l = open_lock(f);
-  if (!l)
-    return;
+CONF_LOCK_TEST(release_deletes_once) {
   arec_lease a, b;
   acquire(l, KEY, OWNER, TTL, &a);
   ck_assert_int_eq(l->release(l, KEY, &a), 0);
@@ -226,15 +192,9 @@ START_TEST(release_deletes_once) {
   ck_assert_int_eq(l->refresh(l, KEY, &a, TTL), AREC_ELOST);
   acquire(l, KEY, OTHER, TTL, &b);
   ck_assert_str_ne(a.value, b.value);
-  close_lock(l);
 }
-END_TEST
 
-START_TEST(bad_input) {
-  const arec_lock_fixture *f = setup(_i);
-  arec_lock *l = open_lock(f);
-  if (!l)
-    return;
+CONF_LOCK_TEST(bad_input) {
   arec_lease a;
   memset(&a, 0, sizeof a);
   ck_assert_int_eq(l->try_acquire(l, NULL, OWNER, TTL, &a), AREC_EINVAL);
@@ -254,19 +214,13 @@ START_TEST(bad_input) {
   ck_assert_int_eq(l->release(l, KEY, NULL), AREC_EINVAL);
   ck_assert_int_gt(f->ttl(f->ctx, KEY), 0); /* bad calls changed nothing */
   ck_assert_int_eq(l->release(l, KEY, &a), 0);
-  close_lock(l);
 }
-END_TEST
 
 /* 1,000 keys: i % 50 == 1 held by another owner before, == 2 overwritten
  * after our acquire, == 3 expired after our acquire; the rest plain ours. */
 #define NB 1000
 
-START_TEST(batch_slots) {
-  const arec_lock_fixture *f = setup(_i);
-  arec_lock *l = open_lock(f);
-  if (!l)
-    return;
+CONF_LOCK_TEST(batch_slots) {
   char(*names)[48] = calloc(NB, sizeof *names);
   const char **keys = calloc(NB, sizeof *keys);
   arec_lease *leases = calloc(NB, sizeof *leases);
@@ -340,15 +294,9 @@ START_TEST(batch_slots) {
   free(keys);
   free(leases);
   free(res);
-  close_lock(l);
 }
-END_TEST
 
-START_TEST(batch_bad_input) {
-  const arec_lock_fixture *f = setup(_i);
-  arec_lock *l = open_lock(f);
-  if (!l)
-    return;
+CONF_LOCK_TEST(batch_bad_input) {
   const char *keys[] = {"agent:lock:conf-x", ""};
   arec_lease leases[2];
   int res[2];
@@ -370,18 +318,16 @@ START_TEST(batch_bad_input) {
   if (l->release_many)
     ck_assert_int_eq(l->release_many(l, NULL, leases, 2, res), AREC_EINVAL);
   ck_assert_int_eq(f->ttl(f->ctx, keys[0]), -2);
-  close_lock(l);
 }
-END_TEST
 
 /* ------------------------------------------------------------ registration */
 void arec_conf_lock_add(Suite *s, const arec_lock_fixture *f) {
-  const TTest *tests[] = {
+  const arec_conf_test *tests[] = {
       acquire_free_then_held, values_unique, refresh_extends,
       refresh_after_expire_lost, refresh_after_overwrite_lost,
       release_deletes_once, bad_input, batch_slots, batch_bad_input};
-  arec_conf_add_tests(s, f, f->name, "lock-conformance", 30, tests,
-                      sizeof tests / sizeof *tests);
+  arec_conf_add_lock_tests(s, f, "lock-conformance", 30, open_lock,
+                           close_lock, tests, sizeof tests / sizeof *tests);
   if (f->pod_lease_mode)
     arec_conf_podlease_add(s, f);
 }

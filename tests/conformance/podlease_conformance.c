@@ -45,12 +45,6 @@ static void sleep_ms(long ms) {
   nanosleep(&ts, NULL);
 }
 
-static const arec_lock_fixture *setup(int i) {
-  const arec_lock_fixture *f = arec_conf_fixture(i);
-  f->reset(f->ctx);
-  return f;
-}
-
 /* A lock; NULL (freed) when it has no pod_lease slot. */
 static arec_lock *open_pl(const arec_lock_fixture *f) {
   arec_lock *l = NULL;
@@ -89,12 +83,8 @@ static void assert_owned_by(const arec_lease *l, const char *owner) {
 /* ------------------------------------------------------------------ tests */
 /* The holder leaves: its agent locks are taken over at once (one key and a
  * batch), with the taker's own long TTL; the old values are lost. */
-START_TEST(takeover_when_holder_leaves) {
-  const arec_lock_fixture *f = setup(_i);
-  arec_lock *a = open_pl(f), *b;
-  if (!a)
-    return;
-  b = open_pl(f);
+CONF_LOCK_TEST(takeover_when_holder_leaves) {
+  arec_lock *a = l, *b = open_pl(f);
   arec_conf_pod_lease(a, HOLDER_A, LONG_LEASE);
   arec_conf_pod_lease(b, HOLDER_B, LONG_LEASE);
   arec_lease la1, la2, lp, lb;
@@ -137,18 +127,13 @@ START_TEST(takeover_when_holder_leaves) {
   a->free(a);
   b->free(b);
 }
-END_TEST
 
 /* The holder's process dies (its lock object is freed, nobody renews):
  * its agent lock is taken over once the pod lease has run out, long before
  * the agent lock's 30 s TTL. */
-START_TEST(takeover_when_lease_expires) {
+CONF_LOCK_TEST(takeover_when_lease_expires) {
   enum { PL = 600 };
-  const arec_lock_fixture *f = setup(_i);
-  arec_lock *a = open_pl(f), *b;
-  if (!a)
-    return;
-  b = open_pl(f);
+  arec_lock *a = l, *b = open_pl(f);
   arec_conf_pod_lease(b, HOLDER_B, LONG_LEASE);
   long long renewed = now_ms();
   arec_conf_pod_lease(a, HOLDER_A, PL);
@@ -170,17 +155,12 @@ START_TEST(takeover_when_lease_expires) {
   ck_assert_int_gt(f->ttl(f->ctx, K1), AGENT_TTL / 2);
   b->free(b);
 }
-END_TEST
 
 /* A holder that keeps renewing is never taken over, over several lease
  * TTLs, one key or a batch. */
-START_TEST(never_while_lease_live) {
+CONF_LOCK_TEST(never_while_lease_live) {
   enum { PL = 500, RUN = 1000 };
-  const arec_lock_fixture *f = setup(_i);
-  arec_lock *a = open_pl(f), *b;
-  if (!a)
-    return;
-  b = open_pl(f);
+  arec_lock *a = l, *b = open_pl(f);
   arec_conf_pod_lease(a, HOLDER_A, PL);
   arec_conf_pod_lease(b, HOLDER_B, LONG_LEASE);
   arec_lease la, lb;
@@ -205,17 +185,12 @@ START_TEST(never_while_lease_live) {
   a->free(a);
   b->free(b);
 }
-END_TEST
 
 /* A plain value (its owner holds no pod lease) is taken over only after its
  * own TTL, even by a pod-lease holder's acquire. */
-START_TEST(plain_value_only_after_ttl) {
+CONF_LOCK_TEST(plain_value_only_after_ttl) {
   enum { TTLP = 700 };
-  const arec_lock_fixture *f = setup(_i);
-  arec_lock *p = open_pl(f), *b;
-  if (!p)
-    return;
-  b = open_pl(f);
+  arec_lock *p = l, *b = open_pl(f);
   arec_conf_pod_lease(b, HOLDER_B, LONG_LEASE);
   arec_lease lp, lb;
   long long t0 = now_ms();
@@ -245,16 +220,11 @@ START_TEST(plain_value_only_after_ttl) {
   p->free(p);
   b->free(b);
 }
-END_TEST
 
 /* Renewing extends the lease; leaving ends it (twice is fine) and frees the
  * holder's agent locks; the same object can take the lease again. */
-START_TEST(renew_and_leave) {
-  const arec_lock_fixture *f = setup(_i);
-  arec_lock *a = open_pl(f), *b;
-  if (!a)
-    return;
-  b = open_pl(f);
+CONF_LOCK_TEST(renew_and_leave) {
+  arec_lock *a = l, *b = open_pl(f);
   int64_t v = 0;
   ck_assert_int_eq(a->pod_lease(a, NULL, 2000, 0, &v), AREC_EINVAL);
   ck_assert_int_eq(a->pod_lease(a, "", 2000, 0, &v), AREC_EINVAL);
@@ -280,16 +250,12 @@ START_TEST(renew_and_leave) {
   a->free(a);
   b->free(b);
 }
-END_TEST
 
 /* One holder, one lock object: a second object with the same holder name is
  * answered AREC_ELOST, and its leave does not end the first one's lease;
  * once the first leaves, the second may take it. */
-START_TEST(same_holder_other_object_lost) {
-  const arec_lock_fixture *f = setup(_i);
-  arec_lock *a = open_pl(f), *a2, *b;
-  if (!a)
-    return;
+CONF_LOCK_TEST(same_holder_other_object_lost) {
+  arec_lock *a = l, *a2, *b;
   a2 = open_pl(f);
   b = open_pl(f);
   arec_conf_pod_lease(a, HOLDER_A, LONG_LEASE);
@@ -315,14 +281,14 @@ START_TEST(same_holder_other_object_lost) {
   a2->free(a2);
   b->free(b);
 }
-END_TEST
 
 /* ------------------------------------------------------------ registration */
 void arec_conf_podlease_add(Suite *s, const arec_lock_fixture *f) {
-  const TTest *tests[] = {
+  const arec_conf_test *tests[] = {
       takeover_when_holder_leaves, takeover_when_lease_expires,
       never_while_lease_live, plain_value_only_after_ttl, renew_and_leave,
       same_holder_other_object_lost};
-  arec_conf_add_tests(s, f, f->name, "lock-rules", 30, tests,
-                      sizeof tests / sizeof *tests);
+  /* each test frees its locks itself (one is freed early: a kill -9) */
+  arec_conf_add_lock_tests(s, f, "lock-rules", 30, open_pl, NULL, tests,
+                           sizeof tests / sizeof *tests);
 }

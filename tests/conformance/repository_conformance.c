@@ -7,8 +7,8 @@
  * checks the answers of the vtable and what the fixture reads back: restore
  * listing, claim and fence, fenced save and release, pod liveness, unwanted,
  * set_trading, the batch slots, and saves racing claims from two threads.
- * Fixtures are kept in a small table and each test is a loop test over its
- * fixture's index, so one binary can run several fixtures.
+ * Each test is a CONF_REPO_TEST body that conf_util's runner runs once per
+ * fixture, so one binary can run several fixtures.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -26,13 +26,6 @@
 #define LEASE 60000
 
 /* ---------------------------------------------------------------- helpers */
-static arec_repository *open_repo(const arec_repo_fixture *f) {
-  arec_repository *r = NULL;
-  ck_assert_int_eq(f->open(f->ctx, &r), 0);
-  ck_assert_ptr_nonnull(r);
-  return r;
-}
-
 static const arec_agent_row *find_row(const struct arec_agent_list *l,
                                       const char *id) {
   for (size_t i = 0; i < l->n; i++)
@@ -74,9 +67,7 @@ static size_t history(const arec_repo_fixture *f, const char *id,
 }
 
 /* ------------------------------------------------------- agents_to_restore */
-START_TEST(restore_lists_wanted_unowned) {
-  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
-  arec_repository *r = open_repo(f);
+CONF_REPO_TEST(restore_lists_wanted_unowned, 0) {
   arec_conf_add(f, r, "conf-a1", 2, 1);             /* wanted, unowned */
   arec_conf_add(f, r, "conf-a2", 1, 0);             /* not trading */
   arec_conf_add(f, r, "conf-a3", 1, 1);             /* disabled below */
@@ -111,13 +102,9 @@ START_TEST(restore_lists_wanted_unowned) {
   }
   ck_assert_int_eq(seen, 3);
   arec_agent_list_free(l);
-  r->free(r);
 }
-END_TEST
 
-START_TEST(restore_only_id) {
-  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
-  arec_repository *r = open_repo(f);
+CONF_REPO_TEST(restore_only_id, 0) {
   arec_conf_add(f, r, "conf-a1", 1, 1);
   arec_conf_add(f, r, "conf-a2", 1, 1);
   arec_conf_add(f, r, "conf-a3", 1, 0);
@@ -138,14 +125,10 @@ START_TEST(restore_only_id) {
     ck_assert_msg(l->n == 0, "%s listed", empty[i]);
     arec_agent_list_free(l);
   }
-  r->free(r);
 }
-END_TEST
 
 /* The next owner starts from the last accepted state, budgets unchanged. */
-START_TEST(restore_carries_saved_state) {
-  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
-  arec_repository *r = open_repo(f);
+CONF_REPO_TEST(restore_carries_saved_state, 0) {
   arec_conf_add(f, r, "conf-a1", 2, 1);
   uint64_t f1 = claim(r, POD_A, INC_A1, "conf-a1");
   arec_symbol_state st[2] = {{"BTC/USDT", 77.25, "{\"pos\": 3}"},
@@ -165,14 +148,10 @@ START_TEST(restore_carries_saved_state) {
     ck_assert_ptr_nonnull(strstr(s->memory, btc ? "3" : "4"));
   }
   arec_agent_list_free(l);
-  r->free(r);
 }
-END_TEST
 
 /* ------------------------------------------------------------------- claim */
-START_TEST(claim_bumps_fence) {
-  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
-  arec_repository *r = open_repo(f);
+CONF_REPO_TEST(claim_bumps_fence, 0) {
   arec_conf_add(f, r, "conf-a1", 1, 1);
   uint64_t f0 = arec_conf_read(f, "conf-a1").fence;
   uint64_t f1 = claim(r, POD_A, INC_A1, "conf-a1");
@@ -188,13 +167,9 @@ START_TEST(claim_bumps_fence) {
   ck_assert_str_eq(a.running_on, POD_B);
   ck_assert_str_eq(a.running_incarnation, INC_B);
   ck_assert_int_eq(a.is_trading, 1);
-  r->free(r);
 }
-END_TEST
 
-START_TEST(claim_refused) {
-  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
-  arec_repository *r = open_repo(f);
+CONF_REPO_TEST(claim_refused, 0) {
   arec_conf_add(f, r, "conf-a1", 1, 0); /* not trading */
   arec_conf_add(f, r, "conf-a2", 1, 1);
   ck_assert_int_eq(f->set_active(f->ctx, "conf-a2", 0), 0);
@@ -212,14 +187,10 @@ START_TEST(claim_refused) {
   a = arec_conf_read(f, "conf-a2");
   ck_assert_uint_eq(a.fence, f2);
   ck_assert_str_eq(a.running_on, "");
-  r->free(r);
 }
-END_TEST
 
 /* -------------------------------------------------------------------- save */
-START_TEST(save_fenced) {
-  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
-  arec_repository *r = open_repo(f);
+CONF_REPO_TEST(save_fenced, 0) {
   arec_conf_add(f, r, "conf-a1", 1, 1);
   uint64_t f1 = claim(r, POD_A, INC_A1, "conf-a1");
   ck_assert_int_eq(save(r, "conf-a1", f1, 90.5, "{\"pos\": 1}"), 0);
@@ -256,14 +227,10 @@ START_TEST(save_fenced) {
   ck_assert_int_eq(save(r, "conf-a1", f2, 70, "{}"), 0);
   ck_assert_uint_eq(history(f, "conf-a1", h, 8), 3);
   ck_assert_uint_eq(h[2], f2);
-  r->free(r);
 }
-END_TEST
 
 /* ----------------------------------------------------------------- release */
-START_TEST(release_fenced) {
-  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
-  arec_repository *r = open_repo(f);
+CONF_REPO_TEST(release_fenced, 0) {
   arec_conf_add(f, r, "conf-a1", 1, 1);
   arec_conf_add(f, r, "conf-a2", 1, 1);
   ck_assert_int_eq(r->heartbeat(r, POD_A, INC_A1, LEASE, 0), 0);
@@ -287,14 +254,10 @@ START_TEST(release_fenced) {
   a = arec_conf_read(f, "conf-a2");
   ck_assert_str_eq(a.running_on, POD_B);
   ck_assert_uint_eq(a.fence, g2);
-  r->free(r);
 }
-END_TEST
 
 /* ----------------------------------------------------------- pod liveness */
-START_TEST(dead_pod_agents_restorable) {
-  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
-  arec_repository *r = open_repo(f);
+CONF_REPO_TEST(dead_pod_agents_restorable, 0) {
   arec_conf_add(f, r, "conf-a1", 1, 1);
   arec_conf_add(f, r, "conf-a2", 1, 1);
   ck_assert_int_eq(r->heartbeat(r, POD_A, INC_A1, LEASE, 0), 0);
@@ -309,22 +272,16 @@ START_TEST(dead_pod_agents_restorable) {
   /* a heartbeat brings the same incarnation back */
   ck_assert_int_eq(r->heartbeat(r, POD_A, INC_A1, LEASE, 0), 0);
   ck_assert(!restorable(r, "conf-a1"));
-  r->free(r);
 }
-END_TEST
 
-START_TEST(other_incarnation_restorable) {
-  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
-  arec_repository *r = open_repo(f);
+CONF_REPO_TEST(other_incarnation_restorable, 0) {
   arec_conf_add(f, r, "conf-a1", 1, 1);
   ck_assert_int_eq(r->heartbeat(r, POD_A, INC_A1, LEASE, 0), 0);
   claim(r, POD_A, INC_A1, "conf-a1");
   ck_assert(!restorable(r, "conf-a1"));
   ck_assert_int_eq(r->heartbeat(r, POD_A, INC_A2, LEASE, 0), 0);
   ck_assert(restorable(r, "conf-a1"));
-  r->free(r);
 }
-END_TEST
 
 /* `orphaned` tells a takeover after a failure (an owner that is no longer
  * live still holds the agent) from one nobody held (a first start, a
@@ -344,9 +301,7 @@ static int orphaned(arec_repository *r, const char *id) {
   return o;
 }
 
-START_TEST(restore_tells_orphans) {
-  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
-  arec_repository *r = open_repo(f);
+CONF_REPO_TEST(restore_tells_orphans, 0) {
   arec_conf_add(f, r, "conf-a1", 2, 1);
   arec_conf_add(f, r, "conf-a2", 1, 1);
   arec_conf_add(f, r, "conf-a3", 1, 1);
@@ -369,13 +324,9 @@ START_TEST(restore_tells_orphans) {
   uint64_t f2 = claim(r, POD_B, INC_B, "conf-a2");
   ck_assert_int_eq(r->release(r, "conf-a2", f2), 0);
   ck_assert_int_eq(orphaned(r, "conf-a2"), 0);
-  r->free(r);
 }
-END_TEST
 
-START_TEST(heartbeat_leaving_deletes) {
-  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
-  arec_repository *r = open_repo(f);
+CONF_REPO_TEST(heartbeat_leaving_deletes, 0) {
   arec_conf_add(f, r, "conf-a1", 1, 1);
   arec_conf_add(f, r, "conf-a2", 1, 1);
   /* claimed by a pod that never had a row: restorable */
@@ -388,22 +339,10 @@ START_TEST(heartbeat_leaving_deletes) {
   ck_assert(restorable(r, "conf-a1"));
   /* leaving twice is fine */
   ck_assert_int_eq(r->heartbeat(r, POD_A, INC_A1, LEASE, 1), 0);
-  r->free(r);
 }
-END_TEST
 
 /* ---------------------------------------------------------------- unwanted */
-static int unwanted1(arec_repository *r, const char *pod, const char *inc,
-                     const char *id) {
-  unsigned char u = 42;
-  const char *ids[] = {id};
-  ck_assert_int_eq(r->unwanted(r, pod, inc, ids, 1, &u), 0);
-  return u;
-}
-
-START_TEST(unwanted_answers) {
-  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
-  arec_repository *r = open_repo(f);
+CONF_REPO_TEST(unwanted_answers, 0) {
   arec_conf_add(f, r, "conf-a1", 1, 1);
   arec_conf_add(f, r, "conf-a2", 1, 1);
   claim(r, POD_A, INC_A1, "conf-a1");
@@ -415,26 +354,22 @@ START_TEST(unwanted_answers) {
   ck_assert_int_eq(u[1], 1);
   ck_assert_int_eq(u[2], 0);
   ck_assert_int_eq(r->set_trading(r, "conf-a1", 0), 0);
-  ck_assert_int_eq(unwanted1(r, POD_A, INC_A1, "conf-a1"), 1);
+  ck_assert_int_eq(arec_conf_unwanted1(r, POD_A, INC_A1, "conf-a1"), 1);
   ck_assert_int_eq(r->set_trading(r, "conf-a1", 1), 0);
-  ck_assert_int_eq(unwanted1(r, POD_A, INC_A1, "conf-a1"), 0);
+  ck_assert_int_eq(arec_conf_unwanted1(r, POD_A, INC_A1, "conf-a1"), 0);
   ck_assert_int_eq(f->set_active(f->ctx, "conf-a1", 0), 0);
-  ck_assert_int_eq(unwanted1(r, POD_A, INC_A1, "conf-a1"), 1);
+  ck_assert_int_eq(arec_conf_unwanted1(r, POD_A, INC_A1, "conf-a1"), 1);
   ck_assert_int_eq(f->set_active(f->ctx, "conf-a1", 1), 0);
-  ck_assert_int_eq(unwanted1(r, POD_A, INC_A1, "conf-a1"), 0);
+  ck_assert_int_eq(arec_conf_unwanted1(r, POD_A, INC_A1, "conf-a1"), 0);
   /* another owner now; also our own pod name in another incarnation */
   claim(r, POD_B, INC_B, "conf-a1");
-  ck_assert_int_eq(unwanted1(r, POD_A, INC_A1, "conf-a1"), 2);
-  ck_assert_int_eq(unwanted1(r, POD_B, INC_B, "conf-a1"), 0);
-  ck_assert_int_eq(unwanted1(r, POD_A, INC_A2, "conf-a2"), 2);
-  r->free(r);
+  ck_assert_int_eq(arec_conf_unwanted1(r, POD_A, INC_A1, "conf-a1"), 2);
+  ck_assert_int_eq(arec_conf_unwanted1(r, POD_B, INC_B, "conf-a1"), 0);
+  ck_assert_int_eq(arec_conf_unwanted1(r, POD_A, INC_A2, "conf-a2"), 2);
 }
-END_TEST
 
 /* ------------------------------------------------------------- set_trading */
-START_TEST(set_trading_rules) {
-  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
-  arec_repository *r = open_repo(f);
+CONF_REPO_TEST(set_trading_rules, 0) {
   arec_conf_add(f, r, "conf-nosym", 0, 0);
   arec_conf_add(f, r, "conf-a1", 1, 0);
   arec_conf_add(f, r, "conf-off", 1, 0);
@@ -448,14 +383,10 @@ START_TEST(set_trading_rules) {
   ck_assert_int_eq(arec_conf_read(f, "conf-a1").is_trading, 1);
   ck_assert_int_eq(r->set_trading(r, "conf-a1", 0), 0);
   ck_assert_int_eq(arec_conf_read(f, "conf-a1").is_trading, 0);
-  r->free(r);
 }
-END_TEST
 
 /* ------------------------------------------------------------------ batches */
-START_TEST(batch_slots) {
-  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
-  arec_repository *r = open_repo(f);
+CONF_REPO_TEST(batch_slots, 0) {
   arec_conf_add(f, r, "conf-a1", 1, 1);
   arec_conf_add(f, r, "conf-a2", 1, 0);
   arec_conf_add(f, r, "conf-a3", 1, 1);
@@ -509,9 +440,7 @@ START_TEST(batch_slots) {
     ck_assert_uint_eq(arec_conf_read(f, "conf-a1").fence, a1fence + 1);
     ck_assert_str_eq(arec_conf_read(f, "conf-a3").running_on, POD_B);
   }
-  r->free(r);
 }
-END_TEST
 
 /* --------------------------------------------- saves racing claims, 2 threads */
 #define RACE_ROUNDS 300
@@ -569,9 +498,7 @@ static void *saver(void *p) {
   return NULL;
 }
 
-START_TEST(saves_race_claims) {
-  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
-  arec_repository *r = open_repo(f);
+CONF_REPO_TEST(saves_race_claims, 0) {
   arec_conf_add(f, r, "conf-race", 1, 1);
   race rc;
   memset(&rc, 0, sizeof rc);
@@ -600,21 +527,19 @@ START_TEST(saves_race_claims) {
   ck_assert_uint_le(sf, arec_conf_read(f, "conf-race").fence);
   ck_assert_uint_eq(sf, h[(n < MAXH ? n : MAXH) - 1]);
   free(h);
-  r->free(r);
 }
-END_TEST
 
 /* ------------------------------------------------------------ registration */
 void arec_conf_repository_add(Suite *s, const arec_repo_fixture *f) {
-  const TTest *tests[] = {
+  const arec_conf_test *tests[] = {
       restore_lists_wanted_unowned, restore_only_id,
       restore_carries_saved_state, claim_bumps_fence, claim_refused,
       save_fenced, release_fenced, dead_pod_agents_restorable,
       other_incarnation_restorable, restore_tells_orphans,
       heartbeat_leaving_deletes, unwanted_answers, set_trading_rules,
       batch_slots, saves_race_claims};
-  arec_conf_add_tests(s, f, f->name, "repository-conformance", 30, tests,
-                      sizeof tests / sizeof *tests);
+  arec_conf_add_repo_tests(s, f, "repository-conformance", 30, tests,
+                           sizeof tests / sizeof *tests);
   arec_conf_fleet_add(s, f);
   arec_conf_admin_add(s, f);
   arec_conf_backoff_add(s, f);

@@ -34,11 +34,7 @@ static uint64_t claim1(arec_repository *r, const char *role, const char *h,
   return fence;
 }
 
-START_TEST(claim_free_held_and_renewed) {
-  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
-  arec_repository *r = arec_conf_open_v3(f, CONF_ROLES);
-  if (!r)
-    return;
+CONF_REPO_TEST(claim_free_held_and_renewed, CONF_ROLES) {
   uint64_t f1 = claim1(r, ROLE, H1, LONG);
   uint64_t fence = 77;
   ck_assert_int_eq(r->role_claim(r, ROLE, H2, LONG, &fence), 0); /* held */
@@ -50,30 +46,18 @@ START_TEST(claim_free_held_and_renewed) {
   ck_assert_int_eq(r->role_check(r, "conf.other", H2, g), 0);
   ck_assert_int_eq(r->role_check(r, ROLE, H1, f1), 0);
   ck_assert_int_eq(r->role_check(r, "conf.none", H1, f1), AREC_EFENCED);
-  r->free(r);
 }
-END_TEST
 
-START_TEST(keep_only_by_the_holder) {
-  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
-  arec_repository *r = arec_conf_open_v3(f, CONF_ROLES);
-  if (!r)
-    return;
+CONF_REPO_TEST(keep_only_by_the_holder, CONF_ROLES) {
   uint64_t f1 = claim1(r, ROLE, H1, LONG);
   ck_assert_int_eq(r->role_keep(r, ROLE, H1, f1, LONG), 0);
   ck_assert_int_eq(r->role_keep(r, ROLE, H2, f1, LONG), AREC_ELOST);
   ck_assert_int_eq(r->role_keep(r, ROLE, H1, f1 + 1, LONG), AREC_ELOST);
   ck_assert_int_eq(r->role_keep(r, "conf.none", H1, f1, LONG), AREC_ELOST);
   ck_assert_int_eq(r->role_check(r, ROLE, H1, f1), 0);
-  r->free(r);
 }
-END_TEST
 
-START_TEST(expired_lease_is_taken_over) {
-  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
-  arec_repository *r = arec_conf_open_v3(f, CONF_ROLES);
-  if (!r)
-    return;
+CONF_REPO_TEST(expired_lease_is_taken_over, CONF_ROLES) {
   uint64_t f1 = claim1(r, ROLE, H1, SHORT);
   ck_assert_int_eq(r->role_keep(r, ROLE, H1, f1, SHORT), 0); /* in time */
   arec_conf_advance(f, SHORT + 50);
@@ -93,15 +77,9 @@ START_TEST(expired_lease_is_taken_over) {
   uint64_t g2 = claim1(r, "conf.solo", H1, LONG);
   ck_assert_uint_gt(g2, g1);
   ck_assert_int_eq(r->role_check(r, "conf.solo", H1, g1), AREC_EFENCED);
-  r->free(r);
 }
-END_TEST
 
-START_TEST(release_is_fenced_and_bumps) {
-  const arec_repo_fixture *f = arec_conf_repo_setup(_i);
-  arec_repository *r = arec_conf_open_v3(f, CONF_ROLES);
-  if (!r)
-    return;
+CONF_REPO_TEST(release_is_fenced_and_bumps, CONF_ROLES) {
   uint64_t f1 = claim1(r, ROLE, H1, LONG);
   ck_assert_int_eq(r->role_release(r, ROLE, H2, f1), AREC_ELOST);
   ck_assert_int_eq(r->role_release(r, ROLE, H1, f1 + 1), AREC_ELOST);
@@ -114,15 +92,13 @@ START_TEST(release_is_fenced_and_bumps) {
   uint64_t f2 = claim1(r, ROLE, H2, LONG);
   ck_assert_uint_eq(f2, f1 + 2);
   ck_assert_int_eq(r->role_release(r, "conf.none", H1, 1), AREC_ELOST);
-  r->free(r);
 }
-END_TEST
 
 /* ------------------------------------------------------------ registration */
 void arec_conf_roles_add(Suite *s, const arec_repo_fixture *f) {
-  const TTest *tests[] = {
+  const arec_conf_test *tests[] = {
       claim_free_held_and_renewed, keep_only_by_the_holder,
       expired_lease_is_taken_over, release_is_fenced_and_bumps};
-  arec_conf_add_tests(s, f, f->name, "roles-conformance", 30, tests,
-                      sizeof tests / sizeof *tests);
+  arec_conf_add_repo_tests(s, f, "roles-conformance", 30, tests,
+                           sizeof tests / sizeof *tests);
 }

@@ -97,6 +97,25 @@ int arec_test_repo_open(const arec_test_pg *pg, arec_pg **db,
   return arec_pg_repository_new(repo, *db) == 0 ? 0 : -1;
 }
 
+void arec_test_stop_all(arec_repository *repo) {
+  arec_agent_filter f = AREC_AGENT_FILTER_INIT;
+  f.limit = 1000;
+  arec_agent_record *all = NULL;
+  size_t n = 0;
+  ck_assert_int_eq(arec_agent_list(repo, &f, &all, &n), 0);
+  for (size_t i = 0; i < n; i++)
+    ck_assert_int_eq(arec_agent_set_trading(repo, all[i].id, 0), 0);
+  arec_agent_records_free(all, n);
+}
+
+arec_repository *arec_test_repo_new(const arec_test_pg *pg) {
+  arec_pg *db = NULL;
+  arec_repository *repo = NULL;
+  ck_assert_int_eq(arec_test_repo_open(pg, &db, &repo), 0);
+  arec_pg_free(db); /* the repository holds its own reference */
+  return repo;
+}
+
 void arec_test_repo_close(arec_pg *db, arec_repository *repo) {
   arec_repository_free(repo);
   arec_pg_free(db);

@@ -58,5 +58,11 @@ int arec_test_pods_main(Suite *s, arec_test_pg *pg, arec_test_redis *r,
 int arec_test_repo_open(const arec_test_pg *pg, arec_pg **db,
                         arec_repository **repo);
 void arec_test_repo_close(arec_pg *db, arec_repository *repo);
+/* Every agent of repo (its first 1000) no longer wanted: nothing of an
+ * earlier test runs on a database the tests share. */
+void arec_test_stop_all(arec_repository *repo);
+/* A repository alone on the database of pg (asserted to open); free it
+ * with repo->free. */
+arec_repository *arec_test_repo_new(const arec_test_pg *pg);
 
 #endif

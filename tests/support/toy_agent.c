@@ -245,6 +245,13 @@ void toy_agents(arec_memory_store *st, const char *prefix, int n) {
   }
 }
 
+arec_memory_store *toy_store(const char *prefix, int n) {
+  arec_memory_store *st = NULL;
+  ck_assert_int_eq(arec_memory_store_new(&st), 0);
+  toy_agents(st, prefix, n);
+  return st;
+}
+
 void toy_assign(arec_memory_store *st, const char *id, const char *symbol,
                 double budget) {
   arec_repository *repo = repo_of(st);
@@ -290,14 +297,22 @@ toy_opts toy_quiet(int64_t ttl, int64_t refresh) {
   return o;
 }
 
-arec_manager *toy_manager(arec_memory_store *st, const char *pod,
-                          toy_ctl *ctl, const toy_opts *o) {
+arec_manager *toy_manager_on(arec_memory_store *st,
+                             const arec_manager_options *opts) {
   arec_repository *repo = NULL;
   arec_lock *lock = NULL;
   arec_manager *mgr = NULL;
-  arec_manager_options opts = AREC_MANAGER_OPTIONS_INIT;
   ck_assert_int_eq(arec_memory_repository_new(&repo, st), 0);
   ck_assert_int_eq(arec_memory_lock_new(&lock, st), 0);
+  int rc = arec_manager_new(&mgr, opts, repo, lock);
+  ck_assert_msg(rc == 0, "manager: %s %s", arec_err_name(rc),
+                arec_error_last());
+  return mgr;
+}
+
+arec_manager *toy_manager(arec_memory_store *st, const char *pod,
+                          toy_ctl *ctl, const toy_opts *o) {
+  arec_manager_options opts = AREC_MANAGER_OPTIONS_INIT;
   opts.pod_name = pod;
   opts.lock_ttl_ms = o->ttl ? o->ttl : 600;
   opts.refresh_interval_ms = o->refresh ? o->refresh : opts.lock_ttl_ms / 4;
@@ -317,9 +332,7 @@ arec_manager *toy_manager(arec_memory_store *st, const char *pod,
   } else {
     opts.log = toy_log_null;
   }
-  int rc = arec_manager_new(&mgr, &opts, repo, lock);
-  ck_assert_msg(rc == 0, "manager: %s %s", arec_err_name(rc),
-                arec_error_last());
+  arec_manager *mgr = toy_manager_on(st, &opts);
   arec_agent_type type = toy_type(o->type_name ? o->type_name : "toy", ctl);
   ck_assert_int_eq(arec_manager_register_type(mgr, &type), 0);
   return mgr;

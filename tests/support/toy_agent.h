@@ -98,6 +98,9 @@ int toy_create(arec_repository *r, const char *id, long long user_id,
                const char *requires, char *got);
 /* Creates agents <prefix>0..n-1 (strategy "toy", one symbol), wanted. */
 void toy_agents(arec_memory_store *st, const char *prefix, int n);
+/* A new memory store (asserted) with toy_agents(prefix, n) in it (none
+ * when n is 0). */
+arec_memory_store *toy_store(const char *prefix, int n);
 /* Another symbol for an existing agent. */
 void toy_assign(arec_memory_store *st, const char *id, const char *symbol,
                 double budget);
@@ -133,8 +136,13 @@ typedef struct toy_opts {
  * loop, every other field 0 (the manager's defaults). */
 toy_opts toy_quiet(int64_t ttl, int64_t refresh);
 
+/* A manager of pod on st as o says, the toy type registered for ctl. */
 arec_manager *toy_manager(arec_memory_store *st, const char *pod,
                           toy_ctl *ctl, const toy_opts *o);
+/* A manager of options opts on st, with a repository and a lock of its own
+ * on st (asserted to start); no agent type registered. */
+arec_manager *toy_manager_on(arec_memory_store *st,
+                             const arec_manager_options *opts);
 size_t toy_nrunners(arec_manager *mgr);
 int toy_has_runner(arec_manager *mgr, const char *id);
 /* 1 when agent id's lock key is free. */
