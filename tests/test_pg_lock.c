@@ -8,7 +8,9 @@
  * advisory lock); a renewal slower than the call deadline (its row locked
  * by another session) times out without ending the liveness session: the
  * advisory lock stays with the same backend throughout, and the next
- * renewal after the row is free succeeds on that session; one holder
+ * renewal after the row is free succeeds on that session -- while the
+ * lease lasts: a renewal late past the lease closes that session, so its
+ * advisory lock does not outlive the lease; one holder
  * cannot hold its pod lease twice.  The lock
  * suite also runs in pod-lease mode ("pg-podlease"), whose rules cover the
  * plain owner taken over by expiry only.
@@ -233,6 +235,50 @@ START_TEST(slow_renewal_keeps_the_liveness_session) {
 }
 END_TEST
 
+START_TEST(late_past_the_lease_the_session_goes) {
+  fx_reset(NULL);
+  arec_pg_options o = AREC_PG_OPTIONS_INIT;
+  o.conninfo = g_pg.conninfo;
+  o.pool_size = 2;
+  o.call_timeout_ms = 300;
+  o.statement_timeout_ms = 10000;
+  arec_pg *pg = NULL;
+  ck_assert_int_eq(arec_pg_new(&pg, &o), 0);
+  arec_lock *a = NULL;
+  ck_assert_int_eq(arec_pg_lock_new(&a, pg, NULL), 0);
+  arec_pg_free(pg);
+  int64_t v = 0;
+  ck_assert_int_eq(a->pod_lease(a, A, 700, 0, &v), 0);
+  char pid[32], now[32];
+  liveness_pid(pid, sizeof pid);
+  ck_assert_str_ne(pid, "");
+  PGconn *blocker = PQconnectdb(g_pg.conninfo);
+  ck_assert_int_eq(PQstatus(blocker), CONNECTION_OK);
+  PQclear(PQexec(blocker, "BEGIN"));
+  const char *p[1] = {A};
+  PQclear(PQexecParams(blocker,
+                       "SELECT 1 FROM lock_pods WHERE holder = $1 FOR UPDATE",
+                       1, NULL, p, NULL, NULL, 0));
+  ck_assert_int_eq(a->pod_lease(a, A, 700, 0, &v), AREC_ETIMEDOUT);
+  sleep_ms(700); /* the lease has run out */
+  /* the late session is closed; a new one is tried (and waits too) */
+  ck_assert_int_ne(a->pod_lease(a, A, 700, 0, &v), 0);
+  long long t0 = arec_test_now_ms();
+  do { /* the server ends the old backend asynchronously */
+    liveness_pid(now, sizeof now);
+    if (strcmp(now, pid) != 0)
+      break;
+    sleep_ms(20);
+  } while (arec_test_now_ms() - t0 < 3000);
+  ck_assert_str_ne(now, pid);
+  PQclear(PQexec(blocker, "COMMIT"));
+  PQfinish(blocker);
+  ck_assert_int_eq(a->pod_lease(a, A, 700, 0, &v), 0);
+  ck_assert_int_eq(a->pod_lease(a, A, 0, 1, NULL), 0);
+  a->free(a);
+}
+END_TEST
+
 START_TEST(one_holder_one_session) {
   fx_reset(NULL);
   arec_lock *a = open_lock(), *a2 = open_lock();
@@ -265,6 +311,7 @@ int main(void) {
   tcase_add_test(tc, dead_holder_taken_over_after_pod_lease);
   tcase_add_test(tc, renewing_holder_kept_across_connection_kill);
   tcase_add_test(tc, slow_renewal_keeps_the_liveness_session);
+  tcase_add_test(tc, late_past_the_lease_the_session_goes);
   tcase_add_test(tc, one_holder_one_session);
   return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL);
 }

@@ -21,7 +21,11 @@
  * renewal slower than the call deadline (a server starved of CPU) leaves
  * that session open, its answer read and dropped before the next renewal:
  * dropping it would free the advisory lock and make the next renewal wait
- * for a new backend on the same starved server.  Agent
+ * for a new backend on the same starved server -- but only while the lease
+ * lasts: a session still owing its answer when the lease has run out is
+ * closed (the pod has stopped its runners by then, and a session held
+ * open through a partition would keep the advisory lock from the pods
+ * that must take them over).  Agent
  * leases carry a holder only when this handle holds the pod lease of
  * exactly that owner; plain owners are taken over by expiry only.
  *
@@ -46,6 +50,7 @@ typedef struct pg_lock {
   int liveness;
   pthread_mutex_t mu;  /* the pod lease below */
   arec_pg *live;       /* dedicated one-connection handle, or NULL */
+  int64_t valid_until; /* monotonic ms: the last renewal's lease end */
   char holder[AREC_LOCK_VALUE_MAX]; /* "" when no pod lease is held */
 } pg_lock;
 
@@ -432,6 +437,13 @@ static int pod_lease(arec_lock *lock, const char *holder, int64_t ttl_ms,
   }
   snprintf(L->holder, sizeof L->holder, "%s", holder);
   int64_t sent = arec__pg_now_ms();
+  if (L->live && L->live->slots[0].owed && sent >= L->valid_until) {
+    /* late past the lease itself: this pod has stopped its runners, and a
+     * session kept open (through a partition the server cannot see) would
+     * keep the advisory lock from everyone who could take them over */
+    arec_pg_free(L->live);
+    L->live = NULL;
+  }
   rc = L->liveness ? live_open(L) : 0;
   if (rc == 0) {
     char ttl[24];
@@ -450,6 +462,7 @@ static int pod_lease(arec_lock *lock, const char *holder, int64_t ttl_ms,
   int64_t now = arec__pg_now_ms();
   if (rc == 0) {
     *out_validity_ms = validity(ttl_ms, sent, now);
+    L->valid_until = sent + ttl_ms;
     if ((sent / 1000) % 60 == 0) /* about once a minute */
       arec__pg_query(L->pg, SQL_POD_GC, 0, NULL, NULL, NULL, NULL);
   }

@@ -24,7 +24,12 @@
  * statements of prepared.c, which are planned once per connection -- the
  * unnamed ones of every other call are always planned with their values),
  * and hold for its whole session (a session-mode pooler keeps
- * them; nothing else relies on server state across checkouts).
+ * them; nothing else relies on server state across checkouts).  From
+ * PostgreSQL 14 on, the server also checks every second that the client
+ * of a running statement is still there, so a statement whose connection
+ * was dropped (a client deadline) ends then, with its locks -- the
+ * liveness session's advisory lock among them -- instead of when it would
+ * have finished.
  *
  * A failed statement sets arec_error_last() to its SQLSTATE and a short
  * reason from a fixed table (plus the constraint's name), never the
@@ -168,11 +173,14 @@ static int slot_connect(arec_pg *pg, arec__pg_slot *s, int64_t deadline) {
   PGconn *c = connect_until(pg, deadline, &err);
   if (c) {
     s->conn = c;
-    char sql[192]; /* from numbers of the options only */
+    char sql[256]; /* from numbers of the options only */
     snprintf(sql, sizeof sql,
              "SET statement_timeout = %lld; SET TIME ZONE 'UTC'; SET jit = off; "
-             "SET plan_cache_mode = force_generic_plan",
-             (long long)pg->statement_timeout_ms);
+             "SET plan_cache_mode = force_generic_plan%s",
+             (long long)pg->statement_timeout_ms,
+             PQserverVersion(c) >= 140000
+                 ? "; SET client_connection_check_interval = 1000"
+                 : "");
     err = arec__pg_exec(pg, s, deadline, sql, 0, NULL, NULL, NULL, NULL);
   }
   pthread_mutex_lock(&pg->mu);
