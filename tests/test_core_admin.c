@@ -210,12 +210,10 @@ START_TEST(admin_needs_version_3_slots) {
 END_TEST
 
 int main(void) {
+  const TTest *tests[] = {role_arguments_are_checked,
+      role_lifecycle_and_validity, role_expiry_is_final,
+      role_validity_counts_from_the_send, admin_needs_version_3_slots, NULL};
   Suite *s = suite_create("core_admin");
-  TCase *tc = arec_test_tcase(s, "admin", 20);
-  tcase_add_test(tc, role_arguments_are_checked);
-  tcase_add_test(tc, role_lifecycle_and_validity);
-  tcase_add_test(tc, role_expiry_is_final);
-  tcase_add_test(tc, role_validity_counts_from_the_send);
-  tcase_add_test(tc, admin_needs_version_3_slots);
+  arec_test_cases(s, "admin", 20, tests);
   return arec_test_run(s);
 }

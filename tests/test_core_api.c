@@ -437,15 +437,11 @@ START_TEST(errors_and_names) {
 END_TEST
 
 int main(void) {
+  const TTest *tests[] = {options_are_validated, register_type_checks,
+      start_and_stop_agent, restore_with_repository_down_retries,
+      log_format_text_and_json, restore_log_lines_are_exact, errors_and_names,
+      version_of_the_library, NULL};
   Suite *s = suite_create("core_api");
-  TCase *tc = arec_test_tcase(s, "api", 20);
-  tcase_add_test(tc, options_are_validated);
-  tcase_add_test(tc, register_type_checks);
-  tcase_add_test(tc, start_and_stop_agent);
-  tcase_add_test(tc, restore_with_repository_down_retries);
-  tcase_add_test(tc, log_format_text_and_json);
-  tcase_add_test(tc, restore_log_lines_are_exact);
-  tcase_add_test(tc, errors_and_names);
-  tcase_add_test(tc, version_of_the_library);
+  arec_test_cases(s, "api", 20, tests);
   return arec_test_run(s);
 }

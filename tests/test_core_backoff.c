@@ -343,13 +343,13 @@ START_TEST(agents_report_their_own_error) {
 END_TEST
 
 int main(void) {
+  const TTest *tests[] = {unknown_type_backs_off_and_recovers,
+      start_refusing_backs_off_with_its_reason,
+      step_failing_backs_off_and_the_count_grows,
+      one_poisoned_row_does_not_block_thirty,
+      pass_that_cannot_list_keeps_the_gauges, agents_report_their_own_error,
+      NULL};
   Suite *s = suite_create("core_backoff");
-  TCase *tc = arec_test_tcase(s, "backoff", 30);
-  tcase_add_test(tc, unknown_type_backs_off_and_recovers);
-  tcase_add_test(tc, start_refusing_backs_off_with_its_reason);
-  tcase_add_test(tc, step_failing_backs_off_and_the_count_grows);
-  tcase_add_test(tc, one_poisoned_row_does_not_block_thirty);
-  tcase_add_test(tc, pass_that_cannot_list_keeps_the_gauges);
-  tcase_add_test(tc, agents_report_their_own_error);
+  arec_test_cases(s, "backoff", 30, tests);
   return arec_test_run(s);
 }

@@ -261,11 +261,10 @@ START_TEST(reconcile_off_still_applies_remote_stops) {
 END_TEST
 
 int main(void) {
+  const TTest *tests[] = {start_agent_answers, capabilities_place_agents,
+      takeover_off_runs_only_user_starts,
+      reconcile_off_still_applies_remote_stops, NULL};
   Suite *s = suite_create("core_control");
-  TCase *tc = arec_test_tcase(s, "control", 30);
-  tcase_add_test(tc, start_agent_answers);
-  tcase_add_test(tc, capabilities_place_agents);
-  tcase_add_test(tc, takeover_off_runs_only_user_starts);
-  tcase_add_test(tc, reconcile_off_still_applies_remote_stops);
+  arec_test_cases(s, "control", 30, tests);
   return arec_test_run(s);
 }

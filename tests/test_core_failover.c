@@ -380,13 +380,13 @@ START_TEST(shutdown_hurry_releases_without_waiting_for_steps) {
 END_TEST
 
 int main(void) {
+  const TTest *tests[] = {crash_then_restore_after_ttl,
+      graceful_shutdown_hands_over_without_ttl_wait,
+      shutdown_frees_locks_before_waiting_on_repository,
+      zombie_save_after_takeover_is_fenced,
+      stuck_step_past_shutdown_deadline_cannot_write,
+      shutdown_hurry_releases_without_waiting_for_steps, NULL};
   Suite *s = suite_create("core_failover");
-  TCase *tc = arec_test_tcase(s, "failover", 20);
-  tcase_add_test(tc, crash_then_restore_after_ttl);
-  tcase_add_test(tc, graceful_shutdown_hands_over_without_ttl_wait);
-  tcase_add_test(tc, shutdown_frees_locks_before_waiting_on_repository);
-  tcase_add_test(tc, zombie_save_after_takeover_is_fenced);
-  tcase_add_test(tc, stuck_step_past_shutdown_deadline_cannot_write);
-  tcase_add_test(tc, shutdown_hurry_releases_without_waiting_for_steps);
+  arec_test_cases(s, "failover", 20, tests);
   return arec_test_run(s);
 }

@@ -396,19 +396,17 @@ START_TEST(two_managers_race_run_each_agent_once) {
 END_TEST
 
 int main(void) {
+  const TTest *tests_tc[] = {lock_free_acquires_claims_starts, lock_held_skips,
+      lock_expired_recovers, lock_lost_stops_runner,
+      lock_unreachable_runs_until_validity_ends,
+      lock_refresh_hanging_stops_runner_when_validity_ends,
+      saves_failing_longer_than_ttl_stop_runner,
+      saves_hanging_longer_than_ttl_stop_runner_and_free_lock,
+      repository_down_longer_than_ttl_stops_every_runner, NULL};
+  const TTest *tests_tc2[] = {two_managers_skip_if_locked,
+      two_managers_race_run_each_agent_once, NULL};
   Suite *s = suite_create("core_lock_states");
-  TCase *tc = arec_test_tcase(s, "lock_state_table", 20);
-  tcase_add_test(tc, lock_free_acquires_claims_starts);
-  tcase_add_test(tc, lock_held_skips);
-  tcase_add_test(tc, lock_expired_recovers);
-  tcase_add_test(tc, lock_lost_stops_runner);
-  tcase_add_test(tc, lock_unreachable_runs_until_validity_ends);
-  tcase_add_test(tc, lock_refresh_hanging_stops_runner_when_validity_ends);
-  tcase_add_test(tc, saves_failing_longer_than_ttl_stop_runner);
-  tcase_add_test(tc, saves_hanging_longer_than_ttl_stop_runner_and_free_lock);
-  tcase_add_test(tc, repository_down_longer_than_ttl_stops_every_runner);
-  TCase *tc2 = arec_test_tcase(s, "two_managers", 20);
-  tcase_add_test(tc2, two_managers_skip_if_locked);
-  tcase_add_test(tc2, two_managers_race_run_each_agent_once);
+  arec_test_cases(s, "lock_state_table", 20, tests_tc);
+  arec_test_cases(s, "two_managers", 20, tests_tc2);
   return arec_test_run(s);
 }

@@ -181,9 +181,9 @@ START_TEST(metrics_versions_and_histograms) {
 END_TEST
 
 int main(void) {
+  const TTest *tests[] = {metrics_render_parses_with_promtool,
+      metrics_versions_and_histograms, NULL};
   Suite *s = suite_create("core_metrics");
-  TCase *tc = arec_test_tcase(s, "metrics", 20);
-  tcase_add_test(tc, metrics_render_parses_with_promtool);
-  tcase_add_test(tc, metrics_versions_and_histograms);
+  arec_test_cases(s, "metrics", 20, tests);
   return arec_test_run(s);
 }

@@ -542,15 +542,14 @@ START_TEST(a_pass_short_of_its_share_comes_again_soon) {
 END_TEST
 
 int main(void) {
+  const TTest *tests[] = {three_pods_split_300_exactly_within_3_passes,
+      fourth_pod_joins_then_leaves_without_gaps,
+      migrate_hands_one_agent_to_a_named_pod,
+      capable_pod_takes_required_agents_beyond_its_share,
+      fair_share_is_off_by_default, memory_pod_lease_fails_over_before_agent_ttl,
+      a_pass_fills_its_share_past_agents_held_elsewhere,
+      a_pass_short_of_its_share_comes_again_soon, NULL};
   Suite *s = suite_create("core-share");
-  TCase *tc = arec_test_tcase(s, "fair-share", 60);
-  tcase_add_test(tc, three_pods_split_300_exactly_within_3_passes);
-  tcase_add_test(tc, fourth_pod_joins_then_leaves_without_gaps);
-  tcase_add_test(tc, migrate_hands_one_agent_to_a_named_pod);
-  tcase_add_test(tc, capable_pod_takes_required_agents_beyond_its_share);
-  tcase_add_test(tc, fair_share_is_off_by_default);
-  tcase_add_test(tc, memory_pod_lease_fails_over_before_agent_ttl);
-  tcase_add_test(tc, a_pass_fills_its_share_past_agents_held_elsewhere);
-  tcase_add_test(tc, a_pass_short_of_its_share_comes_again_soon);
+  arec_test_cases(s, "fair-share", 60, tests);
   return arec_test_run(s);
 }

@@ -269,15 +269,13 @@ START_TEST(strategies_table_and_json) {
 }
 END_TEST
 int main(void) {
+  const TTest *tests_tc[] = {pods_table_and_json, agents_and_agent,
+      agents_pages_through_250, start_stop_migrate, NULL};
+  const TTest *tests_tn[] = {audit_table_json_and_paging,
+      strategies_table_and_json, NULL};
   if (ctl_fixture_start(2) != 0) return EXIT_FAILURE;
   Suite *s = suite_create("ctl");
-  TCase *tc = arec_test_tcase(s, "cli", 120);
-  tcase_add_test(tc, pods_table_and_json);
-  tcase_add_test(tc, agents_and_agent);
-  tcase_add_test(tc, agents_pages_through_250);
-  tcase_add_test(tc, start_stop_migrate);
-  TCase *tn = arec_test_tcase(s, "audit_and_strategies", 60);
-  tcase_add_test(tn, audit_table_json_and_paging);
-  tcase_add_test(tn, strategies_table_and_json);
+  arec_test_cases(s, "cli", 120, tests_tc);
+  arec_test_cases(s, "audit_and_strategies", 60, tests_tn);
   return ctl_fixture_run(s);
 }

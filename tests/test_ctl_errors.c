@@ -110,13 +110,11 @@ END_TEST
 /* GET /api/audit: {"events": [{id, time, actor, action, agent_id, user_id,
  * result}], "next": cursor}. */
 int main(void) {
+  const TTest *tests[] = {request_failures_exit_1, bad_token_exits_2_unprinted,
+      help_and_version, silent_server_times_out_exit_1, NULL};
   if (ctl_fixture_start(1) != 0) return EXIT_FAILURE;
   Suite *s = suite_create("ctl_errors");
-  TCase *tc = arec_test_tcase(s, "exits", 60);
-  tcase_add_test(tc, request_failures_exit_1);
+  TCase *tc = arec_test_cases(s, "exits", 60, tests);
   tcase_add_loop_test(tc, usage_errors_exit_2, 0, AREC_TEST_ROWS(bad_usage));
-  tcase_add_test(tc, bad_token_exits_2_unprinted);
-  tcase_add_test(tc, help_and_version);
-  tcase_add_test(tc, silent_server_times_out_exit_1);
   return ctl_fixture_run(s);
 }

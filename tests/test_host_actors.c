@@ -228,11 +228,10 @@ START_TEST(strategy_registry) {
 END_TEST
 
 int main(void) {
+  const TTest *tests[] = {read_actor_forbidden_everywhere,
+      telegram_actor_sees_only_its_own, bot_offset_fenced_by_the_role,
+      strategy_registry, NULL};
   Suite *s = suite_create("host-actors");
-  TCase *tc = arec_test_tcase(s, "actors", 60);
-  tcase_add_test(tc, read_actor_forbidden_everywhere);
-  tcase_add_test(tc, telegram_actor_sees_only_its_own);
-  tcase_add_test(tc, bot_offset_fenced_by_the_role);
-  tcase_add_test(tc, strategy_registry);
+  arec_test_cases(s, "actors", 60, tests);
   return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL);
 }

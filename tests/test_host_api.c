@@ -440,16 +440,13 @@ START_TEST(agent_text_equals_cjson_tree) {
 END_TEST
 
 int main(void) {
+  const TTest *render[] = {agent_text_equals_cjson_tree, NULL};
+  const TTest *routes[] = {route_table_404_405_allow, authentication_and_actors,
+      strict_bodies_and_exact_ids, agents_start_stop_delete,
+      strategies_audit_pages, database_down_503_with_request_id,
+      probes_and_metrics, NULL};
   Suite *s = suite_create("host_api");
-  TCase *tr = arec_test_tcase(s, "render", 30);
-  tcase_add_test(tr, agent_text_equals_cjson_tree);
-  TCase *tc = api_tcase(s, "routes", 30);
-  tcase_add_test(tc, route_table_404_405_allow);
-  tcase_add_test(tc, authentication_and_actors);
-  tcase_add_test(tc, strict_bodies_and_exact_ids);
-  tcase_add_test(tc, agents_start_stop_delete);
-  tcase_add_test(tc, strategies_audit_pages);
-  tcase_add_test(tc, database_down_503_with_request_id);
-  tcase_add_test(tc, probes_and_metrics);
+  arec_test_cases(s, "render", 30, render);
+  api_tcase(s, "routes", 30, routes);
   return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL);
 }

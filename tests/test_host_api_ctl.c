@@ -233,10 +233,9 @@ START_TEST(reports_of_a_user) {
 END_TEST
 
 int main(void) {
+  const TTest *tests[] = {mode_at_creation_and_in_reads,
+      unassign_accounts_and_stop_all, reports_of_a_user, NULL};
   Suite *s = suite_create("host_api_ctl");
-  TCase *tc = api_tcase(s, "controls", 30);
-  tcase_add_test(tc, mode_at_creation_and_in_reads);
-  tcase_add_test(tc, unassign_accounts_and_stop_all);
-  tcase_add_test(tc, reports_of_a_user);
+  api_tcase(s, "controls", 30, tests);
   return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL);
 }

@@ -135,10 +135,9 @@ START_TEST(auth_none_serves_open) {
 END_TEST
 
 int main(void) {
+  const TTest *tests[] = {admin_and_read_tokens, auth_none_serves_open, NULL};
   Suite *s = suite_create("host_auth");
-  TCase *tc = arec_test_tcase(s, "tokens", 60);
-  tcase_add_test(tc, admin_and_read_tokens);
-  tcase_add_test(tc, auth_none_serves_open);
+  arec_test_cases(s, "tokens", 60, tests);
   return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED | AREC_TEST_PODS,
                         &g_redis);
 }

@@ -458,22 +458,15 @@ START_TEST(usage_lists_every_variable) {
 END_TEST
 
 int main(void) {
+  const TTest *tests[] = {defaults, auth_pools_and_keys, durations,
+      order_timeout_from_the_leases, full_set, http_limits,
+      postgres_lock_backend, redis_host_port, missing_database_url,
+      secret_values_not_echoed, usage_lists_every_variable, NULL};
   Suite *s = suite_create("host_config");
-  TCase *tc = arec_test_tcase(s, "env", 0);
-  tcase_add_test(tc, defaults);
-  tcase_add_test(tc, auth_pools_and_keys);
+  TCase *tc = arec_test_cases(s, "env", 0, tests);
   tcase_add_loop_test(tc, bad_combination_names_variable, 0,
                       AREC_TEST_ROWS(bad_combos));
-  tcase_add_test(tc, durations);
-  tcase_add_test(tc, order_timeout_from_the_leases);
-  tcase_add_test(tc, full_set);
-  tcase_add_test(tc, http_limits);
-  tcase_add_test(tc, postgres_lock_backend);
-  tcase_add_test(tc, redis_host_port);
   tcase_add_loop_test(tc, bad_value_names_variable, 0,
                       AREC_TEST_ROWS(bad_cases));
-  tcase_add_test(tc, missing_database_url);
-  tcase_add_test(tc, secret_values_not_echoed);
-  tcase_add_test(tc, usage_lists_every_variable);
   return arec_test_run(s);
 }

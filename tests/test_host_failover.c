@@ -197,10 +197,10 @@ START_TEST(pod_lease_failover) {
 END_TEST
 
 int main(void) {
+  const TTest *tests[] = {failover_and_graceful_handover,
+      rolling_restart_keeps_every_agent, NULL};
   Suite *s = suite_create("host_failover");
-  TCase *tc = arec_test_tcase(s, "pods", 90);
-  tcase_add_test(tc, failover_and_graceful_handover);
-  tcase_add_test(tc, rolling_restart_keeps_every_agent);
+  TCase *tc = arec_test_cases(s, "pods", 90, tests);
   tcase_add_loop_test(tc, pod_lease_failover, 0, 2);
   return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED | AREC_TEST_PODS,
                         &g_redis);

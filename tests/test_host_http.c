@@ -669,18 +669,14 @@ START_TEST(handler_threads_run_at_worker_nice) {
 END_TEST
 
 int main(void) {
+  const TTest *tests[] = {probes_answer_while_handlers_block, per_ip_limit,
+      queue_bound_answers_503, stop_is_bounded_with_blocked_handlers,
+      gone_clients_are_cleaned_up, slow_body_and_idle_deadlines,
+      request_copy_and_limits, ipv6_bind_and_bad_address,
+      handler_threads_run_at_worker_nice, NULL};
   Suite *s = suite_create("host_http");
-  TCase *tc = arec_test_tcase(s, "transport", 120);
+  TCase *tc = arec_test_cases(s, "transport", 120, tests);
   tcase_add_checked_fixture(tc, setup, NULL);
-  tcase_add_test(tc, probes_answer_while_handlers_block);
   tcase_add_loop_test(tc, probes_under_connection_flood, 0, 2);
-  tcase_add_test(tc, per_ip_limit);
-  tcase_add_test(tc, queue_bound_answers_503);
-  tcase_add_test(tc, stop_is_bounded_with_blocked_handlers);
-  tcase_add_test(tc, gone_clients_are_cleaned_up);
-  tcase_add_test(tc, slow_body_and_idle_deadlines);
-  tcase_add_test(tc, request_copy_and_limits);
-  tcase_add_test(tc, ipv6_bind_and_bad_address);
-  tcase_add_test(tc, handler_threads_run_at_worker_nice);
   return arec_test_run(s);
 }

@@ -158,14 +158,10 @@ START_TEST(written_exactly) {
 END_TEST
 
 int main(void) {
+  const TTest *tests[] = {accepts_rfc_8259, refuses_everything_else,
+      nesting_is_bounded, objects_only_with_unique_keys,
+      integers_exact_within_2_53, integers_in_text, written_exactly, NULL};
   Suite *s = suite_create("host_json");
-  TCase *tc = arec_test_tcase(s, "strict", 0);
-  tcase_add_test(tc, accepts_rfc_8259);
-  tcase_add_test(tc, refuses_everything_else);
-  tcase_add_test(tc, nesting_is_bounded);
-  tcase_add_test(tc, objects_only_with_unique_keys);
-  tcase_add_test(tc, integers_exact_within_2_53);
-  tcase_add_test(tc, integers_in_text);
-  tcase_add_test(tc, written_exactly);
+  arec_test_cases(s, "strict", 0, tests);
   return arec_test_run(s);
 }

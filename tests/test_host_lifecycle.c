@@ -235,15 +235,12 @@ START_TEST(recovery_disabled_ready_at_once) {
 END_TEST
 
 int main(void) {
+  const TTest *tests[] = {help_version_and_usage, database_down_exits_1,
+      migrate_only_and_rotate_need_no_token, auth_none_is_warned_at_every_start,
+      redis_down_at_start_then_back, recovery_disabled_ready_at_once, NULL};
   Suite *s = suite_create("host_lifecycle");
-  TCase *tc = arec_test_tcase(s, "process", 60);
+  TCase *tc = arec_test_cases(s, "process", 60, tests);
   tcase_add_loop_test(tc, invalid_env_exits_2, 0, AREC_TEST_ROWS(bad_env));
-  tcase_add_test(tc, help_version_and_usage);
-  tcase_add_test(tc, database_down_exits_1);
-  tcase_add_test(tc, migrate_only_and_rotate_need_no_token);
-  tcase_add_test(tc, auth_none_is_warned_at_every_start);
-  tcase_add_test(tc, redis_down_at_start_then_back);
-  tcase_add_test(tc, recovery_disabled_ready_at_once);
   return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED | AREC_TEST_PODS,
                         &g_redis);
 }

@@ -13,6 +13,7 @@
 
 #include "../host/noop.h"
 #include "core/internal.h" /* struct arec_snapshot, to read it back */
+#include "support/runner.h"
 
 typedef struct started {
   arec_agent_type t;
@@ -90,14 +91,9 @@ START_TEST(counts_and_snapshots_iterations) {
 END_TEST
 
 int main(void) {
+  const TTest *tests[] = {step_delay_from_type_or_params,
+      counts_and_snapshots_iterations, NULL};
   Suite *s = suite_create("host_noop");
-  TCase *tc = tcase_create("noop");
-  tcase_add_test(tc, step_delay_from_type_or_params);
-  tcase_add_test(tc, counts_and_snapshots_iterations);
-  suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  arec_test_cases(s, "noop", 0, tests);
+  return arec_test_run(s);
 }

@@ -386,13 +386,11 @@ START_TEST(rotation_when_both_keys_share_their_id) {
 END_TEST
 
 int main(void) {
+  const TTest *tests[] = {ciphertext_bound_to_its_row, source_row_still_decrypts,
+      legacy_and_previous_key_values_decrypt, rotation_idempotent_while_reading,
+      rotation_reports_rows_it_cannot_read,
+      rotation_when_both_keys_share_their_id, NULL};
   Suite *s = suite_create("host-secrets");
-  TCase *tc = arec_test_tcase(s, "secrets", 60);
-  tcase_add_test(tc, ciphertext_bound_to_its_row);
-  tcase_add_test(tc, source_row_still_decrypts);
-  tcase_add_test(tc, legacy_and_previous_key_values_decrypt);
-  tcase_add_test(tc, rotation_idempotent_while_reading);
-  tcase_add_test(tc, rotation_reports_rows_it_cannot_read);
-  tcase_add_test(tc, rotation_when_both_keys_share_their_id);
+  arec_test_cases(s, "secrets", 60, tests);
   return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL);
 }

@@ -317,12 +317,11 @@ START_TEST(http_addr_binds_one_address) {
 END_TEST
 
 int main(void) {
+  const TTest *tests[] = {bad_input_answers_and_writes_nothing,
+      metrics_parse_and_carry_host_gauges, healthz_with_idle_flood,
+      http_addr_binds_one_address, NULL};
   Suite *s = suite_create("host_serve");
-  TCase *tc = arec_test_tcase(s, "http", 90);
-  tcase_add_test(tc, bad_input_answers_and_writes_nothing);
-  tcase_add_test(tc, metrics_parse_and_carry_host_gauges);
-  tcase_add_test(tc, healthz_with_idle_flood);
-  tcase_add_test(tc, http_addr_binds_one_address);
+  arec_test_cases(s, "http", 90, tests);
   return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED | AREC_TEST_PODS,
                         &g_redis);
 }

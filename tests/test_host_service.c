@@ -519,13 +519,10 @@ START_TEST(concurrent_callers) {
 END_TEST
 
 int main(void) {
+  const TTest *tests[] = {statuses_of_accounts_and_agents, statuses_of_starts,
+      internal_errors_name_only_a_request_id, audit_for_mutations_not_reads,
+      poison_credential_fails_only_its_agent, concurrent_callers, NULL};
   Suite *s = suite_create("host-service");
-  TCase *tc = arec_test_tcase(s, "service", 60);
-  tcase_add_test(tc, statuses_of_accounts_and_agents);
-  tcase_add_test(tc, statuses_of_starts);
-  tcase_add_test(tc, internal_errors_name_only_a_request_id);
-  tcase_add_test(tc, audit_for_mutations_not_reads);
-  tcase_add_test(tc, poison_credential_fails_only_its_agent);
-  tcase_add_test(tc, concurrent_callers);
+  arec_test_cases(s, "service", 60, tests);
   return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL);
 }

@@ -230,12 +230,10 @@ START_TEST(step_stuck_in_an_order) {
 END_TEST
 
 int main(void) {
+  const TTest *tests[] = {nothing_stuck, postgres_blackholed,
+      telegram_blackholed, step_stuck_in_an_order, NULL};
   Suite *s = suite_create("host_shutdown");
-  TCase *tc = arec_test_tcase(s, "budget", 90);
-  tcase_add_test(tc, nothing_stuck);
-  tcase_add_test(tc, postgres_blackholed);
-  tcase_add_test(tc, telegram_blackholed);
-  tcase_add_test(tc, step_stuck_in_an_order);
+  arec_test_cases(s, "budget", 90, tests);
   return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED | AREC_TEST_PODS,
                         &g_redis);
 }

@@ -319,11 +319,10 @@ START_TEST(migrations_compiled_in_match_psql) {
 END_TEST
 
 int main(void) {
+  const TTest *tests[] = {users_accounts_pairs,
+      offset_written_only_by_the_role_holder, audit_pages,
+      migrations_compiled_in_match_psql, NULL};
   Suite *s = suite_create("host-store");
-  TCase *tc = arec_test_tcase(s, "store", 60);
-  tcase_add_test(tc, users_accounts_pairs);
-  tcase_add_test(tc, offset_written_only_by_the_role_holder);
-  tcase_add_test(tc, audit_pages);
-  tcase_add_test(tc, migrations_compiled_in_match_psql);
+  arec_test_cases(s, "store", 60, tests);
   return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL);
 }

@@ -345,10 +345,10 @@ START_TEST(only_takeovers_after_failures_are_told) {
 END_TEST
 
 int main(void) {
+  const TTest *tests[] = {live_agent_waits_for_a_live_pod,
+      delete_stops_closes_and_forgets, only_takeovers_after_failures_are_told,
+      NULL};
   Suite *s = suite_create("host_trading_ctl");
-  TCase *t = arec_test_tcase(s, "e2e", 120);
-  tcase_add_test(t, live_agent_waits_for_a_live_pod);
-  tcase_add_test(t, delete_stops_closes_and_forgets);
-  tcase_add_test(t, only_takeovers_after_failures_are_told);
+  arec_test_cases(s, "e2e", 120, tests);
   return arec_test_pods_main(s, &g_pg, &g_redis, &g_db, &g_repo);
 }

@@ -280,9 +280,9 @@ START_TEST(live_fill_after_the_last_save_survives_kill_exactly_once) {
 END_TEST
 
 int main(void) {
+  const TTest *tests[] = {agent_survives_kill_with_its_position_and_owner_is_told,
+      live_fill_after_the_last_save_survives_kill_exactly_once, NULL};
   Suite *s = suite_create("host_trading_e2e");
-  TCase *t = arec_test_tcase(s, "e2e", 90);
-  tcase_add_test(t, agent_survives_kill_with_its_position_and_owner_is_told);
-  tcase_add_test(t, live_fill_after_the_last_save_survives_kill_exactly_once);
+  arec_test_cases(s, "e2e", 90, tests);
   return arec_test_pods_main(s, &g_pg, &g_redis, &g_db, &g_repo);
 }

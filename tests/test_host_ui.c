@@ -340,11 +340,10 @@ END_TEST
 
 int main(void) {
   api.pod = "pod-ui";
+  const TTest *tests[] = {page_served_without_token_with_its_policy,
+      page_is_self_contained, agents_by_pod_and_state,
+      audit_by_action_newest_first, NULL};
   Suite *s = suite_create("host_ui");
-  TCase *tc = api_tcase(s, "ui", 30);
-  tcase_add_test(tc, page_served_without_token_with_its_policy);
-  tcase_add_test(tc, page_is_self_contained);
-  tcase_add_test(tc, agents_by_pod_and_state);
-  tcase_add_test(tc, audit_by_action_newest_first);
+  api_tcase(s, "ui", 30, tests);
   return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL);
 }

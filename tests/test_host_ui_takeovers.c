@@ -261,12 +261,11 @@ START_TEST(stop_while_down_gives_up_once) {
 END_TEST
 
 int main(void) {
+  const TTest *tests[] = {failures_recorded_once_handovers_never,
+      batches_keep_order, database_down_tap_never_waits,
+      stop_while_down_gives_up_once, NULL};
   Suite *s = suite_create("host_ui_takeovers");
-  TCase *tc = arec_test_tcase(s, "recorder", 60);
+  TCase *tc = arec_test_cases(s, "recorder", 60, tests);
   tcase_add_checked_fixture(tc, setup, teardown);
-  tcase_add_test(tc, failures_recorded_once_handovers_never);
-  tcase_add_test(tc, batches_keep_order);
-  tcase_add_test(tc, database_down_tap_never_waits);
-  tcase_add_test(tc, stop_while_down_gives_up_once);
   return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL);
 }

@@ -358,14 +358,12 @@ START_TEST(strategies_against_registered_types) {
 END_TEST
 
 int main(void) {
+  const TTest *tests[] = {good_values_pass,
+      control_characters_refused_in_every_field, names_counted_in_characters,
+      user_ids_and_budgets, symbols_normalised,
+      ids_credentials_exchanges_pods_params, strategies_against_registered_types,
+      NULL};
   Suite *s = suite_create("host-validate");
-  TCase *tc = arec_test_tcase(s, "validate", 0);
-  tcase_add_test(tc, good_values_pass);
-  tcase_add_test(tc, control_characters_refused_in_every_field);
-  tcase_add_test(tc, names_counted_in_characters);
-  tcase_add_test(tc, user_ids_and_budgets);
-  tcase_add_test(tc, symbols_normalised);
-  tcase_add_test(tc, ids_credentials_exchanges_pods_params);
-  tcase_add_test(tc, strategies_against_registered_types);
+  arec_test_cases(s, "validate", 0, tests);
   return arec_test_run(s);
 }

@@ -592,24 +592,17 @@ END_TEST
 
 /* ------------------------------------------------------------------- main */
 int main(void) {
+  const TTest *tests[] = {manual_clock_expires_locks_and_pods,
+      clock_real_until_manual, fail_next_n_calls, calls_counted,
+      delay_slows_calls_and_validity, history_keeps_last_1000,
+      test_api_and_poison, unassign_keeps_history, faults_reach_the_new_slots,
+      save_unknown_symbol_writes_nothing, lock_force_and_drop,
+      handles_share_store_any_free_order, ten_thousand_agents, NULL};
   Suite *s = suite_create("memory");
   arec_conf_repository_add(s, &repo_fixture);
   arec_conf_lock_add(s, &lock_fixture);
   arec_conf_lock_add(s, &podlease_fixture);
-  TCase *tc = arec_test_tcase(s, "memory-backend", 20);
-  tcase_add_test(tc, manual_clock_expires_locks_and_pods);
-  tcase_add_test(tc, clock_real_until_manual);
-  tcase_add_test(tc, fail_next_n_calls);
-  tcase_add_test(tc, calls_counted);
-  tcase_add_test(tc, delay_slows_calls_and_validity);
-  tcase_add_test(tc, history_keeps_last_1000);
-  tcase_add_test(tc, test_api_and_poison);
-  tcase_add_test(tc, unassign_keeps_history);
-  tcase_add_test(tc, faults_reach_the_new_slots);
-  tcase_add_test(tc, save_unknown_symbol_writes_nothing);
-  tcase_add_test(tc, lock_force_and_drop);
-  tcase_add_test(tc, handles_share_store_any_free_order);
-  tcase_add_test(tc, ten_thousand_agents);
+  arec_test_cases(s, "memory-backend", 20, tests);
   int rc = arec_test_run(s);
   arec_memory_store_free(ctx.st);
   return rc;

@@ -343,12 +343,10 @@ START_TEST(restore_lists_unreadable_rows) {
 END_TEST
 
 int main(void) {
+  const TTest *tests[] = {create_checks_params_and_ids, assign_unassign_rules,
+      delete_is_soft, pods_with_their_agents, restore_lists_unreadable_rows,
+      NULL};
   Suite *s = suite_create("pg-admin");
-  TCase *tc = arec_test_tcase(s, "pg-admin", 60);
-  tcase_add_test(tc, create_checks_params_and_ids);
-  tcase_add_test(tc, assign_unassign_rules);
-  tcase_add_test(tc, delete_is_soft);
-  tcase_add_test(tc, pods_with_their_agents);
-  tcase_add_test(tc, restore_lists_unreadable_rows);
+  arec_test_cases(s, "pg-admin", 60, tests);
   return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL);
 }

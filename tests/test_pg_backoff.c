@@ -290,10 +290,9 @@ START_TEST(roles_lease_on_the_database_clock) {
 END_TEST
 
 int main(void) {
+  const TTest *tests[] = {start_failed_backs_off, error_texts_and_set_error,
+      roles_lease_on_the_database_clock, NULL};
   Suite *s = suite_create("pg-backoff-roles");
-  TCase *tc = arec_test_tcase(s, "pg-backoff-roles", 60);
-  tcase_add_test(tc, start_failed_backs_off);
-  tcase_add_test(tc, error_texts_and_set_error);
-  tcase_add_test(tc, roles_lease_on_the_database_clock);
+  arec_test_cases(s, "pg-backoff-roles", 60, tests);
   return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL);
 }

@@ -150,9 +150,9 @@ START_TEST(blackholed_server_costs_the_deadline) {
 END_TEST
 
 int main(void) {
+  const TTest *tests[] = {stopped_server_fails_fast_then_recovers,
+      blackholed_server_costs_the_deadline, NULL};
   Suite *s = suite_create("pg-connection");
-  TCase *tc = arec_test_tcase(s, "connection-loss", 60);
-  tcase_add_test(tc, stopped_server_fails_fast_then_recovers);
-  tcase_add_test(tc, blackholed_server_costs_the_deadline);
+  arec_test_cases(s, "connection-loss", 60, tests);
   return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL);
 }

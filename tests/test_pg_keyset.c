@@ -299,6 +299,9 @@ START_TEST(hundred_pages_no_duplicates_no_gaps) {
 END_TEST
 
 int main(void) {
+  const TTest *tests[] = {every_shape_walks_an_index_without_sort,
+      page_symbols_merge_two_index_ranges, hundred_pages_no_duplicates_no_gaps,
+      NULL};
   if (arec_test_pg_start_migrated(&g_pg) != 0)
     return 1;
   if (arec_test_pg_sql(&g_pg, SEED, NULL) != 0)
@@ -309,10 +312,7 @@ int main(void) {
   if (arec_pg_new(&g_h, &o) != 0)
     return 1;
   Suite *s = suite_create("pg-keyset");
-  TCase *tc = arec_test_tcase(s, "pg-keyset", 120);
-  tcase_add_test(tc, every_shape_walks_an_index_without_sort);
-  tcase_add_test(tc, page_symbols_merge_two_index_ranges);
-  tcase_add_test(tc, hundred_pages_no_duplicates_no_gaps);
+  arec_test_cases(s, "pg-keyset", 120, tests);
   int rc = arec_test_run(s);
   arec_pg_free(g_h);
   arec_test_pg_stop(&g_pg);

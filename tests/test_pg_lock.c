@@ -304,14 +304,13 @@ START_TEST(one_holder_one_session) {
 END_TEST
 
 int main(void) {
+  const TTest *tests[] = {dead_holder_taken_over_after_pod_lease,
+      renewing_holder_kept_across_connection_kill,
+      slow_renewal_keeps_the_liveness_session,
+      late_past_the_lease_the_session_goes, one_holder_one_session, NULL};
   Suite *s = suite_create("pg-lock");
   arec_conf_lock_add(s, &FIXTURE);
   arec_conf_lock_add(s, &PODLEASE_FIXTURE);
-  TCase *tc = arec_test_tcase(s, "pg-pod-lease", 30);
-  tcase_add_test(tc, dead_holder_taken_over_after_pod_lease);
-  tcase_add_test(tc, renewing_holder_kept_across_connection_kill);
-  tcase_add_test(tc, slow_renewal_keeps_the_liveness_session);
-  tcase_add_test(tc, late_past_the_lease_the_session_goes);
-  tcase_add_test(tc, one_holder_one_session);
+  arec_test_cases(s, "pg-pod-lease", 30, tests);
   return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL);
 }

@@ -108,9 +108,9 @@ START_TEST(database_down_stops_runners_then_resumes) {
 END_TEST
 
 int main(void) {
+  const TTest *tests[] = {kill9_failover_within_pod_lease,
+      database_down_stops_runners_then_resumes, NULL};
   Suite *s = suite_create("pg-lock-core");
-  TCase *tc = arec_test_tcase(s, "pg-pod-lease-manager", 30);
-  tcase_add_test(tc, kill9_failover_within_pod_lease);
-  tcase_add_test(tc, database_down_stops_runners_then_resumes);
+  arec_test_cases(s, "pg-pod-lease-manager", 30, tests);
   return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL);
 }

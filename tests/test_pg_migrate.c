@@ -527,13 +527,10 @@ START_TEST(upgrade_from_0_1_keeps_every_row) {
 END_TEST
 
 int main(void) {
+  const TTest *tests[] = {fresh_apply_matches_psql, apply_over_older_version,
+      concurrent_migrators, migrate_set_rules, migrate_set_concurrent,
+      upgrade_from_0_1_keeps_every_row, NULL};
   Suite *s = suite_create("pg-migrations");
-  TCase *tc = arec_test_tcase(s, "migrations", 120);
-  tcase_add_test(tc, fresh_apply_matches_psql);
-  tcase_add_test(tc, apply_over_older_version);
-  tcase_add_test(tc, concurrent_migrators);
-  tcase_add_test(tc, migrate_set_rules);
-  tcase_add_test(tc, migrate_set_concurrent);
-  tcase_add_test(tc, upgrade_from_0_1_keeps_every_row);
+  arec_test_cases(s, "migrations", 120, tests);
   return arec_test_main(s, &g_pg, AREC_TEST_EMPTY, NULL);
 }

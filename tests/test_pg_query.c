@@ -384,12 +384,10 @@ START_TEST(check_session_and_application_name) {
 END_TEST
 
 int main(void) {
+  const TTest *tests[] = {statements_and_results,
+      sqlstates_mapped_without_values, statement_timeout_and_deadline,
+      transactions, check_session_and_application_name, NULL};
   Suite *s = suite_create("pg-query");
-  TCase *tc = arec_test_tcase(s, "query", 60);
-  tcase_add_test(tc, statements_and_results);
-  tcase_add_test(tc, sqlstates_mapped_without_values);
-  tcase_add_test(tc, statement_timeout_and_deadline);
-  tcase_add_test(tc, transactions);
-  tcase_add_test(tc, check_session_and_application_name);
+  arec_test_cases(s, "query", 60, tests);
   return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL);
 }

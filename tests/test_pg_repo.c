@@ -327,10 +327,10 @@ START_TEST(history_trimmed_in_batches) {
 END_TEST
 
 int main(void) {
+  const TTest *tests[] = {fencing_thousands_of_rounds,
+      history_trimmed_in_batches, NULL};
   Suite *s = suite_create("pg-repository");
   arec_conf_repository_add(s, &FIXTURE);
-  TCase *tc = arec_test_tcase(s, "pg-repository", 60);
-  tcase_add_test(tc, fencing_thousands_of_rounds);
-  tcase_add_test(tc, history_trimmed_in_batches);
+  arec_test_cases(s, "pg-repository", 60, tests);
   return arec_test_main(s, &g_pg, AREC_TEST_LIBRARY, NULL);
 }

@@ -377,15 +377,15 @@ START_TEST(batch_deadline_grows_with_keys) {
 END_TEST
 
 int main(void) {
+  const TTest *tests[] = {one_master_of_three_killed,
+      batch_deadline_grows_with_keys, NULL};
   Suite *s = suite_create("redis-batch");
-  TCase *tc = arec_test_tcase(s, "redis-batch", 120);
+  TCase *tc = arec_test_cases(s, "redis-batch", 120, tests);
   if (rfix_start(&g_f1, g_one, 1) != 0 || rfix_start(&g_f3, g_three, 3) != 0) {
     fprintf(stderr, "test_redis_batch: cannot start redis-server\n");
     return 1;
   }
   tcase_add_loop_test(tc, chunk_boundaries, 0, 2);
   tcase_add_loop_test(tc, mixed_answers_inside_one_chunk, 0, 2);
-  tcase_add_test(tc, one_master_of_three_killed);
-  tcase_add_test(tc, batch_deadline_grows_with_keys);
   return arec_test_run(s);
 }

@@ -568,22 +568,17 @@ START_TEST(auth_select_and_debug_log) {
 END_TEST
 
 int main(void) {
+  const TTest *tests[] = {one_master_killed, two_masters_killed,
+      paused_master_keeps_deadline_and_step, restarted_master_refresh_holds,
+      blackholed_then_healed_master_recovers, late_master_is_not_dropped,
+      two_pods_race_one_owner_per_key, one_lock_many_threads,
+      value_changed_behind_our_back, bad_input_clear_errors,
+      auth_select_and_debug_log, NULL};
   Suite *s = suite_create("redis-faults");
-  TCase *tc = arec_test_tcase(s, "redis3-faults", 30);
+  arec_test_cases(s, "redis3-faults", 30, tests);
   if (rfix_start(&g_f, g_srv, 3) != 0) {
     fprintf(stderr, "test_redis_faults: cannot start redis-server\n");
     return 1;
   }
-  tcase_add_test(tc, one_master_killed);
-  tcase_add_test(tc, two_masters_killed);
-  tcase_add_test(tc, paused_master_keeps_deadline_and_step);
-  tcase_add_test(tc, restarted_master_refresh_holds);
-  tcase_add_test(tc, blackholed_then_healed_master_recovers);
-  tcase_add_test(tc, late_master_is_not_dropped);
-  tcase_add_test(tc, two_pods_race_one_owner_per_key);
-  tcase_add_test(tc, one_lock_many_threads);
-  tcase_add_test(tc, value_changed_behind_our_back);
-  tcase_add_test(tc, bad_input_clear_errors);
-  tcase_add_test(tc, auth_select_and_debug_log);
   return arec_test_run(s);
 }

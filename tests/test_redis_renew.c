@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "test_redis_fixture.h"
+#include "support/runner.h"
 
 static arec_test_redis g_one[1], g_three[3];
 static rfix g_f1, g_f3;
@@ -192,18 +193,13 @@ int main(void) {
     fprintf(stderr, "cannot start redis-server\n");
     return EXIT_FAILURE;
   }
+  const TTest *tests[] = {renewals_wait_for_slow_masters,
+      batch_validity_counts_to_the_return, NULL};
   Suite *s = suite_create("redis-renew");
-  TCase *tc = tcase_create("redis-renew");
-  tcase_set_timeout(tc, 60);
-  tcase_add_test(tc, renewals_wait_for_slow_masters);
-  tcase_add_test(tc, batch_validity_counts_to_the_return);
-  suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
+  arec_test_cases(s, "redis-renew", 60, tests);
+  int rc = arec_test_run(s);
   arec_test_redis_stop(&g_one[0]);
   for (size_t i = 0; i < 3; i++)
     arec_test_redis_stop(&g_three[i]);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return rc;
 }

@@ -481,17 +481,13 @@ START_TEST(long_replies_cut_into_pieces) {
 END_TEST
 
 int main(void) {
+  const TTest *tests[] = {flow_by_chat, backoff_told_once_per_change,
+      help_lists_every_command, private_chats_only, keys_not_deleted_say_rotate,
+      throttled_message_delivered_after_retry_after,
+      out_of_range_numbers_skipped, allowlist_and_its_warning,
+      long_replies_cut_into_pieces, NULL};
   if (servers_start()) return 1;
   Suite *s = suite_create("telegram_bot");
-  TCase *t = arec_test_tcase(s, "bot", 120);
-  tcase_add_test(t, flow_by_chat);
-  tcase_add_test(t, backoff_told_once_per_change);
-  tcase_add_test(t, help_lists_every_command);
-  tcase_add_test(t, private_chats_only);
-  tcase_add_test(t, keys_not_deleted_say_rotate);
-  tcase_add_test(t, throttled_message_delivered_after_retry_after);
-  tcase_add_test(t, out_of_range_numbers_skipped);
-  tcase_add_test(t, allowlist_and_its_warning);
-  tcase_add_test(t, long_replies_cut_into_pieces);
+  arec_test_cases(s, "bot", 120, tests);
   return arec_test_finish(s, &g_pg, AREC_TEST_MIGRATED, &g_redis);
 }

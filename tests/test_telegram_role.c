@@ -205,12 +205,11 @@ START_TEST(bounded_stop_when_the_api_never_answers) {
 END_TEST
 
 int main(void) {
+  const TTest *tests[] = {poller_failover_continues_from_stored_offset,
+      fenced_offset_holder_handles_nothing, works_without_redis,
+      bounded_stop_when_the_api_never_answers, NULL};
   if (servers_start()) return 1;
   Suite *s = suite_create("telegram_role");
-  TCase *t = arec_test_tcase(s, "role", 120);
-  tcase_add_test(t, poller_failover_continues_from_stored_offset);
-  tcase_add_test(t, fenced_offset_holder_handles_nothing);
-  tcase_add_test(t, works_without_redis);
-  tcase_add_test(t, bounded_stop_when_the_api_never_answers);
+  arec_test_cases(s, "role", 120, tests);
   return arec_test_finish(s, &g_pg, AREC_TEST_MIGRATED, &g_redis);
 }

@@ -426,12 +426,10 @@ START_TEST(a_held_chat_does_not_hold_another) {
 END_TEST
 
 int main(void) {
+  const TTest *tests[] = {reports_show_my_two_agents_only, controls_by_chat,
+      notifications_say_what_happened, a_held_chat_does_not_hold_another, NULL};
   if (servers_start()) return 1;
   Suite *s = suite_create("telegram_trader");
-  TCase *t = arec_test_tcase(s, "trader", 120);
-  tcase_add_test(t, reports_show_my_two_agents_only);
-  tcase_add_test(t, controls_by_chat);
-  tcase_add_test(t, notifications_say_what_happened);
-  tcase_add_test(t, a_held_chat_does_not_hold_another);
+  arec_test_cases(s, "trader", 120, tests);
   return arec_test_finish(s, &g_pg, AREC_TEST_MIGRATED, &g_redis);
 }

@@ -558,20 +558,19 @@ START_TEST(account_hook_credentials_and_refusals) {
 END_TEST
 
 int main(void) {
+  const TTest *tests[] = {paper_position_survives_kill_and_is_not_bought_twice,
+      user_stop_closes_position_handover_keeps_it,
+      live_lost_answer_found_by_client_id_not_resent,
+      zombie_records_and_sends_no_order, live_mainnet_needs_allow_mainnet,
+      account_hook_credentials_and_refusals,
+      live_order_rounded_to_the_step_never_raw,
+      order_under_the_minimum_is_skipped_and_recorded,
+      refused_three_times_the_step_fails_with_the_reason,
+      refusals_then_a_fill_reset_the_count,
+      live_fills_with_commission_give_position_and_pnl,
+      bnb_commission_converted_or_kept_unconverted,
+      paper_fills_at_the_account_fee_rate, NULL};
   Suite *s = suite_create("trading_agent");
-  TCase *tc = arec_test_tcase(s, "agents", 30);
-  tcase_add_test(tc, paper_position_survives_kill_and_is_not_bought_twice);
-  tcase_add_test(tc, user_stop_closes_position_handover_keeps_it);
-  tcase_add_test(tc, live_lost_answer_found_by_client_id_not_resent);
-  tcase_add_test(tc, zombie_records_and_sends_no_order);
-  tcase_add_test(tc, live_mainnet_needs_allow_mainnet);
-  tcase_add_test(tc, account_hook_credentials_and_refusals);
-  tcase_add_test(tc, live_order_rounded_to_the_step_never_raw);
-  tcase_add_test(tc, order_under_the_minimum_is_skipped_and_recorded);
-  tcase_add_test(tc, refused_three_times_the_step_fails_with_the_reason);
-  tcase_add_test(tc, refusals_then_a_fill_reset_the_count);
-  tcase_add_test(tc, live_fills_with_commission_give_position_and_pnl);
-  tcase_add_test(tc, bnb_commission_converted_or_kept_unconverted);
-  tcase_add_test(tc, paper_fills_at_the_account_fee_rate);
+  arec_test_cases(s, "agents", 30, tests);
   return arec_test_run(s);
 }

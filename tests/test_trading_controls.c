@@ -240,12 +240,11 @@ START_TEST(user_stop_says_what_it_could_not_close) {
 END_TEST
 
 int main(void) {
+  const TTest *tests[] = {paper_agent_on_a_live_pod_sends_nothing,
+      live_agent_refused_by_a_paper_pod, max_position_reduces_the_buy,
+      daily_loss_stops_the_agent_and_closes,
+      user_stop_says_what_it_could_not_close, NULL};
   Suite *s = suite_create("trading_controls");
-  TCase *tc = arec_test_tcase(s, "controls", 30);
-  tcase_add_test(tc, paper_agent_on_a_live_pod_sends_nothing);
-  tcase_add_test(tc, live_agent_refused_by_a_paper_pod);
-  tcase_add_test(tc, max_position_reduces_the_buy);
-  tcase_add_test(tc, daily_loss_stops_the_agent_and_closes);
-  tcase_add_test(tc, user_stop_says_what_it_could_not_close);
+  arec_test_cases(s, "controls", 30, tests);
   return arec_test_run(s);
 }

@@ -588,21 +588,19 @@ START_TEST(fills_with_commissions_and_the_lists) {
 END_TEST
 
 int main(void) {
+  const TTest *tests_pure[] = {signature_matches_binance_example,
+      symbols_and_endpoints, client_order_ids_fit_binance_rule,
+      breaker_state_machine, NULL};
+  const TTest *tests_http[] = {public_and_signed_calls,
+      bad_secret_is_refused_and_never_echoed,
+      timed_out_order_is_found_not_resent, retry_after_is_honoured,
+      breaker_opens_probes_and_closes_without_storm,
+      dropped_connections_count_as_failures,
+      rules_cached_refreshed_and_kept_when_refresh_fails,
+      refused_orders_counted_by_reason_not_as_failures,
+      fills_with_commissions_and_the_lists, NULL};
   Suite *s = suite_create("trading_exchange");
-  TCase *pure = arec_test_tcase(s, "pure", 0);
-  TCase *http = arec_test_tcase(s, "http", 20);
-  tcase_add_test(pure, signature_matches_binance_example);
-  tcase_add_test(pure, symbols_and_endpoints);
-  tcase_add_test(pure, client_order_ids_fit_binance_rule);
-  tcase_add_test(pure, breaker_state_machine);
-  tcase_add_test(http, public_and_signed_calls);
-  tcase_add_test(http, bad_secret_is_refused_and_never_echoed);
-  tcase_add_test(http, timed_out_order_is_found_not_resent);
-  tcase_add_test(http, retry_after_is_honoured);
-  tcase_add_test(http, breaker_opens_probes_and_closes_without_storm);
-  tcase_add_test(http, dropped_connections_count_as_failures);
-  tcase_add_test(http, rules_cached_refreshed_and_kept_when_refresh_fails);
-  tcase_add_test(http, refused_orders_counted_by_reason_not_as_failures);
-  tcase_add_test(http, fills_with_commissions_and_the_lists);
+  arec_test_cases(s, "pure", 0, tests_pure);
+  arec_test_cases(s, "http", 20, tests_http);
   return arec_test_run(s);
 }

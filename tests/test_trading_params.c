@@ -244,13 +244,10 @@ START_TEST(risk_room_and_day_pnl) {
 END_TEST
 
 int main(void) {
+  const TTest *tests[] = {params_read_mode_and_risk, params_get_the_mode_written,
+      days_calendar, days_follow_the_fills, days_are_bounded,
+      risk_room_and_day_pnl, NULL};
   Suite *s = suite_create("trading_params");
-  TCase *tc = arec_test_tcase(s, "params", 0);
-  tcase_add_test(tc, params_read_mode_and_risk);
-  tcase_add_test(tc, params_get_the_mode_written);
-  tcase_add_test(tc, days_calendar);
-  tcase_add_test(tc, days_follow_the_fills);
-  tcase_add_test(tc, days_are_bounded);
-  tcase_add_test(tc, risk_room_and_day_pnl);
+  arec_test_cases(s, "params", 0, tests);
   return arec_test_run(s);
 }

@@ -208,10 +208,10 @@ START_TEST(no_order_before_the_reconcile_succeeded) {
 END_TEST
 
 int main(void) {
+  const TTest *tests[] = {fill_lost_with_its_pod_is_applied_once_by_the_next,
+      orders_while_away_fill_once_rest_cancelled_others_untouched,
+      no_order_before_the_reconcile_succeeded, NULL};
   Suite *s = suite_create("trading_reconcile");
-  TCase *tc = arec_test_tcase(s, "takeover", 30);
-  tcase_add_test(tc, fill_lost_with_its_pod_is_applied_once_by_the_next);
-  tcase_add_test(tc, orders_while_away_fill_once_rest_cancelled_others_untouched);
-  tcase_add_test(tc, no_order_before_the_reconcile_succeeded);
+  arec_test_cases(s, "takeover", 30, tests);
   return arec_test_run(s);
 }

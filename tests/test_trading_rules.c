@@ -418,21 +418,14 @@ START_TEST(memory_of_the_previous_version_loads) {
 END_TEST
 
 int main(void) {
+  const TTest *tests[] = {decimal_parse_and_format, step_rounding_is_exact,
+      tiny_steps_and_huge_quantities, market_lot_size_and_minimums,
+      price_to_tick, exchange_info_parse, commission_in_the_quote_asset,
+      commission_in_the_base_asset, commission_in_bnb_converted_or_kept,
+      trades_applied_once_and_list_bounded, rejections_recorded,
+      client_order_ids_matched_exactly, memory_round_trip_with_fills,
+      memory_of_the_previous_version_loads, NULL};
   Suite *s = suite_create("trading_rules");
-  TCase *tc = arec_test_tcase(s, "pure", 0);
-  tcase_add_test(tc, decimal_parse_and_format);
-  tcase_add_test(tc, step_rounding_is_exact);
-  tcase_add_test(tc, tiny_steps_and_huge_quantities);
-  tcase_add_test(tc, market_lot_size_and_minimums);
-  tcase_add_test(tc, price_to_tick);
-  tcase_add_test(tc, exchange_info_parse);
-  tcase_add_test(tc, commission_in_the_quote_asset);
-  tcase_add_test(tc, commission_in_the_base_asset);
-  tcase_add_test(tc, commission_in_bnb_converted_or_kept);
-  tcase_add_test(tc, trades_applied_once_and_list_bounded);
-  tcase_add_test(tc, rejections_recorded);
-  tcase_add_test(tc, client_order_ids_matched_exactly);
-  tcase_add_test(tc, memory_round_trip_with_fills);
-  tcase_add_test(tc, memory_of_the_previous_version_loads);
+  arec_test_cases(s, "pure", 0, tests);
   return arec_test_run(s);
 }

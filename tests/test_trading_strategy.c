@@ -195,13 +195,11 @@ START_TEST(restored_mid_position_continues_without_second_buy) {
 END_TEST
 
 int main(void) {
+  const TTest *tests[] = {aggressive_crossover_then_trend_exit,
+      aggressive_stop_loss, conservative_needs_its_longer_window,
+      no_buy_without_balance, memory_round_trip,
+      restored_mid_position_continues_without_second_buy, NULL};
   Suite *s = suite_create("trading_strategy");
-  TCase *tc = arec_test_tcase(s, "rules", 0);
-  tcase_add_test(tc, aggressive_crossover_then_trend_exit);
-  tcase_add_test(tc, aggressive_stop_loss);
-  tcase_add_test(tc, conservative_needs_its_longer_window);
-  tcase_add_test(tc, no_buy_without_balance);
-  tcase_add_test(tc, memory_round_trip);
-  tcase_add_test(tc, restored_mid_position_continues_without_second_buy);
+  arec_test_cases(s, "rules", 0, tests);
   return arec_test_run(s);
 }

@@ -24,6 +24,13 @@ TCase *arec_test_tcase(Suite *s, const char *name, double timeout_s) {
   return tc;
 }
 
+TCase *arec_test_cases(Suite *s, const char *name, double timeout_s,
+                       const TTest *const *tests) {
+  TCase *tc = arec_test_tcase(s, name, timeout_s);
+  for (; *tests; tests++) tcase_add_test(tc, *tests);
+  return tc;
+}
+
 int arec_test_run(Suite *s) {
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_ENV);

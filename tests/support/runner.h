@@ -3,9 +3,9 @@
  * their timeout, and its suite run (CK_ENV, fork mode) against the servers
  * it needs, started before the first test and stopped after the last.
  *
+ *     const TTest *tests[] = {first_test, second_test, NULL};
  *     Suite *s = suite_create("pg-query");
- *     TCase *tc = arec_test_tcase(s, "query", 60);
- *     tcase_add_test(tc, ...);
+ *     arec_test_cases(s, "query", 60, tests);
  *     return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL);
  *
  * Every function returns an exit status (EXIT_SUCCESS when every test
@@ -22,6 +22,10 @@ struct arec_test_redis;
 /* A test case `name` added to s; timeout_s seconds per test (0: Check's
  * default). */
 TCase *arec_test_tcase(Suite *s, const char *name, double timeout_s);
+
+/* arec_test_tcase with the tests of a NULL-ended list added in order. */
+TCase *arec_test_cases(Suite *s, const char *name, double timeout_s,
+                       const TTest *const *tests);
 
 /* The number of rows of a table (an array), for tcase_add_loop_test over
  * it: _i is the row. */

@@ -74,8 +74,9 @@ void teardown(void) {
   arec_pg_free(api.pg);
 }
 
-TCase *api_tcase(Suite *s, const char *name, double timeout_s) {
-  TCase *tc = arec_test_tcase(s, name, timeout_s);
+TCase *api_tcase(Suite *s, const char *name, double timeout_s,
+                 const TTest *const *tests) {
+  TCase *tc = arec_test_cases(s, name, timeout_s, tests);
   tcase_add_checked_fixture(tc, setup, teardown);
   return tc;
 }

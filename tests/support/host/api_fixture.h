@@ -43,9 +43,10 @@ extern api_fixture api;
 
 void setup(void);
 void teardown(void);
-/* A test case of s (runner.h's arec_test_tcase) whose tests run between
- * setup() and teardown(). */
-TCase *api_tcase(Suite *s, const char *name, double timeout_s);
+/* A test case of s with the NULL-ended tests (runner.h's arec_test_cases),
+ * each run between setup() and teardown(). */
+TCase *api_tcase(Suite *s, const char *name, double timeout_s,
+                 const TTest *const *tests);
 
 /* One request through the router with `token` (NULL: none), the query
  * string of path parsed into its parameters: the whole response (its body
