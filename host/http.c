@@ -39,6 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "growbuf.h"
 #include "http_req.h"
 
 typedef enum cs_state {
@@ -54,9 +55,7 @@ struct conn_state {
   int refs; /* the connection's, plus the job's while handed over (lock) */
   struct MHD_Connection *conn;
   long long started_ms;
-  char *body;
-  size_t len, cap;
-  int too_large;
+  arec_growbuf body;
   int handed; /* went to the pool (I/O thread only) */
   int fd;
   void *arena;
@@ -101,7 +100,7 @@ static long long now_ms(void) {
 
 /* ------------------------------------------------------ request state */
 static void cs_free(conn_state *cs) {
-  free(cs->body);
+  free(cs->body.p);
   free(cs->arena);
   free(cs->resp.body);
   free(cs);
@@ -143,25 +142,6 @@ static void unpark(arec_host_http *s, conn_state *cs) {
     s->parked = cs->pnext;
   if (cs->pnext) cs->pnext->pprev = cs->pprev;
   cs->pprev = cs->pnext = NULL;
-}
-
-static int append(conn_state *cs, size_t max, const char *data, size_t n) {
-  if (cs->too_large || cs->len + n > max) {
-    cs->too_large = 1;
-    return 0;
-  }
-  if (cs->len + n + 1 > cs->cap) {
-    size_t cap = cs->cap ? cs->cap : 1024;
-    while (cap < cs->len + n + 1) cap *= 2;
-    char *b = realloc(cs->body, cap);
-    if (!b) return -1;
-    cs->body = b;
-    cs->cap = cap;
-  }
-  memcpy(cs->body + cs->len, data, n);
-  cs->len += n;
-  cs->body[cs->len] = 0;
-  return 0;
 }
 
 /* 1 when the client closed its side (or the socket failed) while its
@@ -319,6 +299,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c,
     cs->conn = c;
     cs->fd = -1;
     cs->started_ms = now_ms();
+    cs->body.max = s->o.body_max;
     *con_cls = cs;
     return MHD_YES;
   }
@@ -340,15 +321,16 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c,
   if (*upload_size) {
     if (now_ms() - cs->started_ms > (long long)s->o.timeout_s * 1000)
       return MHD_NO; /* a body trickling in too slowly */
-    if (append(cs, s->o.body_max, upload, *upload_size) != 0) return MHD_NO;
+    if (arec_growbuf_append(&cs->body, upload, *upload_size) < 0)
+      return MHD_NO;
     *upload_size = 0;
     return MHD_YES;
   }
   if (arec_http_req_copy(c, method, url, &cs->req, &cs->arena) != 0)
     return MHD_NO;
-  cs->req.body = cs->body;
-  cs->req.body_len = cs->len;
-  cs->req.body_too_large = cs->too_large;
+  cs->req.body = cs->body.p;
+  cs->req.body_len = cs->body.len;
+  cs->req.body_too_large = cs->body.too_large;
   if (s->o.probe) {
     arec_http_response r;
     memset(&r, 0, sizeof r);

@@ -250,6 +250,33 @@ int arec__svc_begin(arec__svc_op *o, arec_svc *svc, const arec_svc_actor *who,
   return 0;
 }
 
+int arec__svc_begin_list(arec__svc_op *o, arec_svc *svc,
+                         const arec_svc_actor *who, arec_svc_result *res,
+                         void *out, size_t *out_n) {
+  if (out)
+    *(void **)out = NULL;
+  if (out_n)
+    *out_n = 0;
+  return arec__svc_begin(o, svc, who, res, NULL);
+}
+
+int arec__svc_begin_user_list(arec__svc_op *o, arec_svc *svc,
+                              const arec_svc_actor *who, arec_svc_result *res,
+                              long long user_id, void *out, size_t *out_n) {
+  arec_host_invalid e;
+  if (arec__svc_begin_list(o, svc, who, res, out, out_n) ||
+      arec__svc_check_user(
+          o, arec_host_valid_user_id("user_id", user_id, &e), &e, user_id))
+    return -1;
+  if (!out || !out_n) {
+    arec_host_invalid_set(&e, "out", "required");
+    arec__svc_invalid(o, &e);
+    return -1;
+  }
+  o->user_id = user_id;
+  return 0;
+}
+
 int arec__svc_end(arec__svc_op *o) {
   arec_svc_result *r = o->res;
   if (o->action && o->svc) {
@@ -302,6 +329,15 @@ int arec__svc_own_user(arec__svc_op *o, long long user_id) {
     return -1;
   }
   return 0;
+}
+
+int arec__svc_check_user(arec__svc_op *o, int invalid,
+                         const arec_host_invalid *e, long long user_id) {
+  if (invalid) {
+    arec__svc_invalid(o, e);
+    return -1;
+  }
+  return arec__svc_own_user(o, user_id);
 }
 
 int arec__svc_agent(arec__svc_op *o, const char *id,

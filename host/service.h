@@ -49,7 +49,7 @@
 
 #include "agentrecover.h"
 #include "agentrecover/pg.h"
-#include "store.h" /* arec_host_exchange */
+#include "store.h" /* arec_host_exchange, arec_host_audit */
 
 typedef struct arec_svc arec_svc;
 
@@ -269,16 +269,11 @@ int arec_svc_performance(arec_svc *svc, const arec_svc_actor *who,
 int arec_svc_strategies(arec_svc *svc, char ***out, size_t *out_n);
 
 /* ------------------------------------------------------------- audit */
-/* One recorded event (times as RFC 3339 UTC text). */
-typedef struct arec_svc_event {
-  long long id;
-  char *time;
-  char *actor;     /* "api:admin", "api:read", "api:none", "telegram:<id>" */
-  char *action;    /* "agent.create", "agent.start", "exchange.add", ... */
-  char *agent_id;  /* NULL when none */
-  long long user_id; /* 0 when none */
-  char *result;    /* "200", "404 agent not found", ... (no secret) */
-} arec_svc_event;
+/* One recorded event: the store's row (store.h), its time as RFC 3339 UTC
+ * text, actor "api:admin", "api:read", "api:none" or "telegram:<id>",
+ * action "agent.create", "exchange.add", ..., agent_id NULL and user_id 0
+ * when none, result "200", "404 agent not found", ... (no secret). */
+typedef arec_host_audit arec_svc_event;
 
 /* Events with id > after, oldest first, at most limit (1..1000).  Free
  * with arec_svc_events_free(*out, *out_n). */

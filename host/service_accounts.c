@@ -22,12 +22,9 @@ int arec_svc_user_upsert(arec_svc *svc, const arec_svc_actor *who,
   if (arec__svc_begin(&o, svc, who, res, "user.upsert"))
     return arec__svc_end(&o);
   o.user_id = user_id > 0 ? user_id : 0;
-  if (arec_host_valid_user_id("id", user_id, &e) ||
-      arec_host_valid_name("name", name, &e)) {
-    arec__svc_invalid(&o, &e);
-    return arec__svc_end(&o);
-  }
-  if (arec__svc_own_user(&o, user_id))
+  int invalid = arec_host_valid_user_id("id", user_id, &e) ||
+                arec_host_valid_name("name", name, &e);
+  if (arec__svc_check_user(&o, invalid, &e, user_id))
     return arec__svc_end(&o);
   int rc = arec_host_store_user_upsert(svc->store, user_id, name);
   return arec__svc_done(&o, rc, "user", 201, "user %lld saved", user_id);
@@ -42,11 +39,8 @@ int arec_svc_user_get(arec_svc *svc, const arec_svc_actor *who,
     *out_name = NULL;
   if (arec__svc_begin(&o, svc, who, res, NULL))
     return arec__svc_end(&o);
-  if (arec_host_valid_user_id("id", user_id, &e)) {
-    arec__svc_invalid(&o, &e);
-    return arec__svc_end(&o);
-  }
-  if (arec__svc_own_user(&o, user_id))
+  int invalid = arec_host_valid_user_id("id", user_id, &e);
+  if (arec__svc_check_user(&o, invalid, &e, user_id))
     return arec__svc_end(&o);
   int rc = arec_host_store_user_get(svc->store, user_id, out_name);
   return arec__svc_done(&o, rc, "user", 200, "user %lld", user_id);
@@ -66,14 +60,12 @@ int arec_svc_exchange_add(arec_svc *svc, const arec_svc_actor *who,
   if (arec__svc_begin(&o, svc, who, res, "exchange.add"))
     return arec__svc_end(&o);
   o.user_id = user_id > 0 ? user_id : 0;
-  if (arec_host_valid_user_id("user_id", user_id, &e) ||
-      arec_host_valid_exchange("exchange", exchange, ex, sizeof ex, &e) ||
-      arec_host_valid_credential("api_key", api_key, &e) ||
-      arec_host_valid_credential("api_secret", api_secret, &e)) {
-    arec__svc_invalid(&o, &e);
-    return arec__svc_end(&o);
-  }
-  if (arec__svc_own_user(&o, user_id))
+  int invalid = arec_host_valid_user_id("user_id", user_id, &e) ||
+                arec_host_valid_exchange("exchange", exchange, ex, sizeof ex,
+                                         &e) ||
+                arec_host_valid_credential("api_key", api_key, &e) ||
+                arec_host_valid_credential("api_secret", api_secret, &e);
+  if (arec__svc_check_user(&o, invalid, &e, user_id))
     return arec__svc_end(&o);
   if (!arec_host_store_has_key(svc->store)) {
     o.rc = AREC_ECRYPTO;
@@ -105,12 +97,9 @@ int arec_svc_exchange_remove(arec_svc *svc, const arec_svc_actor *who,
   if (arec__svc_begin(&o, svc, who, res, "exchange.remove"))
     return arec__svc_end(&o);
   o.user_id = user_id > 0 ? user_id : 0;
-  if (arec_host_valid_user_id("user_id", user_id, &e) ||
-      arec_host_valid_user_id("exchange_id", exchange_id, &e)) {
-    arec__svc_invalid(&o, &e);
-    return arec__svc_end(&o);
-  }
-  if (arec__svc_own_user(&o, user_id))
+  int invalid = arec_host_valid_user_id("user_id", user_id, &e) ||
+                arec_host_valid_user_id("exchange_id", exchange_id, &e);
+  if (arec__svc_check_user(&o, invalid, &e, user_id))
     return arec__svc_end(&o);
   int rc = arec_host_store_exchange_remove(svc->store, user_id, exchange_id);
   if (rc == AREC_ECONFLICT) {
@@ -129,24 +118,8 @@ int arec_svc_exchange_list(arec_svc *svc, const arec_svc_actor *who,
                            long long user_id, arec_host_exchange **out,
                            size_t *out_n, arec_svc_result *res) {
   arec__svc_op o;
-  arec_host_invalid e;
-  if (out)
-    *out = NULL;
-  if (out_n)
-    *out_n = 0;
-  if (arec__svc_begin(&o, svc, who, res, NULL))
+  if (arec__svc_begin_user_list(&o, svc, who, res, user_id, out, out_n))
     return arec__svc_end(&o);
-  if (arec_host_valid_user_id("user_id", user_id, &e)) {
-    arec__svc_invalid(&o, &e);
-    return arec__svc_end(&o);
-  }
-  if (arec__svc_own_user(&o, user_id))
-    return arec__svc_end(&o);
-  if (!out || !out_n) {
-    arec_host_invalid_set(&e, "out", "required");
-    arec__svc_invalid(&o, &e);
-    return arec__svc_end(&o);
-  }
   int rc = arec_host_store_exchange_list(svc->store, user_id, out, out_n);
   return arec__svc_done(&o, rc, "exchange accounts", 200,
                         "%zu exchange accounts", *out_n);
@@ -165,14 +138,11 @@ int arec_svc_pair_add(arec_svc *svc, const arec_svc_actor *who,
   if (arec__svc_begin(&o, svc, who, res, "pair.add"))
     return arec__svc_end(&o);
   o.user_id = user_id > 0 ? user_id : 0;
-  if (arec_host_valid_user_id("user_id", user_id, &e) ||
-      (exchange_id != 0 &&
-       arec_host_valid_user_id("exchange_id", exchange_id, &e)) ||
-      arec_host_valid_symbol("symbol", symbol, sym, sizeof sym, &e)) {
-    arec__svc_invalid(&o, &e);
-    return arec__svc_end(&o);
-  }
-  if (arec__svc_own_user(&o, user_id))
+  int invalid = arec_host_valid_user_id("user_id", user_id, &e) ||
+                (exchange_id != 0 &&
+                 arec_host_valid_user_id("exchange_id", exchange_id, &e)) ||
+                arec_host_valid_symbol("symbol", symbol, sym, sizeof sym, &e);
+  if (arec__svc_check_user(&o, invalid, &e, user_id))
     return arec__svc_end(&o);
   long long id = 0, used = 0;
   int rc = arec_host_store_pair_create(svc->store, user_id, exchange_id, sym,

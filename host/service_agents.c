@@ -361,11 +361,8 @@ int arec_svc_stop_all(arec_svc *svc, const arec_svc_actor *who,
   if (arec__svc_begin(&o, svc, who, res, "agents.stop_all"))
     return arec__svc_end(&o);
   o.user_id = user_id > 0 ? user_id : 0;
-  if (arec_host_valid_user_id("user_id", user_id, &e)) {
-    arec__svc_invalid(&o, &e);
-    return arec__svc_end(&o);
-  }
-  if (arec__svc_own_user(&o, user_id))
+  int invalid = arec_host_valid_user_id("user_id", user_id, &e);
+  if (arec__svc_check_user(&o, invalid, &e, user_id))
     return arec__svc_end(&o);
   char after[AREC_AGENT_ID_MAX + 1] = "";
   int rc = 0;
@@ -429,11 +426,7 @@ int arec_svc_agent_list(arec_svc *svc, const arec_svc_actor *who,
                         arec_svc_result *res) {
   arec__svc_op o;
   arec_host_invalid e;
-  if (out)
-    *out = NULL;
-  if (out_n)
-    *out_n = 0;
-  if (arec__svc_begin(&o, svc, who, res, NULL))
+  if (arec__svc_begin_list(&o, svc, who, res, out, out_n))
     return arec__svc_end(&o);
   arec_agent_filter f = AREC_AGENT_FILTER_INIT;
   if (filter)

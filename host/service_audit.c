@@ -15,16 +15,7 @@
 #include "service_int.h"
 
 void arec_svc_events_free(arec_svc_event *v, size_t n) {
-  if (!v)
-    return;
-  for (size_t i = 0; i < n; i++) {
-    free(v[i].time);
-    free(v[i].actor);
-    free(v[i].action);
-    free(v[i].agent_id);
-    free(v[i].result);
-  }
-  free(v);
+  arec_host_audit_free(v, n);
 }
 
 int arec_svc_audit_list(arec_svc *svc, const arec_svc_actor *who,
@@ -44,11 +35,7 @@ int arec_svc_audit_query(arec_svc *svc, const arec_svc_actor *who,
                          arec_svc_result *res) {
   arec__svc_op o;
   arec_host_invalid e;
-  if (out)
-    *out = NULL;
-  if (out_n)
-    *out_n = 0;
-  if (arec__svc_begin(&o, svc, who, res, NULL))
+  if (arec__svc_begin_list(&o, svc, who, res, out, out_n))
     return arec__svc_end(&o);
   if (!f || !out || !out_n) {
     arec_host_invalid_set(&e, f ? "out" : "filter", "required");
@@ -83,34 +70,8 @@ int arec_svc_audit_query(arec_svc *svc, const arec_svc_actor *who,
   q.user_id = who->kind == AREC_ACTOR_TELEGRAM ? who->user_id : 0;
   q.action = f->action;
   q.newest_first = f->newest_first ? 1 : 0;
-  arec_host_audit *rows = NULL;
-  size_t n = 0;
-  int rc = arec_host_store_audit_query(svc->store, &q, &rows, &n);
-  if (rc) {
-    arec__svc_fail(&o, rc, "audit events");
-    return arec__svc_end(&o);
-  }
-  arec_svc_event *v = calloc(n ? n : 1, sizeof *v);
-  if (!v) {
-    arec_host_audit_free(rows, n);
-    arec__svc_fail(&o, AREC_ENOMEM, "audit events");
-    return arec__svc_end(&o);
-  }
-  for (size_t i = 0; i < n; i++) { /* the strings move over */
-    v[i].id = rows[i].id;
-    v[i].time = rows[i].time;
-    v[i].actor = rows[i].actor;
-    v[i].action = rows[i].action;
-    v[i].agent_id = rows[i].agent_id;
-    v[i].user_id = rows[i].user_id;
-    v[i].result = rows[i].result;
-    free(rows[i].request_id);
-  }
-  free(rows);
-  *out = v;
-  *out_n = n;
-  arec__svc_set(&o, 200, NULL, "%zu events", n);
-  return arec__svc_end(&o);
+  int rc = arec_host_store_audit_query(svc->store, &q, out, out_n);
+  return arec__svc_done(&o, rc, "audit events", 200, "%zu events", *out_n);
 }
 
 /* ------------------------------------------------------------- the bot */

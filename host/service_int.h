@@ -42,6 +42,16 @@ typedef struct arec__svc_op {
  * returns nonzero when the operation must not go on (then call end). */
 int arec__svc_begin(arec__svc_op *o, arec_svc *svc, const arec_svc_actor *who,
                     arec_svc_result *res, const char *action);
+/* arec__svc_begin for a read of a list: clears *out (a pointer of any
+ * type) and *out_n first, so that a refused read leaves none behind. */
+int arec__svc_begin_list(arec__svc_op *o, arec_svc *svc,
+                         const arec_svc_actor *who, arec_svc_result *res,
+                         void *out, size_t *out_n);
+/* arec__svc_begin_list for a list of one user's: the user id valid
+ * ("user_id") and the actor's to read, out and out_n given; 0 to go on. */
+int arec__svc_begin_user_list(arec__svc_op *o, arec_svc *svc,
+                              const arec_svc_actor *who, arec_svc_result *res,
+                              long long user_id, void *out, size_t *out_n);
 /* Ends it: records the audit event and its log line for a mutation;
  * returns 0 for 2xx, else the cause (a negative AREC_E* code). */
 int arec__svc_end(arec__svc_op *o);
@@ -68,6 +78,11 @@ int arec__svc_done(arec__svc_op *o, int rc, const char *what, int status,
 
 /* Telegram actors act only on their own user id: 0, or 404 set. */
 int arec__svc_own_user(arec__svc_op *o, long long user_id);
+/* The checks of an operation on user_id's data: `invalid` (a validator
+ * refused the input, e says why) answered 400, else arec__svc_own_user.
+ * Nonzero when the operation must not go on (then call end). */
+int arec__svc_check_user(arec__svc_op *o, int invalid,
+                         const arec_host_invalid *e, long long user_id);
 /* The agent (validated id, scoped to a Telegram actor's own agents):
  * 0 with *out, or the outcome set (400/404/503 ...). */
 int arec__svc_agent(arec__svc_op *o, const char *id, arec_agent_record **out);

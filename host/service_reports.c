@@ -84,28 +84,6 @@ static double last_price(const arec_sym_mem *m) {
   return m->nprices ? m->prices[m->nprices - 1] : 0;
 }
 
-/* Begins a report read for user_id: 0 to go on, else the outcome is set. */
-static int begin(arec__svc_op *o, arec_svc *svc, const arec_svc_actor *who,
-                 arec_svc_result *res, long long user_id, void *out,
-                 size_t *out_n) {
-  arec_host_invalid e;
-  if (out) *(void **)out = NULL;
-  if (out_n) *out_n = 0;
-  if (arec__svc_begin(o, svc, who, res, NULL)) return -1;
-  if (arec_host_valid_user_id("user_id", user_id, &e)) {
-    arec__svc_invalid(o, &e);
-    return -1;
-  }
-  if (arec__svc_own_user(o, user_id)) return -1;
-  if (!out || !out_n) {
-    arec_host_invalid_set(&e, "out", "required");
-    arec__svc_invalid(o, &e);
-    return -1;
-  }
-  o->user_id = user_id;
-  return 0;
-}
-
 static int end(arec__svc_op *o, int rc, rows *r, void *out, size_t *out_n,
                const char *what) {
   if (rc) {
@@ -148,7 +126,8 @@ int arec_svc_balance_list(arec_svc *svc, const arec_svc_actor *who,
                           size_t *out_n, arec_svc_result *res) {
   arec__svc_op o;
   rows r = {NULL, 0, 0, sizeof(arec_svc_balance)};
-  if (begin(&o, svc, who, res, user_id, out, out_n)) return arec__svc_end(&o);
+  if (arec__svc_begin_user_list(&o, svc, who, res, user_id, out, out_n))
+    return arec__svc_end(&o);
   int rc = each_symbol(svc, user_id, balance_fn, &r);
   return end(&o, rc, &r, out, out_n, "balances");
 }
@@ -196,7 +175,8 @@ int arec_svc_trades(arec_svc *svc, const arec_svc_actor *who,
   arec__svc_op o;
   arec_host_invalid e;
   trades_ctx t = {{NULL, 0, 0, sizeof(arec_svc_fill)}, limit};
-  if (begin(&o, svc, who, res, user_id, out, out_n)) return arec__svc_end(&o);
+  if (arec__svc_begin_user_list(&o, svc, who, res, user_id, out, out_n))
+    return arec__svc_end(&o);
   if (limit < 1 || limit > 200) {
     arec_host_invalid_set(&e, "limit", "limit: an integer 1..200");
     arec__svc_invalid(&o, &e);
@@ -260,7 +240,8 @@ int arec_svc_daily(arec_svc *svc, const arec_svc_actor *who,
   clock_gettime(CLOCK_REALTIME, &now);
   daily_ctx d = {{NULL, 0, 0, sizeof(arec_svc_day)}, days,
                  arec__utc_day((int64_t)now.tv_sec * 1000)};
-  if (begin(&o, svc, who, res, user_id, out, out_n)) return arec__svc_end(&o);
+  if (arec__svc_begin_user_list(&o, svc, who, res, user_id, out, out_n))
+    return arec__svc_end(&o);
   if (days < 1 || days > AREC_DAYS_MAX) {
     arec_host_invalid_set(&e, "days", "days: an integer 1..%d", AREC_DAYS_MAX);
     arec__svc_invalid(&o, &e);
@@ -304,7 +285,8 @@ int arec_svc_performance(arec_svc *svc, const arec_svc_actor *who,
                          size_t *out_n, arec_svc_result *res) {
   arec__svc_op o;
   rows r = {NULL, 0, 0, sizeof(arec_svc_perf)};
-  if (begin(&o, svc, who, res, user_id, out, out_n)) return arec__svc_end(&o);
+  if (arec__svc_begin_user_list(&o, svc, who, res, user_id, out, out_n))
+    return arec__svc_end(&o);
   int rc = each_symbol(svc, user_id, perf_fn, &r);
   if (!rc && r.n) qsort(r.v, r.n, r.size, best_first);
   return end(&o, rc, &r, out, out_n, "symbols");

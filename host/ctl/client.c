@@ -25,6 +25,7 @@
 #include <cJSON.h>
 
 #include "table.h"
+#include "../growbuf.h"
 
 struct ctl_client {
   CURL *curl;
@@ -201,33 +202,6 @@ char *ctl_client_escape(ctl_client *c, const char *s) {
 }
 
 /* ----------------------------------------------------------------- calls */
-typedef struct sink {
-  char *buf;
-  size_t len, cap;
-  int too_large;
-} sink;
-
-static size_t on_data(char *data, size_t size, size_t nmemb, void *ud) {
-  sink *s = ud;
-  size_t n = size * nmemb;
-  if (s->len + n > CTL_MAX_BODY) {
-    s->too_large = 1;
-    return 0;
-  }
-  if (s->len + n + 1 > s->cap) {
-    size_t cap = s->cap ? s->cap : 4096;
-    while (cap < s->len + n + 1) cap *= 2;
-    char *b = realloc(s->buf, cap);
-    if (!b) return 0;
-    s->buf = b;
-    s->cap = cap;
-  }
-  memcpy(s->buf + s->len, data, n);
-  s->len += n;
-  s->buf[s->len] = 0;
-  return n;
-}
-
 static long long now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -259,7 +233,7 @@ int ctl_client_call(ctl_client *c, const char *method, const char *path,
     return CTL_EXIT_FAIL;
   }
   snprintf(url, ul, "%s%s", c->base, path);
-  sink s = {0};
+  arec_growbuf s = {.max = CTL_MAX_BODY};
   CURL *h = c->curl;
   c->errbuf[0] = 0;
   curl_easy_setopt(h, CURLOPT_URL, url);
@@ -274,7 +248,7 @@ int ctl_client_call(ctl_client *c, const char *method, const char *path,
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, CTL_CONNECT_TIMEOUT_MS);
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, CTL_TOTAL_TIMEOUT_MS);
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf);
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, arec_growbuf_curl_write);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &s);
   curl_easy_setopt(h, CURLOPT_USERAGENT, "agentrecoverctl/" AREC_CTL_VERSION);
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, post ? c->hdr_post : c->hdr_get);
@@ -305,18 +279,18 @@ int ctl_client_call(ctl_client *c, const char *method, const char *path,
                        c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
   } else if (status < 200 || status > 299) {
     char msg[600];
-    error_message(s.buf, s.len, msg, sizeof msg);
+    error_message(s.p, s.len, msg, sizeof msg);
     ctl_client_error(c, "%s %s: HTTP %ld%s%s", method, path, status,
                      msg[0] ? ": " : "", msg);
   } else {
     reply->status = status;
-    reply->body = s.buf ? s.buf : strdup("");
+    reply->body = s.p ? s.p : strdup("");
     reply->len = s.len;
-    s.buf = NULL;
+    s.p = NULL;
     ret = reply->body ? 0 : CTL_EXIT_FAIL;
     if (ret) ctl_client_error(c, "out of memory");
   }
-  free(s.buf);
+  free(s.p);
   free(url);
   return ret;
 }

@@ -21,6 +21,8 @@
 
 #include <curl/curl.h>
 
+#include "growbuf.h"
+
 #define MAX_ANSWER (4 * 1024 * 1024)
 #define TICK_MS 50
 
@@ -126,27 +128,6 @@ int arec_tg_answer_parse(const char *body, size_t len, long http_status,
 }
 
 /* ----------------------------------------------------------------- call */
-typedef struct buf {
-  char *p;
-  size_t n;
-  int overflow;
-} buf;
-
-static size_t on_data(char *d, size_t sz, size_t nm, void *ud) {
-  buf *b = ud;
-  size_t len = sz * nm;
-  if (b->n + len > MAX_ANSWER) {
-    b->overflow = 1;
-    return 0;
-  }
-  char *np = realloc(b->p, b->n + len + 1);
-  if (!np) return 0;
-  memcpy(np + b->n, d, len);
-  b->n += len;
-  np[b->n] = 0;
-  b->p = np;
-  return len;
-}
 
 static int aborted(const arec_tg_api *api, int64_t now) {
   int64_t at = api->abort_at ? atomic_load(api->abort_at) : 0;
@@ -225,7 +206,7 @@ int arec_tg_call(const arec_tg_api *api, const char *method, const char *body,
     wipe_free(url);
     return AREC_ENOMEM;
   }
-  buf b = {NULL, 0, 0};
+  arec_growbuf b = {.max = MAX_ANSWER};
   int64_t total = deadline_ms - now;
   int64_t conn = api->connect_timeout_ms < total ? api->connect_timeout_ms : total;
   curl_easy_setopt(c, CURLOPT_URL, url);
@@ -236,7 +217,7 @@ int arec_tg_call(const arec_tg_api *api, const char *method, const char *body,
   curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(conn > 0 ? conn : 1));
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)total + TICK_MS);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, arec_growbuf_curl_write);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
   CURLcode cr = CURLE_OK;
   int rc = perform(api, c, deadline_ms, &cr);
@@ -252,12 +233,12 @@ int arec_tg_call(const arec_tg_api *api, const char *method, const char *body,
     arec_error_set("telegram %s: stopping", method);
   } else if (!rc && cr != CURLE_OK) {
     arec_error_set("telegram %s: %s", method,
-                   b.overflow ? "answer too large" : curl_easy_strerror(cr));
+                   b.too_large ? "answer too large" : curl_easy_strerror(cr));
     rc = AREC_EUNAVAILABLE;
   }
   if (!rc) {
     arec_tg_answer a;
-    rc = arec_tg_answer_parse(b.p, b.n, status, &a);
+    rc = arec_tg_answer_parse(b.p, b.len, status, &a);
     if (rc == AREC_EUNAVAILABLE) {
       arec_error_set("telegram %s: HTTP %ld, unparsable answer", method, status);
     } else if (!rc && !a.ok) {

@@ -22,6 +22,8 @@
 
 #include <curl/curl.h>
 
+#include "growbuf.h"
+
 #include "trading/rules.h"
 
 #define MAX_BODY (1024 * 1024)
@@ -87,33 +89,11 @@ long arec_exchange_last_error(const arec_exchange *x, const char **msg) {
 }
 
 /* --------------------------------------------------------------- request */
-typedef struct buf {
-  char *p;
-  size_t n;
-  int too_big;
-} buf;
-
 typedef struct reply {
   long status;
-  buf body;
+  arec_growbuf body;
   int64_t retry_after_ms;
 } reply;
-
-static size_t on_body(char *data, size_t size, size_t nmemb, void *ud) {
-  buf *b = ud;
-  size_t len = size * nmemb;
-  if (b->n + len > MAX_BODY) {
-    b->too_big = 1;
-    return 0;
-  }
-  char *np = realloc(b->p, b->n + len + 1);
-  if (!np) return 0;
-  b->p = np;
-  memcpy(b->p + b->n, data, len);
-  b->n += len;
-  b->p[b->n] = '\0';
-  return len;
-}
 
 static size_t on_header(char *data, size_t size, size_t nmemb, void *ud) {
   reply *r = ud;
@@ -171,6 +151,7 @@ int arec__xrequest(arec_exchange *x, const char *method, const char *path,
 
   *out_json = NULL;
   memset(&r, 0, sizeof r);
+  r.body.max = MAX_BODY;
   x->last_code = 0;
   x->last_msg[0] = '\0';
   if (signed_ && (!x->key || !x->secret)) {
@@ -213,7 +194,7 @@ int arec__xrequest(arec_exchange *x, const char *method, const char *path,
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)x->connect_timeout_ms);
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
                    (long)(is_post ? x->order_timeout_ms : x->timeout_ms));
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, arec_growbuf_curl_write);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);
@@ -242,7 +223,7 @@ int arec__xrequest(arec_exchange *x, const char *method, const char *path,
   if (cc != CURLE_OK) {
     rc = cc == CURLE_OPERATION_TIMEDOUT ? AREC_ETIMEDOUT : AREC_EUNAVAILABLE;
     arec_error_set("exchange request %s %s failed: %s", method, path,
-                   r.body.too_big ? "answer too large" : curl_easy_strerror(cc));
+                   r.body.too_large ? "answer too large" : curl_easy_strerror(cc));
     arec__hub_record(x->hub, x->base, 1, 0);
     goto done;
   }
