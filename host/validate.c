@@ -51,6 +51,27 @@ static int present(const char *field, const char *s, size_t *out_len,
   return 0;
 }
 
+/* present(), and at most max bytes (the message names them as `unit`). */
+static int present_within(const char *field, const char *s, size_t max,
+                          const char *unit, arec_host_invalid *e) {
+  size_t n = 0;
+  int rc = present(field, s, &n, e);
+  if (rc)
+    return rc;
+  if (n > max)
+    return arec_host_invalid_set(e, field, "at most %zu %s", max, unit);
+  return 0;
+}
+
+/* 1 when s has at most max bytes, each one `allowed`. */
+static int made_of(const char *s, size_t max, int (*allowed)(unsigned char)) {
+  size_t n = 0;
+  for (; s[n]; n++)
+    if (n == max || !allowed((unsigned char)s[n]))
+      return 0;
+  return 1;
+}
+
 /* Length of the UTF-8 sequence at p, 0 when invalid. */
 static size_t utf8_seq(const unsigned char *p) {
   unsigned c = p[0];
@@ -166,17 +187,18 @@ int arec_host_valid_symbol(const char *field, const char *s, char *out,
   return 0;
 }
 
+static int strategy_char(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '-';
+}
+
 int arec_host_valid_strategy(const char *field, const char *s,
                              arec_manager *mgr, arec_host_invalid *e) {
-  size_t n = 0;
-  int rc = present(field, s, &n, e);
+  int rc = present(field, s, NULL, e);
   if (rc)
     return rc;
-  int ok = n <= 64;
-  for (const char *p = s; ok && *p; p++)
-    ok = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' ||
-         *p == '-';
-  if (!ok || (mgr && !arec_manager_has_type(mgr, s)))
+  if (!made_of(s, 64, strategy_char) ||
+      (mgr && !arec_manager_has_type(mgr, s)))
     return arec_host_invalid_set(e, field,
                                  "not a registered strategy (see "
                                  "/api/strategies)");
@@ -200,13 +222,10 @@ int arec_host_valid_exchange(const char *field, const char *s, char *out,
 
 int arec_host_valid_credential(const char *field, const char *s,
                                arec_host_invalid *e) {
-  size_t n = 0;
-  int rc = present(field, s, &n, e);
+  int rc = present_within(field, s, AREC_HOST_CREDENTIAL_MAX, "characters",
+                          e);
   if (rc)
     return rc;
-  if (n > AREC_HOST_CREDENTIAL_MAX)
-    return arec_host_invalid_set(e, field, "at most %d characters",
-                                 AREC_HOST_CREDENTIAL_MAX);
   for (const unsigned char *p = (const unsigned char *)s; *p; p++)
     if (*p <= 0x20 || *p >= 0x7f)
       return arec_host_invalid_set(e, field,
@@ -229,16 +248,16 @@ int arec_host_valid_budget(const char *field, double v,
   return 0;
 }
 
+static int pod_char(unsigned char c) {
+  return alnum(c) || c == '.' || c == '_' || c == '-';
+}
+
 int arec_host_valid_pod(const char *field, const char *s,
                         arec_host_invalid *e) {
-  size_t n = 0;
-  int rc = present(field, s, &n, e);
+  int rc = present(field, s, NULL, e);
   if (rc)
     return rc;
-  int ok = n <= 253;
-  for (const char *p = s; ok && *p; p++)
-    ok = alnum((unsigned char)*p) || *p == '.' || *p == '_' || *p == '-';
-  if (!ok)
+  if (!made_of(s, 253, pod_char))
     return arec_host_invalid_set(e, field,
                                  "a pod name: 1..253 of A-Z a-z 0-9 . _ -");
   return 0;
@@ -248,13 +267,9 @@ int arec_host_valid_params(const char *field, const char *s,
                            arec_host_invalid *e) {
   if (!s)
     return 0;
-  size_t n = 0;
-  int rc = present(field, s, &n, e);
+  int rc = present_within(field, s, AREC_HOST_PARAMS_MAX, "bytes", e);
   if (rc)
     return rc;
-  if (n > AREC_HOST_PARAMS_MAX)
-    return arec_host_invalid_set(e, field, "at most %d bytes",
-                                 AREC_HOST_PARAMS_MAX);
   const char *p = s;
   while (*p == ' ')
     p++;
