@@ -92,17 +92,25 @@ void arec_exchange_hub_free(arec_exchange_hub *h) {
 }
 
 /* ------------------------------------------------------------- breakers */
+/* v with room for one more element of `size` bytes (n of *cap in use; the
+ * capacity doubles from `first`): v itself, a larger copy, or NULL (v left
+ * as it was) when out of memory. */
+static void *with_room(void *v, size_t n, size_t *cap, size_t size,
+                       size_t first) {
+  if (n < *cap) return v;
+  size_t nc = *cap ? *cap * 2 : first;
+  void *nv = realloc(v, nc * size);
+  if (nv) *cap = nc;
+  return nv;
+}
+
 /* Under the lock.  NULL on ENOMEM. */
 static endpoint *ep_get(arec_exchange_hub *h, const char *url) {
   for (size_t i = 0; i < h->neps; i++)
     if (strcmp(h->eps[i].url, url) == 0) return &h->eps[i];
-  if (h->neps == h->cap) {
-    size_t nc = h->cap ? h->cap * 2 : 4;
-    endpoint *n = realloc(h->eps, nc * sizeof *n);
-    if (!n) return NULL;
-    h->eps = n;
-    h->cap = nc;
-  }
+  endpoint *eps = with_room(h->eps, h->neps, &h->cap, sizeof *eps, 4);
+  if (!eps) return NULL;
+  h->eps = eps;
   endpoint *e = &h->eps[h->neps];
   memset(e, 0, sizeof *e);
   e->url = strdup(url);
@@ -201,13 +209,10 @@ static rules_entry *rules_get(arec_exchange_hub *h, const char *url,
     if (strcmp(h->rules[i].sym, sym) == 0 && strcmp(h->rules[i].url, url) == 0)
       return &h->rules[i];
   if (strlen(sym) >= sizeof h->rules[0].sym) return NULL;
-  if (h->nrules == h->rcap) {
-    size_t nc = h->rcap ? h->rcap * 2 : 8;
-    rules_entry *n = realloc(h->rules, nc * sizeof *n);
-    if (!n) return NULL;
-    h->rules = n;
-    h->rcap = nc;
-  }
+  rules_entry *rules =
+      with_room(h->rules, h->nrules, &h->rcap, sizeof *rules, 8);
+  if (!rules) return NULL;
+  h->rules = rules;
   rules_entry *e = &h->rules[h->nrules];
   memset(e, 0, sizeof *e);
   e->url = strdup(url);

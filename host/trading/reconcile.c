@@ -50,15 +50,6 @@ static int olist_add(olist *l, const arec_order *o) {
   return 0;
 }
 
-static void log3(arec_agent *agent, arec_log_level lvl, const char *msg,
-                 const arec_trade_sym *s, const char *k, const char *v,
-                 const char *k2, const char *v2) {
-  arec_log_field f[3] = {{"symbol", s->symbol, AREC_LOG_STRING},
-                         {k, v, AREC_LOG_STRING},
-                         {k2, v2, AREC_LOG_STRING}};
-  arec_agent_log(agent, lvl, msg, f, k2 ? 3 : 2);
-}
-
 /* Our open orders, cancelled, into l. */
 static int cancel_open(arec_agent *agent, arec_trade_sym *s, olist *l,
                        int *cancelled) {
@@ -80,8 +71,9 @@ static int cancel_open(arec_agent *agent, arec_trade_sym *s, olist *l,
       if (rc) break;
     } else {
       (*cancelled)++;
-      log3(agent, AREC_LOG_INFO, "open order of this agent cancelled", s,
-           "client_order_id", c.client_id, NULL, NULL);
+      arec__trade_log(agent, AREC_LOG_INFO,
+                      "open order of this agent cancelled", s,
+                      "client_order_id", c.client_id, NULL, NULL);
     }
     if (!c.side[0]) snprintf(c.side, sizeof c.side, "%s", v[i].side);
     rc = olist_add(l, &c);
@@ -162,8 +154,10 @@ int arec__trade_reconcile(const arec_host_trading_config *cfg,
     }
   }
   if (rc) {
-    log3(agent, AREC_LOG_WARN, "reconcile with the exchange incomplete, will "
-         "try again before any order", s, "error", arec_error_last(), NULL, NULL);
+    arec__trade_log(agent, AREC_LOG_WARN,
+                    "reconcile with the exchange incomplete, will "
+                    "try again before any order",
+                    s, "error", arec_error_last(), NULL, NULL);
     if (applied || settled || cancelled) {
       /* what was applied is applied: keep it */
       if (arec_agent_save(agent) == AREC_EFENCED) return AREC_EFENCED;

@@ -32,9 +32,9 @@ int64_t arec__trade_now_ms(void) {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void logf_(arec_agent *agent, arec_log_level lvl, const char *msg,
-                  const arec_trade_sym *s, const char *k1, const char *v1,
-                  const char *k2, const char *v2) {
+void arec__trade_log(arec_agent *agent, arec_log_level lvl, const char *msg,
+                     const arec_trade_sym *s, const char *k1, const char *v1,
+                     const char *k2, const char *v2) {
   arec_log_field f[3] = {{"symbol", s->symbol, AREC_LOG_STRING},
                          {k1, v1, AREC_LOG_STRING},
                          {k2, v2, AREC_LOG_STRING}};
@@ -77,9 +77,10 @@ static double asset_price(arec_agent *agent, arec_trade_sym *s,
   if (arec_exchange_price(s->x, pair, &p) == 0) return p;
   if (!s->fee_asset_warned) {
     s->fee_asset_warned = 1;
-    logf_(agent, AREC_LOG_WARN,
-          "commission asset has no price in the quote asset: kept unconverted",
-          s, "asset", asset, "error", arec_error_last());
+    arec__trade_log(
+        agent, AREC_LOG_WARN,
+        "commission asset has no price in the quote asset: kept unconverted", s,
+        "asset", asset, "error", arec_error_last());
   }
   return 0;
 }
@@ -183,8 +184,10 @@ int arec__trade_apply_order(const arec_host_trading_config *cfg,
     double got = 0;
     int rc = arec_exchange_my_trades(s->x, s->symbol, o->order_id, 0, &tr, &n);
     if (rc) {
-      logf_(agent, AREC_LOG_WARN, "trades of an order unavailable, will ask again",
-            s, "client_order_id", o->client_id, "error", arec_error_last());
+      arec__trade_log(agent, AREC_LOG_WARN,
+                      "trades of an order unavailable, will ask again", s,
+                      "client_order_id", o->client_id, "error",
+                      arec_error_last());
       return rc;
     }
     for (size_t i = 0; i < n; i++) {
@@ -209,8 +212,8 @@ int arec__trade_apply_order(const arec_host_trading_config *cfg,
       f.commission = o->quote_qty * default_fee_rate(cfg);
       f.commission_asset = s->quote;
       apply_fill(agent, s, &f, 0, &t);
-      logf_(agent, AREC_LOG_WARN, "order applied without its trades", s,
-            "client_order_id", o->client_id, NULL, NULL);
+      arec__trade_log(agent, AREC_LOG_WARN, "order applied without its trades",
+                      s, "client_order_id", o->client_id, NULL, NULL);
     }
   }
   if (t.applied) s->mem.rejections = 0; /* a filled order ends a streak */
@@ -229,8 +232,8 @@ static int settle(const arec_host_trading_config *cfg, arec_agent *agent,
     /* still open (a resting order): cancel it, keep what it executed */
     if (arec_exchange_order_cancel(s->x, s->symbol, copy.id, &c) == 0) {
       o = c;
-      logf_(agent, AREC_LOG_INFO, "open order of an intent cancelled", s,
-            "client_order_id", copy.id, NULL, NULL);
+      arec__trade_log(agent, AREC_LOG_INFO, "open order of an intent cancelled",
+                      s, "client_order_id", copy.id, NULL, NULL);
     } else {
       rc = arec_exchange_order_query(s->x, s->symbol, copy.id, &o);
     }
@@ -242,18 +245,21 @@ static int settle(const arec_host_trading_config *cfg, arec_agent *agent,
   if (rc == 0) {
     if (arec__trade_apply_order(cfg, agent, s, copy.side, &o) < 0) return 0;
     arec__mem_intent_remove(&s->mem, copy.id);
-    logf_(agent, AREC_LOG_INFO, "order intent settled by origClientOrderId",
-          s, "client_order_id", copy.id, "status", o.status);
+    arec__trade_log(agent, AREC_LOG_INFO,
+                    "order intent settled by origClientOrderId", s,
+                    "client_order_id", copy.id, "status", o.status);
     return 1;
   }
   if (rc == AREC_ENOTFOUND) {
     arec__mem_intent_remove(&s->mem, copy.id);
-    logf_(agent, AREC_LOG_INFO, "order intent dropped: order never arrived",
-          s, "client_order_id", copy.id, NULL, NULL);
+    arec__trade_log(agent, AREC_LOG_INFO,
+                    "order intent dropped: order never arrived", s,
+                    "client_order_id", copy.id, NULL, NULL);
     return 1;
   }
-  logf_(agent, AREC_LOG_WARN, "order intent unresolved, will ask again", s,
-        "client_order_id", copy.id, "error", arec_error_last());
+  arec__trade_log(agent, AREC_LOG_WARN,
+                  "order intent unresolved, will ask again", s,
+                  "client_order_id", copy.id, "error", arec_error_last());
   return 0;
 }
 
@@ -265,8 +271,8 @@ int arec__trade_resolve(const arec_host_trading_config *cfg,
     /* paper orders never leave the process: an intent without its fill
      * means the fill was never recorded */
     while (s->mem.nintents) {
-      logf_(agent, AREC_LOG_INFO, "paper order intent dropped", s,
-            "client_order_id", s->mem.intents[0].id, NULL, NULL);
+      arec__trade_log(agent, AREC_LOG_INFO, "paper order intent dropped", s,
+                      "client_order_id", s->mem.intents[0].id, NULL, NULL);
       arec__mem_intent_remove(&s->mem, s->mem.intents[0].id);
     }
     return 0;
@@ -297,8 +303,8 @@ static double paper_fee(const arec_host_trading_config *cfg,
     s->fee_rate = r;
     s->fee_known = 1;
     snprintf(v, sizeof v, "%.6f", r);
-    logf_(agent, AREC_LOG_INFO, "paper fee rate from the account", s,
-          "fee_rate", v, NULL, NULL);
+    arec__trade_log(agent, AREC_LOG_INFO, "paper fee rate from the account", s,
+                    "fee_rate", v, NULL, NULL);
     return r;
   }
   return default_fee_rate(cfg);
@@ -341,14 +347,16 @@ int arec__trade_execute(const arec_host_trading_config *cfg,
       now < s->mem.rej_t_ms + backoff_ms(cfg, s->mem.rejections))
     return 0; /* refused lately: not retried every step */
   if (!s->have_rules) {
-    logf_(agent, AREC_LOG_WARN, "order not sent: exchange rules unknown", s,
-          "reason", reason, NULL, NULL);
+    arec__trade_log(agent, AREC_LOG_WARN,
+                    "order not sent: exchange rules unknown", s, "reason",
+                    reason, NULL, NULL);
     return 0;
   }
   if (arec__rules_qty(&s->rules, qty, price, 1, &q) != 0) {
     arec__mem_skip(&s->mem, q.why, now);
-    logf_(agent, AREC_LOG_WARN, "order skipped: under the exchange minimum",
-          s, "side", arec__side_name(side), "why", q.why);
+    arec__trade_log(agent, AREC_LOG_WARN,
+                    "order skipped: under the exchange minimum", s, "side",
+                    arec__side_name(side), "why", q.why);
     return 0;
   }
 
@@ -356,21 +364,23 @@ int arec__trade_execute(const arec_host_trading_config *cfg,
   arec__client_order_id(id, arec_agent_id(agent), arec_agent_fence(agent),
                         s->mem.seq);
   if (arec__mem_intent_add(&s->mem, id, side, q.value, now) != 0) return 0;
-  logf_(agent, AREC_LOG_INFO,
-        side == AREC_SIDE_BUY ? "order intent: BUY" : "order intent: SELL", s,
-        "client_order_id", id, "reason", reason);
+  arec__trade_log(agent, AREC_LOG_INFO,
+                  side == AREC_SIDE_BUY ? "order intent: BUY"
+                                        : "order intent: SELL",
+                  s, "client_order_id", id, "reason", reason);
 
   rc = arec_agent_save(agent); /* the intent, fenced, before anything */
   if (rc == AREC_EFENCED) {
     arec__mem_intent_remove(&s->mem, id);
-    logf_(agent, AREC_LOG_WARN, "order not sent: fenced (no longer the owner)",
-          s, "client_order_id", id, NULL, NULL);
+    arec__trade_log(agent, AREC_LOG_WARN,
+                    "order not sent: fenced (no longer the owner)", s,
+                    "client_order_id", id, NULL, NULL);
     return AREC_EFENCED;
   }
   if (rc != 0) {
     arec__mem_intent_remove(&s->mem, id);
-    logf_(agent, AREC_LOG_WARN, "order not sent: intent not saved", s,
-          "client_order_id", id, "error", arec_strerror(rc));
+    arec__trade_log(agent, AREC_LOG_WARN, "order not sent: intent not saved", s,
+                    "client_order_id", id, "error", arec_strerror(rc));
     return 0;
   }
 
@@ -401,8 +411,9 @@ int arec__trade_execute(const arec_host_trading_config *cfg,
   if (arec_agent_validity_ms(agent) <= timeout) {
     arec__mem_intent_remove(&s->mem, id); /* never sent; a saved copy is
                                              settled as "never arrived" */
-    logf_(agent, AREC_LOG_WARN, "order not sent: lease validity too short",
-          s, "client_order_id", id, NULL, NULL);
+    arec__trade_log(agent, AREC_LOG_WARN,
+                    "order not sent: lease validity too short", s,
+                    "client_order_id", id, NULL, NULL);
     return 0;
   }
   rc = arec_exchange_order_place(s->x, s->symbol, arec__side_name(side),
@@ -418,13 +429,14 @@ int arec__trade_execute(const arec_host_trading_config *cfg,
     if (fail) snprintf(err, sizeof err, "%s", arec_error_last());
   } else if (rc == AREC_EINVAL) {
     arec__mem_intent_remove(&s->mem, id);
-    logf_(agent, AREC_LOG_WARN, "order not sent", s, "client_order_id", id,
-          "error", arec_error_last());
+    arec__trade_log(agent, AREC_LOG_WARN, "order not sent", s,
+                    "client_order_id", id, "error", arec_error_last());
   } else {
     /* answer lost (or unreadable): the order may exist.  Ask before
      * anything else. */
-    logf_(agent, AREC_LOG_WARN, "order answer lost, asking by origClientOrderId",
-          s, "client_order_id", id, "error", arec_strerror(rc));
+    arec__trade_log(agent, AREC_LOG_WARN,
+                    "order answer lost, asking by origClientOrderId", s,
+                    "client_order_id", id, "error", arec_strerror(rc));
     arec_intent in = s->mem.intents[s->mem.nintents - 1];
     settle(cfg, agent, s, &in);
   }

@@ -35,6 +35,11 @@ typedef struct arec_trade_sym {
 
 /* Wall clock in ms (fill and intent times). */
 int64_t arec__trade_now_ms(void);
+/* A log line of the agent naming s's symbol, then k1=v1 and k2=v2 (a NULL
+ * key ends the fields), all strings. */
+void arec__trade_log(arec_agent *agent, arec_log_level lvl, const char *msg,
+                     const arec_trade_sym *s, const char *k1, const char *v1,
+                     const char *k2, const char *v2);
 
 /* Refreshes s->rules from the exchange (hub cache); base/quote from them.
  * 0, or the error (no rules known: orders are skipped). */
