@@ -56,46 +56,27 @@ static int ad_text(char *buf, size_t len, long long row, const char *column) {
   return n > 0 && (size_t)n < len ? n : -1;
 }
 
-/* AES-256-GCM encryption into out (nonce given); 1 ok. */
-static int gcm_seal(const unsigned char *key, const unsigned char *nonce,
-                    const unsigned char *ad, int adlen,
-                    const unsigned char *plain, int n, unsigned char *ct,
-                    unsigned char *tag) {
+/* AES-256-GCM over the n bytes at in into out (the nonce given, ad the
+ * additional data): encrypting (enc 1) writes the tag, decrypting (enc 0)
+ * checks it; 1 ok. */
+static int gcm(int enc, const unsigned char *key, const unsigned char *nonce,
+               const unsigned char *ad, int adlen, const unsigned char *in,
+               int n, unsigned char *out, unsigned char *tag) {
   EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
   int len = 0, fin = 0;
   int ok =
       ctx &&
-      EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1 &&
+      EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL, enc) == 1 &&
       EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, AREC__HS_NONCE, NULL) ==
           1 &&
-      EVP_EncryptInit_ex(ctx, NULL, NULL, key, nonce) == 1 &&
-      (!ad || EVP_EncryptUpdate(ctx, NULL, &len, ad, adlen) == 1) &&
-      EVP_EncryptUpdate(ctx, ct, &len, plain, n) == 1 &&
-      EVP_EncryptFinal_ex(ctx, ct + len, &fin) == 1 &&
-      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, AREC__HS_TAG, tag) == 1;
-  EVP_CIPHER_CTX_free(ctx);
-  return ok && len + fin == n;
-}
-
-/* AES-256-GCM decryption with tag check into plain; 1 ok. */
-static int gcm_open(const unsigned char *key, const unsigned char *nonce,
-                    const unsigned char *ad, int adlen,
-                    const unsigned char *ct, int n, const unsigned char *tag,
-                    unsigned char *plain) {
-  EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-  int len = 0, fin = 0;
-  unsigned char t[AREC__HS_TAG];
-  memcpy(t, tag, sizeof t);
-  int ok =
-      ctx &&
-      EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1 &&
-      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, AREC__HS_NONCE, NULL) ==
-          1 &&
-      EVP_DecryptInit_ex(ctx, NULL, NULL, key, nonce) == 1 &&
-      (!ad || EVP_DecryptUpdate(ctx, NULL, &len, ad, adlen) == 1) &&
-      EVP_DecryptUpdate(ctx, plain, &len, ct, n) == 1 &&
-      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, AREC__HS_TAG, t) == 1 &&
-      EVP_DecryptFinal_ex(ctx, plain + len, &fin) == 1;
+      EVP_CipherInit_ex(ctx, NULL, NULL, key, nonce, enc) == 1 &&
+      (!ad || EVP_CipherUpdate(ctx, NULL, &len, ad, adlen) == 1) &&
+      EVP_CipherUpdate(ctx, out, &len, in, n) == 1 &&
+      (enc ||
+       EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, AREC__HS_TAG, tag) == 1) &&
+      EVP_CipherFinal_ex(ctx, out + len, &fin) == 1 &&
+      (!enc ||
+       EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, AREC__HS_TAG, tag) == 1);
   EVP_CIPHER_CTX_free(ctx);
   return ok && len + fin == n;
 }
@@ -123,9 +104,9 @@ int arec__hs_seal(const arec_host_store *s, long long row, const char *column,
   buf[2] = s->key_id;
   unsigned char *nonce = buf + AREC__HS_HDR;
   int ok = RAND_bytes(nonce, AREC__HS_NONCE) == 1 &&
-           gcm_seal(s->key, nonce, (const unsigned char *)ad, adlen,
-                    (const unsigned char *)plain, (int)n,
-                    nonce + AREC__HS_NONCE, nonce + AREC__HS_NONCE + n);
+           gcm(1, s->key, nonce, (const unsigned char *)ad, adlen,
+               (const unsigned char *)plain, (int)n, nonce + AREC__HS_NONCE,
+               nonce + AREC__HS_NONCE + n);
   if (!ok) {
     free(buf);
     arec_error_set("encryption of user_exchanges row %lld %s failed", row,
@@ -146,9 +127,10 @@ static int try_open(const unsigned char *key, const unsigned char *body,
   char *plain = malloc(n + 1);
   if (!plain)
     return -1;
-  if (!gcm_open(key, body, (const unsigned char *)ad, adlen,
-                body + AREC__HS_NONCE, (int)n, body + AREC__HS_NONCE + n,
-                (unsigned char *)plain)) {
+  unsigned char tag[AREC__HS_TAG];
+  memcpy(tag, body + AREC__HS_NONCE + n, sizeof tag);
+  if (!gcm(0, key, body, (const unsigned char *)ad, adlen,
+           body + AREC__HS_NONCE, (int)n, (unsigned char *)plain, tag)) {
     arec__hs_wipe(plain, n + 1);
     free(plain);
     return 0;
