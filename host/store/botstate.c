@@ -26,15 +26,12 @@ int arec_host_store_kv_get(arec_host_store *s, const char *key, char **out) {
     return AREC_EINVAL;
   const char *p[1] = {key};
   arec_pg_result *r = NULL;
-  int err = arec_pg_query(s->pg, &r, "SELECT value FROM host_kv WHERE key = $1",
-                          1, p, NULL, NULL);
+  int err = arec__hs_query_row(
+      s, &r, "SELECT value FROM host_kv WHERE key = $1", 1, p);
+  if (err == AREC_ENOTFOUND)
+    arec_error_set("host_kv: %s not set", key);
   if (err)
     return err;
-  if (arec_pg_result_rows(r) == 0) {
-    arec_pg_result_free(r);
-    arec_error_set("host_kv: %s not set", key);
-    return AREC_ENOTFOUND;
-  }
   int oom = 0;
   *out = arec__hs_dup(r, 0, 0, &oom);
   arec_pg_result_free(r);

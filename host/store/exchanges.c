@@ -225,23 +225,20 @@ int arec_host_store_account(arec_host_store *s, long long user_id,
   char uid[24];
   const char *p[2] = {arec__hs_ll(uid, user_id), symbol};
   arec_pg_result *r = NULL;
-  int err = arec_pg_query(
-      s->pg, &r,
+  int err = arec__hs_query_row(
+      s, &r,
       "SELECT e.id, e.exchange, encode(e.api_key, 'hex'), "
       "       encode(e.api_secret, 'hex'), e.testnet "
       "FROM user_trading_pairs tp "
       "JOIN user_exchanges e ON e.id = tp.exchange_id AND e.user_id = "
       "tp.user_id "
       "WHERE tp.user_id = $1::bigint AND tp.symbol = $2",
-      2, p, NULL, NULL);
-  if (err)
-    return err;
-  if (arec_pg_result_rows(r) == 0) {
-    arec_pg_result_free(r);
+      2, p);
+  if (err == AREC_ENOTFOUND)
     arec_error_set("user %lld has no exchange account for %s", user_id,
                    symbol);
-    return AREC_ENOTFOUND;
-  }
+  if (err)
+    return err;
   const char *ex = arec_pg_result_value(r, 0, 1);
   const char *tn = arec_pg_result_value(r, 0, 4);
   out->exchange_id = arec__hs_val_ll(r, 0, 0);

@@ -124,6 +124,21 @@ int arec__hs_unhex(const char *hex, unsigned char **out, size_t *out_len) {
   return 0;
 }
 
+int arec__hs_query_row(const arec_host_store *s, arec_pg_result **out,
+                       const char *sql, int nparams,
+                       const char *const *values) {
+  *out = NULL;
+  int err = arec_pg_query(s->pg, out, sql, nparams, values, NULL, NULL);
+  if (err)
+    return err;
+  if (arec_pg_result_rows(*out) == 0) {
+    arec_pg_result_free(*out);
+    *out = NULL;
+    return AREC_ENOTFOUND;
+  }
+  return 0;
+}
+
 char *arec__hs_dup(const arec_pg_result *r, size_t row, size_t col, int *oom) {
   const char *v = arec_pg_result_value(r, row, col);
   if (!v)

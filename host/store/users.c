@@ -35,16 +35,12 @@ int arec_host_store_user_get(arec_host_store *s, long long id,
   char uid[24];
   const char *p[1] = {arec__hs_ll(uid, id)};
   arec_pg_result *r = NULL;
-  int err = arec_pg_query(s->pg, &r,
-                          "SELECT name FROM users WHERE id = $1::bigint", 1, p,
-                          NULL, NULL);
+  int err = arec__hs_query_row(
+      s, &r, "SELECT name FROM users WHERE id = $1::bigint", 1, p);
+  if (err == AREC_ENOTFOUND)
+    arec_error_set("user %lld not found", id);
   if (err)
     return err;
-  if (arec_pg_result_rows(r) == 0) {
-    arec_pg_result_free(r);
-    arec_error_set("user %lld not found", id);
-    return AREC_ENOTFOUND;
-  }
   int oom = 0;
   if (out_name)
     *out_name = arec__hs_dup(r, 0, 0, &oom);
