@@ -27,6 +27,15 @@ static cJSON *id_object(const char *id) {
   return j;
 }
 
+/* After a service call: its failure, or 200 with {"id", key: value}. */
+static void id_flag(api_call *c, const arec_svc_result *res, const char *key,
+                    int value) {
+  if (api_failed(c, res)) return;
+  cJSON *j = id_object(c->id);
+  if (j) cJSON_AddBoolToObject(j, key, value);
+  api_json(c, 200, j);
+}
+
 /* ------------------------------------------------------------------ reads */
 void api_agent_get(api_call *c) {
   arec_svc_result res;
@@ -225,10 +234,7 @@ void api_agent_delete(api_call *c) {
   arec_svc_result res;
   memset(&res, 0, sizeof res);
   arec_svc_agent_delete(c->api->svc, c->who, c->id, &res);
-  if (api_failed(c, &res)) return;
-  cJSON *j = id_object(c->id);
-  if (j) cJSON_AddBoolToObject(j, "deleted", 1);
-  api_json(c, 200, j);
+  id_flag(c, &res, "deleted", 1);
 }
 
 /* ------------------------------------------------------------ the wish */
@@ -251,20 +257,14 @@ void api_agent_stop(api_call *c) {
   arec_svc_result res;
   memset(&res, 0, sizeof res);
   arec_svc_agent_stop(c->api->svc, c->who, c->id, &res);
-  if (api_failed(c, &res)) return;
-  cJSON *j = id_object(c->id);
-  if (j) cJSON_AddBoolToObject(j, "is_trading", 0);
-  api_json(c, 200, j);
+  id_flag(c, &res, "is_trading", 0);
 }
 
 static void set_active(api_call *c, int active) {
   arec_svc_result res;
   memset(&res, 0, sizeof res);
   arec_svc_agent_set_active(c->api->svc, c->who, c->id, active, &res);
-  if (api_failed(c, &res)) return;
-  cJSON *j = id_object(c->id);
-  if (j) cJSON_AddBoolToObject(j, "is_active", active);
-  api_json(c, 200, j);
+  id_flag(c, &res, "is_active", active);
 }
 
 void api_agent_enable(api_call *c) { set_active(c, 1); }

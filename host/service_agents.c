@@ -271,15 +271,25 @@ int arec_svc_agent_start(arec_svc *svc, const arec_svc_actor *who,
 }
 
 /* ------------------------------------------------ stop, enable, delete */
+/* An operation on one agent begun as `action`: the agent found and the
+ * actor allowed to act on it (arec__svc_agent).  Nonzero when the
+ * operation must not go on (then end it). */
+static int begin_on(arec__svc_op *o, arec_svc *svc, const arec_svc_actor *who,
+                    arec_svc_result *res, const char *action,
+                    const char *agent_id) {
+  arec_agent_record *a = NULL;
+  if (arec__svc_begin(o, svc, who, res, action) ||
+      arec__svc_agent(o, agent_id, &a))
+    return -1;
+  arec_agent_records_free(a, 1);
+  return 0;
+}
+
 int arec_svc_agent_stop(arec_svc *svc, const arec_svc_actor *who,
                         const char *agent_id, arec_svc_result *res) {
   arec__svc_op o;
-  arec_agent_record *a = NULL;
-  if (arec__svc_begin(&o, svc, who, res, "agent.stop"))
+  if (begin_on(&o, svc, who, res, "agent.stop", agent_id))
     return arec__svc_end(&o);
-  if (arec__svc_agent(&o, agent_id, &a))
-    return arec__svc_end(&o);
-  arec_agent_records_free(a, 1);
   int rc = arec_manager_stop_agent(svc->mgr, agent_id);
   return arec__svc_done(&o, rc, "agent", 200, "agent %s stopped", agent_id);
 }
@@ -288,13 +298,9 @@ int arec_svc_agent_set_active(arec_svc *svc, const arec_svc_actor *who,
                               const char *agent_id, int active,
                               arec_svc_result *res) {
   arec__svc_op o;
-  arec_agent_record *a = NULL;
-  if (arec__svc_begin(&o, svc, who, res,
-                      active ? "agent.enable" : "agent.disable"))
+  if (begin_on(&o, svc, who, res, active ? "agent.enable" : "agent.disable",
+               agent_id))
     return arec__svc_end(&o);
-  if (arec__svc_agent(&o, agent_id, &a))
-    return arec__svc_end(&o);
-  arec_agent_records_free(a, 1);
   int rc = arec_agent_set_active(svc->repo, agent_id, active ? 1 : 0);
   return arec__svc_done(&o, rc, "agent", 200, "agent %s %s", agent_id,
                         active ? "enabled" : "disabled");
@@ -305,12 +311,8 @@ int arec_svc_agent_migrate(arec_svc *svc, const arec_svc_actor *who,
                            arec_svc_result *res) {
   arec__svc_op o;
   arec_host_invalid e;
-  arec_agent_record *a = NULL;
-  if (arec__svc_begin(&o, svc, who, res, "agent.migrate"))
+  if (begin_on(&o, svc, who, res, "agent.migrate", agent_id))
     return arec__svc_end(&o);
-  if (arec__svc_agent(&o, agent_id, &a))
-    return arec__svc_end(&o);
-  arec_agent_records_free(a, 1);
   if (arec_host_valid_pod("to", to_pod, &e)) {
     arec__svc_invalid(&o, &e);
     return arec__svc_end(&o);
@@ -337,12 +339,8 @@ int arec_svc_agent_migrate(arec_svc *svc, const arec_svc_actor *who,
 int arec_svc_agent_delete(arec_svc *svc, const arec_svc_actor *who,
                           const char *agent_id, arec_svc_result *res) {
   arec__svc_op o;
-  arec_agent_record *a = NULL;
-  if (arec__svc_begin(&o, svc, who, res, "agent.delete"))
+  if (begin_on(&o, svc, who, res, "agent.delete", agent_id))
     return arec__svc_end(&o);
-  if (arec__svc_agent(&o, agent_id, &a))
-    return arec__svc_end(&o);
-  arec_agent_records_free(a, 1);
   /* a user's stop first: a local runner closes its positions */
   int rc = arec_manager_stop_agent(svc->mgr, agent_id);
   if (!rc)
