@@ -27,7 +27,7 @@ int arec_host_store_kv_get(arec_host_store *s, const char *key, char **out) {
   const char *p[1] = {key};
   arec_pg_result *r = NULL;
   int err = arec__hs_query_row(
-      s, &r, "SELECT value FROM host_kv WHERE key = $1", 1, p);
+      s, NULL, &r, "SELECT value FROM host_kv WHERE key = $1", 1, p);
   if (err == AREC_ENOTFOUND)
     arec_error_set("host_kv: %s not set", key);
   if (err)
@@ -47,9 +47,8 @@ int arec_host_store_kv_set_fenced(arec_host_store *s, const char *key,
   char fence[24];
   snprintf(fence, sizeof fence, "%llu", (unsigned long long)lease->fence);
   const char *p[5] = {key, value, lease->name, lease->holder, fence};
-  arec_pg_result *r = NULL;
-  int err = arec_pg_query(
-      s->pg, &r,
+  int err = arec__hs_query_row(
+      s, NULL, NULL,
       "INSERT INTO host_kv (key, value, updated_at) "
       "SELECT $1, $2, clock_timestamp() FROM singleton_roles r "
       "WHERE r.name = $3 AND r.holder = $4 AND r.fence = $5::bigint "
@@ -58,16 +57,12 @@ int arec_host_store_kv_set_fenced(arec_host_store *s, const char *key,
       "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, "
       "  updated_at = EXCLUDED.updated_at "
       "RETURNING 1",
-      5, p, NULL, NULL);
-  if (err)
-    return err;
-  size_t n = arec_pg_result_rows(r);
-  arec_pg_result_free(r);
-  if (!n) {
+      5, p);
+  if (err == AREC_ENOTFOUND) {
     arec_error_set("role %s: fence %llu is not the current holder's: %s not "
                    "written",
                    lease->name, (unsigned long long)lease->fence, key);
     return AREC_EFENCED;
   }
-  return 0;
+  return err;
 }

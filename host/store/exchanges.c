@@ -100,19 +100,15 @@ static int remove_tx(arec_pg_tx *tx, void *ud) {
   char uid[24], id[24];
   const char *p[2] = {arec__hs_ll(uid, c->user_id), arec__hs_ll(id, c->id)};
   arec_pg_result *r = NULL;
-  int err = arec_pg_tx_query(tx, &r,
-                             "SELECT 1 FROM user_exchanges WHERE id = "
-                             "$2::bigint AND user_id = $1::bigint FOR UPDATE",
-                             2, p, NULL, NULL);
-  if (err)
-    return err;
-  size_t n = arec_pg_result_rows(r);
-  arec_pg_result_free(r);
-  if (!n) {
+  int err = arec__hs_query_row(NULL, tx, NULL,
+                               "SELECT 1 FROM user_exchanges WHERE id = "
+                               "$2::bigint AND user_id = $1::bigint FOR UPDATE",
+                               2, p);
+  if (err == AREC_ENOTFOUND)
     arec_error_set("exchange account %lld of user %lld not found", c->id,
                    c->user_id);
-    return AREC_ENOTFOUND;
-  }
+  if (err)
+    return err;
   err = arec_pg_tx_query(
       tx, &r,
       "SELECT a.id FROM user_trading_pairs tp "
@@ -226,7 +222,7 @@ int arec_host_store_account(arec_host_store *s, long long user_id,
   const char *p[2] = {arec__hs_ll(uid, user_id), symbol};
   arec_pg_result *r = NULL;
   int err = arec__hs_query_row(
-      s, &r,
+      s, NULL, &r,
       "SELECT e.id, e.exchange, encode(e.api_key, 'hex'), "
       "       encode(e.api_secret, 'hex'), e.testnet "
       "FROM user_trading_pairs tp "

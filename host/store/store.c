@@ -124,18 +124,24 @@ int arec__hs_unhex(const char *hex, unsigned char **out, size_t *out_len) {
   return 0;
 }
 
-int arec__hs_query_row(const arec_host_store *s, arec_pg_result **out,
-                       const char *sql, int nparams,
+int arec__hs_query_row(const arec_host_store *s, arec_pg_tx *tx,
+                       arec_pg_result **out, const char *sql, int nparams,
                        const char *const *values) {
-  *out = NULL;
-  int err = arec_pg_query(s->pg, out, sql, nparams, values, NULL, NULL);
+  arec_pg_result *r = NULL;
+  if (out)
+    *out = NULL;
+  int err = tx ? arec_pg_tx_query(tx, &r, sql, nparams, values, NULL, NULL)
+               : arec_pg_query(s->pg, &r, sql, nparams, values, NULL, NULL);
   if (err)
     return err;
-  if (arec_pg_result_rows(*out) == 0) {
-    arec_pg_result_free(*out);
-    *out = NULL;
+  if (arec_pg_result_rows(r) == 0) {
+    arec_pg_result_free(r);
     return AREC_ENOTFOUND;
   }
+  if (out)
+    *out = r;
+  else
+    arec_pg_result_free(r);
   return 0;
 }
 

@@ -50,10 +50,12 @@ const char *arec__hs_ll(char *buf, long long v);
 long long arec__hs_val_ll(const arec_pg_result *r, size_t row, size_t col);
 /* Parses hex text (encode(x, 'hex')) into malloc'd bytes. */
 int arec__hs_unhex(const char *hex, unsigned char **out, size_t *out_len);
-/* arec_pg_query of a SELECT that must answer a row: AREC_ENOTFOUND (no
- * result kept) when it answers none; the caller names what is missing. */
-int arec__hs_query_row(const arec_host_store *s, arec_pg_result **out,
-                       const char *sql, int nparams,
+/* A statement that must answer a row, in tx when not NULL, else on the
+ * store's pool: AREC_ENOTFOUND (no result kept) when it answers none; the
+ * caller names what is missing.  out may be NULL when only the row's
+ * existence counts. */
+int arec__hs_query_row(const arec_host_store *s, arec_pg_tx *tx,
+                       arec_pg_result **out, const char *sql, int nparams,
                        const char *const *values);
 /* strdup of a result value, NULL stays NULL; *oom set on failure. */
 char *arec__hs_dup(const arec_pg_result *r, size_t row, size_t col, int *oom);

@@ -36,7 +36,7 @@ int arec_host_store_user_get(arec_host_store *s, long long id,
   const char *p[1] = {arec__hs_ll(uid, id)};
   arec_pg_result *r = NULL;
   int err = arec__hs_query_row(
-      s, &r, "SELECT name FROM users WHERE id = $1::bigint", 1, p);
+      s, NULL, &r, "SELECT name FROM users WHERE id = $1::bigint", 1, p);
   if (err == AREC_ENOTFOUND)
     arec_error_set("user %lld not found", id);
   if (err)
@@ -62,27 +62,23 @@ int arec_host_store_pair_create(arec_host_store *s, long long user_id,
   const char *p[3] = {arec__hs_ll(uid, user_id), arec__hs_ll(eid, exchange_id),
                       symbol};
   arec_pg_result *r = NULL;
-  int err = arec_pg_query(
-      s->pg, &r,
+  int err = arec__hs_query_row(
+      s, NULL, &r,
       "INSERT INTO user_trading_pairs (user_id, exchange_id, symbol) "
       "SELECT e.user_id, e.id, $3 FROM user_exchanges e "
       "WHERE e.user_id = $1::bigint AND ($2::bigint = 0 OR e.id = $2::bigint) "
       "ORDER BY e.id DESC LIMIT 1 "
       "RETURNING id, exchange_id",
-      3, p, NULL, NULL);
+      3, p);
   if (err == AREC_EEXIST)
     arec_error_set("user %lld already has a pair for %s", user_id, symbol);
+  else if (err == AREC_ENOTFOUND && exchange_id)
+    arec_error_set("exchange account %lld of user %lld not found",
+                   exchange_id, user_id);
+  else if (err == AREC_ENOTFOUND)
+    arec_error_set("user %lld has no exchange account", user_id);
   if (err)
     return err;
-  if (arec_pg_result_rows(r) == 0) {
-    arec_pg_result_free(r);
-    if (exchange_id)
-      arec_error_set("exchange account %lld of user %lld not found",
-                     exchange_id, user_id);
-    else
-      arec_error_set("user %lld has no exchange account", user_id);
-    return AREC_ENOTFOUND;
-  }
   if (out_id)
     *out_id = arec__hs_val_ll(r, 0, 0);
   if (out_exchange_id)
@@ -97,14 +93,9 @@ int arec_host_store_pair_exists(arec_host_store *s, long long user_id,
     return AREC_EINVAL;
   char uid[24];
   const char *p[2] = {arec__hs_ll(uid, user_id), symbol};
-  arec_pg_result *r = NULL;
-  int err = arec_pg_query(s->pg, &r,
-                          "SELECT 1 FROM user_trading_pairs "
-                          "WHERE user_id = $1::bigint AND symbol = $2",
-                          2, p, NULL, NULL);
-  if (err)
-    return err;
-  int n = arec_pg_result_rows(r) > 0;
-  arec_pg_result_free(r);
-  return n;
+  int err = arec__hs_query_row(s, NULL, NULL,
+                               "SELECT 1 FROM user_trading_pairs "
+                               "WHERE user_id = $1::bigint AND symbol = $2",
+                               2, p);
+  return err == AREC_ENOTFOUND ? 0 : err ? err : 1;
 }
