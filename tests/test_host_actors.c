@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "support/host/svc_fixture.h"
+#include "support/host/test_main.h"
 #include "support/runner.h"
 #include "support/toy_agent.h"
 
@@ -227,11 +228,8 @@ START_TEST(strategy_registry) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {read_actor_forbidden_everywhere,
-      telegram_actor_sees_only_its_own, bot_offset_fenced_by_the_role,
-      strategy_registry, NULL};
-  Suite *s = suite_create("host-actors");
-  arec_test_cases(s, "actors", 60, tests);
-  return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL);
-}
+AREC_TEST_CASE_MAIN("host-actors", "actors", 60,
+                    arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL),
+                    read_actor_forbidden_everywhere,
+                    telegram_actor_sees_only_its_own,
+                    bot_offset_fenced_by_the_role, strategy_registry)

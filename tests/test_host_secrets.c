@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "support/host/store_fixture.h"
+#include "support/host/test_main.h"
 #include "support/runner.h"
 
 static const unsigned char K1[32] = "0123456789abcdef0123456789abcdef";
@@ -385,12 +386,10 @@ START_TEST(rotation_when_both_keys_share_their_id) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {ciphertext_bound_to_its_row, source_row_still_decrypts,
-      legacy_and_previous_key_values_decrypt, rotation_idempotent_while_reading,
-      rotation_reports_rows_it_cannot_read,
-      rotation_when_both_keys_share_their_id, NULL};
-  Suite *s = suite_create("host-secrets");
-  arec_test_cases(s, "secrets", 60, tests);
-  return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL);
-}
+AREC_TEST_CASE_MAIN("host-secrets", "secrets", 60,
+                    arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL),
+                    ciphertext_bound_to_its_row, source_row_still_decrypts,
+                    legacy_and_previous_key_values_decrypt,
+                    rotation_idempotent_while_reading,
+                    rotation_reports_rows_it_cannot_read,
+                    rotation_when_both_keys_share_their_id)

@@ -29,6 +29,7 @@
 #include "support/host/fake_exchange.h"
 #include "support/harness.h"
 #include "support/pods.h"
+#include "support/host/test_main.h"
 #include "support/runner.h"
 
 #define TOKEN AREC_TEST_ADMIN_TOKEN
@@ -229,11 +230,9 @@ START_TEST(step_stuck_in_an_order) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {nothing_stuck, postgres_blackholed,
-      telegram_blackholed, step_stuck_in_an_order, NULL};
-  Suite *s = suite_create("host_shutdown");
-  arec_test_cases(s, "budget", 90, tests);
-  return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED | AREC_TEST_PODS,
-                        &g_redis);
-}
+AREC_TEST_CASE_MAIN("host_shutdown", "budget", 90,
+                    arec_test_main(s, &g_pg,
+                                   AREC_TEST_MIGRATED | AREC_TEST_PODS,
+                                   &g_redis),
+                    nothing_stuck, postgres_blackholed, telegram_blackholed,
+                    step_stuck_in_an_order)

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "support/host/store_fixture.h"
+#include "support/host/test_main.h"
 #include "support/runner.h"
 #include "support/toy_agent.h"
 
@@ -318,11 +319,8 @@ START_TEST(migrations_compiled_in_match_psql) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {users_accounts_pairs,
-      offset_written_only_by_the_role_holder, audit_pages,
-      migrations_compiled_in_match_psql, NULL};
-  Suite *s = suite_create("host-store");
-  arec_test_cases(s, "store", 60, tests);
-  return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL);
-}
+AREC_TEST_CASE_MAIN("host-store", "store", 60,
+                    arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL),
+                    users_accounts_pairs,
+                    offset_written_only_by_the_role_holder, audit_pages,
+                    migrations_compiled_in_match_psql)

@@ -12,6 +12,7 @@
  * backoff.
  */
 #include "test_telegram_fixture.h"
+#include "support/host/test_main.h"
 #include "support/runner.h"
 
 #define U1 111
@@ -480,14 +481,9 @@ START_TEST(long_replies_cut_into_pieces) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {flow_by_chat, backoff_told_once_per_change,
-      help_lists_every_command, private_chats_only, keys_not_deleted_say_rotate,
-      throttled_message_delivered_after_retry_after,
-      out_of_range_numbers_skipped, allowlist_and_its_warning,
-      long_replies_cut_into_pieces, NULL};
-  if (servers_start()) return 1;
-  Suite *s = suite_create("telegram_bot");
-  arec_test_cases(s, "bot", 120, tests);
-  return arec_test_finish(s, &g_pg, AREC_TEST_MIGRATED, &g_redis);
-}
+AREC_TEST_CASE_MAIN("telegram_bot", "bot", 120, servers_main(s), flow_by_chat,
+                    backoff_told_once_per_change, help_lists_every_command,
+                    private_chats_only, keys_not_deleted_say_rotate,
+                    throttled_message_delivered_after_retry_after,
+                    out_of_range_numbers_skipped, allowlist_and_its_warning,
+                    long_replies_cut_into_pieces)

@@ -202,12 +202,12 @@ static inline void sleep_ms(long ms) {
   nanosleep(&ts, NULL);
 }
 
-/* Starts PostgreSQL (migrated) and redis-server for the whole binary. */
-static int servers_start(void) {
-  if (arec_test_start(&g_pg, AREC_TEST_MIGRATED, &g_redis))
-    return -1;
+/* main()'s run: starts PostgreSQL (migrated) and redis-server for the
+ * whole binary, runs s, stops them: the exit status. */
+static int servers_main(Suite *s) {
+  if (arec_test_start(&g_pg, AREC_TEST_MIGRATED, &g_redis)) return 1;
   snprintf(g_redis_addr, sizeof g_redis_addr, "127.0.0.1:%d", g_redis.port);
-  return 0;
+  return arec_test_finish(s, &g_pg, AREC_TEST_MIGRATED, &g_redis);
 }
 
 #endif

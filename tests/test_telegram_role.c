@@ -10,6 +10,7 @@
  * recorded); a bounded stop while the Bot API never answers.
  */
 #include "test_telegram_fixture.h"
+#include "support/host/test_main.h"
 #include "support/runner.h"
 
 /* ------------------------------------------------------------ failover */
@@ -204,12 +205,7 @@ START_TEST(bounded_stop_when_the_api_never_answers) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {poller_failover_continues_from_stored_offset,
-      fenced_offset_holder_handles_nothing, works_without_redis,
-      bounded_stop_when_the_api_never_answers, NULL};
-  if (servers_start()) return 1;
-  Suite *s = suite_create("telegram_role");
-  arec_test_cases(s, "role", 120, tests);
-  return arec_test_finish(s, &g_pg, AREC_TEST_MIGRATED, &g_redis);
-}
+AREC_TEST_CASE_MAIN("telegram_role", "role", 120, servers_main(s),
+                    poller_failover_continues_from_stored_offset,
+                    fenced_offset_holder_handles_nothing, works_without_redis,
+                    bounded_stop_when_the_api_never_answers)

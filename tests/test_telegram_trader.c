@@ -18,6 +18,7 @@
 
 #include "agentrecover/sys/repository.h"
 #include "trading/memory.h"
+#include "support/host/test_main.h"
 #include "support/runner.h"
 
 #define UA 1201 /* two agents */
@@ -425,11 +426,7 @@ START_TEST(a_held_chat_does_not_hold_another) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {reports_show_my_two_agents_only, controls_by_chat,
-      notifications_say_what_happened, a_held_chat_does_not_hold_another, NULL};
-  if (servers_start()) return 1;
-  Suite *s = suite_create("telegram_trader");
-  arec_test_cases(s, "trader", 120, tests);
-  return arec_test_finish(s, &g_pg, AREC_TEST_MIGRATED, &g_redis);
-}
+AREC_TEST_CASE_MAIN("telegram_trader", "trader", 120, servers_main(s),
+                    reports_show_my_two_agents_only, controls_by_chat,
+                    notifications_say_what_happened,
+                    a_held_chat_does_not_hold_another)

@@ -13,6 +13,7 @@
  * in BNB converted or kept) in live and paper mode.
  */
 #include "test_trading_fixture.h"
+#include "support/host/test_main.h"
 #include "support/runner.h"
 
 /* ------------------------------------------------------------- tests */
@@ -557,20 +558,17 @@ START_TEST(account_hook_credentials_and_refusals) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {paper_position_survives_kill_and_is_not_bought_twice,
-      user_stop_closes_position_handover_keeps_it,
-      live_lost_answer_found_by_client_id_not_resent,
-      zombie_records_and_sends_no_order, live_mainnet_needs_allow_mainnet,
-      account_hook_credentials_and_refusals,
-      live_order_rounded_to_the_step_never_raw,
-      order_under_the_minimum_is_skipped_and_recorded,
-      refused_three_times_the_step_fails_with_the_reason,
-      refusals_then_a_fill_reset_the_count,
-      live_fills_with_commission_give_position_and_pnl,
-      bnb_commission_converted_or_kept_unconverted,
-      paper_fills_at_the_account_fee_rate, NULL};
-  Suite *s = suite_create("trading_agent");
-  arec_test_cases(s, "agents", 30, tests);
-  return arec_test_run(s);
-}
+AREC_TEST_CASE_MAIN("trading_agent", "agents", 30, arec_test_run(s),
+                    paper_position_survives_kill_and_is_not_bought_twice,
+                    user_stop_closes_position_handover_keeps_it,
+                    live_lost_answer_found_by_client_id_not_resent,
+                    zombie_records_and_sends_no_order,
+                    live_mainnet_needs_allow_mainnet,
+                    account_hook_credentials_and_refusals,
+                    live_order_rounded_to_the_step_never_raw,
+                    order_under_the_minimum_is_skipped_and_recorded,
+                    refused_three_times_the_step_fails_with_the_reason,
+                    refusals_then_a_fill_reset_the_count,
+                    live_fills_with_commission_give_position_and_pnl,
+                    bnb_commission_converted_or_kept_unconverted,
+                    paper_fills_at_the_account_fee_rate)

@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 
 #include "test_trading_fixture.h"
+#include "support/host/test_main.h"
 #include "support/runner.h"
 
 /* The manager a risk stop goes to (the host's hook: the pod's manager). */
@@ -239,12 +240,9 @@ START_TEST(user_stop_says_what_it_could_not_close) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {paper_agent_on_a_live_pod_sends_nothing,
-      live_agent_refused_by_a_paper_pod, max_position_reduces_the_buy,
-      daily_loss_stops_the_agent_and_closes,
-      user_stop_says_what_it_could_not_close, NULL};
-  Suite *s = suite_create("trading_controls");
-  arec_test_cases(s, "controls", 30, tests);
-  return arec_test_run(s);
-}
+AREC_TEST_CASE_MAIN("trading_controls", "controls", 30, arec_test_run(s),
+                    paper_agent_on_a_live_pod_sends_nothing,
+                    live_agent_refused_by_a_paper_pod,
+                    max_position_reduces_the_buy,
+                    daily_loss_stops_the_agent_and_closes,
+                    user_stop_says_what_it_could_not_close)

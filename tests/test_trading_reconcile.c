@@ -15,6 +15,7 @@
  *     at prices nor orders until a later step's reconcile succeeds.
  */
 #include "test_trading_fixture.h"
+#include "support/host/test_main.h"
 #include "support/runner.h"
 
 #define WAIT 8000
@@ -207,11 +208,7 @@ START_TEST(no_order_before_the_reconcile_succeeded) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {fill_lost_with_its_pod_is_applied_once_by_the_next,
-      orders_while_away_fill_once_rest_cancelled_others_untouched,
-      no_order_before_the_reconcile_succeeded, NULL};
-  Suite *s = suite_create("trading_reconcile");
-  arec_test_cases(s, "takeover", 30, tests);
-  return arec_test_run(s);
-}
+AREC_TEST_CASE_MAIN("trading_reconcile", "takeover", 30, arec_test_run(s),
+                    fill_lost_with_its_pod_is_applied_once_by_the_next,
+                    orders_while_away_fill_once_rest_cancelled_others_untouched,
+                    no_order_before_the_reconcile_succeeded)
