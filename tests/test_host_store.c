@@ -111,9 +111,7 @@ START_TEST(users_accounts_pairs) {
   ck_assert_int_eq(arec_host_store_exchange_remove(s, 101, a2),
                    AREC_ENOTFOUND);
   arec_repository_free(repo);
-  no_secret();
-  arec_host_store_free(s);
-  arec_pg_free(pg);
+  no_secret_then_free(pg, s, NULL);
 }
 END_TEST
 
@@ -175,8 +173,7 @@ START_TEST(offset_written_only_by_the_role_holder) {
                                                  &b),
                    AREC_EFENCED);
   arec_repository_free(repo);
-  arec_host_store_free(s);
-  arec_pg_free(pg);
+  no_secret_then_free(pg, s, NULL);
 }
 END_TEST
 
@@ -230,8 +227,7 @@ START_TEST(audit_pages) {
                    AREC_EINVAL);
   ck_assert_int_eq(arec_host_store_audit_list(s, 0, 1001, 0, &v, &n),
                    AREC_EINVAL);
-  arec_host_store_free(s);
-  arec_pg_free(pg);
+  no_secret_then_free(pg, s, NULL);
 }
 END_TEST
 

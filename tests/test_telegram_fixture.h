@@ -172,6 +172,19 @@ static void bot_done(arec_tg_bot *b) {
   arec_tg_bot_free(b);
 }
 
+/* A test's usual start: the fixture on pod `pod` (the harness's
+ * redis-server) with a bot on it (no allowlist): the bot. */
+static inline arec_tg_bot *fix_with_bot(fix *f, const char *pod) {
+  fix_init(f, pod, NULL);
+  return bot_on(f, pod, NULL);
+}
+
+/* ... and its end: the bot stopped, the fixture freed. */
+static inline void fix_bot_free(fix *f, arec_tg_bot *b) {
+  bot_done(b);
+  fix_free(f);
+}
+
 static const arec_svc_actor g_admin = {AREC_ACTOR_API_ADMIN, 0, NULL};
 
 /* Says `text` as `user` and waits for a reply containing `needle`. */
@@ -195,6 +208,14 @@ static inline int wait_poller(arec_tg_bot *b, int ms) {
     nanosleep(&ts, NULL);
   }
   return arec_tg_bot_is_poller(b);
+}
+
+/* A bot on pod (bot_on, no allowlist), asserted to become the poller
+ * within WAIT. */
+static inline arec_tg_bot *poller_on(fix *f, const char *pod) {
+  arec_tg_bot *b = bot_on(f, pod, NULL);
+  ck_assert(wait_poller(b, WAIT));
+  return b;
 }
 
 static inline void sleep_ms(long ms) {
