@@ -88,9 +88,7 @@ START_TEST(paper_agent_on_a_live_pod_sends_nothing) {
   ck_assert(cap_has(&f.lc, "mode=paper"));
   ck_assert(cap_has(&f.lc, "order filled: BUY"));
   ck_assert(!cap_has(&f.lc, "mode=live"));
-  arec_manager_free(A);
-  free(m);
-  fix_free(&f);
+  fix_done(&f, A, m);
 }
 END_TEST
 
@@ -122,9 +120,7 @@ START_TEST(max_position_reduces_the_buy) {
   ck_assert(m->position > 1.4);
   ck_assert(m->position * 101 <= 150 + 1e-9);
   ck_assert(cap_has(&f.lc, "order reduced: max_position"));
-  arec_manager_free(A);
-  free(m);
-  fix_free(&f);
+  fix_done(&f, A, m);
 }
 END_TEST
 
@@ -178,9 +174,7 @@ START_TEST(daily_loss_stops_the_agent_and_closes) {
   ck_assert_ptr_nonnull(strstr(a->last_error, "daily loss limit reached"));
   arec_agent_records_free(a, 1);
   atomic_store(&g_mgr, NULL);
-  arec_manager_free(A);
-  free(m);
-  fix_free(&f);
+  fix_done(&f, A, m);
 }
 END_TEST
 

@@ -101,9 +101,7 @@ START_TEST(fill_lost_with_its_pod_is_applied_once_by_the_next) {
   ck_assert_double_eq_tol(m->position, 2.97029702, 1e-12);
   ck_assert_uint_eq(st.order_posts, 1);
   ck_assert(!strstr(f.lc.buf, SECRET));
-  arec_manager_free(C);
-  free(m);
-  fix_free(&f);
+  fix_done(&f, C, m);
 }
 END_TEST
 
@@ -169,9 +167,7 @@ START_TEST(orders_while_away_fill_once_rest_cancelled_others_untouched) {
   ck_assert_double_eq_tol(m->position, 2.97029702 - 1, 1e-12);
   ck_assert_int_eq(arec_fx_order_status(f.fx, "ag1-c-1-1", status), 0);
   ck_assert_str_eq(status, "NEW");
-  arec_manager_free(C);
-  free(m);
-  fix_free(&f);
+  fix_done(&f, C, m);
 }
 END_TEST
 
@@ -203,8 +199,7 @@ START_TEST(no_order_before_the_reconcile_succeeded) {
   ck_assert_uint_eq(st.failed, 3);
   ck_assert_uint_ge(st.open_orders, 1);
   ck_assert_uint_eq(st.order_posts, 1);
-  free(m);
-  fix_free(&f);
+  fix_done(&f, NULL, m);
 }
 END_TEST
 
