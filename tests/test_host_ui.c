@@ -47,14 +47,6 @@ static void expect_400(const char *path, const char *field) {
   cJSON_Delete(j);
 }
 
-/* GET path answers 200 with n items in its list `list`. */
-static void expect_count(const char *path, const char *list, int n) {
-  cJSON *j = NULL;
-  ck_assert_msg(get(path, &j) == 200, "%s", path);
-  ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, list)), n);
-  cJSON_Delete(j);
-}
-
 /* The ids of a listing's "agents" (or "events" .agent_id), comma-joined. */
 static void ids(const cJSON *j, const char *list, const char *key, char *buf,
                 size_t len) {
@@ -252,7 +244,7 @@ START_TEST(agents_by_pod_and_state) {
   ck_assert_str_eq(got, "ui-run-1");
   ck_assert_str_eq(str(j, "next"), "ui-run-1");
   cJSON_Delete(j);
-  expect_count("/api/agents?state=&user_id=8100", "agents", 6);
+  expect_count(READ, "/api/agents?state=&user_id=8100", "agents", 6);
   expect_400("/api/agents?state=running", "state");
   expect_400("/api/agents?state=wanted,,", "state");
   expect_400("/api/agents?state=wanted;unowned", "state");
@@ -333,7 +325,7 @@ START_TEST(audit_by_action_newest_first) {
   }
   ck_assert_int_ge(n, 5);
   cJSON_Delete(j);
-  expect_count("/api/audit?action=no.such.action", "events", 0);
+  expect_count(READ, "/api/audit?action=no.such.action", "events", 0);
   expect_400("/api/audit?action=Agent.Takeover", "action");
   expect_400("/api/audit?action=a'b", "action");
   expect_400("/api/audit?order=up", "order");
