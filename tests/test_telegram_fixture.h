@@ -126,14 +126,8 @@ static void fix_init(fix *f, const char *pod, const char *redis_addr) {
                    0);
   arec_host_strategy_ctx sc = {f->noop_ms, NULL};
   ck_assert_int_eq(arec_host_strategies_register(f->mgr, &sc), 0);
-  arec_svc_options so;
-  memset(&so, 0, sizeof so);
-  so.pg = f->pg;
-  so.repo = srepo;
-  so.mgr = f->mgr;
-  so.store = f->store;
-  so.pod = pod;
-  so.log = log_sink;
+  arec_svc_options so = {.pg = f->pg, .repo = srepo, .mgr = f->mgr,
+                         .store = f->store, .pod = pod, .log = log_sink};
   ck_assert_int_eq(arec_svc_new(&f->svc, &so), 0);
   ck_assert_int_eq(arec_ftg_start(&f->tg, TOKEN), 0);
   /* a new fake numbers its updates after what earlier tests stored */
