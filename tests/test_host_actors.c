@@ -16,43 +16,54 @@
 #include <unistd.h>
 
 #include "support/host/svc_fixture.h"
+#include "support/host/test_main.h"
 #include "support/runner.h"
 #include "support/toy_agent.h"
 
 /* ---------------------------------------------------------------- actors */
-START_TEST(read_actor_forbidden_everywhere) {
-  fix f;
-  fix_init(&f, 1);
+/* Every mutating call of `who` on user uid answers status: the user,
+ * an exchange account, a pair, a new agent `new_id`, and the assignment,
+ * start, stop and deletion of uid's agent `agent`, then stop_all. */
+static void expect_mutations(fix *f, const arec_svc_actor *who, long long uid,
+                             const char *agent, const char *new_id,
+                             int status) {
   arec_svc_result res;
   long long ex = 0, pid = 0;
   size_t n = 0;
   char out[AREC_AGENT_ID_MAX + 1], pod[64];
+  arec_svc_agent_new a = {new_id, uid, "noop", "x", NULL, NULL};
+  EXPECT(arec_svc_user_upsert(f->svc, who, uid, "Hijack", &res), status);
+  EXPECT(arec_svc_exchange_add(f->svc, who, uid, "binance", "k", "s", 1, &ex,
+                               &res),
+         status);
+  EXPECT(arec_svc_pair_add(f->svc, who, uid, 0, "ETH/USDT", &pid, &res),
+         status);
+  EXPECT(arec_svc_agent_create(f->svc, who, &a, out, sizeof out, &res),
+         status);
+  EXPECT(arec_svc_agent_assign(f->svc, who, agent, "ETH/USDT", 1, &res),
+         status);
+  EXPECT(arec_svc_agent_start(f->svc, who, agent, pod, sizeof pod, &res),
+         status);
+  EXPECT(arec_svc_agent_stop(f->svc, who, agent, &res), status);
+  EXPECT(arec_svc_agent_delete(f->svc, who, agent, &res), status);
+  EXPECT(arec_svc_stop_all(f->svc, who, uid, &n, &res), status);
+}
+
+START_TEST(read_actor_forbidden_everywhere) {
+  fix f;
+  fix_init(&f, 1);
+  arec_svc_result res;
   setup_user(&f, 141, "BTC/USDT");
   create_agent(&f, &ADMIN, "ro-1", 141, "noop");
   EXPECT(arec_svc_agent_assign(f.svc, &ADMIN, "ro-1", "BTC/USDT", 5, &res),
          201);
   long long before = audit_rows();
-  arec_svc_agent_new a = {"ro-2", 141, "noop", "x", NULL, NULL};
-  EXPECT(arec_svc_user_upsert(f.svc, &READER, 141, "Evil", &res), 403);
-  EXPECT(arec_svc_exchange_add(f.svc, &READER, 141, "binance", "k", "s", 1,
-                               &ex, &res),
-         403);
   EXPECT(arec_svc_exchange_remove(f.svc, &READER, 141, 1, &res), 403);
-  EXPECT(arec_svc_pair_add(f.svc, &READER, 141, 0, "ETH/USDT", &pid, &res),
-         403);
-  EXPECT(arec_svc_agent_create(f.svc, &READER, &a, out, sizeof out, &res),
-         403);
-  EXPECT(arec_svc_agent_assign(f.svc, &READER, "ro-1", "ETH/USDT", 1, &res),
-         403);
   EXPECT(arec_svc_agent_unassign(f.svc, &READER, "ro-1", "BTC/USDT", &res),
          403);
-  EXPECT(arec_svc_agent_start(f.svc, &READER, "ro-1", pod, sizeof pod, &res),
-         403);
-  EXPECT(arec_svc_agent_stop(f.svc, &READER, "ro-1", &res), 403);
   EXPECT(arec_svc_agent_set_active(f.svc, &READER, "ro-1", 0, &res), 403);
   EXPECT(arec_svc_agent_migrate(f.svc, &READER, "ro-1", "pod-a", &res), 403);
-  EXPECT(arec_svc_agent_delete(f.svc, &READER, "ro-1", &res), 403);
-  EXPECT(arec_svc_stop_all(f.svc, &READER, 141, &n, &res), 403);
+  expect_mutations(&f, &READER, 141, "ro-1", "ro-2", 403);
   /* recorded, nothing changed */
   ck_assert_int_eq(audit_rows(), before + 13);
   expect_event(&f, "api:read", "agents.stop_all", NULL, 0, "403 ");
@@ -80,7 +91,7 @@ START_TEST(telegram_actor_sees_only_its_own) {
   arec_svc_result res;
   long long ex = 0, pid = 0;
   size_t n = 0;
-  char out[AREC_AGENT_ID_MAX + 1], pod[64];
+  char pod[64];
   arec_svc_actor me = {AREC_ACTOR_TELEGRAM, 151, NULL};
   arec_svc_actor bad = {AREC_ACTOR_TELEGRAM, 0, NULL};
   setup_user(&f, 152, "BTC/USDT"); /* someone else, by the admin */
@@ -100,20 +111,7 @@ START_TEST(telegram_actor_sees_only_its_own) {
          200);
 
   /* the other user's: 404 everywhere */
-  arec_svc_agent_new a = {"tg-x", 152, "noop", "x", NULL, NULL};
-  EXPECT(arec_svc_user_upsert(f.svc, &me, 152, "Hijack", &res), 404);
-  EXPECT(arec_svc_exchange_add(f.svc, &me, 152, "binance", "k", "s", 1, &ex,
-                               &res),
-         404);
-  EXPECT(arec_svc_pair_add(f.svc, &me, 152, 0, "ETH/USDT", &pid, &res), 404);
-  EXPECT(arec_svc_agent_create(f.svc, &me, &a, out, sizeof out, &res), 404);
-  EXPECT(arec_svc_agent_assign(f.svc, &me, "tg-other", "BTC/USDT", 1, &res),
-         404);
-  EXPECT(arec_svc_agent_start(f.svc, &me, "tg-other", pod, sizeof pod, &res),
-         404);
-  EXPECT(arec_svc_agent_stop(f.svc, &me, "tg-other", &res), 404);
-  EXPECT(arec_svc_agent_delete(f.svc, &me, "tg-other", &res), 404);
-  EXPECT(arec_svc_stop_all(f.svc, &me, 152, &n, &res), 404);
+  expect_mutations(&f, &me, 152, "tg-other", "tg-x", 404);
   arec_agent_record *rec = NULL;
   EXPECT(arec_svc_agent_get(f.svc, &me, "tg-other", &rec, &res), 404);
   ck_assert_str_eq(res.message, "agent not found");
@@ -227,11 +225,8 @@ START_TEST(strategy_registry) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {read_actor_forbidden_everywhere,
-      telegram_actor_sees_only_its_own, bot_offset_fenced_by_the_role,
-      strategy_registry, NULL};
-  Suite *s = suite_create("host-actors");
-  arec_test_cases(s, "actors", 60, tests);
-  return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL);
-}
+AREC_TEST_CASE_MAIN("host-actors", "actors", 60,
+                    arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL),
+                    read_actor_forbidden_everywhere,
+                    telegram_actor_sees_only_its_own,
+                    bot_offset_fenced_by_the_role, strategy_registry)

@@ -89,40 +89,36 @@ START_TEST(mode_at_creation_and_in_reads) {
   ck_assert_ptr_null(a->running_on);
   arec_agent_records_free(a, 1);
   /* the list shows each agent's mode */
-  ck_assert_int_eq(call("GET", "/api/agents?user_id=701", NULL, &j), 200);
-  const cJSON *arr = cJSON_GetObjectItem(j, "agents");
-  ck_assert_int_eq(cJSON_GetArraySize(arr), 2);
+  const cJSON *arr =
+      get_list(ADMIN, "/api/agents?user_id=701", "agents", 2, &j);
   ck_assert_str_eq(field_str(cJSON_GetArrayItem(arr, 0), "mode"), "live");
   ck_assert_str_eq(field_str(cJSON_GetArrayItem(arr, 1), "mode"), "paper");
   cJSON_Delete(j);
-  /* refusals name the field */
-  expect_error(400, "POST", "/api/agents",
-               "{\"user_id\": 701, \"strategy\": \"noop\", \"name\": \"X\", "
-               "\"mode\": \"yolo\"}", "mode", "mode");
-  expect_error(400, "POST", "/api/agents",
-               "{\"user_id\": 701, \"strategy\": \"noop\", \"name\": \"X\", "
-               "\"mode\": \"paper\", \"params\": {\"mode\": \"live\"}}",
-               "mode", "mode");
-  expect_error(400, "POST", "/api/agents",
-               "{\"user_id\": 701, \"strategy\": \"noop\", \"name\": \"X\", "
-               "\"params\": {\"risk\": {\"max_position\": -5}}}",
-               "risk.max_position", "risk.max_position");
-  expect_error(400, "POST", "/api/agents",
-               "{\"user_id\": 701, \"strategy\": \"noop\", \"name\": \"X\", "
-               "\"params\": {\"risk\": {\"max_daily_loss\": \"9\"}}}",
-               "risk.max_daily_loss", "risk.max_daily_loss");
-  expect_error(400, "POST", "/api/agents",
-               "{\"user_id\": 701, \"strategy\": \"noop\", \"name\": \"X\", "
-               "\"params\": {\"risk\": [1]}}", "risk", "risk");
+  /* refusals name the field: the members added to a good body, the
+   * field */
+  static const char *const bad[][2] = {
+      {"\"mode\": \"yolo\"", "mode"},
+      {"\"mode\": \"paper\", \"params\": {\"mode\": \"live\"}", "mode"},
+      {"\"params\": {\"risk\": {\"max_position\": -5}}", "risk.max_position"},
+      {"\"params\": {\"risk\": {\"max_daily_loss\": \"9\"}}",
+       "risk.max_daily_loss"},
+      {"\"params\": {\"risk\": [1]}", "risk"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    char body[256];
+    snprintf(body, sizeof body,
+             "{\"user_id\": 701, \"strategy\": \"noop\", \"name\": \"X\", "
+             "%s}",
+             bad[i][0]);
+    expect_error(400, "POST", "/api/agents", body, bad[i][1], bad[i][1]);
+  }
 }
 END_TEST
 
 START_TEST(unassign_accounts_and_stop_all) {
   seed(702, "BTC/USDT", "c-a1");
   cJSON *j = NULL;
-  ck_assert_int_eq(call("GET", "/api/exchanges", NULL, &j), 200);
-  const cJSON *ex = cJSON_GetObjectItem(j, "exchanges");
-  ck_assert_int_eq(cJSON_GetArraySize(ex), 1);
+  const cJSON *ex = get_list(ADMIN, "/api/exchanges", "exchanges", 1, &j);
   ck_assert_str_eq(cJSON_GetArrayItem(ex, 0)->valuestring, "binance");
   cJSON_Delete(j);
   ck_assert_int_eq(call("GET", "/api/users/702/exchanges", NULL, &j), 200);
@@ -168,17 +164,12 @@ START_TEST(unassign_accounts_and_stop_all) {
                         "{\"symbol\": \"btc/usdt\"}", &j), 200);
   ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(j, "unassigned")));
   cJSON_Delete(j);
-  ck_assert_int_eq(call("GET", "/api/agents/c-a1", NULL, &j), 200);
-  ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "symbols")), 0);
-  cJSON_Delete(j);
+  expect_count(ADMIN, "/api/agents/c-a1", "symbols", 0);
   ck_assert_int_eq(call("DELETE", path, NULL, &j), 200);
   ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(j, "removed")));
   cJSON_Delete(j);
   expect_error(404, "DELETE", path, NULL, NULL, NULL);
-  ck_assert_int_eq(call("GET", "/api/users/702/exchanges", NULL, &j), 200);
-  ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "exchanges")),
-                   0);
-  cJSON_Delete(j);
+  expect_count(ADMIN, "/api/users/702/exchanges", "exchanges", 0);
   /* the methods of the new paths */
   const char *allow = NULL;
   ck_assert_int_eq(call_as(ADMIN, "PUT", "/api/users/4/exchanges/5", NULL,
@@ -208,24 +199,19 @@ START_TEST(reports_of_a_user) {
       cJSON_GetObjectItem(cJSON_GetObjectItem(j, "total"), "USDT")->valuedouble,
       500);
   cJSON_Delete(j);
-  ck_assert_int_eq(call("GET", "/api/users/704/trades?limit=5", NULL, &j),
-                   200);
-  ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "trades")), 0);
-  cJSON_Delete(j);
+  expect_count(ADMIN, "/api/users/704/trades?limit=5", "trades", 0);
   expect_error(400, "GET", "/api/users/704/trades?limit=201", NULL, "limit",
                "limit");
-  ck_assert_int_eq(call("GET", "/api/users/704/daily?days=3", NULL, &j), 200);
-  const cJSON *days = cJSON_GetObjectItem(j, "days");
-  ck_assert_int_eq(cJSON_GetArraySize(days), 3);
+  const cJSON *days =
+      get_list(ADMIN, "/api/users/704/daily?days=3", "days", 3, &j);
   ck_assert_str_eq(field_str(cJSON_GetArrayItem(days, 0), "quote"), "USDT");
   ck_assert_int_eq(
       cJSON_GetObjectItem(cJSON_GetArrayItem(days, 2), "trades")->valueint, 0);
   cJSON_Delete(j);
   expect_error(400, "GET", "/api/users/704/daily?days=0", NULL, "days",
                "days");
-  ck_assert_int_eq(call("GET", "/api/users/705/performance", NULL, &j), 200);
-  const cJSON *sy = cJSON_GetObjectItem(j, "symbols");
-  ck_assert_int_eq(cJSON_GetArraySize(sy), 1);
+  const cJSON *sy =
+      get_list(ADMIN, "/api/users/705/performance", "symbols", 1, &j);
   ck_assert_str_eq(field_str(cJSON_GetArrayItem(sy, 0), "symbol"), "ETH/USDT");
   cJSON_Delete(j);
   expect_error(400, "GET", "/api/users/0/balance", NULL, "uid", "uid");

@@ -18,6 +18,7 @@
 #include "support/daemon.h"
 #include "support/harness.h"
 #include "support/pods.h"
+#include "support/host/test_main.h"
 #include "support/runner.h"
 
 #define ADMIN AREC_TEST_ADMIN_TOKEN
@@ -134,10 +135,8 @@ START_TEST(auth_none_serves_open) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {admin_and_read_tokens, auth_none_serves_open, NULL};
-  Suite *s = suite_create("host_auth");
-  arec_test_cases(s, "tokens", 60, tests);
-  return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED | AREC_TEST_PODS,
-                        &g_redis);
-}
+AREC_TEST_CASE_MAIN("host_auth", "tokens", 60,
+                    arec_test_main(s, &g_pg,
+                                   AREC_TEST_MIGRATED | AREC_TEST_PODS,
+                                   &g_redis),
+                    admin_and_read_tokens, auth_none_serves_open)

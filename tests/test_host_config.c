@@ -6,6 +6,7 @@
  * servers.
  */
 #include <check.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,10 +26,115 @@ static int load(arec_host_config *c, const char *const *kv, char *err) {
   return arec_host_config_load(c, fake_get, (void *)kv, err, 256);
 }
 
+/* Loads DATABASE_URL=x and the NULL-ended name/value pairs of extra. */
+static int load_with(arec_host_config *c, const char *const *extra,
+                     char *err) {
+  const char *env[24] = {"DATABASE_URL", "x"};
+  size_t n = 2;
+  for (size_t i = 0; extra[i]; i++) env[n++] = extra[i];
+  env[n] = NULL;
+  return load(c, env, err);
+}
+
 /* Loads kv, asserted to succeed (the error line as the message). */
 static void load_ok(arec_host_config *c, const char *const *kv) {
   char err[256];
   ck_assert_msg(load(c, kv, err) == 0, "%s", err);
+}
+
+/* How a field of arec_host_config is read back as text. */
+typedef enum { F_I64, F_INT, F_UINT, F_STR } field_kind;
+
+/* One loaded field: its value when no variable sets it (defaults), and
+ * its value under full_set's environment.  Values as text: a number, a
+ * string, or "(null)". */
+static const struct {
+  const char *name;
+  size_t off;
+  field_kind kind;
+  const char *def, *full;
+} fields[] = {
+#define FIELD(f, kind) #f, offsetof(arec_host_config, f), kind
+    {FIELD(database_connect_timeout_ms, F_I64), "30000", "2000"},
+    {FIELD(redis_addrs, F_STR), "localhost:6379", "a:1,b:2,c:3"},
+    {FIELD(redis_password, F_STR), "(null)", "rpw"},
+    {FIELD(redis_db, F_INT), "0", "3"},
+    {FIELD(recovery_enabled, F_INT), "1", "0"},
+    {FIELD(lock_ttl_ms, F_I64), "30000", "3000"},
+    {FIELD(refresh_interval_ms, F_I64), "10000", "500"},
+    {FIELD(reconcile_interval_ms, F_I64), "5000", "0"},
+    {FIELD(lock_backend, F_STR), "redis", "redis"},
+    {FIELD(pod_lease_ttl_ms, F_I64), "0", "5000"},
+    {FIELD(workers, F_UINT), "32", "4"},
+    {FIELD(save_interval_ms, F_I64), "5000", "1000"},
+    {FIELD(migrate, F_INT), "0", "1"},
+    {FIELD(shutdown_timeout_ms, F_I64), "25000", "60000"},
+    {FIELD(http_port, F_INT), "8080", "9000"},
+    {FIELD(admin_token, F_STR), "(null)", "tok-tok-tok-tok-tok"},
+    {FIELD(has_secrets_key, F_INT), "0", "1"},
+    {FIELD(log_json, F_INT), "0", "1"},
+    {FIELD(trading_live, F_INT), "0", "1"},
+    {FIELD(http_addr, F_STR), "0.0.0.0", "0.0.0.0"},
+    {FIELD(http_max_connections, F_UINT), "4096", "4096"},
+    {FIELD(http_max_per_ip, F_UINT), "64", "64"},
+    {FIELD(http_connection_timeout_ms, F_I64), "10000", "10000"},
+    {FIELD(admin_read_token, F_STR), "(null)", "(null)"},
+    {FIELD(admin_auth_none, F_INT), "0", "0"},
+    {FIELD(has_secrets_key_previous, F_INT), "0", "0"},
+    {FIELD(database_pool_size, F_UINT), "4", "4"},
+    {FIELD(database_admin_pool_size, F_UINT), "4", "4"},
+    {FIELD(database_statement_timeout_ms, F_I64), "5000", "5000"},
+    {FIELD(stop_check_interval_ms, F_I64), "5000", "5000"},
+    {FIELD(fair_share, F_INT), "1", "0"},
+    {FIELD(exchange_api_base, F_STR), "(null)", "https://x"},
+    {FIELD(exchange_allow_mainnet, F_INT), "0", "1"},
+    {FIELD(trading_step_interval_ms, F_I64), "10000", "2000"},
+    /* the default: 30 s TTL / 3 > 5 s; full_set: 3 s TTL / 3 */
+    {FIELD(trading_order_timeout_ms, F_I64), "5000", "1000"},
+#undef FIELD
+};
+
+/* Field i of c as text (fields[] says which and of which kind). */
+static void field_text(const arec_host_config *c, size_t i, char *buf,
+                       size_t len) {
+  const char *p = (const char *)c + fields[i].off;
+  switch (fields[i].kind) {
+  case F_I64:
+    snprintf(buf, len, "%lld", (long long)*(const int64_t *)p);
+    break;
+  case F_INT:
+    snprintf(buf, len, "%d", *(const int *)p);
+    break;
+  case F_UINT:
+    snprintf(buf, len, "%u", *(const unsigned int *)p);
+    break;
+  case F_STR: {
+    const char *v = *(char *const *)p;
+    snprintf(buf, len, "%s", v ? v : "(null)");
+    break;
+  }
+  }
+}
+
+/* The row of fields[] named name (asserted to exist). */
+static size_t field_index(const char *name) {
+  size_t i = 0;
+  while (i < sizeof fields / sizeof *fields && strcmp(fields[i].name, name))
+    i++;
+  ck_assert_msg(i < sizeof fields / sizeof *fields, "no field %s", name);
+  return i;
+}
+
+/* Every field of c holds what fields[] says: the default column
+ * (full == 0) or the full_set one. */
+static void expect_fields(const arec_host_config *c, int full) {
+  for (size_t i = 0; i < sizeof fields / sizeof *fields; i++) {
+    const char *want = full ? fields[i].full : fields[i].def;
+    char got[128];
+    field_text(c, i, got, sizeof got);
+    ck_assert_msg(!strcmp(got, want), "%s: want %s, got %s", fields[i].name,
+                  want, got);
+  }
 }
 
 START_TEST(defaults) {
@@ -37,42 +143,9 @@ START_TEST(defaults) {
   char err[256];
   load_ok(&c, env);
   ck_assert_str_eq(c.database_url, "host=x");
-  ck_assert_int_eq(c.database_connect_timeout_ms, 30000);
-  ck_assert_str_eq(c.redis_addrs, "localhost:6379");
-  ck_assert_ptr_null(c.redis_password);
   ck_assert_str_eq(c.pod_name, "pod-a");
-  ck_assert_int_eq(c.recovery_enabled, 1);
-  ck_assert_int_eq(c.lock_ttl_ms, 30000);
-  ck_assert_int_eq(c.refresh_interval_ms, 10000);
-  ck_assert_int_eq(c.reconcile_interval_ms, 5000);
-  ck_assert_str_eq(c.lock_backend, "redis");
-  ck_assert_int_eq(c.pod_lease_ttl_ms, 0);
-  ck_assert_uint_eq(c.workers, 32);
-  ck_assert_int_eq(c.save_interval_ms, 5000);
-  ck_assert_int_eq(c.migrate, 0);
-  ck_assert_int_eq(c.shutdown_timeout_ms, 25000);
-  ck_assert_int_eq(c.http_port, 8080);
-  ck_assert_ptr_null(c.admin_token);
-  ck_assert_int_eq(c.has_secrets_key, 0);
   ck_assert_int_eq(c.log_level, AREC_LOG_INFO);
-  ck_assert_int_eq(c.log_json, 0);
-  ck_assert_int_eq(c.trading_live, 0);
-  ck_assert_str_eq(c.http_addr, "0.0.0.0");
-  ck_assert_uint_eq(c.http_max_connections, 4096);
-  ck_assert_uint_eq(c.http_max_per_ip, 64);
-  ck_assert_int_eq(c.http_connection_timeout_ms, 10000);
-  ck_assert_ptr_null(c.admin_read_token);
-  ck_assert_int_eq(c.admin_auth_none, 0);
-  ck_assert_int_eq(c.has_secrets_key_previous, 0);
-  ck_assert_uint_eq(c.database_pool_size, 4);
-  ck_assert_uint_eq(c.database_admin_pool_size, 4);
-  ck_assert_int_eq(c.database_statement_timeout_ms, 5000);
-  ck_assert_int_eq(c.stop_check_interval_ms, 5000);
-  ck_assert_int_eq(c.fair_share, 1);
-  ck_assert_ptr_null(c.exchange_api_base);
-  ck_assert_int_eq(c.exchange_allow_mainnet, 0);
-  ck_assert_int_eq(c.trading_step_interval_ms, 10000);
-  ck_assert_int_eq(c.trading_order_timeout_ms, 5000); /* 30 s TTL / 3 > 5 s */
+  expect_fields(&c, 0);
   /* serving without a token is refused, naming ADMIN_TOKEN */
   ck_assert_int_eq(arec_host_config_check_serving(&c, err, sizeof err), -1);
   ck_assert_msg(!strncmp(err, "ADMIN_TOKEN:", 12), "%s", err);
@@ -126,34 +199,6 @@ START_TEST(auth_pools_and_keys) {
 }
 END_TEST
 
-/* The HTTP server's bind address and limits: IPv4 and IPv6 literals,
- * per-address limit 0 (off), durations with a unit. */
-START_TEST(http_limits) {
-  const char *v4[] = {"DATABASE_URL", "x", "HTTP_ADDR", "127.0.0.1",
-                      "HTTP_MAX_CONNECTIONS", "20000",
-                      "HTTP_MAX_CONNECTIONS_PER_IP", "0",
-                      "HTTP_CONNECTION_TIMEOUT", "1m", NULL};
-  arec_host_config c;
-  load_ok(&c, v4);
-  ck_assert_str_eq(c.http_addr, "127.0.0.1");
-  ck_assert_uint_eq(c.http_max_connections, 20000);
-  ck_assert_uint_eq(c.http_max_per_ip, 0);
-  ck_assert_int_eq(c.http_connection_timeout_ms, 60000);
-  arec_host_config_free(&c);
-  ck_assert_ptr_null(c.http_addr);
-  const char *v6[] = {"DATABASE_URL", "x", "HTTP_ADDR", "::",
-                      "HTTP_CONNECTION_TIMEOUT", "1500ms", NULL};
-  load_ok(&c, v6);
-  ck_assert_str_eq(c.http_addr, "::");
-  ck_assert_int_eq(c.http_connection_timeout_ms, 1500);
-  arec_host_config_free(&c);
-  const char *v6b[] = {"DATABASE_URL", "x", "HTTP_ADDR", "fd00::1", NULL};
-  load_ok(&c, v6b);
-  ck_assert_str_eq(c.http_addr, "fd00::1");
-  arec_host_config_free(&c);
-}
-END_TEST
-
 START_TEST(durations) {
   int64_t v;
   ck_assert_int_eq(arec_host_parse_duration("500ms", &v), 0);
@@ -171,18 +216,6 @@ START_TEST(durations) {
 }
 END_TEST
 
-START_TEST(postgres_lock_backend) {
-  const char *env[] = {"DATABASE_URL", "postgres://u:pw@h/db",
-                       "AGENT_LOCK_BACKEND", "postgres",
-                       "AGENT_POD_LEASE_TTL", "1500ms", NULL};
-  arec_host_config c;
-  load_ok(&c, env);
-  ck_assert_str_eq(c.lock_backend, "postgres");
-  ck_assert_int_eq(c.pod_lease_ttl_ms, 1500);
-  arec_host_config_free(&c);
-}
-END_TEST
-
 START_TEST(full_set) {
   const char *env[] = {
       "DATABASE_URL", "postgres://u:pw@h/db", "DATABASE_CONNECT_TIMEOUT", "2s",
@@ -197,45 +230,69 @@ START_TEST(full_set) {
       "LOG_LEVEL", "debug", "LOG_FORMAT", "json", "TRADING_MODE", "live",
       "EXCHANGE_ALLOW_MAINNET", "true", "TELEGRAM_BOT_TOKEN", "123:abc",
       "TELEGRAM_ALLOWED_USERS", "1,22,333", "TELEGRAM_API_BASE",
-      "http://127.0.0.1:1", "EXCHANGE_API_BASE", "https://x", NULL};
+      "http://127.0.0.1:1", "EXCHANGE_API_BASE", "https://x",
+      "AGENT_FAIR_SHARE", "false", "TRADING_STEP_INTERVAL", "2s", NULL};
   arec_host_config c;
   load_ok(&c, env);
-  ck_assert_int_eq(c.database_connect_timeout_ms, 2000);
-  ck_assert_str_eq(c.redis_addrs, "a:1,b:2,c:3");
-  ck_assert_str_eq(c.redis_password, "rpw");
-  ck_assert_int_eq(c.redis_db, 3);
-  ck_assert_int_eq(c.recovery_enabled, 0);
-  ck_assert_int_eq(c.lock_ttl_ms, 3000);
-  ck_assert_int_eq(c.refresh_interval_ms, 500);
-  ck_assert_int_eq(c.reconcile_interval_ms, 0);
-  ck_assert_int_eq(c.pod_lease_ttl_ms, 5000);
-  ck_assert_uint_eq(c.workers, 4);
-  ck_assert_int_eq(c.migrate, 1);
-  ck_assert_int_eq(c.shutdown_timeout_ms, 60000);
-  ck_assert_int_eq(c.http_port, 9000);
-  ck_assert_str_eq(c.admin_token, "tok-tok-tok-tok-tok");
-  ck_assert_int_eq(c.has_secrets_key, 1);
+  expect_fields(&c, 1);
   ck_assert_uint_eq(c.secrets_key[0], 0x00);
   ck_assert_uint_eq(c.secrets_key[1], 0x11);
   ck_assert_uint_eq(c.secrets_key[31], 0xff);
   ck_assert_int_eq(c.log_level, AREC_LOG_DEBUG);
-  ck_assert_int_eq(c.log_json, 1);
-  ck_assert_int_eq(c.trading_live, 1);
-  ck_assert_int_eq(c.exchange_allow_mainnet, 1);
   arec_host_config_free(&c);
   ck_assert_int_eq(c.secrets_key[0] | c.secrets_key[31], 0);
   ck_assert_ptr_null(c.admin_token);
 }
 END_TEST
 
-START_TEST(redis_host_port) {
-  const char *env[] = {"DATABASE_URL", "x", "REDIS_HOST", "10.0.0.5",
-                       "REDIS_PORT", "6380", NULL};
+/* Variables and the fields they set: each row an environment (besides
+ * DATABASE_URL) and the fields it must give (name, value as text). */
+static const struct {
+  const char *env[9];
+  const char *want[9];
+} set_cases[] = {
+    /* the HTTP server's bind address and limits: IPv4 and IPv6 literals,
+     * per-address limit 0 (off), durations with a unit */
+    {{"HTTP_ADDR", "127.0.0.1", "HTTP_MAX_CONNECTIONS", "20000",
+      "HTTP_MAX_CONNECTIONS_PER_IP", "0", "HTTP_CONNECTION_TIMEOUT", "1m"},
+     {"http_addr", "127.0.0.1", "http_max_connections", "20000",
+      "http_max_per_ip", "0", "http_connection_timeout_ms", "60000"}},
+    {{"HTTP_ADDR", "::", "HTTP_CONNECTION_TIMEOUT", "1500ms"},
+     {"http_addr", "::", "http_connection_timeout_ms", "1500"}},
+    {{"HTTP_ADDR", "fd00::1"}, {"http_addr", "fd00::1"}},
+    {{"AGENT_LOCK_BACKEND", "postgres", "AGENT_POD_LEASE_TTL", "1500ms"},
+     {"lock_backend", "postgres", "pod_lease_ttl_ms", "1500"}},
+    {{"REDIS_HOST", "10.0.0.5", "REDIS_PORT", "6380"},
+     {"redis_addrs", "10.0.0.5:6380", "refresh_interval_ms", "10000"}},
+    /* the order timeout's default follows the leases: min(5 s, a third of
+     * the shorter of the lock TTL and the pod lease TTL); a value under
+     * that third is taken */
+    {{"AGENT_POD_LEASE_TTL", "5s"}, {"trading_order_timeout_ms", "1666"}},
+    {{"AGENT_LOCK_TTL", "9s"}, {"trading_order_timeout_ms", "3000"}},
+    {{"AGENT_LOCK_TTL", "60s", "AGENT_POD_LEASE_TTL", "30s"},
+     {"trading_order_timeout_ms", "5000"}},
+    {{"AGENT_LOCK_BACKEND", "postgres"}, {"trading_order_timeout_ms", "666"}},
+    {{"AGENT_POD_LEASE_TTL", "5s", "TRADING_ORDER_TIMEOUT", "1500ms"},
+     {"trading_order_timeout_ms", "1500"}},
+};
+
+/* A row of set_cases; once freed, no string field is left behind. */
+START_TEST(variable_sets_field) {
   arec_host_config c;
-  load_ok(&c, env);
-  ck_assert_str_eq(c.redis_addrs, "10.0.0.5:6380");
-  ck_assert_int_eq(c.refresh_interval_ms, 10000);
+  char err[256], got[128];
+  ck_assert_msg(load_with(&c, set_cases[_i].env, err) == 0, "%s", err);
+  for (const char *const *w = set_cases[_i].want; w[0]; w += 2) {
+    size_t f = field_index(w[0]);
+    field_text(&c, f, got, sizeof got);
+    ck_assert_msg(!strcmp(got, w[1]), "%s: want %s, got %s", w[0], w[1], got);
+  }
   arec_host_config_free(&c);
+  for (size_t f = 0; f < sizeof fields / sizeof *fields; f++) {
+    if (fields[f].kind != F_STR) continue;
+    field_text(&c, f, got, sizeof got);
+    ck_assert_msg(!strcmp(got, "(null)"), "%s kept after free",
+                  fields[f].name);
+  }
 }
 END_TEST
 
@@ -328,45 +385,11 @@ static const char *const bad_combos[][7] = {
      "TRADING_ORDER_TIMEOUT", "700ms", NULL}, /* its pod lease: 2 s */
 };
 
-/* The order timeout's default follows the leases: min(5 s, a third of the
- * shorter of the lock TTL and the pod lease TTL); a value under that third
- * is taken. */
-START_TEST(order_timeout_from_the_leases) {
-  static const struct {
-    const char *env[9];
-    long long want;
-  } cases[] = {
-      {{"AGENT_POD_LEASE_TTL", "5s", NULL}, 1666},
-      {{"AGENT_LOCK_TTL", "9s", NULL}, 3000},
-      {{"AGENT_LOCK_TTL", "60s", "AGENT_POD_LEASE_TTL", "30s", NULL}, 5000},
-      {{"AGENT_LOCK_BACKEND", "postgres", NULL}, 666},
-      {{"AGENT_POD_LEASE_TTL", "5s", "TRADING_ORDER_TIMEOUT", "1500ms", NULL},
-       1500},
-  };
-  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-    const char *env[16] = {"DATABASE_URL", "x"};
-    size_t n = 2;
-    for (size_t k = 0; cases[i].env[k]; k++) env[n++] = cases[i].env[k];
-    env[n] = NULL;
-    arec_host_config c;
-    char err[256];
-    ck_assert_msg(load(&c, env, err) == 0, "case %zu: %s", i, err);
-    ck_assert_msg(c.trading_order_timeout_ms == cases[i].want,
-                  "case %zu: %lld", i, (long long)c.trading_order_timeout_ms);
-    arec_host_config_free(&c);
-  }
-}
-END_TEST
-
 START_TEST(bad_combination_names_variable) {
   const char *const *row = bad_combos[_i];
-  const char *env[12] = {"DATABASE_URL", "x"};
-  size_t n = 2;
-  for (size_t i = 1; row[i]; i++) env[n++] = row[i];
-  env[n] = NULL;
   arec_host_config c;
   char err[256];
-  ck_assert_int_eq(load(&c, env, err), -1);
+  ck_assert_int_eq(load_with(&c, row + 1, err), -1);
   ck_assert_msg(!strncmp(err, row[0], strlen(row[0])) &&
                     err[strlen(row[0])] == ':',
                 "want %s, got: %s", row[0], err);
@@ -459,11 +482,11 @@ END_TEST
 
 int main(void) {
   const TTest *tests[] = {defaults, auth_pools_and_keys, durations,
-      order_timeout_from_the_leases, full_set, http_limits,
-      postgres_lock_backend, redis_host_port, missing_database_url,
+      full_set, missing_database_url,
       secret_values_not_echoed, usage_lists_every_variable, NULL};
   Suite *s = suite_create("host_config");
   TCase *tc = arec_test_cases(s, "env", 0, tests);
+  tcase_add_loop_test(tc, variable_sets_field, 0, AREC_TEST_ROWS(set_cases));
   tcase_add_loop_test(tc, bad_combination_names_variable, 0,
                       AREC_TEST_ROWS(bad_combos));
   tcase_add_loop_test(tc, bad_value_names_variable, 0,

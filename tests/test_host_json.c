@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "../host/json.h"
+#include "support/host/test_main.h"
 #include "support/runner.h"
 
 static int ok(const char *s) {
@@ -157,11 +158,8 @@ START_TEST(written_exactly) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {accepts_rfc_8259, refuses_everything_else,
-      nesting_is_bounded, objects_only_with_unique_keys,
-      integers_exact_within_2_53, integers_in_text, written_exactly, NULL};
-  Suite *s = suite_create("host_json");
-  arec_test_cases(s, "strict", 0, tests);
-  return arec_test_run(s);
-}
+AREC_TEST_CASE_MAIN("host_json", "strict", 0, arec_test_run(s),
+                    accepts_rfc_8259, refuses_everything_else,
+                    nesting_is_bounded, objects_only_with_unique_keys,
+                    integers_exact_within_2_53, integers_in_text,
+                    written_exactly)

@@ -13,6 +13,7 @@
 
 #include "../host/noop.h"
 #include "core/internal.h" /* struct arec_snapshot, to read it back */
+#include "support/host/test_main.h"
 #include "support/runner.h"
 
 typedef struct started {
@@ -90,10 +91,6 @@ START_TEST(counts_and_snapshots_iterations) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {step_delay_from_type_or_params,
-      counts_and_snapshots_iterations, NULL};
-  Suite *s = suite_create("host_noop");
-  arec_test_cases(s, "noop", 0, tests);
-  return arec_test_run(s);
-}
+AREC_TEST_CASE_MAIN("host_noop", "noop", 0, arec_test_run(s),
+                    step_delay_from_type_or_params,
+                    counts_and_snapshots_iterations)

@@ -28,6 +28,7 @@
 #include "support/daemon.h"
 #include "support/harness.h"
 #include "support/host/fake_exchange.h"
+#include "support/host/test_main.h"
 #include "support/pods.h"
 #include "support/runner.h"
 
@@ -211,9 +212,6 @@ START_TEST(rotate_a_live_fleet_without_a_failed_restore) {
 }
 END_TEST
 
-int main(void) {
-  Suite *s = suite_create("host-rotate-e2e");
-  TCase *tc = arec_test_tcase(s, "rotate-live-fleet", 150);
-  tcase_add_test(tc, rotate_a_live_fleet_without_a_failed_restore);
-  return arec_test_pods_main(s, &g_pg, &g_redis, &g_db, &g_repo);
-}
+AREC_TEST_CASE_MAIN("host-rotate-e2e", "rotate-live-fleet", 150,
+                    arec_test_pods_main(s, &g_pg, &g_redis, &g_db, &g_repo),
+                    rotate_a_live_fleet_without_a_failed_restore)

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "support/host/store_fixture.h"
+#include "support/host/test_main.h"
 #include "support/runner.h"
 
 static const unsigned char K1[32] = "0123456789abcdef0123456789abcdef";
@@ -125,9 +126,7 @@ START_TEST(ciphertext_bound_to_its_row) {
   sql(q);
   ck_assert_int_eq(arec_host_store_account(s, 201, "BTC/USDT", &acc),
                    AREC_ECRYPTO);
-  no_secret();
-  arec_host_store_free(s);
-  arec_pg_free(pg);
+  no_secret_then_free(pg, s, NULL);
 }
 END_TEST
 
@@ -141,9 +140,7 @@ START_TEST(source_row_still_decrypts) {
   ck_assert_int_eq(arec_host_store_account(s, 211, "ETH/USDT", &acc),
                    AREC_ECRYPTO);
   ck_assert_ptr_nonnull(strstr(arec_error_last(), "api_secret"));
-  no_secret();
-  arec_host_store_free(s);
-  arec_pg_free(pg);
+  no_secret_then_free(pg, s, NULL);
 }
 END_TEST
 
@@ -195,13 +192,7 @@ START_TEST(legacy_and_previous_key_values_decrypt) {
                                                    "s", 1, &id),
                    AREC_ECRYPTO);
   ck_assert_int_eq(arec_host_store_has_key(none), 0);
-  no_secret();
-  arec_host_store_free(none);
-  arec_host_store_free(wrong);
-  arec_host_store_free(only);
-  arec_host_store_free(cur);
-  arec_host_store_free(old);
-  arec_pg_free(pg);
+  no_secret_then_free(pg, none, wrong, only, cur, old, NULL);
 }
 END_TEST
 
@@ -294,11 +285,7 @@ START_TEST(rotation_idempotent_while_reading) {
                      AREC_ECRYPTO);
   }
   ck_assert(logged("stored credentials rotated"));
-  no_secret();
-  arec_host_store_free(only);
-  arec_host_store_free(cur);
-  arec_host_store_free(old);
-  arec_pg_free(pg);
+  no_secret_then_free(pg, only, cur, old, NULL);
 }
 END_TEST
 
@@ -324,11 +311,7 @@ START_TEST(rotation_reports_rows_it_cannot_read) {
   ck_assert(logged(idt));
   ck_assert_int_eq(arec_host_store_rotate(cur, 2, &changed), AREC_ECRYPTO);
   ck_assert_int_eq(changed, 0);
-  no_secret();
-  arec_host_store_free(old);
-  arec_host_store_free(cur);
-  arec_host_store_free(wrong);
-  arec_pg_free(pg);
+  no_secret_then_free(pg, old, cur, wrong, NULL);
 }
 END_TEST
 
@@ -377,20 +360,14 @@ START_TEST(rotation_when_both_keys_share_their_id) {
     snprintf(sym, sizeof sym, "C%d/USDT", i);
     expect_account(only, 551, sym, ids[i]);
   }
-  no_secret();
-  arec_host_store_free(only);
-  arec_host_store_free(cur);
-  arec_host_store_free(old);
-  arec_pg_free(pg);
+  no_secret_then_free(pg, only, cur, old, NULL);
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {ciphertext_bound_to_its_row, source_row_still_decrypts,
-      legacy_and_previous_key_values_decrypt, rotation_idempotent_while_reading,
-      rotation_reports_rows_it_cannot_read,
-      rotation_when_both_keys_share_their_id, NULL};
-  Suite *s = suite_create("host-secrets");
-  arec_test_cases(s, "secrets", 60, tests);
-  return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL);
-}
+AREC_TEST_CASE_MAIN("host-secrets", "secrets", 60,
+                    arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL),
+                    ciphertext_bound_to_its_row, source_row_still_decrypts,
+                    legacy_and_previous_key_values_decrypt,
+                    rotation_idempotent_while_reading,
+                    rotation_reports_rows_it_cannot_read,
+                    rotation_when_both_keys_share_their_id)

@@ -26,6 +26,7 @@
 #include "support/daemon.h"
 #include "support/harness.h"
 #include "support/pods.h"
+#include "support/host/test_main.h"
 #include "support/runner.h"
 
 #define TOKEN AREC_TEST_ADMIN_TOKEN
@@ -316,12 +317,8 @@ START_TEST(http_addr_binds_one_address) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {bad_input_answers_and_writes_nothing,
-      metrics_parse_and_carry_host_gauges, healthz_with_idle_flood,
-      http_addr_binds_one_address, NULL};
-  Suite *s = suite_create("host_serve");
-  arec_test_cases(s, "http", 90, tests);
-  return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED | AREC_TEST_PODS,
-                        &g_redis);
-}
+AREC_TEST_CASE_MAIN(
+    "host_serve", "http", 90,
+    arec_test_main(s, &g_pg, AREC_TEST_MIGRATED | AREC_TEST_PODS, &g_redis),
+    bad_input_answers_and_writes_nothing, metrics_parse_and_carry_host_gauges,
+    healthz_with_idle_flood, http_addr_binds_one_address)

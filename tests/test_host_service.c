@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "support/host/svc_fixture.h"
+#include "support/host/test_main.h"
 #include "support/runner.h"
 #include "support/toy_agent.h"
 
@@ -518,11 +519,9 @@ START_TEST(concurrent_callers) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {statuses_of_accounts_and_agents, statuses_of_starts,
-      internal_errors_name_only_a_request_id, audit_for_mutations_not_reads,
-      poison_credential_fails_only_its_agent, concurrent_callers, NULL};
-  Suite *s = suite_create("host-service");
-  arec_test_cases(s, "service", 60, tests);
-  return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL);
-}
+AREC_TEST_CASE_MAIN("host-service", "service", 60,
+                    arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL),
+                    statuses_of_accounts_and_agents, statuses_of_starts,
+                    internal_errors_name_only_a_request_id,
+                    audit_for_mutations_not_reads,
+                    poison_credential_fails_only_its_agent, concurrent_callers)

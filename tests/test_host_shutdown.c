@@ -29,6 +29,7 @@
 #include "support/host/fake_exchange.h"
 #include "support/harness.h"
 #include "support/pods.h"
+#include "support/host/test_main.h"
 #include "support/runner.h"
 
 #define TOKEN AREC_TEST_ADMIN_TOKEN
@@ -48,6 +49,22 @@ static void pod_env(arec_test_env *e, const char *name, const char *db) {
   arec_test_env_set(e, "AGENT_FAIR_SHARE=false");
 }
 
+/* A pod `name` (pod_env; db NULL: the harness's database) run until ready. */
+static void run_pod(arec_test_daemon *d, const char *name, const char *db) {
+  arec_test_env e;
+  pod_env(&e, name, db);
+  arec_test_pod_run(d, name, &e, 20000);
+  arec_test_env_free(&e);
+}
+
+/* The agents of the NULL-ended ids created for user uid (BTC/USDT, noop)
+ * through d and started on d. */
+static void seed_and_start(arec_test_daemon *d, long long uid,
+                           const char *const *ids) {
+  ck_assert_int_eq(arec_test_seed(d->port, TOKEN, uid, "BTC/USDT", "noop",
+                                  ids), 0);
+  for (size_t i = 0; ids[i]; i++) arec_test_pod_start_agent(d, ids[i]);
+}
 
 /* SIGTERM; the time to exit, asserted within the budget; *code the exit
  * code. */
@@ -88,18 +105,10 @@ static void taken_over(arec_test_daemon *other, const char *const *ids,
 /* ------------------------------------------------------------- baseline */
 START_TEST(nothing_stuck) {
   static arec_test_daemon a, b;
-  arec_test_env e;
-  pod_env(&e, "sd-base-a", NULL);
-  arec_test_pod_run(&a, "sd-base-a", &e, 20000);
-  arec_test_env_free(&e);
-  pod_env(&e, "sd-base-b", NULL);
-  arec_test_pod_run(&b, "sd-base-b", &e, 20000);
-  arec_test_env_free(&e);
+  run_pod(&a, "sd-base-a", NULL);
+  run_pod(&b, "sd-base-b", NULL);
   const char *ids[] = {"sd-base-1", "sd-base-2", NULL};
-  ck_assert_int_eq(arec_test_seed(a.port, TOKEN, 9601, "BTC/USDT", "noop",
-                                  ids), 0);
-  arec_test_pod_start_agent(&a, ids[0]);
-  arec_test_pod_start_agent(&a, ids[1]);
+  seed_and_start(&a, 9601, ids);
   int code = -1;
   term_within_budget(&a, "nothing stuck", &code);
   ck_assert_int_eq(code, 0);
@@ -118,17 +127,11 @@ START_TEST(postgres_blackholed) {
   snprintf(url, sizeof url, "host=127.0.0.1 port=%d dbname=arec "
                             "user=postgres connect_timeout=2", listen);
   static arec_test_daemon a;
-  arec_test_env e;
   /* 9 s TTL: each database call may wait 3 s, more than the budget
    * allows for the shutdown's calls together */
-  pod_env(&e, "sd-pg-a", url);
-  arec_test_pod_run(&a, "sd-pg-a", &e, 20000);
-  arec_test_env_free(&e);
+  run_pod(&a, "sd-pg-a", url);
   const char *ids[] = {"sd-pg-1", "sd-pg-2", NULL};
-  ck_assert_int_eq(arec_test_seed(a.port, TOKEN, 9602, "BTC/USDT", "noop",
-                                  ids), 0);
-  arec_test_pod_start_agent(&a, ids[0]);
-  arec_test_pod_start_agent(&a, ids[1]);
+  seed_and_start(&a, 9602, ids);
   ck_assert_int_eq(arec_test_faultproxy_cmd(control, "blackhole"), 0);
   arec_test_sleep_ms(200);
   int code = -1;
@@ -153,14 +156,10 @@ START_TEST(telegram_blackholed) {
   arec_test_env_set(&e, "TELEGRAM_API_BASE=http://127.0.0.1:%d", port);
   arec_test_pod_run(&a, "sd-tg-a", &e, 20000);
   arec_test_env_free(&e);
-  pod_env(&e, "sd-tg-b", NULL);
-  arec_test_pod_run(&b, "sd-tg-b", &e, 20000);
-  arec_test_env_free(&e);
+  run_pod(&b, "sd-tg-b", NULL);
   const char *all[] = {"sd-tg-1", "sd-tg-2", "sd-tg-3", NULL};
   const char *ids[] = {"sd-tg-1", "sd-tg-2", NULL};
-  ck_assert_int_eq(arec_test_seed(a.port, TOKEN, 9603, "BTC/USDT", "noop",
-                                  all), 0);
-  for (int i = 0; i < 3; i++) arec_test_pod_start_agent(&a, all[i]);
+  seed_and_start(&a, 9603, all);
   /* a user's stop: the bot queues "stop completed" for the owner, and
    * its sender hangs on the silent API -- the flush meets the deadline */
   char *out = NULL;
@@ -229,11 +228,9 @@ START_TEST(step_stuck_in_an_order) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {nothing_stuck, postgres_blackholed,
-      telegram_blackholed, step_stuck_in_an_order, NULL};
-  Suite *s = suite_create("host_shutdown");
-  arec_test_cases(s, "budget", 90, tests);
-  return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED | AREC_TEST_PODS,
-                        &g_redis);
-}
+AREC_TEST_CASE_MAIN("host_shutdown", "budget", 90,
+                    arec_test_main(s, &g_pg,
+                                   AREC_TEST_MIGRATED | AREC_TEST_PODS,
+                                   &g_redis),
+                    nothing_stuck, postgres_blackholed, telegram_blackholed,
+                    step_stuck_in_an_order)

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "support/host/store_fixture.h"
+#include "support/host/test_main.h"
 #include "support/runner.h"
 #include "support/toy_agent.h"
 
@@ -110,9 +111,7 @@ START_TEST(users_accounts_pairs) {
   ck_assert_int_eq(arec_host_store_exchange_remove(s, 101, a2),
                    AREC_ENOTFOUND);
   arec_repository_free(repo);
-  no_secret();
-  arec_host_store_free(s);
-  arec_pg_free(pg);
+  no_secret_then_free(pg, s, NULL);
 }
 END_TEST
 
@@ -174,8 +173,7 @@ START_TEST(offset_written_only_by_the_role_holder) {
                                                  &b),
                    AREC_EFENCED);
   arec_repository_free(repo);
-  arec_host_store_free(s);
-  arec_pg_free(pg);
+  no_secret_then_free(pg, s, NULL);
 }
 END_TEST
 
@@ -229,8 +227,7 @@ START_TEST(audit_pages) {
                    AREC_EINVAL);
   ck_assert_int_eq(arec_host_store_audit_list(s, 0, 1001, 0, &v, &n),
                    AREC_EINVAL);
-  arec_host_store_free(s);
-  arec_pg_free(pg);
+  no_secret_then_free(pg, s, NULL);
 }
 END_TEST
 
@@ -318,11 +315,8 @@ START_TEST(migrations_compiled_in_match_psql) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {users_accounts_pairs,
-      offset_written_only_by_the_role_holder, audit_pages,
-      migrations_compiled_in_match_psql, NULL};
-  Suite *s = suite_create("host-store");
-  arec_test_cases(s, "store", 60, tests);
-  return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL);
-}
+AREC_TEST_CASE_MAIN("host-store", "store", 60,
+                    arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL),
+                    users_accounts_pairs,
+                    offset_written_only_by_the_role_holder, audit_pages,
+                    migrations_compiled_in_match_psql)

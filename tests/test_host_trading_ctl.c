@@ -32,6 +32,7 @@
 #include "support/host/fake_telegram.h"
 #include "support/harness.h"
 #include "support/pods.h"
+#include "support/host/test_main.h"
 #include "support/runner.h"
 #include "trading/memory.h"
 
@@ -344,11 +345,8 @@ START_TEST(only_takeovers_after_failures_are_told) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {live_agent_waits_for_a_live_pod,
-      delete_stops_closes_and_forgets, only_takeovers_after_failures_are_told,
-      NULL};
-  Suite *s = suite_create("host_trading_ctl");
-  arec_test_cases(s, "e2e", 120, tests);
-  return arec_test_pods_main(s, &g_pg, &g_redis, &g_db, &g_repo);
-}
+AREC_TEST_CASE_MAIN("host_trading_ctl", "e2e", 120,
+                    arec_test_pods_main(s, &g_pg, &g_redis, &g_db, &g_repo),
+                    live_agent_waits_for_a_live_pod,
+                    delete_stops_closes_and_forgets,
+                    only_takeovers_after_failures_are_told)

@@ -30,6 +30,7 @@
 #include "support/host/fake_telegram.h"
 #include "support/harness.h"
 #include "support/pods.h"
+#include "support/host/test_main.h"
 #include "support/runner.h"
 #include "trading/memory.h"
 
@@ -279,10 +280,7 @@ START_TEST(live_fill_after_the_last_save_survives_kill_exactly_once) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {agent_survives_kill_with_its_position_and_owner_is_told,
-      live_fill_after_the_last_save_survives_kill_exactly_once, NULL};
-  Suite *s = suite_create("host_trading_e2e");
-  arec_test_cases(s, "e2e", 90, tests);
-  return arec_test_pods_main(s, &g_pg, &g_redis, &g_db, &g_repo);
-}
+AREC_TEST_CASE_MAIN("host_trading_e2e", "e2e", 90,
+                    arec_test_pods_main(s, &g_pg, &g_redis, &g_db, &g_repo),
+                    agent_survives_kill_with_its_position_and_owner_is_told,
+                    live_fill_after_the_last_save_survives_kill_exactly_once)

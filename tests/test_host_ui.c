@@ -244,9 +244,7 @@ START_TEST(agents_by_pod_and_state) {
   ck_assert_str_eq(got, "ui-run-1");
   ck_assert_str_eq(str(j, "next"), "ui-run-1");
   cJSON_Delete(j);
-  ck_assert_int_eq(get("/api/agents?state=&user_id=8100", &j), 200);
-  ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "agents")), 6);
-  cJSON_Delete(j);
+  expect_count(READ, "/api/agents?state=&user_id=8100", "agents", 6);
   expect_400("/api/agents?state=running", "state");
   expect_400("/api/agents?state=wanted,,", "state");
   expect_400("/api/agents?state=wanted;unowned", "state");
@@ -327,9 +325,7 @@ START_TEST(audit_by_action_newest_first) {
   }
   ck_assert_int_ge(n, 5);
   cJSON_Delete(j);
-  ck_assert_int_eq(get("/api/audit?action=no.such.action", &j), 200);
-  ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "events")), 0);
-  cJSON_Delete(j);
+  expect_count(READ, "/api/audit?action=no.such.action", "events", 0);
   expect_400("/api/audit?action=Agent.Takeover", "action");
   expect_400("/api/audit?action=a'b", "action");
   expect_400("/api/audit?order=up", "order");

@@ -79,15 +79,13 @@ static void teardown(void) {
 
 static arec_host_takeovers *recorder(size_t capacity, size_t batch,
                                      int64_t overflow_ms, int64_t retry_ms) {
-  arec_host_takeovers_options o;
-  memset(&o, 0, sizeof o);
-  o.store = store;
-  o.pod = "pod-r";
-  o.capacity = capacity;
-  o.batch_max = batch;
-  o.overflow_log_ms = overflow_ms;
-  o.retry_ms = retry_ms;
-  o.log = capture;
+  arec_host_takeovers_options o = {.store = store,
+                                    .pod = "pod-r",
+                                    .capacity = capacity,
+                                    .batch_max = batch,
+                                    .overflow_log_ms = overflow_ms,
+                                    .retry_ms = retry_ms,
+                                    .log = capture};
   arec_host_takeovers *t = NULL;
   ck_assert_int_eq(arec_host_takeovers_new(&t, &o), 0);
   return t;
@@ -102,6 +100,15 @@ static void line(arec_host_takeovers *t, const char *msg, const char *id,
   if (symbol) f[n++] = (arec_log_field){"symbol", symbol, AREC_LOG_STRING};
   if (after) f[n++] = (arec_log_field){"after", after, AREC_LOG_STRING};
   arec_host_takeovers_tap(t, AREC_LOG_INFO, msg, f, n);
+}
+
+/* n takeovers after failures, no symbol, of agents prefix00, prefix01 ... */
+static void failures(arec_host_takeovers *t, const char *prefix, int n) {
+  for (int i = 0; i < n; i++) {
+    char id[16];
+    snprintf(id, sizeof id, "%s%02d", prefix, i);
+    line(t, RESTORED, id, NULL, "failure");
+  }
 }
 
 /* The recorded events' agent ids in id order, comma-joined (malloc'd). */
@@ -190,11 +197,7 @@ START_TEST(database_down_tap_never_waits) {
    * once a minute; a failed batch retried every 50 ms */
   arec_host_takeovers *t = recorder(4, 2, 60000, 50);
   ck_assert_int_eq(arec_test_pg_halt(&g_pg), 0);
-  for (int i = 0; i < 20; i++) {
-    char id[16];
-    snprintf(id, sizeof id, "d%02d", i);
-    line(t, RESTORED, id, NULL, "failure"); /* returns: never waits */
-  }
+  failures(t, "d", 20); /* returns: never waits */
   arec_host_takeovers_stats s;
   arec_host_takeovers_stats_get(t, &s);
   ck_assert_uint_eq(s.queued + s.dropped, 20);
@@ -245,11 +248,7 @@ END_TEST
 START_TEST(stop_while_down_gives_up_once) {
   arec_host_takeovers *t = recorder(64, 4, 0, 60000);
   ck_assert_int_eq(arec_test_pg_halt(&g_pg), 0);
-  for (int i = 0; i < 10; i++) {
-    char id[16];
-    snprintf(id, sizeof id, "s%02d", i);
-    line(t, RESTORED, id, NULL, "failure");
-  }
+  failures(t, "s", 10);
   ck_assert_int_eq(arec_host_takeovers_flush(t, 200), AREC_ETIMEDOUT);
   /* the drainer is in its retry wait (a minute): the stop ends it, one
    * more attempt fails, the rest is given up */

@@ -20,6 +20,7 @@
 #include "agentrecover.h"
 #include "agentrecover/memory.h"
 #include "validate.h"
+#include "support/host/test_main.h"
 #include "support/runner.h"
 #include "support/toy_agent.h"
 
@@ -357,13 +358,8 @@ START_TEST(strategies_against_registered_types) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {good_values_pass,
-      control_characters_refused_in_every_field, names_counted_in_characters,
-      user_ids_and_budgets, symbols_normalised,
-      ids_credentials_exchanges_pods_params, strategies_against_registered_types,
-      NULL};
-  Suite *s = suite_create("host-validate");
-  arec_test_cases(s, "validate", 0, tests);
-  return arec_test_run(s);
-}
+AREC_TEST_CASE_MAIN("host-validate", "validate", 0, arec_test_run(s),
+                    good_values_pass, control_characters_refused_in_every_field,
+                    names_counted_in_characters, user_ids_and_budgets,
+                    symbols_normalised, ids_credentials_exchanges_pods_params,
+                    strategies_against_registered_types)

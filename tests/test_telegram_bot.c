@@ -12,6 +12,7 @@
  * backoff.
  */
 #include "test_telegram_fixture.h"
+#include "support/host/test_main.h"
 #include "support/runner.h"
 
 #define U1 111
@@ -154,8 +155,7 @@ START_TEST(flow_by_chat) {
   ask(&f, U1, cmd, "refused", r, sizeof r);
   ck_assert_ptr_nonnull(strstr(r, "never on weekends"));
   atomic_store(&g_tap, NULL);
-  bot_done(b);
-  fix_free(&f);
+  fix_bot_free(&f, b);
 }
 END_TEST
 
@@ -170,8 +170,7 @@ static void tap(arec_tg_bot *b, arec_log_level l, const char *msg,
 
 START_TEST(backoff_told_once_per_change) {
   fix f;
-  fix_init(&f, "pod-k", NULL);
-  arec_tg_bot *b = bot_on(&f, "pod-k", NULL);
+  arec_tg_bot *b = fix_with_bot(&f, "pod-k");
   arec_svc_result res;
   ck_assert_int_eq(arec_svc_user_upsert(f.svc, &g_admin, 333, "c", &res), 0);
   arec_svc_agent_new spec = {NULL, 333, "noop", "K", NULL, NULL};
@@ -192,8 +191,7 @@ START_TEST(backoff_told_once_per_change) {
   /* entering it again later is a new change: told again */
   tap(b, AREC_LOG_WARN, enter, id, "1");
   ck_assert(arec_ftg_wait(f.tg, 333, mark + 2, "could not start", WAIT, NULL, 0));
-  bot_done(b);
-  fix_free(&f);
+  fix_bot_free(&f, b);
 }
 END_TEST
 
@@ -218,8 +216,7 @@ START_TEST(help_lists_every_command) {
     ck_assert_ptr_nonnull(t[i].fn);
   }
   fix f;
-  fix_init(&f, "pod-h", NULL);
-  arec_tg_bot *b = bot_on(&f, "pod-h", NULL);
+  arec_tg_bot *b = fix_with_bot(&f, "pod-h");
   char r[8192];
   ask(&f, 444, "/help", "Commands:", r, sizeof r);
   ck_assert_str_eq(r, help);
@@ -239,8 +236,7 @@ START_TEST(help_lists_every_command) {
   ck_assert_int_eq(arec_svc_user_get(f.svc, &g_admin, 445, &name, &res), 0);
   ck_assert_str_eq(name, "user 445");
   free(name);
-  bot_done(b);
-  fix_free(&f);
+  fix_bot_free(&f, b);
 }
 END_TEST
 
@@ -258,8 +254,7 @@ static void raw(fix *f, const char *chat_type, long long chat, long long from,
 
 START_TEST(private_chats_only) {
   fix f;
-  fix_init(&f, "pod-p", NULL);
-  arec_tg_bot *b = bot_on(&f, "pod-p", NULL);
+  arec_tg_bot *b = fix_with_bot(&f, "pod-p");
   arec_svc_result res;
   ck_assert_int_eq(arec_svc_user_upsert(f.svc, &g_admin, 902, "known", &res), 0);
   size_t mark = arec_ftg_mark(f.tg);
@@ -315,16 +310,14 @@ START_TEST(private_chats_only) {
   ck_assert_int_eq(arec_ftg_count(f.tg, -200, mark, NULL), 1);
   ck_assert_int_eq(arec_ftg_count(f.tg, -100200, mark, NULL), 1);
   ck_assert_int_eq(log_count("telegram update skipped", NULL), 0);
-  bot_done(b);
-  fix_free(&f);
+  fix_bot_free(&f, b);
 }
 END_TEST
 
 /* ---------------------------------------------- keys that stay visible */
 START_TEST(keys_not_deleted_say_rotate) {
   fix f;
-  fix_init(&f, "pod-d", NULL);
-  arec_tg_bot *b = bot_on(&f, "pod-d", NULL);
+  arec_tg_bot *b = fix_with_bot(&f, "pod-d");
   ask(&f, 601, "/start", "Welcome", NULL, 0);
   arec_ftg_fail_deletes(f.tg, 1);
   char r[8192];
@@ -349,16 +342,14 @@ START_TEST(keys_not_deleted_say_rotate) {
   ck_assert(arec_ftg_wait(f.tg, 601, mark, NULL, WAIT, r, sizeof r));
   ck_assert_ptr_nonnull(strstr(r, "was deleted"));
   ck_assert_ptr_null(strstr(r, "rotate"));
-  bot_done(b);
-  fix_free(&f);
+  fix_bot_free(&f, b);
 }
 END_TEST
 
 /* ----------------------------------------------------------------- 429 */
 START_TEST(throttled_message_delivered_after_retry_after) {
   fix f;
-  fix_init(&f, "pod-t", NULL);
-  arec_tg_bot *b = bot_on(&f, "pod-t", NULL);
+  arec_tg_bot *b = fix_with_bot(&f, "pod-t");
   ck_assert(wait_poller(b, WAIT));
   /* two 429s with retry_after 3 s (longer than the retry delay after a
    * transport error: only honouring retry_after waits that long) */
@@ -374,16 +365,14 @@ START_TEST(throttled_message_delivered_after_retry_after) {
   /* sent only once retry_after passed after the second 429 */
   ck_assert_int_ge(arec_ftg_sent_at(f.tg, at) - st.last_429_ms, 3000);
   ck_assert_int_eq(arec_ftg_count(f.tg, 701, mark, "Commands"), 1);
-  bot_done(b);
-  fix_free(&f);
+  fix_bot_free(&f, b);
 }
 END_TEST
 
 /* ------------------------------------------------------- out of range */
 START_TEST(out_of_range_numbers_skipped) {
   fix f;
-  fix_init(&f, "pod-n", NULL);
-  arec_tg_bot *b = bot_on(&f, "pod-n", NULL);
+  arec_tg_bot *b = fix_with_bot(&f, "pod-n");
   size_t mark = arec_ftg_mark(f.tg);
   const char *m = "\"text\":\"/start\",\"date\":1";
   char fmt[512];
@@ -427,8 +416,7 @@ START_TEST(out_of_range_numbers_skipped) {
   long long off = 0;
   ck_assert_int_eq(arec_svc_bot_offset_get(f.svc, &off), 0);
   ck_assert_int_eq(off, last + 1);
-  bot_done(b);
-  fix_free(&f);
+  fix_bot_free(&f, b);
 }
 END_TEST
 
@@ -450,8 +438,7 @@ START_TEST(allowlist_and_its_warning) {
   bot_done(b);
   b = bot_on(&f, "pod-l", NULL);
   ck_assert_int_eq(log_count("the bot answers every Telegram user", "WARN"), before + 1);
-  bot_done(b);
-  fix_free(&f);
+  fix_bot_free(&f, b);
 }
 END_TEST
 
@@ -480,14 +467,9 @@ START_TEST(long_replies_cut_into_pieces) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {flow_by_chat, backoff_told_once_per_change,
-      help_lists_every_command, private_chats_only, keys_not_deleted_say_rotate,
-      throttled_message_delivered_after_retry_after,
-      out_of_range_numbers_skipped, allowlist_and_its_warning,
-      long_replies_cut_into_pieces, NULL};
-  if (servers_start()) return 1;
-  Suite *s = suite_create("telegram_bot");
-  arec_test_cases(s, "bot", 120, tests);
-  return arec_test_finish(s, &g_pg, AREC_TEST_MIGRATED, &g_redis);
-}
+AREC_TEST_CASE_MAIN("telegram_bot", "bot", 120, servers_main(s), flow_by_chat,
+                    backoff_told_once_per_change, help_lists_every_command,
+                    private_chats_only, keys_not_deleted_say_rotate,
+                    throttled_message_delivered_after_retry_after,
+                    out_of_range_numbers_skipped, allowlist_and_its_warning,
+                    long_replies_cut_into_pieces)

@@ -126,14 +126,8 @@ static void fix_init(fix *f, const char *pod, const char *redis_addr) {
                    0);
   arec_host_strategy_ctx sc = {f->noop_ms, NULL};
   ck_assert_int_eq(arec_host_strategies_register(f->mgr, &sc), 0);
-  arec_svc_options so;
-  memset(&so, 0, sizeof so);
-  so.pg = f->pg;
-  so.repo = srepo;
-  so.mgr = f->mgr;
-  so.store = f->store;
-  so.pod = pod;
-  so.log = log_sink;
+  arec_svc_options so = {.pg = f->pg, .repo = srepo, .mgr = f->mgr,
+                         .store = f->store, .pod = pod, .log = log_sink};
   ck_assert_int_eq(arec_svc_new(&f->svc, &so), 0);
   ck_assert_int_eq(arec_ftg_start(&f->tg, TOKEN), 0);
   /* a new fake numbers its updates after what earlier tests stored */
@@ -172,6 +166,19 @@ static void bot_done(arec_tg_bot *b) {
   arec_tg_bot_free(b);
 }
 
+/* A test's usual start: the fixture on pod `pod` (the harness's
+ * redis-server) with a bot on it (no allowlist): the bot. */
+static inline arec_tg_bot *fix_with_bot(fix *f, const char *pod) {
+  fix_init(f, pod, NULL);
+  return bot_on(f, pod, NULL);
+}
+
+/* ... and its end: the bot stopped, the fixture freed. */
+static inline void fix_bot_free(fix *f, arec_tg_bot *b) {
+  bot_done(b);
+  fix_free(f);
+}
+
 static const arec_svc_actor g_admin = {AREC_ACTOR_API_ADMIN, 0, NULL};
 
 /* Says `text` as `user` and waits for a reply containing `needle`. */
@@ -197,17 +204,25 @@ static inline int wait_poller(arec_tg_bot *b, int ms) {
   return arec_tg_bot_is_poller(b);
 }
 
+/* A bot on pod (bot_on, no allowlist), asserted to become the poller
+ * within WAIT. */
+static inline arec_tg_bot *poller_on(fix *f, const char *pod) {
+  arec_tg_bot *b = bot_on(f, pod, NULL);
+  ck_assert(wait_poller(b, WAIT));
+  return b;
+}
+
 static inline void sleep_ms(long ms) {
   struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
   nanosleep(&ts, NULL);
 }
 
-/* Starts PostgreSQL (migrated) and redis-server for the whole binary. */
-static int servers_start(void) {
-  if (arec_test_start(&g_pg, AREC_TEST_MIGRATED, &g_redis))
-    return -1;
+/* main()'s run: starts PostgreSQL (migrated) and redis-server for the
+ * whole binary, runs s, stops them: the exit status. */
+static int servers_main(Suite *s) {
+  if (arec_test_start(&g_pg, AREC_TEST_MIGRATED, &g_redis)) return 1;
   snprintf(g_redis_addr, sizeof g_redis_addr, "127.0.0.1:%d", g_redis.port);
-  return 0;
+  return arec_test_finish(s, &g_pg, AREC_TEST_MIGRATED, &g_redis);
 }
 
 #endif

@@ -10,6 +10,7 @@
  * recorded); a bounded stop while the Bot API never answers.
  */
 #include "test_telegram_fixture.h"
+#include "support/host/test_main.h"
 #include "support/runner.h"
 
 /* ------------------------------------------------------------ failover */
@@ -17,8 +18,7 @@ START_TEST(poller_failover_continues_from_stored_offset) {
   fix f;
   fix_init(&f, "pod-f", NULL);
   arec_repository *repo = arec_svc_repository(f.svc);
-  arec_tg_bot *a = bot_on(&f, "pod-1", NULL);
-  ck_assert(wait_poller(a, WAIT));
+  arec_tg_bot *a = poller_on(&f, "pod-1");
   arec_tg_bot *b = bot_on(&f, "pod-2", NULL);
   ask(&f, 501, "/help", "Commands", NULL, 0);
   ck_assert(!arec_tg_bot_is_poller(b));
@@ -170,8 +170,7 @@ START_TEST(works_without_redis) {
   ck_assert_ptr_null(rec->running_on);
   arec_agent_records_free(rec, 1);
   ck_assert(arec_tg_bot_is_poller(b));
-  bot_done(b);
-  fix_free(&f);
+  fix_bot_free(&f, b);
 }
 END_TEST
 
@@ -180,8 +179,7 @@ START_TEST(bounded_stop_when_the_api_never_answers) {
   fix f;
   fix_init(&f, "pod-s", NULL);
   arec_repository *repo = arec_svc_repository(f.svc);
-  arec_tg_bot *b = bot_on(&f, "pod-s", NULL);
-  ck_assert(wait_poller(b, WAIT));
+  arec_tg_bot *b = poller_on(&f, "pod-s");
   arec_ftg_hang(f.tg, 1);
   for (int i = 0; i < 5; i++) arec_tg_bot_notify(b, NULL, 42 + i, "queued");
   sleep_ms(100); /* the sender is inside a sendMessage that never returns */
@@ -204,12 +202,7 @@ START_TEST(bounded_stop_when_the_api_never_answers) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {poller_failover_continues_from_stored_offset,
-      fenced_offset_holder_handles_nothing, works_without_redis,
-      bounded_stop_when_the_api_never_answers, NULL};
-  if (servers_start()) return 1;
-  Suite *s = suite_create("telegram_role");
-  arec_test_cases(s, "role", 120, tests);
-  return arec_test_finish(s, &g_pg, AREC_TEST_MIGRATED, &g_redis);
-}
+AREC_TEST_CASE_MAIN("telegram_role", "role", 120, servers_main(s),
+                    poller_failover_continues_from_stored_offset,
+                    fenced_offset_holder_handles_nothing, works_without_redis,
+                    bounded_stop_when_the_api_never_answers)

@@ -18,6 +18,7 @@
 
 #include "agentrecover/sys/repository.h"
 #include "trading/memory.h"
+#include "support/host/test_main.h"
 #include "support/runner.h"
 
 #define UA 1201 /* two agents */
@@ -90,8 +91,7 @@ static void fill(arec_sym_mem *m, double *bal, int64_t t, arec_side side,
 /* ------------------------------------------------------------- reports */
 START_TEST(reports_show_my_two_agents_only) {
   fix f;
-  fix_init(&f, "pod-r", NULL);
-  arec_tg_bot *b = bot_on(&f, "pod-r", NULL);
+  arec_tg_bot *b = fix_with_bot(&f, "pod-r");
   static const char *const pa[] = {"BTC/USDT", "ETH/USDT", NULL};
   static const char *const pb[] = {"BTC/USDT", NULL};
   user(&f, UA, pa);
@@ -199,8 +199,7 @@ START_TEST(reports_show_my_two_agents_only) {
   ck_assert_int_eq(arec_svc_daily(f.svc, &g_admin, UA, 91, &d, &n, &res),
                    AREC_EINVAL);
   ck_assert_str_eq(res.field, "days");
-  bot_done(b);
-  fix_free(&f);
+  fix_bot_free(&f, b);
 }
 END_TEST
 
@@ -228,8 +227,7 @@ static int running_on_nobody(fix *f, const char *id, int ms) {
 
 START_TEST(controls_by_chat) {
   fix f;
-  fix_init(&f, "pod-c", NULL);
-  arec_tg_bot *b = bot_on(&f, "pod-c", NULL);
+  arec_tg_bot *b = fix_with_bot(&f, "pod-c");
   atomic_store(&g_tap, b);
   char r[8192], id[72], live[72], cmd[256], ex[32];
   const long long U = 1301, V = 1302;
@@ -302,8 +300,7 @@ START_TEST(controls_by_chat) {
   ck_assert_int_gt(log_count("action=agents.stop_all", "actor=telegram:1301"),
                    0);
   atomic_store(&g_tap, NULL);
-  bot_done(b);
-  fix_free(&f);
+  fix_bot_free(&f, b);
 }
 END_TEST
 
@@ -317,8 +314,7 @@ static void tap(arec_tg_bot *b, arec_log_level l, const char *msg,
 
 START_TEST(notifications_say_what_happened) {
   fix f;
-  fix_init(&f, "pod-n", NULL);
-  arec_tg_bot *b = bot_on(&f, "pod-n", NULL);
+  arec_tg_bot *b = fix_with_bot(&f, "pod-n");
   static const char *const pa[] = {"BTC/USDT", NULL};
   user(&f, 1401, pa);
   agent(&f, "note-a", 1401, "BTC/USDT", 100);
@@ -389,16 +385,14 @@ START_TEST(notifications_say_what_happened) {
   ck_assert_int_eq(arec_ftg_count(f.tg, 1401, mark, "NOT closed"), 1);
   ck_assert_int_eq(arec_ftg_count(f.tg, 1401, mark, "stopped"), 5);
   ck_assert_int_eq(arec_ftg_count(f.tg, 1401, mark, NULL), 7);
-  bot_done(b);
-  fix_free(&f);
+  fix_bot_free(&f, b);
 }
 END_TEST
 
 /* ----------------------------------------------------- per-user queues */
 START_TEST(a_held_chat_does_not_hold_another) {
   fix f;
-  fix_init(&f, "pod-q", NULL);
-  arec_tg_bot *b = bot_on(&f, "pod-q", NULL);
+  arec_tg_bot *b = fix_with_bot(&f, "pod-q");
   size_t mark = arec_ftg_mark(f.tg);
   arec_ftg_throttle(f.tg, 1, 3); /* the next sendMessage: 429, retry 3 s */
   arec_tg_bot_notify(b, NULL, 1501, "to the first user");
@@ -420,16 +414,11 @@ START_TEST(a_held_chat_does_not_hold_another) {
   ck_assert_int_lt(arec_ftg_sent_at(f.tg, i2) - st.last_429_ms, 3000);
   ck_assert_int_ge(arec_ftg_sent_at(f.tg, i1) - st.last_429_ms, 3000);
   ck_assert_int_eq(arec_ftg_count(f.tg, 1501, mark, "first"), 1);
-  bot_done(b);
-  fix_free(&f);
+  fix_bot_free(&f, b);
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {reports_show_my_two_agents_only, controls_by_chat,
-      notifications_say_what_happened, a_held_chat_does_not_hold_another, NULL};
-  if (servers_start()) return 1;
-  Suite *s = suite_create("telegram_trader");
-  arec_test_cases(s, "trader", 120, tests);
-  return arec_test_finish(s, &g_pg, AREC_TEST_MIGRATED, &g_redis);
-}
+AREC_TEST_CASE_MAIN("telegram_trader", "trader", 120, servers_main(s),
+                    reports_show_my_two_agents_only, controls_by_chat,
+                    notifications_say_what_happened,
+                    a_held_chat_does_not_hold_another)

@@ -13,6 +13,7 @@
  * in BNB converted or kept) in live and paper mode.
  */
 #include "test_trading_fixture.h"
+#include "support/host/test_main.h"
 #include "support/runner.h"
 
 /* ------------------------------------------------------------- tests */
@@ -51,9 +52,7 @@ START_TEST(paper_position_survives_kill_and_is_not_bought_twice) {
   arec_fx_get_stats(f.fx, &st);
   ck_assert_uint_eq(st.order_posts, 0); /* paper: nothing left the process */
   ck_assert(cap_has(&f.lc, "trading agent started agent_id=ag1 symbol=BTC/USDT position=2.97029702 mode=paper"));
-  arec_manager_free(B);
-  free(m);
-  fix_free(&f);
+  fix_done(&f, B, m);
 }
 END_TEST
 
@@ -87,9 +86,7 @@ START_TEST(user_stop_closes_position_handover_keeps_it) {
   ck_assert_double_eq(m->position, 0);
   ck_assert_uint_eq(m->nintents, 0);
   ck_assert_double_eq_tol(bal, 1000 + m->realized_pnl, 1e-6);
-  arec_manager_free(B);
-  free(m);
-  fix_free(&f);
+  fix_done(&f, B, m);
 }
 END_TEST
 
@@ -122,9 +119,7 @@ START_TEST(live_lost_answer_found_by_client_id_not_resent) {
   ck_assert(cap_has(&f.lc, "order answer lost, asking by origClientOrderId"));
   ck_assert(cap_has(&f.lc, "order intent settled by origClientOrderId"));
   ck_assert(!strstr(f.lc.buf, SECRET));
-  arec_manager_free(A);
-  free(m);
-  fix_free(&f);
+  fix_done(&f, A, m);
 }
 END_TEST
 
@@ -229,8 +224,7 @@ START_TEST(live_order_rounded_to_the_step_never_raw) {
   ck_assert_double_eq_tol(bal, 1000 - 2.970 * 101 - m->fees, 1e-8);
   arec_exchange_hub_counters(f.hub, &c);
   ck_assert_uint_eq(c.rejections[0] + c.rejections[1] + c.rejections[2], 0);
-  free(m);
-  fix_free(&f);
+  fix_done(&f, NULL, m);
 }
 END_TEST
 
@@ -258,8 +252,7 @@ START_TEST(order_under_the_minimum_is_skipped_and_recorded) {
   ck_assert_uint_eq(st.order_posts, 0);
   ck_assert(cap_has(&f.lc, "order skipped: under the exchange minimum agent_id=ag1 "
                            "symbol=BTC/USDT side=BUY why=\"below the minimum notional 1000"));
-  free(m);
-  fix_free(&f);
+  fix_done(&f, NULL, m);
 }
 END_TEST
 
@@ -309,9 +302,7 @@ START_TEST(refused_three_times_the_step_fails_with_the_reason) {
   ck_assert_int_gt(m->rej_t_ms, 0);
   ck_assert_double_eq_tol(m->position, 2.97029702, 1e-9); /* kept */
   ck_assert_uint_eq(m->nintents, 0);
-  arec_manager_free(A);
-  free(m);
-  fix_free(&f);
+  fix_done(&f, A, m);
 }
 END_TEST
 
@@ -337,9 +328,7 @@ START_TEST(refusals_then_a_fill_reset_the_count) {
   arec_exchange_hub_counters(f.hub, &c);
   ck_assert_uint_eq(c.rejections[AREC_XREJ_BALANCE], 2);
   ck_assert_int_eq(cap_count(&f.lc, "reason=insufficient_balance"), 2);
-  arec_manager_free(A);
-  free(m);
-  fix_free(&f);
+  fix_done(&f, A, m);
 }
 END_TEST
 
@@ -382,8 +371,7 @@ START_TEST(live_fills_with_commission_give_position_and_pnl) {
   ck_assert_double_eq_tol(m->realized_pnl, proceeds - sell_fees - cost, 1e-7);
   ck_assert_double_eq_tol(bal, 1000 + m->realized_pnl, 1e-7);
   ck_assert_double_eq_tol(bal - 1000, arec_fx_balance(f.fx, "USDT") - 10000, 1e-7);
-  free(m);
-  fix_free(&f);
+  fix_done(&f, NULL, m);
 }
 END_TEST
 
@@ -415,9 +403,7 @@ START_TEST(bnb_commission_converted_or_kept_unconverted) {
                               1e-7);
       ck_assert_int_eq(cap_count(&f.lc, "commission asset has no price in the quote asset"), 1);
     }
-    arec_manager_free(A);
-    free(m);
-    fix_free(&f);
+    fix_done(&f, A, m);
   }
 }
 END_TEST
@@ -443,8 +429,7 @@ START_TEST(paper_fills_at_the_account_fee_rate) {
     ck_assert_uint_eq(st.order_posts, 0);
     ck_assert_uint_eq(st.account, keys ? 1 : 0);
     ck_assert(cap_has(&f.lc, "paper fee rate from the account") == keys);
-    free(m);
-    fix_free(&f);
+    fix_done(&f, NULL, m);
   }
 }
 END_TEST
@@ -501,8 +486,7 @@ START_TEST(account_hook_credentials_and_refusals) {
     ck_assert_uint_ge(st.order_posts, 1);
     ck_assert_uint_eq(st.bad_signatures, 0);
     ck_assert(!cap_has(&f.lc, KEY) && !cap_has(&f.lc, SECRET));
-    free(m);
-    fix_free(&f);
+    fix_done(&f, NULL, m);
   }
   /* refusals: no account in live mode, credentials that do not decrypt,
    * the database down; the reason is the answer and nothing is sent */
@@ -551,26 +535,22 @@ START_TEST(account_hook_credentials_and_refusals) {
     arec_fx_get_stats(f.fx, &st);
     ck_assert_uint_eq(st.order_posts, 0);
     ck_assert_uint_eq(st.account, 0);
-    free(m);
-    fix_free(&f);
+    fix_done(&f, NULL, m);
   }
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {paper_position_survives_kill_and_is_not_bought_twice,
-      user_stop_closes_position_handover_keeps_it,
-      live_lost_answer_found_by_client_id_not_resent,
-      zombie_records_and_sends_no_order, live_mainnet_needs_allow_mainnet,
-      account_hook_credentials_and_refusals,
-      live_order_rounded_to_the_step_never_raw,
-      order_under_the_minimum_is_skipped_and_recorded,
-      refused_three_times_the_step_fails_with_the_reason,
-      refusals_then_a_fill_reset_the_count,
-      live_fills_with_commission_give_position_and_pnl,
-      bnb_commission_converted_or_kept_unconverted,
-      paper_fills_at_the_account_fee_rate, NULL};
-  Suite *s = suite_create("trading_agent");
-  arec_test_cases(s, "agents", 30, tests);
-  return arec_test_run(s);
-}
+AREC_TEST_CASE_MAIN("trading_agent", "agents", 30, arec_test_run(s),
+                    paper_position_survives_kill_and_is_not_bought_twice,
+                    user_stop_closes_position_handover_keeps_it,
+                    live_lost_answer_found_by_client_id_not_resent,
+                    zombie_records_and_sends_no_order,
+                    live_mainnet_needs_allow_mainnet,
+                    account_hook_credentials_and_refusals,
+                    live_order_rounded_to_the_step_never_raw,
+                    order_under_the_minimum_is_skipped_and_recorded,
+                    refused_three_times_the_step_fails_with_the_reason,
+                    refusals_then_a_fill_reset_the_count,
+                    live_fills_with_commission_give_position_and_pnl,
+                    bnb_commission_converted_or_kept_unconverted,
+                    paper_fills_at_the_account_fee_rate)

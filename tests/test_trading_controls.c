@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 
 #include "test_trading_fixture.h"
+#include "support/host/test_main.h"
 #include "support/runner.h"
 
 /* The manager a risk stop goes to (the host's hook: the pod's manager). */
@@ -87,9 +88,7 @@ START_TEST(paper_agent_on_a_live_pod_sends_nothing) {
   ck_assert(cap_has(&f.lc, "mode=paper"));
   ck_assert(cap_has(&f.lc, "order filled: BUY"));
   ck_assert(!cap_has(&f.lc, "mode=live"));
-  arec_manager_free(A);
-  free(m);
-  fix_free(&f);
+  fix_done(&f, A, m);
 }
 END_TEST
 
@@ -121,9 +120,7 @@ START_TEST(max_position_reduces_the_buy) {
   ck_assert(m->position > 1.4);
   ck_assert(m->position * 101 <= 150 + 1e-9);
   ck_assert(cap_has(&f.lc, "order reduced: max_position"));
-  arec_manager_free(A);
-  free(m);
-  fix_free(&f);
+  fix_done(&f, A, m);
 }
 END_TEST
 
@@ -177,9 +174,7 @@ START_TEST(daily_loss_stops_the_agent_and_closes) {
   ck_assert_ptr_nonnull(strstr(a->last_error, "daily loss limit reached"));
   arec_agent_records_free(a, 1);
   atomic_store(&g_mgr, NULL);
-  arec_manager_free(A);
-  free(m);
-  fix_free(&f);
+  fix_done(&f, A, m);
 }
 END_TEST
 
@@ -239,12 +234,9 @@ START_TEST(user_stop_says_what_it_could_not_close) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {paper_agent_on_a_live_pod_sends_nothing,
-      live_agent_refused_by_a_paper_pod, max_position_reduces_the_buy,
-      daily_loss_stops_the_agent_and_closes,
-      user_stop_says_what_it_could_not_close, NULL};
-  Suite *s = suite_create("trading_controls");
-  arec_test_cases(s, "controls", 30, tests);
-  return arec_test_run(s);
-}
+AREC_TEST_CASE_MAIN("trading_controls", "controls", 30, arec_test_run(s),
+                    paper_agent_on_a_live_pod_sends_nothing,
+                    live_agent_refused_by_a_paper_pod,
+                    max_position_reduces_the_buy,
+                    daily_loss_stops_the_agent_and_closes,
+                    user_stop_says_what_it_could_not_close)

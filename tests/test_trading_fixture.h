@@ -143,6 +143,14 @@ static TF_UNUSED void fix_free(fix *f) {
   arec_fx_stop(f->fx);
 }
 
+/* The end of a test: the manager mgr and the memory m read back (each
+ * may be NULL), then the fixture freed. */
+static TF_UNUSED void fix_done(fix *f, arec_manager *mgr, arec_sym_mem *m) {
+  arec_manager_free(mgr);
+  free(m);
+  fix_free(f);
+}
+
 /* the real step, with the error text of a failure kept (same thread) */
 static TF_UNUSED int w_step(void *state, arec_agent *agent, int64_t *delay, void *ud) {
   fix *f = ud;

@@ -13,6 +13,7 @@
 
 #include "trading/params.h"
 #include "trading/trader.h"
+#include "support/host/test_main.h"
 #include "support/runner.h"
 
 #define DAY_MS 86400000LL
@@ -243,11 +244,7 @@ START_TEST(risk_room_and_day_pnl) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {params_read_mode_and_risk, params_get_the_mode_written,
-      days_calendar, days_follow_the_fills, days_are_bounded,
-      risk_room_and_day_pnl, NULL};
-  Suite *s = suite_create("trading_params");
-  arec_test_cases(s, "params", 0, tests);
-  return arec_test_run(s);
-}
+AREC_TEST_CASE_MAIN("trading_params", "params", 0, arec_test_run(s),
+                    params_read_mode_and_risk, params_get_the_mode_written,
+                    days_calendar, days_follow_the_fills, days_are_bounded,
+                    risk_room_and_day_pnl)

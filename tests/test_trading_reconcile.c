@@ -15,6 +15,7 @@
  *     at prices nor orders until a later step's reconcile succeeds.
  */
 #include "test_trading_fixture.h"
+#include "support/host/test_main.h"
 #include "support/runner.h"
 
 #define WAIT 8000
@@ -100,9 +101,7 @@ START_TEST(fill_lost_with_its_pod_is_applied_once_by_the_next) {
   ck_assert_double_eq_tol(m->position, 2.97029702, 1e-12);
   ck_assert_uint_eq(st.order_posts, 1);
   ck_assert(!strstr(f.lc.buf, SECRET));
-  arec_manager_free(C);
-  free(m);
-  fix_free(&f);
+  fix_done(&f, C, m);
 }
 END_TEST
 
@@ -168,9 +167,7 @@ START_TEST(orders_while_away_fill_once_rest_cancelled_others_untouched) {
   ck_assert_double_eq_tol(m->position, 2.97029702 - 1, 1e-12);
   ck_assert_int_eq(arec_fx_order_status(f.fx, "ag1-c-1-1", status), 0);
   ck_assert_str_eq(status, "NEW");
-  arec_manager_free(C);
-  free(m);
-  fix_free(&f);
+  fix_done(&f, C, m);
 }
 END_TEST
 
@@ -202,16 +199,11 @@ START_TEST(no_order_before_the_reconcile_succeeded) {
   ck_assert_uint_eq(st.failed, 3);
   ck_assert_uint_ge(st.open_orders, 1);
   ck_assert_uint_eq(st.order_posts, 1);
-  free(m);
-  fix_free(&f);
+  fix_done(&f, NULL, m);
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {fill_lost_with_its_pod_is_applied_once_by_the_next,
-      orders_while_away_fill_once_rest_cancelled_others_untouched,
-      no_order_before_the_reconcile_succeeded, NULL};
-  Suite *s = suite_create("trading_reconcile");
-  arec_test_cases(s, "takeover", 30, tests);
-  return arec_test_run(s);
-}
+AREC_TEST_CASE_MAIN("trading_reconcile", "takeover", 30, arec_test_run(s),
+                    fill_lost_with_its_pod_is_applied_once_by_the_next,
+                    orders_while_away_fill_once_rest_cancelled_others_untouched,
+                    no_order_before_the_reconcile_succeeded)

@@ -15,6 +15,7 @@
 #include "trading/exchange.h"
 #include "trading/rules.h"
 #include "trading/strategy.h"
+#include "support/host/test_main.h"
 #include "support/runner.h"
 
 /* rules with LOT_SIZE step/min/max, PRICE_FILTER tick, min notional */
@@ -417,15 +418,11 @@ START_TEST(memory_of_the_previous_version_loads) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {decimal_parse_and_format, step_rounding_is_exact,
-      tiny_steps_and_huge_quantities, market_lot_size_and_minimums,
-      price_to_tick, exchange_info_parse, commission_in_the_quote_asset,
-      commission_in_the_base_asset, commission_in_bnb_converted_or_kept,
-      trades_applied_once_and_list_bounded, rejections_recorded,
-      client_order_ids_matched_exactly, memory_round_trip_with_fills,
-      memory_of_the_previous_version_loads, NULL};
-  Suite *s = suite_create("trading_rules");
-  arec_test_cases(s, "pure", 0, tests);
-  return arec_test_run(s);
-}
+AREC_TEST_CASE_MAIN(
+    "trading_rules", "pure", 0, arec_test_run(s), decimal_parse_and_format,
+    step_rounding_is_exact, tiny_steps_and_huge_quantities,
+    market_lot_size_and_minimums, price_to_tick, exchange_info_parse,
+    commission_in_the_quote_asset, commission_in_the_base_asset,
+    commission_in_bnb_converted_or_kept, trades_applied_once_and_list_bounded,
+    rejections_recorded, client_order_ids_matched_exactly,
+    memory_round_trip_with_fills, memory_of_the_previous_version_loads)

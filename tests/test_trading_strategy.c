@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "trading/strategy.h"
+#include "support/host/test_main.h"
 #include "support/runner.h"
 
 #define FEE 0.001
@@ -194,12 +195,8 @@ START_TEST(restored_mid_position_continues_without_second_buy) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {aggressive_crossover_then_trend_exit,
-      aggressive_stop_loss, conservative_needs_its_longer_window,
-      no_buy_without_balance, memory_round_trip,
-      restored_mid_position_continues_without_second_buy, NULL};
-  Suite *s = suite_create("trading_strategy");
-  arec_test_cases(s, "rules", 0, tests);
-  return arec_test_run(s);
-}
+AREC_TEST_CASE_MAIN("trading_strategy", "rules", 0, arec_test_run(s),
+                    aggressive_crossover_then_trend_exit, aggressive_stop_loss,
+                    conservative_needs_its_longer_window,
+                    no_buy_without_balance, memory_round_trip,
+                    restored_mid_position_continues_without_second_buy)

@@ -171,6 +171,23 @@ void expect_status(int status, const char *method, const char *path,
                 body ? body : "", s, status);
 }
 
+const cJSON *get_list(const char *token, const char *path, const char *list,
+                      int n, cJSON **out) {
+  ck_assert_msg(call_as(token, "GET", path, NULL, out, NULL) == 200, "%s",
+                path);
+  const cJSON *l = cJSON_GetObjectItem(*out, list);
+  ck_assert_msg(cJSON_GetArraySize(l) == n, "%s: %d %s, want %d", path,
+                cJSON_GetArraySize(l), list, n);
+  return l;
+}
+
+void expect_count(const char *token, const char *path, const char *list,
+                  int n) {
+  cJSON *j = NULL;
+  get_list(token, path, list, n, &j);
+  cJSON_Delete(j);
+}
+
 void seed(long long uid, const char *symbol, const char *id) {
   char path[96], body[256];
   snprintf(body, sizeof body, "{\"id\": %lld, \"name\": \"u%lld\"}", uid, uid);

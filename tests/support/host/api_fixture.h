@@ -68,6 +68,13 @@ void expect_error(int status, const char *method, const char *path,
                   const char *body, const char *needle, const char *field);
 void expect_status(int status, const char *method, const char *path,
                    const char *body);
+/* GET path with `token` answers 200 with n items in its list `list`:
+ * that list, *out the parsed body (the caller deletes it). */
+const cJSON *get_list(const char *token, const char *path, const char *list,
+                      int n, cJSON **out);
+/* The same, the body deleted. */
+void expect_count(const char *token, const char *path, const char *list,
+                  int n);
 /* user `uid` with an exchange and a pair for `symbol`, agent `id` (noop)
  * assigned it when id is not NULL. */
 void seed(long long uid, const char *symbol, const char *id);

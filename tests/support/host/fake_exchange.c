@@ -212,6 +212,20 @@ static enum MHD_Result account(arec_fx *fx, struct MHD_Connection *c) {
   return ret;
 }
 
+/* A market-data request (counted in *counter) for sym's prices: their
+ * series with fx->mu held; NULL, unlocked, when sym is NULL or has none. */
+static fx_series *market_locked(arec_fx *fx, unsigned *counter,
+                                const char *sym) {
+  pthread_mutex_lock(&fx->mu);
+  (*counter)++;
+  fx_series *s = sym ? fx_series_get(fx, sym, 0) : NULL;
+  if (!s || !s->n) {
+    pthread_mutex_unlock(&fx->mu);
+    return NULL;
+  }
+  return s;
+}
+
 static enum MHD_Result handle(arec_fx *fx, struct MHD_Connection *c,
                               const char *method, fx_req *rq) {
   char path[128], *q;
@@ -246,13 +260,8 @@ static enum MHD_Result handle(arec_fx *fx, struct MHD_Connection *c,
 
   int has_sym = fx_param(total, "symbol", sym, sizeof sym);
   if (strcmp(method, "GET") == 0 && strcmp(path, "/api/v3/ticker/price") == 0) {
-    pthread_mutex_lock(&fx->mu);
-    fx->st.ticker++;
-    fx_series *s = has_sym ? fx_series_get(fx, sym, 0) : NULL;
-    if (!s || !s->n) {
-      pthread_mutex_unlock(&fx->mu);
-      return error(c, 400, -1121, "Invalid symbol.");
-    }
+    fx_series *s = market_locked(fx, &fx->st.ticker, has_sym ? sym : NULL);
+    if (!s) return error(c, 400, -1121, "Invalid symbol.");
     size_t i = s->cursor < s->n ? s->cursor : s->n - 1;
     if (s->cursor < s->n) s->cursor++;
     snprintf(buf, sizeof buf, "{\"symbol\":\"%s\",\"price\":\"%.8f\"}", sym, s->p[i]);
@@ -264,13 +273,8 @@ static enum MHD_Result handle(arec_fx *fx, struct MHD_Connection *c,
     size_t n = 0, limit;
     fx_param(total, "limit", lim, sizeof lim);
     limit = (size_t)atoi(lim);
-    pthread_mutex_lock(&fx->mu);
-    fx->st.klines++;
-    fx_series *s = has_sym ? fx_series_get(fx, sym, 0) : NULL;
-    if (!s || !s->n) {
-      pthread_mutex_unlock(&fx->mu);
-      return error(c, 400, -1121, "Invalid symbol.");
-    }
+    fx_series *s = market_locked(fx, &fx->st.klines, has_sym ? sym : NULL);
+    if (!s) return error(c, 400, -1121, "Invalid symbol.");
     size_t end = s->cursor ? s->cursor : 1, start = end > limit ? end - limit : 0;
     n += (size_t)snprintf(buf + n, sizeof buf - n, "[");
     for (size_t i = start; i < end && n < sizeof buf - 128; i++)

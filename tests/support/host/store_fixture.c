@@ -13,6 +13,7 @@
 
 #include <check.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,6 +159,16 @@ void no_secret(void) {
                   arec_error_last());
     ck_assert_msg(!logged(secrets[i]), "logged: %s", secrets[i]);
   }
+}
+
+void no_secret_then_free(arec_pg *pg, ...) {
+  no_secret();
+  va_list ap;
+  va_start(ap, pg);
+  for (arec_host_store *s; (s = va_arg(ap, arec_host_store *)) != NULL;)
+    arec_host_store_free(s);
+  va_end(ap);
+  arec_pg_free(pg);
 }
 
 void expect_account(arec_host_store *s, long long uid, const char *symbol,

@@ -63,6 +63,9 @@ void pair(arec_host_store *s, long long uid, long long ex,
 /* No secret (these, the tests' keys) in the error text or anything
  * logged so far. */
 void no_secret(void);
+/* The end of a test: no_secret, then every store listed after pg (a
+ * NULL-ended list, freed in its order), then pg itself freed. */
+void no_secret_then_free(arec_pg *pg, ...);
 /* User uid's account for symbol is exchange account ex, binance, with
  * SECRET_KEY and SECRET_VAL; cleared after. */
 void expect_account(arec_host_store *s, long long uid, const char *symbol,

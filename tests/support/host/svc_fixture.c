@@ -103,14 +103,8 @@ void fix_init(fix *f, int with_key) {
 
   arec_repository *repo = NULL;
   ck_assert_int_eq(arec_pg_repository_new(&repo, f->pg), 0);
-  arec_svc_options so;
-  memset(&so, 0, sizeof so);
-  so.pg = f->pg;
-  so.repo = repo;
-  so.mgr = f->mgr;
-  so.store = f->store;
-  so.pod = "pod-a";
-  so.log = sink;
+  arec_svc_options so = {.pg = f->pg, .repo = repo, .mgr = f->mgr,
+                         .store = f->store, .pod = "pod-a", .log = sink};
   ck_assert_int_eq(arec_svc_new(&f->svc, &so), 0);
 }
 
