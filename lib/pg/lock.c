@@ -168,13 +168,13 @@ static const char SQL_RELEASE[] =
 
 /* Two text arrays (keys, values) as parameters. */
 typedef struct arrays {
-  arec__pg_buf k, v;
+  arec__buf k, v;
 } arrays;
 
 static int build(arrays *a, const char *const *keys, const arec_lease *leases,
                  size_t n) {
-  arec__pg_buf_init(&a->k);
-  arec__pg_buf_init(&a->v);
+  arec__buf_init(&a->k);
+  arec__buf_init(&a->v);
   arec__pg_arr_open(&a->k);
   arec__pg_arr_open(&a->v);
   for (size_t i = 0; i < n; i++) {
@@ -182,16 +182,16 @@ static int build(arrays *a, const char *const *keys, const arec_lease *leases,
     arec__pg_arr_str(&a->v, leases[i].value);
   }
   if (!arec__pg_arr_close(&a->k) || !arec__pg_arr_close(&a->v)) {
-    arec__pg_buf_free(&a->k);
-    arec__pg_buf_free(&a->v);
+    arec__buf_free(&a->k);
+    arec__buf_free(&a->v);
     return AREC_ENOMEM;
   }
   return 0;
 }
 
 static void arrays_free(arrays *a) {
-  arec__pg_buf_free(&a->k);
-  arec__pg_buf_free(&a->v);
+  arec__buf_free(&a->k);
+  arec__buf_free(&a->v);
 }
 
 /* The array parameters of a batch and its keys sorted for the answers'

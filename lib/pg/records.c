@@ -189,7 +189,7 @@ static int symbols_in_range(arec_pg *pg, const arec_agent_record *recs,
 /* The rows of SYMBOLS_SQL for the ids of recs[0..n). */
 static int symbols_by_id(arec_pg *pg, const arec_agent_record *recs,
                          size_t n, PGresult **out) {
-  arec__pg_buf b;
+  arec__buf b;
   const char *arr = NULL;
   {
     const char **ids = malloc(n * sizeof *ids);
@@ -201,12 +201,12 @@ static int symbols_by_id(arec_pg *pg, const arec_agent_record *recs,
     free(ids);
   }
   if (!arr) {
-    arec__pg_buf_free(&b);
+    arec__buf_free(&b);
     return AREC_ENOMEM;
   }
   const char *p[1] = {arr};
   int err = arec__pg_query_prepared(pg, SYMBOLS_SQL, 1, p, out);
-  arec__pg_buf_free(&b);
+  arec__buf_free(&b);
   return err;
 }
 
