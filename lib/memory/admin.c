@@ -15,8 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
+#include "core/random.h"
 #include "memory/store.h"
 
 #define M_REPO AREC_MEMORY_REPOSITORY
@@ -26,13 +26,7 @@ static void random_id(char out[13]) {
   static const char abc[] =
       "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
   unsigned char b[12];
-  size_t got = 0;
-  while (got < sizeof b) {
-    ssize_t k = getrandom(b + got, sizeof b - got, 0);
-    if (k <= 0)
-      break;
-    got += (size_t)k;
-  }
+  size_t got = arec__random_bytes(b, sizeof b);
   for (size_t i = got; i < sizeof b; i++) /* no entropy: still an id */
     b[i] = (unsigned char)(arec__mem_mono_ms() >> (i % 8) ^ i * 37);
   for (size_t i = 0; i < 12; i++)

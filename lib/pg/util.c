@@ -12,8 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
+#include "core/random.h"
 #include "pg/pg_internal.h"
 
 char *arec__pg_strdup(const char *s) { return s ? strdup(s) : NULL; }
@@ -66,18 +66,7 @@ int arec__pg_to_double(const char *text, double *out) {
 }
 
 int arec__pg_random(unsigned char *buf, size_t n) {
-  size_t got = 0;
-  while (got < n) {
-    ssize_t k = getrandom(buf + got, n - got, 0);
-    if (k < 0) {
-      if (errno == EINTR)
-        continue;
-      arec_error_set("pg: getrandom failed");
-      return AREC_EBACKEND;
-    }
-    got += (size_t)k;
-  }
-  return 0;
+  return arec__random_fill(buf, n, "pg");
 }
 
 /* Length of the valid UTF-8 sequence at p (1..4), or 0 when invalid. */

@@ -16,13 +16,12 @@
  * thread-safe; each master has one connection).  Never logs or stores the
  * password anywhere but in the object (wiped on free).
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <sys/random.h>
 
+#include "core/random.h"
 #include "redis/internal.h"
 
 /* The per-node detail of the last single-key call on this thread. */
@@ -45,32 +44,20 @@ static int key_check(const char *key) {
 
 static int fill_random_hex(char *out, size_t nvalues, const char *owner,
                            size_t stride) {
-  static const char hex[] = "0123456789abcdef";
-  size_t need = nvalues * 16, got = 0;
+  size_t need = nvalues * 16, ol = strlen(owner);
   unsigned char *rnd = malloc(need ? need : 1);
+  int rc;
   if (!rnd)
     return AREC_ENOMEM;
-  while (got < need) {
-    ssize_t k = getrandom(rnd + got, need - got, 0);
-    if (k < 0) {
-      if (errno == EINTR)
-        continue;
-      free(rnd);
-      arec_error_set("redis: getrandom failed: %s", strerror(errno));
-      return AREC_EBACKEND;
-    }
-    got += (size_t)k;
+  if ((rc = arec__random_fill(rnd, need, "redis")) != 0) {
+    free(rnd);
+    return rc;
   }
   for (size_t i = 0; i < nvalues; i++) {
     char *v = out + i * stride;
-    size_t ol = strlen(owner);
     memcpy(v, owner, ol);
     v[ol] = '/';
-    for (size_t b = 0; b < 16; b++) {
-      v[ol + 1 + 2 * b] = hex[rnd[i * 16 + b] >> 4];
-      v[ol + 2 + 2 * b] = hex[rnd[i * 16 + b] & 15];
-    }
-    v[ol + 33] = '\0';
+    arec__hex(v + ol + 1, rnd + i * 16, 16);
   }
   free(rnd);
   return 0;
