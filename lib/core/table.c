@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "hash.h"
 #include "heap.h"
 #include "table.h"
@@ -57,14 +58,9 @@ arec_agent *arec__runner_find(arec_manager *mgr, const char *id) {
 }
 
 static int grow(arec_manager *mgr) {
-  if (mgr->nrunners + 1 > mgr->capheap) {
-    size_t cap = mgr->capheap ? mgr->capheap * 2 : 64;
-    arec_agent **h = realloc(mgr->heap, cap * sizeof *h);
-    if (!h)
-      return AREC_ENOMEM;
-    mgr->heap = h;
-    mgr->capheap = cap;
-  }
+  if (arec__array_room(&mgr->heap, &mgr->capheap, mgr->nrunners,
+                       sizeof *mgr->heap, 64))
+    return AREC_ENOMEM;
   if (mgr->nrunners + 1 > mgr->nbuckets) {
     size_t nb = mgr->nbuckets ? mgr->nbuckets * 2 : 64;
     arec_agent **b = calloc(nb, sizeof *b);

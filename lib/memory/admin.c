@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "core/random.h"
 #include "memory/store.h"
 
@@ -32,15 +33,6 @@ static void random_id(char out[13]) {
   for (size_t i = 0; i < 12; i++)
     out[i] = abc[b[i] % (sizeof abc - 1)];
   out[12] = '\0';
-}
-
-static void agent_drop(arec__mem_agent *a) {
-  free(a->id);
-  free(a->strategy);
-  free(a->name);
-  free(a->params);
-  free(a->requires);
-  free(a);
 }
 
 int arec__mem_agent_create(arec_repository *repo, const arec_agent_spec *spec,
@@ -79,15 +71,9 @@ int arec__mem_agent_create(arec_repository *repo, const arec_agent_spec *spec,
   if (!a->id || !a->strategy || !a->name || !a->params ||
       (spec->requires && !a->requires))
     goto out;
-  if (st->nagents == st->agentcap) {
-    size_t ncap = st->agentcap ? st->agentcap * 2 : 16;
-    arec__mem_agent **na = realloc(st->agents, ncap * sizeof *na);
-    if (!na)
-      goto out;
-    st->agents = na;
-    st->agentcap = ncap;
-  }
-  if (arec__mem_map_put(&st->agent_index, id, a) != 0)
+  if (arec__array_room(&st->agents, &st->agentcap, st->nagents,
+                       sizeof *st->agents, 16) ||
+      arec__mem_map_put(&st->agent_index, id, a) != 0)
     goto out;
   st->agents[st->nagents++] = a;
   snprintf(out_id, out_len, "%s", id);
@@ -96,7 +82,7 @@ int arec__mem_agent_create(arec_repository *repo, const arec_agent_spec *spec,
 out:
   pthread_mutex_unlock(&st->mu);
   if (a)
-    agent_drop(a);
+    arec__mem_agent_free(a);
   return rc;
 }
 
@@ -123,15 +109,10 @@ int arec__mem_agent_assign(arec_repository *repo, const char *agent_id,
     s->memory = mem;
     mem = NULL;
   } else {
-    if (a->nsymbols == a->symcap) {
-      size_t ncap = a->symcap ? a->symcap * 2 : 4;
-      arec__mem_symbol *ns = realloc(a->symbols, ncap * sizeof *ns);
-      if (!ns) {
-        rc = AREC_ENOMEM;
-        goto out;
-      }
-      a->symbols = ns;
-      a->symcap = ncap;
+    if (arec__array_room(&a->symbols, &a->symcap, a->nsymbols,
+                         sizeof *a->symbols, 4)) {
+      rc = AREC_ENOMEM;
+      goto out;
     }
     s = &a->symbols[a->nsymbols];
     memset(s, 0, sizeof *s);

@@ -158,6 +158,9 @@ int arec__mem_enter_checked(arec_memory_store *st, int mask, int bad);
 /* Sets the error "agent <id> not found": AREC_ENOTFOUND. */
 int arec__mem_agent_missing(const char *id);
 
+/* Frees an agent and all it holds (fields left NULL are skipped). */
+void arec__mem_agent_free(arec__mem_agent *a);
+
 /* Lookups; mutex held.  agent_find sees deleted agents too; agent_live
  * does not.  symbol_find sees assigned symbols only. */
 arec__mem_agent *arec__mem_agent_find(arec_memory_store *st, const char *id);
