@@ -168,29 +168,26 @@ int arec__mem_agent_unassign(arec_repository *repo, const char *agent_id,
 int arec__mem_set_active(arec_repository *repo, const char *agent_id,
                          int active) {
   arec_memory_store *st;
-  int rc = arec__mem_repo_enter(repo, M_REPO, &st, !agent_id);
+  arec__mem_agent *a;
+  int rc = arec__mem_repo_agent(repo, M_REPO, &st, !agent_id, agent_id, &a);
   if (rc)
     return rc;
-  arec__mem_agent *a = arec__mem_agent_live(st, agent_id);
-  if (a)
-    a->is_active = active != 0;
+  a->is_active = active != 0;
   pthread_mutex_unlock(&st->mu);
-  return a ? 0 : AREC_ENOTFOUND;
+  return 0;
 }
 
 int arec__mem_agent_delete(arec_repository *repo, const char *agent_id) {
   arec_memory_store *st;
-  int rc = arec__mem_repo_enter(repo, M_REPO, &st, !agent_id);
+  arec__mem_agent *a;
+  int rc = arec__mem_repo_agent(repo, M_REPO, &st, !agent_id, agent_id, &a);
   if (rc)
     return rc;
-  arec__mem_agent *a = arec__mem_agent_live(st, agent_id);
-  if (a) {
-    a->deleted = 1;
-    a->is_trading = 0;
-    arec__mem_set_str(&a->migrate_to, NULL);
-  }
+  a->deleted = 1;
+  a->is_trading = 0;
+  arec__mem_set_str(&a->migrate_to, NULL);
   pthread_mutex_unlock(&st->mu);
-  return a ? 0 : AREC_ENOTFOUND;
+  return 0;
 }
 
 /* ---------------------------------------------------------------- records */
