@@ -48,6 +48,10 @@ static int can(const arec_repository *repo, int has, const char *what) {
   return 0;
 }
 
+/* can() for the version 3 slot `slot`, which the error names. */
+#define CAN(repo, slot)                                                        \
+  can((repo), (repo) && AREC__V3((repo), slot) != NULL, #slot)
+
 static int id_ok(const char *id) {
   return id && arec_agent_id_valid(id) ? 0 : bad("invalid agent id");
 }
@@ -86,8 +90,7 @@ int arec_agent_create(arec_repository *repo, const arec_agent_spec *spec,
       (!arec__text_ok(spec->requires) || strchr(spec->requires, ',')))
     return bad("requires: one capability name (no comma, no control "
                "characters)");
-  if ((rc = can(repo, repo && AREC__V3(repo, agent_create) != NULL,
-                "agent_create")) < 0)
+  if ((rc = CAN(repo, agent_create)) < 0)
     return rc;
   return repo->agent_create(repo, spec, out_id, out_len);
 }
@@ -100,8 +103,7 @@ int arec_agent_assign(arec_repository *repo, const char *id,
     return rc;
   if (!(budget > 0) || !isfinite(budget))
     return bad("budget must be > 0 and finite");
-  if ((rc = can(repo, repo && AREC__V3(repo, agent_assign) != NULL,
-                "agent_assign")) < 0)
+  if ((rc = CAN(repo, agent_assign)) < 0)
     return rc;
   return repo->agent_assign(repo, id, symbol, budget);
 }
@@ -109,10 +111,8 @@ int arec_agent_assign(arec_repository *repo, const char *id,
 int arec_agent_unassign(arec_repository *repo, const char *id,
                         const char *symbol) {
   int rc;
-  if ((rc = id_ok(id)) < 0 || (rc = symbol_ok(symbol)) < 0)
-    return rc;
-  if ((rc = can(repo, repo && AREC__V3(repo, agent_unassign) != NULL,
-                "agent_unassign")) < 0)
+  if ((rc = id_ok(id)) < 0 || (rc = symbol_ok(symbol)) < 0 ||
+      (rc = CAN(repo, agent_unassign)) < 0)
     return rc;
   return repo->agent_unassign(repo, id, symbol);
 }
@@ -131,20 +131,14 @@ int arec_agent_set_trading(arec_repository *repo, const char *id,
 int arec_agent_set_active(arec_repository *repo, const char *id,
                           int active) {
   int rc;
-  if ((rc = id_ok(id)) < 0)
-    return rc;
-  if ((rc = can(repo, repo && AREC__V3(repo, set_active) != NULL,
-                "set_active")) < 0)
+  if ((rc = id_ok(id)) < 0 || (rc = CAN(repo, set_active)) < 0)
     return rc;
   return repo->set_active(repo, id, active != 0);
 }
 
 int arec_agent_delete(arec_repository *repo, const char *id) {
   int rc;
-  if ((rc = id_ok(id)) < 0)
-    return rc;
-  if ((rc = can(repo, repo && AREC__V3(repo, agent_delete) != NULL,
-                "agent_delete")) < 0)
+  if ((rc = id_ok(id)) < 0 || (rc = CAN(repo, agent_delete)) < 0)
     return rc;
   return repo->agent_delete(repo, id);
 }
@@ -157,10 +151,7 @@ int arec_agent_get(arec_repository *repo, const char *id,
     *out = NULL;
   if (!out)
     return bad("out is NULL");
-  if ((rc = id_ok(id)) < 0)
-    return rc;
-  if ((rc = can(repo, repo && AREC__V3(repo, agent_get) != NULL,
-                "agent_get")) < 0)
+  if ((rc = id_ok(id)) < 0 || (rc = CAN(repo, agent_get)) < 0)
     return rc;
   return repo->agent_get(repo, id, out);
 }
@@ -193,8 +184,7 @@ int arec_agent_list(arec_repository *repo, const arec_agent_filter *filter,
     return bad("only: unknown flags");
   if (f.running_on && !*f.running_on)
     return bad("running_on: empty pod name");
-  if ((rc = can(repo, repo && AREC__V3(repo, agent_list) != NULL,
-                "agent_list")) < 0)
+  if ((rc = CAN(repo, agent_list)) < 0)
     return rc;
   return repo->agent_list(repo, &f, out, out_n);
 }
@@ -208,8 +198,7 @@ int arec_pod_list(arec_repository *repo, arec_pod_record **out,
     *out_n = 0;
   if (!out || !out_n)
     return bad("out and out_n are required");
-  if ((rc = can(repo, repo && AREC__V3(repo, pod_list) != NULL,
-                "pod_list")) < 0)
+  if ((rc = CAN(repo, pod_list)) < 0)
     return rc;
   return repo->pod_list(repo, out, out_n);
 }

@@ -10,11 +10,13 @@
 
 #include "internal.h"
 
-int64_t arec__now_ms(void) {
+static int64_t clock_ms(clockid_t clock) {
   struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
+  clock_gettime(clock, &ts);
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+int64_t arec__now_ms(void) { return clock_ms(CLOCK_MONOTONIC); }
 
 double arec__now_s(void) {
   struct timespec ts;
@@ -22,11 +24,7 @@ double arec__now_s(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-int64_t arec__wall_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+int64_t arec__wall_ms(void) { return clock_ms(CLOCK_REALTIME); }
 
 void arec__deadline_ts(struct timespec *ts, int64_t at_ms) {
   if (at_ms < 0)

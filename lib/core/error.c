@@ -3,9 +3,10 @@
  * the version of the linked library, and agent id validation.
  *
  * The code list lives in one X-macro (AREC_ERRNO_MAP in agentrecover.h); the
- * enum, arec_strerror() and arec_err_name() are all generated from it.  The
- * last-error buffer is thread-local: it must never hold a secret, so callers
- * pass messages already scrubbed (backends strip conninfo and passwords).
+ * enum and the table behind arec_strerror() and arec_err_name() are
+ * generated from it.  The last-error buffer is thread-local: it must never
+ * hold a secret, so callers pass messages already scrubbed (backends strip
+ * conninfo and passwords).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,32 +27,32 @@ const char *arec_version(void) {
 int arec_version_number(void) { return AREC_VERSION_NUMBER; }
 
 /* -------------------------------------------------------------- codes */
+/* Every code with its name and text, generated from AREC_ERRNO_MAP. */
+static const struct {
+  int code;
+  const char *name, *msg;
+} codes[] = {
+    {AREC_OK, "OK", "success"},
+#define AREC__ERR_ROW(name, val, msg) {AREC_##name, #name, msg},
+    AREC_ERRNO_MAP(AREC__ERR_ROW)
+#undef AREC__ERR_ROW
+};
+
+static size_t code_index(int err) {
+  size_t i = 0;
+  while (i < sizeof codes / sizeof codes[0] && codes[i].code != err)
+    i++;
+  return i;
+}
+
 const char *arec_strerror(int err) {
-  switch (err) {
-  case AREC_OK:
-    return "success";
-#define AREC__ERR_MSG(name, val, msg)                                          \
-  case AREC_##name:                                                            \
-    return msg;
-    AREC_ERRNO_MAP(AREC__ERR_MSG)
-#undef AREC__ERR_MSG
-  default:
-    return "unknown error";
-  }
+  size_t i = code_index(err);
+  return i < sizeof codes / sizeof codes[0] ? codes[i].msg : "unknown error";
 }
 
 const char *arec_err_name(int err) {
-  switch (err) {
-  case AREC_OK:
-    return "OK";
-#define AREC__ERR_NAME(name, val, msg)                                         \
-  case AREC_##name:                                                            \
-    return #name;
-    AREC_ERRNO_MAP(AREC__ERR_NAME)
-#undef AREC__ERR_NAME
-  default:
-    return "EUNKNOWN";
-  }
+  size_t i = code_index(err);
+  return i < sizeof codes / sizeof codes[0] ? codes[i].name : "EUNKNOWN";
 }
 
 /* --------------------------------------------------------- last error */

@@ -22,33 +22,28 @@
 #include "internal.h"
 
 /* ----------------------------------------------------------------- levels */
+static const char *const level_names[] = {[AREC_LOG_DEBUG] = "DEBUG",
+                                          [AREC_LOG_INFO] = "INFO",
+                                          [AREC_LOG_WARN] = "WARN",
+                                          [AREC_LOG_ERROR] = "ERROR"};
+#define NLEVELS (sizeof level_names / sizeof level_names[0])
+
 const char *arec_log_level_name(arec_log_level level) {
-  switch (level) {
-  case AREC_LOG_DEBUG:
-    return "DEBUG";
-  case AREC_LOG_INFO:
-    return "INFO";
-  case AREC_LOG_WARN:
-    return "WARN";
-  case AREC_LOG_ERROR:
-    return "ERROR";
-  }
-  return "INFO";
+  return (unsigned)level < NLEVELS ? level_names[level] : "INFO";
 }
 
+/* A level's name in any case; "warning" is WARN too. */
 int arec_log_level_parse(arec_log_level *out, const char *s) {
   if (!out || !s)
     return AREC_EINVAL;
-  if (!strcasecmp(s, "debug"))
-    *out = AREC_LOG_DEBUG;
-  else if (!strcasecmp(s, "info"))
-    *out = AREC_LOG_INFO;
-  else if (!strcasecmp(s, "warn") || !strcasecmp(s, "warning"))
-    *out = AREC_LOG_WARN;
-  else if (!strcasecmp(s, "error"))
-    *out = AREC_LOG_ERROR;
-  else
+  for (size_t i = 0; i < NLEVELS; i++)
+    if (!strcasecmp(s, level_names[i])) {
+      *out = (arec_log_level)i;
+      return 0;
+    }
+  if (strcasecmp(s, "warning"))
     return AREC_EINVAL;
+  *out = AREC_LOG_WARN;
   return 0;
 }
 
@@ -94,31 +89,18 @@ static int needs_quote(const char *v) {
 
 /* Escapes for both formats: \" \\ \n \r \t, other controls \u00XX. */
 static void put_escaped(obuf *o, const char *v) {
+  static const char special[] = "\"\\\n\r\t";
+  static const char *const escaped[] = {"\\\"", "\\\\", "\\n", "\\r", "\\t"};
   char tmp[8];
   for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
-    switch (*p) {
-    case '"':
-      puts_(o, "\\\"");
-      break;
-    case '\\':
-      puts_(o, "\\\\");
-      break;
-    case '\n':
-      puts_(o, "\\n");
-      break;
-    case '\r':
-      puts_(o, "\\r");
-      break;
-    case '\t':
-      puts_(o, "\\t");
-      break;
-    default:
-      if (*p < 0x20 || *p == 0x7f) {
-        snprintf(tmp, sizeof tmp, "\\u%04x", *p);
-        puts_(o, tmp);
-      } else {
-        putc_(o, (char)*p);
-      }
+    const char *k = strchr(special, *p);
+    if (k) {
+      puts_(o, escaped[k - special]);
+    } else if (*p < 0x20 || *p == 0x7f) {
+      snprintf(tmp, sizeof tmp, "\\u%04x", *p);
+      puts_(o, tmp);
+    } else {
+      putc_(o, (char)*p);
     }
   }
 }

@@ -14,8 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
+#include "random.h"
 #include "release.h"
 #include "saver.h"
 #include "scheduler.h"
@@ -167,13 +167,7 @@ static int parse_caps(arec_manager *mgr, const char *list) {
 
 static void make_incarnation(char out[33]) {
   unsigned char b[16];
-  size_t got = 0;
-  while (got < sizeof b) {
-    ssize_t k = getrandom(b + got, sizeof b - got, 0);
-    if (k <= 0)
-      break;
-    got += (size_t)k;
-  }
+  size_t got = arec__random_bytes(b, sizeof b);
   if (got < sizeof b) { /* no entropy source: time and address */
     uint64_t x = (uint64_t)arec__wall_ms() ^ ((uint64_t)arec__now_ms() << 20) ^
                  (uint64_t)(uintptr_t)out;
@@ -182,8 +176,7 @@ static void make_incarnation(char out[33]) {
       b[i] = (unsigned char)(x >> 56);
     }
   }
-  for (size_t i = 0; i < sizeof b; i++)
-    snprintf(out + 2 * i, 3, "%02x", b[i]);
+  arec__hex(out, b, sizeof b);
 }
 
 /* -------------------------------------------------------------------- new */

@@ -39,15 +39,8 @@ static void renew(arec_manager *mgr) {
                 arec_err_name(rc), NULL);
   }
   pthread_mutex_unlock(&mgr->mu);
-  if (rc == 0) {
-    int hrc = mgr->repo->heartbeat(mgr->repo, mgr->pod, mgr->incarnation,
-                                   mgr->pod_ttl, 0);
-    if (hrc == 0)
-      atomic_store(&mgr->repo_ok_at, arec__now_ms());
-    if (hrc < 0)
-      arec__logkv(mgr, AREC_LOG_WARN, "pod heartbeat failed", "error",
-                  arec_err_name(hrc), NULL);
-  }
+  if (rc == 0)
+    arec__heartbeat(mgr, mgr->pod_ttl, 0);
 }
 
 static void *podlease_main(void *arg) {

@@ -44,11 +44,22 @@ static int64_t next_pass_in(arec_manager *mgr) {
   return mgr->reconcile;
 }
 
-/* One heartbeat (no mu held). */
+int arec__heartbeat(arec_manager *mgr, int64_t ttl_ms, int drop) {
+  int rc = mgr->repo->heartbeat(mgr->repo, mgr->pod, mgr->incarnation,
+                                ttl_ms, drop);
+  if (rc == 0)
+    atomic_store(&mgr->repo_ok_at, arec__now_ms());
+  if (rc < 0)
+    arec__logkv(mgr, AREC_LOG_WARN, "pod heartbeat failed", "error",
+                arec_err_name(rc), NULL);
+  return rc;
+}
+
+/* One heartbeat (no mu held), dropping the row while the lock service is
+ * gone. */
 static void heartbeat(arec_manager *mgr, int64_t now) {
   int drop = lock_service_gone(mgr, now);
-  int rc = mgr->repo->heartbeat(mgr->repo, mgr->pod, mgr->incarnation,
-                                mgr->ttl, drop);
+  int rc = arec__heartbeat(mgr, mgr->ttl, drop);
   if (rc == 0 && drop != mgr->row_dropped) {
     mgr->row_dropped = drop;
     arec__logkv(mgr, drop ? AREC_LOG_WARN : AREC_LOG_INFO,
@@ -58,11 +69,6 @@ static void heartbeat(arec_manager *mgr, int64_t now) {
                        "live again",
                 NULL);
   }
-  if (rc == 0)
-    atomic_store(&mgr->repo_ok_at, arec__now_ms());
-  if (rc < 0)
-    arec__logkv(mgr, AREC_LOG_WARN, "pod heartbeat failed", "error",
-                arec_err_name(rc), NULL);
 }
 
 static void *reconciler_main(void *arg) {

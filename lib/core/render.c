@@ -9,79 +9,44 @@
  * the name dashboards already use): the gauge agent_lock_held_total ends
  * in _total.  Never fails except for memory.
  */
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
+#include "core/textbuf.h"
 #include "internal.h"
 
-typedef struct mbuf {
-  char *p;
-  size_t n, cap;
-  int err;
-} mbuf;
-
-static void add(mbuf *b, const char *fmt, ...) {
-  char line[512];
-  va_list ap;
-  va_start(ap, fmt);
-  int k = vsnprintf(line, sizeof line, fmt, ap);
-  va_end(ap);
-  if (k < 0 || (size_t)k >= sizeof line) {
-    b->err = 1;
-    return;
-  }
-  if (b->n + (size_t)k + 1 > b->cap) {
-    size_t cap = (b->cap ? b->cap * 2 : 4096) + (size_t)k;
-    char *p = realloc(b->p, cap);
-    if (!p) {
-      b->err = 1;
-      return;
-    }
-    b->p = p;
-    b->cap = cap;
-  }
-  memcpy(b->p + b->n, line, (size_t)k);
-  b->n += (size_t)k;
-  b->p[b->n] = '\0';
-}
-
-static void head(mbuf *b, const char *name, const char *type,
+static void head(arec__buf *b, const char *name, const char *type,
                  const char *help) {
-  add(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+  arec__buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static void counter(mbuf *b, const char *name, const char *help,
+static void counter(arec__buf *b, const char *name, const char *help,
                     uint64_t v) {
   head(b, name, "counter", help);
-  add(b, "%s %llu\n", name, (unsigned long long)v);
+  arec__buf_printf(b, "%s %llu\n", name, (unsigned long long)v);
 }
 
-static void gauge_i(mbuf *b, const char *name, const char *help, int64_t v) {
+static void gauge_i(arec__buf *b, const char *name, const char *help, int64_t v) {
   head(b, name, "gauge", help);
-  add(b, "%s %lld\n", name, (long long)v);
+  arec__buf_printf(b, "%s %lld\n", name, (long long)v);
 }
 
-static void gauge_d(mbuf *b, const char *name, const char *help, double v) {
+static void gauge_d(arec__buf *b, const char *name, const char *help, double v) {
   head(b, name, "gauge", help);
-  add(b, "%s %.9g\n", name, v);
+  arec__buf_printf(b, "%s %.9g\n", name, v);
 }
 
-static void histogram(mbuf *b, const char *name, const char *help,
+static void histogram(arec__buf *b, const char *name, const char *help,
                       const arec_histogram *h) {
   const double *le = arec_histogram_bounds();
   head(b, name, "histogram", help);
   for (size_t i = 0; i < AREC_HISTOGRAM_BUCKETS; i++)
-    add(b, "%s_bucket{le=\"%g\"} %llu\n", name, le[i],
+    arec__buf_printf(b, "%s_bucket{le=\"%g\"} %llu\n", name, le[i],
         (unsigned long long)h->bucket[i]);
-  add(b, "%s_bucket{le=\"+Inf\"} %llu\n", name, (unsigned long long)h->count);
-  add(b, "%s_sum %.9g\n", name, h->sum);
-  add(b, "%s_count %llu\n", name, (unsigned long long)h->count);
+  arec__buf_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n", name, (unsigned long long)h->count);
+  arec__buf_printf(b, "%s_sum %.9g\n", name, h->sum);
+  arec__buf_printf(b, "%s_count %llu\n", name, (unsigned long long)h->count);
 }
 
 int arec_metrics_render(char **out, const arec_metrics *m) {
-  mbuf b = {NULL, 0, 0, 0};
+  arec__buf b;
   if (!out)
     return AREC_EINVAL;
   *out = NULL;
@@ -91,6 +56,7 @@ int arec_metrics_render(char **out, const arec_metrics *m) {
     arec_error_set("metrics: unsupported version %u", m->version);
     return AREC_EVERSION;
   }
+  arec__buf_init(&b);
   counter(&b, "agents_restored_total",
           "Agents taken over by this pod (reconcile passes and starts).",
           m->agents_restored_total);
@@ -166,8 +132,8 @@ int arec_metrics_render(char **out, const arec_metrics *m) {
             &m->agent_save_duration_seconds);
   histogram(&b, "refresh_cycle_seconds", "Duration of lock refresh cycles.",
             &m->refresh_cycle_seconds);
-  if (b.err) {
-    free(b.p);
+  if (b.oom) {
+    arec__buf_free(&b);
     return AREC_ENOMEM;
   }
   *out = b.p;

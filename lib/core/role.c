@@ -61,14 +61,24 @@ static int check(const arec_repository *repo, const char *name,
   return 0;
 }
 
+/* The repository has the version 3 slot `slot`. */
+#define HAS(repo, slot) ((repo) && AREC__V3((repo), slot) != NULL)
+
+/* check() of a lease's name and holder. */
+static int check_lease(const arec_repository *repo,
+                       const arec_role_lease *lease, int has) {
+  if (!lease)
+    return bad("lease is NULL");
+  return check(repo, lease->name, lease->holder, has);
+}
+
 int arec_role_claim(arec_repository *repo, const char *name,
                     const char *holder, int64_t ttl_ms,
                     arec_role_lease *out) {
   if (!out)
     return bad("out is NULL");
   memset(out, 0, sizeof *out);
-  int rc = check(repo, name, holder,
-                 repo && AREC__V3(repo, role_claim) != NULL);
+  int rc = check(repo, name, holder, HAS(repo, role_claim));
   if (rc < 0)
     return rc;
   if (ttl_ms <= drift(ttl_ms))
@@ -87,10 +97,7 @@ int arec_role_claim(arec_repository *repo, const char *name,
 
 int arec_role_keep(arec_repository *repo, arec_role_lease *lease,
                    int64_t ttl_ms) {
-  if (!lease)
-    return bad("lease is NULL");
-  int rc = check(repo, lease->name, lease->holder,
-                 repo && AREC__V3(repo, role_keep) != NULL);
+  int rc = check_lease(repo, lease, HAS(repo, role_keep));
   if (rc < 0)
     return rc;
   if (ttl_ms <= drift(ttl_ms))
@@ -111,10 +118,7 @@ int arec_role_keep(arec_repository *repo, arec_role_lease *lease,
 }
 
 int arec_role_release(arec_repository *repo, arec_role_lease *lease) {
-  if (!lease)
-    return bad("lease is NULL");
-  int rc = check(repo, lease->name, lease->holder,
-                 repo && AREC__V3(repo, role_release) != NULL);
+  int rc = check_lease(repo, lease, HAS(repo, role_release));
   if (rc < 0)
     return rc;
   rc = repo->role_release(repo, lease->name, lease->holder, lease->fence);
@@ -124,10 +128,7 @@ int arec_role_release(arec_repository *repo, arec_role_lease *lease) {
 }
 
 int arec_role_fenced(arec_repository *repo, const arec_role_lease *lease) {
-  if (!lease)
-    return bad("lease is NULL");
-  int rc = check(repo, lease->name, lease->holder,
-                 repo && AREC__V3(repo, role_check) != NULL);
+  int rc = check_lease(repo, lease, HAS(repo, role_check));
   if (rc < 0)
     return rc;
   return repo->role_check(repo, lease->name, lease->holder, lease->fence);

@@ -19,6 +19,7 @@
  */
 #include <stdlib.h>
 
+#include "array.h"
 #include "saver.h"
 #include "table.h"
 
@@ -42,16 +43,11 @@ void arec__save_maybe(arec_manager *mgr, arec_agent *r) {
     return;
   }
   if (!r->in_dirty) {
-    if (mgr->ndirty == mgr->capdirty) {
-      size_t cap = mgr->capdirty ? mgr->capdirty * 2 : 256;
-      arec_agent **d = realloc(mgr->dirty, cap * sizeof *d);
-      if (!d) {
-        pthread_mutex_unlock(&mgr->mu);
-        arec__snapshot_free(snap);
-        return;
-      }
-      mgr->dirty = d;
-      mgr->capdirty = cap;
+    if (arec__array_room(&mgr->dirty, &mgr->capdirty, mgr->ndirty,
+                         sizeof *mgr->dirty, 256)) {
+      pthread_mutex_unlock(&mgr->mu);
+      arec__snapshot_free(snap);
+      return;
     }
     mgr->dirty[mgr->ndirty++] = r;
     r->in_dirty = 1;

@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "share.h"
 #include "table.h"
 
@@ -94,12 +95,7 @@ static size_t local_count(arec_manager *mgr) {
 }
 
 static size_t pod_hash(const char *s) {
-  uint64_t h = 1469598103934665603ULL;
-  for (; *s; s++) {
-    h ^= (unsigned char)*s;
-    h *= 1099511628211ULL;
-  }
-  return (size_t)(h >> 7);
+  return (size_t)(arec__hash_str(s) >> 7);
 }
 
 size_t arec__share_select(arec_manager *mgr, const arec__share *p,

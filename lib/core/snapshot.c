@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "internal.h"
 
 int arec_snapshot_put(arec_snapshot *snap, const char *symbol, double balance,
@@ -17,14 +18,8 @@ int arec_snapshot_put(arec_snapshot *snap, const char *symbol, double balance,
     return AREC_EINVAL;
   if (!memory)
     memory = "{}";
-  if (snap->n == snap->cap) {
-    size_t cap = snap->cap ? snap->cap * 2 : 4;
-    arec_symbol_state *st = realloc(snap->st, cap * sizeof *st);
-    if (!st)
-      return AREC_ENOMEM;
-    snap->st = st;
-    snap->cap = cap;
-  }
+  if (arec__array_room(&snap->st, &snap->cap, snap->n, sizeof *snap->st, 4))
+    return AREC_ENOMEM;
   char *s = strdup(symbol);
   char *m = strdup(memory);
   if (!s || !m) {

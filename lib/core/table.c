@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
+#include "hash.h"
 #include "heap.h"
 #include "table.h"
 
@@ -33,19 +35,22 @@ const arec_agent_type *arec__type_find(arec_manager *mgr, const char *name) {
   return NULL;
 }
 
-static size_t hash_id(const char *s) {
-  uint64_t h = 1469598103934665603ULL;
-  for (; *s; s++) {
-    h ^= (unsigned char)*s;
-    h *= 1099511628211ULL;
-  }
-  return (size_t)h;
+/* The bucket of id among nb (a power of two). */
+static size_t bucket_of(const char *id, size_t nb) {
+  return (size_t)arec__hash_str(id) & (nb - 1);
+}
+
+/* Puts r at the head of its chain among nb buckets. */
+static void link_runner(arec_agent **buckets, size_t nb, arec_agent *r) {
+  size_t k = bucket_of(r->id, nb);
+  r->hnext = buckets[k];
+  buckets[k] = r;
 }
 
 arec_agent *arec__runner_find(arec_manager *mgr, const char *id) {
   if (!mgr->nbuckets || !id)
     return NULL;
-  for (arec_agent *r = mgr->buckets[hash_id(id) & (mgr->nbuckets - 1)]; r;
+  for (arec_agent *r = mgr->buckets[bucket_of(id, mgr->nbuckets)]; r;
        r = r->hnext)
     if (strcmp(r->id, id) == 0)
       return r;
@@ -53,29 +58,19 @@ arec_agent *arec__runner_find(arec_manager *mgr, const char *id) {
 }
 
 static int grow(arec_manager *mgr) {
-  if (mgr->nrunners + 1 > mgr->capheap) {
-    size_t cap = mgr->capheap ? mgr->capheap * 2 : 64;
-    arec_agent **h = realloc(mgr->heap, cap * sizeof *h);
-    if (!h)
-      return AREC_ENOMEM;
-    mgr->heap = h;
-    mgr->capheap = cap;
-  }
+  if (arec__array_room(&mgr->heap, &mgr->capheap, mgr->nrunners,
+                       sizeof *mgr->heap, 64))
+    return AREC_ENOMEM;
   if (mgr->nrunners + 1 > mgr->nbuckets) {
     size_t nb = mgr->nbuckets ? mgr->nbuckets * 2 : 64;
     arec_agent **b = calloc(nb, sizeof *b);
     if (!b)
       return AREC_ENOMEM;
-    for (size_t i = 0; i < mgr->nbuckets; i++) {
-      arec_agent *r = mgr->buckets[i];
-      while (r) {
-        arec_agent *next = r->hnext;
-        size_t k = hash_id(r->id) & (nb - 1);
-        r->hnext = b[k];
-        b[k] = r;
-        r = next;
+    for (size_t i = 0; i < mgr->nbuckets; i++)
+      for (arec_agent *r = mgr->buckets[i], *next; r; r = next) {
+        next = r->hnext;
+        link_runner(b, nb, r);
       }
-    }
     free(mgr->buckets);
     mgr->buckets = b;
     mgr->nbuckets = nb;
@@ -87,9 +82,7 @@ int arec__runner_insert(arec_manager *mgr, arec_agent *r) {
   int rc = grow(mgr);
   if (rc < 0)
     return rc;
-  size_t k = hash_id(r->id) & (mgr->nbuckets - 1);
-  r->hnext = mgr->buckets[k];
-  mgr->buckets[k] = r;
+  link_runner(mgr->buckets, mgr->nbuckets, r);
   mgr->nrunners++;
   return 0;
 }
@@ -106,7 +99,7 @@ void arec__dirty_drop(arec_manager *mgr, arec_agent *r) {
 }
 
 void arec__runner_remove(arec_manager *mgr, arec_agent *r) {
-  arec_agent **pp = &mgr->buckets[hash_id(r->id) & (mgr->nbuckets - 1)];
+  arec_agent **pp = &mgr->buckets[bucket_of(r->id, mgr->nbuckets)];
   while (*pp && *pp != r)
     pp = &(*pp)->hnext;
   if (*pp) {

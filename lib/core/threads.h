@@ -20,6 +20,10 @@ void arec__podlease_stop(arec_manager *mgr, int leave);
 /* mu held: 1 when no pod lease is used or it is still valid. */
 int arec__pod_valid(arec_manager *mgr, int64_t now);
 
+/* One heartbeat of this pod's row (no mu held): repo->heartbeat with
+ * ttl_ms and drop, a success noted in repo_ok_at, a failure logged. */
+int arec__heartbeat(arec_manager *mgr, int64_t ttl_ms, int drop);
+
 int arec__reconciler_start(arec_manager *mgr);
 void arec__reconciler_join(arec_manager *mgr);
 

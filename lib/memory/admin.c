@@ -15,8 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
+#include "core/array.h"
+#include "core/random.h"
 #include "memory/store.h"
 
 #define M_REPO AREC_MEMORY_REPOSITORY
@@ -26,27 +27,12 @@ static void random_id(char out[13]) {
   static const char abc[] =
       "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
   unsigned char b[12];
-  size_t got = 0;
-  while (got < sizeof b) {
-    ssize_t k = getrandom(b + got, sizeof b - got, 0);
-    if (k <= 0)
-      break;
-    got += (size_t)k;
-  }
+  size_t got = arec__random_bytes(b, sizeof b);
   for (size_t i = got; i < sizeof b; i++) /* no entropy: still an id */
     b[i] = (unsigned char)(arec__mem_mono_ms() >> (i % 8) ^ i * 37);
   for (size_t i = 0; i < 12; i++)
     out[i] = abc[b[i] % (sizeof abc - 1)];
   out[12] = '\0';
-}
-
-static void agent_drop(arec__mem_agent *a) {
-  free(a->id);
-  free(a->strategy);
-  free(a->name);
-  free(a->params);
-  free(a->requires);
-  free(a);
 }
 
 int arec__mem_agent_create(arec_repository *repo, const arec_agent_spec *spec,
@@ -85,15 +71,9 @@ int arec__mem_agent_create(arec_repository *repo, const arec_agent_spec *spec,
   if (!a->id || !a->strategy || !a->name || !a->params ||
       (spec->requires && !a->requires))
     goto out;
-  if (st->nagents == st->agentcap) {
-    size_t ncap = st->agentcap ? st->agentcap * 2 : 16;
-    arec__mem_agent **na = realloc(st->agents, ncap * sizeof *na);
-    if (!na)
-      goto out;
-    st->agents = na;
-    st->agentcap = ncap;
-  }
-  if (arec__mem_map_put(&st->agent_index, id, a) != 0)
+  if (arec__array_room(&st->agents, &st->agentcap, st->nagents,
+                       sizeof *st->agents, 16) ||
+      arec__mem_map_put(&st->agent_index, id, a) != 0)
     goto out;
   st->agents[st->nagents++] = a;
   snprintf(out_id, out_len, "%s", id);
@@ -102,7 +82,7 @@ int arec__mem_agent_create(arec_repository *repo, const arec_agent_spec *spec,
 out:
   pthread_mutex_unlock(&st->mu);
   if (a)
-    agent_drop(a);
+    arec__mem_agent_free(a);
   return rc;
 }
 
@@ -129,15 +109,10 @@ int arec__mem_agent_assign(arec_repository *repo, const char *agent_id,
     s->memory = mem;
     mem = NULL;
   } else {
-    if (a->nsymbols == a->symcap) {
-      size_t ncap = a->symcap ? a->symcap * 2 : 4;
-      arec__mem_symbol *ns = realloc(a->symbols, ncap * sizeof *ns);
-      if (!ns) {
-        rc = AREC_ENOMEM;
-        goto out;
-      }
-      a->symbols = ns;
-      a->symcap = ncap;
+    if (arec__array_room(&a->symbols, &a->symcap, a->nsymbols,
+                         sizeof *a->symbols, 4)) {
+      rc = AREC_ENOMEM;
+      goto out;
     }
     s = &a->symbols[a->nsymbols];
     memset(s, 0, sizeof *s);
@@ -193,29 +168,26 @@ int arec__mem_agent_unassign(arec_repository *repo, const char *agent_id,
 int arec__mem_set_active(arec_repository *repo, const char *agent_id,
                          int active) {
   arec_memory_store *st;
-  int rc = arec__mem_repo_enter(repo, M_REPO, &st, !agent_id);
+  arec__mem_agent *a;
+  int rc = arec__mem_repo_agent(repo, M_REPO, &st, !agent_id, agent_id, &a);
   if (rc)
     return rc;
-  arec__mem_agent *a = arec__mem_agent_live(st, agent_id);
-  if (a)
-    a->is_active = active != 0;
+  a->is_active = active != 0;
   pthread_mutex_unlock(&st->mu);
-  return a ? 0 : AREC_ENOTFOUND;
+  return 0;
 }
 
 int arec__mem_agent_delete(arec_repository *repo, const char *agent_id) {
   arec_memory_store *st;
-  int rc = arec__mem_repo_enter(repo, M_REPO, &st, !agent_id);
+  arec__mem_agent *a;
+  int rc = arec__mem_repo_agent(repo, M_REPO, &st, !agent_id, agent_id, &a);
   if (rc)
     return rc;
-  arec__mem_agent *a = arec__mem_agent_live(st, agent_id);
-  if (a) {
-    a->deleted = 1;
-    a->is_trading = 0;
-    arec__mem_set_str(&a->migrate_to, NULL);
-  }
+  a->deleted = 1;
+  a->is_trading = 0;
+  arec__mem_set_str(&a->migrate_to, NULL);
   pthread_mutex_unlock(&st->mu);
-  return a ? 0 : AREC_ENOTFOUND;
+  return 0;
 }
 
 /* ---------------------------------------------------------------- records */

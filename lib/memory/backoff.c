@@ -87,14 +87,12 @@ int arec__mem_start_ok(arec_repository *repo, const char *agent_id,
 int arec__mem_set_error(arec_repository *repo, const char *agent_id,
                         uint64_t fence, const char *error) {
   arec_memory_store *st;
-  int rc = arec__mem_repo_enter(repo, M_REPO, &st, !agent_id);
+  arec__mem_agent *a;
+  int rc = arec__mem_repo_agent(repo, M_REPO, &st, !agent_id, agent_id, &a);
   if (rc)
     return rc;
-  arec__mem_agent *a = arec__mem_agent_live(st, agent_id);
   char *text = NULL;
-  if (!a) {
-    rc = arec__mem_agent_missing(agent_id);
-  } else if (fence == 0 ? arec__mem_owner_alive(st, a) : fence != a->fence) {
+  if (fence == 0 ? arec__mem_owner_alive(st, a) : fence != a->fence) {
     rc = AREC_EFENCED;
     arec_error_set("memory repository: agent %s is owned by another runner",
                    agent_id);

@@ -18,9 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "agentrecover/sys/lock.h"
+#include "core/random.h"
 #include "memory/store.h"
 
 typedef struct mem_lock {
@@ -40,19 +40,11 @@ static int64_t validity(int64_t ttl_ms, int64_t sent_at) {
 
 static int make_value(char *buf, const char *owner) {
   unsigned char rnd[16];
-  size_t got = 0;
-  while (got < sizeof rnd) {
-    ssize_t r = getrandom(rnd + got, sizeof rnd - got, 0);
-    if (r <= 0) {
-      arec_error_set("memory lock: getrandom failed");
-      return AREC_EBACKEND;
-    }
-    got += (size_t)r;
-  }
+  int rc = arec__random_fill(rnd, sizeof rnd, "memory lock");
+  if (rc)
+    return rc;
   int len = snprintf(buf, AREC_LOCK_VALUE_MAX, "%s/", owner);
-  for (size_t i = 0; i < sizeof rnd; i++)
-    len += snprintf(buf + len, AREC_LOCK_VALUE_MAX - (size_t)len, "%02x",
-                    rnd[i]);
+  arec__hex(buf + len, rnd, sizeof rnd);
   return 0;
 }
 

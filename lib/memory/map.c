@@ -9,21 +9,26 @@
 #include <string.h>
 
 #include "agentrecover.h"
+#include "core/hash.h"
 #include "memory/store.h"
 
-static size_t hash(const char *s) {
-  uint64_t h = 1469598103934665603ULL;
-  for (; *s; s++) {
-    h ^= (unsigned char)*s;
-    h *= 1099511628211ULL;
-  }
-  return (size_t)h;
+/* The bucket of key among cap (a power of two). */
+static size_t bucket_of(const char *key, size_t cap) {
+  return (size_t)arec__hash_str(key) & (cap - 1);
+}
+
+/* Puts e at the head of its chain among cap buckets. */
+static void link_entry(arec__mem_entry **buckets, size_t cap,
+                       arec__mem_entry *e) {
+  size_t b = bucket_of(e->key, cap);
+  e->next = buckets[b];
+  buckets[b] = e;
 }
 
 void *arec__mem_map_get(const arec__mem_map *m, const char *key) {
   if (m->cap == 0)
     return NULL;
-  for (arec__mem_entry *e = m->buckets[hash(key) & (m->cap - 1)]; e;
+  for (arec__mem_entry *e = m->buckets[bucket_of(key, m->cap)]; e;
        e = e->next)
     if (strcmp(e->key, key) == 0)
       return e->val;
@@ -35,16 +40,11 @@ static int grow(arec__mem_map *m) {
   arec__mem_entry **nb = calloc(ncap, sizeof *nb);
   if (!nb)
     return AREC_ENOMEM;
-  for (size_t i = 0; i < m->cap; i++) {
-    arec__mem_entry *e = m->buckets[i];
-    while (e) {
-      arec__mem_entry *next = e->next;
-      size_t b = hash(e->key) & (ncap - 1);
-      e->next = nb[b];
-      nb[b] = e;
-      e = next;
+  for (size_t i = 0; i < m->cap; i++)
+    for (arec__mem_entry *e = m->buckets[i], *next; e; e = next) {
+      next = e->next;
+      link_entry(nb, ncap, e);
     }
-  }
   free(m->buckets);
   m->buckets = nb;
   m->cap = ncap;
@@ -63,9 +63,7 @@ int arec__mem_map_put(arec__mem_map *m, const char *key, void *val) {
     return AREC_ENOMEM;
   }
   e->val = val;
-  size_t b = hash(key) & (m->cap - 1);
-  e->next = m->buckets[b];
-  m->buckets[b] = e;
+  link_entry(m->buckets, m->cap, e);
   m->n++;
   return 0;
 }
@@ -73,7 +71,7 @@ int arec__mem_map_put(arec__mem_map *m, const char *key, void *val) {
 void *arec__mem_map_del(arec__mem_map *m, const char *key) {
   if (m->cap == 0)
     return NULL;
-  arec__mem_entry **pp = &m->buckets[hash(key) & (m->cap - 1)];
+  arec__mem_entry **pp = &m->buckets[bucket_of(key, m->cap)];
   for (; *pp; pp = &(*pp)->next) {
     if (strcmp((*pp)->key, key) == 0) {
       arec__mem_entry *e = *pp;

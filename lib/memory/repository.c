@@ -43,6 +43,19 @@ int arec__mem_repo_enter(arec_repository *repo, int mask,
   return arec__mem_enter_checked(*st, mask, bad);
 }
 
+int arec__mem_repo_agent(arec_repository *repo, int mask,
+                         arec_memory_store **st, int bad,
+                         const char *agent_id, arec__mem_agent **a) {
+  int rc = arec__mem_repo_enter(repo, mask, st, bad);
+  if (rc)
+    return rc;
+  if (!(*a = arec__mem_agent_live(*st, agent_id))) {
+    pthread_mutex_unlock(&(*st)->mu);
+    return arec__mem_agent_missing(agent_id);
+  }
+  return 0;
+}
+
 /* A live pod row that is not leaving? mutex held. */
 static int pod_live(const arec_memory_store *st, const char *name) {
   const arec__mem_pod *p = arec__mem_pod_find(st, name);
@@ -398,13 +411,11 @@ out:
 static int repo_set_trading(arec_repository *repo, const char *agent_id,
                             int want) {
   arec_memory_store *st;
-  int rc = arec__mem_repo_enter(repo, M_REPO, &st, !agent_id);
+  arec__mem_agent *a;
+  int rc = arec__mem_repo_agent(repo, M_REPO, &st, !agent_id, agent_id, &a);
   if (rc)
     return rc;
-  arec__mem_agent *a = arec__mem_agent_live(st, agent_id);
-  if (!a) {
-    rc = arec__mem_agent_missing(agent_id);
-  } else if (want && (arec__mem_nassigned(a) == 0 || !a->is_active)) {
+  if (want && (arec__mem_nassigned(a) == 0 || !a->is_active)) {
     rc = AREC_ECONFLICT;
     arec_error_set("memory repository: agent %s has no symbol or is disabled",
                    agent_id);
@@ -472,15 +483,13 @@ static int repo_pod_leaving(arec_repository *repo, const char *pod,
 static int repo_migrate(arec_repository *repo, const char *agent_id,
                         const char *to_pod, int64_t hold_ms) {
   arec_memory_store *st;
-  int rc = arec__mem_repo_enter(repo, M_REPO, &st,
-                                !agent_id || !to_pod || !*to_pod ||
-                                    hold_ms <= 0);
+  arec__mem_agent *a;
+  int rc = arec__mem_repo_agent(
+      repo, M_REPO, &st, !agent_id || !to_pod || !*to_pod || hold_ms <= 0,
+      agent_id, &a);
   if (rc)
     return rc;
-  arec__mem_agent *a = arec__mem_agent_live(st, agent_id);
-  if (!a) {
-    rc = arec__mem_agent_missing(agent_id);
-  } else if (!arec__mem_wanted(a)) {
+  if (!arec__mem_wanted(a)) {
     rc = AREC_ECONFLICT;
     arec_error_set("memory repository: agent %s is not trading", agent_id);
   } else if (!pod_live(st, to_pod)) {

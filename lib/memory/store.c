@@ -89,7 +89,7 @@ static void symbol_free(arec__mem_symbol *s) {
   free(s->hist);
 }
 
-static void agent_free(arec__mem_agent *a) {
+void arec__mem_agent_free(arec__mem_agent *a) {
   for (size_t i = 0; i < a->nsymbols; i++)
     symbol_free(&a->symbols[i]);
   free(a->symbols);
@@ -124,7 +124,7 @@ void arec__mem_key_free(void *p) {
 
 static void store_destroy(arec_memory_store *st) {
   for (size_t i = 0; i < st->nagents; i++)
-    agent_free(st->agents[i]);
+    arec__mem_agent_free(st->agents[i]);
   free(st->agents);
   arec__mem_map_clear(&st->agent_index, NULL);
   arec__mem_map_clear(&st->keys, arec__mem_key_free);

@@ -158,6 +158,9 @@ int arec__mem_enter_checked(arec_memory_store *st, int mask, int bad);
 /* Sets the error "agent <id> not found": AREC_ENOTFOUND. */
 int arec__mem_agent_missing(const char *id);
 
+/* Frees an agent and all it holds (fields left NULL are skipped). */
+void arec__mem_agent_free(arec__mem_agent *a);
+
 /* Lookups; mutex held.  agent_find sees deleted agents too; agent_live
  * does not.  symbol_find sees assigned symbols only. */
 arec__mem_agent *arec__mem_agent_find(arec_memory_store *st, const char *id);
@@ -224,6 +227,12 @@ arec_memory_store *arec__mem_repo_store(arec_repository *repo);
  * error code with the mutex released. */
 int arec__mem_repo_enter(arec_repository *repo, int mask,
                          arec_memory_store **st, int bad);
+/* arec__mem_repo_enter, then the live agent agent_id into *a: 0 with the
+ * mutex HELD, or an error with it released (arec__mem_agent_missing's when
+ * there is no such agent). */
+int arec__mem_repo_agent(arec_repository *repo, int mask,
+                         arec_memory_store **st, int bad,
+                         const char *agent_id, arec__mem_agent **a);
 
 /* The live lock key (expired ones are deleted on the way); mutex held. */
 arec__mem_key *arec__mem_key_live(arec_memory_store *st, const char *key);

@@ -38,6 +38,7 @@
 #include <string.h>
 
 #include "agentrecover/sys/lock.h"
+#include "core/random.h"
 #include "pg/pg_internal.h"
 
 #define KEY_MAX 512
@@ -65,9 +66,19 @@ static int64_t validity(int64_t ttl, int64_t sent, int64_t now) {
   return ttl - (now - sent) - (ttl / 100 + 2);
 }
 
+/* One statement granting leases of ttl_ms: *val is their validity, counted
+ * from just before it was sent.  As arec__pg_query. */
+static int lease_query(pg_lock *L, const char *sql, int nparams,
+                       const char *const *p, int64_t ttl_ms, PGresult **r,
+                       int64_t *val) {
+  int64_t sent = arec__pg_now_ms();
+  int rc = arec__pg_query(L->pg, sql, nparams, p, NULL, NULL, r);
+  *val = validity(ttl_ms, sent, arec__pg_now_ms());
+  return rc;
+}
+
 /* "<owner>/<32 hex>" into out (AREC_LOCK_VALUE_MAX). */
 static int make_value(char *out, const char *owner) {
-  static const char hex[] = "0123456789abcdef";
   unsigned char rnd[16];
   if (arec__pg_random(rnd, sizeof rnd))
     return AREC_EBACKEND;
@@ -77,12 +88,8 @@ static int make_value(char *out, const char *owner) {
     return AREC_EINVAL;
   }
   memcpy(out, owner, n);
-  out[n++] = '/';
-  for (size_t i = 0; i < sizeof rnd; i++) {
-    out[n++] = hex[rnd[i] >> 4];
-    out[n++] = hex[rnd[i] & 15];
-  }
-  out[n] = 0;
+  out[n] = '/';
+  arec__hex(out + n + 1, rnd, sizeof rnd);
   return 0;
 }
 
@@ -168,13 +175,13 @@ static const char SQL_RELEASE[] =
 
 /* Two text arrays (keys, values) as parameters. */
 typedef struct arrays {
-  arec__pg_buf k, v;
+  arec__buf k, v;
 } arrays;
 
 static int build(arrays *a, const char *const *keys, const arec_lease *leases,
                  size_t n) {
-  arec__pg_buf_init(&a->k);
-  arec__pg_buf_init(&a->v);
+  arec__buf_init(&a->k);
+  arec__buf_init(&a->v);
   arec__pg_arr_open(&a->k);
   arec__pg_arr_open(&a->v);
   for (size_t i = 0; i < n; i++) {
@@ -182,16 +189,16 @@ static int build(arrays *a, const char *const *keys, const arec_lease *leases,
     arec__pg_arr_str(&a->v, leases[i].value);
   }
   if (!arec__pg_arr_close(&a->k) || !arec__pg_arr_close(&a->v)) {
-    arec__pg_buf_free(&a->k);
-    arec__pg_buf_free(&a->v);
+    arec__buf_free(&a->k);
+    arec__buf_free(&a->v);
     return AREC_ENOMEM;
   }
   return 0;
 }
 
 static void arrays_free(arrays *a) {
-  arec__pg_buf_free(&a->k);
-  arec__pg_buf_free(&a->v);
+  arec__buf_free(&a->k);
+  arec__buf_free(&a->v);
 }
 
 /* The array parameters of a batch and its keys sorted for the answers'
@@ -250,14 +257,12 @@ static int acquire_many(arec_lock *lock, const char *const *keys, size_t n,
     return AREC_ENOMEM;
   char holder[AREC_LOCK_VALUE_MAX], ttl[24];
   int has_holder = holder_for(L, owner, holder);
-  snprintf(ttl, sizeof ttl, "%lld", (long long)ttl_ms);
-  const char *p[4] = {a.k.p, a.v.p, has_holder ? holder : NULL, ttl};
+  const char *p[4] = {a.k.p, a.v.p, has_holder ? holder : NULL,
+                      arec__pg_i64(ttl, ttl_ms)};
   PGresult *r = NULL;
-  int64_t sent = arec__pg_now_ms();
-  rc = arec__pg_query(L->pg, SQL_ACQUIRE, 4, p, NULL, NULL, &r);
-  int64_t now = arec__pg_now_ms();
+  int64_t val;
+  rc = lease_query(L, SQL_ACQUIRE, 4, p, ttl_ms, &r, &val);
   if (rc == 0) {
-    int64_t val = validity(ttl_ms, sent, now);
     for (int row = 0; row < PQntuples(r); row++) {
       long i = find_key(t, n, PQgetvalue(r, row, 0));
       if (i < 0)
@@ -291,14 +296,11 @@ static int refresh_many(arec_lock *lock, const char *const *keys,
   if (rc || n == 0)
     return rc;
   char ttl[24];
-  snprintf(ttl, sizeof ttl, "%lld", (long long)ttl_ms);
-  const char *p[3] = {a.k.p, a.v.p, ttl};
+  const char *p[3] = {a.k.p, a.v.p, arec__pg_i64(ttl, ttl_ms)};
   PGresult *r = NULL;
-  int64_t sent = arec__pg_now_ms();
-  rc = arec__pg_query(L->pg, SQL_REFRESH, 3, p, NULL, NULL, &r);
-  int64_t now = arec__pg_now_ms();
+  int64_t val;
+  rc = lease_query(L, SQL_REFRESH, 3, p, ttl_ms, &r, &val);
   if (rc == 0) {
-    int64_t val = validity(ttl_ms, sent, now);
     for (size_t i = 0; i < n; i++)
       out_results[i] = AREC_ELOST;
     for (int row = 0; row < PQntuples(r); row++) {

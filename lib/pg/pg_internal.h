@@ -12,6 +12,7 @@
 
 #include "agentrecover/pg.h"
 #include "agentrecover/sys/repository.h"
+#include "core/textbuf.h"
 
 /* A statement prepared on one connection (prepared.c). */
 #define AREC__PG_PREP_MAX 64
@@ -161,25 +162,17 @@ const char *arec__pg_error_text(const char *in, char *out);
 const char *arec__pg_i64(char *buf, long long v);
 const char *arec__pg_u64s(char *buf, uint64_t v);
 
-/* A growing buffer for array literals ("{a,b}") passed as text params. */
-typedef struct arec__pg_buf {
-  char *p;
-  size_t len, cap;
-  int oom;
-} arec__pg_buf;
-void arec__pg_buf_init(arec__pg_buf *b);
-void arec__pg_buf_free(arec__pg_buf *b);
-void arec__pg_buf_put(arec__pg_buf *b, const char *s, size_t n);
+/* Array literals ("{a,b}") passed as text params, built in an arec__buf. */
 /* Starts "{", appends elements quoted, closes "}". */
-void arec__pg_arr_open(arec__pg_buf *b);
-void arec__pg_arr_str(arec__pg_buf *b, const char *s); /* NULL -> NULL */
-void arec__pg_arr_u64(arec__pg_buf *b, uint64_t v);
-void arec__pg_arr_dbl(arec__pg_buf *b, double v);
+void arec__pg_arr_open(arec__buf *b);
+void arec__pg_arr_str(arec__buf *b, const char *s); /* NULL -> NULL */
+void arec__pg_arr_u64(arec__buf *b, uint64_t v);
+void arec__pg_arr_dbl(arec__buf *b, double v);
 /* Returns the NUL-terminated literal, or NULL on out of memory. */
-const char *arec__pg_arr_close(arec__pg_buf *b);
+const char *arec__pg_arr_close(arec__buf *b);
 /* The literal of n strings in one go (NULL on out of memory; free with
- * arec__pg_buf_free). */
-const char *arec__pg_arr_strings(arec__pg_buf *b, const char *const *s,
+ * arec__buf_free). */
+const char *arec__pg_arr_strings(arec__buf *b, const char *const *s,
                                  size_t n);
 
 /* Sets the error "pg: agent <id> not found": AREC_ENOTFOUND. */

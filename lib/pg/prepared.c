@@ -29,16 +29,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/hash.h"
 #include "pg/pg_internal.h"
-
-static uint64_t text_hash(const char *s) {
-  uint64_t h = 1469598103934665603ULL;
-  for (; *s; s++) {
-    h ^= (unsigned char)*s;
-    h *= 1099511628211ULL;
-  }
-  return h;
-}
 
 static arec__pg_prep *find(arec__pg_slot *slot, const char *sql,
                            uint64_t h) {
@@ -50,7 +42,7 @@ static arec__pg_prep *find(arec__pg_slot *slot, const char *sql,
 
 int arec__pg_prepare(arec_pg *pg, arec__pg_slot *slot, int64_t deadline,
                      const char *sql, int nparams, const char **name) {
-  uint64_t h = text_hash(sql);
+  uint64_t h = arec__hash_str(sql);
   arec__pg_prep *p = find(slot, sql, h);
   *name = NULL;
   if (p) {
@@ -88,7 +80,7 @@ int arec__pg_prepare(arec_pg *pg, arec__pg_slot *slot, int64_t deadline,
 int arec__pg_prep_stale(arec__pg_slot *slot, const char *sql) {
   if (strcmp(slot->sqlstate, "0A000") != 0 || !slot->conn)
     return 0;
-  arec__pg_prep *p = find(slot, sql, text_hash(sql));
+  arec__pg_prep *p = find(slot, sql, arec__hash_str(sql));
   if (!p)
     return 0;
   free(p->sql);

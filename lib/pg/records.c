@@ -171,25 +171,31 @@ static int cmp_sym(const void *x, const void *y) {
                 ((const arec_symbol_record *)y)->symbol);
 }
 
-/* The rows of SYMBOLS_RANGE_SQL from recs[0].id to recs[n - 1].id. */
-static int symbols_in_range(arec_pg *pg, const arec_agent_record *recs,
-                            size_t n, PGresult **r) {
-  const char *p[2] = {recs[0].id, recs[n - 1].id};
+/* acquire + arec__pg_exec_planned + release with the call deadline. */
+static int query_planned(arec_pg *pg, const char *setup, const char *sql,
+                         int nparams, const char *const *p, PGresult **r) {
   int64_t dl = arec__pg_deadline(pg);
   arec__pg_slot *s;
   int err = arec__pg_acquire(pg, dl, &s);
   if (err)
     return err;
-  err = arec__pg_exec_planned(pg, s, dl, arec__pg_symbols_range_setup,
-                              SYMBOLS_RANGE_SQL, 2, p, r);
+  err = arec__pg_exec_planned(pg, s, dl, setup, sql, nparams, p, r);
   arec__pg_release(pg, s);
   return err;
+}
+
+/* The rows of SYMBOLS_RANGE_SQL from recs[0].id to recs[n - 1].id. */
+static int symbols_in_range(arec_pg *pg, const arec_agent_record *recs,
+                            size_t n, PGresult **r) {
+  const char *p[2] = {recs[0].id, recs[n - 1].id};
+  return query_planned(pg, arec__pg_symbols_range_setup, SYMBOLS_RANGE_SQL,
+                       2, p, r);
 }
 
 /* The rows of SYMBOLS_SQL for the ids of recs[0..n). */
 static int symbols_by_id(arec_pg *pg, const arec_agent_record *recs,
                          size_t n, PGresult **out) {
-  arec__pg_buf b;
+  arec__buf b;
   const char *arr = NULL;
   {
     const char **ids = malloc(n * sizeof *ids);
@@ -201,12 +207,12 @@ static int symbols_by_id(arec_pg *pg, const arec_agent_record *recs,
     free(ids);
   }
   if (!arr) {
-    arec__pg_buf_free(&b);
+    arec__buf_free(&b);
     return AREC_ENOMEM;
   }
   const char *p[1] = {arr};
   int err = arec__pg_query_prepared(pg, SYMBOLS_SQL, 1, p, out);
-  arec__pg_buf_free(&b);
+  arec__buf_free(&b);
   return err;
 }
 
@@ -341,17 +347,11 @@ int arec__pg_agent_list(arec_repository *repo, const arec_agent_filter *filter,
   if (f->running_on)
     p[np++] = f->running_on;
   arec_pg *pg = PG(repo);
-  int64_t dl = arec__pg_deadline(pg);
-  arec__pg_slot *s;
-  int err = arec__pg_acquire(pg, dl, &s);
-  if (err)
-    return err;
   PGresult *r = NULL;
-  err = arec__pg_exec_planned(pg, s, dl, arec__pg_page_setup,
-                              f->with_symbols ? LIST_SYM_SQL[shape]
-                                              : LIST_SQL[shape],
-                              np, p, &r);
-  arec__pg_release(pg, s);
+  int err = query_planned(pg, arec__pg_page_setup,
+                          f->with_symbols ? LIST_SYM_SQL[shape]
+                                          : LIST_SQL[shape],
+                          np, p, &r);
   if (err)
     return err;
   err = to_records(pg, r, f->with_symbols, shape == 0, out, out_n);

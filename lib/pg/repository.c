@@ -31,11 +31,11 @@
 static int query_ids(arec_repository *repo, const char *sql,
                      const char *const *ids, size_t n, const char *pod,
                      const char *incarnation, PGresult **r) {
-  arec__pg_buf b;
+  arec__buf b;
   const char *p[3] = {arec__pg_arr_strings(&b, ids, n), pod, incarnation};
   int err = p[0] ? arec__pg_query(PG(repo), sql, 3, p, NULL, NULL, r)
                  : AREC_ENOMEM;
-  arec__pg_buf_free(&b);
+  arec__buf_free(&b);
   return err;
 }
 
@@ -144,9 +144,9 @@ static int pg_release_many(arec_repository *repo, const char *const *ids,
     return 0;
   if (!ids || !fences || !out_results)
     return AREC_EINVAL;
-  arec__pg_buf a, f;
-  arec__pg_buf_init(&a);
-  arec__pg_buf_init(&f);
+  arec__buf a, f;
+  arec__buf_init(&a);
+  arec__buf_init(&f);
   arec__pg_arr_open(&a);
   arec__pg_arr_open(&f);
   for (size_t i = 0; i < n; i++) {
@@ -170,8 +170,8 @@ static int pg_release_many(arec_repository *repo, const char *const *ids,
         "      RETURNING a.id) "
         "SELECT q.ord FROM q JOIN u ON u.id = q.id",
         2, p, NULL, NULL, &r);
-  arec__pg_buf_free(&a);
-  arec__pg_buf_free(&f);
+  arec__buf_free(&a);
+  arec__buf_free(&f);
   if (err)
     return err;
   for (size_t i = 0; i < n; i++)

@@ -64,9 +64,9 @@ static unsigned int trim_slack(const arec_pg *pg) {
 }
 
 static int trim(arec_pg *pg, PGresult *r) {
-  arec__pg_buf a, s;
-  arec__pg_buf_init(&a);
-  arec__pg_buf_init(&s);
+  arec__buf a, s;
+  arec__buf_init(&a);
+  arec__buf_init(&s);
   arec__pg_arr_open(&a);
   arec__pg_arr_open(&s);
   int any = 0;
@@ -83,8 +83,8 @@ static int trim(arec_pg *pg, PGresult *r) {
   if (any)
     err = (p[0] && p[1]) ? arec__pg_query(pg, TRIM_SQL, 3, p, NULL, NULL, NULL)
                          : AREC_ENOMEM;
-  arec__pg_buf_free(&a);
-  arec__pg_buf_free(&s);
+  arec__buf_free(&a);
+  arec__buf_free(&s);
   return err;
 }
 
@@ -95,9 +95,9 @@ int arec__pg_save_many(arec_repository *repo, const arec_save *saves, size_t n,
   if (!saves || !out_results)
     return AREC_EINVAL;
   arec_pg *pg = ((arec__pg_repo *)repo)->pg;
-  arec__pg_buf b[7];
+  arec__buf b[7];
   for (int i = 0; i < 7; i++) {
-    arec__pg_buf_init(&b[i]);
+    arec__buf_init(&b[i]);
     arec__pg_arr_open(&b[i]);
   }
   for (size_t i = 0; i < n; i++) {
@@ -124,7 +124,7 @@ int arec__pg_save_many(arec_repository *repo, const arec_save *saves, size_t n,
   PGresult *r = NULL;
   int err = oom ? AREC_ENOMEM : arec__pg_query(pg, SAVE_SQL, 8, p, NULL, NULL, &r);
   for (int i = 0; i < 7; i++)
-    arec__pg_buf_free(&b[i]);
+    arec__buf_free(&b[i]);
   if (err)
     return err;
   for (size_t i = 0; i < n; i++)

@@ -12,8 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
+#include "core/random.h"
 #include "pg/pg_internal.h"
 
 char *arec__pg_strdup(const char *s) { return s ? strdup(s) : NULL; }
@@ -66,18 +66,7 @@ int arec__pg_to_double(const char *text, double *out) {
 }
 
 int arec__pg_random(unsigned char *buf, size_t n) {
-  size_t got = 0;
-  while (got < n) {
-    ssize_t k = getrandom(buf + got, n - got, 0);
-    if (k < 0) {
-      if (errno == EINTR)
-        continue;
-      arec_error_set("pg: getrandom failed");
-      return AREC_EBACKEND;
-    }
-    got += (size_t)k;
-  }
-  return 0;
+  return arec__random_fill(buf, n, "pg");
 }
 
 /* Length of the valid UTF-8 sequence at p (1..4), or 0 when invalid. */
@@ -145,87 +134,60 @@ const char *arec__pg_u64s(char *buf, uint64_t v) {
   return buf;
 }
 
-/* ---------------------------------------------------------------- buffer */
-void arec__pg_buf_init(arec__pg_buf *b) { memset(b, 0, sizeof *b); }
-
-void arec__pg_buf_free(arec__pg_buf *b) {
-  free(b->p);
-  memset(b, 0, sizeof *b);
-}
-
-void arec__pg_buf_put(arec__pg_buf *b, const char *s, size_t n) {
-  if (b->oom)
-    return;
-  if (b->len + n + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + n + 1)
-      cap *= 2;
-    char *p = realloc(b->p, cap);
-    if (!p) {
-      b->oom = 1;
-      return;
-    }
-    b->p = p;
-    b->cap = cap;
-  }
-  memcpy(b->p + b->len, s, n);
-  b->len += n;
-  b->p[b->len] = 0;
-}
-
-void arec__pg_arr_open(arec__pg_buf *b) {
+/* --------------------------------------------------------- array literal */
+void arec__pg_arr_open(arec__buf *b) {
   b->len = 0;
-  arec__pg_buf_put(b, "{", 1);
+  arec__buf_put(b, "{", 1);
 }
 
-static void sep(arec__pg_buf *b) {
+static void sep(arec__buf *b) {
   if (b->len > 1)
-    arec__pg_buf_put(b, ",", 1);
+    arec__buf_put(b, ",", 1);
 }
 
-void arec__pg_arr_str(arec__pg_buf *b, const char *s) {
+void arec__pg_arr_str(arec__buf *b, const char *s) {
   sep(b);
   if (!s) {
-    arec__pg_buf_put(b, "NULL", 4);
+    arec__buf_put(b, "NULL", 4);
     return;
   }
-  arec__pg_buf_put(b, "\"", 1);
+  arec__buf_put(b, "\"", 1);
   for (const char *p = s; *p; p++) {
     const char *q = p;
     while (*q && *q != '"' && *q != '\\')
       q++;
-    arec__pg_buf_put(b, p, (size_t)(q - p));
+    arec__buf_put(b, p, (size_t)(q - p));
     if (!*q)
       break;
-    arec__pg_buf_put(b, "\\", 1);
-    arec__pg_buf_put(b, q, 1);
+    arec__buf_put(b, "\\", 1);
+    arec__buf_put(b, q, 1);
     p = q;
   }
-  arec__pg_buf_put(b, "\"", 1);
+  arec__buf_put(b, "\"", 1);
 }
 
-void arec__pg_arr_u64(arec__pg_buf *b, uint64_t v) {
+void arec__pg_arr_u64(arec__buf *b, uint64_t v) {
   char t[32];
   int n = snprintf(t, sizeof t, "%llu", (unsigned long long)v);
   sep(b);
-  arec__pg_buf_put(b, t, (size_t)n);
+  arec__buf_put(b, t, (size_t)n);
 }
 
-void arec__pg_arr_dbl(arec__pg_buf *b, double v) {
+void arec__pg_arr_dbl(arec__buf *b, double v) {
   char t[40];
   int n = snprintf(t, sizeof t, "%.17g", v);
   sep(b);
-  arec__pg_buf_put(b, t, (size_t)n);
+  arec__buf_put(b, t, (size_t)n);
 }
 
-const char *arec__pg_arr_close(arec__pg_buf *b) {
-  arec__pg_buf_put(b, "}", 1);
+const char *arec__pg_arr_close(arec__buf *b) {
+  arec__buf_put(b, "}", 1);
   return b->oom ? NULL : b->p;
 }
 
-const char *arec__pg_arr_strings(arec__pg_buf *b, const char *const *s,
+const char *arec__pg_arr_strings(arec__buf *b, const char *const *s,
                                  size_t n) {
-  arec__pg_buf_init(b);
+  arec__buf_init(b);
   arec__pg_arr_open(b);
   for (size_t i = 0; i < n; i++)
     arec__pg_arr_str(b, s[i]);

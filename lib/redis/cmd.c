@@ -62,94 +62,75 @@ static int format_argv(char **out, size_t argc, const char *const *argv,
   return (int)(p - buf);
 }
 
+/* The scripts of an operation: the one-key script sent per key (KEYS[1],
+ * ARGV = value [, ttl] [, pod lease prefix]) and the many-key script sent
+ * per chunk (NULL: never batched), and whether ARGV carries the ttl and
+ * the pod lease prefix.  A plain acquire (SET NX PX) and a ping have none. */
+typedef struct {
+  const char *one, *one_sha;
+  const char *many, *many_sha;
+  int with_ttl, with_prefix;
+} op_scripts;
+
+static const op_scripts *scripts_of(const arec__rcmd *c) {
+  static const op_scripts scripts[] = {
+      [AREC__OP_ACQUIRE] = {AREC__LUA_ACQUIRE, AREC__LUA_ACQUIRE_SHA,
+                            AREC__LUA_TAKEOVER_MANY,
+                            AREC__LUA_TAKEOVER_MANY_SHA, 1, 1},
+      [AREC__OP_REFRESH] = {AREC__LUA_REFRESH, AREC__LUA_REFRESH_SHA,
+                            AREC__LUA_REFRESH_MANY, AREC__LUA_REFRESH_MANY_SHA,
+                            1, 0},
+      [AREC__OP_RELEASE] = {AREC__LUA_RELEASE, AREC__LUA_RELEASE_SHA,
+                            AREC__LUA_RELEASE_MANY, AREC__LUA_RELEASE_MANY_SHA,
+                            0, 0},
+      [AREC__OP_PODLEASE] = {AREC__LUA_PODLEASE, AREC__LUA_PODLEASE_SHA, NULL,
+                             NULL, 1, 0},
+  };
+  if (c->kind < 0 || (size_t)c->kind >= sizeof scripts / sizeof scripts[0] ||
+      (c->kind == AREC__OP_ACQUIRE && !c->takeover))
+    return NULL;
+  return scripts[c->kind].one ? &scripts[c->kind] : NULL;
+}
+
 /* One key (batch == 0) or one chunk of keys. */
 static int format_single(const arec__rcmd *c, uint32_t i, int eval,
                          char **out) {
+  const op_scripts *s = scripts_of(c);
   const char *argv[8];
-  int argc = 0;
-  switch (c->kind) {
-  case AREC__OP_ACQUIRE:
-    if (c->takeover) {
-      argv[0] = eval ? "EVAL" : "EVALSHA";
-      argv[1] = eval ? AREC__LUA_ACQUIRE : AREC__LUA_ACQUIRE_SHA;
-      argv[2] = "1";
-      argv[3] = c->keys[i];
-      argv[4] = c->values[i];
-      argv[5] = c->ttl;
-      argv[6] = AREC__PODLEASE_PREFIX;
-      argc = 7;
-      break;
-    }
-    argv[0] = "SET";
-    argv[1] = c->keys[i];
-    argv[2] = c->values[i];
-    argv[3] = "NX";
-    argv[4] = "PX";
-    argv[5] = c->ttl;
-    argc = 6;
-    break;
-  case AREC__OP_RELEASE:
-    argv[0] = eval ? "EVAL" : "EVALSHA";
-    argv[1] = eval ? AREC__LUA_RELEASE : AREC__LUA_RELEASE_SHA;
-    argv[2] = "1";
-    argv[3] = c->keys[i];
-    argv[4] = c->values[i];
-    argc = 5;
-    break;
-  case AREC__OP_REFRESH:
-    argv[0] = eval ? "EVAL" : "EVALSHA";
-    argv[1] = eval ? AREC__LUA_REFRESH : AREC__LUA_REFRESH_SHA;
-    argv[2] = "1";
-    argv[3] = c->keys[i];
-    argv[4] = c->values[i];
-    argv[5] = c->ttl;
-    argc = 6;
-    break;
-  case AREC__OP_PODLEASE:
-    argv[0] = eval ? "EVAL" : "EVALSHA";
-    argv[1] = eval ? AREC__LUA_PODLEASE : AREC__LUA_PODLEASE_SHA;
-    argv[2] = "1";
-    argv[3] = c->keys[i];
-    argv[4] = c->values[i];
-    argv[5] = c->ttl;
-    argc = 6;
-    break;
-  default:
-    argv[0] = "PING";
-    argc = 1;
+  size_t lens[8], argc = 0;
+  if (s) {
+    argv[argc++] = eval ? "EVAL" : "EVALSHA";
+    argv[argc++] = eval ? s->one : s->one_sha;
+    argv[argc++] = "1";
+    argv[argc++] = c->keys[i];
+    argv[argc++] = c->values[i];
+    if (s->with_ttl)
+      argv[argc++] = c->ttl;
+    if (s->with_prefix)
+      argv[argc++] = AREC__PODLEASE_PREFIX;
+  } else if (c->kind == AREC__OP_ACQUIRE) {
+    argv[argc++] = "SET";
+    argv[argc++] = c->keys[i];
+    argv[argc++] = c->values[i];
+    argv[argc++] = "NX";
+    argv[argc++] = "PX";
+    argv[argc++] = c->ttl;
+  } else {
+    argv[argc++] = "PING";
   }
-  {
-    size_t lens[8];
-    return format_argv(out, (size_t)argc, argv, lens);
-  }
+  return format_argv(out, argc, argv, lens);
 }
 
 static int format_chunk(const arec__rcmd *c, const uint32_t *items, size_t n,
                         int eval, char **out) {
-  const char *script, *sha;
+  const op_scripts *s = scripts_of(c);
   const char **argv;
   size_t *lens;
   char nk[24];
   size_t argc = 0, head;
   int len;
-  switch (c->kind) {
-  case AREC__OP_ACQUIRE:
-    if (!c->takeover)
-      return -1; /* SET NX PX per key: never batched */
-    script = AREC__LUA_TAKEOVER_MANY;
-    sha = AREC__LUA_TAKEOVER_MANY_SHA;
-    break;
-  case AREC__OP_REFRESH:
-    script = AREC__LUA_REFRESH_MANY;
-    sha = AREC__LUA_REFRESH_MANY_SHA;
-    break;
-  case AREC__OP_RELEASE:
-    script = AREC__LUA_RELEASE_MANY;
-    sha = AREC__LUA_RELEASE_MANY_SHA;
-    break;
-  default:
-    return -1; /* pings and pod leases are never batched */
-  }
+  if (!s || !s->many)
+    return -1; /* SET NX PX per key, pings and pod leases: never batched */
   argv = malloc((2 * n + 5) * sizeof *argv);
   lens = malloc((2 * n + 5) * sizeof *lens);
   if (!argv || !lens) {
@@ -159,13 +140,13 @@ static int format_chunk(const arec__rcmd *c, const uint32_t *items, size_t n,
   }
   snprintf(nk, sizeof nk, "%zu", n);
   argv[argc++] = eval ? "EVAL" : "EVALSHA";
-  argv[argc++] = eval ? script : sha;
+  argv[argc++] = eval ? s->many : s->many_sha;
   argv[argc++] = nk;
   for (size_t k = 0; k < n; k++)
     argv[argc++] = c->keys[items[k]];
-  if (c->kind != AREC__OP_RELEASE)
+  if (s->with_ttl)
     argv[argc++] = c->ttl;
-  if (c->kind == AREC__OP_ACQUIRE)
+  if (s->with_prefix)
     argv[argc++] = AREC__PODLEASE_PREFIX;
   head = argc;
   for (size_t k = 0; k < n; k++)

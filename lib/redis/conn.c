@@ -25,6 +25,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "core/array.h"
 #include "redis/internal.h"
 
 int64_t arec__mono_ms(void) {
@@ -146,14 +147,9 @@ void arec__rnode_free(arec__rnode *nd) {
 
 int arec__rnode_queue(arec__rnode *nd, const char *cmd, size_t len,
                       uint32_t tag) {
-  if (nd->expect_n == nd->expect_cap) {
-    size_t cap = nd->expect_cap ? nd->expect_cap * 2 : 16;
-    uint32_t *e = realloc(nd->expect, cap * sizeof *e);
-    if (!e)
-      return -1;
-    nd->expect = e;
-    nd->expect_cap = cap;
-  }
+  if (arec__array_room(&nd->expect, &nd->expect_cap, nd->expect_n,
+                       sizeof *nd->expect, 16))
+    return -1;
   if (redisAppendFormattedCommand(nd->c, cmd, len) != REDIS_OK)
     return -1;
   nd->expect[nd->expect_n++] = tag;

@@ -16,13 +16,12 @@
  * thread-safe; each master has one connection).  Never logs or stores the
  * password anywhere but in the object (wiped on free).
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <sys/random.h>
 
+#include "core/random.h"
 #include "redis/internal.h"
 
 /* The per-node detail of the last single-key call on this thread. */
@@ -45,32 +44,20 @@ static int key_check(const char *key) {
 
 static int fill_random_hex(char *out, size_t nvalues, const char *owner,
                            size_t stride) {
-  static const char hex[] = "0123456789abcdef";
-  size_t need = nvalues * 16, got = 0;
+  size_t need = nvalues * 16, ol = strlen(owner);
   unsigned char *rnd = malloc(need ? need : 1);
+  int rc;
   if (!rnd)
     return AREC_ENOMEM;
-  while (got < need) {
-    ssize_t k = getrandom(rnd + got, need - got, 0);
-    if (k < 0) {
-      if (errno == EINTR)
-        continue;
-      free(rnd);
-      arec_error_set("redis: getrandom failed: %s", strerror(errno));
-      return AREC_EBACKEND;
-    }
-    got += (size_t)k;
+  if ((rc = arec__random_fill(rnd, need, "redis")) != 0) {
+    free(rnd);
+    return rc;
   }
   for (size_t i = 0; i < nvalues; i++) {
     char *v = out + i * stride;
-    size_t ol = strlen(owner);
     memcpy(v, owner, ol);
     v[ol] = '/';
-    for (size_t b = 0; b < 16; b++) {
-      v[ol + 1 + 2 * b] = hex[rnd[i * 16 + b] >> 4];
-      v[ol + 2 + 2 * b] = hex[rnd[i * 16 + b] & 15];
-    }
-    v[ol + 33] = '\0';
+    arec__hex(v + ol + 1, rnd + i * 16, 16);
   }
   free(rnd);
   return 0;
@@ -276,50 +263,70 @@ static int r_release(arec_lock *lock, const char *key,
   return res;
 }
 
-static int r_refresh_many(arec_lock *lock, const char *const *keys,
-                          arec_lease *leases, size_t n, int64_t ttl_ms,
-                          int *out_results) {
-  arec__redis_lock *L = LK(lock);
-  const char **vals;
-  int64_t *val, t0;
-  if (!keys || !leases || !out_results || ttl_ms <= 0) {
-    arec_error_set("redis refresh_many: bad arguments");
-    return AREC_EINVAL;
-  }
-  if (n == 0)
-    return 0;
-  vals = malloc(n * sizeof *vals);
-  val = malloc(n * sizeof *val);
-  if (!vals || !val) {
+/* One batched call of `op` for n keys under the mutex, sending
+ * leases[i].value (out_results[i] comes in as 1, or an error for an item
+ * not to send), logged by batch_done.  With `update` (the same leases,
+ * writable), a lease the call granted (acquired / extended) takes the
+ * validity the call measured. */
+static int batch_call(arec__redis_lock *L, int op, const char *const *keys,
+                      const arec_lease *leases, arec_lease *update, size_t n,
+                      int64_t ttl_ms, int64_t timeout, int *out_results) {
+  int kind = op & ~AREC__OP_F_TAKEOVER;
+  int granted = kind == AREC__OP_ACQUIRE ? 1 : 0;
+  const char **vals = malloc(n * sizeof *vals);
+  int64_t *val = update ? malloc(n * sizeof *val) : NULL, t0;
+  if (!vals || (update && !val)) {
     free(vals);
     free(val);
     return AREC_ENOMEM;
   }
-  for (size_t i = 0; i < n; i++) {
-    out_results[i] = lease_check(keys[i], &leases[i]) ? AREC_EINVAL : 1;
+  for (size_t i = 0; i < n; i++)
     vals[i] = leases[i].value;
-  }
   pthread_mutex_lock(&L->mu);
   t0 = arec__mono_ms();
-  arec__redis_op(L, AREC__OP_REFRESH | AREC__OP_F_BATCH, keys, vals, n,
-                 ttl_ms, arec__redis_renew_timeout(L, n, ttl_ms), out_results,
-                 val, NULL);
-  batch_done(L, AREC__OP_REFRESH, n, out_results, arec__mono_ms() - t0);
+  arec__redis_op(L, op | AREC__OP_F_BATCH, keys, vals, n, ttl_ms, timeout,
+                 out_results, val, NULL);
+  batch_done(L, kind, n, out_results, arec__mono_ms() - t0);
   pthread_mutex_unlock(&L->mu);
-  for (size_t i = 0; i < n; i++)
-    if (out_results[i] == 0)
-      leases[i].validity_ms = val[i];
+  for (size_t i = 0; update && i < n; i++)
+    if (out_results[i] == granted)
+      update[i].validity_ms = val[i];
   free(vals);
   free(val);
   return 0;
+}
+
+/* The arguments of a batched refresh / release (`args_ok`: the rest of
+ * them); marks each item 1 (to send) or AREC_EINVAL (a bad key or lease). */
+static int leases_check(const char *op, const char *const *keys,
+                        const arec_lease *leases, size_t n, int args_ok,
+                        int *out_results) {
+  if (!keys || !leases || !out_results || !args_ok) {
+    arec_error_set("redis %s: bad arguments", op);
+    return AREC_EINVAL;
+  }
+  for (size_t i = 0; i < n; i++)
+    out_results[i] = lease_check(keys[i], &leases[i]) ? AREC_EINVAL : 1;
+  return 0;
+}
+
+static int r_refresh_many(arec_lock *lock, const char *const *keys,
+                          arec_lease *leases, size_t n, int64_t ttl_ms,
+                          int *out_results) {
+  arec__redis_lock *L = LK(lock);
+  int rc = leases_check("refresh_many", keys, leases, n, ttl_ms > 0,
+                        out_results);
+  if (rc || n == 0)
+    return rc;
+  return batch_call(L, AREC__OP_REFRESH, keys, leases, leases, n, ttl_ms,
+                    arec__redis_renew_timeout(L, n, ttl_ms), out_results);
 }
 
 static int r_try_acquire_many(arec_lock *lock, const char *const *keys,
                               size_t n, const char *owner, int64_t ttl_ms,
                               arec_lease *out_leases, int *out_results) {
   arec__redis_lock *L = LK(lock);
-  const char **vals;
-  int64_t *val, t0, timeout;
+  int64_t timeout;
   size_t ol = owner ? strlen(owner) : 0;
   int rc;
   if (!keys || !out_leases || !out_results || ttl_ms <= 0 || ol == 0 ||
@@ -333,62 +340,26 @@ static int r_try_acquire_many(arec_lock *lock, const char *const *keys,
   rc = fill_random_hex(out_leases[0].value, n, owner, sizeof(arec_lease));
   if (rc)
     return rc;
-  vals = malloc(n * sizeof *vals);
-  val = malloc(n * sizeof *val);
-  if (!vals || !val) {
-    free(vals);
-    free(val);
-    return AREC_ENOMEM;
-  }
   for (size_t i = 0; i < n; i++) {
     out_results[i] = key_check(keys[i]) ? AREC_EINVAL : 1;
-    vals[i] = out_leases[i].value;
     out_leases[i].validity_ms = 0;
   }
   timeout = arec__redis_batch_timeout(L, n);
   if (timeout > ttl_ms)
     timeout = ttl_ms;
-  pthread_mutex_lock(&L->mu);
-  t0 = arec__mono_ms();
-  arec__redis_op(L, acquire_kind(owner) | AREC__OP_F_BATCH, keys, vals, n,
-                 ttl_ms, timeout, out_results, val, NULL);
-  batch_done(L, AREC__OP_ACQUIRE, n, out_results, arec__mono_ms() - t0);
-  pthread_mutex_unlock(&L->mu);
-  for (size_t i = 0; i < n; i++)
-    if (out_results[i] == 1)
-      out_leases[i].validity_ms = val[i];
-  free(vals);
-  free(val);
-  return 0;
+  return batch_call(L, acquire_kind(owner), keys, out_leases, out_leases, n,
+                    ttl_ms, timeout, out_results);
 }
 
 static int r_release_many(arec_lock *lock, const char *const *keys,
                           const arec_lease *leases, size_t n,
                           int *out_results) {
   arec__redis_lock *L = LK(lock);
-  const char **vals;
-  int64_t t0;
-  if (!keys || !leases || !out_results) {
-    arec_error_set("redis release_many: bad arguments");
-    return AREC_EINVAL;
-  }
-  if (n == 0)
-    return 0;
-  vals = malloc(n * sizeof *vals);
-  if (!vals)
-    return AREC_ENOMEM;
-  for (size_t i = 0; i < n; i++) {
-    out_results[i] = lease_check(keys[i], &leases[i]) ? AREC_EINVAL : 1;
-    vals[i] = leases[i].value;
-  }
-  pthread_mutex_lock(&L->mu);
-  t0 = arec__mono_ms();
-  arec__redis_op(L, AREC__OP_RELEASE | AREC__OP_F_BATCH, keys, vals, n, 0,
-                 arec__redis_batch_timeout(L, n), out_results, NULL, NULL);
-  batch_done(L, AREC__OP_RELEASE, n, out_results, arec__mono_ms() - t0);
-  pthread_mutex_unlock(&L->mu);
-  free(vals);
-  return 0;
+  int rc = leases_check("release_many", keys, leases, n, 1, out_results);
+  if (rc || n == 0)
+    return rc;
+  return batch_call(L, AREC__OP_RELEASE, keys, leases, NULL, n, 0,
+                    arec__redis_batch_timeout(L, n), out_results);
 }
 
 /* Takes or renews the pod lease of `holder` (leaving: deletes it). */
