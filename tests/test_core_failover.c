@@ -119,8 +119,7 @@ START_TEST(graceful_shutdown_hands_over_without_ttl_wait) {
   ck_assert_int_eq(arec_manager_shutdown(A, 5000), 0);
   ck_assert_int_eq(atomic_load(&ca.stops[AREC_STOP_HANDOVER]), 5);
   ck_assert_int_eq(arec_memory_pod_alive(st, "pod-a"), 0);
-  arec_metrics mt = AREC_METRICS_INIT;
-  arec_manager_metrics(A, &mt);
+  arec_metrics mt = toy_metrics(A);
   ck_assert_int_eq(mt.agents_saved_on_shutdown, 5);
   ck_assert(mt.shutdown_duration_seconds > 0);
   ck_assert_int_eq(mt.agents_running, 0);
@@ -250,8 +249,7 @@ START_TEST(zombie_save_after_takeover_is_fenced) {
   WAIT_UNTIL(atomic_load(&ca.stops[AREC_STOP_FENCED]) == 1, 3000);
   ck_assert_int_eq(atomic_load(&ca.stops[AREC_STOP_FENCED]), 1);
   ck_assert(!toy_has_runner(A, "z0"));
-  arec_metrics mt = AREC_METRICS_INIT;
-  arec_manager_metrics(A, &mt);
+  arec_metrics mt = toy_metrics(A);
   ck_assert_uint_eq(mt.agent_fenced_writes_total, 1); /* no final save */
 
   double bal1;

@@ -346,6 +346,12 @@ size_t toy_nrunners(arec_manager *mgr) {
   return n;
 }
 
+arec_metrics toy_metrics(arec_manager *mgr) {
+  arec_metrics mt = AREC_METRICS_INIT;
+  ck_assert_int_eq(arec_manager_metrics(mgr, &mt), 0);
+  return mt;
+}
+
 int toy_has_runner(arec_manager *mgr, const char *id) {
   arec_runner_info *v = NULL;
   size_t n = 0;

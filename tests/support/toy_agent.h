@@ -144,6 +144,8 @@ arec_manager *toy_manager(arec_memory_store *st, const char *pod,
 arec_manager *toy_manager_on(arec_memory_store *st,
                              const arec_manager_options *opts);
 size_t toy_nrunners(arec_manager *mgr);
+/* The manager's metrics (the read asserted). */
+arec_metrics toy_metrics(arec_manager *mgr);
 int toy_has_runner(arec_manager *mgr, const char *id);
 /* 1 when agent id's lock key is free. */
 int lock_free_p(arec_memory_store *st, const char *id);
