@@ -167,12 +167,7 @@ START_TEST(register_type_checks) {
   ctl_init(&c);
   arec_memory_store *st = toy_store(NULL, 0);
   arec_manager *m = toy_manager(st, "pod-a", &c, &o);
-  arec_agent_type t = AREC_AGENT_TYPE_INIT;
-  t.name = "toy";
-  t.start = toy_start;
-  t.step = toy_step;
-  t.snapshot = toy_snapshot;
-  t.stop = toy_stop;
+  arec_agent_type t = toy_type("toy", &c); /* toy_manager registered it */
   ck_assert_int_eq(arec_manager_register_type(m, &t), AREC_EEXIST);
   t.name = "other";
   t.version = 2;
