@@ -22,14 +22,9 @@
 START_TEST(ten_thousand_agents_on_few_workers) {
   arec_memory_store *st;
   toy_ctl c;
-  toy_opts o;
+  toy_opts o = toy_quiet(30000, 10000);
   arec_restore_result r;
-  memset(&c, 0, sizeof c);
-  memset(&o, 0, sizeof o);
-  c.delay_ms = 150;
-  o.ttl = 30000;
-  o.refresh = 10000;
-  o.reconcile = 0;
+  toy_ctl_init(&c, 150);
   o.save = 300;
   o.workers = 8;
   o.shutdown = 20000;

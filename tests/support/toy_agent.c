@@ -317,8 +317,8 @@ arec_manager *toy_manager_on(arec_memory_store *st,
   return mgr;
 }
 
-arec_manager *toy_manager(arec_memory_store *st, const char *pod,
-                          toy_ctl *ctl, const toy_opts *o) {
+arec_manager_options toy_manager_options(const char *pod,
+                                         const toy_opts *o) {
   arec_manager_options opts = AREC_MANAGER_OPTIONS_INIT;
   opts.pod_name = pod;
   opts.lock_ttl_ms = o->ttl ? o->ttl : 600;
@@ -339,6 +339,12 @@ arec_manager *toy_manager(arec_memory_store *st, const char *pod,
   } else {
     opts.log = toy_log_null;
   }
+  return opts;
+}
+
+arec_manager *toy_manager(arec_memory_store *st, const char *pod,
+                          toy_ctl *ctl, const toy_opts *o) {
+  arec_manager_options opts = toy_manager_options(pod, o);
   arec_manager *mgr = toy_manager_on(st, &opts);
   arec_agent_type type = toy_type(o->type_name ? o->type_name : "toy", ctl);
   ck_assert_int_eq(arec_manager_register_type(mgr, &type), 0);

@@ -136,6 +136,10 @@ typedef struct toy_opts {
  * loop, every other field 0 (the manager's defaults). */
 toy_opts toy_quiet(int64_t ttl, int64_t refresh);
 
+/* The options of a manager of pod as o says (what toy_manager uses; o's
+ * zero fields: TTL 600 ms, refresh TTL/4, saves every 100 ms, shutdown
+ * 3000 ms, 4 workers, no log). */
+arec_manager_options toy_manager_options(const char *pod, const toy_opts *o);
 /* A manager of pod on st as o says, the toy type registered for ctl. */
 arec_manager *toy_manager(arec_memory_store *st, const char *pod,
                           toy_ctl *ctl, const toy_opts *o);
