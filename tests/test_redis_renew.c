@@ -156,15 +156,11 @@ START_TEST(batch_validity_counts_to_the_return) {
   rfix *f = fix(0);
   arec_lock *l = open_lock(f);
   enum { N = 50000 };
-  char (*names)[32] = calloc(N, sizeof *names);
-  const char **keys = calloc(N, sizeof *keys);
-  arec_lease *leases = calloc(N, sizeof *leases);
-  int *res = calloc(N, sizeof *res);
-  ck_assert(names && keys && leases && res);
-  for (size_t i = 0; i < N; i++) {
-    snprintf(names[i], sizeof names[i], "agent:lock:v-%zu", i);
-    keys[i] = names[i];
-  }
+  arec_conf_batch b;
+  arec_conf_batch_init(&b, N, "v-");
+  const char **keys = b.keys;
+  arec_lease *leases = b.leases;
+  int *res = b.res;
   const int64_t ttl = 30000;
   long long t0 = arec_test_now_ms();
   ck_assert_int_eq(l->try_acquire_many(l, keys, N, "pod-a", ttl, leases, res),
@@ -180,10 +176,7 @@ START_TEST(batch_validity_counts_to_the_return) {
     ck_assert_int_eq(res[i], 0);
   check_batch("refresh", leases, N, t0, t1, ttl);
   ck_assert_int_eq(l->release_many(l, keys, leases, N, res), 0);
-  free(names);
-  free(keys);
-  free(leases);
-  free(res);
+  arec_conf_batch_free(&b);
   l->free(l);
 }
 END_TEST
