@@ -61,8 +61,7 @@ static pthread_t pause_two(rfix *f) {
 START_TEST(renewals_wait_for_slow_masters) {
   rfix *f = fix(1);
   arec_lock *l = open_lock(f);
-  arec_conf_batch b;
-  arec_conf_batch_init(&b, 1000, "slow-");
+  arec_conf_batch b = arec_conf_batch_new(1000, "slow");
   ck_assert_int_eq(
       l->try_acquire_many(l, b.keys, b.n, "pod-a", TTL, b.leases, b.res), 0);
   for (size_t i = 0; i < b.n; i++)
@@ -149,8 +148,7 @@ static void check_batch(const char *what, const arec_lease *leases, size_t n,
 START_TEST(batch_validity_counts_to_the_return) {
   rfix *f = fix(0);
   arec_lock *l = open_lock(f);
-  arec_conf_batch b;
-  arec_conf_batch_init(&b, 50000, "v-");
+  arec_conf_batch b = arec_conf_batch_new(50000, "v");
   const int64_t ttl = 30000;
   long long t0 = arec_test_now_ms();
   ck_assert_int_eq(

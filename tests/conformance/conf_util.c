@@ -239,18 +239,21 @@ int64_t arec_conf_mono_ms(void) { return ms_on(CLOCK_MONOTONIC); }
 /* ------------------------------------------------------------ key batches */
 #define BATCH_KEY_MAX 64
 
-void arec_conf_batch_init(arec_conf_batch *b, size_t n, const char *prefix) {
-  b->n = n;
-  b->names = calloc(n, BATCH_KEY_MAX);
-  b->keys = calloc(n, sizeof *b->keys);
-  b->leases = calloc(n, sizeof *b->leases);
-  b->res = calloc(n, sizeof *b->res);
-  ck_assert(b->names && b->keys && b->leases && b->res);
+arec_conf_batch arec_conf_batch_new(size_t n, const char *tag) {
+  arec_conf_batch b;
+  size_t room = n ? n : 1;
+  b.n = n;
+  b.names = calloc(room, BATCH_KEY_MAX);
+  b.keys = calloc(room, sizeof *b.keys);
+  b.leases = calloc(room, sizeof *b.leases);
+  b.res = calloc(room, sizeof *b.res);
+  ck_assert(b.names && b.keys && b.leases && b.res);
   for (size_t i = 0; i < n; i++) {
-    char *name = b->names + i * BATCH_KEY_MAX;
-    snprintf(name, BATCH_KEY_MAX, "agent:lock:%s%zu", prefix, i);
-    b->keys[i] = name;
+    char *name = b.names + i * BATCH_KEY_MAX;
+    snprintf(name, BATCH_KEY_MAX, "agent:lock:%s-%zu", tag, i);
+    b.keys[i] = name;
   }
+  return b;
 }
 
 void arec_conf_batch_mark(arec_conf_batch *b) {

@@ -216,8 +216,8 @@ void arec_conf_advance(const arec_repo_fixture *f, int64_t ms);
 int64_t arec_conf_wall_ms(void);
 int64_t arec_conf_mono_ms(void);
 
-/* n lock keys "agent:lock:<prefix><i>" and room for what a batch call of
- * the lock (try_acquire_many, refresh_many, release_many) writes back. */
+/* n lock keys "agent:lock:<tag>-<i>" and room for what a batch call of the
+ * lock (try_acquire_many, refresh_many, release_many) writes back. */
 typedef struct arec_conf_batch {
   size_t n;
   const char **keys;
@@ -225,7 +225,7 @@ typedef struct arec_conf_batch {
   int *res;
   char *names; /* the keys' text */
 } arec_conf_batch;
-void arec_conf_batch_init(arec_conf_batch *b, size_t n, const char *prefix);
+arec_conf_batch arec_conf_batch_new(size_t n, const char *tag);
 /* Sets every per-key result to 99, a value no batch call answers, so that
  * a key the call skipped shows. */
 void arec_conf_batch_mark(arec_conf_batch *b);

@@ -221,8 +221,7 @@ CONF_LOCK_TEST(bad_input) {
 #define NB 1000
 
 CONF_LOCK_TEST(batch_slots) {
-  arec_conf_batch b;
-  arec_conf_batch_init(&b, NB, "conf-b");
+  arec_conf_batch b = arec_conf_batch_new(NB, "conf-b");
   const char **keys = b.keys;
   arec_lease *leases = b.leases;
   int *res = b.res;
