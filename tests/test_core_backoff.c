@@ -39,8 +39,7 @@ static struct {
 
 static void setup(void) {
   memset(&F, 0, sizeof F);
-  ck_assert_int_eq(arec_memory_store_new(&F.st), 0);
-  arec_memory_clock_set(F.st, 1000000);
+  F.st = toy_store_manual(1000000, NULL, 0);
   toy_ctl_init(&F.c, 5);
   logcap_init(&F.lc);
 }

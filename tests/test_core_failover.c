@@ -75,9 +75,7 @@ static arec_manager *pod_a_blocked(const toy_opts *o, unsigned int n,
 START_TEST(crash_then_restore_after_ttl) {
   toy_opts o = quiet();
   arec_restore_result r;
-  st = toy_store(NULL, 0);
-  arec_memory_clock_set(st, 1000000);
-  toy_agents(st, "c", 5);
+  st = toy_store_manual(1000000, "c", 5);
   arec_manager *A = pod_a_restored(&o, 5);
   WAIT_UNTIL(atomic_load(&ca.steps) >= 20, 2000);
 

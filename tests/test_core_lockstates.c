@@ -138,9 +138,7 @@ END_TEST
 START_TEST(lock_expired_recovers) {
   toy_opts o = quiet();
   arec_restore_result rr;
-  st = toy_store(NULL, 0);
-  arec_memory_clock_set(st, 1000000);
-  toy_agents(st, "a", 1);
+  st = toy_store_manual(1000000, "a", 1);
   ck_assert_int_eq(
       arec_memory_lock_force(st, "agent:lock:a0", "dead-pod/01", 5000), 0);
   m = toy_manager(st, "pod-a", &ctl, &o);

@@ -259,6 +259,14 @@ arec_memory_store *toy_store(const char *prefix, int n) {
   return st;
 }
 
+arec_memory_store *toy_store_manual(int64_t now_ms, const char *prefix,
+                                    int n) {
+  arec_memory_store *st = toy_store(NULL, 0);
+  arec_memory_clock_set(st, now_ms);
+  toy_agents(st, prefix, n);
+  return st;
+}
+
 void toy_assign(arec_memory_store *st, const char *id, const char *symbol,
                 double budget) {
   arec_repository *repo = repo_of(st);

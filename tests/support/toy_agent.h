@@ -101,6 +101,10 @@ void toy_agents(arec_memory_store *st, const char *prefix, int n);
 /* A new memory store (asserted) with toy_agents(prefix, n) in it (none
  * when n is 0). */
 arec_memory_store *toy_store(const char *prefix, int n);
+/* toy_store with the store's clock manual from now_ms on, set before the
+ * agents are made. */
+arec_memory_store *toy_store_manual(int64_t now_ms, const char *prefix,
+                                    int n);
 /* Another symbol for an existing agent. */
 void toy_assign(arec_memory_store *st, const char *id, const char *symbol,
                 double budget);
