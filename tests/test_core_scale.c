@@ -92,8 +92,8 @@ START_TEST(ten_thousand_agents_on_few_workers) {
 END_TEST
 
 int main(void) {
+  const TTest *tests[] = {ten_thousand_agents_on_few_workers, NULL};
   Suite *s = suite_create("core_scale");
-  TCase *tc = arec_test_tcase(s, "ten_thousand", 60);
-  tcase_add_test(tc, ten_thousand_agents_on_few_workers);
+  arec_test_cases(s, "ten_thousand", 60, tests);
   return arec_test_run(s);
 }
