@@ -20,10 +20,10 @@ static toy_opts quiet(void) { return toy_quiet(600, 150); }
 
 static void ctl_init(toy_ctl *c) { toy_ctl_init(c, 10); }
 
-/* What a test of one lock state works on (a checked fixture, made and
- * freed in the test's own process): pod-a's control block (toy steps of
- * 10 ms) and log capture, the store and pod-a's manager once the test has
- * made them. */
+/* What every test works on (a checked fixture, made and freed in the
+ * test's own process): pod-a's control block (toy steps of 10 ms) and log
+ * capture, the store and pod-a's manager once the test has made them (the
+ * two-manager tests make their own managers). */
 static toy_ctl ctl;
 static logcap lc;
 static arec_memory_store *st;
@@ -308,7 +308,7 @@ START_TEST(two_managers_skip_if_locked) {
   arec_restore_result ra, rb;
   ctl_init(&ca);
   ctl_init(&cb);
-  arec_memory_store *st = toy_store("a", 3);
+  st = toy_store("a", 3);
   arec_manager *A = toy_manager(st, "pod-a", &ca, &o);
   arec_manager *B = toy_manager(st, "pod-b", &cb, &o);
   ck_assert_int_eq(arec_manager_restore(A, &ra), 0);
@@ -325,7 +325,6 @@ START_TEST(two_managers_skip_if_locked) {
   ck_assert_str_eq(agent_row(st, "a0").running_on, "pod-a");
   arec_manager_free(A);
   arec_manager_free(B);
-  arec_memory_store_free(st);
 }
 END_TEST
 
@@ -346,7 +345,7 @@ START_TEST(two_managers_race_run_each_agent_once) {
   toy_opts o = quiet();
   ctl_init(&ca);
   ctl_init(&cb);
-  arec_memory_store *st = toy_store("r", 60);
+  st = toy_store("r", 60);
   race_arg a = {toy_manager(st, "pod-a", &ca, &o), {0, 0, 0, 0}, -1};
   race_arg b = {toy_manager(st, "pod-b", &cb, &o), {0, 0, 0, 0}, -1};
   pthread_t ta, tb;
@@ -369,7 +368,6 @@ START_TEST(two_managers_race_run_each_agent_once) {
   ck_assert_int_eq(atomic_load(&ca.starts) + atomic_load(&cb.starts), 60);
   arec_manager_free(a.m);
   arec_manager_free(b.m);
-  arec_memory_store_free(st);
 }
 END_TEST
 
@@ -386,6 +384,7 @@ int main(void) {
   Suite *s = suite_create("core_lock_states");
   TCase *tc = arec_test_cases(s, "lock_state_table", 20, tests_tc);
   tcase_add_checked_fixture(tc, setup, teardown);
-  arec_test_cases(s, "two_managers", 20, tests_tc2);
+  tc = arec_test_cases(s, "two_managers", 20, tests_tc2);
+  tcase_add_checked_fixture(tc, setup, teardown);
   return arec_test_run(s);
 }
