@@ -144,8 +144,7 @@ START_TEST(capabilities_place_agents) {
   ck_assert_int_eq(arec_manager_reconcile(A, &r), 0);
   ck_assert_uint_eq(r.skipped, 2);
   ck_assert_str_eq(agent_row(st, "g1").last_error, "operator note");
-  arec_metrics mt = AREC_METRICS_INIT;
-  ck_assert_int_eq(arec_manager_metrics(A, &mt), 0);
+  arec_metrics mt = toy_metrics(A);
   ck_assert_uint_eq(mt.agent_start_failures_total, 0);
   ck_assert_uint_eq(mt.agents_restore_failed_total, 0);
 
@@ -224,8 +223,7 @@ START_TEST(takeover_off_runs_only_user_starts) {
   ck_assert_uint_eq(r.restored, 0);
   toy_sleep_ms(300);
   ck_assert_uint_eq(toy_nrunners(A), 0);
-  arec_metrics mt = AREC_METRICS_INIT;
-  ck_assert_int_eq(arec_manager_metrics(A, &mt), 0);
+  arec_metrics mt = toy_metrics(A);
   ck_assert_int_eq(mt.agents_wanted, 6); /* the gauges are kept fresh */
   remote_changes_reach(st, A, &ca, "t");
   /* a pod with takeover on takes what A leaves */

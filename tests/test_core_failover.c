@@ -24,20 +24,59 @@ static toy_opts quiet(void) { return toy_quiet(500, 120); }
 
 static void ctl_init(toy_ctl *c) { toy_ctl_init(c, 5); }
 
-START_TEST(crash_then_restore_after_ttl) {
-  toy_ctl ca, cb;
-  toy_opts o = quiet();
-  logcap lc;
-  arec_restore_result r;
+/* What every test works on (a checked fixture, made and freed in the
+ * test's own process): the control blocks of pod-a and pod-b (toy steps of
+ * 5 ms), a log capture, and the store once the test has made it. */
+static toy_ctl ca, cb;
+static logcap lc;
+static arec_memory_store *st;
+
+static void setup(void) {
   ctl_init(&ca);
   ctl_init(&cb);
   logcap_init(&lc);
-  arec_memory_store *st = toy_store(NULL, 0);
-  arec_memory_clock_set(st, 1000000);
-  toy_agents(st, "c", 5);
-  arec_manager *A = toy_manager(st, "pod-a", &ca, &o);
+  st = NULL;
+}
+
+static void teardown(void) {
+  arec_memory_store_free(st);
+  logcap_free(&lc);
+}
+
+/* o with the log captured in lc from INFO up. */
+static toy_opts logged(const toy_opts *o) {
+  toy_opts l = *o;
+  l.log = &lc;
+  l.level = AREC_LOG_INFO;
+  return l;
+}
+
+/* Pod-a on st as o says, after a restore that started all n agents. */
+static arec_manager *pod_a_restored(const toy_opts *o, unsigned int n) {
+  arec_restore_result r;
+  arec_manager *A = toy_manager(st, "pod-a", &ca, o);
   ck_assert_int_eq(arec_manager_restore(A, &r), 0);
-  ck_assert_uint_eq(r.restored, 5);
+  ck_assert_uint_eq(r.restored, n);
+  return A;
+}
+
+/* pod_a_restored with the steps of agent id blocked: returns once one is
+ * stuck in the block. */
+static arec_manager *pod_a_blocked(const toy_opts *o, unsigned int n,
+                                   const char *id) {
+  snprintf(ca.block_id, sizeof ca.block_id, "%s", id);
+  atomic_store(&ca.block, 1);
+  arec_manager *A = pod_a_restored(o, n);
+  WAIT_UNTIL(atomic_load(&ca.in_block), 2000);
+  ck_assert_int_eq(atomic_load(&ca.in_block), 1);
+  return A;
+}
+
+START_TEST(crash_then_restore_after_ttl) {
+  toy_opts o = quiet();
+  arec_restore_result r;
+  st = toy_store_manual(1000000, "c", 5);
+  arec_manager *A = pod_a_restored(&o, 5);
   WAIT_UNTIL(atomic_load(&ca.steps) >= 20, 2000);
 
   arec_manager_abandon(A); /* kill -9 */
@@ -47,9 +86,7 @@ START_TEST(crash_then_restore_after_ttl) {
   ck_assert_str_eq(agent_row(st, "c0").running_on, "pod-a");
   ck_assert(!lock_free_p(st, "c0"));
 
-  toy_opts ob = o;
-  ob.log = &lc;
-  ob.level = AREC_LOG_INFO;
+  toy_opts ob = logged(&o);
   arec_manager *B = toy_manager(st, "pod-b", &cb, &ob);
   ck_assert_int_eq(arec_manager_restore(B, &r), 0);
   ck_assert_uint_eq(r.total, 0); /* A's row and locks still live */
@@ -87,26 +124,17 @@ START_TEST(crash_then_restore_after_ttl) {
   ck_assert_uint_ge(calls_b, calls);
   ck_assert_int_eq(atomic_load(&ca.stops[AREC_STOP_LOST]), 5); /* state freed */
   ck_assert_int_eq(atomic_load(&cb.stops[AREC_STOP_HANDOVER]), 5);
-  arec_memory_store_free(st);
-  logcap_free(&lc);
 }
 END_TEST
 
 START_TEST(graceful_shutdown_hands_over_without_ttl_wait) {
-  toy_ctl ca, cb;
   toy_opts o = quiet();
-  logcap lc;
   arec_restore_result r;
-  ctl_init(&ca);
-  ctl_init(&cb);
-  logcap_init(&lc);
   o.ttl = 60000; /* a TTL wait would be obvious */
   o.refresh = 20000;
   o.save = 50;
-  arec_memory_store *st = toy_store("g", 5);
-  toy_opts ob = o;
-  ob.log = &lc;
-  ob.level = AREC_LOG_INFO;
+  st = toy_store("g", 5);
+  toy_opts ob = logged(&o);
   arec_manager *A = toy_manager(st, "pod-a", &ca, &o);
   arec_manager *B = toy_manager(st, "pod-b", &cb, &ob);
   ck_assert_int_eq(arec_manager_restore(A, &r), 0);
@@ -119,8 +147,7 @@ START_TEST(graceful_shutdown_hands_over_without_ttl_wait) {
   ck_assert_int_eq(arec_manager_shutdown(A, 5000), 0);
   ck_assert_int_eq(atomic_load(&ca.stops[AREC_STOP_HANDOVER]), 5);
   ck_assert_int_eq(arec_memory_pod_alive(st, "pod-a"), 0);
-  arec_metrics mt = AREC_METRICS_INIT;
-  arec_manager_metrics(A, &mt);
+  arec_metrics mt = toy_metrics(A);
   ck_assert_int_eq(mt.agents_saved_on_shutdown, 5);
   ck_assert(mt.shutdown_duration_seconds > 0);
   ck_assert_int_eq(mt.agents_running, 0);
@@ -158,8 +185,6 @@ START_TEST(graceful_shutdown_hands_over_without_ttl_wait) {
   ck_assert_int_eq(logcap_count(&lc, "after=failure"), 0);
   arec_manager_free(A);
   arec_manager_free(B);
-  arec_memory_store_free(st);
-  logcap_free(&lc);
 }
 END_TEST
 
@@ -178,17 +203,12 @@ static void *shutdown_thread(void *p) {
 }
 
 START_TEST(shutdown_frees_locks_before_waiting_on_repository) {
-  toy_ctl ca;
   toy_opts o = quiet();
-  arec_restore_result r;
   const int64_t D = 2000;
-  ctl_init(&ca);
   o.ttl = 60000;
   o.refresh = 20000;
-  arec_memory_store *st = toy_store("d", 3);
-  arec_manager *A = toy_manager(st, "pod-a", &ca, &o);
-  ck_assert_int_eq(arec_manager_restore(A, &r), 0);
-  ck_assert_uint_eq(r.restored, 3);
+  st = toy_store("d", 3);
+  arec_manager *A = pod_a_restored(&o, 3);
   WAIT_UNTIL(atomic_load(&ca.steps) >= 10, 3000);
   arec_memory_delay(st, AREC_MEMORY_REPOSITORY, D);
   sd_arg arg = {A};
@@ -210,23 +230,17 @@ START_TEST(shutdown_frees_locks_before_waiting_on_repository) {
                 "the fenced releases (one repository delay is %lld ms)",
                 took, (long long)D);
   arec_manager_free(A);
-  arec_memory_store_free(st);
 }
 END_TEST
 
 START_TEST(zombie_save_after_takeover_is_fenced) {
-  toy_ctl ca, cb;
   toy_opts o = quiet();
   arec_restore_result r;
-  ctl_init(&ca);
-  ctl_init(&cb);
   o.ttl = 20000; /* the zombie's refresher must not notice first */
   o.refresh = 15000;
   o.save = 60000;
-  arec_memory_store *st = toy_store("z", 1);
-  arec_manager *A = toy_manager(st, "pod-a", &ca, &o);
-  ck_assert_int_eq(arec_manager_restore(A, &r), 0);
-  ck_assert_uint_eq(r.restored, 1);
+  st = toy_store("z", 1);
+  arec_manager *A = pod_a_restored(&o, 1);
 
   /* A pauses (GC, partition): its row and lock look dead; B takes over */
   ck_assert_int_eq(arec_memory_pod_expire(st, "pod-a"), 0);
@@ -250,8 +264,7 @@ START_TEST(zombie_save_after_takeover_is_fenced) {
   WAIT_UNTIL(atomic_load(&ca.stops[AREC_STOP_FENCED]) == 1, 3000);
   ck_assert_int_eq(atomic_load(&ca.stops[AREC_STOP_FENCED]), 1);
   ck_assert(!toy_has_runner(A, "z0"));
-  arec_metrics mt = AREC_METRICS_INIT;
-  arec_manager_metrics(A, &mt);
+  arec_metrics mt = toy_metrics(A);
   ck_assert_uint_eq(mt.agent_fenced_writes_total, 1); /* no final save */
 
   double bal1;
@@ -272,25 +285,15 @@ START_TEST(zombie_save_after_takeover_is_fenced) {
   arec_free(mem1);
   arec_manager_free(A);
   arec_manager_free(B);
-  arec_memory_store_free(st);
 }
 END_TEST
 
 START_TEST(stuck_step_past_shutdown_deadline_cannot_write) {
-  toy_ctl ca, cb;
   toy_opts o = quiet();
   arec_restore_result r;
-  ctl_init(&ca);
-  ctl_init(&cb);
   o.save = 60000;
-  arec_memory_store *st = toy_store("s", 2);
-  arec_manager *A = toy_manager(st, "pod-a", &ca, &o);
-  snprintf(ca.block_id, sizeof ca.block_id, "s0");
-  atomic_store(&ca.block, 1);
-  ck_assert_int_eq(arec_manager_restore(A, &r), 0);
-  ck_assert_uint_eq(r.restored, 2);
-  WAIT_UNTIL(atomic_load(&ca.in_block), 2000);
-  ck_assert_int_eq(atomic_load(&ca.in_block), 1);
+  st = toy_store("s", 2);
+  arec_manager *A = pod_a_blocked(&o, 2, "s0");
   double bal0;
   uint64_t f0;
   ck_assert_int_eq(
@@ -328,7 +331,6 @@ START_TEST(stuck_step_past_shutdown_deadline_cannot_write) {
   ck_assert_int_eq(atomic_load(&ca.stops[AREC_STOP_HANDOVER]), 2);
   ck_assert_str_eq(agent_row(st, "s0").running_on, "pod-b");
   arec_manager_free(B);
-  arec_memory_store_free(st);
 }
 END_TEST
 
@@ -348,17 +350,10 @@ static void *shut_main(void *p) {
 }
 
 START_TEST(shutdown_hurry_releases_without_waiting_for_steps) {
-  toy_ctl ca;
   toy_opts o = quiet();
-  arec_restore_result r;
-  ctl_init(&ca);
   o.save = 60000;
-  arec_memory_store *st = toy_store("h", 2);
-  arec_manager *A = toy_manager(st, "pod-a", &ca, &o);
-  snprintf(ca.block_id, sizeof ca.block_id, "h0");
-  atomic_store(&ca.block, 1);
-  ck_assert_int_eq(arec_manager_restore(A, &r), 0);
-  WAIT_UNTIL(atomic_load(&ca.in_block), 2000);
+  st = toy_store("h", 2);
+  arec_manager *A = pod_a_blocked(&o, 2, "h0");
   shut_arg sa = {A, 0, 0};
   pthread_t th;
   long long t0 = arec_test_now_ms();
@@ -375,7 +370,6 @@ START_TEST(shutdown_hurry_releases_without_waiting_for_steps) {
   ck_assert_str_eq(agent_row(st, "h0").running_on, "");
   atomic_store(&ca.block, 0);
   arec_manager_free(A);
-  arec_memory_store_free(st);
 }
 END_TEST
 
@@ -387,6 +381,7 @@ int main(void) {
       stuck_step_past_shutdown_deadline_cannot_write,
       shutdown_hurry_releases_without_waiting_for_steps, NULL};
   Suite *s = suite_create("core_failover");
-  arec_test_cases(s, "failover", 20, tests);
+  TCase *tc = arec_test_cases(s, "failover", 20, tests);
+  tcase_add_checked_fixture(tc, setup, teardown);
   return arec_test_run(s);
 }

@@ -20,21 +20,62 @@ static toy_opts quiet(void) { return toy_quiet(600, 150); }
 
 static void ctl_init(toy_ctl *c) { toy_ctl_init(c, 10); }
 
-/* free: acquire, claim the fence, start. */
-START_TEST(lock_free_acquires_claims_starts) {
-  toy_ctl ctl;
-  logcap lc;
-  toy_opts o = quiet();
-  arec_restore_result rr;
+/* What every test works on (a checked fixture, made and freed in the
+ * test's own process): pod-a's control block (toy steps of 10 ms) and log
+ * capture, the store and pod-a's manager once the test has made them (the
+ * two-manager tests make their own managers). */
+static toy_ctl ctl;
+static logcap lc;
+static arec_memory_store *st;
+static arec_manager *m;
+
+static void setup(void) {
   ctl_init(&ctl);
   logcap_init(&lc);
+  st = NULL;
+  m = NULL;
+}
+
+static void teardown(void) {
+  arec_manager_free(m);
+  arec_memory_store_free(st);
+  logcap_free(&lc);
+}
+
+/* quiet() with the log captured in lc from INFO up. */
+static toy_opts logged(void) {
+  toy_opts o = quiet();
   o.log = &lc;
   o.level = AREC_LOG_INFO;
-  arec_memory_store *st = toy_store("a", 1);
-  arec_manager *m = toy_manager(st, "pod-a", &ctl, &o);
-  ck_assert_int_eq(arec_manager_restore(m, &rr), 0);
+  return o;
+}
+
+/* st: a store with agents a0..a<n-1> that m, pod-a (options o), has
+ * restored, every one of them; what the restore did in *rr when rr is not
+ * NULL. */
+static void restored_pod(int n, const toy_opts *o, arec_restore_result *rr) {
+  arec_restore_result r;
+  st = toy_store("a", n);
+  m = toy_manager(st, "pod-a", &ctl, o);
+  ck_assert_int_eq(arec_manager_restore(m, &r), 0);
+  ck_assert_uint_eq(r.restored, (unsigned)n);
+  if (rr)
+    *rr = r;
+}
+
+/* Frees m now (its runners stop, handing over) for what a test checks
+ * after. */
+static void stop_pod(void) {
+  arec_manager_free(m);
+  m = NULL;
+}
+
+/* free: acquire, claim the fence, start. */
+START_TEST(lock_free_acquires_claims_starts) {
+  toy_opts o = logged();
+  arec_restore_result rr;
+  restored_pod(1, &o, &rr);
   ck_assert_uint_eq(rr.total, 1);
-  ck_assert_uint_eq(rr.restored, 1);
   ck_assert_uint_eq(rr.skipped, 0);
   ck_assert_uint_eq(rr.failed, 0);
   ck_assert(toy_has_runner(m, "a0"));
@@ -52,35 +93,26 @@ START_TEST(lock_free_acquires_claims_starts) {
   ck_assert_int_ge(atomic_load(&ctl.steps), 3);
   ck_assert(logcap_has(&lc, " INFO ✅ agent restored successfully "
                             "agent_id=a0 symbol=BTC/USDT after=handover\n"));
-  arec_metrics mt = AREC_METRICS_INIT;
-  ck_assert_int_eq(arec_manager_metrics(m, &mt), 0);
+  arec_metrics mt = toy_metrics(m);
   ck_assert_uint_eq(mt.agents_restored_total, 1);
   ck_assert_uint_eq(mt.agent_lock_acquire_total, 1);
   ck_assert_int_eq(mt.agent_lock_held_total, 1);
   ck_assert_int_eq(mt.agents_running, 1);
-  arec_manager_free(m);
+  stop_pod();
   ck_assert_int_eq(atomic_load(&ctl.stops[AREC_STOP_HANDOVER]), 1);
   ck_assert(lock_free_p(st, "a0"));
-  arec_memory_store_free(st);
-  logcap_free(&lc);
 }
 END_TEST
 
 /* held: another pod holds the lock -> skip, logged, nothing started. */
 START_TEST(lock_held_skips) {
-  toy_ctl ctl;
-  logcap lc;
-  toy_opts o = quiet();
+  toy_opts o = logged();
   arec_restore_result rr;
-  ctl_init(&ctl);
-  logcap_init(&lc);
-  o.log = &lc;
-  o.level = AREC_LOG_INFO;
-  arec_memory_store *st = toy_store("a", 2);
+  st = toy_store("a", 2);
   ck_assert_int_eq(arec_memory_lock_force(st, "agent:lock:a1",
                                           "other-pod/0123", 60000),
                    0);
-  arec_manager *m = toy_manager(st, "pod-a", &ctl, &o);
+  m = toy_manager(st, "pod-a", &ctl, &o);
   ck_assert_int_eq(arec_manager_restore(m, &rr), 0);
   ck_assert_uint_eq(rr.total, 2);
   ck_assert_uint_eq(rr.restored, 1);
@@ -94,29 +126,22 @@ START_TEST(lock_held_skips) {
                             "(lock held), skipping agent_id=a1\n"));
   ck_assert(logcap_has(&lc, " INFO 🎯 agent restoration complete total=2 "
                             "restored=1 skipped=1 failed=0\n"));
-  arec_metrics mt = AREC_METRICS_INIT;
-  arec_manager_metrics(m, &mt);
+  arec_metrics mt = toy_metrics(m);
   ck_assert_uint_eq(mt.agent_lock_acquire_failed_total, 1);
-  arec_manager_free(m);
+  stop_pod();
   /* the other pod's lock is untouched */
   ck_assert(!lock_free_p(st, "a1"));
-  arec_memory_store_free(st);
-  logcap_free(&lc);
 }
 END_TEST
 
 /* expired: the holder died and its TTL ran out -> same as free. */
 START_TEST(lock_expired_recovers) {
-  toy_ctl ctl;
   toy_opts o = quiet();
   arec_restore_result rr;
-  ctl_init(&ctl);
-  arec_memory_store *st = toy_store(NULL, 0);
-  arec_memory_clock_set(st, 1000000);
-  toy_agents(st, "a", 1);
+  st = toy_store_manual(1000000, "a", 1);
   ck_assert_int_eq(
       arec_memory_lock_force(st, "agent:lock:a0", "dead-pod/01", 5000), 0);
-  arec_manager *m = toy_manager(st, "pod-a", &ctl, &o);
+  m = toy_manager(st, "pod-a", &ctl, &o);
   ck_assert_int_eq(arec_manager_restore(m, &rr), 0);
   ck_assert_uint_eq(rr.skipped, 1);
   ck_assert(!toy_has_runner(m, "a0"));
@@ -126,21 +151,13 @@ START_TEST(lock_expired_recovers) {
   ck_assert_uint_eq(rr.restored, 1);
   ck_assert(toy_has_runner(m, "a0"));
   ck_assert_str_eq(agent_row(st, "a0").running_on, "pod-a");
-  arec_manager_free(m);
-  arec_memory_store_free(st);
 }
 END_TEST
 
 /* lost: a refresh finds another value -> stop now (LOST), count it. */
 START_TEST(lock_lost_stops_runner) {
-  toy_ctl ctl;
   toy_opts o = quiet();
-  arec_restore_result rr;
-  ctl_init(&ctl);
-  arec_memory_store *st = toy_store("a", 1);
-  arec_manager *m = toy_manager(st, "pod-a", &ctl, &o);
-  ck_assert_int_eq(arec_manager_restore(m, &rr), 0);
-  ck_assert_uint_eq(rr.restored, 1);
+  restored_pod(1, &o, NULL);
   ck_assert_int_eq(arec_memory_lock_drop(st, "agent:lock:a0"), 0);
   ck_assert_int_eq(
       arec_memory_lock_force(st, "agent:lock:a0", "thief/02", 60000), 0);
@@ -151,8 +168,7 @@ START_TEST(lock_lost_stops_runner) {
   ck_assert_int_lt((long long)arec_test_now_ms() - t0, 550);
   WAIT_UNTIL(toy_nrunners(m) == 0, 1000);
   ck_assert_uint_eq(toy_nrunners(m), 0);
-  arec_metrics mt = AREC_METRICS_INIT;
-  arec_manager_metrics(m, &mt);
+  arec_metrics mt = toy_metrics(m);
   ck_assert_uint_eq(mt.agent_lock_lost_total, 1);
   WAIT_UNTIL((arec_manager_metrics(m, &mt), mt.agents_running == 0), 1000);
   ck_assert_int_eq(mt.agents_running, 0);
@@ -163,22 +179,14 @@ START_TEST(lock_lost_stops_runner) {
   ck_assert_int_eq(
       arec_memory_lock_peek(st, "agent:lock:a0", buf, sizeof buf, &ttl), 0);
   ck_assert_str_eq(buf, "thief/02");
-  arec_manager_free(m);
-  arec_memory_store_free(st);
 }
 END_TEST
 
 /* unreachable: refreshes fail -> keep running until the lease validity
  * ends, then stop (LOST). */
 START_TEST(lock_unreachable_runs_until_validity_ends) {
-  toy_ctl ctl;
   toy_opts o = quiet();
-  arec_restore_result rr;
-  ctl_init(&ctl);
-  arec_memory_store *st = toy_store("a", 1);
-  arec_manager *m = toy_manager(st, "pod-a", &ctl, &o);
-  ck_assert_int_eq(arec_manager_restore(m, &rr), 0);
-  ck_assert_uint_eq(rr.restored, 1);
+  restored_pod(1, &o, NULL);
   toy_sleep_ms(200); /* at least one good refresh */
   arec_memory_fail(st, AREC_MEMORY_REFRESH, -1, AREC_EUNAVAILABLE);
   long long t0 = (long long)arec_test_now_ms();
@@ -199,8 +207,6 @@ START_TEST(lock_unreachable_runs_until_validity_ends) {
   toy_row a = agent_row(st, "a0");
   ck_assert_str_eq(a.running_on, "");
   ck_assert_int_eq(a.is_trading, 1);
-  arec_manager_free(m);
-  arec_memory_store_free(st);
 }
 END_TEST
 
@@ -209,14 +215,8 @@ END_TEST
  * keep a runner past its validity: it is stopped (LOST) about a TTL after
  * the last good refresh, long before the hanging call returns. */
 START_TEST(lock_refresh_hanging_stops_runner_when_validity_ends) {
-  toy_ctl ctl;
   toy_opts o = quiet();
-  arec_restore_result rr;
-  ctl_init(&ctl);
-  arec_memory_store *st = toy_store("a", 1);
-  arec_manager *m = toy_manager(st, "pod-a", &ctl, &o);
-  ck_assert_int_eq(arec_manager_restore(m, &rr), 0);
-  ck_assert_uint_eq(rr.restored, 1);
+  restored_pod(1, &o, NULL);
   toy_sleep_ms(200); /* at least one good refresh */
   arec_memory_delay(st, AREC_MEMORY_REFRESH, 4000);
   long long t0 = (long long)arec_test_now_ms();
@@ -226,33 +226,22 @@ START_TEST(lock_refresh_hanging_stops_runner_when_validity_ends) {
   ck_assert_msg(dt <= 600 + 400, "stopped %lld ms after the refreshes hung "
                 "(TTL 600 ms, the hanging call lasts 4000 ms)", dt);
   arec_memory_delay(st, AREC_MEMORY_REFRESH, 0);
-  arec_manager_free(m);
-  arec_memory_store_free(st);
 }
 END_TEST
 
-/* A store with n agents "a0".. restored by pod-a, which saves every 40 ms;
- * returns once they have run for 100 ms. */
-static arec_manager *saving_pod(arec_memory_store **st, toy_ctl *ctl, int n) {
+/* restored_pod of n agents, pod-a saving every 40 ms; returns once they
+ * have run for 100 ms. */
+static void saving_pod(int n) {
   toy_opts o = quiet();
-  arec_restore_result rr;
-  ctl_init(ctl);
   o.save = 40;
-  ck_assert_int_eq(arec_memory_store_new(st), 0);
-  toy_agents(*st, "a", n);
-  arec_manager *m = toy_manager(*st, "pod-a", ctl, &o);
-  ck_assert_int_eq(arec_manager_restore(m, &rr), 0);
-  ck_assert_uint_eq(rr.restored, (unsigned)n);
+  restored_pod(n, &o, NULL);
   toy_sleep_ms(100);
-  return m;
 }
 
 /* the repository refuses saves (unreachable) for longer than the TTL: the
  * runner stops (LOST) and releases, even though its lock refreshes fine. */
 START_TEST(saves_failing_longer_than_ttl_stop_runner) {
-  arec_memory_store *st;
-  toy_ctl ctl;
-  arec_manager *m = saving_pod(&st, &ctl, 1);
+  saving_pod(1);
   arec_memory_fail(st, AREC_MEMORY_SAVE, -1, AREC_EUNAVAILABLE);
   long long t0 = arec_test_now_ms();
   toy_sleep_ms(300);
@@ -260,15 +249,12 @@ START_TEST(saves_failing_longer_than_ttl_stop_runner) {
   WAIT_UNTIL(atomic_load(&ctl.stops[AREC_STOP_LOST]) == 1, 3000);
   ck_assert_int_eq(atomic_load(&ctl.stops[AREC_STOP_LOST]), 1);
   ck_assert_int_ge(arec_test_now_ms() - t0, 600);
-  arec_metrics mt = AREC_METRICS_INIT;
-  arec_manager_metrics(m, &mt);
+  arec_metrics mt = toy_metrics(m);
   ck_assert_uint_gt(mt.agent_save_errors_total, 0);
   arec_memory_fail(st, AREC_MEMORY_SAVE, 0, 0);
   WAIT_UNTIL(lock_free_p(st, "a0"), 2000);
   ck_assert(lock_free_p(st, "a0"));
   ck_assert_str_eq(agent_row(st, "a0").running_on, "");
-  arec_manager_free(m);
-  arec_memory_store_free(st);
 }
 END_TEST
 
@@ -277,9 +263,7 @@ END_TEST
  * once its due save has waited longer than the TTL, and its lock is freed
  * at once, long before the hanging save returns. */
 START_TEST(saves_hanging_longer_than_ttl_stop_runner_and_free_lock) {
-  arec_memory_store *st;
-  toy_ctl ctl;
-  arec_manager *m = saving_pod(&st, &ctl, 1);
+  saving_pod(1);
   arec_memory_delay(st, AREC_MEMORY_SAVE, 4000);
   long long t0 = arec_test_now_ms();
   toy_sleep_ms(300);
@@ -292,8 +276,6 @@ START_TEST(saves_hanging_longer_than_ttl_stop_runner_and_free_lock) {
   WAIT_UNTIL(atomic_load(&ctl.stops[AREC_STOP_LOST]) == 1, 6000);
   ck_assert_int_eq(atomic_load(&ctl.stops[AREC_STOP_LOST]), 1);
   arec_memory_delay(st, AREC_MEMORY_SAVE, 0);
-  arec_manager_free(m);
-  arec_memory_store_free(st);
 }
 END_TEST
 
@@ -301,9 +283,7 @@ END_TEST
  * cannot record its agents and its pods row expires, so it lets every
  * agent go about a TTL after the last answer, lock first. */
 START_TEST(repository_down_longer_than_ttl_stops_every_runner) {
-  arec_memory_store *st;
-  toy_ctl ctl;
-  arec_manager *m = saving_pod(&st, &ctl, 3);
+  saving_pod(3);
   arec_memory_fail(st, AREC_MEMORY_REPOSITORY, -1, AREC_EUNAVAILABLE);
   long long t0 = arec_test_now_ms();
   toy_sleep_ms(300);
@@ -316,8 +296,6 @@ START_TEST(repository_down_longer_than_ttl_stops_every_runner) {
   WAIT_UNTIL(atomic_load(&ctl.stops[AREC_STOP_LOST]) == 3, 3000);
   ck_assert_int_eq(atomic_load(&ctl.stops[AREC_STOP_LOST]), 3);
   arec_memory_fail(st, AREC_MEMORY_REPOSITORY, 0, 0);
-  arec_manager_free(m);
-  arec_memory_store_free(st);
 }
 END_TEST
 
@@ -330,7 +308,7 @@ START_TEST(two_managers_skip_if_locked) {
   arec_restore_result ra, rb;
   ctl_init(&ca);
   ctl_init(&cb);
-  arec_memory_store *st = toy_store("a", 3);
+  st = toy_store("a", 3);
   arec_manager *A = toy_manager(st, "pod-a", &ca, &o);
   arec_manager *B = toy_manager(st, "pod-b", &cb, &o);
   ck_assert_int_eq(arec_manager_restore(A, &ra), 0);
@@ -347,7 +325,6 @@ START_TEST(two_managers_skip_if_locked) {
   ck_assert_str_eq(agent_row(st, "a0").running_on, "pod-a");
   arec_manager_free(A);
   arec_manager_free(B);
-  arec_memory_store_free(st);
 }
 END_TEST
 
@@ -368,7 +345,7 @@ START_TEST(two_managers_race_run_each_agent_once) {
   toy_opts o = quiet();
   ctl_init(&ca);
   ctl_init(&cb);
-  arec_memory_store *st = toy_store("r", 60);
+  st = toy_store("r", 60);
   race_arg a = {toy_manager(st, "pod-a", &ca, &o), {0, 0, 0, 0}, -1};
   race_arg b = {toy_manager(st, "pod-b", &cb, &o), {0, 0, 0, 0}, -1};
   pthread_t ta, tb;
@@ -391,7 +368,6 @@ START_TEST(two_managers_race_run_each_agent_once) {
   ck_assert_int_eq(atomic_load(&ca.starts) + atomic_load(&cb.starts), 60);
   arec_manager_free(a.m);
   arec_manager_free(b.m);
-  arec_memory_store_free(st);
 }
 END_TEST
 
@@ -406,7 +382,9 @@ int main(void) {
   const TTest *tests_tc2[] = {two_managers_skip_if_locked,
       two_managers_race_run_each_agent_once, NULL};
   Suite *s = suite_create("core_lock_states");
-  arec_test_cases(s, "lock_state_table", 20, tests_tc);
-  arec_test_cases(s, "two_managers", 20, tests_tc2);
+  TCase *tc = arec_test_cases(s, "lock_state_table", 20, tests_tc);
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tc = arec_test_cases(s, "two_managers", 20, tests_tc2);
+  tcase_add_checked_fixture(tc, setup, teardown);
   return arec_test_run(s);
 }

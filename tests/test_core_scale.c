@@ -22,14 +22,9 @@
 START_TEST(ten_thousand_agents_on_few_workers) {
   arec_memory_store *st;
   toy_ctl c;
-  toy_opts o;
+  toy_opts o = toy_quiet(30000, 10000);
   arec_restore_result r;
-  memset(&c, 0, sizeof c);
-  memset(&o, 0, sizeof o);
-  c.delay_ms = 150;
-  o.ttl = 30000;
-  o.refresh = 10000;
-  o.reconcile = 0;
+  toy_ctl_init(&c, 150);
   o.save = 300;
   o.workers = 8;
   o.shutdown = 20000;
@@ -43,8 +38,7 @@ START_TEST(ten_thousand_agents_on_few_workers) {
   ck_assert_uint_eq(toy_nrunners(m), NAGENTS);
 
   toy_sleep_ms(1200);
-  arec_metrics mt = AREC_METRICS_INIT;
-  ck_assert_int_eq(arec_manager_metrics(m, &mt), 0);
+  arec_metrics mt = toy_metrics(m);
   ck_assert_int_eq(mt.agents_running, NAGENTS);
   ck_assert_int_eq(mt.agent_lock_held_total, NAGENTS);
   /* every agent stepped more than once */
@@ -98,8 +92,8 @@ START_TEST(ten_thousand_agents_on_few_workers) {
 END_TEST
 
 int main(void) {
+  const TTest *tests[] = {ten_thousand_agents_on_few_workers, NULL};
   Suite *s = suite_create("core_scale");
-  TCase *tc = arec_test_tcase(s, "ten_thousand", 60);
-  tcase_add_test(tc, ten_thousand_agents_on_few_workers);
+  arec_test_cases(s, "ten_thousand", 60, tests);
   return arec_test_run(s);
 }

@@ -112,8 +112,8 @@ START_TEST(slow_runner_list_does_not_hold_up_refreshes) {
 END_TEST
 
 int main(void) {
+  const TTest *tests[] = {slow_runner_list_does_not_hold_up_refreshes, NULL};
   Suite *s = suite_create("core_snapshot");
-  TCase *tc = arec_test_tcase(s, "snapshot", 30);
-  tcase_add_test(tc, slow_runner_list_does_not_hold_up_refreshes);
+  arec_test_cases(s, "snapshot", 30, tests);
   return arec_test_run(s);
 }

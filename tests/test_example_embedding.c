@@ -65,8 +65,8 @@ START_TEST(runs_then_continues_on_another_pod) {
 END_TEST
 
 int main(void) {
+  const TTest *tests[] = {runs_then_continues_on_another_pod, NULL};
   Suite *s = suite_create("example_embedding");
-  TCase *tc = arec_test_tcase(s, "pg_and_redis", 60);
-  tcase_add_test(tc, runs_then_continues_on_another_pod);
+  arec_test_cases(s, "pg_and_redis", 60, tests);
   return arec_test_main(s, &g_pg, AREC_TEST_EMPTY, &g_redis);
 }

@@ -34,10 +34,15 @@ static PGresult *sql(const char *q, int n, const char *const *p) {
   return arec_test_pg_exec(&g_pg, q, n, p);
 }
 
-static arec_lock *open_lock(void) {
+/* A lock on a pool of two connections with these deadlines (0: the
+ * defaults). */
+static arec_lock *open_lock_timed(int64_t call_timeout_ms,
+                                  int64_t statement_timeout_ms) {
   arec_pg_options o = AREC_PG_OPTIONS_INIT;
   o.conninfo = g_pg.conninfo;
   o.pool_size = 2;
+  o.call_timeout_ms = call_timeout_ms;
+  o.statement_timeout_ms = statement_timeout_ms;
   arec_pg *pg = NULL;
   int e = arec_pg_new(&pg, &o);
   ck_assert_msg(e == 0, "arec_pg_new: %s", arec_error_last());
@@ -48,6 +53,8 @@ static arec_lock *open_lock(void) {
   ck_assert_ptr_nonnull(l->pod_lease);
   return l;
 }
+
+static arec_lock *open_lock(void) { return open_lock_timed(0, 0); }
 
 static void sleep_ms(long ms) {
   struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -114,13 +121,21 @@ static const arec_lock_fixture PODLEASE_FIXTURE = {
 #define A "pod-a/0123456789abcdef0123456789abcdef"
 #define B "pod-b/fedcba9876543210fedcba9876543210"
 
-START_TEST(dead_holder_taken_over_after_pod_lease) {
+/* On a fresh schema: a lock holding A's pod lease of ttl ms (its validity
+ * asserted within (0, ttl]). */
+static arec_lock *fresh_leased(int64_t ttl) {
   fx_reset(NULL);
-  arec_lock *a = open_lock(), *b = open_lock();
-  int64_t va = 0, vb = 0;
-  ck_assert_int_eq(a->pod_lease(a, A, 1000, 0, &va), 0);
-  ck_assert_int_gt(va, 0);
-  ck_assert_int_le(va, 1000);
+  arec_lock *a = open_lock();
+  int64_t v = 0;
+  ck_assert_int_eq(a->pod_lease(a, A, ttl, 0, &v), 0);
+  ck_assert_int_gt(v, 0);
+  ck_assert_int_le(v, ttl);
+  return a;
+}
+
+START_TEST(dead_holder_taken_over_after_pod_lease) {
+  arec_lock *a = fresh_leased(1000), *b = open_lock();
+  int64_t vb = 0;
   ck_assert_int_eq(b->pod_lease(b, B, 1000, 0, &vb), 0);
   arec_lease la, lb;
   ck_assert_int_eq(a->try_acquire(a, K, A, 30000, &la), 1);
@@ -147,10 +162,8 @@ START_TEST(dead_holder_taken_over_after_pod_lease) {
 END_TEST
 
 START_TEST(renewing_holder_kept_across_connection_kill) {
-  fx_reset(NULL);
-  arec_lock *a = open_lock(), *b = open_lock();
+  arec_lock *a = fresh_leased(600), *b = open_lock();
   int64_t v = 0;
-  ck_assert_int_eq(a->pod_lease(a, A, 600, 0, &v), 0);
   arec_lease la, lb;
   ck_assert_int_eq(a->try_acquire(a, K, A, 30000, &la), 1);
   long long t0 = arec_test_now_ms();
@@ -189,34 +202,42 @@ static void liveness_pid(char *out, size_t len) {
   PQclear(r);
 }
 
-START_TEST(slow_renewal_keeps_the_liveness_session) {
+/* On a fresh schema: a lock on a pool whose calls give up after 300 ms
+ * (the server answers late, never cancels), holding A's pod lease of ttl
+ * ms; pid: the backend holding its liveness advisory lock; *blocker:
+ * another session holding the pod's row (FOR UPDATE in an open
+ * transaction), so that renewals wait on it until end_blocker(). */
+static arec_lock *blocked_lease(int64_t ttl, char *pid, size_t len,
+                                PGconn **blocker) {
   fx_reset(NULL);
-  arec_pg_options o = AREC_PG_OPTIONS_INIT;
-  o.conninfo = g_pg.conninfo;
-  o.pool_size = 2;
-  o.call_timeout_ms = 300;
-  o.statement_timeout_ms = 10000; /* the server answers late, never cancels */
-  arec_pg *pg = NULL;
-  ck_assert_int_eq(arec_pg_new(&pg, &o), 0);
-  arec_lock *a = NULL;
-  ck_assert_int_eq(arec_pg_lock_new(&a, pg, NULL), 0);
-  arec_pg_free(pg);
+  arec_lock *a = open_lock_timed(300, 10000);
   int64_t v = 0;
-  ck_assert_int_eq(a->pod_lease(a, A, 5000, 0, &v), 0);
-  char pid[32], now[32];
-  liveness_pid(pid, sizeof pid);
+  ck_assert_int_eq(a->pod_lease(a, A, ttl, 0, &v), 0);
+  liveness_pid(pid, len);
   ck_assert_str_ne(pid, "");
-  /* another session holds the pod's row: renewals wait on it */
-  PGconn *blocker = PQconnectdb(g_pg.conninfo);
-  ck_assert_int_eq(PQstatus(blocker), CONNECTION_OK);
-  PQclear(PQexec(blocker, "BEGIN"));
+  *blocker = PQconnectdb(g_pg.conninfo);
+  ck_assert_int_eq(PQstatus(*blocker), CONNECTION_OK);
+  PQclear(PQexec(*blocker, "BEGIN"));
   const char *p[1] = {A};
-  PGresult *r = PQexecParams(blocker,
+  PGresult *r = PQexecParams(*blocker,
                              "SELECT 1 FROM lock_pods WHERE holder = $1 "
                              "FOR UPDATE",
                              1, NULL, p, NULL, NULL, 0);
   ck_assert_int_eq(PQntuples(r), 1);
   PQclear(r);
+  return a;
+}
+
+static void end_blocker(PGconn *blocker) {
+  PQclear(PQexec(blocker, "COMMIT"));
+  PQfinish(blocker);
+}
+
+START_TEST(slow_renewal_keeps_the_liveness_session) {
+  char pid[32], now[32];
+  PGconn *blocker = NULL;
+  arec_lock *a = blocked_lease(5000, pid, sizeof pid, &blocker);
+  int64_t v = 0;
   for (int i = 0; i < 2; i++) { /* timed out, then still owed */
     long long t0 = arec_test_now_ms();
     ck_assert_int_eq(a->pod_lease(a, A, 5000, 0, &v), AREC_ETIMEDOUT);
@@ -224,8 +245,7 @@ START_TEST(slow_renewal_keeps_the_liveness_session) {
     liveness_pid(now, sizeof now);
     ck_assert_str_eq(now, pid); /* the advisory lock never went */
   }
-  PQclear(PQexec(blocker, "COMMIT"));
-  PQfinish(blocker);
+  end_blocker(blocker);
   ck_assert_int_eq(a->pod_lease(a, A, 5000, 0, &v), 0);
   ck_assert_int_gt(v, 0);
   liveness_pid(now, sizeof now);
@@ -236,29 +256,10 @@ START_TEST(slow_renewal_keeps_the_liveness_session) {
 END_TEST
 
 START_TEST(late_past_the_lease_the_session_goes) {
-  fx_reset(NULL);
-  arec_pg_options o = AREC_PG_OPTIONS_INIT;
-  o.conninfo = g_pg.conninfo;
-  o.pool_size = 2;
-  o.call_timeout_ms = 300;
-  o.statement_timeout_ms = 10000;
-  arec_pg *pg = NULL;
-  ck_assert_int_eq(arec_pg_new(&pg, &o), 0);
-  arec_lock *a = NULL;
-  ck_assert_int_eq(arec_pg_lock_new(&a, pg, NULL), 0);
-  arec_pg_free(pg);
-  int64_t v = 0;
-  ck_assert_int_eq(a->pod_lease(a, A, 700, 0, &v), 0);
   char pid[32], now[32];
-  liveness_pid(pid, sizeof pid);
-  ck_assert_str_ne(pid, "");
-  PGconn *blocker = PQconnectdb(g_pg.conninfo);
-  ck_assert_int_eq(PQstatus(blocker), CONNECTION_OK);
-  PQclear(PQexec(blocker, "BEGIN"));
-  const char *p[1] = {A};
-  PQclear(PQexecParams(blocker,
-                       "SELECT 1 FROM lock_pods WHERE holder = $1 FOR UPDATE",
-                       1, NULL, p, NULL, NULL, 0));
+  PGconn *blocker = NULL;
+  arec_lock *a = blocked_lease(700, pid, sizeof pid, &blocker);
+  int64_t v = 0;
   ck_assert_int_eq(a->pod_lease(a, A, 700, 0, &v), AREC_ETIMEDOUT);
   sleep_ms(700); /* the lease has run out */
   /* the late session is closed; a new one is tried (and waits too) */
@@ -271,8 +272,7 @@ START_TEST(late_past_the_lease_the_session_goes) {
     sleep_ms(20);
   } while (arec_test_now_ms() - t0 < 3000);
   ck_assert_str_ne(now, pid);
-  PQclear(PQexec(blocker, "COMMIT"));
-  PQfinish(blocker);
+  end_blocker(blocker);
   ck_assert_int_eq(a->pod_lease(a, A, 700, 0, &v), 0);
   ck_assert_int_eq(a->pod_lease(a, A, 0, 1, NULL), 0);
   a->free(a);
@@ -280,10 +280,8 @@ START_TEST(late_past_the_lease_the_session_goes) {
 END_TEST
 
 START_TEST(one_holder_one_session) {
-  fx_reset(NULL);
-  arec_lock *a = open_lock(), *a2 = open_lock();
+  arec_lock *a = fresh_leased(1000), *a2 = open_lock();
   int64_t v = 0;
-  ck_assert_int_eq(a->pod_lease(a, A, 1000, 0, &v), 0);
   ck_assert_int_eq(a2->pod_lease(a2, A, 1000, 0, &v), AREC_ELOST);
   ck_assert_int_eq(a->pod_lease(a, A, 1000, 0, &v), 0);
   ck_assert_int_eq(a->pod_lease(a, NULL, 1000, 0, &v),

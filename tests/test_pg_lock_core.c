@@ -31,15 +31,9 @@ static arec_manager *pg_manager(arec_memory_store *st, const char *pod,
   ck_assert_int_eq(arec_pg_lock_new(&lock, pg, NULL), 0);
   arec_pg_free(pg);
   ck_assert_int_eq(arec_memory_repository_new(&repo, st), 0);
-  arec_manager_options o = AREC_MANAGER_OPTIONS_INIT;
-  o.pod_name = pod;
-  o.lock_ttl_ms = 30000;
-  o.refresh_interval_ms = 5000;
-  o.reconcile_interval_ms = 200;
-  o.save_interval_ms = 100;
-  o.shutdown_timeout_ms = 3000;
-  o.workers = 4;
-  o.log = toy_log_null;
+  toy_opts t = toy_quiet(30000, 5000);
+  t.reconcile = 200;
+  arec_manager_options o = toy_manager_options(pod, &t);
   o.pod_lease_ttl_ms = pod_ttl;
   ck_assert_int_eq(arec_manager_new(&mgr, &o, repo, lock), 0);
   arec_agent_type type = toy_type("toy", ctl);

@@ -191,15 +191,17 @@ static const arec_repo_fixture FIXTURE = {
 /* ------------------------------------------------- fencing, thousands of rounds */
 #define ROUNDS 2000
 
+/* What the claimer and the saver threads share: each works on a
+ * repository of its own, opened (and freed) by the test. */
 typedef struct race {
+  arec_repository *claims, *saves;
   _Atomic uint64_t latest;
   atomic_int bad, saved, done, attempts;
 } race;
 
 static void *claimer(void *p) {
   race *rc = p;
-  arec_repository *r = NULL;
-  fx_open(NULL, &r);
+  arec_repository *r = rc->claims;
   for (int i = 0; i < ROUNDS; i++) {
     /* stay in step with the saver (one claim per two save attempts), so
      * that claims really race saves instead of running ahead */
@@ -218,14 +220,12 @@ static void *claimer(void *p) {
       atomic_store(&rc->latest, f);
   }
   atomic_store(&rc->done, 1);
-  r->free(r);
   return NULL;
 }
 
 static void *saver(void *p) {
   race *rc = p;
-  arec_repository *r = NULL;
-  fx_open(NULL, &r);
+  arec_repository *r = rc->saves;
   for (int i = 0; !atomic_load(&rc->done) && i < 50 * ROUNDS; i++) {
     arec_symbol_state st[2] = {{"BTC/USDT", (double)i, "{\"i\": 1}"},
                                {"ETH/USDT", (double)i, "{}"}};
@@ -242,7 +242,6 @@ static void *saver(void *p) {
     else if (e != AREC_EFENCED)
       atomic_store(&rc->bad, e);
   }
-  r->free(r);
   return NULL;
 }
 
@@ -256,6 +255,8 @@ START_TEST(fencing_thousands_of_rounds) {
   ck_assert_int_eq(r->set_trading(r, "race", 1), 0);
   race rc;
   memset(&rc, 0, sizeof rc);
+  ck_assert_int_eq(fx_open(NULL, &rc.claims), 0);
+  ck_assert_int_eq(fx_open(NULL, &rc.saves), 0);
   uint64_t f0 = 0;
   ck_assert_int_eq(r->claim(r, "pod-b", "inc-b", "race", &f0), 0);
   atomic_store(&rc.latest, f0);
@@ -268,6 +269,8 @@ START_TEST(fencing_thousands_of_rounds) {
   pthread_join(a, NULL);
   pthread_join(b, NULL);
   long long ms = arec_test_now_ms() - t0;
+  rc.claims->free(rc.claims);
+  rc.saves->free(rc.saves);
   ck_assert_msg(atomic_load(&rc.bad) == 0, "unexpected %s",
                 arec_err_name(atomic_load(&rc.bad)));
   ck_assert_int_gt(atomic_load(&rc.saved), 0);

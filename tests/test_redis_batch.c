@@ -45,41 +45,11 @@ static arec_lock *open_lock(rfix *f) { return rfix_lock(f); }
 /* Every master has answered everything sent so far. */
 static void settle(arec_lock *l) { rsettle(l); }
 
-typedef struct keyset {
-  size_t n;
-  char (*name)[48];
-  const char **keys;
-  arec_lease *leases;
-  int *res;
-} keyset;
-
-static keyset ks_new(const char *tag, size_t n) {
-  keyset k;
-  k.n = n;
-  k.name = calloc(n ? n : 1, sizeof *k.name);
-  k.keys = calloc(n ? n : 1, sizeof *k.keys);
-  k.leases = calloc(n ? n : 1, sizeof *k.leases);
-  k.res = calloc(n ? n : 1, sizeof *k.res);
-  ck_assert(k.name && k.keys && k.leases && k.res);
-  for (size_t i = 0; i < n; i++) {
-    snprintf(k.name[i], sizeof k.name[i], "agent:lock:%s-%zu", tag, i);
-    k.keys[i] = k.name[i];
-  }
-  return k;
-}
-
-static void ks_free(keyset *k) {
-  free(k->name);
-  free(k->keys);
-  free(k->leases);
-  free(k->res);
-}
-
 /* On one server: how many keys hold their lease's value (MGET), how many
  * have a TTL above `ms` (PTTL), how many exist. */
 enum { HOLDING, TTL_ABOVE, EXISTING };
 
-static size_t count_on(const arec_test_redis *r, const keyset *k,
+static size_t count_on(const arec_test_redis *r, const arec_conf_batch *k,
                        const arec_lease *ls, int what, long long ms) {
   struct timeval tv = {5, 0};
   redisContext *c = redisConnectWithTimeout("127.0.0.1", r->port, tv);
@@ -132,7 +102,8 @@ static void one_size(rfix *f, size_t n, const char *owner, int holder) {
   arec_lock *a = open_lock(f), *b = open_lock(f);
   char tag[64];
   snprintf(tag, sizeof tag, "edge-%zu-%d", n, holder);
-  keyset k = ks_new(tag, n), kb = ks_new(tag, n);
+  arec_conf_batch k = arec_conf_batch_new(n, tag);
+  arec_conf_batch kb = arec_conf_batch_new(n, tag);
   if (holder) {
     lease(a, owner);
     lease(b, B);
@@ -192,8 +163,8 @@ static void one_size(rfix *f, size_t n, const char *owner, int holder) {
     ck_assert_int_eq(a->pod_lease(a, owner, 0, 1, NULL), 0);
     ck_assert_int_eq(b->pod_lease(b, B, 0, 1, NULL), 0);
   }
-  ks_free(&k);
-  ks_free(&kb);
+  arec_conf_batch_free(&k);
+  arec_conf_batch_free(&kb);
   a->free(a);
   b->free(b);
 }
@@ -214,7 +185,8 @@ START_TEST(mixed_answers_inside_one_chunk) {
   rfix *f = fix(_i);
   arec_lock *a = open_lock(f), *b = open_lock(f), *c = open_lock(f),
             *p = open_lock(f);
-  keyset k = ks_new("mixed", 60), kp = ks_new("mixed", 60);
+  arec_conf_batch k = arec_conf_batch_new(60, "mixed");
+  arec_conf_batch kp = arec_conf_batch_new(60, "mixed");
   arec_lease la, lc;
   lease(a, A);
   lease(b, B);
@@ -296,8 +268,8 @@ START_TEST(mixed_answers_inside_one_chunk) {
     ck_assert_int_eq(fx_ttl(f, k.keys[i]) != -2,
                      kind == LIVE || kind == PLAIN || kind == HASH);
   }
-  ks_free(&k);
-  ks_free(&kp);
+  arec_conf_batch_free(&k);
+  arec_conf_batch_free(&kp);
   a->free(a);
   b->free(b);
   c->free(c);
@@ -306,7 +278,7 @@ START_TEST(mixed_answers_inside_one_chunk) {
 END_TEST
 
 /* Every key's result in k is want. */
-static void expect_all(const keyset *k, int want) {
+static void expect_all(const arec_conf_batch *k, int want) {
   for (size_t i = 0; i < k->n; i++)
     ck_assert_int_eq(k->res[i], want);
 }
@@ -315,7 +287,7 @@ static void expect_all(const keyset *k, int want) {
 START_TEST(one_master_of_three_killed) {
   rfix *f = fix(1);
   arec_lock *a = open_lock(f);
-  keyset k = ks_new("down", 3 * CH + 17);
+  arec_conf_batch k = arec_conf_batch_new(3 * CH + 17, "down");
   ck_assert_int_eq(arec_test_redis_kill(f->srv[1]), 0);
   ck_assert_int_eq(a->try_acquire_many(a, k.keys, k.n, "pod-a", TTL, k.leases,
                                        k.res), 0);
@@ -325,7 +297,7 @@ START_TEST(one_master_of_three_killed) {
   ck_assert_int_eq(a->release_many(a, k.keys, k.leases, k.n, k.res), 0);
   expect_all(&k, 0);
   ck_assert_uint_eq(count_on(f->srv[0], &k, NULL, EXISTING, 0), 0);
-  ks_free(&k);
+  arec_conf_batch_free(&k);
   a->free(a);
 }
 END_TEST
@@ -337,7 +309,7 @@ END_TEST
 START_TEST(batch_deadline_grows_with_keys) {
   rfix *f = fix(1);
   arec_lock *a = open_lock(f);
-  keyset k = ks_new("deadline", 4000);
+  arec_conf_batch k = arec_conf_batch_new(4000, "deadline");
   int64_t deadline = 50 + 4000 / 40; /* fixture node timeout: default 50 */
   int64_t renew_ttl = 1500, renew = renew_ttl / 3; /* more than deadline */
   ck_assert_int_eq(a->try_acquire_many(a, k.keys, k.n, "pod-a", TTL, k.leases,
@@ -371,7 +343,7 @@ START_TEST(batch_deadline_grows_with_keys) {
   /* the paused masters ran the delete when they went on: gone everywhere */
   ck_assert_int_eq(a->release_many(a, k.keys, k.leases, k.n, k.res), 0);
   expect_all(&k, 1);
-  ks_free(&k);
+  arec_conf_batch_free(&k);
   a->free(a);
 }
 END_TEST

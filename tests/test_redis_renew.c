@@ -61,43 +61,35 @@ static pthread_t pause_two(rfix *f) {
 START_TEST(renewals_wait_for_slow_masters) {
   rfix *f = fix(1);
   arec_lock *l = open_lock(f);
-  enum { N = 1000 };
-  static char names[N][32];
-  static const char *keys[N];
-  static arec_lease leases[N];
-  static int res[N];
-  for (size_t i = 0; i < N; i++) {
-    snprintf(names[i], sizeof names[i], "agent:lock:slow-%zu", i);
-    keys[i] = names[i];
-  }
-  ck_assert_int_eq(l->try_acquire_many(l, keys, N, "pod-a", TTL, leases, res),
-                   0);
-  for (size_t i = 0; i < N; i++)
-    ck_assert_int_eq(res[i], 1);
+  arec_conf_batch b = arec_conf_batch_new(1000, "slow");
+  ck_assert_int_eq(
+      l->try_acquire_many(l, b.keys, b.n, "pod-a", TTL, b.leases, b.res), 0);
+  for (size_t i = 0; i < b.n; i++)
+    ck_assert_int_eq(b.res[i], 1);
   rsettle(l);
 
   /* batched refresh */
   pthread_t th = pause_two(f);
   long long t0 = arec_test_now_ms();
-  ck_assert_int_eq(l->refresh_many(l, keys, leases, N, TTL, res), 0);
+  ck_assert_int_eq(l->refresh_many(l, b.keys, b.leases, b.n, TTL, b.res), 0);
   long long t1 = arec_test_now_ms();
   pthread_join(th, NULL);
   ck_assert_int_ge(t1 - t0, PAUSE_MS - 5);
-  for (size_t i = 0; i < N; i++) {
-    ck_assert_msg(res[i] == 0, "key %zu: %d", i, res[i]);
-    ck_assert_int_gt(leases[i].validity_ms, 0);
-    ck_assert_int_le(leases[i].validity_ms, TTL - drift(TTL));
+  for (size_t i = 0; i < b.n; i++) {
+    ck_assert_msg(b.res[i] == 0, "key %zu: %d", i, b.res[i]);
+    ck_assert_int_gt(b.leases[i].validity_ms, 0);
+    ck_assert_int_le(b.leases[i].validity_ms, TTL - drift(TTL));
   }
   rsettle(l);
 
   /* one key */
   th = pause_two(f);
   t0 = arec_test_now_ms();
-  ck_assert_int_eq(l->refresh(l, keys[0], &leases[0], TTL), 0);
+  ck_assert_int_eq(l->refresh(l, b.keys[0], &b.leases[0], TTL), 0);
   t1 = arec_test_now_ms();
   pthread_join(th, NULL);
   ck_assert_int_ge(t1 - t0, PAUSE_MS - 5);
-  ck_assert_int_le(leases[0].validity_ms, TTL - drift(TTL));
+  ck_assert_int_le(b.leases[0].validity_ms, TTL - drift(TTL));
   rsettle(l);
 
   /* the pod lease */
@@ -126,7 +118,8 @@ START_TEST(renewals_wait_for_slow_masters) {
   rsettle(l);
   ck_assert_int_eq(fx_ttl(f, "agent:lock:slow-new"), -2);
 
-  ck_assert_int_eq(l->release_many(l, keys, leases, N, res), 0);
+  ck_assert_int_eq(l->release_many(l, b.keys, b.leases, b.n, b.res), 0);
+  arec_conf_batch_free(&b);
   l->free(l);
 }
 END_TEST
@@ -155,35 +148,23 @@ static void check_batch(const char *what, const arec_lease *leases, size_t n,
 START_TEST(batch_validity_counts_to_the_return) {
   rfix *f = fix(0);
   arec_lock *l = open_lock(f);
-  enum { N = 50000 };
-  char (*names)[32] = calloc(N, sizeof *names);
-  const char **keys = calloc(N, sizeof *keys);
-  arec_lease *leases = calloc(N, sizeof *leases);
-  int *res = calloc(N, sizeof *res);
-  ck_assert(names && keys && leases && res);
-  for (size_t i = 0; i < N; i++) {
-    snprintf(names[i], sizeof names[i], "agent:lock:v-%zu", i);
-    keys[i] = names[i];
-  }
+  arec_conf_batch b = arec_conf_batch_new(50000, "v");
   const int64_t ttl = 30000;
   long long t0 = arec_test_now_ms();
-  ck_assert_int_eq(l->try_acquire_many(l, keys, N, "pod-a", ttl, leases, res),
-                   0);
+  ck_assert_int_eq(
+      l->try_acquire_many(l, b.keys, b.n, "pod-a", ttl, b.leases, b.res), 0);
   long long t1 = arec_test_now_ms();
-  for (size_t i = 0; i < N; i++)
-    ck_assert_int_eq(res[i], 1);
-  check_batch("acquire", leases, N, t0, t1, ttl);
+  for (size_t i = 0; i < b.n; i++)
+    ck_assert_int_eq(b.res[i], 1);
+  check_batch("acquire", b.leases, b.n, t0, t1, ttl);
   t0 = arec_test_now_ms();
-  ck_assert_int_eq(l->refresh_many(l, keys, leases, N, ttl, res), 0);
+  ck_assert_int_eq(l->refresh_many(l, b.keys, b.leases, b.n, ttl, b.res), 0);
   t1 = arec_test_now_ms();
-  for (size_t i = 0; i < N; i++)
-    ck_assert_int_eq(res[i], 0);
-  check_batch("refresh", leases, N, t0, t1, ttl);
-  ck_assert_int_eq(l->release_many(l, keys, leases, N, res), 0);
-  free(names);
-  free(keys);
-  free(leases);
-  free(res);
+  for (size_t i = 0; i < b.n; i++)
+    ck_assert_int_eq(b.res[i], 0);
+  check_batch("refresh", b.leases, b.n, t0, t1, ttl);
+  ck_assert_int_eq(l->release_many(l, b.keys, b.leases, b.n, b.res), 0);
+  arec_conf_batch_free(&b);
   l->free(l);
 }
 END_TEST

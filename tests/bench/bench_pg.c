@@ -92,6 +92,24 @@ static void add_row(const char *what, int n, double ms, double tps) {
   r->limit_ms = tps > 0 ? 1000.0 * n / tps : 0;
 }
 
+/* The row "<call>, <n> agents" of the median of three timings t (ms),
+ * unless a run failed (err). */
+static void add_batch_row(int err, const char *call, int n, double *t,
+                          double tps) {
+  char what[80];
+  snprintf(what, sizeof what, "%s, %d agents", call, n);
+  if (!err)
+    add_row(what, n, median(t, 3), tps);
+}
+
+/* The first per-agent code of a batch call that is not 0 (0: none). */
+static int first_refused(const int *res, int n) {
+  for (int i = 0; i < n; i++)
+    if (res[i])
+      return res[i];
+  return 0;
+}
+
 /* claims, saves and the restore query at n agents (all wanted) */
 static int bench_batches(arec_pg *pg, int n, double tps) {
   if (setup(n) ||
@@ -112,7 +130,6 @@ static int bench_batches(arec_pg *pg, int n, double tps) {
     ids[i] = malloc(16);
     snprintf(ids[i], 16, "b%d", i + 1);
   }
-  char what[80];
   double t[3];
   int err = 0;
   for (int k = 0; k < 3 && !err; k++) {
@@ -124,21 +141,16 @@ static int bench_batches(arec_pg *pg, int n, double tps) {
       err = -1;
     arec_agent_list_free(l);
   }
-  snprintf(what, sizeof what, "agents_to_restore, %d agents", n);
-  if (!err)
-    add_row(what, n, median(t, 3), tps);
+  add_batch_row(err, "agents_to_restore", n, t, tps);
   for (int k = 0; k < 3 && !err; k++) {
     long long t0 = arec_test_now_ms();
     err = r->claim_many(r, "bench-pod", "inc", (const char *const *)ids, (size_t)n,
                         fences, res);
     t[k] = (double)(arec_test_now_ms() - t0);
-    for (int i = 0; i < n && !err; i++)
-      if (res[i])
-        err = res[i];
+    if (!err)
+      err = first_refused(res, n);
   }
-  snprintf(what, sizeof what, "claim_many (one round trip), %d agents", n);
-  if (!err)
-    add_row(what, n, median(t, 3), tps);
+  add_batch_row(err, "claim_many (one round trip)", n, t, tps);
   for (int i = 0; i < n; i++) {
     saves[i].agent_id = ids[i];
     saves[i].fence = fences[i];
@@ -150,13 +162,10 @@ static int bench_batches(arec_pg *pg, int n, double tps) {
     long long t0 = arec_test_now_ms();
     err = r->save_many(r, saves, (size_t)n, res);
     t[k] = (double)(arec_test_now_ms() - t0);
-    for (int i = 0; i < n && !err; i++)
-      if (res[i])
-        err = res[i];
+    if (!err)
+      err = first_refused(res, n);
   }
-  snprintf(what, sizeof what, "save_many (one round trip), %d agents", n);
-  if (!err)
-    add_row(what, n, median(t, 3), tps);
+  add_batch_row(err, "save_many (one round trip)", n, t, tps);
   if (err)
     fprintf(stderr, "bench: %s: %s\n", arec_err_name(err), arec_error_last());
   for (int i = 0; i < n; i++)

@@ -236,6 +236,23 @@ static void batch_once(arec_lock *l, keys *k, size_t n, double *acq_ms,
   expect(k->res, n, 0, "release_many");
 }
 
+/* The single calls timed, one key at a time. */
+enum { ACQUIRE, REFRESH, RELEASE, NCALLS };
+
+/* us of one single call of kind `call` on key i of k. */
+static double single_us(arec_lock *l, keys *k, int i, int call) {
+  double t = now_us();
+  if (call == ACQUIRE) {
+    if (l->try_acquire(l, k->keys[i], "bench-pod", TTL, &k->leases[i]) != 1)
+      fprintf(stderr, "bench: acquire %d failed\n", i);
+  } else if (call == REFRESH) {
+    l->refresh(l, k->keys[i], &k->leases[i], TTL);
+  } else {
+    l->release(l, k->keys[i], &k->leases[i]);
+  }
+  return now_us() - t;
+}
+
 static void bench(const char *label, const char *addrs, int port,
                   int batches) {
   arec_lock *l = open_lock(addrs);
@@ -249,38 +266,30 @@ static void bench(const char *label, const char *addrs, int port,
     g_rtt_eval_us = rtt_eval_us;
   }
 
-  /* single calls */
-  double *acq = calloc(NSINGLE, sizeof *acq), *ref = calloc(NSINGLE, sizeof *ref),
-         *rel = calloc(NSINGLE, sizeof *rel);
+  /* single calls: every key acquired, then refreshed, then released; p50
+   * and p99 of each beside the round trip of its redis command */
+  const struct {
+    const char *name;
+    double rtt_us;
+    const char *rtt_what;
+  } calls[NCALLS] = {
+      [ACQUIRE] = {"try_acquire", rtt_set_us, "us SET NX PX -c1 RTT"},
+      [REFRESH] = {"refresh", rtt_eval_us, "us EVAL -c1 RTT"},
+      [RELEASE] = {"release", rtt_eval_us, "us EVAL -c1 RTT"},
+  };
+  static const double pcts[] = {0.5, 0.99};
+  double *us = calloc(NSINGLE, sizeof *us);
   keys k = keys_new(NBATCH);
-  for (int i = 0; i < NSINGLE; i++) {
-    double t = now_us();
-    if (l->try_acquire(l, k.keys[i], "bench-pod", TTL, &k.leases[i]) != 1)
-      fprintf(stderr, "bench: acquire %d failed\n", i);
-    acq[i] = now_us() - t;
+  for (int call = 0; call < NCALLS; call++) {
+    for (int i = 0; i < NSINGLE; i++)
+      us[i] = single_us(l, &k, i, call);
+    for (size_t p = 0; p < sizeof pcts / sizeof *pcts; p++) {
+      snprintf(what, sizeof what, "%s: %s p%.0f", label, calls[call].name,
+               pcts[p] * 100);
+      add(what, pct(us, NSINGLE, pcts[p]), "us", calls[call].rtt_us,
+          calls[call].rtt_what);
+    }
   }
-  for (int i = 0; i < NSINGLE; i++) {
-    double t = now_us();
-    l->refresh(l, k.keys[i], &k.leases[i], TTL);
-    ref[i] = now_us() - t;
-  }
-  for (int i = 0; i < NSINGLE; i++) {
-    double t = now_us();
-    l->release(l, k.keys[i], &k.leases[i]);
-    rel[i] = now_us() - t;
-  }
-  snprintf(what, sizeof what, "%s: try_acquire p50", label);
-  add(what, pct(acq, NSINGLE, 0.5), "us", rtt_set_us, "us SET NX PX -c1 RTT");
-  snprintf(what, sizeof what, "%s: try_acquire p99", label);
-  add(what, pct(acq, NSINGLE, 0.99), "us", rtt_set_us, "us SET NX PX -c1 RTT");
-  snprintf(what, sizeof what, "%s: refresh p50", label);
-  add(what, pct(ref, NSINGLE, 0.5), "us", rtt_eval_us, "us EVAL -c1 RTT");
-  snprintf(what, sizeof what, "%s: refresh p99", label);
-  add(what, pct(ref, NSINGLE, 0.99), "us", rtt_eval_us, "us EVAL -c1 RTT");
-  snprintf(what, sizeof what, "%s: release p50", label);
-  add(what, pct(rel, NSINGLE, 0.5), "us", rtt_eval_us, "us EVAL -c1 RTT");
-  snprintf(what, sizeof what, "%s: release p99", label);
-  add(what, pct(rel, NSINGLE, 0.99), "us", rtt_eval_us, "us EVAL -c1 RTT");
 
   /* batches of 10,000: median of 3, beside the -P 50 limits */
   if (batches) {
@@ -297,9 +306,7 @@ static void bench(const char *label, const char *addrs, int port,
     snprintf(what, sizeof what, "%s: refresh_many 10,000", label);
     add(what, median3(r), "ms", median3(ev), "ms EVAL -P50");
   }
-  free(acq);
-  free(ref);
-  free(rel);
+  free(us);
   keys_free(&k);
   l->free(l);
 }

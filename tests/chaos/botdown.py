@@ -25,7 +25,7 @@ import os
 import time
 
 from fake_telegram import FakeTelegram
-from topo import http, wait_for
+from topo import http, http_ok, wait_for
 
 BOT_USER = 77
 BOT_AGENT = "bot-agent"
@@ -43,19 +43,13 @@ def prepare(topo):
 
 def create_agent(c):
     port = c.topo.live_pods()[0].port
-
-    def call(method, path, body=None):
-        code, b, _ = http(method, port, path, body, timeout=10)
-        if code // 100 != 2:
-            raise RuntimeError(f"{method} {path}: HTTP {code} {b}")
-        return b
-    call("POST", "/api/users", {"id": BOT_USER, "name": "bot user"})
-    ex = call("POST", f"/api/users/{BOT_USER}/exchanges",
+    http_ok("POST", port, "/api/users", {"id": BOT_USER, "name": "bot user"})
+    ex = http_ok("POST", port, f"/api/users/{BOT_USER}/exchanges",
               {"exchange": "binance", "api_key": "k", "api_secret": "s", "testnet": True})
-    call("POST", f"/api/users/{BOT_USER}/pairs", {"exchange_id": ex["id"], "symbol": "ETH/USDT"})
-    call("POST", "/api/agents", {"user_id": BOT_USER, "strategy": "noop", "name": BOT_AGENT,
+    http_ok("POST", port, f"/api/users/{BOT_USER}/pairs", {"exchange_id": ex["id"], "symbol": "ETH/USDT"})
+    http_ok("POST", port, "/api/agents", {"user_id": BOT_USER, "strategy": "noop", "name": BOT_AGENT,
                                  "id": BOT_AGENT})
-    call("POST", f"/api/agents/{BOT_AGENT}/assign", {"symbol": "ETH/USDT", "balance": 50})
+    http_ok("POST", port, f"/api/agents/{BOT_AGENT}/assign", {"symbol": "ETH/USDT", "balance": 50})
 
 
 def s11_redis_down_bot(c):
@@ -86,12 +80,9 @@ def s11_redis_down_bot(c):
     # no agent runs without its lock: every runner stops within validity
     stop_bound = ttl + slack
     wait_for(lambda: not any(c.obs.runners_of(p) for p in live), stop_bound + 2, 0.05)
-    for pod, agents in owned.items():
-        for a in agents:
-            ls = c.obs.last_seen(pod, a, since=t_down)
-            if ls is not None and ls - t_down > stop_bound:
-                c.chk.violation(ls, f"bot: {pod} still runs {a} {ls - t_down:.2f}s after "
-                                    f"every Redis master went (bound {stop_bound:.2f}s)")
+    for pod, a, ls in c.obs.seen_after(owned, t_down, stop_bound):
+        c.chk.violation(ls, f"bot: {pod} still runs {a} {ls - t_down:.2f}s after "
+                            f"every Redis master went (bound {stop_bound:.2f}s)")
     last = max((c.obs.last_seen(p, a, since=t_down) or t_down
                 for p, ags in owned.items() for a in ags), default=t_down)
     run["runners_stopped_ms"] = round((last - t_down) * 1000)

@@ -174,6 +174,15 @@ class Observer:
                     return t
         return None
 
+    def seen_after(self, owned, since, bound):
+        """(pod, agent, t) for each agent of owned ({pod name: [agents]})
+        its pod still listed at t, more than bound s after since."""
+        for pod, agents in owned.items():
+            for a in agents:
+                ls = self.last_seen(pod, a, since=since)
+                if ls is not None and ls - since > bound:
+                    yield pod, a, ls
+
     def intervals(self, pod, agent, max_gap=0.6):
         """Fresh runs of agent on pod: [a, b] spans between consecutive
         answers that both list it, at most max_gap apart."""

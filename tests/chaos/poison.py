@@ -28,7 +28,7 @@ import os
 import threading
 import time
 
-from topo import http, wait_for
+from topo import http, http_ok, wait_for
 
 BAD_TYPE = "poison-type"
 BAD_CRED = "poison-cred"
@@ -60,22 +60,16 @@ class Poison:
         c = self.c
         topo = c.topo
         port = topo.live_pods()[0].port
-
-        def call(method, path, body=None):
-            code, b, _ = http(method, port, path, body, timeout=10)
-            if code // 100 != 2:
-                raise RuntimeError(f"{method} {path}: HTTP {code} {b}")
-            return b
-        call("POST", "/api/users", {"id": POISON_USER, "name": "poison"})
-        ex = call("POST", f"/api/users/{POISON_USER}/exchanges",
+        http_ok("POST", port, "/api/users", {"id": POISON_USER, "name": "poison"})
+        ex = http_ok("POST", port, f"/api/users/{POISON_USER}/exchanges",
                   {"exchange": "binance", "api_key": self.key, "api_secret": self.secret,
                    "testnet": True})
         self.exchange_id = int(ex["id"])
-        call("POST", f"/api/users/{POISON_USER}/pairs",
+        http_ok("POST", port, f"/api/users/{POISON_USER}/pairs",
              {"exchange_id": self.exchange_id, "symbol": "BTC/USDT"})
-        call("POST", "/api/agents", {"user_id": POISON_USER, "strategy": "conservative",
+        http_ok("POST", port, "/api/agents", {"user_id": POISON_USER, "strategy": "conservative",
                                      "name": BAD_CRED, "id": BAD_CRED})
-        call("POST", f"/api/agents/{BAD_CRED}/assign", {"symbol": "BTC/USDT", "balance": 100})
+        http_ok("POST", port, f"/api/agents/{BAD_CRED}/assign", {"symbol": "BTC/USDT", "balance": 100})
         # flip one byte inside the ciphertext (after the 12-byte nonce): the
         # GCM tag no longer matches
         topo.psql("UPDATE user_exchanges SET api_key = set_byte(api_key, 14, "

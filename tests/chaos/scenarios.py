@@ -159,11 +159,9 @@ def s2_zombie(c):
     c.failover_check("zombie", agents, t0, {v.name}, c.ttl + c.rec + 1 + c.slack)
     bound = c.s.refresh_ms / 1000.0 + 1 + c.slack
     wait_for(lambda: (c.obs.obs.get(v.name) or [(0, {})])[-1][0] > t1 + bound, bound + 5)
-    for a in agents:
-        ls = c.obs.last_seen(v.name, a, since=t1)
-        if ls is not None and ls - t1 > bound:
-            c.chk.violation(ls, f"zombie {v.name} still runs {a} {ls - t1:.2f}s after "
-                                f"SIGCONT (bound {bound:.2f}s)")
+    for _, a, ls in c.obs.seen_after({v.name: agents}, t1, bound):
+        c.chk.violation(ls, f"zombie {v.name} still runs {a} {ls - t1:.2f}s after "
+                            f"SIGCONT (bound {bound:.2f}s)")
     _, _, hist, _ = c.obs.snapshot()
     time.sleep(1.0)  # the history poller catches up
     _, _, hist, _ = c.obs.snapshot()
@@ -215,11 +213,9 @@ def s4_pg_partition(c):
     c.fault(f"partition {v.name} from PostgreSQL ({len(agents)} runners)")
     bound = c.s.pg_partition_bound_s
     c.failover_check("PostgreSQL partition", agents, t0, {v.name}, bound)
-    for a in agents:
-        ls = c.obs.last_seen(v.name, a, since=t0)
-        if ls is not None and ls - t0 > bound:
-            c.chk.violation(ls, f"{v.name} still runs {a} {ls - t0:.2f}s into its "
-                                f"PostgreSQL partition (bound {bound:.2f}s)")
+    for _, a, ls in c.obs.seen_after({v.name: agents}, t0, bound):
+        c.chk.violation(ls, f"{v.name} still runs {a} {ls - t0:.2f}s into its "
+                            f"PostgreSQL partition (bound {bound:.2f}s)")
     time.sleep(max(0.0, t0 + 2 * c.ttl - c.obs.now()))
     c.topo.fault(v.slot, [0], "pass")
     c.fault(f"heal {v.name} <-> PostgreSQL")
@@ -246,12 +242,9 @@ def s5_redis_down(c):
     time.sleep(c.ttl + 1)
     if c.s.backend == "redis":
         bound = c.ttl + c.slack
-        for pod, agents in owned.items():
-            for a in agents:
-                ls = c.obs.last_seen(pod, a, since=t1)
-                if ls is not None and ls - t1 > bound:
-                    c.chk.violation(ls, f"{pod} still runs {a} {ls - t1:.2f}s after the "
-                                        f"quorum was lost (bound {bound:.2f}s)")
+        for pod, a, ls in c.obs.seen_after(owned, t1, bound):
+            c.chk.violation(ls, f"{pod} still runs {a} {ls - t1:.2f}s after the "
+                                f"quorum was lost (bound {bound:.2f}s)")
     t2 = c.obs.now()
     c.topo.start_redis(first)
     c.topo.start_redis(second)

@@ -111,6 +111,15 @@ def http(method, port, path, body=None, timeout=2.0, token=None):
         return code, raw.decode("utf-8", "replace"), hdrs
 
 
+def http_ok(method, port, path, body=None, timeout=10):
+    """http() that must answer 2xx: the parsed answer; RuntimeError
+    otherwise."""
+    code, b, _ = http(method, port, path, body, timeout=timeout)
+    if code // 100 != 2:
+        raise RuntimeError(f"{method} {path}: HTTP {code} {b}")
+    return b
+
+
 def wait_for(pred, timeout, step=0.05):
     end = time.monotonic() + timeout
     while time.monotonic() < end:

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "conformance.h"
+#include "../support/toy_agent.h"
 
 #define POD_A "conf-pod-a"
 #define POD_B "conf-pod-b"
@@ -55,15 +56,11 @@ static int create_rc(arec_repository *r, const char *id, const char *strategy,
 /* ------------------------------------------------------------------ create */
 CONF_REPO_TEST(create_with_and_without_id, CONF_ADMIN) {
   int64_t t0 = arec_conf_wall_ms();
-  arec_agent_spec spec = AREC_AGENT_SPEC_INIT;
   char id[AREC_AGENT_ID_MAX + 1];
-  spec.id = "conf-a1";
-  spec.user_id = 42;
-  spec.strategy = "grid";
-  spec.name = "My agent ✓";
-  spec.params = "{\"levels\": [1, 2.5], \"name\": \"x\"}";
-  spec.requires = "gpu";
-  ck_assert_int_eq(arec_agent_create(r, &spec, id, sizeof id), 0);
+  ck_assert_int_eq(toy_create(r, "conf-a1", 42, "grid", "My agent ✓",
+                              "{\"levels\": [1, 2.5], \"name\": \"x\"}",
+                              "gpu", id),
+                   0);
   ck_assert_str_eq(id, "conf-a1");
   arec_agent_record *a = arec_conf_get(r, "conf-a1");
   ck_assert_str_eq(a->id, "conf-a1");
@@ -90,11 +87,10 @@ CONF_REPO_TEST(create_with_and_without_id, CONF_ADMIN) {
 
   /* without an id: a random valid one of 12 characters, each time new */
   char id2[AREC_AGENT_ID_MAX + 1], id3[AREC_AGENT_ID_MAX + 1];
-  spec.id = NULL;
-  spec.params = NULL;
-  spec.requires = NULL;
-  ck_assert_int_eq(arec_agent_create(r, &spec, id2, sizeof id2), 0);
-  ck_assert_int_eq(arec_agent_create(r, &spec, id3, sizeof id3), 0);
+  ck_assert_int_eq(
+      toy_create(r, NULL, 42, "grid", "My agent ✓", NULL, NULL, id2), 0);
+  ck_assert_int_eq(
+      toy_create(r, NULL, 42, "grid", "My agent ✓", NULL, NULL, id3), 0);
   ck_assert_uint_eq(strlen(id2), 12);
   ck_assert(arec_agent_id_valid(id2));
   ck_assert(arec_agent_id_valid(id3));

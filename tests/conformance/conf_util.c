@@ -226,14 +226,44 @@ void arec_conf_advance(const arec_repo_fixture *f, int64_t ms) {
     ;
 }
 
-int64_t arec_conf_wall_ms(void) {
+static int64_t ms_on(clockid_t clock) {
   struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
+  clock_gettime(clock, &ts);
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int64_t arec_conf_mono_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+int64_t arec_conf_wall_ms(void) { return ms_on(CLOCK_REALTIME); }
+
+int64_t arec_conf_mono_ms(void) { return ms_on(CLOCK_MONOTONIC); }
+
+/* ------------------------------------------------------------ key batches */
+#define BATCH_KEY_MAX 64
+
+arec_conf_batch arec_conf_batch_new(size_t n, const char *tag) {
+  arec_conf_batch b;
+  size_t room = n ? n : 1;
+  b.n = n;
+  b.names = calloc(room, BATCH_KEY_MAX);
+  b.keys = calloc(room, sizeof *b.keys);
+  b.leases = calloc(room, sizeof *b.leases);
+  b.res = calloc(room, sizeof *b.res);
+  ck_assert(b.names && b.keys && b.leases && b.res);
+  for (size_t i = 0; i < n; i++) {
+    char *name = b.names + i * BATCH_KEY_MAX;
+    snprintf(name, BATCH_KEY_MAX, "agent:lock:%s-%zu", tag, i);
+    b.keys[i] = name;
+  }
+  return b;
+}
+
+void arec_conf_batch_mark(arec_conf_batch *b) {
+  for (size_t i = 0; i < b->n; i++)
+    b->res[i] = 99;
+}
+
+void arec_conf_batch_free(arec_conf_batch *b) {
+  free(b->names);
+  free(b->keys);
+  free(b->leases);
+  free(b->res);
 }

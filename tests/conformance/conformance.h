@@ -216,4 +216,19 @@ void arec_conf_advance(const arec_repo_fixture *f, int64_t ms);
 int64_t arec_conf_wall_ms(void);
 int64_t arec_conf_mono_ms(void);
 
+/* n lock keys "agent:lock:<tag>-<i>" and room for what a batch call of the
+ * lock (try_acquire_many, refresh_many, release_many) writes back. */
+typedef struct arec_conf_batch {
+  size_t n;
+  const char **keys;
+  arec_lease *leases;
+  int *res;
+  char *names; /* the keys' text */
+} arec_conf_batch;
+arec_conf_batch arec_conf_batch_new(size_t n, const char *tag);
+/* Sets every per-key result to 99, a value no batch call answers, so that
+ * a key the call skipped shows. */
+void arec_conf_batch_mark(arec_conf_batch *b);
+void arec_conf_batch_free(arec_conf_batch *b);
+
 #endif

@@ -62,20 +62,18 @@ static void bal(arec_repository *r, arec_fleet *b) {
   ck_assert(b->nmigrations == 0 || b->migrations != NULL);
 }
 
-static uint64_t live_pods(arec_repository *r) {
-  arec_fleet b;
-  bal(r, &b);
-  uint64_t n = b.live_pods;
-  arec_fleet_clear(&b);
-  return n;
-}
+/* What fleet() counts: live pods, and the agents held for a migration. */
+typedef struct fleet_tally {
+  uint64_t live_pods;
+  size_t holds;
+} fleet_tally;
 
-static size_t holds(arec_repository *r) {
+static fleet_tally tally(arec_repository *r) {
   arec_fleet b;
   bal(r, &b);
-  size_t n = b.nmigrations;
+  fleet_tally c = {b.live_pods, b.nmigrations};
   arec_fleet_clear(&b);
-  return n;
+  return c;
 }
 
 static void sleep_ms(long ms) {
@@ -111,11 +109,11 @@ CONF_REPO_TEST(fleet_counts, CONF_FLEET) {
   arec_fleet_clear(&b);
 
   ck_assert_int_eq(f->expire_pod(f->ctx, POD_B), 0);
-  ck_assert_uint_eq(live_pods(r), 1);
+  ck_assert_uint_eq(tally(r).live_pods, 1);
   beat(r, POD_B, INC_B);
-  ck_assert_uint_eq(live_pods(r), 2);
+  ck_assert_uint_eq(tally(r).live_pods, 2);
   ck_assert_int_eq(r->heartbeat(r, POD_B, INC_B, LEASE, 1), 0);
-  ck_assert_uint_eq(live_pods(r), 1);
+  ck_assert_uint_eq(tally(r).live_pods, 1);
   ck_assert_int_eq(r->set_trading(r, "conf-a2", 0), 0);
   bal(r, &b);
   ck_assert_uint_eq(b.wanted, 1);
@@ -158,36 +156,36 @@ CONF_REPO_TEST(pod_leaving_rules, CONF_FLEET) {
   beat(r, POD_A, INC_A1);
   beat(r, POD_B, INC_B);
   claim(r, POD_A, INC_A1, "conf-a1");
-  ck_assert_uint_eq(live_pods(r), 2);
+  ck_assert_uint_eq(tally(r).live_pods, 2);
 
   ck_assert_int_eq(r->pod_leaving(r, POD_A, INC_A1), 0);
-  ck_assert_uint_eq(live_pods(r), 1);
+  ck_assert_uint_eq(tally(r).live_pods, 1);
   /* still live for its agents */
   ck_assert(!arec_conf_restorable(r, "conf-a1"));
   ck_assert_int_eq(arec_conf_unwanted1(r, POD_A, INC_A1, "conf-a1"), 0);
   ck_assert_int_eq(r->pod_leaving(r, POD_A, INC_A1), 0); /* twice: fine */
   /* a heartbeat of the same incarnation keeps the mark */
   beat(r, POD_A, INC_A1);
-  ck_assert_uint_eq(live_pods(r), 1);
+  ck_assert_uint_eq(tally(r).live_pods, 1);
   ck_assert(!arec_conf_restorable(r, "conf-a1"));
   /* another incarnation's mark does not touch B */
   ck_assert_int_eq(r->pod_leaving(r, POD_B, INC_A2), 0);
-  ck_assert_uint_eq(live_pods(r), 1);
+  ck_assert_uint_eq(tally(r).live_pods, 1);
   /* a leaving pod is no migration target */
   ck_assert_int_eq(r->migrate(r, "conf-a1", POD_A, HOLD), AREC_ECONFLICT);
   ck_assert_int_eq(r->pod_leaving(r, POD_B, INC_B), 0);
-  ck_assert_uint_eq(live_pods(r), 0);
+  ck_assert_uint_eq(tally(r).live_pods, 0);
   ck_assert_int_eq(r->migrate(r, "conf-a1", POD_B, HOLD), AREC_ECONFLICT);
-  ck_assert_uint_eq(holds(r), 0);
+  ck_assert_uint_eq(tally(r).holds, 0);
   /* a new incarnation clears the mark */
   beat(r, POD_A, INC_A2);
-  ck_assert_uint_eq(live_pods(r), 1);
+  ck_assert_uint_eq(tally(r).live_pods, 1);
   ck_assert(arec_conf_restorable(r, "conf-a1")); /* its old incarnation is dead */
   beat(r, POD_B, INC_B);
-  ck_assert_uint_eq(live_pods(r), 1); /* B's mark stays */
+  ck_assert_uint_eq(tally(r).live_pods, 1); /* B's mark stays */
   /* leaving = 1 deletes the row */
   ck_assert_int_eq(r->heartbeat(r, POD_A, INC_A2, LEASE, 1), 0);
-  ck_assert_uint_eq(live_pods(r), 0);
+  ck_assert_uint_eq(tally(r).live_pods, 0);
 }
 
 /* ------------------------------------------------------------------ migrate */
@@ -241,12 +239,12 @@ CONF_REPO_TEST(migrate_hold, CONF_FLEET) {
   ck_assert_int_eq(r->save_state(r, &sv), 0);
   ck_assert_int_eq(r->release(r, "conf-a1", fa), 0);
   ck_assert_int_eq(claim_rc(r, POD_C, INC_C, "conf-a1"), AREC_ECONFLICT);
-  ck_assert_uint_eq(holds(r), 1);
+  ck_assert_uint_eq(tally(r).holds, 1);
 
   /* the target's claim ends the hold */
   uint64_t fb = claim(r, POD_B, INC_B, "conf-a1");
   ck_assert_uint_eq(fb, fa + 2);
-  ck_assert_uint_eq(holds(r), 0);
+  ck_assert_uint_eq(tally(r).holds, 0);
   ck_assert_int_eq(arec_conf_unwanted1(r, POD_B, INC_B, "conf-a1"), 0);
   ck_assert_str_eq(arec_conf_read(f, "conf-a1").running_on, POD_B);
   /* afterwards any pod claims as before */
@@ -275,13 +273,13 @@ CONF_REPO_TEST(migrate_refused, CONF_FLEET) {
   ck_assert_int_eq(r->pod_leaving(r, POD_B, INC_B), 0);
   ck_assert_int_eq(r->migrate(r, "conf-a1", POD_B, HOLD), AREC_ECONFLICT);
   /* nothing was recorded */
-  ck_assert_uint_eq(holds(r), 0);
+  ck_assert_uint_eq(tally(r).holds, 0);
   ck_assert_int_eq(arec_conf_unwanted1(r, POD_A, INC_A1, "conf-a1"), 0);
   ck_assert_uint_eq(arec_conf_read(f, "conf-a1").fence, f0);
 
   /* to the pod that already owns it: 0, nothing recorded */
   ck_assert_int_eq(r->migrate(r, "conf-a1", POD_A, HOLD), 0);
-  ck_assert_uint_eq(holds(r), 0);
+  ck_assert_uint_eq(tally(r).holds, 0);
   ck_assert_int_eq(arec_conf_unwanted1(r, POD_A, INC_A1, "conf-a1"), 0);
   /* owned by the target's previous incarnation: that is not "already
    * there", the hold is recorded and only the target may claim */
@@ -289,10 +287,10 @@ CONF_REPO_TEST(migrate_refused, CONF_FLEET) {
   claim(r, POD_C, INC_C, "conf-a1");
   ck_assert_int_eq(r->heartbeat(r, POD_C, INC_A2, LEASE, 0), 0);
   ck_assert_int_eq(r->migrate(r, "conf-a1", POD_C, HOLD), 0);
-  ck_assert_uint_eq(holds(r), 1);
+  ck_assert_uint_eq(tally(r).holds, 1);
   ck_assert_int_eq(claim_rc(r, POD_A, INC_A1, "conf-a1"), AREC_ECONFLICT);
   claim(r, POD_C, INC_A2, "conf-a1");
-  ck_assert_uint_eq(holds(r), 0);
+  ck_assert_uint_eq(tally(r).holds, 0);
 }
 
 /* A hold ends with its time and when its target dies; a user's stop beats
@@ -314,7 +312,7 @@ CONF_REPO_TEST(hold_ends, CONF_FLEET) {
   ck_assert_int_eq(r->set_trading(r, "conf-a1", 1), 0);
   /* the target dies: the hold no longer binds anyone */
   ck_assert_int_eq(f->expire_pod(f->ctx, POD_B), 0);
-  ck_assert_uint_eq(holds(r), 0);
+  ck_assert_uint_eq(tally(r).holds, 0);
   ck_assert_int_eq(arec_conf_unwanted1(r, POD_A, INC_A1, "conf-a1"), 0);
   claim(r, POD_C, INC_C, "conf-a1");
 
@@ -323,18 +321,18 @@ CONF_REPO_TEST(hold_ends, CONF_FLEET) {
   ck_assert_int_eq(r->migrate(r, "conf-a1", POD_A, HOLD), 0);
   ck_assert_int_eq(arec_conf_unwanted1(r, POD_C, INC_C, "conf-a1"), 3);
   ck_assert_int_eq(r->pod_leaving(r, POD_A, INC_A1), 0);
-  ck_assert_uint_eq(holds(r), 0);
+  ck_assert_uint_eq(tally(r).holds, 0);
   ck_assert_int_eq(arec_conf_unwanted1(r, POD_C, INC_C, "conf-a1"), 0);
   claim(r, POD_C, INC_C, "conf-a1"); /* any claim ends the suspended hold */
   ck_assert_int_eq(r->heartbeat(r, POD_A, INC_A2, LEASE, 0), 0); /* restart */
-  ck_assert_uint_eq(holds(r), 0);
+  ck_assert_uint_eq(tally(r).holds, 0);
 
   /* a short hold runs out */
   ck_assert_int_eq(r->migrate(r, "conf-a2", POD_C, SHORT), 0);
   ck_assert_int_eq(claim_rc(r, POD_A, INC_A2, "conf-a2"), AREC_ECONFLICT);
   ck_assert_int_eq(arec_conf_unwanted1(r, POD_A, INC_A1, "conf-a2"), 3);
   sleep_ms(SHORT + 200);
-  ck_assert_uint_eq(holds(r), 0);
+  ck_assert_uint_eq(tally(r).holds, 0);
   claim(r, POD_A, INC_A2, "conf-a2");
 }
 

@@ -221,22 +221,16 @@ CONF_LOCK_TEST(bad_input) {
 #define NB 1000
 
 CONF_LOCK_TEST(batch_slots) {
-  char(*names)[48] = calloc(NB, sizeof *names);
-  const char **keys = calloc(NB, sizeof *keys);
-  arec_lease *leases = calloc(NB, sizeof *leases);
-  int *res = calloc(NB, sizeof *res);
-  ck_assert(names && keys && leases && res);
-  for (int i = 0; i < NB; i++) {
-    snprintf(names[i], sizeof names[i], "agent:lock:conf-b%d", i);
-    keys[i] = names[i];
-  }
+  arec_conf_batch b = arec_conf_batch_new(NB, "conf-b");
+  const char **keys = b.keys;
+  arec_lease *leases = b.leases;
+  int *res = b.res;
   for (int i = 1; i < NB; i += 50) {
     arec_lease o;
     acquire(l, keys[i], OTHER, TTL, &o);
   }
   if (l->try_acquire_many) {
-    for (int i = 0; i < NB; i++)
-      res[i] = 99;
+    arec_conf_batch_mark(&b);
     ck_assert_int_eq(
         l->try_acquire_many(l, keys, NB, OWNER, TTL, leases, res), 0);
     for (int i = 0; i < NB; i++) {
@@ -265,8 +259,7 @@ CONF_LOCK_TEST(batch_slots) {
     ck_assert_int_eq(f->expire(f->ctx, keys[i]), 0);
 
   if (l->refresh_many) {
-    for (int i = 0; i < NB; i++)
-      res[i] = 99;
+    arec_conf_batch_mark(&b);
     ck_assert_int_eq(l->refresh_many(l, keys, leases, NB, TTL, res), 0);
     for (int i = 0; i < NB; i++) {
       int want = (i % 50 >= 1 && i % 50 <= 3) ? AREC_ELOST : 0;
@@ -276,8 +269,7 @@ CONF_LOCK_TEST(batch_slots) {
     }
   }
   if (l->release_many) {
-    for (int i = 0; i < NB; i++)
-      res[i] = 99;
+    arec_conf_batch_mark(&b);
     ck_assert_int_eq(l->release_many(l, keys, leases, NB, res), 0);
     for (int i = 0; i < NB; i++) {
       int want = (i % 50 >= 1 && i % 50 <= 3) ? 1 : 0;
@@ -290,10 +282,7 @@ CONF_LOCK_TEST(batch_slots) {
       ck_assert_int_eq(f->ttl(f->ctx, keys[i + 3]), -2); /* expired */
     }
   }
-  free(names);
-  free(keys);
-  free(leases);
-  free(res);
+  arec_conf_batch_free(&b);
 }
 
 CONF_LOCK_TEST(batch_bad_input) {

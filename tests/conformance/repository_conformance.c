@@ -190,20 +190,32 @@ CONF_REPO_TEST(claim_refused, 0) {
 }
 
 /* -------------------------------------------------------------------- save */
+/* An agent's saved BTC/USDT state, as the fixture reads it back. */
+typedef struct btc_state {
+  double balance;
+  uint64_t fence;
+  char memory[256];
+} btc_state;
+
+static btc_state btc_state_of(const arec_repo_fixture *f, const char *id) {
+  btc_state st;
+  char *mem = NULL;
+  ck_assert_int_eq(
+      f->get_state(f->ctx, id, "BTC/USDT", &st.balance, &mem, &st.fence), 0);
+  ck_assert_ptr_nonnull(mem);
+  snprintf(st.memory, sizeof st.memory, "%s", mem);
+  free(mem);
+  return st;
+}
+
 CONF_REPO_TEST(save_fenced, 0) {
   arec_conf_add(f, r, "conf-a1", 1, 1);
   uint64_t f1 = claim(r, POD_A, INC_A1, "conf-a1");
   ck_assert_int_eq(save(r, "conf-a1", f1, 90.5, "{\"pos\": 1}"), 0);
-  double bal = 0;
-  char *mem = NULL;
-  uint64_t sf = 0;
-  ck_assert_int_eq(f->get_state(f->ctx, "conf-a1", "BTC/USDT", &bal, &mem,
-                                &sf),
-                   0);
-  ck_assert_double_eq_tol(bal, 90.5, 1e-9);
-  ck_assert_ptr_nonnull(strstr(mem, "pos"));
-  free(mem);
-  ck_assert_uint_eq(sf, f1);
+  btc_state st = btc_state_of(f, "conf-a1");
+  ck_assert_double_eq_tol(st.balance, 90.5, 1e-9);
+  ck_assert_ptr_nonnull(strstr(st.memory, "pos"));
+  ck_assert_uint_eq(st.fence, f1);
   uint64_t h[8];
   ck_assert_uint_eq(history(f, "conf-a1", h, 8), 1);
   ck_assert_uint_eq(h[0], f1);
@@ -215,14 +227,10 @@ CONF_REPO_TEST(save_fenced, 0) {
   uint64_t f2 = claim(r, POD_B, INC_B, "conf-a1");
   ck_assert_int_eq(save(r, "conf-a1", f1, 1.0, "{\"zombie\": 1}"),
                    AREC_EFENCED);
-  mem = NULL;
-  ck_assert_int_eq(f->get_state(f->ctx, "conf-a1", "BTC/USDT", &bal, &mem,
-                                &sf),
-                   0);
-  ck_assert_double_eq_tol(bal, 80, 1e-9);
-  ck_assert_ptr_null(strstr(mem, "zombie"));
-  free(mem);
-  ck_assert_uint_eq(sf, f1);
+  st = btc_state_of(f, "conf-a1");
+  ck_assert_double_eq_tol(st.balance, 80, 1e-9);
+  ck_assert_ptr_null(strstr(st.memory, "zombie"));
+  ck_assert_uint_eq(st.fence, f1);
   ck_assert_uint_eq(history(f, "conf-a1", h, 8), 2);
   ck_assert_int_eq(save(r, "conf-a1", f2, 70, "{}"), 0);
   ck_assert_uint_eq(history(f, "conf-a1", h, 8), 3);

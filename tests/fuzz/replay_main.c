@@ -23,47 +23,34 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static int replay_file(const char *path) {
+/* The whole of regular file path in an exact-size buffer (so ASan sees a
+ * read past the input's end), its size in *len; NULL when it cannot be
+ * read. */
+static uint8_t *read_input(const char *path, size_t *len) {
   FILE *f = fopen(path, "rb");
-  if (!f) {
-    fprintf(stderr, "replay: cannot open %s\n", path);
-    return -1;
-  }
-  size_t cap = 4096, len = 0;
-  uint8_t *buf = malloc(cap);
-  for (;;) {
-    if (buf && len == cap) {
-      uint8_t *nb = realloc(buf, cap * 2);
-      if (!nb) {
-        free(buf);
-        buf = NULL;
-      } else {
-        buf = nb;
-        cap *= 2;
-      }
+  if (!f)
+    return NULL;
+  struct stat st;
+  uint8_t *buf = NULL;
+  if (fstat(fileno(f), &st) == 0 && st.st_size >= 0) {
+    *len = (size_t)st.st_size;
+    buf = malloc(*len ? *len : 1);
+    if (buf && fread(buf, 1, *len, f) != *len) {
+      free(buf);
+      buf = NULL;
     }
-    if (!buf)
-      break;
-    size_t k = fread(buf + len, 1, cap - len, f);
-    len += k;
-    if (k == 0)
-      break;
   }
-  int bad = ferror(f) || !buf;
   fclose(f);
-  if (bad) {
-    free(buf);
+  return buf;
+}
+
+static int replay_file(const char *path) {
+  size_t len = 0;
+  uint8_t *in = read_input(path, &len);
+  if (!in) {
     fprintf(stderr, "replay: cannot read %s\n", path);
     return -1;
   }
-  /* An exact-size copy, so ASan sees a read past the input's end. */
-  uint8_t *in = malloc(len ? len : 1);
-  if (!in) {
-    free(buf);
-    return -1;
-  }
-  memcpy(in, buf, len);
-  free(buf);
   LLVMFuzzerTestOneInput(in, len);
   free(in);
   return 0;

@@ -19,6 +19,8 @@
 int arec_test_free_port(void);
 /* Milliseconds on the monotonic clock. */
 long long arec_test_now_ms(void);
+/* A new dir /tmp/arec-<what>.XXXXXX, its path in dir (len bytes). */
+int arec_test_tmpdir(char *dir, size_t len, const char *what);
 
 /* ------------------------------------------------------------ PostgreSQL */
 typedef struct arec_test_pg {

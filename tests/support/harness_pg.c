@@ -1,7 +1,7 @@
 /*
  * harness_pg.c -- the PostgreSQL half of tests/support/harness.h (plus the
- * shared arec_test_free_port / arec_test_now_ms): a throwaway PostgreSQL 15
- * per test binary.
+ * shared arec_test_free_port / arec_test_now_ms / arec_test_tmpdir): a
+ * throwaway PostgreSQL 15 per test binary.
  *
  * How: mkdtemp under /tmp; as root the dir is chowned to `postgres` and
  * initdb/pg_ctl run through `runuser -u postgres --` (initdb refuses root);
@@ -81,6 +81,15 @@ int arec_test_free_port(void) {
       return p;
   }
   return bind_free(0); /* no room below the range: the kernel's choice */
+}
+
+int arec_test_tmpdir(char *dir, size_t len, const char *what) {
+  snprintf(dir, len, "/tmp/arec-%s.XXXXXX", what);
+  if (!mkdtemp(dir)) {
+    fprintf(stderr, "harness: mkdtemp: %s\n", strerror(errno));
+    return -1;
+  }
+  return 0;
 }
 
 long long arec_test_now_ms(void) {
@@ -284,11 +293,8 @@ static int pg_ctl_start(arec_test_pg *pg) {
 
 int arec_test_pg_start(arec_test_pg *pg) {
   memset(pg, 0, sizeof *pg);
-  snprintf(pg->dir, sizeof pg->dir, "/tmp/arec-pg.XXXXXX");
-  if (!mkdtemp(pg->dir)) {
-    fprintf(stderr, "harness: mkdtemp: %s\n", strerror(errno));
+  if (arec_test_tmpdir(pg->dir, sizeof pg->dir, "pg") != 0)
     return -1;
-  }
   pg->owner = getpid();
   if (geteuid() == 0) {
     char *argv[] = {"chown", "postgres:", pg->dir, NULL};

@@ -215,11 +215,8 @@ static int spawn(arec_test_redis *r) {
 /* ------------------------------------------------------------------- API */
 int arec_test_redis_start(arec_test_redis *r) {
   memset(r, 0, sizeof *r);
-  snprintf(r->dir, sizeof r->dir, "/tmp/arec-redis.XXXXXX");
-  if (!mkdtemp(r->dir)) {
-    fprintf(stderr, "harness: mkdtemp: %s\n", strerror(errno));
+  if (arec_test_tmpdir(r->dir, sizeof r->dir, "redis") != 0)
     return -1;
-  }
   r->owner = getpid();
   install_cleanup(r);
   for (int attempt = 0; attempt < 3; attempt++) {

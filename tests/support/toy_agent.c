@@ -39,17 +39,34 @@ static int fails_here(toy_ctl *c, const char *id) {
   return c->fail_id[0] == '\0' || strcmp(c->fail_id, id) == 0;
 }
 
+/* What start() or step() of agent id returns when the test made them fail
+ * (*rc_of < 0 for this agent): that code, after arec_error_set(fail_text);
+ * 0 otherwise. */
+static int injected_failure(toy_ctl *c, atomic_int *rc_of, const char *id) {
+  int rc = atomic_load(rc_of);
+  if (rc >= 0 || !fails_here(c, id))
+    return 0;
+  atomic_fetch_add(&c->fails, 1);
+  arec_error_set("%s", c->fail_text);
+  return rc;
+}
+
+/* 1, with *flag cleared, when the one-shot *flag is set and `here`. */
+static int fire_once(atomic_int *flag, int here) {
+  if (!here || !atomic_load(flag))
+    return 0;
+  atomic_store(flag, 0);
+  return 1;
+}
+
 int toy_start(void **out, arec_agent *agent, const arec_agent_info *info,
               void *ud) {
   toy_ctl *c = ud;
   (void)agent;
   atomic_fetch_add(&c->start_calls, 1);
-  int rc = atomic_load(&c->start_rc);
-  if (rc < 0 && fails_here(c, info->id)) {
-    atomic_fetch_add(&c->fails, 1);
-    arec_error_set("%s", c->fail_text);
+  int rc = injected_failure(c, &c->start_rc, info->id);
+  if (rc < 0)
     return rc;
-  }
   toy_state *s = calloc(1, sizeof *s);
   if (!s)
     return AREC_ENOMEM;
@@ -84,28 +101,18 @@ int toy_step(void *state, arec_agent *agent, int64_t *delay, void *ud) {
     while (atomic_load(&c->block))
       toy_sleep_ms(2);
   }
-  if (atomic_load(&c->save_in_step) && strcmp(c->save_id, s->id) == 0) {
-    atomic_store(&c->save_in_step, 0);
+  if (fire_once(&c->save_in_step, strcmp(c->save_id, s->id) == 0)) {
     s->bal[0] += 1000; /* a change the test can look for */
     atomic_store(&c->save_rc, arec_agent_save(agent));
     atomic_store(&c->save_done, 1);
   }
-  if (atomic_load(&c->stop_self) && c->mgr) {
-    atomic_store(&c->stop_self, 0);
+  if (fire_once(&c->stop_self, c->mgr != NULL))
     arec_manager_stop_agent(c->mgr, s->id);
-  }
-  if (atomic_load(&c->report_in_step) && fails_here(c, s->id)) {
-    atomic_store(&c->report_in_step, 0);
+  if (fire_once(&c->report_in_step, fails_here(c, s->id))) {
     atomic_store(&c->report_rc, arec_agent_report(agent, c->fail_text));
     atomic_store(&c->report_done, 1);
   }
-  int rc = atomic_load(&c->step_rc);
-  if (rc < 0 && fails_here(c, s->id)) {
-    atomic_fetch_add(&c->fails, 1);
-    arec_error_set("%s", c->fail_text);
-    return rc;
-  }
-  return 0;
+  return injected_failure(c, &c->step_rc, s->id);
 }
 
 int toy_snapshot(void *state, arec_agent *agent, arec_snapshot *snap,
@@ -252,6 +259,14 @@ arec_memory_store *toy_store(const char *prefix, int n) {
   return st;
 }
 
+arec_memory_store *toy_store_manual(int64_t now_ms, const char *prefix,
+                                    int n) {
+  arec_memory_store *st = toy_store(NULL, 0);
+  arec_memory_clock_set(st, now_ms);
+  toy_agents(st, prefix, n);
+  return st;
+}
+
 void toy_assign(arec_memory_store *st, const char *id, const char *symbol,
                 double budget) {
   arec_repository *repo = repo_of(st);
@@ -310,8 +325,8 @@ arec_manager *toy_manager_on(arec_memory_store *st,
   return mgr;
 }
 
-arec_manager *toy_manager(arec_memory_store *st, const char *pod,
-                          toy_ctl *ctl, const toy_opts *o) {
+arec_manager_options toy_manager_options(const char *pod,
+                                         const toy_opts *o) {
   arec_manager_options opts = AREC_MANAGER_OPTIONS_INIT;
   opts.pod_name = pod;
   opts.lock_ttl_ms = o->ttl ? o->ttl : 600;
@@ -332,6 +347,12 @@ arec_manager *toy_manager(arec_memory_store *st, const char *pod,
   } else {
     opts.log = toy_log_null;
   }
+  return opts;
+}
+
+arec_manager *toy_manager(arec_memory_store *st, const char *pod,
+                          toy_ctl *ctl, const toy_opts *o) {
+  arec_manager_options opts = toy_manager_options(pod, o);
   arec_manager *mgr = toy_manager_on(st, &opts);
   arec_agent_type type = toy_type(o->type_name ? o->type_name : "toy", ctl);
   ck_assert_int_eq(arec_manager_register_type(mgr, &type), 0);
@@ -344,6 +365,12 @@ size_t toy_nrunners(arec_manager *mgr) {
   ck_assert_int_eq(arec_manager_runners(mgr, &v, &n), 0);
   arec_runner_info_free(v, n);
   return n;
+}
+
+arec_metrics toy_metrics(arec_manager *mgr) {
+  arec_metrics mt = AREC_METRICS_INIT;
+  ck_assert_int_eq(arec_manager_metrics(mgr, &mt), 0);
+  return mt;
 }
 
 int toy_has_runner(arec_manager *mgr, const char *id) {

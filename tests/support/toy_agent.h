@@ -101,6 +101,10 @@ void toy_agents(arec_memory_store *st, const char *prefix, int n);
 /* A new memory store (asserted) with toy_agents(prefix, n) in it (none
  * when n is 0). */
 arec_memory_store *toy_store(const char *prefix, int n);
+/* toy_store with the store's clock manual from now_ms on, set before the
+ * agents are made. */
+arec_memory_store *toy_store_manual(int64_t now_ms, const char *prefix,
+                                    int n);
 /* Another symbol for an existing agent. */
 void toy_assign(arec_memory_store *st, const char *id, const char *symbol,
                 double budget);
@@ -136,6 +140,10 @@ typedef struct toy_opts {
  * loop, every other field 0 (the manager's defaults). */
 toy_opts toy_quiet(int64_t ttl, int64_t refresh);
 
+/* The options of a manager of pod as o says (what toy_manager uses; o's
+ * zero fields: TTL 600 ms, refresh TTL/4, saves every 100 ms, shutdown
+ * 3000 ms, 4 workers, no log). */
+arec_manager_options toy_manager_options(const char *pod, const toy_opts *o);
 /* A manager of pod on st as o says, the toy type registered for ctl. */
 arec_manager *toy_manager(arec_memory_store *st, const char *pod,
                           toy_ctl *ctl, const toy_opts *o);
@@ -144,6 +152,8 @@ arec_manager *toy_manager(arec_memory_store *st, const char *pod,
 arec_manager *toy_manager_on(arec_memory_store *st,
                              const arec_manager_options *opts);
 size_t toy_nrunners(arec_manager *mgr);
+/* The manager's metrics (the read asserted). */
+arec_metrics toy_metrics(arec_manager *mgr);
 int toy_has_runner(arec_manager *mgr, const char *id);
 /* 1 when agent id's lock key is free. */
 int lock_free_p(arec_memory_store *st, const char *id);
