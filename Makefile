@@ -214,6 +214,14 @@ uninstall:
 	      $(foreach m,$(MAN_PAGES),$(DESTDIR)$(PREFIX)/share/man/man$(subst .,,$(suffix $(m)))/$(notdir $(m)))
 
 # ------------------------------------------------------------------- bench
+# make check builds the benchmark programs (it does not run them), so that
+# a change to the test harness they link cannot break `make bench` unseen.
+BENCH_BINS := $(BUILD)/bench/bench_pg $(BUILD)/bench/bench_redis
+CHECK_EXTRA += bench-build
+.PHONY: bench-build
+bench-build: $(BENCH_BINS)
+	@echo "== benchmark programs build: $(notdir $(BENCH_BINS))"
+
 bench:
 	@$(DEPS) $(DEB_BUILD) $(DEB_TEST)
 	@for t in $(BENCH_TARGETS); do $(MAKE) --no-print-directory $$t || exit 1; done

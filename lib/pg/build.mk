@@ -25,5 +25,5 @@ BENCH_PG_OBJS := $(BUILD)/obj/tests/support/harness_pg.o $(BUILD)/obj/tests/supp
 
 $(BUILD)/bench/bench_pg: tests/bench/bench_pg.c $(BENCH_PG_OBJS) $(BUILD)/libagentrecover.a $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS_ALL) -Itests $(PKG_CFLAGS) $< $(BENCH_PG_OBJS) \
-	  -o $@ $(BUILD)/libagentrecover.a $(PKG_LIBS) -lpthread -lm
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS_ALL) -Itests $(PKG_CFLAGS) $(TEST_CFLAGS) $< $(BENCH_PG_OBJS) \
+	  -o $@ $(BUILD)/libagentrecover.a $(PKG_LIBS) $(TEST_LIBS) -lpthread -lm
