@@ -440,12 +440,9 @@ START_TEST(errors_and_names) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {options_are_validated, register_type_checks,
-      start_and_stop_agent, restore_with_repository_down_retries,
-      log_format_text_and_json, restore_log_lines_are_exact, errors_and_names,
-      version_of_the_library, NULL};
-  Suite *s = suite_create("core_api");
-  arec_test_cases(s, "api", 20, tests);
-  return arec_test_run(s);
-}
+AREC_TEST_CASE_MAIN("core_api", "api", 20,
+                    arec_test_run(s),
+                    options_are_validated, register_type_checks,
+                    start_and_stop_agent, restore_with_repository_down_retries,
+                    log_format_text_and_json, restore_log_lines_are_exact,
+                    errors_and_names, version_of_the_library)

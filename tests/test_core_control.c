@@ -258,11 +258,8 @@ START_TEST(reconcile_off_still_applies_remote_stops) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {start_agent_answers, capabilities_place_agents,
-      takeover_off_runs_only_user_starts,
-      reconcile_off_still_applies_remote_stops, NULL};
-  Suite *s = suite_create("core_control");
-  arec_test_cases(s, "control", 30, tests);
-  return arec_test_run(s);
-}
+AREC_TEST_CASE_MAIN("core_control", "control", 30,
+                    arec_test_run(s),
+                    start_agent_answers, capabilities_place_agents,
+                    takeover_off_runs_only_user_starts,
+                    reconcile_off_still_applies_remote_stops)

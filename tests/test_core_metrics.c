@@ -180,10 +180,7 @@ START_TEST(metrics_versions_and_histograms) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {metrics_render_parses_with_promtool,
-      metrics_versions_and_histograms, NULL};
-  Suite *s = suite_create("core_metrics");
-  arec_test_cases(s, "metrics", 20, tests);
-  return arec_test_run(s);
-}
+AREC_TEST_CASE_MAIN("core_metrics", "metrics", 20,
+                    arec_test_run(s),
+                    metrics_render_parses_with_promtool,
+                    metrics_versions_and_histograms)

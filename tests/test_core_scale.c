@@ -91,9 +91,6 @@ START_TEST(ten_thousand_agents_on_few_workers) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {ten_thousand_agents_on_few_workers, NULL};
-  Suite *s = suite_create("core_scale");
-  arec_test_cases(s, "ten_thousand", 60, tests);
-  return arec_test_run(s);
-}
+AREC_TEST_CASE_MAIN("core_scale", "ten_thousand", 60,
+                    arec_test_run(s),
+                    ten_thousand_agents_on_few_workers)

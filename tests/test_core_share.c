@@ -538,15 +538,13 @@ START_TEST(a_pass_short_of_its_share_comes_again_soon) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {three_pods_split_300_exactly_within_3_passes,
-      fourth_pod_joins_then_leaves_without_gaps,
-      migrate_hands_one_agent_to_a_named_pod,
-      capable_pod_takes_required_agents_beyond_its_share,
-      fair_share_is_off_by_default, memory_pod_lease_fails_over_before_agent_ttl,
-      a_pass_fills_its_share_past_agents_held_elsewhere,
-      a_pass_short_of_its_share_comes_again_soon, NULL};
-  Suite *s = suite_create("core-share");
-  arec_test_cases(s, "fair-share", 60, tests);
-  return arec_test_run(s);
-}
+AREC_TEST_CASE_MAIN("core-share", "fair-share", 60,
+                    arec_test_run(s),
+                    three_pods_split_300_exactly_within_3_passes,
+                    fourth_pod_joins_then_leaves_without_gaps,
+                    migrate_hands_one_agent_to_a_named_pod,
+                    capable_pod_takes_required_agents_beyond_its_share,
+                    fair_share_is_off_by_default,
+                    memory_pod_lease_fails_over_before_agent_ttl,
+                    a_pass_fills_its_share_past_agents_held_elsewhere,
+                    a_pass_short_of_its_share_comes_again_soon)

@@ -111,9 +111,6 @@ START_TEST(slow_runner_list_does_not_hold_up_refreshes) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {slow_runner_list_does_not_hold_up_refreshes, NULL};
-  Suite *s = suite_create("core_snapshot");
-  arec_test_cases(s, "snapshot", 30, tests);
-  return arec_test_run(s);
-}
+AREC_TEST_CASE_MAIN("core_snapshot", "snapshot", 30,
+                    arec_test_run(s),
+                    slow_runner_list_does_not_hold_up_refreshes)

@@ -64,9 +64,6 @@ START_TEST(runs_then_continues_on_another_pod) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {runs_then_continues_on_another_pod, NULL};
-  Suite *s = suite_create("example_embedding");
-  arec_test_cases(s, "pg_and_redis", 60, tests);
-  return arec_test_main(s, &g_pg, AREC_TEST_EMPTY, &g_redis);
-}
+AREC_TEST_CASE_MAIN("example_embedding", "pg_and_redis", 60,
+                    arec_test_main(s, &g_pg, AREC_TEST_EMPTY, &g_redis),
+                    runs_then_continues_on_another_pod)

@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include "support/host/svc_fixture.h"
-#include "support/host/test_main.h"
 #include "support/runner.h"
 #include "support/toy_agent.h"
 

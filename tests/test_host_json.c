@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include "../host/json.h"
-#include "support/host/test_main.h"
 #include "support/runner.h"
 
 static int ok(const char *s) {

@@ -13,7 +13,6 @@
 
 #include "../host/noop.h"
 #include "core/internal.h" /* struct arec_snapshot, to read it back */
-#include "support/host/test_main.h"
 #include "support/runner.h"
 
 typedef struct started {

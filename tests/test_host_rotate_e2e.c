@@ -28,7 +28,6 @@
 #include "support/daemon.h"
 #include "support/harness.h"
 #include "support/host/fake_exchange.h"
-#include "support/host/test_main.h"
 #include "support/pods.h"
 #include "support/runner.h"
 

@@ -23,7 +23,6 @@
 #include <unistd.h>
 
 #include "support/host/store_fixture.h"
-#include "support/host/test_main.h"
 #include "support/runner.h"
 
 static const unsigned char K1[32] = "0123456789abcdef0123456789abcdef";

@@ -26,7 +26,6 @@
 #include "support/daemon.h"
 #include "support/harness.h"
 #include "support/pods.h"
-#include "support/host/test_main.h"
 #include "support/runner.h"
 
 #define TOKEN AREC_TEST_ADMIN_TOKEN

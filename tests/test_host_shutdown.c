@@ -29,7 +29,6 @@
 #include "support/host/fake_exchange.h"
 #include "support/harness.h"
 #include "support/pods.h"
-#include "support/host/test_main.h"
 #include "support/runner.h"
 
 #define TOKEN AREC_TEST_ADMIN_TOKEN

@@ -30,7 +30,6 @@
 #include "support/host/fake_telegram.h"
 #include "support/harness.h"
 #include "support/pods.h"
-#include "support/host/test_main.h"
 #include "support/runner.h"
 #include "trading/memory.h"
 

@@ -20,7 +20,6 @@
 #include "agentrecover.h"
 #include "agentrecover/memory.h"
 #include "validate.h"
-#include "support/host/test_main.h"
 #include "support/runner.h"
 #include "support/toy_agent.h"
 

@@ -289,10 +289,7 @@ START_TEST(roles_lease_on_the_database_clock) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {start_failed_backs_off, error_texts_and_set_error,
-      roles_lease_on_the_database_clock, NULL};
-  Suite *s = suite_create("pg-backoff-roles");
-  arec_test_cases(s, "pg-backoff-roles", 60, tests);
-  return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL);
-}
+AREC_TEST_CASE_MAIN("pg-backoff-roles", "pg-backoff-roles", 60,
+                    arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL),
+                    start_failed_backs_off, error_texts_and_set_error,
+                    roles_lease_on_the_database_clock)

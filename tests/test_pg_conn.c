@@ -149,10 +149,7 @@ START_TEST(blackholed_server_costs_the_deadline) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {stopped_server_fails_fast_then_recovers,
-      blackholed_server_costs_the_deadline, NULL};
-  Suite *s = suite_create("pg-connection");
-  arec_test_cases(s, "connection-loss", 60, tests);
-  return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL);
-}
+AREC_TEST_CASE_MAIN("pg-connection", "connection-loss", 60,
+                    arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL),
+                    stopped_server_fails_fast_then_recovers,
+                    blackholed_server_costs_the_deadline)

@@ -101,10 +101,7 @@ START_TEST(database_down_stops_runners_then_resumes) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {kill9_failover_within_pod_lease,
-      database_down_stops_runners_then_resumes, NULL};
-  Suite *s = suite_create("pg-lock-core");
-  arec_test_cases(s, "pg-pod-lease-manager", 30, tests);
-  return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL);
-}
+AREC_TEST_CASE_MAIN("pg-lock-core", "pg-pod-lease-manager", 30,
+                    arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL),
+                    kill9_failover_within_pod_lease,
+                    database_down_stops_runners_then_resumes)

@@ -526,11 +526,8 @@ START_TEST(upgrade_from_0_1_keeps_every_row) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {fresh_apply_matches_psql, apply_over_older_version,
-      concurrent_migrators, migrate_set_rules, migrate_set_concurrent,
-      upgrade_from_0_1_keeps_every_row, NULL};
-  Suite *s = suite_create("pg-migrations");
-  arec_test_cases(s, "migrations", 120, tests);
-  return arec_test_main(s, &g_pg, AREC_TEST_EMPTY, NULL);
-}
+AREC_TEST_CASE_MAIN("pg-migrations", "migrations", 120,
+                    arec_test_main(s, &g_pg, AREC_TEST_EMPTY, NULL),
+                    fresh_apply_matches_psql, apply_over_older_version,
+                    concurrent_migrators, migrate_set_rules,
+                    migrate_set_concurrent, upgrade_from_0_1_keeps_every_row)

@@ -383,11 +383,8 @@ START_TEST(check_session_and_application_name) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {statements_and_results,
-      sqlstates_mapped_without_values, statement_timeout_and_deadline,
-      transactions, check_session_and_application_name, NULL};
-  Suite *s = suite_create("pg-query");
-  arec_test_cases(s, "query", 60, tests);
-  return arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL);
-}
+AREC_TEST_CASE_MAIN("pg-query", "query", 60,
+                    arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL),
+                    statements_and_results, sqlstates_mapped_without_values,
+                    statement_timeout_and_deadline, transactions,
+                    check_session_and_application_name)

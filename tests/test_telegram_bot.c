@@ -12,7 +12,6 @@
  * backoff.
  */
 #include "test_telegram_fixture.h"
-#include "support/host/test_main.h"
 #include "support/runner.h"
 
 #define U1 111

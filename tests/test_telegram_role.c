@@ -10,7 +10,6 @@
  * recorded); a bounded stop while the Bot API never answers.
  */
 #include "test_telegram_fixture.h"
-#include "support/host/test_main.h"
 #include "support/runner.h"
 
 /* ------------------------------------------------------------ failover */

@@ -18,7 +18,6 @@
 
 #include "agentrecover/sys/repository.h"
 #include "trading/memory.h"
-#include "support/host/test_main.h"
 #include "support/runner.h"
 
 #define UA 1201 /* two agents */

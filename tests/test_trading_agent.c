@@ -13,7 +13,6 @@
  * in BNB converted or kept) in live and paper mode.
  */
 #include "test_trading_fixture.h"
-#include "support/host/test_main.h"
 #include "support/runner.h"
 
 /* ------------------------------------------------------------- tests */

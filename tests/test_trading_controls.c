@@ -11,7 +11,6 @@
 #include <stdatomic.h>
 
 #include "test_trading_fixture.h"
-#include "support/host/test_main.h"
 #include "support/runner.h"
 
 /* The manager a risk stop goes to (the host's hook: the pod's manager). */

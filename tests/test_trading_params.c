@@ -13,7 +13,6 @@
 
 #include "trading/params.h"
 #include "trading/trader.h"
-#include "support/host/test_main.h"
 #include "support/runner.h"
 
 #define DAY_MS 86400000LL

@@ -15,7 +15,6 @@
  *     at prices nor orders until a later step's reconcile succeeds.
  */
 #include "test_trading_fixture.h"
-#include "support/host/test_main.h"
 #include "support/runner.h"
 
 #define WAIT 8000

@@ -15,7 +15,6 @@
 #include "trading/exchange.h"
 #include "trading/rules.h"
 #include "trading/strategy.h"
-#include "support/host/test_main.h"
 #include "support/runner.h"
 
 /* rules with LOT_SIZE step/min/max, PRICE_FILTER tick, min notional */

@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "trading/strategy.h"
-#include "support/host/test_main.h"
 #include "support/runner.h"
 
 #define FEE 0.001

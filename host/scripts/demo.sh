@@ -9,15 +9,7 @@ cd "$(dirname "$0")/../.."
 . host/scripts/lib.sh
 
 TTL=3s; RECONCILE=1s
-T=$(mktemp -d /tmp/arec-demo.XXXXXX)
-: >"$T/state"
-cleanup() {
-  set +e
-  stop_all "$T/state"
-  rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+scratch demo
 
 say "1. PostgreSQL and Redis on loopback (scratch dir $T)"
 start_servers "$T"

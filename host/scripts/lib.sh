@@ -90,6 +90,16 @@ api() {
   case $code in 2*) return 0 ;; *) echo "   (HTTP $code)" >&2; return 1 ;; esac
 }
 
+# scratch NAME: sets T to a new scratch dir /tmp/arec-NAME.XXXXXX with an
+# empty state file; at exit, pass or fail, everything started in it is
+# stopped (stop_all) and the dir removed.
+scratch() {
+  T=$(mktemp -d "/tmp/arec-$1.XXXXXX")
+  : >"$T/state"
+  trap 'set +e; stop_all "$T/state"; rm -rf "$T"' EXIT
+  trap 'exit 1' INT TERM HUP
+}
+
 # stop_all STATEFILE: pods (TERM, then KILL), Redis, PostgreSQL, by pid.
 stop_all() {
   st=$1

@@ -15,15 +15,7 @@ cd "$(dirname "$0")/../.."
 . host/scripts/lib.sh
 OUT=${BUILD:-build}/ops
 mkdir -p "$OUT"
-T=$(mktemp -d /tmp/arec-ops.XXXXXX)
-: >"$T/state"
-cleanup() {
-  set +e
-  stop_all "$T/state"
-  rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
+scratch ops
 fail() {
   echo "   $*"
   [ -f "$T/pod-ops.log" ] && tail -20 "$T/pod-ops.log" | sed 's/^/   pod-ops: /'

@@ -59,4 +59,23 @@ int arec_test_finish(Suite *s, struct arec_test_pg *pg, unsigned flags,
 int arec_test_main(Suite *s, struct arec_test_pg *pg, unsigned flags,
                    struct arec_test_redis *r);
 
+/* The main() of a binary whose tests all go in one test case:
+ *
+ *     AREC_TEST_CASE_MAIN("pg-query", "query", 60,
+ *                         arec_test_main(s, &g_pg, AREC_TEST_MIGRATED, NULL),
+ *                         first_test, second_test)
+ *
+ * defines main(): a suite named "pg-query" with one case "query" (60 s a
+ * test, 0: Check's default) holding the tests in their order, then returns
+ * the run expression, in which `s` is that suite (arec_test_run(s),
+ * arec_test_main(s, ...), arec_test_pods_main(s, ...)).  It never starts a
+ * server itself: the run expression says which. */
+#define AREC_TEST_CASE_MAIN(suite, tcase, timeout_s, run, ...)   \
+  int main(void) {                                             \
+    const TTest *tests_[] = {__VA_ARGS__, NULL};               \
+    Suite *s = suite_create(suite);                            \
+    arec_test_cases(s, tcase, timeout_s, tests_);              \
+    return run;                                                \
+  }
+
 #endif
