@@ -83,9 +83,11 @@ class Checker:
         return worst
 
     # ---------------------------------------------------------------- (b)
-    def converged(self, topo, obs, wanted, timeout):
+    def converged(self, topo, obs, wanted, timeout, balanced=False):
         """Waits until every wanted agent is in exactly one live pod's fresh
-        runners and nothing unwanted runs; a violation if not by timeout."""
+        runners and nothing unwanted runs -- with `balanced`, also no live
+        pod above its fair share, ceil(wanted / live pods), so that no
+        hand-over is still to come; a violation if not by timeout."""
         end = time.monotonic() + timeout
         bad = None
         while True:
@@ -97,13 +99,22 @@ class Checker:
             own = obs.owners()
             bad = [a for a in wanted if len(own.get(a, [])) != 1]
             extra = [a for a in own if a not in wanted]
-            if fresh and not bad and not extra:
+            over = []
+            if balanced and live:
+                share = -(-len(wanted) // len(live))
+                counts = {}
+                for pods in own.values():
+                    for p in pods:
+                        counts[p] = counts.get(p, 0) + 1
+                over = [p for p, k in counts.items() if k > share]
+            if fresh and not bad and not extra and not over:
                 return True
             if time.monotonic() > end:
                 detail = ", ".join(f"{a} on {own.get(a, [])}" for a in (bad + extra)[:6])
                 self.violation(obs.now(), f"(b) not converged after {timeout:.1f}s: "
                                           f"{len(bad)} wanted agents not on exactly one pod, "
                                           f"{len(extra)} unwanted running ({detail})"
+                                          + (f", above their fair share: {over}" if over else "")
                                if fresh else f"(b) a live pod stopped answering: "
                                              f"{[p.name for p in live]}")
                 return False
