@@ -72,8 +72,8 @@ static int gcm(int enc, const unsigned char *key, const unsigned char *nonce,
       EVP_CipherInit_ex(ctx, NULL, NULL, key, nonce, enc) == 1 &&
       (!ad || EVP_CipherUpdate(ctx, NULL, &len, ad, adlen) == 1) &&
       EVP_CipherUpdate(ctx, out, &len, in, n) == 1 &&
-      (enc ||
-       EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, AREC__HS_TAG, tag) == 1) &&
+      (enc || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, AREC__HS_TAG,
+                                  tag) == 1) &&
       EVP_CipherFinal_ex(ctx, out + len, &fin) == 1 &&
       (!enc ||
        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, AREC__HS_TAG, tag) == 1);

@@ -223,7 +223,8 @@ int arec__xrequest(arec_exchange *x, const char *method, const char *path,
   if (cc != CURLE_OK) {
     rc = cc == CURLE_OPERATION_TIMEDOUT ? AREC_ETIMEDOUT : AREC_EUNAVAILABLE;
     arec_error_set("exchange request %s %s failed: %s", method, path,
-                   r.body.too_large ? "answer too large" : curl_easy_strerror(cc));
+                   r.body.too_large ? "answer too large"
+                                    : curl_easy_strerror(cc));
     arec__hub_record(x->hub, x->base, 1, 0);
     goto done;
   }

@@ -1,8 +1,10 @@
 /*
  * hash.h -- FNV-1a over a NUL-terminated string: the one string hash of
  * the library's tables (the runner table, the memory store's maps, the
- * prepared statement cache, the choice of a pod's share).  Not installed;
- * never used where an adversary picks the keys to collide.
+ * prepared statement cache, the choice of a pod's share).  Not installed.
+ * Not collision-resistant: its keys are agent ids and SQL texts that the
+ * embedding service and its authenticated operators create, never input
+ * from an unauthenticated peer.
  */
 #ifndef AREC_CORE_HASH_H
 #define AREC_CORE_HASH_H

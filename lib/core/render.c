@@ -23,12 +23,14 @@ static void counter(arec__buf *b, const char *name, const char *help,
   arec__buf_printf(b, "%s %llu\n", name, (unsigned long long)v);
 }
 
-static void gauge_i(arec__buf *b, const char *name, const char *help, int64_t v) {
+static void gauge_i(arec__buf *b, const char *name, const char *help,
+                    int64_t v) {
   head(b, name, "gauge", help);
   arec__buf_printf(b, "%s %lld\n", name, (long long)v);
 }
 
-static void gauge_d(arec__buf *b, const char *name, const char *help, double v) {
+static void gauge_d(arec__buf *b, const char *name, const char *help,
+                    double v) {
   head(b, name, "gauge", help);
   arec__buf_printf(b, "%s %.9g\n", name, v);
 }
@@ -39,8 +41,9 @@ static void histogram(arec__buf *b, const char *name, const char *help,
   head(b, name, "histogram", help);
   for (size_t i = 0; i < AREC_HISTOGRAM_BUCKETS; i++)
     arec__buf_printf(b, "%s_bucket{le=\"%g\"} %llu\n", name, le[i],
-        (unsigned long long)h->bucket[i]);
-  arec__buf_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n", name, (unsigned long long)h->count);
+                     (unsigned long long)h->bucket[i]);
+  arec__buf_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n", name,
+                   (unsigned long long)h->count);
   arec__buf_printf(b, "%s_sum %.9g\n", name, h->sum);
   arec__buf_printf(b, "%s_count %llu\n", name, (unsigned long long)h->count);
 }

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/random.h"
 #include "pg/pg_internal.h"
 #include "pg/repository.h"
 
@@ -28,7 +29,7 @@ static int random_id(char *out) {
   size_t n = 0;
   while (n < 12) {
     unsigned char rnd[16];
-    int err = arec__pg_random(rnd, sizeof rnd);
+    int err = arec__random_fill(rnd, sizeof rnd, "pg");
     if (err)
       return err;
     for (size_t i = 0; i < sizeof rnd && n < 12; i++)

@@ -80,7 +80,7 @@ static int lease_query(pg_lock *L, const char *sql, int nparams,
 /* "<owner>/<32 hex>" into out (AREC_LOCK_VALUE_MAX). */
 static int make_value(char *out, const char *owner) {
   unsigned char rnd[16];
-  if (arec__pg_random(rnd, sizeof rnd))
+  if (arec__random_fill(rnd, sizeof rnd, "pg"))
     return AREC_EBACKEND;
   size_t n = strlen(owner);
   if (n + 1 + 32 + 1 > AREC_LOCK_VALUE_MAX) {

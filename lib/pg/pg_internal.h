@@ -150,8 +150,6 @@ int arec__pg_bool(const PGresult *r, int row, int col);
 /* Strict conversion of a numeric's text to a finite double: 0, or -1 when
  * it does not convert (NaN, infinite, out of range, not a number). */
 int arec__pg_to_double(const char *text, double *out);
-/* Fills buf with n random bytes (getrandom).  0 or AREC_EBACKEND. */
-int arec__pg_random(unsigned char *buf, size_t n);
 /* An error text as the repository keeps it: at most 500 bytes, cut on a
  * UTF-8 character boundary, invalid bytes and control characters other
  * than tab/newline replaced by '?'.  out must hold 501 bytes; NULL in gives

@@ -1,7 +1,7 @@
 /*
  * util.c -- small helpers of the PostgreSQL backend: reading result values
- * (strictly, where a value that does not convert must be noticed), random
- * bytes, error texts cut to what the repository keeps, counting the rows a
+ * (strictly, where a value that does not convert must be noticed), error
+ * texts cut to what the repository keeps, counting the rows a
  * statement matched, and building array literals ("{\"a\",\"b\"}") that
  * are passed as ONE text parameter of a statement (so batches stay
  * parameterised: no SQL is ever built from data).  Must never print or
@@ -63,10 +63,6 @@ int arec__pg_to_double(const char *text, double *out) {
     return -1;
   *out = v;
   return 0;
-}
-
-int arec__pg_random(unsigned char *buf, size_t n) {
-  return arec__random_fill(buf, n, "pg");
 }
 
 /* Length of the valid UTF-8 sequence at p (1..4), or 0 when invalid. */
