@@ -3,11 +3,15 @@
  * all restored in one pass, all stepping, their saves coalesced (far fewer
  * saves than steps), and one graceful shutdown stops, saves and releases
  * every one of them (no lock held, running_on cleared, is_trading kept).
+ * And two pods on the same lock service take turns to renew their locks:
+ * each at its own place in the interval, never in the same moment.
  */
 #include <check.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "agentrecover.h"
 #include "agentrecover/memory.h"
@@ -91,6 +95,105 @@ START_TEST(ten_thousand_agents_on_few_workers) {
 }
 END_TEST
 
+/* ------------------------------------------------------ refresh turns */
+#define TURN_AGENTS 2000
+#define TURN_REFRESH 2000
+#define TURN_CALLS 5
+
+typedef int (*refresh_many_fn)(arec_lock *, const char *const *,
+                               arec_lease *, size_t, int64_t, int *);
+/* per pod: its lock, the memory lock's own refresh_many, and the wall-clock
+ * ms at which each of its first TURN_CALLS cycles called it */
+static struct turn {
+  arec_lock *lock;
+  refresh_many_fn inner;
+  int64_t at[TURN_CALLS];
+  atomic_int n;
+} turns[2];
+
+static int64_t wall_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int noted_refresh_many(arec_lock *l, const char *const *keys,
+                              arec_lease *leases, size_t n, int64_t ttl,
+                              int *res) {
+  struct turn *t = turns[0].lock == l ? &turns[0] : &turns[1];
+  int i = atomic_fetch_add(&t->n, 1);
+  if (i < TURN_CALLS)
+    t->at[i] = wall_ms();
+  return t->inner(l, keys, leases, n, ttl, res);
+}
+
+START_TEST(two_pods_take_turns_to_refresh) {
+  static const char *const names[2] = {"pod-a", "pod-b"};
+  arec_memory_store *st;
+  arec_manager *m[2];
+  toy_ctl c;
+  toy_opts o = toy_quiet(4 * TURN_REFRESH, TURN_REFRESH);
+  arec_restore_result r;
+  toy_ctl_init(&c, 1000);
+  o.shutdown = 20000;
+  ck_assert_int_eq(arec_memory_store_new(&st), 0);
+  toy_agents(st, "agent-", TURN_AGENTS);
+  for (int i = 0; i < 2; i++) {
+    arec_repository *repo = NULL;
+    arec_manager_options opts = toy_manager_options(names[i], &o);
+    opts.fair_share = 1;
+    ck_assert_int_eq(arec_memory_repository_new(&repo, st), 0);
+    ck_assert_int_eq(arec_memory_lock_new(&turns[i].lock, st), 0);
+    turns[i].inner = turns[i].lock->refresh_many;
+    ck_assert_ptr_nonnull(turns[i].inner);
+    turns[i].lock->refresh_many = noted_refresh_many;
+    ck_assert_int_eq(arec_manager_new(&m[i], &opts, repo, turns[i].lock), 0);
+    arec_agent_type type = toy_type("toy", &c);
+    ck_assert_int_eq(arec_manager_register_type(m[i], &type), 0);
+  }
+  /* both pods live before either pass: each takes its fair half */
+  for (int i = 0; i < 2; i++) {
+    ck_assert_int_eq(arec_manager_restore(m[i], &r), 0);
+    ck_assert_uint_eq(r.restored, TURN_AGENTS / 2);
+  }
+  for (int64_t t0 = wall_ms(); atomic_load(&turns[0].n) < TURN_CALLS ||
+                               atomic_load(&turns[1].n) < TURN_CALLS;
+       toy_sleep_ms(10))
+    ck_assert_msg(wall_ms() - t0 < (TURN_CALLS + 2) * TURN_REFRESH,
+                  "refresh cycles: %d and %d", atomic_load(&turns[0].n),
+                  atomic_load(&turns[1].n));
+  for (int i = 0; i < 2; i++) {
+    /* pod i of 2 renews i/2 of an interval past each multiple of it (on
+     * the wall clock), from its third cycle on: the first comes at a
+     * random moment, the second moves at most half an interval earlier */
+    int64_t place = TURN_REFRESH * i / 2;
+    for (int k = 2; k < TURN_CALLS; k++) {
+      int64_t d = ((turns[i].at[k] - place) % TURN_REFRESH + TURN_REFRESH) %
+                  TURN_REFRESH;
+      ck_assert_msg(d < 150 || d >= TURN_REFRESH - TURN_REFRESH / 32 - 5,
+                    "%s cycle %d at %lld ms past its place", names[i], k,
+                    (long long)d);
+    }
+    /* never more than an interval apart (the wait may overshoot a
+     * little), never less than half of one */
+    for (int k = 1; k < TURN_CALLS; k++) {
+      int64_t gap = turns[i].at[k] - turns[i].at[k - 1];
+      ck_assert_int_le(gap, TURN_REFRESH + 200);
+      ck_assert_int_ge(gap, TURN_REFRESH / 2 - 20);
+    }
+    arec_metrics mt = toy_metrics(m[i]);
+    ck_assert_int_eq(mt.agent_lock_held_total, TURN_AGENTS / 2);
+    ck_assert_int_eq(mt.agent_lock_lost_total, 0);
+  }
+  for (int i = 0; i < 2; i++) {
+    ck_assert_int_eq(arec_manager_shutdown(m[i], 0), 0);
+    arec_manager_free(m[i]);
+  }
+  arec_memory_store_free(st);
+}
+END_TEST
+
 AREC_TEST_CASE_MAIN("core_scale", "ten_thousand", 60,
                     arec_test_run(s),
-                    ten_thousand_agents_on_few_workers)
+                    ten_thousand_agents_on_few_workers,
+                    two_pods_take_turns_to_refresh)

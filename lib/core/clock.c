@@ -1,7 +1,8 @@
 /*
  * clock.c -- the manager's time helpers: the monotonic clock (every
  * deadline, validity and duration), the wall clock (only for what is shown
- * to people: started_at), absolute deadlines for condition waits, and
+ * to people, started_at, and for the place of a pod's turn on a timeline
+ * the pods share, share.c), absolute deadlines for condition waits, and
  * condition variables that wait on the monotonic clock.
  *
  * Must never: measure a deadline or a duration on the wall clock (it jumps).

@@ -221,6 +221,13 @@ struct arec_manager {
    * with arec__watch_at */
   int64_t watch_next;
 
+  /* under mu: this pod's place among the live pods by name (slot of
+   * nslots, 0 slots: not known), set by the passes (share.c), read by the
+   * refresher to renew in its own part of the interval */
+  int64_t slot, nslots;
+  uint64_t slot_live;      /* live pods when the slot was found */
+  int64_t slot_listed_at;  /* monotonic ms of that listing */
+
   /* pod lease (podlease.c), under mu */
   int64_t pod_deadline_ms; /* validity end of the pod lease, monotonic */
   int pod_expired_logged;

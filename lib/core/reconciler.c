@@ -3,9 +3,10 @@
  * every refresh interval (from the start, and also when the lock service is
  * gone: then the row is removed, see lock_service_gone), runs a reconcile
  * pass every reconcile interval once arec_manager_restore() enabled them
- * (QUICK_PASS_MS after a pass that fell short racing other pods for agents
- * and asked for another), and, whenever no passes run here (reconcile interval 0, takeover off, or
- * before restore), a stop check every stop_check_interval, so that stops,
+ * (at this pod's turn among the live pods, arec__slot_shift; QUICK_PASS_MS
+ * after a pass that fell short racing other pods for agents and asked for
+ * another), and, whenever no passes run here (reconcile interval 0,
+ * takeover off, or before restore), a stop check every stop_check_interval, so that stops,
  * disables and deletes issued anywhere still reach this pod's runners.
  *
  * Must never: call a backend with mgr->mu held, or run a pass after
@@ -14,6 +15,7 @@
 #include <stdio.h>
 
 #include "pass.h"
+#include "share.h"
 #include "threads.h"
 
 #define QUICK_PASS_MS 250
@@ -41,7 +43,9 @@ static int lock_service_gone(arec_manager *mgr, int64_t now) {
 static int64_t next_pass_in(arec_manager *mgr) {
   if (mgr->pass_again && mgr->reconcile > QUICK_PASS_MS)
     return QUICK_PASS_MS;
-  return mgr->reconcile;
+  int64_t now = arec__now_ms();
+  return mgr->reconcile -
+         arec__slot_shift(mgr, now + mgr->reconcile, mgr->reconcile);
 }
 
 int arec__heartbeat(arec_manager *mgr, int64_t ttl_ms, int drop) {

@@ -4,8 +4,10 @@
  * validity.
  *
  * Cycles come every refresh interval, the first after a random part of it
- * (pods started together must not refresh in step).  A cycle copies (key,
- * lease, runner serial) of every held lock under the mutex, refreshes them
+ * (pods started together must not refresh in step); once the passes have
+ * seen the fleet, the live pods take turns (arec__slot_shift).  A cycle
+ * copies (key, lease, runner serial) of every held lock under the mutex,
+ * refreshes them
  * without it (refresh_many in one call when the backend has it, else one
  * refresh each), then applies the answers: success
  * moves the runner's validity deadline to (return time + reported
@@ -27,6 +29,7 @@
 #include <string.h>
 
 #include "saver.h"
+#include "share.h"
 #include "table.h"
 #include "threads.h"
 
@@ -260,6 +263,7 @@ static void *refresher_main(void *arg) {
       cycle(mgr);
       pthread_mutex_lock(&mgr->mu);
       next_cycle = now + mgr->refresh;
+      next_cycle -= arec__slot_shift(mgr, next_cycle, mgr->refresh);
       if (next_cycle <= arec__now_ms())
         next_cycle = arec__now_ms() + 1;
       continue;

@@ -25,6 +25,8 @@
  * takes it (like an agent migrating here) and never sheds it: otherwise a
  * fleet mixing capable and other pods could leave it waiting forever.
  *
+ * Turns: see arec__slot_shift.
+ *
  * Must never: call the repository with mgr->mu held, hand off a runner that
  * is already stopping, or take an agent that is migrating to another pod.
  */
@@ -67,9 +69,85 @@ void arec__share_load(arec_manager *mgr, arec__share *s) {
   atomic_store(&mgr->m.backoff, (int64_t)s->fleet.backoff);
   atomic_store(&mgr->m.pods_live, (int64_t)s->fleet.live_pods);
   atomic_store(&mgr->m.target, target);
+  arec__share_slot(mgr, s);
 }
 
 void arec__share_free(arec__share *s) { arec_fleet_clear(&s->fleet); }
+
+/* ------------------------------------------------------------ turns */
+/* Pods in step.  Every pod renews its whole share of locks in one burst per
+ * refresh interval on the same masters, and runs a pass (a few queries
+ * over its whole share) per reconcile interval on the same database; two
+ * bursts at the same moment take about twice as long each, and since every
+ * pod's intervals are the same, pods that once met would meet every time.
+ * So the live pods take turns: pod `slot` of `nslots` (by name, listed by
+ * the passes) runs a periodic job at the wall-clock moments
+ * slot * interval / nslots past a multiple of the interval -- the wall
+ * clock only places the job on a timeline the pods share; every wait is
+ * still on the monotonic clock.  A job moves earlier to reach its place (at
+ * most half an interval at a time; one due a little before it, within
+ * 1/32 of the interval, stays), never later, so no lock waits longer
+ * than a refresh interval for its renewal, nor an agent longer than a
+ * reconcile interval for a pass. */
+#define SLOT_RELIST_MS 60000
+
+int64_t arec__slot_shift(const arec_manager *mgr, int64_t next,
+                         int64_t interval) {
+  if (mgr->nslots < 2 || mgr->slot < 0 || mgr->slot >= mgr->nslots ||
+      interval < 2)
+    return 0;
+  int64_t place = interval * mgr->slot / mgr->nslots;
+  int64_t wall_next = arec__wall_ms() + (next - arec__now_ms());
+  int64_t past = ((wall_next - place) % interval + interval) % interval;
+  int64_t near = interval / 32 > 2 ? interval / 32 : 2;
+  if (past <= interval / 2)
+    return past;
+  if (interval - past <= near) /* just before its place (the two clocks are
+                                  read apart): stay */
+    return 0;
+  return interval / 2;
+}
+
+void arec__share_slot(arec_manager *mgr, const arec__share *s) {
+  arec_pod_record *ps = NULL;
+  size_t n = 0;
+  int64_t now = arec__now_ms(), slot = 0, nslots = 0;
+  int me = 0, fresh;
+  if (!s->have || !AREC__V3(mgr->repo, pod_list))
+    return;
+  pthread_mutex_lock(&mgr->mu);
+  fresh = mgr->slot_listed_at && mgr->slot_live == s->fleet.live_pods &&
+          now - mgr->slot_listed_at < SLOT_RELIST_MS;
+  pthread_mutex_unlock(&mgr->mu);
+  if (fresh || mgr->repo->pod_list(mgr->repo, &ps, &n) < 0)
+    return;
+  for (size_t i = 0; i < n; i++) {
+    if (ps[i].leaving || !ps[i].name)
+      continue;
+    nslots++;
+    if (strcmp(ps[i].name, mgr->pod) < 0)
+      slot++;
+    else if (strcmp(ps[i].name, mgr->pod) == 0)
+      me = 1;
+  }
+  arec_pod_records_free(ps, n);
+  if (!me)
+    slot = nslots = 0; /* our own row not seen live: no turn yet */
+  pthread_mutex_lock(&mgr->mu);
+  int changed = mgr->slot != slot || mgr->nslots != nslots;
+  mgr->slot = slot;
+  mgr->nslots = nslots;
+  mgr->slot_live = s->fleet.live_pods;
+  mgr->slot_listed_at = now;
+  pthread_mutex_unlock(&mgr->mu);
+  if (changed) {
+    char a[24], b[24];
+    snprintf(a, sizeof a, "%lld", (long long)slot);
+    snprintf(b, sizeof b, "%lld", (long long)nslots);
+    arec__logkv(mgr, AREC_LOG_DEBUG, "refresh turn among the live pods",
+                "#slot", a, "#pods", b, NULL);
+  }
+}
 
 /* 1: migrating to this pod; -1: to another pod; 0: no hold. */
 static int migration_of(const arec__share *p, const char *pod,

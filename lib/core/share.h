@@ -15,9 +15,20 @@ typedef struct arec__share {
 } arec__share;
 
 /* Asks the repository (fleet slot, if any) and sets the gauges agents_wanted,
- * agents_backoff, pods_live and agents_target; a failure leaves them. */
+ * agents_backoff, pods_live and agents_target, and this pod's refresh turn
+ * (arec__share_slot); a failure leaves them. */
 void arec__share_load(arec_manager *mgr, arec__share *s);
 void arec__share_free(arec__share *s);
+/* Within a load: this pod's place among the live pods that are not leaving,
+ * by name (mgr->slot of mgr->nslots, for the refresher's turns), listed
+ * again (repository pod_list) when the number of live pods changed or a
+ * minute passed; a failed listing keeps the last place. */
+void arec__share_slot(arec_manager *mgr, const arec__share *s);
+/* mu held: how much earlier than `next` (monotonic ms) a periodic job of
+ * this pod (refresh cycles, passes) should run to be at its turn among the
+ * live pods: 0 .. interval / 2. */
+int64_t arec__slot_shift(const arec_manager *mgr, int64_t next,
+                         int64_t interval);
 /* Reorders idx[0..n) (indexes into list->rows, agents without a local
  * runner) into the order this pass should try them: agents migrating here
  * first, then the others starting at a place that depends on the pod name,

@@ -6,9 +6,9 @@
  * a takeover after a failure) and all its symbols' budget, balance and
  * memory.
  *
- * How: one statement (two static texts: every agent, or one by id) over the
- * partial index of wanted agents, rows ordered by agent id then symbol and
- * grouped here.  Liveness and backoff are judged on the database clock.  A
+ * How: one statement (two static texts: every agent, or one by id), the
+ * wanted agents without a live owner found before any join, rows ordered
+ * by agent id then symbol and grouped here.  Liveness and backoff are judged on the database clock.  A
  * row that cannot be read whole (a balance that is not a finite double) is
  * listed with `error` and a reason instead of failing the whole list: the
  * manager puts that agent in backoff and runs the others.
@@ -21,24 +21,32 @@
 #include "pg/pg_internal.h"
 #include "pg/repository.h"
 
-#define RESTORE_SELECT                                                         \
+/* The live pods are read once (a materialized CTE) and the wanted agents
+ * filtered against them before any join (OFFSET 0 keeps the planner from
+ * flattening the subquery): a hash anti join over the agents, where a NOT
+ * EXISTS with clock_timestamp() inside ran a subplan per agent (every pass
+ * of every pod, 100,000 agents all owned: 95 ms for an empty answer, now
+ * about 40). */
+#define RESTORE_SELECT(ONE)                                                    \
+  "WITH live AS MATERIALIZED (SELECT name, incarnation FROM pods "             \
+  "                           WHERE lease_until > clock_timestamp()) "        \
   "SELECT a.id, a.user_id, a.strategy, a.name, a.params::text, a.requires, "   \
   "       a.start_failures, a.last_error, s.symbol, s.balance::text, "         \
   "       st.balance::text, st.memory::text, a.running_on IS NOT NULL "        \
-  "FROM agent_configs a "                                                      \
+  "FROM (SELECT a.* FROM agent_configs a "                                     \
+  "      WHERE a.is_active AND a.is_trading AND a.deleted_at IS NULL "         \
+  "        AND (a.retry_at IS NULL OR a.retry_at <= clock_timestamp()) "       \
+  "        AND NOT EXISTS (SELECT 1 FROM live p WHERE p.name = a.running_on "  \
+  "                        AND p.incarnation = a.running_incarnation) "        \
+  ONE "      OFFSET 0) a "                                                     \
   "JOIN agent_symbol_assignments s ON s.agent_id = a.id "                      \
   "LEFT JOIN agent_states st ON st.agent_id = s.agent_id "                     \
-  "     AND st.symbol = s.symbol "                                             \
-  "WHERE a.is_active AND a.is_trading AND a.deleted_at IS NULL "               \
-  "  AND (a.retry_at IS NULL OR a.retry_at <= clock_timestamp()) "             \
-  "  AND NOT EXISTS (SELECT 1 FROM pods p WHERE p.name = a.running_on "        \
-  "                  AND p.incarnation = a.running_incarnation "               \
-  "                  AND p.lease_until > clock_timestamp()) "
+  "     AND st.symbol = s.symbol "
 
 static const char RESTORE_ALL_SQL[] =
-    RESTORE_SELECT "ORDER BY a.id, s.symbol COLLATE \"C\"";
+    RESTORE_SELECT("") "ORDER BY a.id, s.symbol COLLATE \"C\"";
 static const char RESTORE_ONE_SQL[] =
-    RESTORE_SELECT "AND a.id = $1 ORDER BY s.symbol COLLATE \"C\"";
+    RESTORE_SELECT("        AND a.id = $1 ") "ORDER BY s.symbol COLLATE \"C\"";
 
 enum { C_ID, C_USER, C_STRATEGY, C_NAME, C_PARAMS, C_REQUIRES, C_FAILURES,
        C_LAST_ERROR, C_SYMBOL, C_BUDGET, C_BALANCE, C_MEMORY, C_ORPHANED };

@@ -275,6 +275,23 @@ INSERT INTO agent_states (agent_id, symbol, balance, memory)
         self.flush_redis()
         return float(m[-1]) if m else None
 
+    def redis_benchmark_all(self, cmd, n=200000):
+        """ops/s per master of redis-benchmark -P 50 run on every master at
+        once (the mean of their rates): how a refresh cycle, which sends
+        the same keys to every master, finds the machine."""
+        procs = [subprocess.Popen(["redis-benchmark", "-p", str(port), "-P", "50",
+                                   "-n", str(n), "-r", "1000000", "-q"] + cmd,
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                  text=True) for port in self.redis_ports]
+        rates = []
+        for p in procs:
+            out, _ = p.communicate(timeout=180)
+            m = re.findall(r"([\d.]+) requests per second", out)
+            if m:
+                rates.append(float(m[-1]))
+        self.flush_redis()
+        return sum(rates) / len(rates) if len(rates) == len(procs) else None
+
     def pgbench(self, mode, seconds=5, clients=4):
         """TPS of pgbench -S (select only) or -N (simple update: 3 writes and
         a select per transaction) on this run's server; the tables are made
