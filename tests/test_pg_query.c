@@ -220,6 +220,11 @@ START_TEST(statement_timeout_and_deadline) {
   ck_assert_int_eq(arec_pg_query(pg, &r, "SHOW jit", 0, NULL, NULL, NULL), 0);
   ck_assert_str_eq(arec_pg_result_value(r, 0, 0), "off");
   arec_pg_result_free(r);
+  /* nor parallel workers: a pass's count must not take three processes */
+  ck_assert_int_eq(arec_pg_query(pg, &r, "SHOW max_parallel_workers_per_gather",
+                                 0, NULL, NULL, NULL), 0);
+  ck_assert_str_eq(arec_pg_result_value(r, 0, 0), "0");
+  arec_pg_result_free(r);
   long long t0 = arec_test_now_ms();
   int rc = arec_pg_query(pg, NULL, "SELECT pg_sleep(2)", 0, NULL, NULL, NULL);
   long long ms = arec_test_now_ms() - t0;

@@ -142,7 +142,12 @@ AREC_EXTERN int arec_pg_lock_new(arec_lock **out, arec_pg *pg,
  * (foreign key violation), AREC_EINVAL (data exception, check violation),
  * AREC_ECONFLICT (serialization failure, lock timeout, statement timeout),
  * AREC_EBACKEND (any other server error); arec_error_last() names the
- * SQLSTATE, never a parameter value. */
+ * SQLSTATE, never a parameter value.  Every pooled session is set up for
+ * short statements: TIME ZONE 'UTC', jit = off, plan_cache_mode =
+ * force_generic_plan, max_parallel_workers_per_gather = 0, the
+ * statement_timeout of the options (and from PostgreSQL 14 on
+ * client_connection_check_interval = 1000); a statement that wants
+ * otherwise sets it with SET LOCAL inside arec_pg_transaction(). */
 typedef struct arec_pg_result arec_pg_result; /* rows of one statement */
 typedef struct arec_pg_tx arec_pg_tx;         /* a transaction in progress */
 
