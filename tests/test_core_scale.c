@@ -4,7 +4,8 @@
  * saves than steps), and one graceful shutdown stops, saves and releases
  * every one of them (no lock held, running_on cleared, is_trading kept).
  * And two pods on the same lock service take turns to renew their locks:
- * each at its own place in the interval, never in the same moment.
+ * each at its own place in the interval, never in the same moment; a pod's
+ * reconcile passes begin between the turns.
  */
 #include <check.h>
 #include <stdatomic.h>
@@ -193,7 +194,93 @@ START_TEST(two_pods_take_turns_to_refresh) {
 }
 END_TEST
 
+/* ------------------------------------------------ passes between turns */
+#define GAP_REFRESH 400
+#define GAP_RECONCILE 1000
+#define GAP_PASSES 6
+
+static int (*inner_to_restore)(arec_repository *, const char *,
+                               struct arec_agent_list **);
+static int64_t pass_at[GAP_PASSES], cycle_at[64];
+static atomic_int npasses, ncycles;
+static refresh_many_fn gap_inner;
+
+static int64_t mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int noted_to_restore(arec_repository *repo, const char *only,
+                            struct arec_agent_list **out) {
+  int i = atomic_fetch_add(&npasses, 1);
+  if (i < GAP_PASSES)
+    pass_at[i] = mono_ms();
+  return inner_to_restore(repo, only, out);
+}
+
+static int gap_refresh_many(arec_lock *l, const char *const *keys,
+                            arec_lease *leases, size_t n, int64_t ttl,
+                            int *res) {
+  int i = atomic_fetch_add(&ncycles, 1);
+  if (i < 64)
+    cycle_at[i] = mono_ms();
+  return gap_inner(l, keys, leases, n, ttl, res);
+}
+
+START_TEST(passes_begin_between_refresh_turns) {
+  arec_memory_store *st;
+  arec_repository *repo = NULL;
+  arec_lock *lock = NULL;
+  arec_manager *m = NULL;
+  toy_ctl c;
+  toy_opts o = toy_quiet(4 * GAP_REFRESH, GAP_REFRESH);
+  arec_restore_result r;
+  toy_ctl_init(&c, 1000);
+  o.reconcile = GAP_RECONCILE;
+  ck_assert_int_eq(arec_memory_store_new(&st), 0);
+  toy_agents(st, "agent-", 100);
+  ck_assert_int_eq(arec_memory_repository_new(&repo, st), 0);
+  ck_assert_int_eq(arec_memory_lock_new(&lock, st), 0);
+  inner_to_restore = repo->agents_to_restore;
+  repo->agents_to_restore = noted_to_restore;
+  gap_inner = lock->refresh_many;
+  lock->refresh_many = gap_refresh_many;
+  arec_manager_options opts = toy_manager_options("pod-a", &o);
+  ck_assert_int_eq(arec_manager_new(&m, &opts, repo, lock), 0);
+  arec_agent_type type = toy_type("toy", &c);
+  ck_assert_int_eq(arec_manager_register_type(m, &type), 0);
+  ck_assert_int_eq(arec_manager_restore(m, &r), 0);
+  ck_assert_uint_eq(r.restored, 100);
+  for (int64_t t0 = mono_ms(); atomic_load(&npasses) < GAP_PASSES;
+       toy_sleep_ms(10))
+    ck_assert_msg(mono_ms() - t0 < (GAP_PASSES + 1) * GAP_RECONCILE,
+                  "only %d passes", atomic_load(&npasses));
+  ck_assert_int_eq(arec_manager_shutdown(m, 0), 0);
+  /* one pod: a turn is the whole refresh interval.  Every pass from the
+   * second after the restore's on (the first is set before any cycle ran)
+   * begins a quarter of a turn after the cycle before it (the wait may
+   * overshoot a little), and none waits longer than the reconcile
+   * interval */
+  int nc = atomic_load(&ncycles) < 64 ? atomic_load(&ncycles) : 64;
+  for (int i = 2; i < GAP_PASSES; i++) {
+    int64_t last = -1;
+    for (int k = 0; k < nc; k++)
+      if (cycle_at[k] <= pass_at[i])
+        last = cycle_at[k];
+    ck_assert_msg(last >= 0, "pass %d before any refresh cycle", i);
+    int64_t d = (pass_at[i] - last) % GAP_REFRESH;
+    ck_assert_msg(d >= GAP_REFRESH / 4 - 10 && d <= GAP_REFRESH / 4 + 60,
+                  "pass %d began %lld ms after a cycle", i, (long long)d);
+    ck_assert_int_le(pass_at[i] - pass_at[i - 1], GAP_RECONCILE + 100);
+  }
+  arec_manager_free(m);
+  arec_memory_store_free(st);
+}
+END_TEST
+
 AREC_TEST_CASE_MAIN("core_scale", "ten_thousand", 60,
                     arec_test_run(s),
                     ten_thousand_agents_on_few_workers,
-                    two_pods_take_turns_to_refresh)
+                    two_pods_take_turns_to_refresh,
+                    passes_begin_between_refresh_turns)

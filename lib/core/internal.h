@@ -227,6 +227,7 @@ struct arec_manager {
   int64_t slot, nslots;
   uint64_t slot_live;      /* live pods when the slot was found */
   int64_t slot_listed_at;  /* monotonic ms of that listing */
+  int64_t cycle_at;        /* monotonic ms the last refresh cycle began */
 
   /* pod lease (podlease.c), under mu */
   int64_t pod_deadline_ms; /* validity end of the pod lease, monotonic */

@@ -3,7 +3,7 @@
  * every refresh interval (from the start, and also when the lock service is
  * gone: then the row is removed, see lock_service_gone), runs a reconcile
  * pass every reconcile interval once arec_manager_restore() enabled them
- * (at this pod's turn among the live pods, arec__slot_shift; QUICK_PASS_MS
+ * (between the fleet's refresh turns, arec__pass_shift; QUICK_PASS_MS
  * after a pass that fell short racing other pods for agents and asked for
  * another), and, whenever no passes run here (reconcile interval 0,
  * takeover off, or before restore), a stop check every stop_check_interval, so that stops,
@@ -43,9 +43,8 @@ static int lock_service_gone(arec_manager *mgr, int64_t now) {
 static int64_t next_pass_in(arec_manager *mgr) {
   if (mgr->pass_again && mgr->reconcile > QUICK_PASS_MS)
     return QUICK_PASS_MS;
-  int64_t now = arec__now_ms();
-  return mgr->reconcile -
-         arec__slot_shift(mgr, now + mgr->reconcile, mgr->reconcile);
+  int64_t due = arec__now_ms() + mgr->reconcile;
+  return mgr->reconcile - arec__pass_shift(mgr, due);
 }
 
 int arec__heartbeat(arec_manager *mgr, int64_t ttl_ms, int drop) {

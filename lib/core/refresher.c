@@ -259,6 +259,7 @@ static void *refresher_main(void *arg) {
   while (!mgr->stop_refresher && !mgr->abandoned) {
     int64_t now = arec__now_ms();
     if (now >= next_cycle) {
+      mgr->cycle_at = now;
       pthread_mutex_unlock(&mgr->mu);
       cycle(mgr);
       pthread_mutex_lock(&mgr->mu);

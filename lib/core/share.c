@@ -76,20 +76,33 @@ void arec__share_free(arec__share *s) { arec_fleet_clear(&s->fleet); }
 
 /* ------------------------------------------------------------ turns */
 /* Pods in step.  Every pod renews its whole share of locks in one burst per
- * refresh interval on the same masters, and runs a pass (a few queries
- * over its whole share) per reconcile interval on the same database; two
- * bursts at the same moment take about twice as long each, and since every
- * pod's intervals are the same, pods that once met would meet every time.
- * So the live pods take turns: pod `slot` of `nslots` (by name, listed by
- * the passes) runs a periodic job at the wall-clock moments
- * slot * interval / nslots past a multiple of the interval -- the wall
- * clock only places the job on a timeline the pods share; every wait is
- * still on the monotonic clock.  A job moves earlier to reach its place (at
- * most half an interval at a time; one due a little before it, within
- * 1/32 of the interval, stays), never later, so no lock waits longer
- * than a refresh interval for its renewal, nor an agent longer than a
- * reconcile interval for a pass. */
+ * refresh interval on the same masters; two bursts at the same moment take
+ * about twice as long each, and since every pod's interval is the same,
+ * pods that once met would meet every time.  So the live pods take turns:
+ * pod `slot` of `nslots` (by name, listed by the passes) runs its refresh
+ * cycles at the wall-clock moments slot * interval / nslots past a
+ * multiple of the interval -- the wall clock only places a cycle on a
+ * timeline the pods share; every wait is still on the monotonic clock.  A
+ * cycle moves earlier to reach its place (at most half an interval at a
+ * time; one due a little before it, within 1/32 of the interval, stays),
+ * never later, so no lock waits longer than a refresh interval for its
+ * renewal.  Passes keep clear of the turns (arec__pass_shift). */
 #define SLOT_RELIST_MS 60000
+
+/* Passes between the turns.  A pass is a few statements over the pod's
+ * whole share (the restore list, the stop check, the fleet count): on a
+ * machine the database shares with the lock servers it slows any refresh
+ * cycle it meets.  The fleet's refresh cycles come once a turn (the refresh
+ * interval / the live pods), this pod's own last cycle on that grid; a
+ * pass moves earlier to begin a quarter of a turn after one, when that is
+ * at most half a reconcile interval earlier (else it runs when due). */
+int64_t arec__pass_shift(const arec_manager *mgr, int64_t next) {
+  int64_t turn = mgr->refresh / (mgr->nslots >= 2 ? mgr->nslots : 1);
+  if (mgr->cycle_at <= 0 || turn < 4 || turn > mgr->reconcile / 2)
+    return 0;
+  int64_t from = mgr->cycle_at + turn / 4;
+  return ((next - from) % turn + turn) % turn;
+}
 
 int64_t arec__slot_shift(const arec_manager *mgr, int64_t next,
                          int64_t interval) {

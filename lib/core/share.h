@@ -24,11 +24,15 @@ void arec__share_free(arec__share *s);
  * again (repository pod_list) when the number of live pods changed or a
  * minute passed; a failed listing keeps the last place. */
 void arec__share_slot(arec_manager *mgr, const arec__share *s);
-/* mu held: how much earlier than `next` (monotonic ms) a periodic job of
- * this pod (refresh cycles, passes) should run to be at its turn among the
- * live pods: 0 .. interval / 2. */
+/* mu held: how much earlier than `next` (monotonic ms) this pod's next
+ * refresh cycle should run to be at its turn among the live pods:
+ * 0 .. interval / 2. */
 int64_t arec__slot_shift(const arec_manager *mgr, int64_t next,
                          int64_t interval);
+/* mu held: how much earlier than `next` (monotonic ms) the next pass
+ * should run to start a quarter of a turn after one of the fleet's refresh
+ * turns, clear of them: 0 .. reconcile / 2. */
+int64_t arec__pass_shift(const arec_manager *mgr, int64_t next);
 /* Reorders idx[0..n) (indexes into list->rows, agents without a local
  * runner) into the order this pass should try them: agents migrating here
  * first, then the others starting at a place that depends on the pod name,

@@ -275,10 +275,12 @@ INSERT INTO agent_states (agent_id, symbol, balance, memory)
         self.flush_redis()
         return float(m[-1]) if m else None
 
-    def redis_benchmark_all(self, cmd, n=200000):
+    def redis_benchmark_all(self, cmd, n=200000, flush=True):
         """ops/s per master of redis-benchmark -P 50 run on every master at
         once (the mean of their rates): how a refresh cycle, which sends
-        the same keys to every master, finds the machine."""
+        the same keys to every master, finds the machine.  flush=False
+        leaves the masters' keys alone (a command that creates none, beside
+        a running fleet)."""
         procs = [subprocess.Popen(["redis-benchmark", "-p", str(port), "-P", "50",
                                    "-n", str(n), "-r", "1000000", "-q"] + cmd,
                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
@@ -289,7 +291,8 @@ INSERT INTO agent_states (agent_id, symbol, balance, memory)
             m = re.findall(r"([\d.]+) requests per second", out)
             if m:
                 rates.append(float(m[-1]))
-        self.flush_redis()
+        if flush:
+            self.flush_redis()
         return sum(rates) / len(rates) if len(rates) == len(procs) else None
 
     def pgbench(self, mode, seconds=5, clients=4):

@@ -24,7 +24,8 @@ for f in sorted(os.listdir(d)):
                 print(f"bench: {f}: bad JSON: {e}"); sys.exit(1)
 
 KEYS = ["agents_max", "cold_start_ms", "rss_per_agent_bytes", "refresh_cycle_ms",
-        "eval_limit_ms", "eval_all_masters_limit_ms", "api_page_rps", "api_get_rps",
+        "eval_limit_ms", "eval_all_masters_limit_ms", "eval_all_masters_busy_limit_ms",
+        "api_page_rps", "api_get_rps",
         "pgbench_select_tps",
         "redlock_acquire_ms", "redlock_extend_ms", "ours_acquire_ms", "ours_refresh_ms"]
 summary = {k: None for k in KEYS}
