@@ -6,8 +6,9 @@
  * (between the fleet's refresh turns, arec__pass_shift; QUICK_PASS_MS
  * after a pass that fell short racing other pods for agents and asked for
  * another), and, whenever no passes run here (reconcile interval 0,
- * takeover off, or before restore), a stop check every stop_check_interval, so that stops,
- * disables and deletes issued anywhere still reach this pod's runners.
+ * takeover off, or before restore), a stop check every
+ * stop_check_interval, so that stops, disables and deletes issued anywhere
+ * still reach this pod's runners.
  *
  * Must never: call a backend with mgr->mu held, or run a pass after
  * shutdown began.

@@ -7,19 +7,17 @@
  * (pods started together must not refresh in step); once the passes have
  * seen the fleet, the live pods take turns (arec__slot_shift).  A cycle
  * copies (key, lease, runner serial) of every held lock under the mutex,
- * refreshes them
- * without it (refresh_many in one call when the backend has it, else one
- * refresh each), then applies the answers: success
- * moves the runner's validity deadline to (return time + reported
- * validity); AREC_ELOST stops the runner at once (LOST); any other error
- * leaves the deadline alone.  On every tick (a fraction of the refresh
- * interval, at most 100 ms) the watch stops runners whose deadline passed
- * (LOST) -- looking at every runner only once something can be due
- * (mgr->watch_next: the earliest validity end or save wait seen, lowered by
- * arec__watch_at wherever one is set); it has its own thread because a
- * refresh round may wait for its
- * answers up to a third of the TTL (validity counts from the send), and a
- * stop must not wait for the round.  Every cycle is timed
+ * refreshes them without it (refresh_many in one call when the backend has
+ * it, else one refresh each), then applies the answers: success moves the
+ * runner's validity deadline to (return time + reported validity);
+ * AREC_ELOST stops the runner at once (LOST); any other error leaves the
+ * deadline alone.  On every tick (a fraction of the refresh interval, at
+ * most 100 ms) the watch stops runners whose deadline passed (LOST) --
+ * looking at every runner only once something can be due (mgr->watch_next:
+ * the earliest validity end or save wait seen, lowered by arec__watch_at
+ * wherever one is set); it has its own thread because a refresh round may
+ * wait for its answers up to a third of the TTL (validity counts from the
+ * send), and a stop must not wait for the round.  Every cycle is timed
  * (refresh_cycle_seconds).  No step can delay either thread: they never
  * wait for a worker.
  */

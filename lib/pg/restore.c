@@ -8,10 +8,11 @@
  *
  * How: one statement (two static texts: every agent, or one by id), the
  * wanted agents without a live owner found before any join, rows ordered
- * by agent id then symbol and grouped here.  Liveness and backoff are judged on the database clock.  A
- * row that cannot be read whole (a balance that is not a finite double) is
- * listed with `error` and a reason instead of failing the whole list: the
- * manager puts that agent in backoff and runs the others.
+ * by agent id then symbol and grouped here.  Liveness and backoff are
+ * judged on the database clock.  A row that cannot be read whole (a
+ * balance that is not a finite double) is listed with `error` and a reason
+ * instead of failing the whole list: the manager puts that agent in
+ * backoff and runs the others.
  * Must never: fail the list for one bad row, build SQL from data.
  */
 #include <stdio.h>
@@ -45,8 +46,8 @@
 
 static const char RESTORE_ALL_SQL[] =
     RESTORE_SELECT("") "ORDER BY a.id, s.symbol COLLATE \"C\"";
-static const char RESTORE_ONE_SQL[] =
-    RESTORE_SELECT("        AND a.id = $1 ") "ORDER BY s.symbol COLLATE \"C\"";
+static const char RESTORE_ONE_SQL[] = RESTORE_SELECT(
+    "        AND a.id = $1 ") "ORDER BY s.symbol COLLATE \"C\"";
 
 enum { C_ID, C_USER, C_STRATEGY, C_NAME, C_PARAMS, C_REQUIRES, C_FAILURES,
        C_LAST_ERROR, C_SYMBOL, C_BUDGET, C_BALANCE, C_MEMORY, C_ORPHANED };
