@@ -100,17 +100,18 @@ END_TEST
 #define TURN_AGENTS 2000
 #define TURN_REFRESH 2000
 #define TURN_CALLS 5
+#define NOTED_MAX 64
 
 typedef int (*refresh_many_fn)(arec_lock *, const char *const *,
                                arec_lease *, size_t, int64_t, int *);
-/* per pod: its lock, the memory lock's own refresh_many, and the wall-clock
- * ms at which each of its first TURN_CALLS cycles called it */
-static struct turn {
+/* per pod: its lock, the memory lock's own refresh_many, and when (wall
+ * clock and monotonic ms) each of its first NOTED_MAX cycles called it */
+static struct noted {
   arec_lock *lock;
   refresh_many_fn inner;
-  int64_t at[TURN_CALLS];
+  int64_t wall[NOTED_MAX], mono[NOTED_MAX];
   atomic_int n;
-} turns[2];
+} noted[2];
 
 static int64_t wall_ms(void) {
   struct timespec ts;
@@ -121,11 +122,31 @@ static int64_t wall_ms(void) {
 static int noted_refresh_many(arec_lock *l, const char *const *keys,
                               arec_lease *leases, size_t n, int64_t ttl,
                               int *res) {
-  struct turn *t = turns[0].lock == l ? &turns[0] : &turns[1];
+  struct noted *t = noted[0].lock == l ? &noted[0] : &noted[1];
   int i = atomic_fetch_add(&t->n, 1);
-  if (i < TURN_CALLS)
-    t->at[i] = wall_ms();
+  if (i < NOTED_MAX) {
+    t->wall[i] = wall_ms();
+    t->mono[i] = arec_test_now_ms();
+  }
   return t->inner(l, keys, leases, n, ttl, res);
+}
+
+/* A manager of pod on st (repo: made here when NULL) whose lock notes its
+ * refresh cycles in noted[i]; the toy type registered for c. */
+static arec_manager *noted_manager(arec_memory_store *st, int i,
+                                   const arec_manager_options *opts,
+                                   arec_repository *repo, toy_ctl *c) {
+  arec_manager *m = NULL;
+  if (!repo)
+    ck_assert_int_eq(arec_memory_repository_new(&repo, st), 0);
+  ck_assert_int_eq(arec_memory_lock_new(&noted[i].lock, st), 0);
+  noted[i].inner = noted[i].lock->refresh_many;
+  ck_assert_ptr_nonnull(noted[i].inner);
+  noted[i].lock->refresh_many = noted_refresh_many;
+  ck_assert_int_eq(arec_manager_new(&m, opts, repo, noted[i].lock), 0);
+  arec_agent_type type = toy_type("toy", c);
+  ck_assert_int_eq(arec_manager_register_type(m, &type), 0);
+  return m;
 }
 
 START_TEST(two_pods_take_turns_to_refresh) {
@@ -140,36 +161,28 @@ START_TEST(two_pods_take_turns_to_refresh) {
   ck_assert_int_eq(arec_memory_store_new(&st), 0);
   toy_agents(st, "agent-", TURN_AGENTS);
   for (int i = 0; i < 2; i++) {
-    arec_repository *repo = NULL;
     arec_manager_options opts = toy_manager_options(names[i], &o);
     opts.fair_share = 1;
-    ck_assert_int_eq(arec_memory_repository_new(&repo, st), 0);
-    ck_assert_int_eq(arec_memory_lock_new(&turns[i].lock, st), 0);
-    turns[i].inner = turns[i].lock->refresh_many;
-    ck_assert_ptr_nonnull(turns[i].inner);
-    turns[i].lock->refresh_many = noted_refresh_many;
-    ck_assert_int_eq(arec_manager_new(&m[i], &opts, repo, turns[i].lock), 0);
-    arec_agent_type type = toy_type("toy", &c);
-    ck_assert_int_eq(arec_manager_register_type(m[i], &type), 0);
+    m[i] = noted_manager(st, i, &opts, NULL, &c);
   }
   /* both pods live before either pass: each takes its fair half */
   for (int i = 0; i < 2; i++) {
     ck_assert_int_eq(arec_manager_restore(m[i], &r), 0);
     ck_assert_uint_eq(r.restored, TURN_AGENTS / 2);
   }
-  for (int64_t t0 = wall_ms(); atomic_load(&turns[0].n) < TURN_CALLS ||
-                               atomic_load(&turns[1].n) < TURN_CALLS;
+  for (int64_t t0 = wall_ms(); atomic_load(&noted[0].n) < TURN_CALLS ||
+                               atomic_load(&noted[1].n) < TURN_CALLS;
        toy_sleep_ms(10))
     ck_assert_msg(wall_ms() - t0 < (TURN_CALLS + 2) * TURN_REFRESH,
-                  "refresh cycles: %d and %d", atomic_load(&turns[0].n),
-                  atomic_load(&turns[1].n));
+                  "refresh cycles: %d and %d", atomic_load(&noted[0].n),
+                  atomic_load(&noted[1].n));
   for (int i = 0; i < 2; i++) {
     /* pod i of 2 renews i/2 of an interval past each multiple of it (on
      * the wall clock), from its third cycle on: the first comes at a
      * random moment, the second moves at most half an interval earlier */
     int64_t place = TURN_REFRESH * i / 2;
     for (int k = 2; k < TURN_CALLS; k++) {
-      int64_t d = ((turns[i].at[k] - place) % TURN_REFRESH + TURN_REFRESH) %
+      int64_t d = ((noted[i].wall[k] - place) % TURN_REFRESH + TURN_REFRESH) %
                   TURN_REFRESH;
       ck_assert_msg(d < 150 || d >= TURN_REFRESH - TURN_REFRESH / 32 - 5,
                     "%s cycle %d at %lld ms past its place", names[i], k,
@@ -178,7 +191,7 @@ START_TEST(two_pods_take_turns_to_refresh) {
     /* never more than an interval apart (the wait may overshoot a
      * little), never less than half of one */
     for (int k = 1; k < TURN_CALLS; k++) {
-      int64_t gap = turns[i].at[k] - turns[i].at[k - 1];
+      int64_t gap = noted[i].wall[k] - noted[i].wall[k - 1];
       ck_assert_int_le(gap, TURN_REFRESH + 200);
       ck_assert_int_ge(gap, TURN_REFRESH / 2 - 20);
     }
@@ -201,38 +214,20 @@ END_TEST
 
 static int (*inner_to_restore)(arec_repository *, const char *,
                                struct arec_agent_list **);
-static int64_t pass_at[GAP_PASSES], cycle_at[64];
-static atomic_int npasses, ncycles;
-static refresh_many_fn gap_inner;
-
-static int64_t mono_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+static int64_t pass_at[GAP_PASSES];
+static atomic_int npasses;
 
 static int noted_to_restore(arec_repository *repo, const char *only,
                             struct arec_agent_list **out) {
   int i = atomic_fetch_add(&npasses, 1);
   if (i < GAP_PASSES)
-    pass_at[i] = mono_ms();
+    pass_at[i] = arec_test_now_ms();
   return inner_to_restore(repo, only, out);
-}
-
-static int gap_refresh_many(arec_lock *l, const char *const *keys,
-                            arec_lease *leases, size_t n, int64_t ttl,
-                            int *res) {
-  int i = atomic_fetch_add(&ncycles, 1);
-  if (i < 64)
-    cycle_at[i] = mono_ms();
-  return gap_inner(l, keys, leases, n, ttl, res);
 }
 
 START_TEST(passes_begin_between_refresh_turns) {
   arec_memory_store *st;
   arec_repository *repo = NULL;
-  arec_lock *lock = NULL;
-  arec_manager *m = NULL;
   toy_ctl c;
   toy_opts o = toy_quiet(4 * GAP_REFRESH, GAP_REFRESH);
   arec_restore_result r;
@@ -241,20 +236,15 @@ START_TEST(passes_begin_between_refresh_turns) {
   ck_assert_int_eq(arec_memory_store_new(&st), 0);
   toy_agents(st, "agent-", 100);
   ck_assert_int_eq(arec_memory_repository_new(&repo, st), 0);
-  ck_assert_int_eq(arec_memory_lock_new(&lock, st), 0);
   inner_to_restore = repo->agents_to_restore;
   repo->agents_to_restore = noted_to_restore;
-  gap_inner = lock->refresh_many;
-  lock->refresh_many = gap_refresh_many;
   arec_manager_options opts = toy_manager_options("pod-a", &o);
-  ck_assert_int_eq(arec_manager_new(&m, &opts, repo, lock), 0);
-  arec_agent_type type = toy_type("toy", &c);
-  ck_assert_int_eq(arec_manager_register_type(m, &type), 0);
+  arec_manager *m = noted_manager(st, 0, &opts, repo, &c);
   ck_assert_int_eq(arec_manager_restore(m, &r), 0);
   ck_assert_uint_eq(r.restored, 100);
-  for (int64_t t0 = mono_ms(); atomic_load(&npasses) < GAP_PASSES;
+  for (int64_t t0 = arec_test_now_ms(); atomic_load(&npasses) < GAP_PASSES;
        toy_sleep_ms(10))
-    ck_assert_msg(mono_ms() - t0 < (GAP_PASSES + 1) * GAP_RECONCILE,
+    ck_assert_msg(arec_test_now_ms() - t0 < (GAP_PASSES + 1) * GAP_RECONCILE,
                   "only %d passes", atomic_load(&npasses));
   ck_assert_int_eq(arec_manager_shutdown(m, 0), 0);
   /* one pod: a turn is the whole refresh interval.  Every pass from the
@@ -262,12 +252,14 @@ START_TEST(passes_begin_between_refresh_turns) {
    * begins a quarter of a turn after the cycle before it (the wait may
    * overshoot a little), and none waits longer than the reconcile
    * interval */
-  int nc = atomic_load(&ncycles) < 64 ? atomic_load(&ncycles) : 64;
+  int nc = atomic_load(&noted[0].n);
+  if (nc > NOTED_MAX)
+    nc = NOTED_MAX;
   for (int i = 2; i < GAP_PASSES; i++) {
     int64_t last = -1;
     for (int k = 0; k < nc; k++)
-      if (cycle_at[k] <= pass_at[i])
-        last = cycle_at[k];
+      if (noted[0].mono[k] <= pass_at[i])
+        last = noted[0].mono[k];
     ck_assert_msg(last >= 0, "pass %d before any refresh cycle", i);
     int64_t d = (pass_at[i] - last) % GAP_REFRESH;
     ck_assert_msg(d >= GAP_REFRESH / 4 - 10 && d <= GAP_REFRESH / 4 + 60,

@@ -223,11 +223,13 @@ struct arec_manager {
 
   /* under mu: this pod's place among the live pods by name (slot of
    * nslots, 0 slots: not known), set by the passes (share.c), read by the
-   * refresher to renew in its own part of the interval */
+   * refresher to renew at its turn and by the reconciler to keep passes
+   * clear of the turns */
   int64_t slot, nslots;
   uint64_t slot_live;      /* live pods when the slot was found */
   int64_t slot_listed_at;  /* monotonic ms of that listing */
-  int64_t cycle_at;        /* monotonic ms the last refresh cycle began */
+  int64_t cycle_at;        /* monotonic ms the last refresh cycle began
+                              (refresher; read by arec__pass_shift) */
 
   /* pod lease (podlease.c), under mu */
   int64_t pod_deadline_ms; /* validity end of the pod lease, monotonic */

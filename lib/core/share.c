@@ -137,11 +137,10 @@ void arec__share_slot(arec_manager *mgr, const arec__share *s) {
   for (size_t i = 0; i < n; i++) {
     if (ps[i].leaving || !ps[i].name)
       continue;
+    int order = strcmp(ps[i].name, mgr->pod);
     nslots++;
-    if (strcmp(ps[i].name, mgr->pod) < 0)
-      slot++;
-    else if (strcmp(ps[i].name, mgr->pod) == 0)
-      me = 1;
+    slot += order < 0;
+    me |= order == 0;
   }
   arec_pod_records_free(ps, n);
   if (!me)

@@ -62,7 +62,7 @@ def limits_of(b):
     log("== physical limits of this run")
     lim = {"setnx_ops": b.redis_benchmark(["SET", "k:__rand_int__", "v", "NX", "PX", "30000"]),
            "eval_ops": b.redis_benchmark(REFRESH_EVAL),
-           "eval_ops_all_masters": b.redis_benchmark_all(REFRESH_EVAL),
+           "eval_ops_all_masters": b.redis_benchmark(REFRESH_EVAL, ports=b.redis_ports),
            "pgbench_select_tps": b.pgbench("-S"), "pgbench_write_tps": b.pgbench("-N")}
     log(f"   redis-benchmark -P 50: SET NX PX {lim['setnx_ops']:.0f} ops/s, EVAL "
         f"{lim['eval_ops']:.0f} ops/s (on all {b.nredis} masters at once: "

@@ -244,7 +244,8 @@ def scale_point(b, n, limits, runs, window_s, api=False, kill=True):
     all_ops = limits.get("eval_ops_all_masters")
     # the same limit with the fleet running (its saves, steps, passes and
     # cycles): what the machine leaves a refresh cycle
-    busy_ops = b.redis_benchmark_all(REFRESH_EVAL, n=100000, flush=False)
+    busy_ops = b.redis_benchmark(REFRESH_EVAL, n=100000, ports=b.redis_ports,
+                                flush=False)
     pt["per_agent"] = {"cold_start_ms": round(med2), "pods": cyc,
                        "refresh_cycle_ms": worst["mean_ms"], "refresh_p99_ms": worst["p99_ms"],
                        "keys": worst["keys"],

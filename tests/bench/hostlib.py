@@ -267,24 +267,16 @@ INSERT INTO agent_states (agent_id, symbol, balance, memory)
         return lines[-limit:]
 
     # ---------------------------------------------------------- limits
-    def redis_benchmark(self, cmd, n=200000):
-        r = subprocess.run(["redis-benchmark", "-p", str(self.redis_ports[0]), "-P", "50",
-                            "-n", str(n), "-r", "1000000", "-q"] + cmd,
-                           capture_output=True, text=True, timeout=180)
-        m = re.findall(r"([\d.]+) requests per second", r.stdout)
-        self.flush_redis()
-        return float(m[-1]) if m else None
-
-    def redis_benchmark_all(self, cmd, n=200000, flush=True):
-        """ops/s per master of redis-benchmark -P 50 run on every master at
-        once (the mean of their rates): how a refresh cycle, which sends
-        the same keys to every master, finds the machine.  flush=False
-        leaves the masters' keys alone (a command that creates none, beside
-        a running fleet)."""
+    def redis_benchmark(self, cmd, n=200000, ports=None, flush=True):
+        """ops/s of redis-benchmark -P 50 on the first master, or on every
+        master of `ports` at once (the mean of their rates: how a refresh
+        cycle, which sends the same keys to every master, finds the
+        machine).  flush=False leaves the masters' keys alone (a command
+        that creates none, beside a running fleet)."""
         procs = [subprocess.Popen(["redis-benchmark", "-p", str(port), "-P", "50",
                                    "-n", str(n), "-r", "1000000", "-q"] + cmd,
                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                  text=True) for port in self.redis_ports]
+                                  text=True) for port in (ports or self.redis_ports[:1])]
         rates = []
         for p in procs:
             out, _ = p.communicate(timeout=180)
