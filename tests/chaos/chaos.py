@@ -14,7 +14,8 @@ Environment: CHAOS_SEED (replay), CHAOS_BACKEND (redis | postgres; default
 AGENT_LOCK_BACKEND or redis), CHAOS_POD_LEASE_TTL (default
 AGENT_POD_LEASE_TTL or off), CHAOS_TTL_MS (3000), CHAOS_RECONCILE_MS (1000),
 CHAOS_AGENTS (30), CHAOS_FLOOD_S (30, the flood's duration),
-CHAOS_KEEP=1 keeps the scratch dir (logs) even when everything passed.
+CHAOS_KEEP=1 keeps the whole scratch dir, PostgreSQL's data included, even
+when everything passed; a failed scenario keeps only its logs.
 
 Never: reuse a topology across scenarios (counters would mix), or leave a
 process running (every child is stopped by pid in a finally).
@@ -130,7 +131,7 @@ def run_scenario(name, fn, reps, title, s, seed, out, panels):
     chk = Checker(s, log)
     ctx = None
     t_start = time.monotonic()
-    keep = os.environ.get("CHAOS_KEEP") == "1"
+    keep_all = keep = os.environ.get("CHAOS_KEEP") == "1"
     tg = None
     try:
         if name in PREPARE:
@@ -207,7 +208,7 @@ def run_scenario(name, fn, reps, title, s, seed, out, panels):
         if failed or keep:
             keep = True
             log(f"   logs kept in {topo.dir}")
-        topo.close(keep=keep)
+        topo.close(keep=keep, keep_data=keep_all)
     fo = ctx.failovers if ctx else []
     res = {
         "title": title, "runs": reps,

@@ -373,7 +373,10 @@ class Topology:
         return [p for p in self.pods if p and not p.dead]
 
     # ------------------------------------------------------------ cleanup
-    def close(self, keep=False):
+    def close(self, keep=False, keep_data=False):
+        """Stops every process; removes the scratch dir, or with keep the
+        PostgreSQL data directory only (the logs stay: a failed run's data
+        is hundreds of MB), or with keep_data too nothing."""
         for p in self.procs:
             if p.poll() is None:
                 try:
@@ -398,3 +401,5 @@ class Topology:
                         pass
         if not keep:
             shutil.rmtree(self.dir, ignore_errors=True)
+        elif not keep_data:
+            shutil.rmtree(os.path.join(self.dir, "pg"), ignore_errors=True)
