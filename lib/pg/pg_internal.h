@@ -1,7 +1,8 @@
 /*
  * pg_internal.h -- shared internals of the PostgreSQL backend: the pool
- * handle, the deadline-bounded statement helpers (pool.c), the SQLSTATE
- * tables (sqlstate.c) and small parsing helpers (util.c).  Not installed.
+ * handle (pool.c), the deadline-bounded statement helpers (statement.c),
+ * the prepared statements (prepared.c), the SQLSTATE tables (sqlstate.c)
+ * and small parsing helpers (util.c).  Not installed.
  */
 #ifndef AREC_PG_INTERNAL_H
 #define AREC_PG_INTERNAL_H
@@ -67,6 +68,13 @@ int arec__pg_acquire(arec_pg *pg, int64_t deadline, arec__pg_slot **out);
 /* Gives the slot back; a connection that is broken, or left inside a
  * transaction, is dropped. */
 void arec__pg_release(arec_pg *pg, arec__pg_slot *slot);
+/* Closes the slot's connection and forgets its prepared statements. */
+void arec__pg_slot_drop(arec__pg_slot *slot);
+/* Waits for `events` on `fd` until `deadline` (monotonic ms): 1 ready (the
+ * events in *revents when not NULL), 0 timeout, -1 poll failed. */
+int arec__pg_wait_fd(int fd, short events, int64_t deadline, short *revents);
+/* Sets the error "pg: <what>: <libpq's message on one line>". */
+void arec__pg_set_pq_error(const char *what, const char *msg);
 
 /* Runs one statement on a slot within `deadline`.  params are text unless
  * `lengths`/`formats` (may be NULL) say otherwise.  On success *out (may be

@@ -1,41 +1,32 @@
 /*
- * pool.c -- the arec_pg handle: a small pool of libpq connections and the
- * deadline-bounded way every statement of the backend runs.
+ * pool.c -- the arec_pg handle: a small pool of libpq connections, each
+ * taken within the call's deadline (statement.c runs the statements).
  *
  * How: each call takes a slot (condition variable, monotonic deadline),
  * connects it with PQconnectStartParams/PQconnectPoll under poll(2) when
- * needed (application_name added), and runs one statement with
- * PQsendQueryParams + poll + PQconsumeInput, so a blackholed server costs
- * at most the call deadline: on timeout the connection is dropped (PQcancel
- * is not used: it blocks on an unreachable server; the statement_timeout
- * every connection sets -- the configured one, else the call timeout -- ends
- * the orphaned statement on the server side) -- unless the handle keeps
- * late sessions (keep_late, the PostgreSQL lock's liveness session, whose
- * advisory lock must not end with a slow answer): then a statement that
- * outlived its deadline leaves the session open with its results owed,
- * read and discarded when the slot is next taken (within that call's
- * deadline; still owed then: that call times out too, the session stays).
- * A failed connect makes the
- * pool fail fast for a backoff (25 ms doubling to 1 s) instead of hammering
- * a dead server.  Each connection's settings are made once, right after it
- * connects (statement timeout, UTC, no JIT: the backend's statements are
- * short, and a batch of 100,000 ids looks costly enough to the planner to
- * spend a quarter of a second compiling it; generic plans for the named
- * statements of prepared.c, which are planned once per connection -- the
- * unnamed ones of every other call are always planned with their values),
- * and hold for its whole session (a session-mode pooler keeps
- * them; nothing else relies on server state across checkouts).  From
- * PostgreSQL 14 on, the server also checks every second that the client
- * of a running statement is still there, so a statement whose connection
- * was dropped (a client deadline) ends then, with its locks -- the
- * liveness session's advisory lock among them -- instead of when it would
- * have finished.
- *
- * A failed statement sets arec_error_last() to its SQLSTATE and a short
- * reason from a fixed table (plus the constraint's name), never the
- * server's message, which may quote a value: that message goes to the log
- * sink (DEBUG for data and constraint errors, WARN otherwise), without the
- * DETAIL part (where rows' values appear).
+ * needed (application_name added), so a blackholed server costs at most
+ * the call deadline (PQcancel is not used: it blocks on an unreachable
+ * server; the statement_timeout every connection sets -- the configured
+ * one, else the call timeout -- ends an orphaned statement on the server
+ * side).  A slot whose session kept a late statement's results (keep_late,
+ * the PostgreSQL lock's liveness session, whose advisory lock must not end
+ * with a slow answer) reads and discards them when it is next taken,
+ * within that call's deadline; still owed then: that call times out too,
+ * and the session stays.  A failed connect makes the pool fail fast for a
+ * backoff (25 ms doubling to 1 s) instead of hammering a dead server.
+ * Each connection's settings are made once, right after it connects
+ * (statement timeout, UTC, no JIT: the backend's statements are short, and
+ * a batch of 100,000 ids looks costly enough to the planner to spend a
+ * quarter of a second compiling it; no parallel workers; generic plans for
+ * the named statements of prepared.c, which are planned once per
+ * connection -- the unnamed ones of every other call are always planned
+ * with their values), and hold for its whole session (a session-mode
+ * pooler keeps them; nothing else relies on server state across
+ * checkouts).  From PostgreSQL 14 on, the server also checks every second
+ * that the client of a running statement is still there, so a statement
+ * whose connection was dropped (a client deadline) ends then, with its
+ * locks -- the liveness session's advisory lock among them -- instead of
+ * when it would have finished.
  *
  * Must never: block without a deadline, print, put the conninfo (it may hold
  * a password) into an error message or a log line.
@@ -68,8 +59,7 @@ void arec__pg_log(arec_pg *pg, arec_log_level level, const char *msg,
   pg->log(pg->log_userdata, level, msg, key ? &f : NULL, key ? 1 : 0);
 }
 
-/* libpq's message on one line, without the trailing newline. */
-static void set_pq_error(const char *what, const char *msg) {
+void arec__pg_set_pq_error(const char *what, const char *msg) {
   char buf[512];
   snprintf(buf, sizeof buf, "%s", msg ? msg : "");
   for (char *p = buf; *p; p++)
@@ -81,8 +71,7 @@ static void set_pq_error(const char *what, const char *msg) {
   arec_error_set("pg: %s: %s", what, buf);
 }
 
-/* Waits for `events` on `fd` until `deadline`.  1 ready, 0 timeout, -1 err */
-static int wait_fd(int fd, short events, int64_t deadline, short *revents) {
+int arec__pg_wait_fd(int fd, short events, int64_t deadline, short *revents) {
   for (;;) {
     int64_t left = deadline - arec__pg_now_ms();
     if (left <= 0)
@@ -134,7 +123,7 @@ static PGconn *connect_until(arec_pg *pg, int64_t deadline, int *err) {
   if (PQstatus(c) == CONNECTION_BAD)
     st = PGRES_POLLING_FAILED;
   while (st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED) {
-    int r = wait_fd(PQsocket(c), st == PGRES_POLLING_READING ? POLLIN : POLLOUT,
+    int r = arec__pg_wait_fd(PQsocket(c), st == PGRES_POLLING_READING ? POLLIN : POLLOUT,
                     cdl, NULL);
     if (r == 0) {
       PQfinish(c);
@@ -145,13 +134,13 @@ static PGconn *connect_until(arec_pg *pg, int64_t deadline, int *err) {
     st = PQconnectPoll(c);
   }
   if (st == PGRES_POLLING_FAILED) {
-    set_pq_error("connect", PQerrorMessage(c));
+    arec__pg_set_pq_error("connect", PQerrorMessage(c));
     PQfinish(c);
     *err = AREC_EUNAVAILABLE;
     return NULL;
   }
   if (PQsetnonblocking(c, 1) != 0) {
-    set_pq_error("connect", PQerrorMessage(c));
+    arec__pg_set_pq_error("connect", PQerrorMessage(c));
     PQfinish(c);
     *err = AREC_EUNAVAILABLE;
     return NULL;
@@ -203,7 +192,7 @@ static int slot_connect(arec_pg *pg, arec__pg_slot *s, int64_t deadline) {
   return err;
 }
 
-static void slot_drop(arec__pg_slot *s) {
+void arec__pg_slot_drop(arec__pg_slot *s) {
   if (s->conn)
     PQfinish(s->conn);
   s->conn = NULL;
@@ -218,15 +207,15 @@ static int drain_owed(arec__pg_slot *s, int64_t deadline) {
   PGconn *c = s->conn;
   for (;;) {
     while (PQisBusy(c)) {
-      int w = wait_fd(PQsocket(c), POLLIN, deadline, NULL);
+      int w = arec__pg_wait_fd(PQsocket(c), POLLIN, deadline, NULL);
       if (w == 0) {
         arec_error_set("pg: the session is still busy with a statement that "
                        "timed out earlier");
         return AREC_ETIMEDOUT;
       }
       if (w < 0 || !PQconsumeInput(c)) {
-        set_pq_error("connection lost", PQerrorMessage(c));
-        slot_drop(s);
+        arec__pg_set_pq_error("connection lost", PQerrorMessage(c));
+        arec__pg_slot_drop(s);
         return AREC_EUNAVAILABLE;
       }
     }
@@ -237,8 +226,8 @@ static int drain_owed(arec__pg_slot *s, int64_t deadline) {
   }
   if (PQstatus(c) != CONNECTION_OK ||
       PQtransactionStatus(c) != PQTRANS_IDLE) {
-    set_pq_error("connection lost", PQerrorMessage(c));
-    slot_drop(s);
+    arec__pg_set_pq_error("connection lost", PQerrorMessage(c));
+    arec__pg_slot_drop(s);
     return AREC_EUNAVAILABLE;
   }
   s->owed = 0;
@@ -283,9 +272,9 @@ int arec__pg_acquire(arec_pg *pg, int64_t deadline, arec__pg_slot **out) {
     struct pollfd p = {PQsocket(s->conn), POLLIN, 0};
     if (p.fd < 0 || (poll(&p, 1, 0) > 0 && (!PQconsumeInput(s->conn) ||
                                             PQstatus(s->conn) != CONNECTION_OK)))
-      slot_drop(s);
+      arec__pg_slot_drop(s);
     else if (PQstatus(s->conn) != CONNECTION_OK)
-      slot_drop(s);
+      arec__pg_slot_drop(s);
   }
   if (s->conn && s->owed) {
     int err = drain_owed(s, deadline);
@@ -310,266 +299,11 @@ void arec__pg_release(arec_pg *pg, arec__pg_slot *s) {
     return;
   if (s->conn && (PQstatus(s->conn) != CONNECTION_OK ||
                   (!s->owed && PQtransactionStatus(s->conn) != PQTRANS_IDLE)))
-    slot_drop(s);
+    arec__pg_slot_drop(s);
   pthread_mutex_lock(&pg->mu);
   s->busy = 0;
   pthread_cond_signal(&pg->cv);
   pthread_mutex_unlock(&pg->mu);
-}
-
-/* --------------------------------------------------------------- queries */
-/* A failed statement: the SQLSTATE and a short reason in the error, the
- * server's primary message in the log. */
-static int statement_failed(arec_pg *pg, arec__pg_slot *slot,
-                            const PGresult *r) {
-  const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-  snprintf(slot->sqlstate, sizeof slot->sqlstate, "%s", st ? st : "");
-  const char *con = PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME);
-  if (con)
-    arec_error_set("pg: SQLSTATE %s: %s (%s)", slot->sqlstate,
-                   arec__pg_sqlstate_reason(slot->sqlstate), con);
-  else
-    arec_error_set("pg: SQLSTATE %s: %s", slot->sqlstate,
-                   arec__pg_sqlstate_reason(slot->sqlstate));
-  if (pg->log) {
-    const char *m = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
-    char buf[512];
-    snprintf(buf, sizeof buf, "%s", m ? m : "");
-    for (char *p = buf; *p; p++)
-      if (*p == '\n' || *p == '\r')
-        *p = ' ';
-    int expected = st && (!strncmp(st, "22", 2) || !strncmp(st, "23", 2) ||
-                          !strncmp(st, "40", 2) || !strcmp(st, "55P03") || !strcmp(st, "42P05") ||
-                          !strcmp(st, "57014"));
-    arec_log_field f[2] = {{"sqlstate", slot->sqlstate, AREC_LOG_STRING},
-                           {"message", buf, AREC_LOG_STRING}};
-    pg->log(pg->log_userdata, expected ? AREC_LOG_DEBUG : AREC_LOG_WARN,
-            "postgres statement failed", f, 2);
-  }
-  return arec__pg_map_sqlstate(slot->sqlstate, 0);
-}
-
-/* Writes what libpq buffered, within the deadline.  0 or an AREC_E*. */
-static int flush_out(arec__pg_slot *slot, int64_t deadline) {
-  PGconn *c = slot->conn;
-  int fr;
-  while ((fr = PQflush(c)) == 1) {
-    short rev = 0;
-    int w = wait_fd(PQsocket(c), POLLIN | POLLOUT, deadline, &rev);
-    if (w <= 0) {
-      arec_error_set(w == 0 ? "pg: statement timed out (client deadline)"
-                            : "pg: poll failed");
-      slot_drop(slot);
-      return w == 0 ? AREC_ETIMEDOUT : AREC_EUNAVAILABLE;
-    }
-    if ((rev & POLLIN) && !PQconsumeInput(c))
-      break;
-  }
-  if (fr < 0 || PQstatus(c) != CONNECTION_OK) {
-    set_pq_error("send", PQerrorMessage(c));
-    slot_drop(slot);
-    return AREC_EUNAVAILABLE;
-  }
-  return 0;
-}
-
-/* After sending on the slot's connection: a failed send (ok 0) drops the
- * connection (AREC_EUNAVAILABLE); else what libpq buffered is written
- * (flush_out). */
-static int sent(arec__pg_slot *slot, int ok, int64_t deadline) {
-  if (!ok) {
-    set_pq_error("send", PQerrorMessage(slot->conn));
-    slot_drop(slot);
-    return AREC_EUNAVAILABLE;
-  }
-  return flush_out(slot, deadline);
-}
-
-int arec__pg_exec(arec_pg *pg, arec__pg_slot *slot, int64_t deadline,
-                  const char *sql, int nparams, const char *const *params,
-                  const int *lengths, const int *formats, PGresult **out) {
-  if (out)
-    *out = NULL;
-  slot->sqlstate[0] = 0;
-  PGconn *c = slot->conn;
-  int ok = (nparams == 0 && !formats)
-               ? PQsendQuery(c, sql)
-               : PQsendQueryParams(c, sql, nparams, NULL, params, lengths,
-                                   formats, 0);
-  return arec__pg_collect(pg, slot, deadline, ok, out);
-}
-
-int arec__pg_collect(arec_pg *pg, arec__pg_slot *slot, int64_t deadline,
-                     int ok, PGresult **out) {
-  PGconn *c = slot->conn;
-  if (out)
-    *out = NULL;
-  int err = sent(slot, ok, deadline);
-  if (err)
-    return err;
-  PGresult *keep = NULL;
-  for (;;) {
-    while (PQisBusy(c)) {
-      int w = wait_fd(PQsocket(c), POLLIN, deadline, NULL);
-      if (w <= 0) {
-        PQclear(keep);
-        arec_error_set(w == 0 ? "pg: statement timed out (client deadline)"
-                              : "pg: poll failed");
-        if (w == 0 && pg->keep_late &&
-            PQpipelineStatus(c) == PQ_PIPELINE_OFF) {
-          slot->owed = 1; /* the session stays; its results come later */
-          return AREC_ETIMEDOUT;
-        }
-        slot_drop(slot);
-        return w == 0 ? AREC_ETIMEDOUT : AREC_EUNAVAILABLE;
-      }
-      if (!PQconsumeInput(c)) {
-        PQclear(keep);
-        set_pq_error("connection lost", PQerrorMessage(c));
-        slot_drop(slot);
-        return AREC_EUNAVAILABLE;
-      }
-    }
-    PGresult *r = PQgetResult(c);
-    if (!r)
-      break;
-    ExecStatusType st = PQresultStatus(r);
-    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
-      PQclear(keep);
-      keep = r;
-    } else {
-      if (!err)
-        err = statement_failed(pg, slot, r);
-      PQclear(r);
-    }
-  }
-  if (PQstatus(c) != CONNECTION_OK) {
-    PQclear(keep);
-    set_pq_error("connection lost", PQerrorMessage(c));
-    slot_drop(slot);
-    slot->sqlstate[0] = 0;
-    return AREC_EUNAVAILABLE;
-  }
-  if (err) {
-    PQclear(keep);
-    return err;
-  }
-  if (out)
-    *out = keep;
-  else
-    PQclear(keep);
-  return 0;
-}
-
-/* One setup + sql pipeline; sql through the prepared statement `name`
- * when not NULL. */
-static int planned(arec_pg *pg, arec__pg_slot *slot, int64_t deadline,
-                   const char *setup, const char *setup_name, const char *sql,
-                   const char *name, int nparams, const char *const *params,
-                   PGresult **out) {
-  if (out)
-    *out = NULL;
-  slot->sqlstate[0] = 0;
-  PGconn *c = slot->conn;
-  int err = sent(slot,
-                 PQenterPipelineMode(c) &&
-                     (setup_name ? PQsendQueryPrepared(c, setup_name, 0, NULL,
-                                                       NULL, NULL, 0)
-                                 : PQsendQueryParams(c, setup, 0, NULL, NULL,
-                                                     NULL, NULL, 0)) &&
-                     (name ? PQsendQueryPrepared(c, name, nparams, params, NULL,
-                                                 NULL, 0)
-                           : PQsendQueryParams(c, sql, nparams, NULL, params,
-                                               NULL, NULL, 0)) &&
-                     PQpipelineSync(c),
-                 deadline);
-  if (err)
-    return err;
-  PGresult *keep = NULL;
-  int query = 0; /* 0 setup, 1 sql; a NULL result ends each */
-  for (;;) {
-    while (PQisBusy(c)) {
-      int w = wait_fd(PQsocket(c), POLLIN, deadline, NULL);
-      if (w <= 0 || !PQconsumeInput(c)) {
-        PQclear(keep);
-        if (w == 0)
-          arec_error_set("pg: statement timed out (client deadline)");
-        else
-          set_pq_error("connection lost", PQerrorMessage(c));
-        slot_drop(slot);
-        return w == 0 ? AREC_ETIMEDOUT : AREC_EUNAVAILABLE;
-      }
-    }
-    PGresult *r = PQgetResult(c);
-    if (!r) {
-      query++;
-      continue;
-    }
-    ExecStatusType st = PQresultStatus(r);
-    if (st == PGRES_PIPELINE_SYNC) {
-      PQclear(r);
-      break;
-    }
-    if (st == PGRES_TUPLES_OK && query == 1 && !keep)
-      keep = r;
-    else if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK ||
-             st == PGRES_PIPELINE_ABORTED)
-      PQclear(r);
-    else {
-      if (!err)
-        err = statement_failed(pg, slot, r);
-      PQclear(r);
-    }
-  }
-  if (!PQexitPipelineMode(c) || PQstatus(c) != CONNECTION_OK) {
-    PQclear(keep);
-    set_pq_error("connection lost", PQerrorMessage(c));
-    slot_drop(slot);
-    slot->sqlstate[0] = 0;
-    return AREC_EUNAVAILABLE;
-  }
-  if (err || !keep) {
-    PQclear(keep);
-    return err ? err : AREC_EBACKEND;
-  }
-  if (out)
-    *out = keep;
-  else
-    PQclear(keep);
-  return 0;
-}
-
-int arec__pg_exec_planned(arec_pg *pg, arec__pg_slot *slot, int64_t deadline,
-                          const char *setup, const char *sql, int nparams,
-                          const char *const *params, PGresult **out) {
-  const char *name = NULL, *setup_name = NULL;
-  /* the setup too: constant, parsed and planned once per connection */
-  int err = arec__pg_prepare(pg, slot, deadline, sql, nparams, &name);
-  if (!err && name)
-    err = arec__pg_prepare(pg, slot, deadline, setup, 0, &setup_name);
-  if (err)
-    return err;
-  err = planned(pg, slot, deadline, setup, setup_name, sql, name, nparams,
-                params, out);
-  if (err && name && arec__pg_prep_stale(slot, sql))
-    err = planned(pg, slot, deadline, setup, setup_name, sql, NULL, nparams,
-                  params, out);
-  return err;
-}
-
-int arec__pg_query(arec_pg *pg, const char *sql, int nparams,
-                   const char *const *params, const int *lengths,
-                   const int *formats, PGresult **out) {
-  if (out)
-    *out = NULL;
-  int64_t dl = arec__pg_deadline(pg);
-  arec__pg_slot *s;
-  int err = arec__pg_acquire(pg, dl, &s);
-  if (err)
-    return err;
-  err = arec__pg_exec(pg, s, dl, sql, nparams, params, lengths, formats, out);
-  arec__pg_release(pg, s);
-  return err;
 }
 
 /* ------------------------------------------------------------- lifecycle */
@@ -581,7 +315,7 @@ void arec__pg_ref(arec_pg *pg) {
 
 static void pg_destroy(arec_pg *pg) {
   for (unsigned int i = 0; pg->slots && i < pg->pool_size; i++)
-    slot_drop(&pg->slots[i]);
+    arec__pg_slot_drop(&pg->slots[i]);
   free(pg->slots);
   if (pg->conninfo) {
     volatile char *p = pg->conninfo;
