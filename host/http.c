@@ -21,7 +21,8 @@
  * Never: call into libmicrohttpd while holding the lock; resume a
  * connection twice or after stop handed it back; run a handler on an I/O
  * thread; print (libmicrohttpd's error log stays off); use select() (it
- * cannot watch descriptors above 1023).
+ * cannot watch descriptors above 1023); call MHD_quiesce_daemon (see
+ * on_accept).
  */
 #include "http.h"
 
@@ -73,6 +74,7 @@ struct arec_host_http {
   struct MHD_Daemon *daemon;
   arec_http_options o;
   atomic_uint connections;
+  atomic_int closing; /* stop began: new connections are refused */
   pthread_mutex_t mu;
   pthread_cond_t work; /* workers: a job, or stopping */
   pthread_cond_t idle; /* stop: resumes finished, workers exited */
@@ -352,6 +354,19 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
   pthread_mutex_unlock(&s->mu);
 }
 
+/* The accept policy: once stop began, a new connection is closed as soon
+ * as it is accepted.  (Not MHD_quiesce_daemon: with epoll I/O threads it
+ * races an I/O thread for the listen socket's removal from the epoll set,
+ * and the loser aborts the process -- libmicrohttpd 0.9.75, seen in a test
+ * of stop.) */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr,
+                                 socklen_t addrlen) {
+  (void)addr;
+  (void)addrlen;
+  arec_host_http *s = cls;
+  return atomic_load(&s->closing) ? MHD_NO : MHD_YES;
+}
+
 static void on_connection(void *cls, struct MHD_Connection *c,
                           void **socket_context,
                           enum MHD_ConnectionNotificationCode code) {
@@ -498,7 +513,7 @@ int arec_host_http_start(arec_host_http **out, const arec_http_options *o,
     goto fail;
   }
   s->daemon = MHD_start_daemon(
-      flags, (uint16_t)o->port, NULL, NULL, on_access, s,
+      flags, (uint16_t)o->port, on_accept, s, on_access, s,
       MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_THREAD_POOL_SIZE,
       (unsigned int)o->io_threads, MHD_OPTION_CONNECTION_LIMIT,
       (unsigned int)o->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
@@ -536,7 +551,7 @@ void arec_host_http_stats_get(arec_host_http *s, arec_http_stats *st) {
 
 int arec_host_http_stop(arec_host_http *s) {
   if (!s) return 0;
-  MHD_socket lfd = MHD_quiesce_daemon(s->daemon); /* no new connections */
+  atomic_store(&s->closing, 1); /* no new connections (on_accept) */
   pthread_mutex_lock(&s->mu);
   s->stopping = 1;
   pthread_cond_broadcast(&s->work);
@@ -569,7 +584,6 @@ int arec_host_http_stop(arec_host_http *s) {
   while (s->resuming) pthread_cond_wait(&s->idle, &s->mu);
   pthread_mutex_unlock(&s->mu);
   MHD_stop_daemon(s->daemon); /* closes every connection */
-  if (lfd != MHD_INVALID_SOCKET) close(lfd);
   pthread_mutex_lock(&s->mu);
   wait_workers(s, now_ms() + s->o.stop_wait_ms);
   pthread_mutex_unlock(&s->mu);

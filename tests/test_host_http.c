@@ -508,6 +508,55 @@ START_TEST(stop_is_bounded_with_blocked_handlers) {
 }
 END_TEST
 
+/* Stop while connections keep arriving, 400 times: stop returns and the
+ * process lives.  (libmicrohttpd's MHD_quiesce_daemon races an epoll I/O
+ * thread for the listen socket and aborts the process when it loses; stop
+ * refuses new connections in its accept policy instead.  With
+ * MHD_quiesce_daemon this test aborted in one run of two to four.) */
+typedef struct churn {
+  pthread_t t;
+  atomic_int stop;
+  int port;
+} churn;
+
+/* Connects and resets (no TIME_WAIT left behind) until told to stop. */
+static void *churn_main(void *arg) {
+  churn *c = arg;
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof a);
+  a.sin_family = AF_INET;
+  a.sin_port = htons((uint16_t)c->port);
+  inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+  while (!atomic_load(&c->stop)) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) break;
+    struct linger lg = {1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    (void)connect(fd, (struct sockaddr *)&a, sizeof a);
+    close(fd);
+  }
+  return NULL;
+}
+
+START_TEST(stop_while_connections_arrive) {
+  for (int i = 0; i < 400; i++) {
+    arec_http_options o = AREC_HTTP_OPTIONS_INIT;
+    o.io_threads = 1 + (unsigned)(i % 2); /* one I/O thread, and a pool */
+    arec_host_http *h = start(&o);
+    churn c = {.port = g_port};
+    atomic_init(&c.stop, 0);
+    ck_assert_int_eq(pthread_create(&c.t, NULL, churn_main, &c), 0);
+    sleep_ms(i % 3);
+    ck_assert_int_eq(arec_host_http_stop(h), 0);
+    atomic_store(&c.stop, 1);
+    pthread_join(c.t, NULL);
+  }
+  /* after stop, nothing listens */
+  ck_assert_int_eq(request("127.0.0.1", "GET", "/healthz", NULL, NULL, NULL,
+                           NULL), -1);
+}
+END_TEST
+
 /* Clients that leave while their request is blocked or queued: the
  * connections are cleaned up, the queued handler never runs. */
 START_TEST(gone_clients_are_cleaned_up) {
@@ -673,7 +722,8 @@ int main(void) {
       queue_bound_answers_503, stop_is_bounded_with_blocked_handlers,
       gone_clients_are_cleaned_up, slow_body_and_idle_deadlines,
       request_copy_and_limits, ipv6_bind_and_bad_address,
-      handler_threads_run_at_worker_nice, NULL};
+      handler_threads_run_at_worker_nice, stop_while_connections_arrive,
+      NULL};
   Suite *s = suite_create("host_http");
   TCase *tc = arec_test_cases(s, "transport", 120, tests);
   tcase_add_checked_fixture(tc, setup, NULL);
