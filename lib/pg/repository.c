@@ -7,7 +7,12 @@
  *
  * How: every slot is one parameterised statement; batches pass their ids
  * as array parameters and read per-item answers back by ordinality, so n
- * agents cost one round trip.  Rows of agent_configs are always locked in
+ * agents cost one round trip.  The planner guesses 10 rows for an array
+ * parameter, whatever it holds, and joins what it believes small with a
+ * nested loop: a batch joins its array to a table only through an index
+ * and never joins two of its own intermediate results (each carries the
+ * ordinality instead), or n agents would cost n * n comparisons (10,000
+ * releases took 8 s).  Rows of agent_configs are always locked in
  * id order (the id column compares in byte order, COLLATE "C") so
  * concurrent batches never deadlock.  Liveness is judged on the database
  * clock (clock_timestamp()).  Fence 0 is never current (a claim makes it
@@ -83,9 +88,10 @@ static int pg_claim_many(arec_repository *repo, const char *pod,
   PGresult *r;
   int err = query_ids(
       repo,
-      "WITH q AS (SELECT * FROM unnest($1::text[]) WITH ORDINALITY AS q(id, ord)), "
-      "l AS (SELECT a.id FROM agent_configs a WHERE a.id IN (SELECT id FROM q) "
-      "      AND a.deleted_at IS NULL ORDER BY a.id FOR UPDATE), "
+      "WITH l AS (SELECT a.id, q.ord "
+      "      FROM unnest($1::text[]) WITH ORDINALITY AS q(id, ord) "
+      "      JOIN agent_configs a ON a.id = q.id WHERE a.deleted_at IS NULL "
+      "      ORDER BY a.id FOR UPDATE OF a), "
       "u AS (UPDATE agent_configs a SET fence = a.fence + 1, running_on = $2, "
       "      running_incarnation = $3, migrate_to = NULL, migrate_until = NULL "
       "      FROM l WHERE a.id = l.id AND a.is_active AND a.is_trading "
@@ -93,9 +99,8 @@ static int pg_claim_many(arec_repository *repo, const char *pod,
       /* a pass that listed the agent before another pod's failed start put
        * it in backoff must not claim it: one claim per attempt */
       "      AND (a.retry_at IS NULL OR a.retry_at <= clock_timestamp()) "
-      "      RETURNING a.id, a.fence) "
-      "SELECT q.ord, l.id IS NOT NULL, u.fence FROM q "
-      "LEFT JOIN l ON l.id = q.id LEFT JOIN u ON u.id = q.id",
+      "      RETURNING l.ord, a.fence) "
+      "SELECT ord, NULL::bigint FROM l UNION ALL SELECT ord, fence FROM u",
       ids, n, pod, incarnation, &r);
   if (err)
     return err;
@@ -103,17 +108,16 @@ static int pg_claim_many(arec_repository *repo, const char *pod,
     out_fences[i] = 0;
     out_results[i] = AREC_ENOTFOUND;
   }
+  /* a row of l (no fence): found; a row of u: claimed, in any order */
   for (int i = 0; i < PQntuples(r); i++) {
     long long ord = arec__pg_ll(r, i, 0);
     if (ord < 1 || (size_t)ord > n)
       continue;
-    if (!arec__pg_bool(r, i, 1))
-      out_results[ord - 1] = AREC_ENOTFOUND;
-    else if (!arec__pg_val(r, i, 2))
-      out_results[ord - 1] = AREC_ECONFLICT;
-    else {
+    if (arec__pg_val(r, i, 1)) {
       out_results[ord - 1] = 0;
-      out_fences[ord - 1] = arec__pg_u64(r, i, 2);
+      out_fences[ord - 1] = arec__pg_u64(r, i, 1);
+    } else if (out_results[ord - 1] == AREC_ENOTFOUND) {
+      out_results[ord - 1] = AREC_ECONFLICT;
     }
   }
   PQclear(r);
@@ -159,16 +163,14 @@ static int pg_release_many(arec_repository *repo, const char *const *ids,
   if (p[0] && p[1])
     err = arec__pg_query(
         PG(repo),
-        "WITH q AS (SELECT * FROM unnest($1::text[], $2::bigint[]) "
-        "           WITH ORDINALITY AS q(id, fence, ord)), "
-        "l AS (SELECT a.id FROM agent_configs a WHERE a.id IN (SELECT id FROM q) "
-        "      ORDER BY a.id FOR UPDATE), "
-        "u AS (UPDATE agent_configs a SET fence = a.fence + 1, running_on = NULL, "
-        "      running_incarnation = NULL FROM l, q "
-        "      WHERE a.id = l.id AND q.id = a.id AND a.fence = q.fence "
-        "      AND q.fence > 0 "
-        "      RETURNING a.id) "
-        "SELECT q.ord FROM q JOIN u ON u.id = q.id",
+        "WITH l AS (SELECT a.id, q.fence, q.ord "
+        "      FROM unnest($1::text[], $2::bigint[]) "
+        "           WITH ORDINALITY AS q(id, fence, ord) "
+        "      JOIN agent_configs a ON a.id = q.id ORDER BY a.id FOR UPDATE OF a) "
+        "UPDATE agent_configs a SET fence = a.fence + 1, running_on = NULL, "
+        "running_incarnation = NULL FROM l "
+        "WHERE a.id = l.id AND a.fence = l.fence AND l.fence > 0 "
+        "RETURNING l.ord",
         2, p, NULL, NULL, &r);
   arec__buf_free(&a);
   arec__buf_free(&f);
