@@ -173,20 +173,23 @@ struct arec_repository {
                      int wanted);
 
   /* Optional (NULL: the manager calls claim n times).  One round trip for n
-   * agents; out_fences[i] and out_results[i] (0 or an AREC_E* code as for
-   * claim) are the caller's arrays.  Returns 0 when the batch was answered
-   * (per-agent results inside), <0 when it could not be sent at all. */
+   * distinct agents; out_fences[i] and out_results[i] (0 or an AREC_E* code
+   * as for claim) are the caller's arrays.  Returns 0 when the batch was
+   * answered (per-agent results inside), <0 when it could not be sent at
+   * all.  The _many slots' results for an id given twice in one call are
+   * unspecified (the manager never does). */
   int (*claim_many)(arec_repository *repo, const char *pod,
                     const char *incarnation, const char *const *ids, size_t n,
                     uint64_t *out_fences, int *out_results);
 
   /* Optional (NULL: the manager calls save_state n times).  One round trip
-   * for n saves, rows locked in agent id order so concurrent batches never
-   * deadlock; out_results[i] as for save_state. */
+   * for n saves of distinct agents, rows locked in agent id order so
+   * concurrent batches never deadlock; out_results[i] as for save_state. */
   int (*save_many)(arec_repository *repo, const arec_save *saves, size_t n,
                    int *out_results);
 
-  /* Optional (NULL: the manager calls release n times). */
+  /* Optional (NULL: the manager calls release n times).  n distinct
+   * agents. */
   int (*release_many)(arec_repository *repo, const char *const *ids,
                       const uint64_t *fences, size_t n, int *out_results);
 
