@@ -15,10 +15,11 @@
  * get fences, and launch them; a row the repository could not read whole is
  * claimed too and put straight into backoff with the repository's reason.
  * With the option takeover off a pass takes nothing over.  Every pass (and
- * every stop check, which also reads the fleet for the gauges) then asks which local runners are no longer wanted
- * (1: the user stopped, disabled or deleted it -> STOP_USER; 2: someone else
- * owns it -> STOP_FENCED; 3: a migration to another pod -> STOP_HANDOVER)
- * and retries releases that failed earlier.  After a pass over 1,000 rows
+ * every stop check, which also reads the fleet for the gauges) then asks
+ * which local runners are no longer wanted (1: the user stopped, disabled
+ * or deleted it -> STOP_USER; 2: someone else owns it -> STOP_FENCED; 3: a
+ * migration to another pod -> STOP_HANDOVER) and retries releases that
+ * failed earlier.  After a pass over 1,000 rows
  * or more, glibc's malloc_trim() returns the free pages the list left.
  * Passes, stop checks and user starts (control.c) are serialised by
  * mgr->pass_mu.

@@ -3,8 +3,9 @@
  * release, ping) over n keys on every master in one pipelined round trip.
  * The keys are sent in units: one command per key for a single-key call
  * (and a plain batched acquire), one script call per chunk of
- * AREC__REDIS_CHUNK keys for a batched one (cmd.c formats them).  Each unit is formatted once and appended to every
- * master's queue; the poll loop (round.c) hands back every reply, which is
+ * AREC__REDIS_CHUNK keys for a batched one (cmd.c formats them).  Each
+ * unit is formatted once and appended to every master's queue; the poll
+ * loop (round.c) hands back every reply, which is
  * counted per key as yes / no / fail (a failed or unreadable unit fails
  * each of its keys on that master), and a key is decided as soon as its
  * outcome cannot change (quorum reached either way) -- a release only once
