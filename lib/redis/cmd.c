@@ -167,6 +167,8 @@ int arec__rcmd_format(const arec__rcmd *c, const uint32_t *items, size_t n,
                   : format_single(c, items[0], eval, out);
 }
 
+const char arec__redis_why_missing[] = "missing";
+
 arec_redis_answer arec__rcmd_classify(const arec__rcmd *c,
                                       const redisReply *r, const char **why) {
   if (r->type == REDIS_REPLY_ERROR) {
@@ -202,7 +204,9 @@ arec_redis_answer arec__rcmd_classify(const arec__rcmd *c,
                                             : "extended";
       return AREC_REDIS_YES;
     }
-    *why = "not ours";
+    *why = r->integer == 2 && c->kind == AREC__OP_REFRESH
+               ? arec__redis_why_missing
+               : "not ours";
     return AREC_REDIS_NO;
   }
   *why = "unexpected reply";
@@ -225,6 +229,10 @@ arec_redis_answer arec__rcmd_element(const arec__rcmd *c,
   if (v == 2 && c->kind == AREC__OP_ACQUIRE) {
     *why = "taken over";
     return AREC_REDIS_YES;
+  }
+  if (v == 2 && c->kind == AREC__OP_REFRESH) {
+    *why = arec__redis_why_missing;
+    return AREC_REDIS_NO;
   }
   *why = "unexpected reply";
   return AREC_REDIS_FAIL;

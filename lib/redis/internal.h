@@ -37,10 +37,12 @@
   "if redis.call('get',KEYS[1])==ARGV[1] then return "                         \
   "redis.call('del',KEYS[1]) else return 0 end"
 #define AREC__LUA_RELEASE_SHA "b998f9dfb154cdbea8cda65ad5177aadf0e945a2"
+/* Refresh of one key: 1 = extended, 0 = not ours, 2 = missing. */
 #define AREC__LUA_REFRESH                                                      \
-  "if redis.call('get',KEYS[1])==ARGV[1] then return "                         \
-  "redis.call('pexpire',KEYS[1],ARGV[2]) else return 0 end"
-#define AREC__LUA_REFRESH_SHA "53f2c61c14d7b92a6f44852b306cc8ed3636d4db"
+  "local v=redis.call('get',KEYS[1]) if v==ARGV[1] then return "               \
+  "redis.call('pexpire',KEYS[1],ARGV[2]) end if v then return 0 end "          \
+  "return 2"
+#define AREC__LUA_REFRESH_SHA "40571556545ef28ce44937c5927d3f2a365eea77"
 /* Pod leases (lock vtable v2).  Acquire with takeover: SET NX PX, else take
  * the key over when its value is "<pod>/<32 hex>/<32 hex>" and the pod
  * lease key ARGV[3]..<pod>/<32 hex> is gone on this master (1 = set,
@@ -85,8 +87,9 @@
   "g[h]=redis.call('exists',p..h)==0 end if g[h] then "                       \
   "redis.call('set',k,v,'PX',t) r[i]=2 end end end end return r"
 #define AREC__LUA_TAKEOVER_MANY_SHA "66559fcc697fd13e778a0c0140691f81e4b8127c"
-/* Refresh: ARGV[1] = ttl, ARGV[1+i] = value; 1 = extended, 0 = not ours.
- * One MGET reads the chunk (a key of another type reads as nil).  The
+/* Refresh: ARGV[1] = ttl, ARGV[1+i] = value; 1 = extended, 0 = not ours,
+ * 2 = missing.  One MGET reads the chunk (a key of another type reads as
+ * nil, missing: the repair's SET NX then leaves it alone).  The
  * deadline is taken once per chunk from the master's own clock (TIME) and
  * set with PEXPIREAT: a PEXPIRE is rewritten by the master into a
  * PEXPIREAT with a new argument object per key, which costs it about a
@@ -96,9 +99,10 @@
   "redis.replicate_commands() local w=redis.call('time') "                     \
   "local t=string.format('%.0f',w[1]*1000+math.floor(w[2]/1000)+ARGV[1]) "     \
   "local v=redis.call('mget',unpack(KEYS)) local r={} "                        \
-  "for i,k in ipairs(KEYS) do if v[i]==ARGV[i+1] then "                        \
-  "r[i]=redis.call('pexpireat',k,t) else r[i]=0 end end return r"
-#define AREC__LUA_REFRESH_MANY_SHA "fe93a0336c8a7e0fb00245582ea06ac5b0135f32"
+  "for i,k in ipairs(KEYS) do local x=v[i] if x==ARGV[i+1] then "              \
+  "r[i]=redis.call('pexpireat',k,t) elseif x then r[i]=0 else r[i]=2 end "     \
+  "end return r"
+#define AREC__LUA_REFRESH_MANY_SHA "cc60d7e311103d1c3f6bffdd79e5b85877ab647e"
 /* Release: ARGV[i] = value; 1 = deleted, 0 = not ours.  One MGET reads the
  * chunk, one DEL deletes what is ours. */
 #define AREC__LUA_RELEASE_MANY                                                 \
@@ -162,6 +166,8 @@ typedef struct arec__rround {
                    const redisReply *r, const char *why);
   int (*done)(struct arec__rround *R);
   void *ud;
+  /* > 0: done() changes its answer then (the poll wakes for it). */
+  int64_t soft_ms;
 } arec__rround;
 
 int64_t arec__mono_ms(void);
@@ -227,6 +233,9 @@ arec_redis_answer arec__rcmd_classify(const arec__rcmd *c,
 /* One element of a chunk's array reply. */
 arec_redis_answer arec__rcmd_element(const arec__rcmd *c,
                                      const redisReply *e, const char **why);
+/* The `why` of a refresh's AREC_REDIS_NO when the key is missing on that
+ * master (compared by address). */
+extern const char arec__redis_why_missing[];
 
 /* The per-node deadline of a call over n keys: node_timeout_ms, plus 1 ms
  * per 40 keys. */

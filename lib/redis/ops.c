@@ -20,8 +20,10 @@
  *
  * A failed acquire is deleted again (compare-and-delete, batched like the
  * acquire) from every master that may hold it, those that timed out
- * included.  EVALSHA answered NOSCRIPT is re-sent as EVAL, for that unit
- * on that master only.  Never re-creates a key on refresh.
+ * included.  A refreshed key that a master answered missing is set there
+ * again (SET NX PX, repair()).  EVALSHA answered NOSCRIPT is re-sent as
+ * EVAL, for that unit on that master only.  Never re-creates a key whose
+ * refresh did not find it on a quorum of masters.
  *
  * Pod leases: an acquire with AREC__OP_F_TAKEOVER runs the takeover script
  * (SET NX PX, or take over a value whose holder's pod lease key is gone on
@@ -36,7 +38,8 @@
 
 typedef struct ritem {
   uint8_t yes, no, fail, decided;
-  uint16_t nomask; /* masters that answered no */
+  uint16_t nomask;   /* masters that answered no */
+  uint16_t missmask; /* refresh: masters where the key is missing */
   int result;
   int64_t validity;
 } ritem;
@@ -45,6 +48,10 @@ typedef struct rop {
   int kind;
   int batch;   /* the caller asked for chunks (AREC__OP_F_BATCH) */
   int cleanup; /* compare-and-delete of failed acquires: nobody decides */
+  /* refresh: once every key is decided, the answers still coming are
+   * waited for until then (monotonic ms), to learn where a key is
+   * missing (repair()) */
+  int64_t grace_until;
   arec__rcmd cmd;
   size_t n, ndecided;
   char ttl[24];
@@ -145,6 +152,8 @@ static void answer(arec__rround *R, rop *op, size_t node, uint32_t i,
   else if (ans == AREC_REDIS_NO) {
     it->no++;
     it->nomask |= (uint16_t)(1u << node);
+    if (why == arec__redis_why_missing)
+      it->missmask |= (uint16_t)(1u << node);
   } else
     it->fail++;
   if (op->detail) {
@@ -212,7 +221,7 @@ static void on_reply(arec__rround *R, size_t node, uint32_t tag,
 
 static int all_decided(arec__rround *R) {
   rop *op = R->ud;
-  return !op->cleanup && op->ndecided == op->n;
+  return !op->cleanup && op->ndecided == op->n && R->now >= op->grace_until;
 }
 
 /* --------------------------------------------------------------- rounds */
@@ -273,6 +282,7 @@ static uint16_t run_round(arec__redis_lock *L, rop *op, uint16_t sendmask,
   R.on_reply = on_reply;
   R.done = all_decided;
   R.ud = op;
+  R.soft_ms = op->cleanup ? 0 : op->grace_until;
   R.t_start = R.now = arec__mono_ms();
   for (size_t j = 0; j < L->n; j++) {
     ok[j] = 0;
@@ -338,6 +348,40 @@ static void cleanup(arec__redis_lock *L, rop *op, uint16_t sent,
   free(buf);
 }
 
+/* Sets the refreshed keys (result 0) again on the masters in `sent` that
+ * answered them missing, SET NX PX with the key's value: a key taken
+ * while a master was down, or that a master lost in a restart, lives on
+ * a bare quorum, and one more master lost would end it.  Safe: the
+ * refresh has just found the value on a quorum of masters, so no other
+ * owner can hold a quorum; NX never overwrites a value.  Best effort: a
+ * master that does not answer in time is tried again next refresh. */
+static void repair(arec__redis_lock *L, rop *op, uint16_t sent,
+                   const int *results, size_t nrep) {
+  uint16_t late = 0, mask = 0;
+  uint32_t *buf = malloc(nrep * L->n * sizeof *buf);
+  if (!buf)
+    return;
+  for (size_t j = 0; j < L->n; j++) {
+    op->idx[j] = buf + j * nrep;
+    op->nidx[j] = 0;
+    if (!(sent & (1u << j)))
+      continue;
+    for (size_t i = 0; i < op->n; i++)
+      if (results[i] == 0 && (op->items[i].missmask & (1u << j)))
+        op->idx[j][op->nidx[j]++] = (uint32_t)i;
+    if (op->nidx[j])
+      mask |= (uint16_t)(1u << j);
+    if (L->nodes[j].timed_out)
+      late |= (uint16_t)(1u << j);
+  }
+  op->cleanup = 1; /* nobody decides: the refresh's results stand */
+  op->detail = NULL;
+  op->cmd.takeover = 0;
+  set_cmd(op, AREC__OP_ACQUIRE);
+  run_round(L, op, mask, late, arec__redis_batch_timeout(L, nrep));
+  free(buf);
+}
+
 void arec__redis_op(arec__redis_lock *L, int kind, const char *const *keys,
                     const char *const *values, size_t n, int64_t ttl_ms,
                     int64_t timeout_ms, int *results, int64_t *validity,
@@ -389,6 +433,8 @@ void arec__redis_op(arec__redis_lock *L, int kind, const char *const *keys,
     }
 
   t_sent = arec__mono_ms(); /* no later than the round's own start */
+  if (kind == AREC__OP_REFRESH)
+    op.grace_until = t_sent + arec__redis_batch_timeout(L, norder);
   sent = run_round(L, &op, all, 0, timeout_ms);
 
   /* The validity handed back is what is left when this call returns (the
@@ -434,6 +480,13 @@ void arec__redis_op(arec__redis_lock *L, int kind, const char *const *keys,
     }
     if (nfail > 0)
       cleanup(L, &op, sent, nfail);
+  } else if (kind == AREC__OP_REFRESH) {
+    size_t nrep = 0;
+    for (size_t i = 0; i < n; i++)
+      if (results[i] == 0 && (op.items[i].missmask & sent))
+        nrep++;
+    if (nrep > 0)
+      repair(L, &op, sent, results, nrep);
   }
   free(order);
   free(op.items);

@@ -193,6 +193,8 @@ void arec__rround_run(arec__rround *R, int64_t deadline_ms) {
     if (nfds == 0)
       break;
     wait = deadline_ms - R->now;
+    if (R->soft_ms > R->now && R->soft_ms < deadline_ms)
+      wait = R->soft_ms - R->now;
     if (poll(pfd, nfds, (int)(wait < 1 ? 1 : wait)) < 0) {
       if (errno == EINTR)
         continue;

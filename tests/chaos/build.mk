@@ -11,7 +11,7 @@
 #                     (part of make check, about 45 s)
 # CHAOS_SEED replays a run; CHAOS_BACKEND / CHAOS_POD_LEASE_TTL choose the
 # lock backend and the pod-lease mode (see tests/chaos/chaos.py).
-DEB_CHAOS := python3 redis-server postgresql-15 gnuplot-nox faketime wrk
+DEB_CHAOS := python3 redis-server redis-tools postgresql-15 gnuplot-nox faketime wrk
 .PHONY: chaos chaos-smoke
 CHECK_EXTRA += chaos-smoke
 

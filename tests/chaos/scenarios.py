@@ -18,6 +18,7 @@ victim without the rng (a failure must replay from its seed).
 """
 import os
 import signal
+import subprocess
 import time
 
 from topo import http, wait_for
@@ -222,13 +223,34 @@ def s4_pg_partition(c):
     c.fault(f"heal {v.name} <-> PostgreSQL")
 
 
+def redis_count(port, keys):
+    """How many of keys exist on the master at port (-1: no answer)."""
+    r = subprocess.run(["redis-cli", "-p", str(port), "EXISTS", *keys],
+                       capture_output=True, text=True, timeout=5)
+    try:
+        return int(r.stdout.strip())
+    except ValueError:
+        return -1
+
+
 def s5_redis_down(c):
     """Kill 1 of 3 Redis masters: no agent changes owner.  Kill a second:
     runners stop within validity.  Bring both back: everything restored.
     Starts from a settled fleet: after the previous run's restore, the pod
     that took everything back hands agents over to reach the fair share,
-    and such a hand-over is not the fault's doing."""
+    and such a hand-over is not the fault's doing.  Settled also means every
+    agent's lock on every master: a lock taken while the previous run's
+    masters were still down (or being dialled again) lives on two, and the
+    library sets it again on the third at its next refresh."""
     c.converge(balanced=True)
+    if c.s.backend == "redis":
+        keys = [f"agent:lock:{a}" for a in c.wanted()]
+        t = c.obs.now()
+        if keys and not wait_for(lambda: all(redis_count(port, keys) == len(keys)
+                                             for port, _ in c.topo.redis),
+                                 c.ttl + 2, 0.1):
+            c.chk.violation(t, "agent locks not on every master "
+                               f"{c.ttl + 2:.0f}s after the fleet settled")
     order = list(range(c.topo.nredis))
     c.rng.shuffle(order)
     first, second = order[0], order[1]
