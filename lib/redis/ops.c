@@ -355,8 +355,11 @@ static void cleanup(arec__redis_lock *L, rop *op, uint16_t sent,
  * refresh has just found the value on a quorum of masters, so no other
  * owner can hold a quorum; NX never overwrites a value.  Best effort: a
  * master that does not answer in time is tried again next refresh. */
-static void repair(arec__redis_lock *L, rop *op, uint16_t sent,
-                   const int *results, size_t nrep) {
+static int repairs(const ritem *it, uint16_t j) {
+  return it->decided && it->result == 0 && (it->missmask & j);
+}
+
+static void repair(arec__redis_lock *L, rop *op, uint16_t sent, size_t nrep) {
   uint16_t late = 0, mask = 0;
   uint32_t *buf = malloc(nrep * L->n * sizeof *buf);
   if (!buf)
@@ -367,7 +370,7 @@ static void repair(arec__redis_lock *L, rop *op, uint16_t sent,
     if (!(sent & (1u << j)))
       continue;
     for (size_t i = 0; i < op->n; i++)
-      if (results[i] == 0 && (op->items[i].missmask & (1u << j)))
+      if (repairs(&op->items[i], (uint16_t)(1u << j)))
         op->idx[j][op->nidx[j]++] = (uint32_t)i;
     if (op->nidx[j])
       mask |= (uint16_t)(1u << j);
@@ -380,6 +383,10 @@ static void repair(arec__redis_lock *L, rop *op, uint16_t sent,
   set_cmd(op, AREC__OP_ACQUIRE);
   run_round(L, op, mask, late, arec__redis_batch_timeout(L, nrep));
   free(buf);
+  for (size_t j = 0; j < L->n; j++) {
+    op->idx[j] = NULL;
+    op->nidx[j] = 0;
+  }
 }
 
 void arec__redis_op(arec__redis_lock *L, int kind, const char *const *keys,
@@ -436,6 +443,13 @@ void arec__redis_op(arec__redis_lock *L, int kind, const char *const *keys,
   if (kind == AREC__OP_REFRESH)
     op.grace_until = t_sent + arec__redis_batch_timeout(L, norder);
   sent = run_round(L, &op, all, 0, timeout_ms);
+  if (kind == AREC__OP_REFRESH) { /* before the validity is taken below */
+    size_t nrep = 0;
+    for (size_t i = 0; i < n; i++)
+      nrep += (size_t)repairs(&op.items[i], sent);
+    if (nrep > 0)
+      repair(L, &op, sent, nrep);
+  }
 
   /* The validity handed back is what is left when this call returns (the
    * caller adds it to its clock then), the same for every key of a batch
@@ -480,13 +494,6 @@ void arec__redis_op(arec__redis_lock *L, int kind, const char *const *keys,
     }
     if (nfail > 0)
       cleanup(L, &op, sent, nfail);
-  } else if (kind == AREC__OP_REFRESH) {
-    size_t nrep = 0;
-    for (size_t i = 0; i < n; i++)
-      if (results[i] == 0 && (op.items[i].missmask & sent))
-        nrep++;
-    if (nrep > 0)
-      repair(L, &op, sent, results, nrep);
   }
   free(order);
   free(op.items);
