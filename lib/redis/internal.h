@@ -139,7 +139,12 @@ typedef struct arec__rnode {
   int want_write;       /* output may be left in the hiredis buffer */
   size_t unsent;        /* bytes queued since the last write attempt */
   int timed_out;        /* missed the deadline of the last round */
+  /* Refreshes left that wait, once every key is decided, for this master's
+   * answers too (up to the node deadline): set on every connect, when keys
+   * taken while it was away may be missing there (ops.c repair()). */
+  unsigned fresh;
 } arec__rnode;
+#define AREC__REDIS_FRESH_REFRESHES 3
 
 typedef struct arec__redis_lock {
   arec_lock parent;

@@ -48,9 +48,9 @@ typedef struct rop {
   int kind;
   int batch;   /* the caller asked for chunks (AREC__OP_F_BATCH) */
   int cleanup; /* compare-and-delete of failed acquires: nobody decides */
-  /* refresh: once every key is decided, the answers still coming are
-   * waited for until then (monotonic ms), to learn where a key is
-   * missing (repair()) */
+  /* refresh after a master (re)connected: once every key is decided, the
+   * answers still coming are waited for until then (monotonic ms), to
+   * learn where a key is missing (repair()); 0: not waited for */
   int64_t grace_until;
   arec__rcmd cmd;
   size_t n, ndecided;
@@ -441,10 +441,17 @@ void arec__redis_op(arec__redis_lock *L, int kind, const char *const *keys,
 
   t_sent = arec__mono_ms(); /* no later than the round's own start */
   if (kind == AREC__OP_REFRESH)
-    op.grace_until = t_sent + arec__redis_batch_timeout(L, norder);
+    for (size_t j = 0; j < L->n; j++)
+      if (L->nodes[j].fresh > 0) {
+        op.grace_until = t_sent + arec__redis_batch_timeout(L, norder);
+        break;
+      }
   sent = run_round(L, &op, all, 0, timeout_ms);
   if (kind == AREC__OP_REFRESH) { /* before the validity is taken below */
     size_t nrep = 0;
+    for (size_t j = 0; j < L->n; j++)
+      if (L->nodes[j].fresh > 0 && (sent & (1u << j)))
+        L->nodes[j].fresh--;
     for (size_t i = 0; i < n; i++)
       nrep += (size_t)repairs(&op.items[i], sent);
     if (nrep > 0)

@@ -151,6 +151,7 @@ static void connected(arec__rround *R, size_t i) {
   }
   nd->state = AREC__RN_READY;
   nd->last_io_ms = R->now;
+  nd->fresh = AREC__REDIS_FRESH_REFRESHES;
 }
 
 void arec__rround_run(arec__rround *R, int64_t deadline_ms) {
