@@ -141,7 +141,7 @@ typedef struct arec__rnode {
   int timed_out;        /* missed the deadline of the last round */
   /* Refreshes left that wait, once every key is decided, for this master's
    * answers too (up to the node deadline): set on every connect, when keys
-   * taken while it was away may be missing there (ops.c repair()). */
+   * taken while it was away may be missing there (ops.c repairs()). */
   unsigned fresh;
 } arec__rnode;
 #define AREC__REDIS_FRESH_REFRESHES 3

@@ -21,7 +21,7 @@
  * A failed acquire is deleted again (compare-and-delete, batched like the
  * acquire) from every master that may hold it, those that timed out
  * included.  A refreshed key that a master answered missing is set there
- * again (SET NX PX, repair()).  EVALSHA answered NOSCRIPT is re-sent as
+ * again (SET NX PX, repairs()).  EVALSHA answered NOSCRIPT is re-sent as
  * EVAL, for that unit on that master only.  Never re-creates a key whose
  * refresh did not find it on a quorum of masters.
  *
@@ -47,10 +47,10 @@ typedef struct ritem {
 typedef struct rop {
   int kind;
   int batch;   /* the caller asked for chunks (AREC__OP_F_BATCH) */
-  int cleanup; /* compare-and-delete of failed acquires: nobody decides */
+  int cleanup; /* a follow-up round (follow_up()): nobody decides */
   /* refresh after a master (re)connected: once every key is decided, the
    * answers still coming are waited for until then (monotonic ms), to
-   * learn where a key is missing (repair()); 0: not waited for */
+   * learn where a key is missing (repairs()); 0: not waited for */
   int64_t grace_until;
   arec__rcmd cmd;
   size_t n, ndecided;
@@ -225,7 +225,7 @@ static int all_decided(arec__rround *R) {
 }
 
 /* --------------------------------------------------------------- rounds */
-/* Queues master j's own units (cleanup: each master has its own items);
+/* Queues master j's own units (follow-up: each master has its own items);
  * out of memory fails the unit's items there. */
 static void queue_units(arec__rround *R, rop *op, size_t j) {
   arec__rnode *nd = &R->L->nodes[j];
@@ -266,9 +266,9 @@ static void queue_shared(arec__rround *R, rop *op, const int *ok) {
   }
 }
 
-/* Queues every undecided item on every master (cleanup: on the masters in
- * `sendmask` that did not answer no; op->idx[] then lists each master's
- * own items), then runs the poll loop.  Masters in `nowait` get their
+/* Queues every undecided item on every master (follow-up: on the masters
+ * in `sendmask`, op->idx[] listing each master's own items), then runs the
+ * poll loop.  Masters in `nowait` get their
  * commands written but are not waited for (they missed the last deadline):
  * their replies are owed as stale. */
 static uint16_t run_round(arec__redis_lock *L, rop *op, uint16_t sendmask,
@@ -322,71 +322,56 @@ static uint16_t run_round(arec__redis_lock *L, rop *op, uint16_t sendmask,
   return sent;
 }
 
-/* Compare-and-deletes the failed acquires (items not decided) from every
- * master in `sent` that did not answer no for them. */
-static void cleanup(arec__redis_lock *L, rop *op, uint16_t sent,
-                    size_t nfail) {
-  uint16_t late = 0;
-  uint32_t *buf = malloc(nfail * L->n * sizeof *buf);
-  if (!buf)
-    return; /* their TTL ends them */
-  for (size_t j = 0; j < L->n; j++) {
-    op->idx[j] = buf + j * nfail;
-    op->nidx[j] = 0;
-    if (!(sent & (1u << j)))
-      continue;
-    for (size_t i = 0; i < op->n; i++)
-      if (!op->items[i].decided && !(op->items[i].nomask & (1u << j)))
-        op->idx[j][op->nidx[j]++] = (uint32_t)i;
-    if (L->nodes[j].timed_out)
-      late |= (uint16_t)(1u << j);
-  }
-  op->cleanup = 1;
-  op->detail = NULL;
-  set_cmd(op, AREC__OP_RELEASE);
-  run_round(L, op, sent, late, arec__redis_batch_timeout(L, nfail));
-  free(buf);
-}
-
-/* Sets the refreshed keys (result 0) again on the masters in `sent` that
- * answered them missing, SET NX PX with the key's value: a key taken
- * while a master was down, or that a master lost in a restart, lives on
- * a bare quorum, and one more master lost would end it.  Safe: the
- * refresh has just found the value on a quorum of masters, so no other
- * owner can hold a quorum; NX never overwrites a value.  Best effort: a
- * master that does not answer in time is tried again next refresh. */
-static int repairs(const ritem *it, uint16_t j) {
-  return it->decided && it->result == 0 && (it->missmask & j);
-}
-
-static void repair(arec__redis_lock *L, rop *op, uint16_t sent, size_t nrep) {
+/* A follow-up round after the operation: on each master j in `sent`, the
+ * items for which pick(item, bit of j) holds (at most n per master), sent
+ * as operation `kind`; nobody decides, the operation's results stand.  Out
+ * of memory: nothing is sent. */
+static void follow_up(arec__redis_lock *L, rop *op, uint16_t sent, size_t n,
+                      int (*pick)(const ritem *it, uint16_t j), int kind) {
   uint16_t late = 0, mask = 0;
-  uint32_t *buf = malloc(nrep * L->n * sizeof *buf);
+  uint32_t *buf = malloc(n * L->n * sizeof *buf);
   if (!buf)
     return;
   for (size_t j = 0; j < L->n; j++) {
-    op->idx[j] = buf + j * nrep;
+    op->idx[j] = buf + j * n;
     op->nidx[j] = 0;
     if (!(sent & (1u << j)))
       continue;
     for (size_t i = 0; i < op->n; i++)
-      if (repairs(&op->items[i], (uint16_t)(1u << j)))
+      if (pick(&op->items[i], (uint16_t)(1u << j)))
         op->idx[j][op->nidx[j]++] = (uint32_t)i;
     if (op->nidx[j])
       mask |= (uint16_t)(1u << j);
     if (L->nodes[j].timed_out)
       late |= (uint16_t)(1u << j);
   }
-  op->cleanup = 1; /* nobody decides: the refresh's results stand */
+  op->cleanup = 1;
   op->detail = NULL;
   op->cmd.takeover = 0;
-  set_cmd(op, AREC__OP_ACQUIRE);
-  run_round(L, op, mask, late, arec__redis_batch_timeout(L, nrep));
+  set_cmd(op, kind);
+  run_round(L, op, mask, late, arec__redis_batch_timeout(L, n));
   free(buf);
   for (size_t j = 0; j < L->n; j++) {
     op->idx[j] = NULL;
     op->nidx[j] = 0;
   }
+}
+
+/* A failed acquire (not decided) that master j may hold: it did not answer
+ * no.  Compare-and-deleted there (their TTL ends them if out of memory). */
+static int failed_acquire(const ritem *it, uint16_t j) {
+  return !it->decided && !(it->nomask & j);
+}
+
+/* A refreshed key (result 0) that master j answered missing: set there
+ * again, SET NX PX with the key's value.  A key taken while a master was
+ * down, or that a master lost in a restart, lives on a bare quorum, and
+ * one more master lost would end it.  Safe: the refresh has just found the
+ * value on a quorum of masters, so no other owner can hold a quorum; NX
+ * never overwrites a value.  Best effort: a master that does not answer in
+ * time is tried again next refresh. */
+static int repairs(const ritem *it, uint16_t j) {
+  return it->decided && it->result == 0 && (it->missmask & j);
 }
 
 void arec__redis_op(arec__redis_lock *L, int kind, const char *const *keys,
@@ -455,7 +440,7 @@ void arec__redis_op(arec__redis_lock *L, int kind, const char *const *keys,
     for (size_t i = 0; i < n; i++)
       nrep += (size_t)repairs(&op.items[i], sent);
     if (nrep > 0)
-      repair(L, &op, sent, nrep);
+      follow_up(L, &op, sent, nrep, repairs, AREC__OP_ACQUIRE);
   }
 
   /* The validity handed back is what is left when this call returns (the
@@ -500,7 +485,7 @@ void arec__redis_op(arec__redis_lock *L, int kind, const char *const *keys,
       }
     }
     if (nfail > 0)
-      cleanup(L, &op, sent, nfail);
+      follow_up(L, &op, sent, nfail, failed_acquire, AREC__OP_RELEASE);
   }
   free(order);
   free(op.items);
